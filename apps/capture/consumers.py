@@ -1,0 +1,267 @@
+"""The capture socket: thin async consumer at ``/ws/v1/sessions/<id>/``.
+
+The browser authenticates with its session token (first message), then streams
+binary JPEG frames; frames go to the ``frames`` Celery queue and workers answer
+through the session's channel-layer group. Protocol and close codes: README.md ("Verification sessions").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+
+from . import services, tasks
+from .events import ErrorMessage, FeedbackMessage, session_group
+from .models import Session
+from .state_store import capture_record_get
+
+# Documented close codes (README.md ("Verification sessions")).
+CLOSE_NORMAL = 1000
+CLOSE_TOO_BIG = 1009
+CLOSE_BAD_MESSAGE = 4400
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_WRONG_SESSION = 4403
+CLOSE_UNKNOWN_SESSION = 4404
+CLOSE_TOKEN_USED = 4409
+CLOSE_SESSION_FINISHED = 4410
+CLOSE_SUPERSEDED = 4411
+CLOSE_FLOOD = 4429
+
+MAX_TEXT_BYTES = 8192
+JPEG_MAGIC = b"\xff\xd8\xff"
+
+
+class SessionConsumer(AsyncWebsocketConsumer):
+    async def connect(self) -> None:
+        self.session_id = str(self.scope["url_route"]["kwargs"]["session_id"])
+        self.authenticated = False
+        self.closed = False
+        self.status = ""
+        self.expires_at = 0.0
+        self.gen: str | None = None
+        self.seq = 0
+        self.frames = 0  # binary messages received: the client's own frame numbering
+        self.frame_of_seq: dict[int, int] = {}
+        self.acked = 0
+        self.last_sent_at = 0.0
+        self.last_frame_at = 0.0
+        self.last_slow_down_at = 0.0
+        self.dropped: list[float] = []
+        self.pending: set[asyncio.Task[Any]] = set()
+        await self.accept()
+        self.auth_deadline = asyncio.get_running_loop().call_later(
+            float(settings.CAPTURE_AUTH_TIMEOUT_SECONDS), lambda: self._spawn(self._auth_timeout())
+        )
+
+    async def disconnect(self, code: int) -> None:
+        self.closed = True
+        self.auth_deadline.cancel()
+        if self.authenticated:
+            await self.channel_layer.group_discard(session_group(self.session_id), self.channel_name)
+
+    # --- client -> server -----------------------------------------------------------------
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if self.closed:
+            return
+        if bytes_data is not None:
+            await self._on_frame(bytes_data)
+        elif text_data is not None:
+            await self._on_text(text_data)
+
+    async def _on_text(self, text: str) -> None:
+        message: Any = None
+        if len(text) <= MAX_TEXT_BYTES:
+            try:
+                message = json.loads(text)
+            except ValueError:
+                message = None
+        kind = message.get("type") if isinstance(message, dict) else None
+        if not self.authenticated:
+            if kind == "auth":
+                await self._authenticate(message.get("token"))
+            else:
+                await self._refuse("notAuthenticated", 'Send {"type": "auth", "token": ...} first.')
+            return
+        handlers = {"retry": self._on_retry, "cancel": self._on_cancel, "ping": self._on_ping}
+        handler = handlers.get(kind) if isinstance(kind, str) else None
+        if handler is None:
+            await self._error("badMessage", "Unknown or malformed control message.")
+            return
+        await handler()
+
+    async def _on_frame(self, frame: bytes) -> None:
+        self.frames += 1
+        if not self.authenticated:
+            await self._refuse("notAuthenticated", "Authenticate before sending frames.")
+            return
+        if len(frame) > int(settings.CAPTURE_MAX_FRAME_BYTES):
+            await self._error("frameTooLarge", f"Frames may not exceed {settings.CAPTURE_MAX_FRAME_BYTES} bytes.")
+            await self._close(CLOSE_TOO_BIG)
+            return
+        now = time.time()
+        if now >= self.expires_at and self.status in Session.UNFINISHED:
+            await database_sync_to_async(services.session_expire)(session_id=self.session_id)
+            return
+        if self.status != Session.Status.IN_PROGRESS or self.gen is None:
+            await self._error("notCapturing", "The session is not capturing; the frame was ignored.")
+            return
+        if not frame.startswith(JPEG_MAGIC):
+            await self._error("badFrame", "Frames must be JPEG images.")
+            return
+        if await self._throttled(now):
+            return
+        if self.seq - self.acked >= int(settings.CAPTURE_MAX_IN_FLIGHT) and now - self.last_sent_at < 3:
+            return  # workers are behind: drop rather than queue stale frames
+        self.seq += 1
+        self.frame_of_seq[self.seq] = self.frames
+        self.last_sent_at = now
+        self._spawn(self._dispatch(self.gen, self.seq, frame, now))
+
+    async def _throttled(self, now: float) -> bool:
+        interval = 1.0 / float(settings.CAPTURE_MAX_FPS)
+        # 20% slack: browsers' timers jitter around the frame interval.
+        if now - self.last_frame_at >= interval * 0.8:
+            self.last_frame_at = now
+            return False
+        self.dropped = [t for t in self.dropped if now - t < 1.0]
+        self.dropped.append(now)
+        if len(self.dropped) > 5 * int(settings.CAPTURE_MAX_FPS):
+            await self._error("flood", "Too many frames; the connection is closed.")
+            await self._close(CLOSE_FLOOD)
+            return True
+        if now - self.last_slow_down_at >= 1.0:
+            self.last_slow_down_at = now
+            feedback: FeedbackMessage = {"type": "feedback", "codes": ["slowDown"], "faceCount": -1, "seq": self.seq}
+            await self._send(feedback)
+        return True
+
+    async def _dispatch(self, gen: str, seq: int, frame: bytes, received_at: float) -> None:
+        # Eager (embedded) mode runs the analysis inside this call, so it must leave the event loop.
+        await database_sync_to_async(tasks.frame_analyze.delay, thread_sensitive=False)(
+            self.session_id, gen, seq, services.frame_encode(frame), received_at
+        )
+
+    async def _authenticate(self, token: Any) -> None:
+        self.auth_deadline.cancel()
+        try:
+            session, resume = await database_sync_to_async(services.session_connect)(
+                session_id=self.session_id, token=token if isinstance(token, str) else ""
+            )
+        except services.ConnectRefusedError as exc:
+            await self._error(exc.code, exc.message)
+            await self._close(exc.close_code)
+            return
+        self.authenticated = True
+        group = session_group(self.session_id)
+        # Another tab or a stale socket of the same session stops streaming: its attempt was just restarted.
+        await self.channel_layer.group_send(group, {"type": "capture.takeover", "channel": self.channel_name})
+        await self.channel_layer.group_add(group, self.channel_name)
+        await self._adopt(session)
+        await self._send(services.session_state_message(session=session, resume_token=resume))
+        await self._announce(session)
+        if session.is_finished:
+            await self._close(CLOSE_SESSION_FINISHED)
+
+    async def _adopt(self, session: Session) -> None:
+        self.status = session.status
+        self.expires_at = session.expires_at.timestamp()
+        record = await database_sync_to_async(capture_record_get)(session_id=self.session_id)
+        waiting_retry = session.verdict == "retry"
+        self.gen = record["gen"] if record and not waiting_retry else None
+        self.seq = self.acked = 0
+        self.frame_of_seq.clear()
+
+    async def _announce(self, session: Session) -> None:
+        """The stored result, when there is one (the database is the source of truth)."""
+        result = await database_sync_to_async(services.session_result_message)(session=session)
+        if result is not None:
+            await self._send(result)
+
+    async def _on_retry(self) -> None:
+        session = await database_sync_to_async(services.session_retry)(session_id=self.session_id)
+        if session is None:
+            await self._error("retryNotAllowed", "No retry is available for this session.")
+            return
+        await self._adopt(session)
+        await self._send(services.session_state_message(session=session))
+        await self._announce(session)
+
+    async def _on_cancel(self) -> None:
+        if not await database_sync_to_async(services.session_cancel)(session_id=self.session_id):
+            await self._error("notCancellable", "The session is already finished.")
+
+    async def _on_ping(self) -> None:
+        await self._send({"type": "pong"})  # type: ignore[arg-type]
+
+    async def _auth_timeout(self) -> None:
+        if not self.authenticated and not self.closed:
+            await self._refuse("authTimeout", "No auth message arrived in time.")
+
+    # --- worker -> server -> client (channel-layer events) ----------------------------------
+
+    async def capture_frame(self, event: dict[str, Any]) -> None:
+        self.acked = max(self.acked, int(event["seq"]))
+        frame = self.frame_of_seq.pop(int(event["seq"]), None)
+        for message in event["messages"]:
+            if message.get("type") == "feedback" and frame is not None:
+                message = {**message, "frame": frame}
+            await self._send(message)
+
+    async def capture_skipped(self, event: dict[str, Any]) -> None:
+        self.acked = max(self.acked, int(event["seq"]))
+        self.frame_of_seq.pop(int(event["seq"]), None)
+
+    async def capture_message(self, event: dict[str, Any]) -> None:
+        message = event["message"]
+        if message.get("type") == "state":
+            self.status = message["status"]
+        elif message.get("type") == "result":
+            self.gen = None
+            self.status = Session.Status.IN_PROGRESS if message["verdict"] == "retry" else Session.Status.COMPLETED
+        await self._send(message)
+
+    async def capture_takeover(self, event: dict[str, Any]) -> None:
+        if event.get("channel") != self.channel_name:
+            await self._error("superseded", "Another connection took over this session.")
+            await self._close(CLOSE_SUPERSEDED)
+
+    # --- helpers ----------------------------------------------------------------------------
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        self.pending.add(task)
+        task.add_done_callback(self.pending.discard)
+
+    async def _send(self, message: Any) -> None:
+        if not self.closed:
+            await self.send(text_data=json.dumps(message))
+
+    async def _error(self, code: str, message: str) -> None:
+        error: ErrorMessage = {"type": "error", "code": code, "message": message}
+        await self._send(error)
+
+    async def _refuse(self, code: str, message: str) -> None:
+        await self._error(code, message)
+        await self._close(CLOSE_UNAUTHENTICATED)
+
+    async def _close(self, code: int) -> None:
+        if not self.closed:
+            self.closed = True
+            await self.close(code=code)
+
+
+class UnknownPathConsumer(AsyncWebsocketConsumer):
+    """Any other WebSocket path: a documented close instead of a routing exception."""
+
+    async def connect(self) -> None:
+        await self.accept()
+        error: ErrorMessage = {"type": "error", "code": "unknownSession", "message": "No such socket path."}
+        await self.send(text_data=json.dumps(error))
+        await self.close(code=CLOSE_UNKNOWN_SESSION)

@@ -1,0 +1,89 @@
+"""Typed messages of the capture socket, shared by the consumer, the notifier and the workers.
+
+Workers publish ``ChannelEvent`` dicts to the session's channel-layer group;
+the consumer turns each into one server message (the ``*Message`` dicts) for
+the browser. Delivery is at-most-once: the database holds the verdict.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, NotRequired, TypedDict
+
+
+def session_group(session_id: str) -> str:
+    return f"capture.session.{session_id}"
+
+
+class StateMessage(TypedDict):
+    type: Literal["state"]
+    status: str
+    mode: str
+    attempt: int
+    maxAttempts: int
+    challengesTotal: int
+    resumeToken: NotRequired[str]
+
+
+class FeedbackMessage(TypedDict):
+    type: Literal["feedback"]
+    codes: list[str]
+    faceCount: int
+    seq: int  # the server's count of frames sent for analysis in this attempt
+    frame: NotRequired[int]  # which of the client's binary messages (1-based, since connecting) this answers
+
+
+class ChallengeMessage(TypedDict):
+    type: Literal["challenge"]
+    challenge: str
+    index: int
+    total: int
+
+
+class ProgressMessage(TypedDict):
+    type: Literal["progress"]
+    progress: float
+    challengesDone: int
+    challengesTotal: int
+
+
+class ResultMessage(TypedDict):
+    type: Literal["result"]
+    verdict: Literal["pass", "fail", "retry"]
+    verificationResult: str | None
+    reasons: list[str]
+    attemptsLeft: int
+    redirectUrl: str | None
+
+
+class ErrorMessage(TypedDict):
+    type: Literal["error"]
+    code: str
+    message: str
+
+
+ServerMessage = StateMessage | FeedbackMessage | ChallengeMessage | ProgressMessage | ResultMessage | ErrorMessage
+
+
+class FrameAnalysedEvent(TypedDict):
+    """Published once per processed frame; carries up to three server messages."""
+
+    type: Literal["capture.frame"]
+    seq: int
+    messages: list[ServerMessage]
+
+
+class FrameSkippedEvent(TypedDict):
+    """A frame a worker dropped (stale, or another frame of the session was in progress)."""
+
+    type: Literal["capture.skipped"]
+    seq: int
+
+
+class ServerMessageEvent(TypedDict):
+    """Any other server message (state change, analysing, result)."""
+
+    type: Literal["capture.message"]
+    message: ServerMessage
+
+
+ChannelEvent = FrameAnalysedEvent | FrameSkippedEvent | ServerMessageEvent

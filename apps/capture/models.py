@@ -1,0 +1,88 @@
+"""Verification sessions: one row per session, the source of truth for every result."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+
+class Session(models.Model):
+    """A verification session created by an integrator (or the direct page) and run in a browser."""
+
+    class Status(models.TextChoices):
+        CREATED = "created"
+        IN_PROGRESS = "in_progress"
+        ANALYSING = "analysing"
+        COMPLETED = "completed"
+        EXPIRED = "expired"
+        CANCELLED = "cancelled"
+
+    UNFINISHED = (Status.CREATED, Status.IN_PROGRESS, Status.ANALYSING)
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="sessions")
+    verification_id = models.UUIDField(null=True, blank=True)
+    name = models.CharField(max_length=200, blank=True)
+    external_id = models.CharField(max_length=200, null=True, blank=True)
+    custom_input_parameters = models.JSONField(default=dict, blank=True)
+    # The frozen effective verificationConfig (stored config + allowed overrides).
+    config = models.JSONField(default=dict)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.CREATED, db_index=True)
+    mode = models.CharField(max_length=10, default="active")
+    challenges = models.JSONField(default=list, blank=True)
+    attempt = models.PositiveIntegerField(default=0)
+    max_attempts = models.PositiveIntegerField(default=3)
+    attempt_started_at = models.DateTimeField(null=True, blank=True)
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    expires_at = models.DateTimeField()
+    started_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    # Verdict (written once, by a conditional UPDATE from "analysing").
+    verdict = models.CharField(max_length=10, blank=True)  # engine verdict of the last attempt: pass/fail/retry
+    verification_result = models.CharField(max_length=20, null=True, blank=True)  # "Pass" | "Fail"
+    verification_failed_reasons = models.JSONField(default=list, blank=True)
+    liveness_result = models.CharField(max_length=20, null=True, blank=True)
+    age_result = models.CharField(max_length=20, null=True, blank=True)
+    estimated_age = models.FloatField(null=True, blank=True)
+    gender_result = models.CharField(max_length=20, null=True, blank=True)
+    estimated_gender = models.CharField(max_length=10, null=True, blank=True)
+    face_recognition_result = models.CharField(max_length=20, null=True, blank=True)
+    face_id = models.CharField(max_length=100, null=True, blank=True)
+    total_face_count = models.PositiveIntegerField(null=True, blank=True)
+    confidence = models.FloatField(null=True, blank=True)
+    scores = models.JSONField(default=dict, blank=True)
+    challenge_outcomes = models.JSONField(default=dict, blank=True)
+    engine = models.CharField(max_length=20, blank=True)
+    model_versions = models.JSONField(default=dict, blank=True)
+    icao_jpeg = models.BinaryField(null=True, blank=True, editable=False)
+    icao_checks = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "expires_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.id} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status not in self.UNFINISHED
+
+    @property
+    def session_url(self) -> str:
+        """The hosted page for redirect integrations; carries a page key valid for the session's TTL."""
+        from .tokens import page_key_create
+
+        return f"{settings.PUBLIC_BASE_URL}/s/{self.id}/?k={page_key_create(session_id=self.id)}"
+
+
+class UsedSessionToken(models.Model):
+    """A session-token jti that already opened a capture socket; the primary key makes reuse fail atomically."""
+
+    jti = models.CharField(max_length=64, primary_key=True)
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="used_tokens")
+    used_at = models.DateTimeField(auto_now_add=True)

@@ -1,0 +1,15 @@
+"""Browser-facing routes at the top level (hosted pages)."""
+
+from __future__ import annotations
+
+from django.urls import URLPattern, path
+
+from . import pages
+
+urlpatterns: list[URLPattern] = [
+    path("s/<uuid:session_id>/", pages.session_page, name="session-page"),
+    path("s/<uuid:session_id>/status", pages.session_status, name="session-status"),
+    path("direct/", pages.direct_session, name="direct-session"),
+    path("demo/", pages.demo_page, name="demo"),
+    path("demo/return/", pages.demo_return, name="demo-return"),
+]

@@ -1,0 +1,199 @@
+"""Browser pages: the hosted verification page, its status poll, the direct session and the demo integrator."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods
+
+from apps.accounts.services import account_get_or_create
+from apps.core.errors import ApplicationError
+
+from . import services
+from .models import Session
+from .selectors import session_result_payload
+from .tokens import page_key_check, session_token_issue
+
+DEMO_ACCOUNT = "Demo integrator"
+DIRECT_ACCOUNT = "Direct sessions"
+_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "media-src 'self' blob:; connect-src 'self' ws: wss:; frame-ancestors 'self'; base-uri 'none'; form-action 'self'"
+)
+
+
+def _page(request: HttpRequest, template: str, context: dict[str, Any], status: int = 200) -> HttpResponse:
+    response = render(request, template, context, status=status)
+    response["Content-Security-Policy"] = _CSP
+    response["Cache-Control"] = "no-store"
+    # The camera is needed on this origin only.
+    response["Permissions-Policy"] = "camera=(self), microphone=(), geolocation=()"
+    return response
+
+
+def _problem(request: HttpRequest, kind: str, status: int) -> HttpResponse:
+    return _page(request, "capture/problem.html", {"kind": kind}, status=status)
+
+
+def _session_for_page(session_id: uuid.UUID, key: str) -> Session | None:
+    if not key or not page_key_check(session_id=session_id, key=key):
+        return None
+    return Session.objects.filter(id=session_id).first()
+
+
+@require_GET
+def session_page(request: HttpRequest, session_id: uuid.UUID) -> HttpResponse:
+    """The hosted page at sessionUrl: mints a fresh single-use token for its socket on every load."""
+    key = request.GET.get("k", "")
+    session = _session_for_page(session_id, key)
+    if session is None:
+        return _problem(request, "unknown", 404)
+    if session.status in Session.UNFINISHED and session.expires_at <= timezone.now():
+        services.session_expire(session_id=session.id)
+        session.refresh_from_db()
+    if session.status == Session.Status.EXPIRED:
+        return _problem(request, "expired", 410)
+    if session.status in (Session.Status.COMPLETED, Session.Status.CANCELLED):
+        return _problem(request, "used", 410)
+    services.engine_warm_up()
+    boot = {
+        "sessionId": str(session.id),
+        "token": session_token_issue(session_id=session.id),
+        "wsPath": f"/ws/v1/sessions/{session.id}/",
+        "statusUrl": f"/s/{session.id}/status?k={key}",
+        "mode": session.mode,
+        "maxFps": int(settings.CAPTURE_MAX_FPS),
+        "maxFrameBytes": int(settings.CAPTURE_MAX_FRAME_BYTES),
+    }
+    return _page(request, "capture/session.html", {"boot": boot, "session": session})
+
+
+@require_GET
+def session_status(request: HttpRequest, session_id: uuid.UUID) -> JsonResponse:
+    """What the page polls when its socket is gone: the database's view of the session."""
+    session = _session_for_page(session_id, request.GET.get("k", ""))
+    if session is None:
+        return JsonResponse({"error": {"code": "not_found", "message": "Session not found.", "fields": {}}}, status=404)
+    return JsonResponse(
+        {"status": session.status, "result": services.session_result_message(session=session)},
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+# --- direct session (002) ------------------------------------------------------------------------
+
+
+def _client_address(request: HttpRequest) -> str:
+    return str(request.META.get("REMOTE_ADDR") or "unknown")
+
+
+def _rate_limited(request: HttpRequest) -> bool:
+    """A fixed one-hour window per client address, counted in the shared cache."""
+    window = int(timezone.now().timestamp() // 3600)
+    key = f"capture:direct:{_client_address(request)}:{window}"
+    cache.add(key, 0, timeout=3600)
+    try:
+        count = cache.incr(key)
+    except ValueError:
+        count = 1
+    return count > int(settings.DIRECT_SESSIONS_PER_HOUR)
+
+
+_DIRECT_MODES = {"passive": "Passive", "active": "Balanced"}
+
+
+@require_http_methods(["GET", "POST"])
+def direct_session(request: HttpRequest) -> HttpResponse:
+    """A standalone page that creates its own session, no API key; off unless DIRECT_SESSIONS_ENABLED."""
+    if not settings.DIRECT_SESSIONS_ENABLED:
+        raise Http404
+    if request.method == "GET":
+        return _page(request, "capture/direct.html", {})
+    if _rate_limited(request):
+        response = _page(request, "capture/problem.html", {"kind": "rateLimited"}, status=429)
+        response["Retry-After"] = "3600"
+        return response
+    challenge_type = _DIRECT_MODES.get(request.POST.get("mode", "passive"), "Passive")
+    account = account_get_or_create(name=DIRECT_ACCOUNT)
+    session = services.session_create(
+        account=account,
+        body={
+            "name": "direct",
+            "verifierConfigs": {"liveness": {"type": "Verification", "challengeType": challenge_type}},
+        },
+    )
+    return HttpResponseRedirect(session.session_url)
+
+
+# --- demo integrator -------------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def demo_page(request: HttpRequest) -> HttpResponse:
+    """Plays the integrator: creates a session server-side for the demo account and redirects to it.
+
+    The page calls ``session_create`` for the "Demo integrator" account in
+    process, exactly what ``POST /v1/verification/create-session`` with the
+    demo key does, so no API key is ever stored or sent to the browser.
+    """
+    if not settings.DEMO_MODE:
+        raise Http404
+    if request.method == "GET":
+        return _page(request, "capture/demo.html", {})
+    base = f"{settings.PUBLIC_BASE_URL}/demo/return/"
+    challenge_type = request.POST.get("challengeType", "Passive")
+    if challenge_type not in ("Passive", "Balanced", "Advanced"):
+        challenge_type = "Passive"
+    verifiers: dict[str, Any] = {"liveness": {"type": "Verification", "challengeType": challenge_type}}
+    if request.POST.get("age"):
+        verifiers["age"] = {"type": "CalculationOnly"}
+    if request.POST.get("gender"):
+        verifiers["gender"] = {"type": "CalculationOnly"}
+    body = {
+        "name": "demo",
+        "externalId": f"demo-{uuid.uuid4().hex[:8]}",
+        "verifierConfigs": verifiers,
+        "redirectConfig": {"passedUrl": f"{base}?outcome=passed", "failedUrl": f"{base}?outcome=failed"},
+        "resultParameterConfig": {
+            "includeSessionId": True,
+            "includeVerificationResult": True,
+            "includeSignature": True,
+        },
+        "customInputParameters": {"source": "demo"},
+    }
+    try:
+        session = services.session_create(account=account_get_or_create(name=DEMO_ACCOUNT), body=body)
+    except ApplicationError as exc:
+        return _page(request, "capture/demo.html", {"error": exc.message, "fields": exc.fields}, status=400)
+    return HttpResponseRedirect(session.session_url)
+
+
+@require_GET
+def demo_return(request: HttpRequest) -> HttpResponse:
+    """Where the demo's passedUrl/failedUrl land: shows what get-session-result answers."""
+    if not settings.DEMO_MODE:
+        raise Http404
+    raw = request.GET.get("reVerificationSessionId") or request.GET.get("verificationSessionId") or ""
+    try:
+        session_id = uuid.UUID(raw)
+    except ValueError:
+        session_id = None
+    session = (
+        Session.objects.filter(id=session_id, account__name=DEMO_ACCOUNT).first() if session_id is not None else None
+    )
+    if session is None:
+        return _problem(request, "unknown", 404)
+    import json
+
+    result = json.dumps(session_result_payload(session=session), indent=2)
+    return _page(
+        request,
+        "capture/demo_return.html",
+        {"result": result, "outcome": request.GET.get("outcome", ""), "query": sorted(request.GET.items())},
+    )

@@ -1,0 +1,13 @@
+"""WebSocket routes."""
+
+from __future__ import annotations
+
+from django.urls import URLPattern, path, re_path
+
+from .consumers import SessionConsumer, UnknownPathConsumer
+
+websocket_urlpatterns: list[URLPattern] = [
+    path("ws/v1/sessions/<uuid:session_id>/", SessionConsumer.as_asgi()),
+    # Last: a malformed session id or any other path closes with 4404.
+    re_path(r"^ws/", UnknownPathConsumer.as_asgi()),
+]

@@ -1,0 +1,59 @@
+"""Session reads for the integrator API."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+
+from apps.accounts.models import Account
+from apps.core.errors import ApplicationError
+
+from .models import Session
+
+
+def session_get(*, account: Account, session_id: uuid.UUID | str) -> Session:
+    """The account's session, or 404: unknown, foreign and older-than-retention sessions look alike."""
+    try:
+        sid = uuid.UUID(str(session_id))
+    except ValueError as exc:
+        raise ApplicationError("Session not found.", code="not_found", status=404) from exc
+    oldest = timezone.now() - timedelta(days=int(settings.SESSION_RESULT_RETENTION_DAYS))
+    session = Session.objects.filter(id=sid, account=account, created_at__gte=oldest).first()
+    if session is None:
+        raise ApplicationError("Session not found.", code="not_found", status=404)
+    return session
+
+
+def session_result_payload(*, session: Session) -> dict[str, Any]:
+    """Every get-session-result field of 001, plus status, engine, model versions and scores."""
+    finished = session.status == Session.Status.COMPLETED
+    return {
+        "verificationSessionId": str(session.id),
+        "status": session.status,
+        "verificationResult": session.verification_result,
+        "verificationFailedReasons": list(session.verification_failed_reasons or []),
+        "livenessVerificationResult": session.liveness_result,
+        "ageVerificationResult": session.age_result,
+        "estimatedAge": session.estimated_age,
+        "genderVerificationResult": session.gender_result,
+        "estimatedGender": session.estimated_gender,
+        "faceRecognitionResult": session.face_recognition_result,
+        "faceId": session.face_id,
+        "correlationId": session.external_id,
+        "totalFaceCount": session.total_face_count,
+        "customInputParameters": session.custom_input_parameters or {},
+        "attempt": session.attempt,
+        "maxAttempts": session.max_attempts,
+        "createdAt": session.created_at.isoformat().replace("+00:00", "Z") if session.created_at else None,
+        "completedAt": session.completed_at.isoformat().replace("+00:00", "Z") if session.completed_at else None,
+        "engine": session.engine or None,
+        "modelVersions": dict(session.model_versions or {}),
+        "confidence": session.confidence,
+        "scores": dict(session.scores or {}),
+        "challengeOutcomes": dict(session.challenge_outcomes or {}),
+        "icaoPhotoAvailable": bool(finished and session.verification_result == "Pass" and session.icao_jpeg),
+    }

@@ -1,0 +1,172 @@
+"""Integrator API of sessions: create-session, get-session-result, the ICAO photo and its report."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.core.errors import ApplicationError
+from apps.core.exceptions import flatten_errors
+from apps.core.schema import ERROR_RESPONSES
+from apps.verifications import serializers as vs
+from apps.verifications.serializers import StrictCharField, StrictSerializer, StrictUUIDField
+
+from .models import Session
+from .selectors import session_get, session_result_payload
+from .services import session_create
+from .tokens import session_token_issue
+
+MAX_CUSTOM_PARAMETERS = 50
+
+
+def _validated(serializer_class: type[serializers.Serializer], data: Any) -> dict[str, Any]:
+    serializer = serializer_class(data=data)
+    if not serializer.is_valid():
+        fields = flatten_errors(serializer.errors)
+        raise ApplicationError("The request has invalid fields.", code="invalid", fields=fields)
+    return dict(serializer.validated_data)
+
+
+class _JsonObjectField(serializers.JSONField):
+    """A JSON object validated later by the verification serializers (so errors keep their dotted paths)."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, dict):
+            raise serializers.ValidationError("Must be a JSON object.")
+        return data
+
+
+class _SessionIdQuery(serializers.Serializer):
+    verificationSessionId = StrictUUIDField(help_text="The session's id.")
+
+
+_SESSION_ID_PARAM = OpenApiParameter("verificationSessionId", OpenApiTypes.UUID, required=True)
+
+
+class CreateSessionView(APIView):
+    class InputSerializer(StrictSerializer):
+        verificationId = StrictUUIDField(required=False, help_text="Start from this stored verification.")
+        name = StrictCharField(required=False, max_length=200)
+        externalId = StrictCharField(required=False, max_length=200, help_text="Returned as correlationId.")
+        verifierConfigs = _JsonObjectField(required=False)
+        webhookConfig = _JsonObjectField(required=False)
+        redirectConfig = _JsonObjectField(required=False)
+        resultParameterConfig = _JsonObjectField(required=False)
+        customInputParameters = serializers.DictField(
+            child=StrictCharField(max_length=500), required=False, help_text="Returned with the result."
+        )
+
+        def validate_customInputParameters(self, value: dict[str, str]) -> dict[str, str]:  # noqa: N802
+            if len(value) > MAX_CUSTOM_PARAMETERS or any(len(k) > 100 for k in value):
+                raise serializers.ValidationError(f"At most {MAX_CUSTOM_PARAMETERS} keys of up to 100 characters.")
+            return value
+
+    class CreateSessionSerializer(serializers.Serializer):
+        """What the OpenAPI schema shows: the verification blocks with their real shapes."""
+
+        verificationId = serializers.UUIDField(required=False, help_text="Start from this stored verification.")
+        name = serializers.CharField(required=False, max_length=200)
+        externalId = serializers.CharField(required=False, max_length=200, help_text="Returned as correlationId.")
+        verifierConfigs = vs.VerifierConfigsSerializer(required=False, help_text="Required without verificationId.")
+        webhookConfig = vs.WebhookConfigSerializer(required=False)
+        redirectConfig = vs.RedirectConfigSerializer(required=False)
+        resultParameterConfig = vs.ResultParameterConfigSerializer(required=False)
+        customInputParameters = serializers.DictField(child=serializers.CharField(), required=False)
+
+    class CreateSessionResponseSerializer(serializers.Serializer):
+        verificationSessionId = serializers.UUIDField()
+        sessionToken = serializers.CharField(help_text="HS256 JWT, single use, valid ≤ 10 minutes.")
+        sessionUrl = serializers.URLField(help_text="The hosted verification page (redirect integrations).")
+
+    @extend_schema(
+        summary="Create session",
+        description="Creates a verification session and a short-lived, single-use session token.",
+        request=CreateSessionSerializer,
+        responses={200: CreateSessionResponseSerializer, **ERROR_RESPONSES(400, 401, 404)},
+    )
+    def post(self, request: Request) -> Response:
+        body = _validated(self.InputSerializer, request.data)
+        session = session_create(account=request.user, body=body)
+        return Response(
+            {
+                "verificationSessionId": str(session.id),
+                "sessionToken": session_token_issue(session_id=session.id),
+                "sessionUrl": session.session_url,
+            }
+        )
+
+
+class GetSessionResultView(APIView):
+    @extend_schema(
+        summary="Get session result",
+        description=(
+            "Every result field of a session of this account created within the last 7 days, plus `status`, "
+            "the engine, its model versions and the component scores."
+        ),
+        parameters=[_SESSION_ID_PARAM],
+        responses={200: OpenApiTypes.OBJECT, **ERROR_RESPONSES(400, 401, 404)},
+    )
+    def get(self, request: Request) -> Response:
+        query = _validated(_SessionIdQuery, request.query_params)
+        session = session_get(account=request.user, session_id=query["verificationSessionId"])
+        return Response(session_result_payload(session=session))
+
+
+def _photo_session(request: Request) -> Session:
+    query = _validated(_SessionIdQuery, request.query_params)
+    session = session_get(account=request.user, session_id=query["verificationSessionId"])
+    if session.status in Session.UNFINISHED:
+        return session
+    if session.verification_result != "Pass" or not session.icao_jpeg:
+        raise ApplicationError("No ICAO photo for this session.", code="not_found", status=404)
+    return session
+
+
+class SessionPhotoView(APIView):
+    @extend_schema(
+        summary="Get the ICAO photo",
+        description="A 480x600 JPEG for a passed session; 202 while the session is unfinished; 404 otherwise.",
+        parameters=[_SESSION_ID_PARAM],
+        responses={
+            (200, "image/jpeg"): OpenApiTypes.BINARY,
+            202: OpenApiResponse(description="Still capturing or analysing; try again shortly."),
+            **ERROR_RESPONSES(400, 401, 404),
+        },
+    )
+    def get(self, request: Request) -> HttpResponse:
+        session = _photo_session(request)
+        if session.status in Session.UNFINISHED:
+            return Response({"verificationSessionId": str(session.id), "status": session.status}, status=202)
+        response = HttpResponse(bytes(session.icao_jpeg), content_type="image/jpeg")
+        response["Cache-Control"] = "private, no-store"
+        return response
+
+
+class SessionPhotoReportView(APIView):
+    @extend_schema(
+        summary="Get the ICAO compliance report",
+        description="Which ICAO checks the photo of a passed session meets; 202 while unfinished; 404 otherwise.",
+        parameters=[_SESSION_ID_PARAM],
+        responses={200: OpenApiTypes.OBJECT, 202: OpenApiResponse(description="Unfinished"), **ERROR_RESPONSES(404)},
+    )
+    def get(self, request: Request) -> Response:
+        session = _photo_session(request)
+        if session.status in Session.UNFINISHED:
+            return Response({"verificationSessionId": str(session.id), "status": session.status}, status=202)
+        checks = dict(session.icao_checks or {})
+        return Response(
+            {
+                "verificationSessionId": str(session.id),
+                "width": 480,
+                "height": 600,
+                "compliant": bool(checks) and all(checks.values()),
+                "checks": checks,
+            }
+        )

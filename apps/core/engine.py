@@ -1,0 +1,61 @@
+"""The Django side of the face engine: settings are read here, once.
+
+The engine package itself never touches settings; this module builds its
+config and caches one engine per process (loading the models takes about a
+second and ~150 MB, so every worker does it once, lazily, on first use).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+from functools import cache
+
+from django.conf import settings
+
+from apps.face_engine.types import EngineSettings, FaceEngine, ModelFilesMissing
+
+_lock = threading.Lock()
+_engines: dict[str, FaceEngine] = {}
+
+
+@cache
+def engine_settings() -> EngineSettings:
+    """The ``EngineSettings`` built from Django settings (read once per process)."""
+    return EngineSettings(
+        engine=settings.FACE_ENGINE,
+        insightface_home=str(settings.INSIGHTFACE_HOME) if settings.INSIGHTFACE_HOME else None,
+        insightface_pack=settings.INSIGHTFACE_PACK,
+        pass_threshold=float(settings.LIVENESS_PASS_THRESHOLD),
+        retry_threshold=float(settings.LIVENESS_RETRY_THRESHOLD),
+        max_frame_bytes=int(getattr(settings, "FACE_ENGINE_MAX_FRAME_BYTES", 1_500_000)),
+        max_side_pixels=int(getattr(settings, "FACE_ENGINE_MAX_SIDE_PIXELS", 4096)),
+        redetect_every=int(getattr(settings, "FACE_ENGINE_REDETECT_EVERY", 10)),
+    )
+
+
+def get_engine(name: str | None = None) -> FaceEngine:
+    """The process-wide engine (``name`` overrides the configured choice, e.g. ``dlib``)."""
+    from apps.face_engine.factory import build_engine, engine_choice
+
+    base = engine_settings()
+    key = name or engine_choice(base)  # "auto" resolves to the backend it picks, so it shares that engine
+    engine = _engines.get(key)
+    if engine is None:
+        with _lock:  # two threads must not both load the models
+            engine = _engines.get(key)
+            if engine is None:
+                engine = build_engine(replace(base, engine=key))
+                _engines[key] = engine
+    return engine
+
+
+def engine_status() -> tuple[bool, str]:
+    """Whether the configured face engine's model files are present (nothing is loaded or run)."""
+    from apps.face_engine.factory import check_model_files
+
+    try:
+        chosen = check_model_files(engine_settings())
+    except ModelFilesMissing as exc:
+        return False, str(exc)
+    return True, f"{chosen} engine model files present"

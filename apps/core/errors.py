@@ -1,0 +1,43 @@
+"""The one domain error and the one JSON error shape.
+
+Every 4xx/5xx under ``/v1/`` answers::
+
+    {"error": {"code": "...", "message": "...", "fields": {"a.b": ["..."]}}}
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import JsonResponse
+
+
+class ApplicationError(Exception):
+    """A domain error a service raises; the API layer renders it as JSON."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str = "invalid",
+        status: int = 400,
+        fields: dict[str, list[str]] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.status = status
+        self.fields = fields or {}
+
+
+def error_body(code: str, message: str, fields: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "fields": fields or {}}}
+
+
+def error_response(
+    status: int, code: str, message: str, fields: dict[str, Any] | None = None, headers: dict[str, str] | None = None
+) -> JsonResponse:
+    response = JsonResponse(error_body(code, message, fields), status=status)
+    for name, value in (headers or {}).items():
+        response[name] = value
+    return response

@@ -1,0 +1,41 @@
+"""Request guards that must run before any view parses a body."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+
+from .errors import error_response
+
+
+class ApiBodySizeMiddleware:
+    """Answer 413 for oversized API bodies before anything reads them.
+
+    Upload endpoints that accept large files declare their own limit in
+    ``API_BODY_LIMITS`` (path prefix -> bytes).
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        limit = self._limit_for(request.path)
+        if limit is not None:
+            try:
+                length = int(request.META.get("CONTENT_LENGTH") or 0)
+            except ValueError:
+                return error_response(400, "invalid", "Content-Length is malformed.")
+            if length > limit:
+                return error_response(413, "too_large", f"The request body exceeds {limit} bytes.")
+        return self.get_response(request)
+
+    @staticmethod
+    def _limit_for(path: str) -> int | None:
+        for prefix, limit in getattr(settings, "API_BODY_LIMITS", {}).items():
+            if path.startswith(prefix):
+                return int(limit)
+        if path.startswith("/v1/"):
+            return int(settings.API_MAX_BODY_BYTES)
+        return None

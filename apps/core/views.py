@@ -1,0 +1,86 @@
+"""Health endpoints and the JSON fallbacks for 404/500 under /v1/."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from django.http import HttpRequest, HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from .errors import error_response
+from .health import readiness
+
+
+def utc_timestamp(moment: datetime | None = None) -> str:
+    """UTC time as the seed prints it: seven fractional digits and a Z."""
+    moment = (moment or datetime.now(UTC)).astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond:06d}0Z"
+
+
+class HealthzView(APIView):
+    authentication_classes: list = []
+    permission_classes: list = []
+
+    @extend_schema(
+        summary="Health check",
+        description="Answers the current UTC time as plain text, without authentication.",
+        responses={(200, "text/plain"): OpenApiTypes.STR},
+        auth=[],
+    )
+    def get(self, request: Request) -> HttpResponse:
+        return HttpResponse(utc_timestamp(), content_type="text/plain")
+
+
+class ReadyzView(APIView):
+    authentication_classes: list = []
+    permission_classes: list = []
+
+    @extend_schema(
+        summary="Readiness",
+        description="Database, broker, channel layer and face engine; 503 when one is down.",
+        responses={
+            200: inline_serializer(
+                "Readiness", {"ready": serializers.BooleanField(), "checks": serializers.DictField()}
+            ),
+            503: inline_serializer(
+                "NotReady", {"ready": serializers.BooleanField(), "checks": serializers.DictField()}
+            ),
+        },
+        auth=[],
+    )
+    def get(self, request: Request) -> Response:
+        ready, checks = readiness()
+        return Response({"ready": ready, "checks": checks}, status=200 if ready else 503)
+
+
+def _is_api(request: HttpRequest) -> bool:
+    return request.path.startswith("/v1/")
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if _is_api(request):
+        return error_response(404, "not_found", "Not found.")
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    if _is_api(request):
+        return error_response(500, "server_error", "An internal error occurred.")
+    from django.views.defaults import server_error as default_server_error
+
+    return default_server_error(request)
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if _is_api(request):
+        return error_response(400, "invalid", "Bad request.")
+    from django.views.defaults import bad_request as default_bad_request
+
+    return default_bad_request(request, exception)

@@ -1,0 +1,149 @@
+"""Active challenge detectors.
+
+Each detector reads the time series of measures since its challenge was shown,
+*relative to the user's own neutral baseline* (a smiling or squinting face has
+a low eye ratio while its eyes are open, a narrow face a small yaw range), and
+answers whether the requested action happened. A challenge not met within
+``CHALLENGE_TIMEOUT_S`` fails.
+
+Series rows are ``[t, yaw_ratio, pitch_ratio, eye_open, mouth_open, smile, eye_std, eye_dark]``
+(the last two: contrast and darkest decile of the eye regions over the cheek
+just below, see ``measures.eye_appearance``).
+"""
+
+from __future__ import annotations
+
+import itertools
+import secrets
+from collections.abc import Callable, Sequence
+
+from .types import CHALLENGES, ChallengeName
+
+T, YAW, PITCH, EYE, MOUTH, SMILE, EYE_STD, EYE_DARK = range(8)
+Row = Sequence[float]
+Baseline = Sequence[float]
+
+CHALLENGE_TIMEOUT_S = 7.0
+# Relative thresholds (see README.md ("Face engine") for how they were chosen).
+TURN_DELTA = 0.22  # yaw ratio change (~13 degrees)
+NOD_DELTA = 0.07  # pitch ratio change
+SMILE_WIDEN = 1.05  # mouth 5% wider than neutral (frame-to-frame noise: 2-3%), with the head still
+MOUTH_DELTA = 0.22  # inner-lip gap over mouth width, above neutral
+EYE_LOOK_CLOSED = 0.15  # eye-region contrast or darkness 15% off the baseline: the lids moved
+EYE_LOOK_OPEN = 0.08  # ... and back within 8%
+BLINK_STILL_YAW = 0.15  # a turned or nodding head changes how the eyes look too: not a blink
+BLINK_STILL_PITCH = 0.05
+BLINK_STILL_STEP_YAW = 0.06  # ... nor may it have moved since the frame before (a waved photo does)
+BLINK_STILL_STEP_PITCH = 0.025
+HOLD_FRAMES = 2  # consecutive frames a pose must be held
+
+
+def _held(rows: Sequence[Row], ok: Callable[[Row], bool], frames: int = HOLD_FRAMES) -> bool:
+    run = 0
+    for row in rows:
+        run = run + 1 if ok(row) else 0
+        if run >= frames:
+            return True
+    return False
+
+
+def _eye_look_change(row: Row, base: Baseline) -> float:
+    return max(abs(row[EYE_STD] / max(base[EYE_STD], 1e-6) - 1.0), abs(row[EYE_DARK] / max(base[EYE_DARK], 1e-6) - 1.0))
+
+
+def eyes_closed(row: Row, base: Baseline, previous: Row | None = None) -> bool:
+    """The lids are down: the eye regions look different while the head is still.
+
+    The look decides, not the eye ratio: on narrow or downcast eyes the ratio
+    jitters by 30% from frame to frame and the landmark model often does not
+    follow a closing lid at all, while a tilted photo changes the geometry but
+    never the look of its eyes. Contrast and darkness are taken relative to the
+    skin under the eye, so an exposure change or a glare is not a blink.
+    """
+    return (
+        _eye_look_change(row, base) >= EYE_LOOK_CLOSED
+        and abs(row[YAW] - base[YAW]) < BLINK_STILL_YAW
+        and abs(row[PITCH] - base[PITCH]) < BLINK_STILL_PITCH
+        and (
+            previous is None
+            or (
+                abs(row[YAW] - previous[YAW]) < BLINK_STILL_STEP_YAW
+                and abs(row[PITCH] - previous[PITCH]) < BLINK_STILL_STEP_PITCH
+            )
+        )
+    )
+
+
+def eyes_open(row: Row, base: Baseline) -> bool:
+    return _eye_look_change(row, base) < EYE_LOOK_OPEN
+
+
+def blink_detected(rows: Sequence[Row], base: Baseline) -> bool:
+    """Eyes close (relative to the open baseline) and open again."""
+    closed = False
+    previous: Row | None = None
+    for row in rows:
+        if not closed and eyes_closed(row, base, previous):
+            closed = True
+        elif closed and eyes_open(row, base):
+            return True
+        previous = row
+    return False
+
+
+def _turn(rows: Sequence[Row], base: Baseline, sign: float) -> bool:
+    return _held(rows, lambda r: sign * (r[YAW] - base[YAW]) > TURN_DELTA)
+
+
+def turn_left_detected(rows: Sequence[Row], base: Baseline) -> bool:
+    """The user turns to their own left: the nose moves toward the image's right (yaw ratio up)."""
+    return _turn(rows, base, 1.0)
+
+
+def turn_right_detected(rows: Sequence[Row], base: Baseline) -> bool:
+    return _turn(rows, base, -1.0)
+
+
+def nod_detected(rows: Sequence[Row], base: Baseline) -> bool:
+    """Head pitched (down or up) clearly beyond neutral without turning."""
+    return _held(
+        rows,
+        lambda r: abs(r[PITCH] - base[PITCH]) > NOD_DELTA and abs(r[YAW] - base[YAW]) < TURN_DELTA,
+    )
+
+
+def _head_still(r: Row, base: Baseline) -> bool:
+    return abs(r[YAW] - base[YAW]) < BLINK_STILL_YAW and abs(r[PITCH] - base[PITCH]) < BLINK_STILL_PITCH
+
+
+def smile_detected(rows: Sequence[Row], base: Baseline) -> bool:
+    """The mouth widens while the head stays put (turning changes the mouth's apparent width too)."""
+    return _held(rows, lambda r: r[SMILE] / max(base[SMILE], 1e-6) > SMILE_WIDEN and _head_still(r, base))
+
+
+def mouth_open_detected(rows: Sequence[Row], base: Baseline) -> bool:
+    return _held(rows, lambda r: r[MOUTH] - base[MOUTH] > MOUTH_DELTA)
+
+
+DETECTORS: dict[str, Callable[[Sequence[Row], Baseline], bool]] = {
+    "blink": blink_detected,
+    "turn_left": turn_left_detected,
+    "turn_right": turn_right_detected,
+    "nod": nod_detected,
+    "smile": smile_detected,
+    "mouth_open": mouth_open_detected,
+}
+
+
+def challenges_draw(*, count: int) -> tuple[ChallengeName, ...]:
+    """``count`` distinct challenges in random order (cryptographic RNG: not guessable in advance).
+
+    ``turn_left`` and ``turn_right`` are never adjacent, so one sweep of the head cannot answer both.
+    """
+    count = max(0, min(int(count), len(CHALLENGES)))
+    rng = secrets.SystemRandom()
+    while True:
+        drawn = tuple(rng.sample(CHALLENGES, count))
+        adjacent_turns = any({a, b} == {"turn_left", "turn_right"} for a, b in itertools.pairwise(drawn))
+        if not adjacent_turns:
+            return drawn

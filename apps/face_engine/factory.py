@@ -1,0 +1,56 @@
+"""Building an engine from ``EngineSettings``: backend selection and model-file checks."""
+
+from __future__ import annotations
+
+from .backends.base import Backend
+from .model_files import dlib_model_paths
+from .pipeline import Engine
+from .types import EngineSettings, FaceEngine, ModelFilesMissing
+
+
+def engine_choice(settings: EngineSettings) -> str:
+    """The backend ``settings`` select: ``auto`` means InsightFace when all its files are present, else dlib."""
+    if settings.engine != "auto":
+        return settings.engine
+    from .backends.insightface import insightface_available
+
+    return "insightface" if insightface_available(settings.insightface_home, settings.insightface_pack) else "dlib"
+
+
+def check_model_files(settings: EngineSettings) -> str:
+    """Name of the selected engine if every model file it needs exists; ModelFilesMissing otherwise.
+
+    Only looks at files: nothing is loaded or run (used by the readiness probe).
+    """
+    choice = engine_choice(settings)
+    if choice == "insightface":
+        from .backends.insightface import insightface_model_files
+
+        if not settings.insightface_home:
+            raise ModelFilesMissing(
+                "INSIGHTFACE_HOME is not set; install a pack with `python manage.py install_insightface_pack`."
+            )
+        insightface_model_files(settings.insightface_home, settings.insightface_pack)
+    else:
+        dlib_model_paths()
+    return choice
+
+
+def build_backend(settings: EngineSettings) -> Backend:
+    choice = engine_choice(settings)
+    if choice == "insightface":
+        from .backends.insightface import build_insightface_backend
+
+        if not settings.insightface_home:
+            raise ModelFilesMissing(
+                "INSIGHTFACE_HOME is not set; install a pack with `python manage.py install_insightface_pack`."
+            )
+        return build_insightface_backend(home=settings.insightface_home, pack=settings.insightface_pack)
+    from .backends.dlib import DlibBackend
+
+    return DlibBackend()
+
+
+def build_engine(settings: EngineSettings) -> FaceEngine:
+    """One engine for ``settings``; load it once per process (model loading takes ~1 s)."""
+    return Engine(build_backend(settings), settings)

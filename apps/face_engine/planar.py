@@ -1,0 +1,138 @@
+"""The planar-motion check: is the "face" a flat picture moved in front of the camera?
+
+Every point of a flat photo or screen moves by one plane homography, however
+the picture is moved, tilted or warped. A real head is not flat: when it turns
+or nods, the nose moves relative to the jaw and the eye corners (parallax) and
+no homography explains the landmark motion. For each frame we compare its
+skull-fixed landmarks with a reference frame:
+
+* ``r_sim``: RMS residual of the best similarity transform (shift, scale,
+  in-plane rotation) - how much the face moved in a way that is *not* a simple
+  shift/zoom/roll. This is the evidence available.
+* ``r_h``: RMS residual of the best homography - what a flat object cannot produce.
+
+Both are divided by the inter-ocular distance. Frames with ``r_sim`` below
+``MIN_EVIDENCE`` carry no information (a still head and a still photo look
+alike). Among informative frames, a live head keeps ``r_h`` well above the
+landmark noise; a flat picture keeps it at the noise floor.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+# Thresholds in inter-ocular distances, tuned on the synthetic live and attack
+# sequences (tests/face_engine/synthetic.py; figures in README.md ("Face engine")):
+# live turns and nods reach r_h 0.08-0.12, flat pictures tilted by up to 30
+# degrees stay below 0.07 (dlib's shape prior adds some non-planar bias on a
+# tilted picture), and a still head or a still picture stays below r_sim 0.04.
+MIN_EVIDENCE = 0.05  # r_sim of a frame that moved out of plane enough to judge
+PARALLAX = 0.065  # r_h no flat picture reached (largest seen: 0.060)
+PARALLAX_YAW = 0.3  # yaw-ratio change (~10 degrees) a parallax frame needs ...
+PARALLAX_PITCH = 0.07  # ... or pitch-ratio change (~9 degrees)
+MAX_STEP = 0.12  # r_sim change between consecutive frames beyond which landmarks are not trusted
+MIN_PARALLAX_FRAMES = 3  # frames with parallax that make a head three-dimensional
+MIN_PLANAR_FRAMES = 5  # strongly informative frames without parallax that make a picture flat
+PLANAR_EVIDENCE = 0.06  # r_sim of a strongly informative frame (a swaying head rarely gets there)
+MAX_PLANAR_OUTLIERS = 0.1  # share of informative frames a flat picture may show "parallax" in (landmark jitter)
+MAX_PLANAR_RATIO = 0.75  # median r_h / r_sim of a flat picture (a nodding head: ~0.9)
+
+
+@dataclass(frozen=True)
+class PlanarResult:
+    outcome: Literal["live", "planar", "unknown"]
+    informative_frames: int  # frames with r_sim >= MIN_EVIDENCE
+    parallax_frames: int  # frames with r_h >= PARALLAX
+    residual: float  # 90th percentile of r_h over informative frames (IODs)
+    evidence: float  # largest r_sim seen (IODs)
+
+    @property
+    def score(self) -> float:
+        """0..1 where 1 is clearly three-dimensional and 0 clearly flat; 0.5 unknown."""
+        if self.outcome == "unknown":
+            return 0.5
+        if self.outcome == "live":
+            return float(min(1.0, 0.8 + 0.2 * self.parallax_frames / 10))
+        return float(max(0.0, min(0.3, 0.3 * self.residual / PARALLAX)))
+
+
+def _rms(a: npt.NDArray[Any], b: npt.NDArray[Any]) -> float:
+    return float(np.sqrt(np.mean(np.sum((a - b) ** 2, axis=1))))
+
+
+def _similarity_residual(src: npt.NDArray[np.float64], dst: npt.NDArray[np.float64]) -> float:
+    m, _ = cv2.estimateAffinePartial2D(src, dst, method=cv2.LMEDS)
+    if m is None:
+        return 0.0
+    fitted = src @ m[:, :2].T + m[:, 2]
+    return _rms(fitted, dst)
+
+
+def _homography_residual(src: npt.NDArray[np.float64], dst: npt.NDArray[np.float64]) -> float:
+    # Plain least squares (method 0): every point counts, so parallax cannot be voted away.
+    h, _ = cv2.findHomography(src, dst, 0)
+    if h is None:
+        return 0.0
+    fitted = cv2.perspectiveTransform(src.reshape(-1, 1, 2), h).reshape(-1, 2)
+    return _rms(fitted, dst)
+
+
+def planar_check(
+    frames: list[npt.NDArray[np.float32]],
+    reference: npt.NDArray[np.float32],
+    iod: float,
+    *,
+    turns: list[tuple[float, float]] | None = None,
+) -> PlanarResult:
+    """Judge a sequence of rigid-landmark sets (N x 2 each) against a neutral reference.
+
+    ``turns`` (optional, per frame): the change of the yaw and pitch ratios from
+    the baseline. A frame's residual only counts as parallax when the head turned
+    or nodded enough to produce that much: a real head shows r_h ~0.1 only near
+    15+ degrees, while landmark jitter on a slightly tilted picture of a face
+    already seen in three-quarter view can reach 0.077.
+    """
+    ref = np.asarray(reference, dtype=np.float64)
+    scale = max(float(iod), 1e-6)
+    informative: list[tuple[float, float]] = []
+    parallax = 0
+    evidence = 0.0
+    reliable, previous = True, 0.0
+    for i, pts in enumerate(frames):
+        cur = np.asarray(pts, dtype=np.float64)
+        r_sim = _similarity_residual(ref, cur) / scale
+        # A head turns through intermediate poses; a jump in one frame is the landmark model losing
+        # the face (glare, blur). Distrust everything until the face is back near neutral.
+        if abs(r_sim - previous) > MAX_STEP:
+            reliable = False
+        elif r_sim < MIN_EVIDENCE:
+            reliable = True
+        previous = r_sim
+        if r_sim < MIN_EVIDENCE or not reliable:
+            continue
+        evidence = max(evidence, r_sim)
+        r_h = _homography_residual(ref, cur) / scale
+        informative.append((r_sim, r_h))
+        turned = turns is None or abs(turns[i][0]) >= PARALLAX_YAW or abs(turns[i][1]) >= PARALLAX_PITCH
+        parallax += r_h >= PARALLAX and turned
+    if not informative:
+        return PlanarResult("unknown", 0, 0, 0.0, evidence)
+    arr = np.asarray(informative)
+    residual = float(np.percentile(arr[:, 1], 90))
+    ratio = float(np.median(arr[:, 1] / arr[:, 0]))
+    outcome: Literal["live", "planar", "unknown"] = "unknown"
+    if parallax >= MIN_PARALLAX_FRAMES:
+        outcome = "live"
+    elif (
+        (arr[:, 0] >= PLANAR_EVIDENCE).sum() >= MIN_PLANAR_FRAMES
+        # One or two jittery frames among many do not make a picture three-dimensional.
+        and parallax <= MAX_PLANAR_OUTLIERS * len(informative)
+        and ratio <= MAX_PLANAR_RATIO
+    ):
+        outcome = "planar"
+    return PlanarResult(outcome, len(informative), parallax, residual, evidence)

@@ -1,0 +1,123 @@
+"""The per-session capture state: small, JSON-serialisable, safe to move between workers.
+
+It holds the tracker (last box), the neutral baseline, the measure time series,
+downsampled skull-fixed landmarks for the planar check, the challenge timeline
+and a few key frames as JPEG bytes. Nothing else survives between frames, so
+two frames of one session may be analysed by different worker processes.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from .types import CHALLENGES, FrameError
+
+STATE_VERSION = 2
+
+
+@dataclass
+class KeyFrame:
+    """A kept frame as JPEG: the best frame whole, or a same-person key frame's face crop.
+
+    A key frame's embedding (and anti-spoof score) is filled in once computed, by
+    ``Engine.with_key_embeddings`` or by ``decide`` itself."""
+
+    t: float
+    jpeg: bytes
+    score: float = 0.0
+    embedding: list[float] | None = None
+    spoof: float | None = None
+
+    def to_obj(self) -> dict[str, Any]:
+        obj: dict[str, Any] = {"t": self.t, "score": self.score, "jpeg": base64.b64encode(self.jpeg).decode("ascii")}
+        if self.embedding is not None:
+            obj["embedding"] = self.embedding
+            obj["spoof"] = self.spoof
+        return obj
+
+    @classmethod
+    def from_obj(cls, obj: dict[str, Any]) -> KeyFrame:
+        embedding = obj.get("embedding")
+        spoof = obj.get("spoof")
+        return cls(
+            t=float(obj["t"]),
+            score=float(obj["score"]),
+            jpeg=base64.b64decode(obj["jpeg"]),
+            embedding=[float(v) for v in embedding] if embedding is not None else None,
+            spoof=float(spoof) if spoof is not None else None,
+        )
+
+
+@dataclass
+class CaptureData:
+    """Concrete ``CaptureState``. Mutated only inside the engine; callers persist ``to_json()``."""
+
+    mode: str
+    challenges: list[str]
+    fail_on_multiple_faces: bool = True
+    want_age_gender: bool = True
+    want_embedding: bool = True
+    want_icao: bool = True
+    engine: str = "dlib"
+    frames: int = 0
+    t_first: float | None = None  # first frame with a face
+    t_last: float = 0.0
+    box: list[int] | None = None  # tracker: the face box in the last frame
+    box_rel: list[float] | None = None  # detector box relative to the rigid landmarks
+    since_detect: int = 0
+    patch: list[float] | None = None  # 16x16 face patch of the last frame (tracking-loss check)
+    face_count: int = 0
+    max_faces: int = 0
+    frames_one: int = 0
+    frames_none: int = 0
+    frames_multi: int = 0
+    frames_low_quality: int = 0
+    baseline: list[float] | None = None
+    baseline_pts: list[list[float]] | None = None
+    baseline_iod: float = 0.0
+    series: list[list[float]] = field(default_factory=list)  # [t, yaw, pitch, eye, mouth, smile]
+    pts: list[list[float]] = field(default_factory=list)  # flattened rigid points per face frame
+    pts_pose: list[list[float]] = field(default_factory=list)  # [yaw_ratio, pitch_ratio] of each pts entry
+    challenge_index: int = 0
+    challenge_started: float | None = None
+    outcomes: list[list[Any]] = field(default_factory=list)  # [name, passed, t]
+    thumb: list[int] | None = None  # 32x24 thumbnail of the first frame, for the frozen-frame check
+    max_thumb_diff: float = 0.0
+    max_pts_motion: float = 0.0
+    blinks: int = 0
+    blink_closed: bool = False
+    planar_outcome: str | None = None  # passive: judged at ~3 s to decide on extending
+    antispoof: list[float] = field(default_factory=list)
+    complete: bool = False
+    best: KeyFrame | None = None
+    keys: list[KeyFrame] = field(default_factory=list)
+    last_key_t: float = -1.0
+    key_due: bool = False  # the tracked face may have changed (tracking lost, face back): keep the next as a key
+
+    def to_json(self) -> str:
+        # Not asdict(): it deep-copies every list and the JPEG bytes on every frame.
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        data["best"] = self.best.to_obj() if self.best else None
+        data["keys"] = [k.to_obj() for k in self.keys]
+        data["v"] = STATE_VERSION
+        return json.dumps(data, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str) -> CaptureData:
+        try:
+            data = json.loads(text)
+            if not isinstance(data, dict) or data.pop("v", None) != STATE_VERSION:
+                raise ValueError("unknown state version")
+            best = data.pop("best", None)
+            keys = data.pop("keys", [])
+            state = cls(**data)
+            state.best = KeyFrame.from_obj(best) if best else None
+            state.keys = [KeyFrame.from_obj(k) for k in keys]
+            if state.mode not in ("active", "passive") or any(c not in CHALLENGES for c in state.challenges):
+                raise ValueError("bad plan")
+        except (ValueError, TypeError, KeyError) as exc:
+            raise FrameError("badState", f"The capture state cannot be loaded: {exc}") from exc
+        return state

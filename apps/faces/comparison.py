@@ -1,0 +1,176 @@
+"""Images in, faces out: decoding uploads, compare (1:1) and identify (1:N).
+
+Every image must show exactly one face; otherwise a 400 names the image
+(``noFace``, ``multipleFaces``, ``badImage``).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import uuid
+from dataclasses import dataclass
+
+import numpy as np
+from django.conf import settings
+
+from apps.accounts.models import Account
+from apps.core.errors import ApplicationError
+from apps.face_engine.types import Comparison, FaceEngine, FaceImageError, FrameError
+
+from .models import SessionFace
+from .search import embedding_from_bytes
+from .services import (
+    ENGINE_LOCK,
+    Match,
+    collection_accepts,
+    embedding_model_version,
+    face_best_match,
+    get_face_engine,
+)
+
+
+def image_decode_base64(*, value: str, field: str) -> bytes:
+    """Bytes of a base64 image (a ``data:`` URL prefix is allowed), or 400 badImage naming ``field``."""
+    if "," in value[:100] and value.startswith("data:"):
+        value = value.split(",", 1)[1]
+    try:
+        data = base64.b64decode(value.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        raise _image_error(field, "badImage", "is not valid base64") from None
+    return image_check_size(data=data, field=field)
+
+
+def image_check_size(*, data: bytes, field: str) -> bytes:
+    if not data:
+        raise _image_error(field, "badImage", "is empty")
+    if len(data) > int(settings.FACES_MAX_IMAGE_BYTES):
+        raise ApplicationError(
+            f"{field} exceeds {settings.FACES_MAX_IMAGE_BYTES} bytes.",
+            code="too_large",
+            status=413,
+            fields={field: [f"At most {settings.FACES_MAX_IMAGE_BYTES} bytes."]},
+        )
+    return data
+
+
+_IMAGE_MESSAGES = {
+    "noFace": "contains no face",
+    "multipleFaces": "contains more than one face",
+    "badImage": "is not a usable image",
+}
+
+
+def _image_error(field: str, code: str, detail: str | None = None) -> ApplicationError:
+    message = f"{field} {detail or _IMAGE_MESSAGES.get(code, 'is not a usable image')}."
+    return ApplicationError(message, code=code, status=400, fields={field: [message]})
+
+
+# Phone photos are often larger than the engine accepts for one frame; they are scaled down first.
+_ENGINE_IMAGE_BYTES = 1_400_000
+_FIT_SIDE = 1600
+
+
+def image_fit_for_engine(*, data: bytes, engine: FaceEngine, field: str) -> bytes:
+    """``data`` itself when the engine takes it, else a JPEG of at most 1600 px a side (EXIF orientation applied)."""
+    engine_settings = getattr(engine, "settings", None)
+    limit = min(_ENGINE_IMAGE_BYTES, int(getattr(engine_settings, "max_frame_bytes", _ENGINE_IMAGE_BYTES)))
+    if len(data) <= limit:
+        return data
+    from PIL import Image, ImageOps
+
+    try:
+        with Image.open(io.BytesIO(data)) as source:
+            upright = ImageOps.exif_transpose(source).convert("RGB")
+            upright.thumbnail((_FIT_SIDE, _FIT_SIDE))
+            out = io.BytesIO()
+            upright.save(out, format="JPEG", quality=90)
+    except (OSError, ValueError, Image.DecompressionBombError):
+        raise _image_error(field, "badImage") from None
+    return out.getvalue()
+
+
+def face_from_upload(*, engine: FaceEngine, data: bytes, field: str) -> np.ndarray:
+    """The one face's embedding in an uploaded image, or 400 noFace/multipleFaces/badImage naming ``field``."""
+    data = image_fit_for_engine(data=data, engine=engine, field=field)
+    try:
+        with ENGINE_LOCK:
+            face = engine.face_from_image(data)
+    except FaceImageError as exc:
+        raise _image_error(field, exc.code if exc.code in _IMAGE_MESSAGES else "badImage") from None
+    except FrameError:
+        raise _image_error(field, "badImage") from None
+    return np.asarray(face.embedding, dtype=np.float32)
+
+
+def _session_embedding(*, account: Account, session_id: str) -> SessionFace:
+    """The stored face of one of the account's sessions that passed liveness."""
+    try:
+        key = uuid.UUID(str(session_id))
+    except ValueError:
+        raise ApplicationError("Session not found.", code="not_found", status=404) from None
+    stored = SessionFace.objects.filter(session_id=key, account=account).first()
+    if stored is not None:
+        return stored
+    if not _account_session_exists(account=account, session_id=key):
+        raise ApplicationError("Session not found.", code="not_found", status=404)
+    raise ApplicationError(
+        "This session has no stored face to compare against: it has not passed liveness (yet).",
+        code="no_face_data",
+        status=409,
+        fields={"verificationSessionId": ["The session has no face embedding."]},
+    )
+
+
+def _account_session_exists(*, account: Account, session_id: uuid.UUID) -> bool:
+    from django.apps import apps
+
+    try:
+        model = apps.get_model("capture", "Session")
+    except LookupError:
+        return False
+    return model.objects.filter(id=session_id, account=account).exists()
+
+
+def face_compare(
+    *, account: Account, image1: bytes, image2: bytes | None = None, verification_session_id: str | None = None
+) -> Comparison:
+    """Compare two images, or one image with the face of one of the account's sessions."""
+    engine = get_face_engine()
+    first = face_from_upload(engine=engine, data=image1, field="image1" if image2 is not None else "image")
+    if image2 is not None:
+        second = face_from_upload(engine=engine, data=image2, field="image2")
+    else:
+        stored = _session_embedding(account=account, session_id=str(verification_session_id))
+        second = embedding_from_bytes(stored.embedding)
+        if stored.engine != engine.name or second.shape != first.shape:
+            raise ApplicationError(
+                "The session's face was computed by another face engine.", code="engine_mismatch", status=409
+            )
+    return engine.compare(tuple(float(x) for x in first), tuple(float(x) for x in second))
+
+
+@dataclass(frozen=True)
+class Identification:
+    match: Match | None
+    threshold: float
+
+
+def face_identify(*, account: Account, collection_id: str, image: bytes) -> Identification:
+    """1:N: the collection's face identical to the one in ``image``, if any."""
+    from .selectors import collection_get
+
+    collection = collection_get(account=account, collection_id=collection_id)
+    engine = get_face_engine()
+    vector = face_from_upload(engine=engine, data=image, field="image")
+    model_version = embedding_model_version(engine.versions)
+    if not collection_accepts(collection, engine=engine.name, model_version=model_version, dimension=vector.shape[0]):
+        raise ApplicationError(
+            f"The collection holds {collection.engine} embeddings ({collection.model_version}); "
+            f"this server runs {engine.name} ({model_version}).",
+            code="engine_mismatch",
+            status=409,
+        )
+    match = face_best_match(engine=engine, collection=collection, embedding=vector)
+    return Identification(match=match, threshold=float(engine.match_threshold))

@@ -1,0 +1,12 @@
+"""Browser-facing routes at the top level (hosted pages)."""
+
+from __future__ import annotations
+
+from django.urls import URLPattern, path
+
+from . import verif_views
+
+urlpatterns: list[URLPattern] = [
+    path("verif/", verif_views.verif_page, name="faces-verif-page"),
+    path("verif/submit", verif_views.verif_submit, name="faces-verif-submit"),
+]

@@ -1,0 +1,199 @@
+"""Exact 1:N cosine search over one contiguous float32 matrix per collection.
+
+Each worker process keeps, per collection, the L2-normalised embeddings as rows
+of one C-contiguous float32 matrix plus the parallel row -> face mapping. A
+search is one matrix-vector product and an argpartition: no index, no
+approximation. The cache is keyed by the collection's ``version`` in the
+database, which every write bumps; a process that sees a version other than
+the one it cached rebuilds (or, when the only change since was its own write,
+patches the rows in place).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+
+from .models import Face, FaceCollection
+
+
+@dataclass(frozen=True)
+class Candidate:
+    face_pk: int
+    cosine: float
+
+
+def embedding_to_bytes(embedding: tuple[float, ...] | list[float] | np.ndarray) -> bytes:
+    return np.asarray(embedding, dtype="<f4").tobytes()
+
+
+def embedding_from_bytes(data: bytes | memoryview) -> np.ndarray:
+    return np.frombuffer(bytes(data), dtype="<f4")
+
+
+def normalise(vector: np.ndarray) -> np.ndarray:
+    norm = float(np.linalg.norm(vector))
+    return (vector / norm).astype(np.float32) if norm > 0 else vector.astype(np.float32)
+
+
+def normalise_rows(rows: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(rows, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    rows /= norms
+    return rows
+
+
+@dataclass
+class CollectionMatrix:
+    """Rows ``[0:size]`` of ``rows`` are live; spare capacity makes appends amortised O(1).
+
+    Only the face primary keys sit next to the matrix (8 bytes a row); callers
+    fetch the few winning rows from the database.
+    """
+
+    version: int
+    dimension: int
+    rows: np.ndarray
+    face_pks: np.ndarray
+    size: int
+
+    @classmethod
+    def empty(cls, *, dimension: int, capacity: int = 16, version: int = 0) -> CollectionMatrix:
+        return cls(
+            version=version,
+            dimension=dimension,
+            rows=np.empty((max(capacity, 16), dimension), dtype=np.float32),
+            face_pks=np.empty(max(capacity, 16), dtype=np.int64),
+            size=0,
+        )
+
+    @classmethod
+    def from_arrays(cls, *, rows: np.ndarray, face_pks: np.ndarray, version: int = 0) -> CollectionMatrix:
+        """A matrix over ``rows`` (n x d, normalised here, in place when already float32 and contiguous)."""
+        rows = normalise_rows(np.ascontiguousarray(rows, dtype=np.float32))
+        return cls(
+            version=version,
+            dimension=rows.shape[1],
+            rows=rows,
+            face_pks=np.ascontiguousarray(face_pks, dtype=np.int64),
+            size=rows.shape[0],
+        )
+
+    @classmethod
+    def load(cls, *, collection: FaceCollection, version: int) -> CollectionMatrix:
+        pks: list[int] = []
+        blobs: list[bytes] = []
+        faces = Face.objects.filter(collection_id=collection.pk).order_by("id").values_list("id", "embedding")
+        for pk, embedding in faces.iterator(chunk_size=10_000):
+            pks.append(pk)
+            blobs.append(bytes(embedding))
+        if not pks:
+            return cls.empty(dimension=collection.dimension, version=version)
+        rows = np.frombuffer(b"".join(blobs), dtype="<f4").reshape(len(pks), collection.dimension).copy()
+        return cls.from_arrays(rows=rows, face_pks=np.asarray(pks, dtype=np.int64), version=version)
+
+    def append(self, *, face_pk: int, embedding: np.ndarray) -> None:
+        if self.size == self.rows.shape[0]:
+            capacity = max(16, self.rows.shape[0] * 2)
+            grown = np.empty((capacity, self.dimension), dtype=np.float32)
+            grown[: self.size] = self.rows[: self.size]
+            pks = np.empty(capacity, dtype=np.int64)
+            pks[: self.size] = self.face_pks[: self.size]
+            self.rows, self.face_pks = grown, pks
+        self.rows[self.size] = normalise(np.asarray(embedding, dtype=np.float32))
+        self.face_pks[self.size] = face_pk
+        self.size += 1
+
+    def remove(self, *, face_pk: int) -> None:
+        hits = np.flatnonzero(self.face_pks[: self.size] == face_pk)
+        if hits.size == 0:
+            return
+        index, last = int(hits[0]), self.size - 1
+        # Swap-remove keeps the live rows contiguous without shifting the matrix.
+        self.rows[index] = self.rows[last]
+        self.face_pks[index] = self.face_pks[last]
+        self.size = last
+
+    def search(self, *, embedding: np.ndarray, k: int) -> list[Candidate]:
+        """The ``k`` rows with the highest cosine similarity to ``embedding``, best first (exact)."""
+        if self.size == 0:
+            return []
+        scores = self.rows[: self.size] @ normalise(np.asarray(embedding, dtype=np.float32))
+        found: list[Candidate] = []
+        # k is tiny (a few candidates): k argmax passes beat a full argpartition of a million scores.
+        for _ in range(min(k, self.size)):
+            index = int(np.argmax(scores))
+            found.append(Candidate(int(self.face_pks[index]), float(scores[index])))
+            scores[index] = -np.inf
+        return found
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.rows.nbytes + self.face_pks.nbytes)
+
+
+class SearchCache:
+    """Per-process cache of collection matrices, checked against the database version on every use."""
+
+    def __init__(self) -> None:
+        self._matrices: dict[int, CollectionMatrix] = {}
+        self._lock = threading.Lock()
+
+    def matrix(self, *, collection: FaceCollection, version: int) -> CollectionMatrix:
+        with self._lock:
+            cached = self._matrices.get(collection.pk)
+            if cached is not None and cached.version == version and cached.dimension == collection.dimension:
+                return cached
+        fresh = CollectionMatrix.load(collection=collection, version=version)
+        with self._lock:
+            self._matrices[collection.pk] = fresh
+        return fresh
+
+    def after_write(
+        self,
+        *,
+        collection: FaceCollection,
+        old_version: int,
+        new_version: int,
+        added: Face | None = None,
+        removed_pk: int | None = None,
+        embedding: np.ndarray | None = None,
+    ) -> None:
+        """Patch the cached matrix after this process's own write, if nothing else changed in between."""
+        with self._lock:
+            cached = self._matrices.get(collection.pk)
+            if cached is None or cached.version != old_version:
+                self._matrices.pop(collection.pk, None)
+                return
+            if added is not None and embedding is not None:
+                cached.append(face_pk=added.pk, embedding=embedding)
+            if removed_pk is not None:
+                cached.remove(face_pk=removed_pk)
+            cached.version = new_version
+
+    def forget(self, *, collection_pk: int) -> None:
+        with self._lock:
+            self._matrices.pop(collection_pk, None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._matrices.clear()
+
+
+search_cache = SearchCache()
+
+
+def collection_version(*, collection_pk: int) -> int | None:
+    """The current version in the database (one indexed lookup), or None if the collection is gone."""
+    return FaceCollection.objects.filter(pk=collection_pk).values_list("version", flat=True).first()
+
+
+def collection_search(*, collection: FaceCollection, embedding: np.ndarray, k: int = 1) -> list[Candidate]:
+    """The ``k`` stored faces with the highest cosine similarity, best first."""
+    version = collection_version(collection_pk=collection.pk)
+    if version is None:
+        search_cache.forget(collection_pk=collection.pk)
+        return []
+    return search_cache.matrix(collection=collection, version=version).search(embedding=embedding, k=k)

@@ -1,0 +1,55 @@
+"""Reads for collections, faces and selfie checks; every one is scoped to an account."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db.models import Count, QuerySet
+
+from apps.accounts.models import Account
+from apps.core.errors import ApplicationError
+
+from .models import Face, FaceCollection, SelfieCheck
+
+
+def collection_get(*, account: Account, collection_id: str) -> FaceCollection:
+    """The account's collection, or 404 (another account's collection is as unknown as a missing one)."""
+    collection = (
+        FaceCollection.objects.filter(account=account, collection_id=collection_id)
+        .annotate(face_count=Count("faces"))
+        .first()
+    )
+    if collection is None:
+        raise ApplicationError("Collection not found.", code="not_found", status=404)
+    return collection
+
+
+def collection_list(*, account: Account) -> QuerySet[FaceCollection]:
+    return FaceCollection.objects.filter(account=account).annotate(face_count=Count("faces")).order_by("collection_id")
+
+
+def face_list(*, collection: FaceCollection) -> QuerySet[Face]:
+    return Face.objects.filter(collection=collection).order_by("first_seen_at", "id")
+
+
+def face_get(*, account: Account, face_id: str) -> Face:
+    face = (
+        Face.objects.select_related("collection")
+        .filter(face_id=face_id.lower(), collection__account=account)
+        .prefetch_related("sightings")
+        .first()
+    )
+    if face is None:
+        raise ApplicationError("Face not found.", code="not_found", status=404)
+    return face
+
+
+def selfie_check_get(*, account: Account, check_id: str) -> SelfieCheck:
+    try:
+        key = uuid.UUID(str(check_id))
+    except ValueError:
+        raise ApplicationError("Check not found.", code="not_found", status=404) from None
+    check = SelfieCheck.objects.filter(id=key, account=account).first()
+    if check is None:
+        raise ApplicationError("Check not found.", code="not_found", status=404)
+    return check

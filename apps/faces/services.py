@@ -1,0 +1,387 @@
+"""Face recognition writes: collections, faceId, the four recognition modes, session faces.
+
+Faces are stored as embeddings only. Within a collection the same person keeps
+one ``faceId``: every write searches the collection first, under a row lock
+on the collection so two concurrent sessions of one person cannot both insert.
+Compare and identify (images in) live in ``comparison``; 1:N search in ``search``.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from apps.accounts.models import Account
+from apps.core.errors import ApplicationError
+from apps.face_engine.types import Comparison, FaceEngine
+
+from .models import Face, FaceCollection, FaceSighting, SessionFace
+from .search import collection_search, embedding_from_bytes, embedding_to_bytes, search_cache
+
+CALCULATION_ONLY = "CalculationOnly"
+DUPLICATE_VERIFICATION = "DuplicateVerification"
+UNIQUE_MATCH_VERIFICATION = "UniqueMatchVerification"
+MATCH_VERIFICATION = "MatchVerification"
+MODES = (CALCULATION_ONLY, DUPLICATE_VERIFICATION, UNIQUE_MATCH_VERIFICATION, MATCH_VERIFICATION)
+
+# Failure reasons reported in the session result.
+DUPLICATE_FACE = "duplicateFace"
+FACE_MISMATCH = "faceMismatch"
+EXTERNAL_ID_REQUIRED = "externalIdRequired"
+EXTERNAL_ID_UNKNOWN = "externalIdUnknown"
+FACE_REGISTERED_TO_OTHER_ID = "faceRegisteredToOtherExternalId"
+ENGINE_MISMATCH = "collectionEngineMismatch"
+
+
+@dataclass(frozen=True)
+class FaceRecognitionOutcome:
+    result: str  # "Pass" | "Fail" | "NotExecuted"
+    face_id: str | None
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Match:
+    face: Face
+    comparison: Comparison
+
+
+# dlib's detector, landmark and descriptor objects are not safe to call from two threads at
+# once; the web process may run image work on several threads (see verif_views), so it takes turns.
+ENGINE_LOCK = threading.RLock()
+
+
+def get_face_engine() -> FaceEngine:
+    """The process's face engine (one seam, so the import happens at call time)."""
+    from apps.core.engine import get_engine
+
+    return get_engine()
+
+
+# Version keys of the model that computes embeddings (dlib's ResNet, InsightFace's ArcFace packs).
+_EMBEDDING_KEYS = ("embedding", "recognition", "w600k", "glint", "arcface", "webface")
+
+
+def embedding_model_version(versions: Mapping[str, str]) -> str:
+    """The version string a collection pins: the embedding model's version(s), else all of them.
+
+    Pass ``verdict.versions`` / ``engine.versions``; age, liveness or landmark
+    model updates then leave collections usable, an embedding model update does not.
+    """
+    picked = sorted(f"{k}={v}" for k, v in versions.items() if any(m in k.lower() for m in _EMBEDDING_KEYS))
+    return ";".join(picked or sorted(f"{k}={v}" for k, v in versions.items()))
+
+
+# --- Collections -----------------------------------------------------------------------
+
+
+def _collection_for_write(
+    *, account: Account, collection_id: str, engine: str, model_version: str, dimension: int
+) -> FaceCollection:
+    """Get or create the collection and lock its row for the rest of the transaction."""
+    collection, _ = FaceCollection.objects.select_for_update().get_or_create(
+        account=account,
+        collection_id=collection_id,
+        defaults={"engine": engine, "model_version": model_version, "dimension": dimension},
+    )
+    return collection
+
+
+def collection_accepts(collection: FaceCollection, *, engine: str, model_version: str, dimension: int) -> bool:
+    return (collection.engine, collection.model_version, collection.dimension) == (engine, model_version, dimension)
+
+
+def _bump_version(collection: FaceCollection) -> tuple[int, int]:
+    old = collection.version
+    FaceCollection.objects.filter(pk=collection.pk).update(version=F("version") + 1, updated_at=timezone.now())
+    collection.version = old + 1
+    return old, old + 1
+
+
+def collection_describe(*, account: Account, collection_id: str, description: str) -> FaceCollection:
+    """Set the description of an existing collection (404 when the account has none by that id)."""
+    from .selectors import collection_get
+
+    updated = FaceCollection.objects.filter(account=account, collection_id=collection_id).update(
+        description=description, updated_at=timezone.now()
+    )
+    if not updated:
+        raise ApplicationError("Collection not found.", code="not_found", status=404)
+    return collection_get(account=account, collection_id=collection_id)
+
+
+def collection_delete(*, account: Account, collection_id: str) -> int:
+    """Delete a collection with all its embeddings; returns how many faces went with it."""
+    with transaction.atomic():
+        collection = (
+            FaceCollection.objects.select_for_update().filter(account=account, collection_id=collection_id).first()
+        )
+        if collection is None:
+            raise ApplicationError("Collection not found.", code="not_found", status=404)
+        pk = collection.pk
+        count = Face.objects.filter(collection=collection).count()
+        sessions = FaceSighting.objects.filter(face__collection=collection).values("session_id")
+        SessionFace.objects.filter(session_id__in=sessions, account=account).delete()
+        collection.delete()
+        transaction.on_commit(lambda: search_cache.forget(collection_pk=pk))
+    return count
+
+
+# --- Faces ---------------------------------------------------------------------------------
+
+
+def _face_insert(
+    *, collection: FaceCollection, embedding: np.ndarray, external_id: str | None, session_id: uuid.UUID | None
+) -> Face:
+    face = Face.objects.create(collection=collection, embedding=embedding_to_bytes(embedding), external_id=external_id)
+    if session_id is not None:
+        FaceSighting.objects.create(face=face, session_id=session_id)
+    old, new = _bump_version(collection)
+    transaction.on_commit(
+        lambda: search_cache.after_write(
+            collection=collection, old_version=old, new_version=new, added=face, embedding=embedding
+        )
+    )
+    return face
+
+
+def _face_seen(*, face: Face, session_id: uuid.UUID | None, external_id: str | None = None) -> None:
+    updates: dict[str, Any] = {"last_seen_at": timezone.now()}
+    if external_id is not None:
+        updates["external_id"] = external_id
+    Face.objects.filter(pk=face.pk).update(**updates)
+    if session_id is not None:
+        FaceSighting.objects.get_or_create(face=face, session_id=session_id)
+
+
+def face_delete(*, account: Account, face_id: str) -> None:
+    """Delete one face; it stops matching at once in every process (the version changes)."""
+    with transaction.atomic():
+        face = Face.objects.filter(face_id=face_id.lower(), collection__account=account).first()
+        if face is None:
+            raise ApplicationError("Face not found.", code="not_found", status=404)
+        collection = FaceCollection.objects.select_for_update().get(pk=face.collection_id)
+        removed_pk = face.pk
+        # The person's biometric data goes entirely: the session embeddings kept for compare too.
+        SessionFace.objects.filter(session_id__in=face.sightings.values("session_id"), account=account).delete()
+        face.delete()
+        old, new = _bump_version(collection)
+        transaction.on_commit(
+            lambda: search_cache.after_write(
+                collection=collection, old_version=old, new_version=new, removed_pk=removed_pk
+            )
+        )
+
+
+def face_best_match(*, engine: FaceEngine, collection: FaceCollection, embedding: np.ndarray) -> Match | None:
+    """The stored face the engine calls identical, best first among the top cosine candidates; else None."""
+    candidates = collection_search(collection=collection, embedding=embedding, k=int(settings.FACES_SEARCH_CANDIDATES))
+    if not candidates:
+        return None
+    faces = Face.objects.in_bulk([c.face_pk for c in candidates])
+    query = tuple(float(x) for x in embedding)
+    best: Match | None = None
+    for candidate in candidates:
+        face = faces.get(candidate.face_pk)
+        if face is None:  # deleted since the matrix was built
+            continue
+        comparison = engine.compare(query, tuple(float(x) for x in embedding_from_bytes(face.embedding)))
+        if comparison.is_identical and (best is None or comparison.similarity > best.comparison.similarity):
+            best = Match(face=face, comparison=comparison)
+    return best
+
+
+# --- The four recognition modes ---------------------------------------------------------------
+
+
+def _pass(face: Face) -> FaceRecognitionOutcome:
+    return FaceRecognitionOutcome(result="Pass", face_id=face.face_id, reasons=())
+
+
+def _fail(reason: str, face: Face | None = None) -> FaceRecognitionOutcome:
+    return FaceRecognitionOutcome(result="Fail", face_id=face.face_id if face else None, reasons=(reason,))
+
+
+def face_recognition_apply(
+    *,
+    account: Account,
+    config: dict[str, Any],
+    embedding: tuple[float, ...] | None,
+    engine: str,
+    model_version: str,
+    external_id: str | None,
+    session_id: uuid.UUID,
+) -> FaceRecognitionOutcome:
+    """Apply the faceRecognition block of a session's config to its embedding.
+
+    ``config`` is ``{"type": <mode>, "collectionId": ...}``; ``external_id`` is
+    the session's ``reExternalId`` input. Runs in a (nested) transaction that
+    locks the collection row, so it is safe inside the caller's verdict
+    transaction and against concurrent sessions.
+    """
+    mode = (config or {}).get("type")
+    collection_id = (config or {}).get("collectionId")
+    if mode not in MODES or not collection_id or embedding is None:
+        return FaceRecognitionOutcome(result="NotExecuted", face_id=None, reasons=())
+    if mode in (UNIQUE_MATCH_VERIFICATION, MATCH_VERIFICATION) and not external_id:
+        return _fail(EXTERNAL_ID_REQUIRED)
+    vector = np.asarray(embedding, dtype=np.float32)
+    face_engine = get_face_engine()
+    if face_engine.name != engine:
+        return _fail(ENGINE_MISMATCH)
+    model_version = model_version or embedding_model_version(face_engine.versions)
+    session_face_record(
+        account=account, session_id=session_id, embedding=embedding, engine=engine, model_version=model_version
+    )
+    with transaction.atomic():
+        collection = _collection_for_write(
+            account=account,
+            collection_id=collection_id,
+            engine=engine,
+            model_version=model_version,
+            dimension=vector.shape[0],
+        )
+        if not collection_accepts(collection, engine=engine, model_version=model_version, dimension=vector.shape[0]):
+            return _fail(ENGINE_MISMATCH)
+        return _MODE_HANDLERS[mode](
+            engine=face_engine,
+            collection=collection,
+            vector=vector,
+            external_id=external_id or None,
+            session_id=session_id,
+        )
+
+
+def _calculation_only(
+    *,
+    engine: FaceEngine,
+    collection: FaceCollection,
+    vector: np.ndarray,
+    external_id: str | None,
+    session_id: uuid.UUID,
+) -> FaceRecognitionOutcome:
+    match = face_best_match(engine=engine, collection=collection, embedding=vector)
+    if match is not None:
+        _face_seen(face=match.face, session_id=session_id)
+        return _pass(match.face)
+    return _pass(
+        _insert_unless_id_taken(collection=collection, vector=vector, external_id=external_id, session_id=session_id)
+    )
+
+
+def _duplicate_verification(
+    *,
+    engine: FaceEngine,
+    collection: FaceCollection,
+    vector: np.ndarray,
+    external_id: str | None,
+    session_id: uuid.UUID,
+) -> FaceRecognitionOutcome:
+    match = face_best_match(engine=engine, collection=collection, embedding=vector)
+    if match is not None:
+        # The duplicate's faceId is reported so the integrator can find the earlier account.
+        _face_seen(face=match.face, session_id=session_id)
+        return _fail(DUPLICATE_FACE, match.face)
+    return _pass(
+        _insert_unless_id_taken(collection=collection, vector=vector, external_id=external_id, session_id=session_id)
+    )
+
+
+def _unique_match_verification(
+    *,
+    engine: FaceEngine,
+    collection: FaceCollection,
+    vector: np.ndarray,
+    external_id: str | None,
+    session_id: uuid.UUID,
+) -> FaceRecognitionOutcome:
+    registered = Face.objects.filter(collection=collection, external_id=external_id).first()
+    match = face_best_match(engine=engine, collection=collection, embedding=vector)
+    if registered is not None:
+        stored = tuple(float(x) for x in embedding_from_bytes(registered.embedding))
+        if not engine.compare(tuple(float(x) for x in vector), stored).is_identical:
+            return _fail(FACE_MISMATCH)
+        if match is not None and match.face.pk != registered.pk and match.face.external_id:
+            return _fail(FACE_REGISTERED_TO_OTHER_ID)
+        _face_seen(face=registered, session_id=session_id)
+        return _pass(registered)
+    if match is not None:
+        if match.face.external_id:
+            return _fail(FACE_REGISTERED_TO_OTHER_ID)
+        # A face stored without an identifier (e.g. by CalculationOnly) adopts this one: one person, one faceId.
+        _face_seen(face=match.face, session_id=session_id, external_id=external_id)
+        return _pass(match.face)
+    return _pass(_face_insert(collection=collection, embedding=vector, external_id=external_id, session_id=session_id))
+
+
+def _match_verification(
+    *,
+    engine: FaceEngine,
+    collection: FaceCollection,
+    vector: np.ndarray,
+    external_id: str | None,
+    session_id: uuid.UUID,
+) -> FaceRecognitionOutcome:
+    registered = Face.objects.filter(collection=collection, external_id=external_id).first()
+    if registered is None:
+        return _fail(EXTERNAL_ID_UNKNOWN)
+    stored = tuple(float(x) for x in embedding_from_bytes(registered.embedding))
+    if not engine.compare(tuple(float(x) for x in vector), stored).is_identical:
+        return _fail(FACE_MISMATCH)
+    _face_seen(face=registered, session_id=session_id)
+    return _pass(registered)
+
+
+def _insert_unless_id_taken(
+    *, collection: FaceCollection, vector: np.ndarray, external_id: str | None, session_id: uuid.UUID
+) -> Face:
+    # In the modes that do not key on reExternalId, an identifier already held by
+    # another face is not moved; the new face is stored without one.
+    if external_id and Face.objects.filter(collection=collection, external_id=external_id).exists():
+        external_id = None
+    return _face_insert(collection=collection, embedding=vector, external_id=external_id, session_id=session_id)
+
+
+_MODE_HANDLERS = {
+    CALCULATION_ONLY: _calculation_only,
+    DUPLICATE_VERIFICATION: _duplicate_verification,
+    UNIQUE_MATCH_VERIFICATION: _unique_match_verification,
+    MATCH_VERIFICATION: _match_verification,
+}
+
+
+def session_face_record(
+    *, account: Account, session_id: uuid.UUID, embedding: tuple[float, ...], engine: str, model_version: str
+) -> None:
+    """Keep a passed session's embedding so ``/v1/face/compare`` can compare an image with that session.
+
+    Idempotent (a repeated verdict task overwrites the same row). Call it only
+    for sessions that passed liveness; face_recognition_apply calls it itself.
+    """
+    SessionFace.objects.update_or_create(
+        session_id=session_id,
+        defaults={
+            "account": account,
+            "embedding": embedding_to_bytes(embedding),
+            "engine": engine,
+            "model_version": model_version,
+        },
+    )
+
+
+def session_faces_purge(*, now: datetime | None = None) -> int:
+    """Delete session embeddings older than the session-result retention; returns how many."""
+    days = int(getattr(settings, "SESSION_RESULT_RETENTION_DAYS", 7))
+    cutoff = (now or timezone.now()) - timedelta(days=days)
+    deleted, _ = SessionFace.objects.filter(created_at__lt=cutoff).delete()
+    return deleted

@@ -1,0 +1,14 @@
+"""Celery tasks of the faces area: thin, idempotent, JSON arguments only."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from .services import session_faces_purge
+from .verif import verif_files_purge as purge
+
+
+@shared_task(name="apps.faces.tasks.verif_files_purge")
+def verif_files_purge() -> int:
+    """Delete selfie-check files past VERIF_FILE_RETENTION_DAYS (004: 7 days) and old session faces."""
+    return purge() + session_faces_purge()

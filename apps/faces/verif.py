@@ -1,0 +1,303 @@
+"""Selfie video versus ID photo checks (004): passive liveness on the video, then a face comparison.
+
+The check runs inside the request, as 004's response carries the result.
+Both files are kept for the retention period (004: 7 days) so the partner
+can fetch them, then deleted by the ``verif_files_purge`` beat task.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.utils import timezone
+
+from apps.accounts.models import Account
+from apps.core.errors import ApplicationError
+from apps.core.views import utc_timestamp
+from apps.face_engine.types import CapturePlan, Comparison, FaceEngine, FrameError, Verdict
+
+from .comparison import face_from_upload, image_check_size
+from .media import VideoError, video_frames
+from .models import PartnerProfile, SelfieCheck
+from .services import ENGINE_LOCK, get_face_engine
+
+logger = logging.getLogger(__name__)
+
+WEBHOOK_EVENT = "verif.check.completed"
+METHOD = "face_embedding"
+
+
+@dataclass(frozen=True)
+class SubmitInput:
+    user_identifier: str
+    user_email: str
+    user_phone: str
+    selfie_video: UploadedFile
+    id_photo: UploadedFile
+
+
+def _video_error(code: str, message: str) -> ApplicationError:
+    return ApplicationError(message, code=code, status=400, fields={"selfie_video": [message]})
+
+
+def _liveness(*, engine: FaceEngine, data: SubmitInput) -> Verdict:
+    """Passive liveness over the sampled frames of the selfie video."""
+    state = engine.new_capture(CapturePlan(mode="passive", want_age_gender=False, want_icao=False))
+    data.selfie_video.seek(0)
+    analysed = 0
+    try:
+        for jpeg, timestamp in video_frames(
+            source=data.selfie_video,
+            max_seconds=float(settings.VERIF_MAX_VIDEO_SECONDS),
+            sample_fps=float(settings.VERIF_SAMPLE_FPS),
+        ):
+            try:
+                result = engine.analyze_frame(state, jpeg, timestamp)
+            except FrameError:
+                continue
+            state, analysed = result.state, analysed + 1
+            if result.capture_complete:
+                break
+    except VideoError as exc:
+        raise _video_error("badVideo", str(exc)) from None
+    if not analysed:
+        raise _video_error("badVideo", "selfie_video has no usable frames.")
+    return engine.decide(state)
+
+
+def _assessment(*, live: bool, identical: bool, liveness_confidence: float, similarity: float) -> dict[str, Any]:
+    verified = live and identical
+    # 50 is the line between verified and rejected; the distance from it is the confidence.
+    mean = round(100 * (liveness_confidence + similarity) / 2)
+    score = max(50, mean) if verified else min(49, mean)
+    distance = abs(score - 50)
+    level = "high" if distance >= 30 else "medium" if distance >= 15 else "low"
+    if verified:
+        summary = "Verification completed successfully"
+    elif not live:
+        summary = "The selfie video did not pass the liveness check"
+    else:
+        summary = "The selfie and the ID photo do not show the same person"
+    return {
+        "overallScore": score,
+        "verificationStatus": SelfieCheck.Status.VERIFIED if verified else SelfieCheck.Status.REJECTED,
+        "confidenceLevel": level,
+        "summary": summary,
+    }
+
+
+def _file_name(check_id: uuid.UUID, kind: str, upload: UploadedFile, fallback_ext: str, moment: Any) -> str:
+    ext = os.path.splitext(upload.name or "")[1].lower()
+    if not ext or len(ext) > 6 or not ext[1:].isalnum():
+        ext = fallback_ext
+    return f"{check_id}_{kind}_{moment.strftime('%Y%m%dT%H%M%SZ')}{ext}"
+
+
+def _store(check_id: uuid.UUID, name: str, upload: UploadedFile) -> str:
+    upload.seek(0)
+    return default_storage.save(f"verif/{check_id}/{name}", ContentFile(upload.read()))
+
+
+def check_file_url(*, check: SelfieCheck, kind: str) -> str:
+    return f"{settings.PUBLIC_BASE_URL}/v1/verif/check/file?checkId={check.id}&file={kind}"
+
+
+def selfie_check_result(*, check: SelfieCheck) -> dict[str, Any]:
+    """The ``result`` object of 004's response, with the file URLs (null once the files are purged)."""
+    result = dict(check.result)
+    purged = check.files_purged_at is not None
+    result["files"] = {
+        "selfieVideo": {
+            "url": None if purged else check_file_url(check=check, kind="selfieVideo"),
+            "fileName": check.selfie_name,
+        },
+        "idPhoto": {
+            "url": None if purged else check_file_url(check=check, kind="idPhoto"),
+            "fileName": check.id_photo_name,
+        },
+    }
+    return result
+
+
+def _webhook_payload(check: SelfieCheck, result: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "check_id": str(check.id),
+        "user_identifier": check.user_identifier,
+        "verification_result": {
+            "sessionId": str(check.id),
+            "timestamp": result["timestamp"],
+            "status": result["status"],
+            "faceComparison": {
+                k: result["faceComparison"][k] for k in ("isIdentical", "confidence", "similarityScore")
+            },
+            "verificationAssessment": {
+                k: result["verificationAssessment"][k]
+                for k in ("overallScore", "verificationStatus", "confidenceLevel")
+            },
+        },
+        "selfie_video_url": result["files"]["selfieVideo"]["url"],
+        "id_photo_url": result["files"]["idPhoto"]["url"],
+        "completed_at": result["timestamp"],
+    }
+
+
+@dataclass(frozen=True)
+class Analysis:
+    verdict: Verdict
+    comparison: Comparison
+
+
+def selfie_check_analyse(*, data: SubmitInput) -> Analysis:
+    """Passive liveness on the video and the comparison with the ID photo. CPU only: no database access.
+
+    The web view runs this off the server's shared request thread, so a check
+    of a few seconds never stalls other requests.
+    """
+    if data.selfie_video.size > int(settings.VERIF_MAX_VIDEO_BYTES):
+        raise ApplicationError(
+            f"selfie_video exceeds {settings.VERIF_MAX_VIDEO_BYTES} bytes.",
+            code="too_large",
+            status=413,
+            fields={"selfie_video": ["At most 50 MB."]},
+        )
+    if data.id_photo.size > int(settings.FACES_MAX_IMAGE_BYTES):
+        raise ApplicationError(
+            f"id_photo exceeds {settings.FACES_MAX_IMAGE_BYTES} bytes.",
+            code="too_large",
+            status=413,
+            fields={"id_photo": [f"At most {settings.FACES_MAX_IMAGE_BYTES} bytes."]},
+        )
+    engine = get_face_engine()
+    data.id_photo.seek(0)
+    id_face = face_from_upload(
+        engine=engine, data=image_check_size(data=data.id_photo.read(), field="id_photo"), field="id_photo"
+    )
+    with ENGINE_LOCK:
+        verdict = _liveness(engine=engine, data=data)
+    if verdict.embedding is None:
+        code = "multipleFaces" if "multipleFaces" in verdict.reasons else "noFace"
+        detail = "more than one face" if code == "multipleFaces" else "no usable face"
+        raise _video_error(code, f"selfie_video shows {detail}.")
+    comparison = engine.compare(tuple(verdict.embedding), tuple(float(x) for x in id_face))
+    return Analysis(verdict=verdict, comparison=comparison)
+
+
+def selfie_check_submit(*, account: Account, data: SubmitInput) -> SelfieCheck:
+    """Run one check and record it (see selfie_check_analyse and selfie_check_record)."""
+    return selfie_check_record(account=account, data=data, analysis=selfie_check_analyse(data=data))
+
+
+def selfie_check_record(*, account: Account, data: SubmitInput, analysis: Analysis) -> SelfieCheck:
+    """Store the files and the result, and record the webhook in the same transaction."""
+    verdict, comparison = analysis.verdict, analysis.comparison
+    live = verdict.verdict == "pass"
+    now = timezone.now()
+    check_id = uuid.uuid4()
+    similarity = round(float(comparison.similarity), 4)
+    result: dict[str, Any] = {
+        "sessionId": str(check_id),
+        "timestamp": utc_timestamp(now),
+        "faceComparison": {
+            "isIdentical": bool(comparison.is_identical),
+            "confidence": similarity,
+            "similarityScore": round(similarity * 100),
+            "method": f"{METHOD}:{comparison.engine}",
+            "threshold": comparison.threshold,
+        },
+        "liveness": {
+            "result": "Pass" if live else "Fail",
+            "confidence": round(float(verdict.confidence), 4),
+            "reasons": list(verdict.reasons),
+        },
+        "verificationAssessment": _assessment(
+            live=live,
+            identical=comparison.is_identical,
+            liveness_confidence=float(verdict.confidence),
+            similarity=similarity,
+        ),
+    }
+    result["status"] = result["verificationAssessment"]["verificationStatus"]
+    selfie_name = _file_name(check_id, "selfie", data.selfie_video, ".mp4", now)
+    id_name = _file_name(check_id, "id", data.id_photo, ".jpg", now)
+    selfie_path = _store(check_id, selfie_name, data.selfie_video)
+    id_path = _store(check_id, id_name, data.id_photo)
+    try:
+        with transaction.atomic():
+            check = SelfieCheck.objects.create(
+                id=check_id,
+                account=account,
+                user_identifier=data.user_identifier,
+                user_email=data.user_email,
+                user_phone=data.user_phone,
+                status=result["status"],
+                result=result,
+                selfie_path=selfie_path,
+                selfie_name=selfie_name,
+                id_photo_path=id_path,
+                id_photo_name=id_name,
+            )
+            _record_webhook(account=account, check=check)
+    except Exception:
+        _delete_files(selfie_path, id_path)
+        raise
+    return check
+
+
+def _record_webhook(*, account: Account, check: SelfieCheck) -> None:
+    from apps.webhooks.services import webhook_event_record
+
+    profile = PartnerProfile.objects.filter(account=account).first()
+    url = profile.webhook_url if profile and profile.webhook_url else None
+    payload = _webhook_payload(check, selfie_check_result(check=check))
+    webhook_event_record(account=account, event_type=WEBHOOK_EVENT, payload=payload, url=url)
+
+
+def _delete_files(*paths: str) -> None:
+    for path in paths:
+        if path:
+            try:
+                default_storage.delete(path)
+            except OSError:  # already gone is as good as deleted
+                logger.warning("Could not delete %s", path)
+
+
+def verif_files_purge(*, now: Any = None) -> int:
+    """Delete the files of checks older than the retention period; returns how many checks were purged."""
+    cutoff = (now or timezone.now()) - timedelta(days=int(settings.VERIF_FILE_RETENTION_DAYS))
+    purged = 0
+    for check in SelfieCheck.objects.filter(created_at__lt=cutoff, files_purged_at__isnull=True).iterator():
+        _delete_files(check.selfie_path, check.id_photo_path)
+        # Conditional update: a second purge run racing this one does nothing.
+        purged += SelfieCheck.objects.filter(pk=check.pk, files_purged_at__isnull=True).update(
+            files_purged_at=timezone.now(), selfie_path="", id_photo_path=""
+        )
+    return purged
+
+
+def partner_profile_get(*, account: Account) -> PartnerProfile:
+    """The account's /verif/ settings (defaults until saved)."""
+    return PartnerProfile.objects.filter(account=account).first() or PartnerProfile(account=account)
+
+
+def partner_profile_update(*, account: Account, changes: dict[str, str]) -> PartnerProfile:
+    """Save the given fields (display_name, accent_color, webhook_url); a refused webhook URL is a 400."""
+    from apps.webhooks.ssrf import check_url_on_save
+
+    url = changes.get("webhook_url")
+    if url:
+        try:
+            check_url_on_save(url)
+        except ValueError as exc:
+            raise ApplicationError(str(exc), fields={"webhookUrl": [str(exc)]}) from None
+    profile, _ = PartnerProfile.objects.update_or_create(account=account, defaults=changes)
+    return profile

@@ -1,0 +1,269 @@
+"""The hosted ``/verif/`` page, ``POST /verif/submit`` (004) and the partner's check reads under /v1/."""
+
+from __future__ import annotations
+
+import logging
+import mimetypes
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.core.cache import cache
+from django.core.exceptions import RequestDataTooBig
+from django.core.files.storage import default_storage
+from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
+from django.http.multipartparser import MultiPartParserError
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.accounts.models import Account, ApiKey
+from apps.accounts.services import KEY_PREFIXES, api_key_authenticate
+from apps.core.errors import ApplicationError, error_response
+from apps.core.schema import ERROR_RESPONSES
+
+from .models import PartnerProfile
+from .selectors import selfie_check_get
+from .verif import (
+    Analysis,
+    SubmitInput,
+    partner_profile_get,
+    partner_profile_update,
+    selfie_check_analyse,
+    selfie_check_record,
+    selfie_check_result,
+)
+
+logger = logging.getLogger(__name__)
+
+PUBLISHABLE_ONLY_MESSAGE = (
+    "Invalid API key: this page accepts only a publishable key (lp_pk_...). "
+    "A secret key must never be put in a URL or sent from a browser."
+)
+
+
+def _publishable_account(api_key: str) -> Account:
+    """The account of an active publishable key; a secret key is refused like an unknown one."""
+    if api_key.startswith(KEY_PREFIXES[ApiKey.Kind.SECRET]):
+        raise ApplicationError(PUBLISHABLE_ONLY_MESSAGE, code="invalid_api_key", status=401)
+    key = api_key_authenticate(plaintext=api_key, kind=ApiKey.Kind.PUBLISHABLE)
+    if key is None:
+        raise ApplicationError("Invalid API key", code="invalid_api_key", status=401)
+    return key.account
+
+
+def _first(request: HttpRequest, *names: str) -> str:
+    """The first non-blank parameter among ``names`` (form fields, then the query string)."""
+    for name in names:
+        value = (request.POST.get(name) if request.method == "POST" else None) or request.GET.get(name)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return ""
+
+
+def _rate_limited(request: HttpRequest, account: Account) -> bool:
+    """A fixed one-hour window per partner and client address: each check costs seconds of CPU."""
+    window = int(timezone.now().timestamp() // 3600)
+    key = f"faces:verif:{account.pk}:{request.META.get('REMOTE_ADDR') or 'unknown'}:{window}"
+    cache.add(key, 0, timeout=3600)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # evicted between add and incr
+        count = 1
+    return count > int(settings.VERIF_SUBMITS_PER_HOUR)
+
+
+def _submit_input(request: HttpRequest) -> tuple[Account, SubmitInput]:
+    """Authenticate the publishable key and read the form, in 004's order of errors."""
+    try:
+        form, files = request.POST, request.FILES
+    except RequestDataTooBig:
+        raise ApplicationError("The form fields are too large.", code="too_large", status=413) from None
+    except (MultiPartParserError, UnicodeDecodeError):
+        raise ApplicationError("The body is not valid multipart/form-data.", code="invalid") from None
+    api_key = _first(request, "api_key")
+    if not api_key:
+        raise ApplicationError("API key is required", code="api_key_required", fields={"api_key": ["Required."]})
+    user_identifier = _first(request, "user_identifier", "user_id")
+    if not user_identifier:
+        raise ApplicationError(
+            "User identifier is required",
+            code="user_identifier_required",
+            fields={"user_identifier": ["Required."]},
+        )
+    account = _publishable_account(api_key)
+    if _rate_limited(request, account):
+        raise ApplicationError(
+            "Too many verification attempts from this address; try again later.", code="throttled", status=429
+        )
+    selfie, photo = files.get("selfie_video"), files.get("id_photo")
+    if selfie is None or photo is None:
+        missing = {name: ["Required."] for name, f in (("selfie_video", selfie), ("id_photo", photo)) if f is None}
+        raise ApplicationError("Both selfie video and ID photo are required", code="files_required", fields=missing)
+    data = SubmitInput(
+        user_identifier=user_identifier[:200],
+        user_email=str(form.get("user_email", "")).strip()[:254],
+        user_phone=str(form.get("user_phone", "")).strip()[:40],
+        selfie_video=selfie,
+        id_photo=photo,
+    )
+    return account, data
+
+
+def _submit_result(account: Account, data: SubmitInput, analysis: Analysis) -> dict[str, object]:
+    check = selfie_check_record(account=account, data=data, analysis=analysis)
+    return {"success": True, "check_id": str(check.id), "result": selfie_check_result(check=check)}
+
+
+@csrf_exempt
+async def verif_submit(request: HttpRequest) -> HttpResponse:
+    """004's submission endpoint (multipart/form-data, publishable ``api_key``).
+
+    The few seconds of video analysis run in a worker thread of their own
+    (``thread_sensitive=False``), not on the thread every other synchronous
+    request of this server process shares; the database work stays on it.
+    """
+    if request.method != "POST":
+        return error_response(405, "method_not_allowed", "Use POST with multipart/form-data.")
+    try:
+        account, data = await sync_to_async(_submit_input)(request)
+        analysis = await sync_to_async(selfie_check_analyse, thread_sensitive=False)(data=data)
+        body = await sync_to_async(_submit_result)(account, data, analysis)
+    except ApplicationError as exc:
+        headers = {"Retry-After": "3600"} if exc.status == 429 else None
+        return error_response(exc.status, exc.code, exc.message, exc.fields, headers=headers)
+    except Exception:
+        logger.exception("Selfie check failed")
+        return error_response(500, "processing_failed", "Verification processing failed")
+    return JsonResponse(body)
+
+
+@require_GET
+def verif_page(request: HttpRequest) -> HttpResponse:
+    """The hosted page: camera selfie video plus a photo of the ID, submitted to /verif/submit."""
+    api_key = _first(request, "api_key")
+    user_identifier = _first(request, "user_identifier", "user_id")
+    status, error = 200, ""
+    account: Account | None = None
+    if not api_key:
+        status, error = 400, "API key is required"
+    elif not user_identifier:
+        status, error = 400, "User identifier is required"
+    else:
+        try:
+            account = _publishable_account(api_key)
+        except ApplicationError as exc:
+            status, error = exc.status, exc.message
+    profile = PartnerProfile.objects.filter(account=account).first() if account else None
+    context = {
+        "error": error,
+        "api_key": api_key if account else "",
+        "user_identifier": user_identifier,
+        "user_email": _first(request, "user_email"),
+        "user_phone": _first(request, "user_phone"),
+        "partner_name": (
+            profile.display_name if profile and profile.display_name else (account.name if account else "")
+        ),
+        "accent_color": profile.accent_color if profile else "#2457d6",
+    }
+    response = render(request, "faces/verif.html", context, status=status)
+    # The URL carries the key: never leak it to other origins through the Referer header.
+    response["Referrer-Policy"] = "no-referrer"
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+_CHECK_PARAM = OpenApiParameter("checkId", str, required=True, description="The check_id from /verif/submit")
+
+
+class CheckGetView(APIView):
+    @extend_schema(
+        summary="Get a selfie-versus-ID check",
+        parameters=[_CHECK_PARAM],
+        responses={
+            200: inline_serializer(
+                "VerifCheck",
+                {
+                    "check_id": serializers.UUIDField(),
+                    "user_identifier": serializers.CharField(),
+                    "user_email": serializers.CharField(),
+                    "user_phone": serializers.CharField(),
+                    "result": serializers.DictField(),
+                },
+            ),
+            **ERROR_RESPONSES(401, 404),
+        },
+        tags=["Selfie versus ID"],
+    )
+    def get(self, request: Request) -> Response:
+        check = selfie_check_get(account=request.user, check_id=request.query_params.get("checkId", ""))
+        return Response(
+            {
+                "check_id": str(check.id),
+                "user_identifier": check.user_identifier,
+                "user_email": check.user_email,
+                "user_phone": check.user_phone,
+                "result": selfie_check_result(check=check),
+            }
+        )
+
+
+class CheckFileView(APIView):
+    @extend_schema(
+        summary="Download a check's selfie video or ID photo (until the retention period ends)",
+        parameters=[_CHECK_PARAM, OpenApiParameter("file", str, required=True, enum=["selfieVideo", "idPhoto"])],
+        responses={(200, "application/octet-stream"): bytes, **ERROR_RESPONSES(400, 401, 404, 410)},
+        tags=["Selfie versus ID"],
+    )
+    def get(self, request: Request) -> FileResponse:
+        check = selfie_check_get(account=request.user, check_id=request.query_params.get("checkId", ""))
+        kind = request.query_params.get("file")
+        if kind not in ("selfieVideo", "idPhoto"):
+            raise ApplicationError("file must be selfieVideo or idPhoto.", fields={"file": ["selfieVideo or idPhoto."]})
+        if check.files_purged_at is not None:
+            raise ApplicationError("The files were deleted after the retention period.", code="gone", status=410)
+        path, name = (
+            (check.selfie_path, check.selfie_name)
+            if kind == "selfieVideo"
+            else (check.id_photo_path, check.id_photo_name)
+        )
+        content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
+        return FileResponse(
+            default_storage.open(path, "rb"), as_attachment=True, filename=name, content_type=content_type
+        )
+
+
+class PartnerSettingsView(APIView):
+    """The /verif/ page's theming and the webhook URL of ``verif.check.completed``."""
+
+    class PartnerSerializer(serializers.Serializer):
+        displayName = serializers.CharField(source="display_name", max_length=200, allow_blank=True, required=False)
+        accentColor = serializers.RegexField(
+            r"^#[0-9a-fA-F]{6}$", source="accent_color", required=False, help_text="A colour like #2457d6"
+        )
+        webhookUrl = serializers.CharField(source="webhook_url", max_length=2000, allow_blank=True, required=False)
+
+    @extend_schema(
+        summary="Get the /verif/ partner settings",
+        responses={200: PartnerSerializer, **ERROR_RESPONSES(401)},
+        tags=["Selfie versus ID"],
+    )
+    def get(self, request: Request) -> Response:
+        return Response(self.PartnerSerializer(partner_profile_get(account=request.user)).data)
+
+    @extend_schema(
+        summary="Update the /verif/ partner settings (only the fields sent change)",
+        request=PartnerSerializer,
+        responses={200: PartnerSerializer, **ERROR_RESPONSES(400, 401)},
+        tags=["Selfie versus ID"],
+    )
+    def post(self, request: Request) -> Response:
+        body = self.PartnerSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        profile = partner_profile_update(account=request.user, changes=dict(body.validated_data))
+        return Response(self.PartnerSerializer(profile).data)

@@ -1,0 +1,193 @@
+"""Hosted verification links: ``/v/<verificationId>?...`` opens a session for the visitor.
+
+The query string is read with the one canonical parser. Reserved parameters
+(``re`` + an upper-case letter) configure the session; every other parameter is
+a custom input parameter. The link is refused, and nothing is created, when it
+is ambiguous, unsigned or badly signed where ``forceSignedInput`` asks for a
+signature, expired, or its nonce already started a session.
+"""
+
+from __future__ import annotations
+
+import uuid
+from importlib import import_module
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.utils import timezone
+
+from apps.core.errors import ApplicationError
+
+from .canonical import EXPIRATION_PARAM, NONCE_PARAM, SIGNATURE_PARAM, QueryStringError, query_parse
+from .redirects import is_reserved, redirect_override_check
+from .services import (
+    PURPOSE_LINK,
+    NonceAlreadyUsedError,
+    Outcome,
+    expiration_of,
+    nonce_consume,
+    query_check,
+)
+
+EXTERNAL_ID_PARAM = "reExternalId"
+MAX_EXTERNAL_ID_LENGTH = 200
+# Face recognition modes that identify the user by reExternalId.
+EXTERNAL_ID_MODES = ("MatchVerification", "UniqueMatchVerification")
+# Verifier overrides (with allowVerifierOverrides): "true" disables the verifier for this session.
+VERIFIER_OVERRIDES = {
+    "reDisableLivenessVerifier": "liveness",
+    "reDisableAgeVerifier": "age",
+    "reDisableGenderVerifier": "gender",
+    "reDisableFaceRecognitionVerifier": "faceRecognition",
+}
+# Redirect overrides (with allowRedirectOverrides), each checked against the account's allowed origins.
+REDIRECT_OVERRIDES = {"rePassedUrl": "passedUrl", "reFailedUrl": "failedUrl"}
+_BOOLEANS = {"true": True, "false": False}
+
+
+def result_parameter_override_name(flag: str) -> str:
+    """``includeAge`` -> ``reIncludeAge``: the link parameter overriding one resultParameterConfig flag."""
+    return f"re{flag[0].upper()}{flag[1:]}"
+
+
+class LinkRefused(Exception):  # noqa: N818 - reads as the outcome it is
+    """Why a hosted link creates nothing; ``kind`` picks the error page, ``status`` its HTTP status."""
+
+    def __init__(self, kind: str, status: int, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.status = status
+        self.message = message
+
+
+_REFUSALS = {
+    Outcome.INVALID_SIGNATURE: ("badSignature", 403, "The link's signature is missing or does not match."),
+    Outcome.INVALID_EXPIRATION: ("malformed", 400, "The link's reExpiration is not a Unix time."),
+    Outcome.EXPIRED: ("expired", 410, "The link has expired."),
+    Outcome.INVALID_NONCE: ("malformed", 400, "The link's reNonce is malformed or has no reExpiration."),
+    Outcome.NONCE_ALREADY_USED: ("used", 410, "The link has already been used."),
+}
+
+
+def _boolean(params: dict[str, str], name: str) -> bool:
+    value = params[name]
+    if value not in _BOOLEANS:
+        raise LinkRefused("malformed", 400, f"{name} must be true or false.")
+    return _BOOLEANS[value]
+
+
+def link_overrides(*, account: Any, config: dict[str, Any], params: dict[str, str]) -> dict[str, Any]:
+    """Session overrides from the link, limited to what ``sessionOverrideConfig`` allows.
+
+    Overrides the configuration does not allow are ignored, as the Service API
+    document says; an allowed one with a malformed value refuses the link.
+    """
+    allowed = config.get("sessionOverrideConfig") or {}
+    overrides: dict[str, Any] = {}
+    if allowed.get("allowVerifierOverrides"):
+        disabled = {verifier: {"type": "Disabled"} for name, verifier in VERIFIER_OVERRIDES.items()
+                    if name in params and _boolean(params, name)}  # fmt: skip
+        if disabled:
+            overrides["verifierConfigs"] = disabled
+    if allowed.get("allowResultParameterOverrides"):
+        stored = dict(config.get("resultParameterConfig") or {})
+        changed = {flag: _boolean(params, result_parameter_override_name(flag))
+                   for flag in stored if result_parameter_override_name(flag) in params}  # fmt: skip
+        if changed:
+            overrides["resultParameterConfig"] = {**stored, **changed}
+    if allowed.get("allowRedirectOverrides"):
+        targets = {key: params[name] for name, key in REDIRECT_OVERRIDES.items() if name in params}
+        for name, key in REDIRECT_OVERRIDES.items():
+            if key in targets:
+                try:
+                    redirect_override_check(account=account, url=targets[key], field=name)
+                except ApplicationError as exc:
+                    raise LinkRefused("badRedirect", 400, exc.fields[name][0]) from None
+        if targets:
+            overrides["redirectConfig"] = {**(config.get("redirectConfig") or {}), **targets}
+    return overrides
+
+
+def _verification(verification_id: uuid.UUID) -> Any:
+    # Imported by name: mypy checks apps/signing only, not the other areas' modules.
+    verification_config = import_module("apps.verifications.models").VerificationConfig
+    verification = verification_config.objects.select_related("account").filter(id=verification_id).first()
+    if verification is None:
+        raise LinkRefused("unknown", 404, "There is no verification with this id.")
+    return verification
+
+
+def _unsigned_rate_exceeded(client_address: str) -> bool:
+    """Count an unsigned opening in a fixed one-hour window per client address (shared cache)."""
+    window = int(timezone.now().timestamp() // 3600)
+    key = f"signing:unsigned-link:{client_address}:{window}"
+    cache.add(key, 0, timeout=3600)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # evicted between add and incr
+        count = 1
+    return count > int(settings.HOSTED_LINK_UNSIGNED_PER_HOUR)
+
+
+def hosted_link_open(*, verification_id: uuid.UUID, query_string: str, client_address: str = "unknown") -> Any:
+    """Create the session a hosted link asks for and return it; raise LinkRefused otherwise.
+
+    The nonce is consumed in the same transaction that creates the session, so two
+    simultaneous openings of one link create exactly one session, and a session
+    that fails to be created leaves the nonce unused. Unsigned openings (configs
+    without forceSignedInput) are rate-limited per ``client_address``.
+    """
+    session_create = import_module("apps.capture.services").session_create
+    verification = _verification(verification_id)
+    account, config = verification.account, verification.config or {}
+    try:
+        pairs = query_parse(query_string)
+    except QueryStringError as exc:
+        raise LinkRefused("malformed", 400, str(exc)) from None
+    params = dict(pairs)
+    force = bool((config.get("securityConfig") or {}).get("forceSignedInput"))
+    outcome = query_check(account=account, params=pairs, purposes=(PURPOSE_LINK,), require_signature=force)
+    if outcome is not Outcome.VALID:
+        raise LinkRefused(*_REFUSALS[outcome])
+    if SIGNATURE_PARAM not in params and _unsigned_rate_exceeded(client_address):
+        raise LinkRefused("rateLimited", 429, "Too many verifications from this address; try again within an hour.")
+    external_id = params.get(EXTERNAL_ID_PARAM)
+    if external_id is not None and not 1 <= len(external_id) <= MAX_EXTERNAL_ID_LENGTH:
+        raise LinkRefused("malformed", 400, f"reExternalId must be 1 to {MAX_EXTERNAL_ID_LENGTH} characters.")
+    overrides = link_overrides(account=account, config=config, params=params)
+    recognition = {
+        **((config.get("verifierConfigs") or {}).get("faceRecognition") or {}),
+        **((overrides.get("verifierConfigs") or {}).get("faceRecognition") or {}),
+    }
+    if recognition.get("type") in EXTERNAL_ID_MODES and external_id is None:
+        # Refused now rather than failing the verdict after the user did the whole capture.
+        raise LinkRefused("malformed", 400, f"reExternalId is required for {recognition['type']} face recognition.")
+    custom = None
+    if (config.get("resultParameterConfig") or {}).get("includeCustomInputParameters"):
+        custom = {name: value for name, value in pairs if not is_reserved(name)}
+    nonce = params.get(NONCE_PARAM)
+    try:
+        with transaction.atomic():
+            used = None
+            if nonce is not None and EXPIRATION_PARAM in params:
+                expires_at = expiration_of(pairs)
+                assert expires_at is not None  # checked by query_check
+                used = nonce_consume(account=account, nonce=nonce, expires_at=expires_at)
+            session = session_create(
+                account=account,
+                body={},
+                verification_id=verification.id,
+                custom_input_parameters=custom,
+                external_id=external_id,
+                overrides=overrides or None,
+            )
+            if used is not None:
+                type(used).objects.filter(pk=used.pk).update(session_id=session.id)
+    except NonceAlreadyUsedError:
+        raise LinkRefused(*_REFUSALS[Outcome.NONCE_ALREADY_USED]) from None
+    except ApplicationError as exc:
+        detail = "; ".join(f"{field}: {' '.join(messages)}" for field, messages in exc.fields.items())
+        raise LinkRefused("invalid", exc.status if exc.status < 500 else 400, detail or exc.message) from None
+    return session

@@ -1,0 +1,57 @@
+"""The hosted verification link page: open a session and send the browser to it."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.core.handlers.wsgi import get_bytes_from_wsgi
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.views.decorators.http import require_http_methods
+
+from .links import LinkRefused, hosted_link_open
+
+_CSP = "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'"
+
+
+def _no_store(response: HttpResponse) -> HttpResponse:
+    response["Cache-Control"] = "no-store"
+    # The link carries a signature and possibly personal parameters: never leak it onwards.
+    response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def _raw_query_string(request: HttpRequest) -> str:
+    """The query string exactly as sent, as text.
+
+    Under WSGI, META["QUERY_STRING"] is the bytes read as Latin-1, so raw UTF-8
+    (``Köln`` typed into curl) must be re-read; under ASGI the scope has the bytes.
+    """
+    scope = getattr(request, "scope", None)
+    raw = scope.get("query_string", b"") if scope is not None else get_bytes_from_wsgi(request.META, "QUERY_STRING", "")
+    try:
+        return raw.decode("utf-8") if isinstance(raw, bytes) else str(raw)
+    except UnicodeDecodeError:
+        raise LinkRefused("malformed", 400, "The query string is not UTF-8 text.") from None
+
+
+@require_http_methods(["GET", "HEAD"])
+def hosted_link(request: HttpRequest, verification_id: uuid.UUID) -> HttpResponse:
+    """GET creates the session and redirects to its hosted page; HEAD (link scanners) creates nothing."""
+    if request.method == "HEAD":
+        return _no_store(HttpResponse(status=200))
+    try:
+        query_string = _raw_query_string(request)
+        session = hosted_link_open(
+            verification_id=verification_id,
+            query_string=query_string,
+            client_address=str(request.META.get("REMOTE_ADDR") or "unknown"),
+        )
+    except LinkRefused as refused:
+        context = {"kind": refused.kind, "message": refused.message, "status": refused.status}
+        response = render(request, "signing/link_error.html", context, status=refused.status)
+        response["Content-Security-Policy"] = _CSP
+        if refused.status == 429:
+            response["Retry-After"] = "3600"
+        return _no_store(response)
+    return _no_store(HttpResponseRedirect(session.session_url))

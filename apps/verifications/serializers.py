@@ -1,0 +1,379 @@
+"""Strict, reusable serializers for every block of a ``verificationConfig``.
+
+Strict means: JSON types are never coerced (``"true"`` is not a boolean, ``1``
+is not a string), unknown keys are rejected at every level (a typo such as
+``includeAgee`` must not pass silently), and ``null`` is refused (omit a field
+instead). Validated data is *normalised*: every optional block and flag is
+filled with its documented default, so consumers never test for presence.
+
+The sessions area reuses ``VerifierConfigsSerializer``, ``WebhookConfigSerializer``,
+``RedirectConfigSerializer``, ``ResultParameterConfigSerializer`` and
+``SessionOverrideConfigSerializer`` for ``POST /v1/verification/create-session``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import URLValidator
+from rest_framework import serializers
+from rest_framework.exceptions import ErrorDetail, ValidationError
+
+from . import enums
+
+NAME_MAX_LENGTH = 200
+COLLECTION_ID_MAX_LENGTH = 128
+URL_MAX_LENGTH = 2048
+AGE_THRESHOLD_MIN = 1
+AGE_THRESHOLD_MAX = 120
+
+
+# --- Strict fields ------------------------------------------------------------------
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """Only JSON ``true``/``false``; DRF's own field would accept ``"yes"``, ``1``, ``"true"``."""
+
+    default_error_messages = {"invalid": "Must be a JSON boolean (true or false)."}
+
+    def to_internal_value(self, data: Any) -> bool:
+        if data is True or data is False:
+            return data
+        self.fail("invalid")
+        raise AssertionError  # unreachable: fail() raises
+
+
+class StrictCharField(serializers.CharField):
+    """Only JSON strings; DRF's own field turns ``42`` into ``"42"``. Whitespace is kept as sent."""
+
+    default_error_messages = {"invalid": "Must be a JSON string."}
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("trim_whitespace", False)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        if not data.strip() and not self.allow_blank:
+            self.fail("blank")
+        return super().to_internal_value(data)
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """Only JSON integers; DRF's own field accepts ``"18"``, ``18.0`` and ``true``."""
+
+    default_error_messages = {"invalid": "Must be a JSON integer."}
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictChoiceField(serializers.ChoiceField):
+    """A JSON string that is exactly one of the enum's values (case-sensitive)."""
+
+    default_error_messages = {
+        "invalid": "Must be a JSON string.",
+        "invalid_choice": '"{input}" is not one of: {allowed}.',
+    }
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        if data not in self.choices:
+            self.fail("invalid_choice", input=data, allowed=", ".join(str(c) for c in self.choices))
+        return data
+
+
+class HttpUrlField(StrictCharField):
+    """An absolute http(s) URL. Plain http is refused unless ALLOW_HTTP_OUTBOUND is on."""
+
+    default_error_messages = {
+        "invalid_url": "Enter a valid absolute http(s) URL.",
+        "https_required": "Only https:// URLs are allowed here.",
+    }
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", URL_MAX_LENGTH)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        url = super().to_internal_value(data)
+        try:
+            URLValidator(schemes=["http", "https"])(url)
+        except DjangoValidationError:
+            self.fail("invalid_url")
+        if url.lower().startswith("http://") and not settings.ALLOW_HTTP_OUTBOUND:
+            self.fail("https_required")
+        return url
+
+
+class WebhookUrlField(HttpUrlField):
+    """An http(s) URL that also passes the webhooks area's outbound (SSRF) rules."""
+
+    def to_internal_value(self, data: Any) -> str:
+        url = super().to_internal_value(data)
+        # Imported here: the webhooks app may import verifications, never the other way at import time.
+        from apps.webhooks.ssrf import check_url_on_save
+
+        try:
+            check_url_on_save(url)
+        except ValueError as exc:
+            raise ValidationError(str(exc), code="forbidden_url") from exc
+        return url
+
+
+# --- Strict serializer base ------------------------------------------------------------
+
+
+class StrictSerializer(serializers.Serializer):
+    """Rejects keys it does not declare, reporting them next to every other field error."""
+
+    unknown_field_message = "Unknown field."
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        unknown = [key for key in data if key not in self.fields] if isinstance(data, Mapping) else []
+        errors: dict[str, Any] = {}
+        value: dict[str, Any] = {}
+        try:
+            value = super().to_internal_value(data)
+        except ValidationError as exc:
+            if not isinstance(exc.detail, dict):
+                raise
+            errors.update(exc.detail)
+        for key in unknown:
+            errors[str(key)] = [ErrorDetail(self.unknown_field_message, code="unknown_field")]
+        if errors:
+            raise ValidationError(errors)
+        return value
+
+
+# --- verifierConfigs --------------------------------------------------------------------
+
+
+class LivenessConfigSerializer(StrictSerializer):
+    """verifierConfigs.liveness: whether and how hard the user proves they are a live person."""
+
+    type = StrictChoiceField(choices=enums.LivenessType.choices, help_text="Whether liveness is verified.")
+    challengeType = StrictChoiceField(
+        choices=enums.ChallengeType.choices,
+        required=False,
+        default=enums.ChallengeType.BALANCED.value,
+        help_text="Passive: hold still ~3 s; Balanced: 2 random challenges; Advanced: 4. Default Balanced.",
+    )
+
+
+class AgeConfigSerializer(StrictSerializer):
+    """verifierConfigs.age: age estimation, optionally verified against a threshold."""
+
+    type = StrictChoiceField(choices=enums.AgeType.choices)
+    threshold = StrictIntegerField(
+        required=False,
+        default=None,
+        min_value=AGE_THRESHOLD_MIN,
+        max_value=AGE_THRESHOLD_MAX,
+        help_text="Age in years; required when type is ThresholdVerification.",
+    )
+    direction = StrictChoiceField(
+        choices=enums.AgeDirection.choices,
+        required=False,
+        default=enums.AgeDirection.ABOVE.value,
+        help_text="Above: age >= threshold passes; Below: age < threshold passes. Default Above.",
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs["type"] == enums.AgeType.THRESHOLD_VERIFICATION and attrs.get("threshold") is None:
+            raise ValidationError({"threshold": ["This field is required when type is ThresholdVerification."]})
+        return attrs
+
+
+class GenderConfigSerializer(StrictSerializer):
+    """verifierConfigs.gender: gender estimation."""
+
+    type = StrictChoiceField(choices=enums.GenderType.choices)
+
+
+class FaceRecognitionConfigSerializer(StrictSerializer):
+    """verifierConfigs.faceRecognition: search and index the face in a collection."""
+
+    type = StrictChoiceField(choices=enums.FaceRecognitionType.choices)
+    collectionId = StrictCharField(
+        required=False,
+        default=None,
+        max_length=COLLECTION_ID_MAX_LENGTH,
+        help_text="The face collection; required for every type except Disabled.",
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs["type"] != enums.FaceRecognitionType.DISABLED and attrs.get("collectionId") is None:
+            raise ValidationError({"collectionId": ["This field is required unless type is Disabled."]})
+        return attrs
+
+
+class CommonSettingsSerializer(StrictSerializer):
+    """verifierConfigs.commonSettings: settings shared by every verifier."""
+
+    failOnMultipleFacesDetected = StrictBooleanField(
+        required=False,
+        default=False,
+        help_text="Fail the session when more than one face is seen in the frame. Default false.",
+    )
+    maxAttempts = StrictIntegerField(
+        required=False,
+        default=None,
+        allow_null=False,
+        min_value=1,
+        max_value=10,
+        help_text="How many captures a session allows before a retry verdict becomes a failure. "
+        "Default: the SESSION_MAX_ATTEMPTS setting.",
+    )
+
+
+_DISABLED = {"type": "Disabled"}
+
+
+class VerifierConfigsSerializer(StrictSerializer):
+    """Which checks run. An omitted verifier is Disabled."""
+
+    liveness = LivenessConfigSerializer(required=False)
+    age = AgeConfigSerializer(required=False)
+    gender = GenderConfigSerializer(required=False)
+    faceRecognition = FaceRecognitionConfigSerializer(required=False)
+    commonSettings = CommonSettingsSerializer(required=False)
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        value = super().to_internal_value(data)
+        # Normalise omitted verifiers by running the block's own serializer on {"type": "Disabled"},
+        # so the defaults live in one place (the field declarations above).
+        for name, field in self.fields.items():
+            if name not in value:
+                value[name] = field.run_validation({} if name == "commonSettings" else dict(_DISABLED))
+        return value
+
+
+# --- The other blocks ---------------------------------------------------------------------
+
+
+class RedirectConfigSerializer(StrictSerializer):
+    """Where the hosted page sends the browser when the session ends."""
+
+    passedUrl = HttpUrlField(required=False, default=None, help_text="Redirect target when the session passed.")
+    failedUrl = HttpUrlField(required=False, default=None, help_text="Redirect target when the session failed.")
+
+
+def _flag(help_text: str) -> StrictBooleanField:
+    return StrictBooleanField(required=False, default=False, help_text=help_text)
+
+
+class ResultParameterConfigSerializer(StrictSerializer):
+    """Which ``re*`` query parameters the result redirect carries. Every flag defaults to false."""
+
+    includeSignature = _flag("Append reSignature, an HMAC over the other parameters.")
+    includeSessionId = _flag("Append the verification session id.")
+    includeFaceId = _flag("Append the faceId assigned by face recognition.")
+    includeAge = _flag("Append the estimated age.")
+    includeGender = _flag("Append the estimated gender.")
+    includeVerificationResult = _flag("Append the overall verification result.")
+    includeCustomInputParameters = _flag("Append the session's custom input parameters.")
+    includeLivenessCheckResult = _flag("Append the liveness result.")
+    includeAgeVerificationResult = _flag("Append the age verification result.")
+    includeGenderVerificationResult = _flag("Append the gender verification result.")
+    includeFaceRecognitionResult = _flag("Append the face recognition result.")
+    includeCorrelationId = _flag("Append the correlation (external) id.")
+    includeTotalFaceCount = _flag("Append the number of faces seen.")
+    includeFailedReason = _flag("Append the failure reasons.")
+
+
+assert tuple(ResultParameterConfigSerializer().fields) == enums.RESULT_PARAMETER_FLAGS
+
+
+class SecurityConfigSerializer(StrictSerializer):
+    """securityConfig: input integrity requirements."""
+
+    forceSignedInput = StrictBooleanField(
+        required=False,
+        default=False,
+        help_text="Refuse sessions whose input query string is not signed (see /v1/signature/create). Default false.",
+    )
+
+
+class SessionOverrideConfigSerializer(StrictSerializer):
+    """Which parts of this config a create-session call may override. Every flag defaults to false."""
+
+    allowVerifierOverrides = _flag("create-session may override verifierConfigs.")
+    allowResultParameterOverrides = _flag("create-session may override resultParameterConfig.")
+    allowRedirectOverrides = _flag("create-session may override redirectConfig.")
+    allowWebhookOverrides = _flag("create-session may override webhookConfig (Liveproof extension).")
+
+
+class WebhookConfigSerializer(StrictSerializer):
+    """webhookConfig: where session-completed events are POSTed."""
+
+    eventCallbackUrl = WebhookUrlField(help_text="Receives a POST when a session completes.")
+
+
+class VerificationConfigSerializer(StrictSerializer):
+    """The whole ``verificationConfig``; validated data is the normalised form with defaults filled."""
+
+    verifierConfigs = VerifierConfigsSerializer()
+    redirectConfig = RedirectConfigSerializer(required=False)
+    resultParameterConfig = ResultParameterConfigSerializer(required=False)
+    securityConfig = SecurityConfigSerializer(required=False)
+    sessionOverrideConfig = SessionOverrideConfigSerializer(required=False)
+    webhookConfig = WebhookConfigSerializer(required=False)
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        value = super().to_internal_value(data)
+        for name, field in self.fields.items():
+            if name not in value:
+                value[name] = {"eventCallbackUrl": None} if name == "webhookConfig" else field.run_validation({})
+        return value
+
+
+# --- Whole request bodies ------------------------------------------------------------------
+
+
+class VerificationNameField(StrictCharField):
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", NAME_MAX_LENGTH)
+        kwargs.setdefault("help_text", "Unique within the account.")
+        super().__init__(**kwargs)
+
+
+class VerificationWriteSerializer(StrictSerializer):
+    """Body of create and create-or-update."""
+
+    name = VerificationNameField()
+    verificationConfig = VerificationConfigSerializer()
+
+
+class StrictUUIDField(serializers.UUIDField):
+    """A UUID as a JSON string; DRF's own field also accepts integers."""
+
+    default_error_messages = {"invalid": "Must be a valid UUID."}
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("format", "hex_verbose")
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class VerificationUpdateSerializer(VerificationWriteSerializer):
+    """Body of update: name and the whole config are replaced."""
+
+    verificationId = StrictUUIDField(help_text="The verification to update.")
+
+
+class VerificationIdQuerySerializer(serializers.Serializer):
+    """The ``?verificationId=`` query parameter of get and delete."""
+
+    verificationId = StrictUUIDField(help_text="The verification's id.")

@@ -1,0 +1,137 @@
+"""Webhook writes: recording events, secrets and rotation, redelivery, test events, endpoints."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from apps.accounts.models import Account
+
+from . import signing
+from .delivery import delivery_enqueue_on_commit
+from .models import WebhookDelivery, WebhookEndpoint, WebhookEvent, WebhookSecret, new_event_id
+from .payloads import payload_build
+from .ssrf import check_url_on_save
+
+# Dotted lowercase names; the known ones are WebhookEvent.Type, other areas may add their own.
+EVENT_TYPE = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)+$")
+
+
+def webhook_secret_get_or_create(*, account: Account) -> WebhookSecret:
+    """The account's signing secret, created on first use."""
+    secret, _ = WebhookSecret.objects.get_or_create(account=account, defaults={"secret": signing.secret_generate()})
+    return secret
+
+
+@transaction.atomic
+def webhook_secret_rotate(*, account: Account) -> WebhookSecret:
+    """Replace the signing secret; the old one keeps signing (second signature) during the overlap."""
+    secret = webhook_secret_get_or_create(account=account)
+    secret = WebhookSecret.objects.select_for_update().get(pk=secret.pk)
+    now = timezone.now()
+    secret.previous_secret = secret.secret
+    secret.previous_expires_at = now + timedelta(seconds=int(settings.WEBHOOK_SECRET_ROTATION_OVERLAP_SECONDS))
+    secret.secret = signing.secret_generate()
+    secret.rotated_at = now
+    secret.save(update_fields=["secret", "previous_secret", "previous_expires_at", "rotated_at"])
+    return secret
+
+
+def webhook_secrets_for_signing(*, secret: WebhookSecret) -> list[str]:
+    """The live secrets, newest first: the current one, plus the previous one during its overlap."""
+    live = [secret.secret]
+    if secret.previous_secret and secret.previous_expires_at and secret.previous_expires_at > timezone.now():
+        live.append(secret.previous_secret)
+    return live
+
+
+def _session_id(payload: dict[str, Any]) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(payload.get("verificationSessionId")))
+    except ValueError:
+        return None
+
+
+def webhook_event_record(
+    *, account: Account, event_type: str, payload: dict[str, Any], url: str | None
+) -> WebhookDelivery | None:
+    """Record an event and its delivery in the caller's transaction; None when there is no URL.
+
+    Call it inside the transaction that changes the session: the event then
+    exists exactly when the change does, and the delivery is enqueued only
+    after that transaction commits. ``payload`` is the get-session-result
+    dict (no images). A disabled endpoint gets a failed delivery, visible in
+    the admin, instead of a request.
+    """
+    if not EVENT_TYPE.match(event_type) or len(event_type) > 64:
+        raise ValueError(f"Unknown webhook event type {event_type!r}")
+    if not url:
+        return None
+    webhook_secret_get_or_create(account=account)
+    now = timezone.now()
+    with transaction.atomic():
+        endpoint, _ = WebhookEndpoint.objects.get_or_create(account=account, url=url)
+        event_id = new_event_id()
+        event = WebhookEvent.objects.create(
+            id=event_id,
+            account=account,
+            type=event_type,
+            session_id=_session_id(payload),
+            body=payload_build(event_id=event_id, event_type=event_type, occurred_at=now, data=payload),
+        )
+        if endpoint.disabled:
+            return WebhookDelivery.objects.create(
+                event=event,
+                endpoint=endpoint,
+                status=WebhookDelivery.Status.FAILED,
+                last_error=f"Endpoint disabled: {endpoint.disabled_reason}"[:500],
+            )
+        delivery = WebhookDelivery.objects.create(event=event, endpoint=endpoint, next_attempt_at=now, enqueued_at=now)
+        delivery_enqueue_on_commit(delivery_id=delivery.pk)
+    return delivery
+
+
+def webhook_test_send(*, account: Account, url: str) -> WebhookDelivery:
+    """Send a ``webhook.test`` event to ``url`` (admin "send test event"); ValueError for a refused URL."""
+    check_url_on_save(url)
+    data = {"message": "This is a test event from Liveproof.", "accountId": str(account.pk)}
+    with transaction.atomic():
+        delivery = webhook_event_record(account=account, event_type=WebhookEvent.Type.TEST, payload=data, url=url)
+    assert delivery is not None  # url is non-empty here
+    return delivery
+
+
+@transaction.atomic
+def webhook_delivery_redeliver(*, delivery: WebhookDelivery) -> bool:
+    """Send the same event (same ``webhook-id``) again with a fresh retry schedule; False while in flight."""
+    now = timezone.now()
+    updated = (
+        WebhookDelivery.objects.filter(pk=delivery.pk)
+        .exclude(leased_until__gt=now)
+        .update(
+            status=WebhookDelivery.Status.PENDING,
+            failures_in_round=0,
+            next_attempt_at=now,
+            enqueued_at=now,
+            delivered_at=None,
+        )
+    )
+    if updated:
+        delivery_enqueue_on_commit(delivery_id=delivery.pk)
+    return bool(updated)
+
+
+def webhook_endpoint_enable(*, endpoint: WebhookEndpoint) -> None:
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(disabled=False, disabled_at=None, disabled_reason="")
+
+
+def webhook_endpoint_disable(*, endpoint: WebhookEndpoint, reason: str) -> None:
+    WebhookEndpoint.objects.filter(pk=endpoint.pk, disabled=False).update(
+        disabled=True, disabled_at=timezone.now(), disabled_reason=reason[:200]
+    )

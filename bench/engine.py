@@ -1,0 +1,183 @@
+"""Face-engine benchmark: per-stage median/p95 ms, fps per core, pipeline/raw ratio, passive capture CPU.
+
+    .venv/bin/python bench/engine.py [--frames 90] [--engine dlib]
+
+Input: a synthetic 640x480 live clip made from ``skimage.data.astronaut()``
+by ``tests/face_engine/synthetic.py`` (micro-motion, a blink, sensor noise),
+JPEG-encoded at quality 88 like the hosted page's frames. Everything runs in
+this one process on one core; times are the thread's CPU time, so other load
+on the machine inflates them less than wall time. The last line is one JSON
+object for machines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import cv2
+import numpy as np
+
+from apps.face_engine.decode import decode_image
+from apps.face_engine.factory import build_engine
+from apps.face_engine.icao import icao_photo
+from apps.face_engine.measures import face_measures
+from apps.face_engine.pipeline import Engine
+from apps.face_engine.types import CapturePlan, EngineSettings
+
+FPS = 15
+
+
+def _clip(frames: int) -> list[bytes]:
+    from tests.face_engine import synthetic
+
+    rgb = synthetic.passive_sequence("astronaut", frames / FPS, fps=FPS, size=(640, 480), blink_at_s=1.3)
+    return [synthetic.encode_jpeg(f, 88) for f in rgb]
+
+
+class _TimingBackend:
+    """The real backend, adding up the CPU time of the model calls a frame makes."""
+
+    def __init__(self, inner: object) -> None:
+        self.inner = inner
+        self.spent = 0.0
+
+    def __getattr__(self, name: str) -> object:
+        attr = getattr(self.inner, name)
+        if name not in ("detect", "landmarks"):
+            return attr
+
+        def timed(*args: object, **kwargs: object) -> object:
+            t = time.thread_time()
+            try:
+                return attr(*args, **kwargs)  # type: ignore[operator]
+            finally:
+                self.spent += (time.thread_time() - t) * 1000
+
+        return timed
+
+
+def _timed(fn: Callable[[], object], repeat: int = 1) -> list[float]:
+    """CPU milliseconds of this thread: other processes on a shared machine do not inflate them."""
+    out = []
+    for _ in range(repeat):
+        t = time.thread_time()
+        fn()
+        out.append((time.thread_time() - t) * 1000)
+    return out
+
+
+def _stats(ms: list[float]) -> tuple[float, float]:
+    return float(np.median(ms)), float(np.percentile(ms, 95))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--frames", type=int, default=90)
+    parser.add_argument("--engine", default="dlib", choices=["dlib", "insightface"])
+    parser.add_argument("--insightface-home", default=os.environ.get("INSIGHTFACE_HOME"))
+    args = parser.parse_args(argv)
+
+    engine = build_engine(EngineSettings(engine=args.engine, insightface_home=args.insightface_home))
+    assert isinstance(engine, Engine)
+    backend = engine.backend
+    jpegs = _clip(max(args.frames, 45))
+    print(f"engine={engine.name} frames={len(jpegs)} size=640x480 versions={dict(engine.versions)}")
+
+    # Warm-up: first calls allocate buffers and page in the model weights.
+    first = decode_image(jpegs[0])
+    assert first.bgr is not None
+    box = engine._detect(first.gray)[0]
+    pts = backend.landmarks(first.gray, box)
+    backend.embedding(first.bgr, pts)
+    backend.age_gender(first.bgr, pts)
+
+    stages: dict[str, list[float]] = {k: [] for k in ("decode", "detect", "track+landmarks", "measures")}
+    grays = []
+    for jpeg in jpegs:
+        stages["decode"] += _timed(lambda j=jpeg: grays.append(decode_image(j, color=False).gray))
+    for gray in grays:
+        stages["detect"] += _timed(lambda g=gray: engine._detect(g))
+        stages["track+landmarks"] += _timed(lambda g=gray: backend.landmarks(g, box))
+        p = backend.landmarks(gray, box)
+        stages["measures"] += _timed(lambda p=p: face_measures(p))
+    n_heavy = 10
+    stages["embedding"] = _timed(lambda: backend.embedding(first.bgr, pts), n_heavy)
+    stages["age/gender"] = _timed(lambda: backend.age_gender(first.bgr, pts), n_heavy)
+    stages["icao"] = _timed(lambda: icao_photo(first.bgr, pts, face_measures(pts)), n_heavy)
+
+    # The whole per-frame analysis with tracking (detection only when lost or every N frames), and
+    # the raw model calls that same frame made (its decode, detector and landmark calls).
+    timing = _TimingBackend(backend)
+    timed_engine = Engine(timing, engine.settings)  # type: ignore[arg-type]
+    frame_ms: list[float] = []
+    ratios: list[float] = []
+    state = timed_engine.new_capture(CapturePlan(mode="active", challenges=("turn_left",)))
+    for i, jpeg in enumerate(jpegs):
+        timing.spent = 0.0
+        t = time.thread_time()
+        state = timed_engine.analyze_frame(state, jpeg, i / FPS).state
+        whole = (time.thread_time() - t) * 1000
+        frame_ms.append(whole)
+        ratios.append(whole / (stages["decode"][i] + timing.spent))
+
+    # A whole 3 s passive capture at 15 fps as a worker runs it: state through JSON between frames, then decide().
+    cpu0 = time.process_time()
+    state = engine.new_capture(CapturePlan(mode="passive"))
+    frames_used = 0
+    for i, jpeg in enumerate(jpegs[:45]):
+        result = engine.analyze_frame(engine.load_capture(state.to_json()), jpeg, i / FPS)
+        state = result.state
+        frames_used += 1
+    verdict = engine.decide(state)
+    passive_cpu = time.process_time() - cpu0
+
+    print(f"\n{'stage (CPU)':<18}{'median ms':>10}{'p95 ms':>10}")
+    for name, ms in stages.items():
+        med, p95 = _stats(ms)
+        print(f"{name:<18}{med:>10.2f}{p95:>10.2f}")
+    f_med, f_p95 = _stats(frame_ms)
+    print(f"{'frame (pipeline)':<18}{f_med:>10.2f}{f_p95:>10.2f}")
+    ratio = float(np.median(ratios))
+    print(f"\nfps per core (median frame): {1000 / f_med:.0f}")
+    print(f"pipeline / raw ratio (median over frames of whole frame / its decode + model calls): {ratio:.2f}")
+    print(
+        f"passive capture ({frames_used} frames, 3 s at {FPS} fps, JSON state round trips, decide): "
+        f"{passive_cpu:.3f} s CPU -> {verdict.verdict}"
+    )
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    print(
+        json.dumps(
+            {
+                "engine": engine.name,
+                "cpu": cpu,
+                "frame_ms_median": round(f_med, 2),
+                "frame_ms_p95": round(f_p95, 2),
+                "fps_per_core": round(1000 / f_med, 1),
+                "passive_capture_cpu_s": round(passive_cpu, 3),
+                "pipeline_over_raw_ratio": round(ratio, 2),
+                "stages_ms_median": {k: round(_stats(v)[0], 2) for k, v in stages.items()},
+                "opencv": cv2.__version__,
+            }
+        )
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

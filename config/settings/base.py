@@ -1,0 +1,219 @@
+"""Liveproof settings, driven by the environment.
+
+With no environment variables at all the service runs as one process on its
+embedded default: SQLite, the in-memory channel layer and in-process (eager)
+Celery tasks. ``DATABASE_URL`` and ``REDIS_URL`` switch to PostgreSQL, Redis as
+Celery broker/result store and channels-redis, with separate worker processes.
+Every value is read here once; malformed values fail at start-up.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+
+from config.env import env, setting
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+VAR_DIR = BASE_DIR / "var"
+
+DEBUG = setting("DEBUG", False, bool)
+# A development-only key: production settings refuse to start without SECRET_KEY.
+INSECURE_DEV_SECRET_KEY = "insecure-dev-key-liveproof-change-me-0123456789abcdefghijklmnopqrstuvwxyz"  # noqa: S105
+SECRET_KEY = setting("SECRET_KEY", INSECURE_DEV_SECRET_KEY)
+ALLOWED_HOSTS = setting("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"], list)
+CSRF_TRUSTED_ORIGINS = setting("CSRF_TRUSTED_ORIGINS", [], list)
+PUBLIC_BASE_URL = str(setting("PUBLIC_BASE_URL", "http://127.0.0.1:8000")).rstrip("/")
+DEMO_MODE = setting("DEMO_MODE", True, bool)
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "channels",
+    "apps.core",
+    "apps.accounts",
+    "apps.verifications",
+    "apps.signing",
+    "apps.webhooks",
+    "apps.faces",
+    "apps.capture",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "apps.core.middleware.ApiBodySizeMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+ASGI_APPLICATION = "config.asgi.application"
+WSGI_APPLICATION = None
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -----------------------------------------------------------------
+try:
+    DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'liveproof.sqlite3'}")}
+except Exception as exc:  # django-environ raises several types for a bad URL
+    raise ImproperlyConfigured(f"Setting DATABASE_URL is malformed: {exc}") from exc
+if not str(DATABASES["default"].get("ENGINE", "")).startswith("django.db.backends."):
+    raise ImproperlyConfigured("Setting DATABASE_URL is malformed: unknown database scheme")
+DATABASES["default"]["ATOMIC_REQUESTS"] = False
+DATABASES["default"].setdefault("CONN_MAX_AGE", 0)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # SQLite serialises writers; wait for the lock instead of failing at once.
+    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Redis: broker, results, channel layer, cache -------------------------------
+REDIS_URL = str(setting("REDIS_URL", ""))
+if REDIS_URL and not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
+    raise ImproperlyConfigured("Setting REDIS_URL is malformed: it must start with redis://, rediss:// or unix://")
+
+if REDIS_URL:
+    CELERY_BROKER_URL = REDIS_URL
+    CELERY_RESULT_BACKEND = REDIS_URL
+    CELERY_TASK_ALWAYS_EAGER = False
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL], "capacity": 200, "expiry": 30},
+        }
+    }
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+else:
+    CELERY_BROKER_URL = "memory://"
+    CELERY_RESULT_BACKEND = "cache+memory://"
+    CELERY_TASK_ALWAYS_EAGER = True
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "liveproof"}}
+
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_ROUTES = {
+    # Same-person key-frame descriptors: a low-priority worker (Procfile "keys"), off the frames' path.
+    "apps.capture.tasks.key_frame_embed": {"queue": "keys"},
+    "apps.capture.tasks.*": {"queue": "frames"},
+    "apps.webhooks.tasks.*": {"queue": "webhooks"},
+}
+
+# --- Internationalisation, static files -------------------------------------------
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+MEDIA_ROOT = setting("MEDIA_ROOT", str(VAR_DIR / "media"))
+WHITENOISE_USE_FINDERS = True
+
+# --- API ------------------------------------------------------------------------
+# Bodies larger than this under /v1/ get 413 before any parsing happens.
+API_MAX_BODY_BYTES = setting("API_MAX_BODY_BYTES", 256 * 1024, int)
+DATA_UPLOAD_MAX_MEMORY_SIZE = max(int(API_MAX_BODY_BYTES), 2_621_440)
+API_TOKEN_TTL_SECONDS = setting("API_TOKEN_TTL_SECONDS", 900, int)
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "apps.accounts.authentication.ApiKeyAuthentication",
+        "apps.accounts.authentication.BearerTokenAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["apps.accounts.authentication.IsAccount"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "EXCEPTION_HANDLER": "apps.core.exceptions.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "apps.core.schema.AutoSchema",
+    "UNAUTHENTICATED_USER": None,
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Liveproof API",
+    "DESCRIPTION": "Self-hosted face liveness and identity verification.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI is served by the app itself (no CDN).
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {},
+}
+
+# --- Security -----------------------------------------------------------------------
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = False
+X_FRAME_OPTIONS = "SAMEORIGIN"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+# http:// webhook and redirect targets are refused unless this is on (local development, tests).
+ALLOW_HTTP_OUTBOUND = setting("ALLOW_HTTP_OUTBOUND", DEBUG, bool)
+
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": setting("LOG_LEVEL", "INFO")},
+}
+
+# --- Per-area settings: each area owns one module in config/settings/parts/ -----------
+from .parts import capture, faces, signing, verifications, webhooks  # noqa: E402
+from .parts.capture import *  # noqa: E402
+from .parts.engine import *  # noqa: E402
+from .parts.faces import *  # noqa: E402
+from .parts.signing import *  # noqa: E402
+from .parts.verifications import *  # noqa: E402
+from .parts.webhooks import *  # noqa: E402
+
+CELERY_BEAT_SCHEDULE = {
+    **capture.BEAT_SCHEDULE,
+    **faces.BEAT_SCHEDULE,
+    **signing.BEAT_SCHEDULE,
+    **verifications.BEAT_SCHEDULE,
+    **webhooks.BEAT_SCHEDULE,
+}
+
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(verifications.VERIFICATIONS_ENUM_NAME_OVERRIDES)

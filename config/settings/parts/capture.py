@@ -1,0 +1,48 @@
+"""Settings owned by the capture area. Read from the environment once; see config/env.py."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.core.exceptions import ImproperlyConfigured
+
+from config.env import setting
+
+# Unused (and unfinished) sessions expire after this many seconds (002: 30 minutes).
+SESSION_TTL_SECONDS = setting("SESSION_TTL_SECONDS", 30 * 60, int)
+# The sessionToken JWT lives at most 10 minutes.
+SESSION_TOKEN_TTL_SECONDS = setting("SESSION_TOKEN_TTL_SECONDS", 600, int)
+# get-session-result answers 404 for sessions older than this (001: 7 days).
+SESSION_RESULT_RETENTION_DAYS = setting("SESSION_RESULT_RETENTION_DAYS", 7, int)
+# Attempts per session when the config does not say (a "retry" verdict may start another one).
+SESSION_MAX_ATTEMPTS = setting("SESSION_MAX_ATTEMPTS", 3, int)
+# Frame protocol limits.
+CAPTURE_MAX_FRAME_BYTES = setting("CAPTURE_MAX_FRAME_BYTES", 1_500_000, int)
+CAPTURE_MAX_FPS = setting("CAPTURE_MAX_FPS", 10, int)
+# Frames of one session sent to workers but not yet answered; more are dropped so queues never pile up
+# (1 keeps the queue at one frame per session: the lowest feedback latency under load).
+CAPTURE_MAX_IN_FLIGHT = setting("CAPTURE_MAX_IN_FLIGHT", 1, int)
+CAPTURE_AUTH_TIMEOUT_SECONDS = setting("CAPTURE_AUTH_TIMEOUT_SECONDS", 10, int)
+# A frame that waited longer than this for a worker is skipped: under load, fresh frames beat old ones.
+CAPTURE_STALE_FRAME_SECONDS = setting("CAPTURE_STALE_FRAME_SECONDS", 1.0, float)
+# Direct sessions (002): a public page that creates its own session, off by default.
+DIRECT_SESSIONS_ENABLED = setting("DIRECT_SESSIONS_ENABLED", False, bool)
+DIRECT_SESSIONS_PER_HOUR = setting("DIRECT_SESSIONS_PER_HOUR", 10, int)
+
+if SESSION_TOKEN_TTL_SECONDS < 1 or SESSION_TOKEN_TTL_SECONDS > 600:
+    raise ImproperlyConfigured("Setting SESSION_TOKEN_TTL_SECONDS is malformed: use 1..600 seconds")
+if SESSION_TTL_SECONDS < 60:
+    raise ImproperlyConfigured("Setting SESSION_TTL_SECONDS is malformed: use at least 60 seconds")
+if CAPTURE_MAX_FPS < 1 or CAPTURE_MAX_FRAME_BYTES < 1024 or SESSION_MAX_ATTEMPTS < 1:
+    raise ImproperlyConfigured(
+        "Capture limits are malformed: check CAPTURE_MAX_FPS, CAPTURE_MAX_FRAME_BYTES and SESSION_MAX_ATTEMPTS"
+    )
+
+BEAT_SCHEDULE: dict[str, dict] = {
+    "capture-sessions-expire": {
+        "task": "apps.capture.tasks.sessions_expire",
+        "schedule": timedelta(minutes=1),
+        # Beat runs expiry on the default queue: the frames queue is latency-critical.
+        "options": {"queue": "default"},
+    },
+}

@@ -1,0 +1,34 @@
+"""URL routes. API under /v1/, hosted pages at the top level."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from apps.core import views as core_views
+
+api_v1 = [
+    path("healthz", core_views.HealthzView.as_view(), name="healthz"),
+    path("readyz", core_views.ReadyzView.as_view(), name="readyz"),
+    path("", include("apps.accounts.urls")),
+    path("", include("apps.verifications.urls")),
+    path("", include("apps.capture.urls")),
+    path("", include("apps.signing.urls")),
+    path("", include("apps.webhooks.urls")),
+    path("", include("apps.faces.urls")),
+]
+
+urlpatterns = [
+    path("v1/", include(api_v1)),
+    path("admin/", admin.site.urls),
+    path("swagger/schema.json", SpectacularAPIView.as_view(), name="schema"),
+    path("swagger/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger"),
+    path("", include("apps.capture.page_urls")),
+    path("", include("apps.signing.page_urls")),
+    path("", include("apps.faces.page_urls")),
+]
+
+handler400 = "apps.core.views.bad_request"
+handler404 = "apps.core.views.not_found"
+handler500 = "apps.core.views.server_error"

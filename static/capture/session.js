@@ -1,0 +1,180 @@
+/* Liveproof hosted page: consent -> camera -> capture over the WebSocket -> result -> redirect.
+   Protocol: README.md ("Verification sessions"). No dependencies, no CDN. */
+(function () {
+  "use strict";
+  var boot = JSON.parse(document.getElementById("boot").textContent);
+  var FEEDBACK = {
+    ok: "Good, hold it there", noFace: "We can't see your face", multipleFaces: "Only one face, please",
+    comeCloser: "Come closer", moveBack: "Move back a little", centerFace: "Centre your face in the oval",
+    moreLight: "More light, please", lessLight: "Too bright, move away from the light", holdStill: "Hold still",
+    tooBlurry: "Hold still, the picture is blurry"
+  };
+  var CHALLENGES = {
+    blink: "Blink your eyes", turn_left: "Turn your head to the left", turn_right: "Turn your head to the right",
+    nod: "Nod your head", smile: "Smile", mouth_open: "Open your mouth"
+  };
+  var REASONS = {
+    noFace: "no face was seen", multipleFaces: "more than one face was seen", faceChanged: "the face changed",
+    presentationAttack: "this did not look like a live person", sessionExpired: "the session expired",
+    cancelled: "the verification was cancelled", attemptsExhausted: "no attempts are left",
+    ageVerificationFailed: "the age check did not pass"
+  };
+  var TERMINAL_CLOSE = { 4401: "expired", 4403: "connection", 4404: "connection", 4409: "connection", 4410: "expired", 4411: "connection" };
+
+  var token = boot.token, ws = null, stream = null, timer = null, finished = false, capturing = false;
+  var reconnects = 0, pollTimer = null, tokenExpired = false;
+  var video = document.getElementById("video");
+  var canvas = document.createElement("canvas");
+
+  function $(id) { return document.getElementById(id); }
+  function show(name) {
+    var sections = document.querySelectorAll(".screen");
+    for (var i = 0; i < sections.length; i++) { sections[i].hidden = sections[i].getAttribute("data-name") !== name; }
+    document.body.setAttribute("data-screen", name);
+    var heading = document.querySelector('.screen[data-name="' + name + '"] h1');
+    if (heading) { heading.focus({ preventScroll: true }); }
+  }
+  function setFeedback(text, warn) { var el = $("feedback"); el.textContent = text; el.classList.toggle("warn", !!warn); }
+
+  function startCamera() {
+    show("camera");
+    if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) { show("camera-missing"); return; }
+    navigator.mediaDevices.getUserMedia({ audio: false, video: { facingMode: "user", width: { ideal: 640 }, height: { ideal: 480 } } })
+      .then(function (s) { stream = s; video.srcObject = s; return video.play().catch(function () {}); })
+      .then(function () { if (stream) { connect(); } })
+      .catch(function (err) {
+        var name = err && err.name;
+        show(name === "NotAllowedError" || name === "SecurityError" ? "camera-denied" : "camera-missing");
+      });
+  }
+
+  function connect() {
+    var scheme = location.protocol === "https:" ? "wss://" : "ws://";
+    ws = new WebSocket(scheme + location.host + boot.wsPath);
+    ws.binaryType = "arraybuffer";
+    ws.onopen = function () { ws.send(JSON.stringify({ type: "auth", token: token })); };
+    ws.onmessage = function (event) { if (typeof event.data === "string") { handle(JSON.parse(event.data)); } };
+    ws.onclose = function (event) {
+      stopFrames();
+      if (finished) { return; }
+      if (tokenExpired && !sessionStorage.getItem("liveproof-reloaded-" + boot.sessionId)) {
+        // The page sat open longer than a token lives: a reload mints a fresh one.
+        sessionStorage.setItem("liveproof-reloaded-" + boot.sessionId, "1");
+        location.reload();
+        return;
+      }
+      if (TERMINAL_CLOSE[event.code]) { poll(TERMINAL_CLOSE[event.code]); return; }
+      if (reconnects < 5) { reconnects += 1; setTimeout(connect, 800 * reconnects); } else { poll("connection"); }
+    };
+  }
+
+  function handle(msg) {
+    switch (msg.type) {
+      case "state":
+        if (msg.resumeToken) { token = msg.resumeToken; reconnects = 0; }
+        $("steps").textContent = msg.challengesTotal ? ("Attempt " + msg.attempt + " of " + msg.maxAttempts) : "";
+        if (msg.status === "in_progress") { startCapture(msg); }
+        else if (msg.status === "analysing") { stopFrames(); show("analysing"); }
+        break;
+      case "challenge":
+        $("challenge").textContent = CHALLENGES[msg.challenge] || msg.challenge;
+        $("steps").textContent = "Step " + (msg.index + 1) + " of " + msg.total;
+        break;
+      case "feedback":
+        if (msg.codes.indexOf("slowDown") >= 0) { return; }
+        var code = msg.codes[0] || "ok";
+        document.body.classList.toggle("face-ok", code === "ok");
+        setFeedback(FEEDBACK[code] || code, code !== "ok");
+        break;
+      case "progress":
+        var pct = Math.round(msg.progress * 100);
+        $("progress-bar").style.width = pct + "%";
+        $("progress").setAttribute("aria-valuenow", String(pct));
+        break;
+      case "result": showResult(msg); break;
+      case "error":
+        if (msg.code === "tokenExpired") { tokenExpired = true; }
+        if (msg.code === "tokenExpired" || msg.code === "tokenUsed" || msg.code === "invalidToken") { token = null; }
+        break;
+    }
+  }
+
+  function startCapture(state) {
+    show("capture");
+    if (state.mode === "passive") { $("challenge").textContent = "Look at the camera and hold still"; }
+    $("progress-bar").style.width = "0%";
+    capturing = true;
+    if (timer) { return; }
+    var interval = Math.ceil(1100 / boot.maxFps);
+    timer = setInterval(sendFrame, interval);
+  }
+  function stopFrames() { capturing = false; if (timer) { clearInterval(timer); timer = null; } }
+
+  function sendFrame() {
+    if (!capturing || !ws || ws.readyState !== 1 || ws.bufferedAmount > 1000000 || !video.videoWidth) { return; }
+    var scale = Math.min(1, 640 / video.videoWidth);
+    canvas.width = Math.round(video.videoWidth * scale);
+    canvas.height = Math.round(video.videoHeight * scale);
+    canvas.getContext("2d").drawImage(video, 0, 0, canvas.width, canvas.height);
+    canvas.toBlob(function (blob) {
+      if (blob && blob.size <= boot.maxFrameBytes && ws && ws.readyState === 1 && capturing) { ws.send(blob); }
+    }, "image/jpeg", 0.85);
+  }
+
+  function showResult(msg) {
+    stopFrames();
+    var badge = $("result-badge");
+    badge.className = "badge " + msg.verdict;
+    $("retry").hidden = true; $("continue").hidden = true; $("redirect-note").hidden = true;
+    var reasons = (msg.reasons || []).map(function (r) { return REASONS[r] || r; }).join("; ");
+    if (msg.verdict === "retry") {
+      $("result-title").textContent = "Let's try that again";
+      $("result-text").textContent = "We couldn't be sure. " + msg.attemptsLeft + (msg.attemptsLeft === 1 ? " attempt" : " attempts") + " left.";
+      $("retry").hidden = false;
+      show("result");
+      return;
+    }
+    finished = true;
+    if (msg.verdict === "pass") {
+      $("result-title").textContent = "Verified";
+      $("result-text").textContent = "Thank you, you're done.";
+    } else {
+      $("result-title").textContent = "Verification failed";
+      $("result-text").textContent = reasons ? "Reason: " + reasons + "." : "We could not verify you.";
+    }
+    if (stream) { stream.getTracks().forEach(function (t) { t.stop(); }); }
+    show("result");
+    if (msg.redirectUrl) {
+      var link = $("continue");
+      link.href = msg.redirectUrl; link.hidden = false; $("redirect-note").hidden = false;
+      setTimeout(function () { location.assign(msg.redirectUrl); }, 2500);
+    }
+    if (ws && ws.readyState === 1) { ws.close(1000); }
+  }
+
+  // The database is the source of truth: when the socket cannot tell us, ask it.
+  function poll(fallback) {
+    if (pollTimer) { return; }
+    var tries = 0;
+    function once() {
+      fetch(boot.statusUrl, { cache: "no-store" }).then(function (r) { return r.ok ? r.json() : null; }).then(function (body) {
+        if (body && body.result) { showResult(body.result); return; }
+        if (body && body.status === "analysing" && tries < 60) { show("analysing"); tries += 1; pollTimer = setTimeout(once, 1000); return; }
+        if (body && body.status === "expired") { show("expired"); return; }
+        show(fallback === "expired" ? "expired" : "connection");
+      }).catch(function () { show("connection"); });
+    }
+    once();
+  }
+
+  $("consent-accept").addEventListener("click", startCamera);
+  $("retry").addEventListener("click", function () {
+    if (ws && ws.readyState === 1) { ws.send(JSON.stringify({ type: "retry" })); }
+  });
+  $("cancel").addEventListener("click", function () {
+    if (ws && ws.readyState === 1) { ws.send(JSON.stringify({ type: "cancel" })); }
+  });
+  var reloads = document.querySelectorAll('[data-action="reload"]');
+  for (var i = 0; i < reloads.length; i++) { reloads[i].addEventListener("click", function () { location.reload(); }); }
+  show("consent");
+})();

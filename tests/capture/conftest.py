@@ -1,0 +1,32 @@
+"""Fixtures of the sessions area: the real engine, sessions and socket helpers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from apps.capture.models import Session
+from apps.capture.services import session_create
+
+PASSIVE = {"liveness": {"type": "Verification", "challengeType": "Passive"}}
+BALANCED = {"liveness": {"type": "Verification", "challengeType": "Balanced"}}
+
+
+@pytest.fixture(scope="session")
+def real_engine() -> Any:
+    """The process's face engine, loaded (and the socket clips rendered) before any socket opens.
+
+    Loading the models or rendering inside a socket test would block its event loop for a second or more.
+    """
+    from apps.core.engine import get_engine
+
+    from .synthetic_clips import clips
+
+    engine = get_engine()
+    clips()
+    return engine
+
+
+def make_session(account: Any, verifiers: dict[str, Any] | None = None, **body: Any) -> Session:
+    return session_create(account=account, body={"verifierConfigs": verifiers or PASSIVE, **body})

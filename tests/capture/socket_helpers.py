@@ -1,0 +1,82 @@
+"""Drive the real ASGI app's capture socket with WebsocketCommunicator."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from channels.testing import WebsocketCommunicator
+
+from config.asgi import application
+
+ORIGIN = (b"origin", b"http://127.0.0.1:8000")
+
+
+async def open_socket(session_id: Any, *, origin: tuple[bytes, bytes] = ORIGIN) -> WebsocketCommunicator:
+    communicator = WebsocketCommunicator(application, f"/ws/v1/sessions/{session_id}/", headers=[origin])
+    connected, _ = await communicator.connect()
+    assert connected
+    return communicator
+
+
+async def authed_socket(session_id: Any, token: str) -> tuple[WebsocketCommunicator, dict[str, Any]]:
+    communicator = await open_socket(session_id)
+    await communicator.send_json_to({"type": "auth", "token": token})
+    state = await communicator.receive_json_from(timeout=5)
+    return communicator, state
+
+
+async def receive_until(communicator: WebsocketCommunicator, kind: str, timeout: float = 5) -> list[dict[str, Any]]:
+    """Every message up to and including the first of type ``kind``."""
+    seen = []
+    while True:
+        message = await communicator.receive_json_from(timeout=timeout)
+        seen.append(message)
+        if message["type"] == kind:
+            return seen
+
+
+async def closed_with(communicator: WebsocketCommunicator, timeout: float = 5) -> tuple[list[dict[str, Any]], int]:
+    """Messages before the close, and the close code."""
+    messages = []
+    while True:
+        output = await communicator.receive_output(timeout=timeout)
+        if output["type"] == "websocket.close":
+            return messages, output.get("code", 1000)
+        messages.append(json.loads(output["text"]))
+
+
+async def stream_until(
+    communicator: WebsocketCommunicator,
+    frames: Any,
+    kind: str = "result",
+    gap: float = 0.11,
+    timeout: float = 20,
+    on_message: Any = None,
+) -> list[dict[str, Any]]:
+    """Send frames every ``gap`` seconds (cycling ``frames``) until a message of type ``kind``; return all messages."""
+    import asyncio
+    import itertools
+
+    seen: list[dict[str, Any]] = []
+    source = itertools.cycle(frames) if isinstance(frames, list) else frames
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    next_send = loop.time()
+    while loop.time() < deadline:
+        if loop.time() >= next_send:
+            next_send += gap  # paced by the clock, like a camera
+            frame = next(source, None)
+            if frame is not None:
+                await communicator.send_to(bytes_data=frame)
+        # receive_nothing() leaves the app running; a timed-out receive would cancel it.
+        wait = max(next_send - loop.time(), 0.005)
+        while not await communicator.receive_nothing(timeout=wait, interval=0.005):
+            message = await communicator.receive_json_from()
+            seen.append(message)
+            if on_message is not None:
+                on_message(message)
+            if message["type"] == kind:
+                return seen
+            wait = max(next_send - loop.time(), 0.005)
+    raise AssertionError(f"no {kind} message within {timeout}s: {seen[-5:]}")

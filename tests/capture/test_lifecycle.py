@@ -1,0 +1,293 @@
+"""The session state machine: verdict once, retries, expiry, cancel — and the webhook events they record."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.db import connection
+from django.utils import timezone
+
+from apps.capture import services, tasks
+from apps.capture.models import Session
+from apps.face_engine.types import Verdict
+from tests.conftest import require_postgres
+from tests.face_engine.synth_capture import passive_clip
+
+from . import real_captures
+from .conftest import make_session
+from .synthetic_clips import clips
+
+pytestmark = pytest.mark.django_db
+
+WEBHOOK = {"webhookConfig": {"eventCallbackUrl": "https://hooks.example.com/liveproof"}}
+
+
+@pytest.fixture
+def recorded(monkeypatch: pytest.MonkeyPatch) -> list[dict]:
+    """Webhook events as recorded (the seam the webhooks area owns), with whether a transaction was open."""
+    import apps.webhooks.services as webhooks
+
+    events: list[dict] = []
+
+    def record(*, account, event_type, payload, url):
+        events.append({"type": event_type, "payload": payload, "url": url, "atomic": connection.in_atomic_block})
+
+    monkeypatch.setattr(webhooks, "webhook_event_record", record)
+    return events
+
+
+def _verdict(kind: str = "pass") -> Verdict:
+    """A real verdict of that kind: a live person holding still, a waved print, or someone who never moves."""
+    verdict = {
+        "pass": real_captures.live_passive_verdict,
+        "fail": real_captures.print_attack_verdict,
+        "retry": real_captures.still_verdict,
+    }[kind]()
+    assert verdict.verdict == kind, verdict
+    return verdict
+
+
+def _live_frame() -> bytes:
+    return clips()["hold"][0]
+
+
+def _analysing(session: Session, attempt: int = 1) -> Session:
+    Session.objects.filter(id=session.id).update(status="analysing", attempt=attempt)
+    session.refresh_from_db()
+    return session
+
+
+def test_the_verdict_is_written_once_and_records_the_completed_event_in_the_same_transaction(integrator, recorded):
+    session = _analysing(make_session(integrator.account, **WEBHOOK))
+    assert services.session_verdict_record(session=session, verdict=_verdict()) is True
+    assert services.session_verdict_record(session=session, verdict=_verdict("fail")) is False
+    session.refresh_from_db()
+    assert session.status == "completed" and session.verification_result == "Pass"
+    assert [e["type"] for e in recorded] == ["verification.session.completed"]
+    assert recorded[0]["atomic"] is True
+    assert recorded[0]["url"] == "https://hooks.example.com/liveproof"
+    assert recorded[0]["payload"]["verificationResult"] == "Pass"
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.postgres
+def test_two_workers_racing_store_one_verdict(integrator, recorded):
+    require_postgres()  # in-memory SQLite raises "table is locked" instead of serialising writers
+    session = _analysing(make_session(integrator.account))
+    outcomes: list[bool] = []
+    barrier = threading.Barrier(2)
+
+    def worker(kind: str) -> None:
+        barrier.wait()
+        copy = Session.objects.get(id=session.id)
+        outcomes.append(services.session_verdict_record(session=copy, verdict=_verdict(kind)))
+        connection.close()
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in ("pass", "fail")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == [False, True]
+    assert len(recorded) == 1
+    session.refresh_from_db()
+    assert session.verification_result == ("Pass" if session.verdict == "pass" else "Fail")
+
+
+def test_a_retry_verdict_reopens_the_session_while_attempts_remain(integrator, recorded):
+    session = _analysing(make_session(integrator.account))
+    services.session_verdict_record(session=session, verdict=_verdict("retry"))
+    session.refresh_from_db()
+    assert session.verification_failed_reasons == ["insufficientMotion"]
+    assert session.status == "in_progress" and session.verdict == "retry" and session.verification_result is None
+    assert recorded == []
+    assert services.session_result_message(session=session)["attemptsLeft"] == 2
+    again = services.session_retry(session_id=str(session.id))
+    assert again is not None and again.attempt == 2 and again.verdict == ""
+    assert services.session_retry(session_id=str(session.id)) is None  # nothing to retry now
+
+
+def test_the_last_attempt_turns_a_retry_into_a_fail(integrator, recorded, settings):
+    settings.SESSION_MAX_ATTEMPTS = 2
+    session = _analysing(make_session(integrator.account), attempt=2)
+    services.session_verdict_record(session=session, verdict=_verdict("retry"))
+    session.refresh_from_db()
+    assert session.status == "completed" and session.verification_result == "Fail"
+    assert session.verification_failed_reasons == ["insufficientMotion", "attemptsExhausted"]
+
+
+def test_age_threshold_and_multiple_faces_fail_the_session(integrator):
+    # The astronaut's real capture estimates her in her thirties: well under a 60-year threshold.
+    too_young = {
+        "liveness": {"type": "Verification", "challengeType": "Passive"},
+        "age": {"type": "ThresholdVerification", "threshold": 60},
+    }
+    session = _analysing(make_session(integrator.account, too_young))
+    services.session_verdict_record(session=session, verdict=_verdict())
+    session.refresh_from_db()
+    assert session.liveness_result == "Pass" and session.age_result == "Fail"
+    assert session.verification_result == "Fail"
+    assert session.verification_failed_reasons == ["ageVerificationFailed"]
+
+    two_people = {
+        "liveness": {"type": "Verification", "challengeType": "Passive"},
+        "commonSettings": {"failOnMultipleFacesDetected": True},
+    }
+    crowded = _analysing(make_session(integrator.account, two_people))
+    services.session_verdict_record(session=crowded, verdict=real_captures.two_people_verdict())
+    crowded.refresh_from_db()
+    assert crowded.total_face_count == 2 and crowded.verification_result == "Fail"
+    assert "multipleFaces" in crowded.verification_failed_reasons
+    assert crowded.face_recognition_result == "NotExecuted"
+
+
+def test_unused_sessions_expire_after_30_minutes_with_a_webhook_event(integrator, recorded):
+    fresh = make_session(integrator.account, **WEBHOOK)
+    with time_machine.travel(timezone.now() - timedelta(minutes=31)):
+        old = make_session(integrator.account, **WEBHOOK)
+    assert tasks.sessions_expire() == 1
+    old.refresh_from_db()
+    fresh.refresh_from_db()
+    assert old.status == "expired" and fresh.status == "created"
+    assert old.verification_failed_reasons == ["sessionExpired"]
+    assert [(e["type"], e["atomic"]) for e in recorded] == [("verification.session.expired", True)]
+    assert tasks.sessions_expire() == 0  # idempotent
+
+
+def test_the_expiry_task_runs_every_minute_from_beat(settings):
+    schedule = settings.CELERY_BEAT_SCHEDULE["capture-sessions-expire"]
+    assert schedule["task"] == "apps.capture.tasks.sessions_expire"
+    assert schedule["schedule"] == timedelta(minutes=1)
+
+
+def test_a_finished_session_cannot_be_cancelled_or_expired(integrator, recorded):
+    session = _analysing(make_session(integrator.account))
+    services.session_verdict_record(session=session, verdict=_verdict())
+    assert services.session_cancel(session_id=session.id) is False
+    assert services.session_expire(session_id=session.id) is False
+    session.refresh_from_db()
+    assert session.status == "completed"
+
+
+def test_a_capture_completes_into_analysing_only_once(integrator, real_engine):
+    session = make_session(integrator.account)
+    Session.objects.filter(id=session.id).update(status="in_progress", attempt=1)
+    record = services.capture_attempt_reset(session=session)
+    assert services.session_capture_complete(session_id=str(session.id), gen=record["gen"]) is True
+    assert services.session_capture_complete(session_id=str(session.id), gen=record["gen"]) is False
+
+
+def _analyse(session: Session, record: dict, seq: int, received_at: float, frame: bytes | None = None) -> None:
+    frame_b64 = services.frame_encode(frame or _live_frame())
+    services.session_frame_analyze(
+        session_id=str(session.id), gen=record["gen"], seq=seq, frame_b64=frame_b64, received_at=received_at
+    )
+
+
+def _analysed(session: Session) -> tuple[int, str]:
+    """(last analysed sequence number, engine state) of the session's current attempt."""
+    from apps.capture.state_store import capture_record_get
+
+    record = capture_record_get(session_id=str(session.id))
+    assert record is not None
+    return record["seq"], record["state"]
+
+
+def test_a_stale_frame_from_an_older_attempt_is_skipped(integrator, real_engine):
+    session = make_session(integrator.account)
+    Session.objects.filter(id=session.id).update(status="in_progress", attempt=1)
+    old = services.capture_attempt_reset(session=session)
+    new = services.capture_attempt_reset(session=session)
+    _analyse(session, old, 1, 1.0)
+    assert _analysed(session) == (0, "")  # the engine never saw it
+    _analyse(session, new, 1, 1.0)
+    seq, state = _analysed(session)
+    assert seq == 1 and state
+    _analyse(session, new, 1, 1.1)
+    assert _analysed(session) == (1, state)  # the repeated sequence number was dropped
+
+
+def test_a_frame_that_waited_too_long_for_a_worker_is_skipped(integrator, real_engine, settings):
+    import time
+
+    session = make_session(integrator.account)
+    Session.objects.filter(id=session.id).update(status="in_progress", attempt=1)
+    record = services.capture_attempt_reset(session=session)
+    now = time.time()
+    _analyse(session, record, 1, now - 5)
+    first = _analysed(session)
+    assert first[0] == 1 and first[1]  # the first frame may wait (model loading)
+    _analyse(session, record, 2, now - settings.CAPTURE_STALE_FRAME_SECONDS - 0.5)
+    assert _analysed(session) == first
+    _analyse(session, record, 3, time.time())
+    seq, state = _analysed(session)
+    assert seq == 3 and state != first[1]
+
+
+def test_frame_and_verdict_tasks_go_to_the_frames_queue_with_json_arguments():
+    from config.celery import app
+
+    for name in ("apps.capture.tasks.frame_analyze", "apps.capture.tasks.session_decide"):
+        route = app.amqp.router.route({}, name, args=(), kwargs={})
+        assert route["queue"].name == "frames"
+    # Key-frame descriptors go to the low-priority "keys" worker, not behind (or ahead of) the frames.
+    assert app.amqp.router.route({}, "apps.capture.tasks.key_frame_embed", args=(), kwargs={})["queue"].name == "keys"
+    assert app.conf.task_serializer == "json" and app.conf.accept_content == ["json"]
+
+
+def test_a_session_stuck_in_analysing_gets_its_verdict_from_the_beat_task(integrator, real_engine, monkeypatch):
+    import time
+
+    session = make_session(integrator.account)
+    Session.objects.filter(id=session.id).update(status="in_progress", attempt=1)
+    record = services.capture_attempt_reset(session=session)
+    clip = passive_clip("astronaut", 3.5)
+    start = time.time()
+
+    def worker_dies(**kwargs):
+        raise SystemExit("worker lost")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(services, "session_decide", worker_dies)
+        with pytest.raises(SystemExit):
+            # A live person holding still, 15 frames a second, until the capture completes.
+            for seq, frame in enumerate(clip, start=1):
+                _analyse(session, record, seq, start + seq / 15, frame)
+    session.refresh_from_db()
+    assert session.status == "analysing"
+    assert tasks.sessions_expire() == 0
+    session.refresh_from_db()
+    assert session.status == "analysing"  # too recent to call stuck
+    with time_machine.travel(timezone.now() + timedelta(minutes=3)):
+        tasks.sessions_expire()
+    session.refresh_from_db()
+    assert session.status == "completed" and session.verification_result == "Pass"
+
+
+def test_icao_photos_are_deleted_after_the_result_retention(integrator):
+    with time_machine.travel(timezone.now() - timedelta(days=8)):
+        old = _analysing(make_session(integrator.account))
+        services.session_verdict_record(session=old, verdict=_verdict())
+    recent = _analysing(make_session(integrator.account))
+    services.session_verdict_record(session=recent, verdict=_verdict())
+    tasks.sessions_expire()
+    old.refresh_from_db()
+    recent.refresh_from_db()
+    assert old.icao_jpeg is None and old.verification_result == "Pass"
+    assert recent.icao_jpeg
+
+
+def test_the_capture_state_is_deleted_once_the_verdict_is_stored(integrator, real_engine):
+    from apps.capture.state_store import capture_record_get
+
+    session = make_session(integrator.account)
+    Session.objects.filter(id=session.id).update(status="in_progress", attempt=1)
+    record = services.capture_attempt_reset(session=session)
+    assert capture_record_get(session_id=str(session.id)) is not None
+    Session.objects.filter(id=session.id).update(status="analysing")
+    services.session_decide(session_id=str(session.id), gen=record["gen"])
+    assert Session.objects.get(id=session.id).status == "completed"
+    assert capture_record_get(session_id=str(session.id)) is None

@@ -1,0 +1,121 @@
+"""A scripted client (no browser) drives the real engine through the capture socket."""
+
+from __future__ import annotations
+
+import pytest
+from channels.db import database_sync_to_async as sync_to_async  # closes its DB connection after use
+
+from apps.capture.models import Session
+from apps.capture.tokens import session_token_issue
+
+from .conftest import PASSIVE, make_session
+from .socket_helpers import authed_socket, stream_until
+from .synthetic_clips import ScriptedUser, clips, photo_attack
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+
+BLINK_AND_TURN = {"liveness": {"type": "Verification", "challengeType": "Balanced"}}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def warm_engine() -> None:
+    from apps.core.engine import get_engine
+
+    get_engine()
+    clips()
+
+
+async def _active_session(integrator, challenges: list[str]) -> Session:
+    session = await sync_to_async(make_session)(integrator.account, BLINK_AND_TURN)
+    # create-session draws random challenges; pin them so the clips cover them.
+    await sync_to_async(Session.objects.filter(id=session.id).update)(challenges=challenges)
+    session.challenges = challenges
+    return session
+
+
+async def _run(session: Session, user, frames=None, timeout: float = 30) -> tuple[list[dict], Session]:
+    socket, _ = await authed_socket(session.id, session_token_issue(session_id=session.id))
+    messages = await stream_until(socket, frames or user, gap=0.105, timeout=timeout, on_message=user.on_message)
+    await socket.disconnect()
+    return messages, await sync_to_async(Session.objects.get)(id=session.id)
+
+
+async def test_a_client_answering_each_challenge_passes(integrator):
+    session = await _active_session(integrator, ["blink", "turn_left"])
+    user = ScriptedUser()
+    messages, stored = await _run(session, user)
+    assert user.challenges == ["blink", "turn_left"]
+    assert messages[-1]["verdict"] == "pass", messages[-1]
+    assert stored.verification_result == "Pass" and stored.liveness_result == "Pass"
+    assert stored.challenge_outcomes == {"blink": True, "turn_left": True}
+    assert stored.engine in {"dlib", "insightface"} and stored.model_versions
+
+
+async def test_a_client_turning_the_wrong_way_fails_that_challenge(integrator):
+    session = await _active_session(integrator, ["turn_left", "blink"])
+    user = ScriptedUser(answers={"turn_left": "turn_right"})
+    messages, stored = await _run(session, user)
+    assert messages[-1]["verdict"] == "fail"
+    assert "challengeFailed:turn_left" in messages[-1]["reasons"]
+    assert stored.verification_result == "Fail" and "challengeFailed:turn_left" in stored.verification_failed_reasons
+
+
+async def test_a_passive_live_face_passes(integrator, monkeypatch):
+    from apps.capture import services, state_store
+
+    stored_embeddings: list[dict] = []
+
+    def recording_put(**kwargs):  # the real store, watched: which key frames were embedded apart
+        stored_embeddings.append(kwargs)
+        state_store.key_embedding_put(**kwargs)
+
+    monkeypatch.setattr(services, "key_embedding_put", recording_put)
+    session = await sync_to_async(make_session)(integrator.account, PASSIVE)
+    user = ScriptedUser(passive_blink=True)
+    messages, stored = await _run(session, user)
+    assert messages[-1]["verdict"] == "pass", messages[-1]
+    assert stored.icao_jpeg and stored.verification_result == "Pass"
+    # One key frame of a face tracked without a break, and no face recognition: no descriptor was spent.
+    assert stored_embeddings == []
+
+
+async def test_with_face_recognition_the_key_frame_is_embedded_by_the_key_frame_task(integrator, monkeypatch):
+    from apps.capture import services, state_store
+
+    stored_embeddings: list[dict] = []
+
+    def recording_put(**kwargs):  # the real store, watched
+        stored_embeddings.append(kwargs)
+        state_store.key_embedding_put(**kwargs)
+
+    monkeypatch.setattr(services, "key_embedding_put", recording_put)
+    verifiers = {**PASSIVE, "faceRecognition": {"type": "CalculationOnly", "collectionId": "key-frames"}}
+    session = await sync_to_async(make_session)(integrator.account, verifiers)
+    user = ScriptedUser(passive_blink=True)
+    messages, stored = await _run(session, user)
+    assert messages[-1]["verdict"] == "pass", messages[-1]
+    assert len(stored_embeddings) == 1 and len(stored_embeddings[0]["value"]["embedding"]) == 128
+    assert stored.face_recognition_result == "Pass" and stored.face_id
+
+
+async def test_a_held_up_photo_cannot_blink_on_request(integrator):
+    session = await _active_session(integrator, ["blink"])
+    user = ScriptedUser()
+    messages, stored = await _run(session, user, frames=photo_attack())
+    assert user.challenges == ["blink"]
+    assert messages[-1]["verdict"] == "fail"
+    assert "challengeFailed:blink" in messages[-1]["reasons"]
+    assert stored.verification_result == "Fail"
+
+
+async def test_a_held_up_photo_fails(integrator, settings):
+    settings.SESSION_MAX_ATTEMPTS = 1
+    session = await sync_to_async(make_session)(integrator.account, PASSIVE)
+    user = ScriptedUser()
+    messages, stored = await _run(session, user, frames=iter(photo_attack()))
+    result = messages[-1]
+    assert result["verdict"] == "fail", (stored.scores, stored.confidence)
+    # The engine calls a photo either an attack outright or, lacking 3-D evidence, never a pass.
+    assert {"presentationAttack", "insufficientMotion"} & set(result["reasons"]), (result, stored.scores)
+    assert stored.verification_result == "Fail" and stored.liveness_result == "Fail"
+    assert not stored.icao_jpeg

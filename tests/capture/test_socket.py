@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+import pytest
+from channels.db import database_sync_to_async as sync_to_async  # closes its DB connection after use
+
+from apps.capture.models import Session
+from apps.capture.tokens import session_token_issue
+
+from .conftest import BALANCED, make_session
+from .socket_helpers import authed_socket, stream_until
+from .synthetic_clips import ScriptedUser, empty_room, frozen_still, photo_attack
+
+# Every frame is a synthetic webcam frame of a real face, analysed by the real engine (eager Celery, in process).
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("real_engine")]
+
+
+async def _get(session_id) -> Session:
+    return await sync_to_async(Session.objects.get)(id=session_id)
+
+
+async def _capture(socket, user: ScriptedUser | None = None, frames=None, timeout: float = 20) -> list[dict]:
+    user = user or ScriptedUser(passive_blink=True)
+    return await stream_until(socket, frames or user, gap=0.105, timeout=timeout, on_message=user.on_message)
+
+
+async def test_a_passive_live_capture_passes_and_the_verdict_is_stored(integrator):
+    session = await sync_to_async(make_session)(integrator.account)
+    socket, state = await authed_socket(session.id, session_token_issue(session_id=session.id))
+    assert state["type"] == "state" and state["status"] == "in_progress" and state["resumeToken"]
+    # Before the person sits down the camera sees an empty room: the page is told there is no face.
+    await socket.send_to(bytes_data=empty_room())
+    nobody = (await stream_until(socket, [], kind="feedback"))[-1]
+    assert nobody["codes"] == ["noFace"] and nobody["faceCount"] == 0
+    messages = await _capture(socket)
+    result = messages[-1]
+    assert result["verdict"] == "pass" and result["verificationResult"] == "Pass", result
+    assert any(m["type"] == "state" and m["status"] == "analysing" for m in messages)
+    assert any(m["type"] == "feedback" and m["codes"] == ["ok"] for m in messages)
+    assert any(m["type"] == "progress" and m["progress"] == 1.0 for m in messages)
+    stored = await _get(session.id)
+    assert stored.status == "completed" and stored.verification_result == "Pass"
+    await socket.disconnect()
+
+
+async def test_an_active_capture_announces_each_challenge_in_turn(integrator):
+    session = await sync_to_async(make_session)(integrator.account, BALANCED)
+    socket, state = await authed_socket(session.id, session_token_issue(session_id=session.id))
+    assert state["challengesTotal"] == 2
+    user = ScriptedUser()
+    messages = await _capture(socket, user, timeout=30)
+    challenges = [m["challenge"] for m in messages if m["type"] == "challenge"]
+    assert challenges == user.challenges == session.challenges
+    assert messages[-1]["verdict"] == "pass", messages[-1]
+    await socket.disconnect()
+
+
+async def test_a_held_up_photo_fails_with_presentation_attack(integrator):
+    session = await sync_to_async(make_session)(integrator.account)
+    socket, _ = await authed_socket(session.id, session_token_issue(session_id=session.id))
+    result = (await _capture(socket, frames=photo_attack()))[-1]
+    assert result["verdict"] == "fail" and result["reasons"] == ["presentationAttack"]
+    stored = await _get(session.id)
+    assert stored.verification_result == "Fail" and stored.verification_failed_reasons == ["presentationAttack"]
+    await socket.disconnect()
+
+
+async def test_a_retry_verdict_offers_another_attempt_on_the_same_socket(integrator):
+    session = await sync_to_async(make_session)(integrator.account)
+    socket, _ = await authed_socket(session.id, session_token_issue(session_id=session.id))
+    # Holding perfectly still without a blink for the whole passive window: not enough evidence either way.
+    first = (await _capture(socket, frames=frozen_still()))[-1]
+    assert first["verdict"] == "retry" and first["reasons"] == ["insufficientMotion"], first
+    assert first["attemptsLeft"] == 2 and first["redirectUrl"] is None
+    await socket.send_to(bytes_data=frozen_still()[0])
+    assert (await socket.receive_json_from())["code"] == "notCapturing"  # waiting for the user's choice
+    await socket.send_json_to({"type": "retry"})
+    state = await socket.receive_json_from()
+    assert state["type"] == "state" and state["status"] == "in_progress" and state["attempt"] == 2
+    second = (await _capture(socket))[-1]
+    assert second["verdict"] == "pass", second
+    stored = await _get(session.id)
+    assert stored.attempt == 2 and stored.verification_result == "Pass"
+    await socket.send_json_to({"type": "retry"})
+    assert (await socket.receive_json_from())["code"] == "retryNotAllowed"
+    await socket.disconnect()

@@ -1,0 +1,78 @@
+"""Shared fixtures: accounts, keys, authenticated API clients, and service guards."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import pytest
+from django.conf import settings
+from rest_framework.test import APIClient
+
+from apps.accounts.models import Account
+from apps.accounts.services import api_key_create
+
+REQUIRE_SERVICES = os.environ.get("LIVEPROOF_REQUIRE_SERVICES") == "1"
+
+
+def require_redis() -> str:
+    """The Redis URL; skips locally when Redis is absent, fails when CI requires it."""
+    url = settings.REDIS_URL or os.environ.get("REDIS_URL", "")
+    if url:
+        try:
+            import redis
+
+            redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+            return url
+        except Exception as exc:
+            if REQUIRE_SERVICES:
+                pytest.fail(f"Redis is required here but unreachable: {exc}")
+    if REQUIRE_SERVICES:
+        pytest.fail("Redis is required here (LIVEPROOF_REQUIRE_SERVICES=1) but REDIS_URL is not set")
+    pytest.skip("needs Redis: set REDIS_URL")
+    raise AssertionError  # unreachable
+
+
+def require_postgres() -> None:
+    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        if REQUIRE_SERVICES:
+            pytest.fail("PostgreSQL is required here (LIVEPROOF_REQUIRE_SERVICES=1) but DATABASE_URL is not PostgreSQL")
+        pytest.skip("needs PostgreSQL: set DATABASE_URL")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _services_are_what_ci_says() -> None:
+    """In CI the whole suite must run on PostgreSQL and Redis, never silently on SQLite."""
+    if REQUIRE_SERVICES:
+        assert settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+        assert settings.REDIS_URL
+
+
+@dataclass
+class Integrator:
+    account: Account
+    key: str
+    client: APIClient
+
+
+def make_integrator(name: str) -> Integrator:
+    account = Account.objects.create(name=name)
+    key = api_key_create(account=account, name="test").plaintext
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"ApiKey {key}")
+    return Integrator(account=account, key=key, client=client)
+
+
+@pytest.fixture
+def integrator(db: None) -> Integrator:
+    return make_integrator("Acme")
+
+
+@pytest.fixture
+def other_integrator(db: None) -> Integrator:
+    return make_integrator("Globex")
+
+
+@pytest.fixture
+def anonymous() -> APIClient:
+    return APIClient()

@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _import_settings(module: str, **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG", "DATABASE_URL", "REDIS_URL"}}
+    clean.update(env)
+    return subprocess.run(
+        [sys.executable, "-c", f"import importlib; importlib.import_module({module!r})"],
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({}, "SECRET_KEY is required"),
+        ({"SECRET_KEY": "x" * 50, "DEBUG": "true"}, "DEBUG must be off"),
+        ({"SECRET_KEY": "short"}, "SECRET_KEY is malformed"),
+        ({"SECRET_KEY": "x" * 50, "REDIS_URL": "http://nope"}, "REDIS_URL is malformed"),
+        ({"SECRET_KEY": "x" * 50, "API_MAX_BODY_BYTES": "lots"}, "API_MAX_BODY_BYTES is malformed"),
+        ({"SECRET_KEY": "x" * 50, "FACE_ENGINE": "magic"}, "FACE_ENGINE is malformed"),
+        ({"SECRET_KEY": "x" * 50, "DATABASE_URL": "nosuchdb://x"}, "DATABASE_URL is malformed"),
+    ],
+)
+def test_production_settings_refuse_to_start_and_say_why(env, message):
+    result = _import_settings("config.settings.production", **env)
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+def test_production_settings_start_with_a_secret_key():
+    result = _import_settings("config.settings.production", SECRET_KEY="k" * 50)
+    assert result.returncode == 0, result.stderr
+
+
+def test_the_embedded_default_needs_no_environment():
+    code = (
+        "import config.settings.base as s;"
+        "assert s.DATABASES['default']['ENGINE'].endswith('sqlite3');"
+        "assert s.CELERY_TASK_ALWAYS_EAGER;"
+        "assert s.CHANNEL_LAYERS['default']['BACKEND'].endswith('InMemoryChannelLayer')"
+    )
+    clean = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=clean, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
+def test_database_and_redis_urls_switch_to_postgres_and_redis():
+    code = (
+        "import config.settings.base as s;"
+        "assert s.DATABASES['default']['ENGINE'] == 'django.db.backends.postgresql';"
+        "assert not s.CELERY_TASK_ALWAYS_EAGER and s.CELERY_BROKER_URL.startswith('redis://');"
+        "assert s.CHANNEL_LAYERS['default']['BACKEND'] == 'channels_redis.core.RedisChannelLayer'"
+    )
+    env = dict(os.environ, DATABASE_URL="postgres://u@127.0.0.1:5432/db", REDIS_URL="redis://127.0.0.1:6379/0")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr

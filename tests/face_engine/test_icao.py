@@ -1,0 +1,98 @@
+"""ICAO photo: 480x600 JPEG, eyes level at the ICAO eye line, centred, with a pass/fail compliance report."""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+import pytest
+
+from apps.face_engine.icao import EYE_LINE_FROM_TOP, HEIGHT, WIDTH, icao_photo
+from apps.face_engine.measures import LEFT_EYE, RIGHT_EYE, face_measures
+from apps.face_engine.types import IcaoPhoto
+from tests.face_engine import synthetic
+
+CHECKS = {
+    "poseWithinLimits",
+    "eyesOpen",
+    "neutralExpression",
+    "sharpness",
+    "exposure",
+    "backgroundUniformity",
+    "faceCentred",
+}
+
+
+@pytest.fixture(scope="module")
+def portrait_bgr() -> np.ndarray:
+    return cv2.cvtColor(synthetic.portrait("t1_0").image, cv2.COLOR_RGB2BGR)
+
+
+def _photo(engine, bgr: np.ndarray) -> IcaoPhoto:
+    gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
+    pts = engine.backend.landmarks(gray, engine._detect(gray)[0])
+    return icao_photo(bgr, pts, face_measures(pts))
+
+
+def _eyes(engine, jpeg: bytes) -> tuple[np.ndarray, np.ndarray]:
+    out = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_GRAYSCALE)
+    assert out.shape == (HEIGHT, WIDTH)
+    pts = engine.backend.landmarks(out, engine.backend.detect(out)[0].box)
+    return pts[RIGHT_EYE].mean(axis=0), pts[LEFT_EYE].mean(axis=0)
+
+
+def test_the_photo_is_a_480x600_jpeg_with_every_check_reported(dlib_engine, portrait_bgr) -> None:
+    photo = _photo(dlib_engine, portrait_bgr)
+    assert photo.jpeg[:3] == b"\xff\xd8\xff"
+    assert set(photo.checks) == CHECKS
+    assert all(isinstance(v, bool) for v in photo.checks.values())
+
+
+@pytest.mark.parametrize("tilt", [0, 14, -14])
+def test_the_eyes_come_out_level_on_the_icao_eye_line_and_centred(dlib_engine, portrait_bgr, tilt: int) -> None:
+    h, w = portrait_bgr.shape[:2]
+    tilted = cv2.warpAffine(portrait_bgr, cv2.getRotationMatrix2D((w / 2, h / 2), tilt, 1.0), (w, h))
+    right, left = _eyes(dlib_engine, _photo(dlib_engine, tilted).jpeg)
+    assert abs(math.degrees(math.atan2(left[1] - right[1], left[0] - right[0]))) < 2.0
+    assert abs((right[1] + left[1]) / 2 - EYE_LINE_FROM_TOP * HEIGHT) < 0.03 * HEIGHT
+    assert abs((right[0] + left[0]) / 2 - WIDTH / 2) < 0.03 * WIDTH
+
+
+def test_a_turned_head_fails_the_pose_check(dlib_engine) -> None:
+    actor = synthetic.FaceActor("t1_0", fps=5, seed=2)
+    actor.perform("turn_left")
+    frames = [actor.frame() for _ in range(4)]  # the turn's hold
+    photo = _photo(dlib_engine, cv2.cvtColor(frames[-1], cv2.COLOR_RGB2BGR))
+    assert photo.checks["poseWithinLimits"] is False
+    assert not photo.compliant
+
+
+def test_blur_and_darkness_fail_sharpness_and_exposure(dlib_engine, portrait_bgr) -> None:
+    assert _photo(dlib_engine, portrait_bgr).checks["sharpness"] is True
+    assert _photo(dlib_engine, portrait_bgr).checks["exposure"] is True
+    blurred = cv2.GaussianBlur(portrait_bgr, (0, 0), 3.5)
+    dark = (portrait_bgr * 0.3).astype(np.uint8)
+    assert _photo(dlib_engine, blurred).checks["sharpness"] is False
+    assert _photo(dlib_engine, dark).checks["exposure"] is False
+
+
+def test_the_background_check_reads_the_area_around_the_head(dlib_engine, portrait_bgr) -> None:
+    gray = cv2.cvtColor(portrait_bgr, cv2.COLOR_BGR2GRAY)
+    pts = dlib_engine.backend.landmarks(gray, dlib_engine._detect(gray)[0])
+    (cx, cy), half_w = pts.mean(axis=0), (pts[:, 0].max() - pts[:, 0].min()) / 2
+    head = np.zeros(gray.shape, np.uint8)
+    cv2.ellipse(head, (int(cx), int(cy - 0.3 * half_w)), (int(1.1 * half_w), int(1.7 * half_w)), 0, 0, 360, 255, -1)
+    outside = head == 0
+    plain = portrait_bgr.copy()
+    plain[outside] = (205, 200, 195)
+    busy = plain.copy()
+    busy[outside] = np.random.default_rng(0).integers(0, 255, (int(outside.sum()), 3))
+    assert icao_photo(plain, pts, face_measures(pts)).checks["backgroundUniformity"] is True
+    assert icao_photo(busy, pts, face_measures(pts)).checks["backgroundUniformity"] is False
+
+
+def test_a_face_at_the_edge_of_the_frame_is_not_centred(dlib_engine, portrait_bgr) -> None:
+    shifted = np.roll(portrait_bgr, -230, axis=1)
+    shifted[:, -230:] = 0
+    assert _photo(dlib_engine, shifted).checks["faceCentred"] is False

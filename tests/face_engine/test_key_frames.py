@@ -1,0 +1,138 @@
+"""Same-person key frames, and their embeddings computed apart from the frames (issue 4, item 11).
+
+A key frame is kept as a face crop: the first frame after the baseline, whenever
+the tracked face may have changed, and every 3 s as a guard. Its descriptor
+(~70 ms with dlib) is computed only when something uses it (two key frames to
+compare, an embedding to report), possibly elsewhere while the capture goes on
+(``embed_key_frame``, handed back with ``with_key_embeddings``); ``decide``
+computes whatever is still missing.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from apps.face_engine.pipeline import Engine
+from apps.face_engine.state import CaptureData
+from apps.face_engine.types import CapturePlan
+from tests.face_engine.synth_capture import attack_clip, live_clip, passive_clip
+
+
+class CountingBackend:
+    """The real backend, counting the descriptors it computes (nothing is replaced)."""
+
+    def __init__(self, backend: object) -> None:
+        self._backend = backend
+        self.embeddings = 0
+
+    def embedding(self, *args: object) -> object:
+        self.embeddings += 1
+        return self._backend.embedding(*args)  # type: ignore[attr-defined]
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._backend, name)
+
+
+@pytest.fixture
+def counting(dlib_engine: Engine) -> tuple[Engine, CountingBackend]:
+    backend = CountingBackend(dlib_engine.backend)
+    return Engine(backend, dlib_engine.settings), backend  # type: ignore[arg-type]
+
+
+def _state(
+    engine: Engine, jpegs, *, mode: str, challenges: tuple[str, ...] = (), want_embedding: bool = True
+) -> CaptureData:
+    """The state at the end of a capture, before any verdict (``want_embedding``: face recognition is on)."""
+    plan = CapturePlan(mode=mode, challenges=challenges, want_embedding=want_embedding)  # type: ignore[arg-type]
+    state = engine.new_capture(plan)
+    for i, jpeg in enumerate(jpegs):
+        result = engine.analyze_frame(state, jpeg, i / 15)
+        state = result.state
+        if result.capture_complete:
+            break
+    return CaptureData.from_json(state.to_json())
+
+
+def _embedded(engine: Engine, state: CaptureData) -> CaptureData:
+    found = {t: engine.embed_key_frame(jpeg) for t, jpeg in engine.key_frames_pending(state)}
+    return engine.with_key_embeddings(state, {t: e for t, e in found.items() if e is not None})  # type: ignore[return-value]
+
+
+def test_a_continuously_tracked_passive_capture_keeps_one_key_frame(dlib_engine: Engine) -> None:
+    state = _state(dlib_engine, passive_clip("astronaut"), mode="passive")
+    assert len(state.keys) == 1 and state.best is not None and state.keys[0].t == state.best.t
+    pending = dlib_engine.key_frames_pending(state)
+    assert [t for t, _ in pending] == [state.keys[0].t]
+    assert pending[0][1].startswith(b"\xff\xd8")  # a face crop as JPEG; no descriptor in the frame path
+
+
+def test_an_embedding_handed_back_is_kept_and_survives_the_state_round_trip(dlib_engine: Engine) -> None:
+    state = _state(dlib_engine, passive_clip("astronaut"), mode="passive")
+    embedded = _embedded(dlib_engine, state)
+    key = CaptureData.from_json(embedded.to_json()).keys[0]
+    assert key.embedding is not None and len(key.embedding) == dlib_engine.backend.embedding_size
+    assert dlib_engine.key_frames_pending(embedded) == ()
+    assert dlib_engine.key_frames_pending(state) != ()  # the original state is not changed
+
+
+def test_decide_computes_no_descriptor_for_key_frames_already_embedded(counting) -> None:
+    engine, backend = counting
+    state = _state(engine, passive_clip("astronaut"), mode="passive")
+    assert backend.embeddings == 0  # none while the frames were analysed
+    embedded = _embedded(engine, state)
+    assert backend.embeddings == 1
+    verdict = engine.decide(embedded)
+    assert verdict.verdict == "pass", verdict.reasons
+    assert backend.embeddings == 1  # the best frame is the key frame: its embedding is reused
+    assert verdict.embedding is not None and len(verdict.embedding) == backend.embedding_size
+
+
+def test_decide_embeds_what_nobody_embedded(counting) -> None:
+    engine, backend = counting
+    state = _state(engine, passive_clip("astronaut"), mode="passive")
+    verdict = engine.decide(state)
+    assert verdict.verdict == "pass", verdict.reasons
+    assert backend.embeddings == 1
+    assert verdict.embedding == engine.decide(_embedded(engine, state)).embedding
+
+
+def test_one_key_frame_and_no_face_recognition_needs_no_descriptor_at_all(counting) -> None:
+    """Nothing to compare it with and nothing to report: the ~70 ms would be spent for nothing."""
+    engine, backend = counting
+    state = _state(engine, passive_clip("astronaut"), mode="passive", want_embedding=False)
+    assert len(state.keys) == 1 and engine.key_frames_pending(state) == ()
+    verdict = engine.decide(state)
+    assert verdict.verdict == "pass", verdict.reasons
+    assert backend.embeddings == 0
+    assert verdict.embedding is None and verdict.scores["sameFace"] == 1.0
+
+
+def test_a_long_capture_adds_a_guard_key_frame_of_the_same_person(dlib_engine: Engine) -> None:
+    challenges = ("blink", "turn_left", "smile")
+    state = _embedded(dlib_engine, _state(dlib_engine, live_clip("astronaut", challenges), mode="active",
+                                          challenges=challenges, want_embedding=False))  # fmt: skip
+    assert len(state.keys) >= 2
+    assert state.keys[1].t - state.keys[0].t >= 3.0
+    first, last = (np.asarray(k.embedding) for k in (state.keys[0], state.keys[-1]))
+    assert dlib_engine.backend.similarity(first, last) >= dlib_engine.backend.match_threshold
+
+
+@pytest.mark.parametrize("embedded_first", [True, False])
+def test_a_lost_track_keeps_a_key_frame_at_once_and_the_swap_fails(dlib_engine: Engine, embedded_first: bool) -> None:
+    """The swap clip cuts to another person halfway: the tracker loses the face there, and that frame is kept."""
+    jpegs = attack_clip("face_swap")
+    state = _state(dlib_engine, jpegs, mode="passive", want_embedding=False)
+    assert len(state.keys) == 2
+    assert len(dlib_engine.key_frames_pending(state)) == 2  # two key frames: both are compared
+    assert abs(state.keys[1].t - (len(jpegs) // 2) / 15) < 0.1
+    verdict = dlib_engine.decide(_embedded(dlib_engine, state) if embedded_first else state)
+    assert verdict.verdict == "fail" and "faceChanged" in verdict.reasons
+
+
+def test_a_key_frame_crop_without_a_face_gives_no_embedding(dlib_engine: Engine) -> None:
+    from apps.face_engine.decode import encode_jpeg
+
+    assert dlib_engine.embed_key_frame(encode_jpeg(np.full((120, 100, 3), 128, np.uint8))) is None
+    plan = CapturePlan(mode="passive")
+    assert dlib_engine.key_frames_pending(dlib_engine.new_capture(plan)) == ()

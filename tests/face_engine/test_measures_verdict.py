@@ -1,0 +1,106 @@
+"""How measures become a verdict: thresholds, timeouts, faces, state size."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+from apps.face_engine.pipeline import Engine
+from apps.face_engine.types import CapturePlan, EngineSettings
+from tests.face_engine import synthetic
+from tests.face_engine.synth_capture import live_clip
+
+
+def _run(engine: Engine, jpegs, plan: CapturePlan, fps: float = 15.0):
+    state = engine.new_capture(plan)
+    result = None
+    for i, jpeg in enumerate(jpegs):
+        result = engine.analyze_frame(state, jpeg, i / fps)
+        state = result.state
+        if result.capture_complete:
+            break
+    return result, engine.decide(state)
+
+
+def test_the_pass_and_retry_thresholds_are_settings(dlib_engine) -> None:
+    clip = live_clip("astronaut", ("blink",))
+    plan = CapturePlan(mode="active", challenges=("blink",))
+    _, default = _run(dlib_engine, clip, plan)
+    strict = Engine(dlib_engine.backend, EngineSettings(engine="dlib", pass_threshold=0.99, retry_threshold=0.5))
+    _, strict_verdict = _run(strict, clip, plan)
+    assert default.verdict == "pass"
+    assert strict_verdict.confidence == default.confidence < 0.99
+    assert strict_verdict.verdict == "retry"
+
+
+def test_a_challenge_not_done_in_time_fails_by_name(dlib_engine) -> None:
+    neutral = live_clip("astronaut", ("blink",))[:12]
+    frames = list(itertools.islice(itertools.cycle(neutral), 150))  # 10 s of someone not smiling
+    result, verdict = _run(dlib_engine, frames, CapturePlan(mode="active", challenges=("smile", "blink")))
+    assert result.capture_complete  # the engine stopped on its own after the timeout
+    assert result.state.t_last < 9.0
+    assert verdict.verdict == "fail"
+    assert "challengeFailed:smile" in verdict.reasons
+    assert verdict.challenge_outcomes == {"smile": False, "blink": False}
+
+
+def test_a_capture_cut_short_is_a_timeout_and_never_a_pass(dlib_engine) -> None:
+    clip = live_clip("astronaut", ("blink",))[:10]
+    _, verdict = _run(dlib_engine, clip, CapturePlan(mode="passive"))
+    assert verdict.verdict != "pass"
+    assert "timeout" in verdict.reasons
+
+
+def test_no_face_at_all_fails_as_no_face(dlib_engine) -> None:
+    blank = synthetic.encode_jpeg(np.full((480, 640, 3), 120, np.uint8))
+    _, verdict = _run(dlib_engine, [blank] * 20, CapturePlan(mode="passive"))
+    assert verdict.verdict == "fail"
+    assert verdict.reasons[0] == "noFace"
+    assert verdict.total_face_count == 0 and verdict.confidence == 0.0
+
+
+def test_several_people_fail_unless_the_config_tracks_the_dominant_face(dlib_engine) -> None:
+    t1 = synthetic.t1_path().read_bytes()
+    frames = [t1] * 25
+    _, strict = _run(dlib_engine, frames, CapturePlan(mode="passive", fail_on_multiple_faces=True))
+    _, lenient = _run(dlib_engine, frames, CapturePlan(mode="passive", fail_on_multiple_faces=False))
+    assert "multipleFaces" in strict.reasons and strict.verdict == "fail"
+    assert strict.total_face_count == 6
+    assert "multipleFaces" not in lenient.reasons
+
+
+def test_the_capture_state_stays_small_enough_to_store_per_frame(dlib_engine) -> None:
+    state = dlib_engine.new_capture(CapturePlan(mode="active", challenges=("blink",)))
+    for i, jpeg in enumerate(live_clip("astronaut", ("blink",))):
+        state = dlib_engine.analyze_frame(state, jpeg, i / 15).state
+    text = state.to_json()
+    assert len(text) < 250_000
+    again = dlib_engine.load_capture(text)
+    assert again.to_json() == text
+
+
+def test_a_corrupt_or_foreign_state_is_refused_with_a_typed_error(dlib_engine) -> None:
+    import pytest
+
+    from apps.face_engine.types import FrameError
+
+    good = dlib_engine.new_capture(CapturePlan(mode="active", challenges=("blink",))).to_json()
+    for bad in ("", "[]", "{}", good.replace('"blink"', '"wink"'), good.replace('"v":2', '"v":99'), "\x00{"):
+        with pytest.raises(FrameError) as err:
+            dlib_engine.load_capture(bad)
+        assert err.value.code == "badState"
+
+
+def test_a_blink_is_the_eyes_changing_look_with_the_head_still_not_a_jittery_eye_ratio() -> None:
+    from apps.face_engine.challenges import blink_detected
+
+    base = [0.0, 0.0, 0.35, 0.30, 0.10, 1.0, 0.40, 0.30]
+    still = base[:]
+    ratio_jitter = [0.1, 0.0, 0.35, 0.18, 0.10, 1.0, 0.41, 0.30]  # eye ratio -40%, eyes look the same: a tilted photo
+    lids_down = [0.2, 0.01, 0.35, 0.28, 0.10, 1.0, 0.31, 0.41]  # contrast down, darkest decile brighter
+    lids_down_turned = [0.2, 0.30, 0.35, 0.28, 0.10, 1.0, 0.31, 0.41]
+    assert not blink_detected([still, ratio_jitter, still, ratio_jitter, still], base)
+    assert blink_detected([still, lids_down, still], base)
+    assert not blink_detected([still, lids_down], base)  # closed but never reopened
+    assert not blink_detected([still, lids_down_turned, still], base)

@@ -1,0 +1,136 @@
+"""1:N search: one contiguous float32 matrix per collection, invalidated by the database version."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from apps.faces.models import Face, FaceCollection
+from apps.faces.search import CollectionMatrix, collection_search, embedding_to_bytes, search_cache
+
+
+def _unit(rng: np.random.Generator, n: int, dim: int = 16) -> np.ndarray:
+    rows = rng.standard_normal((n, dim)).astype(np.float32)
+    return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+
+def _matrix(rows: np.ndarray) -> CollectionMatrix:
+    m = CollectionMatrix.empty(dimension=rows.shape[1], capacity=1)
+    for i, row in enumerate(rows):
+        m.append(face_pk=i + 1, embedding=row)
+    return m
+
+
+def test_the_search_matrix_is_one_contiguous_float32_block_that_finds_the_exact_nearest_row():
+    rng = np.random.default_rng(7)
+    rows = _unit(rng, 300)
+    m = _matrix(rows)
+    assert m.rows.dtype == np.float32 and m.rows.flags["C_CONTIGUOUS"]
+    for index in (0, 150, 299):
+        query = rows[index] + 0.05 * _unit(rng, 1)[0]
+        best = m.search(embedding=query, k=3)
+        assert best[0].face_pk == index + 1
+        assert best[0].cosine >= best[1].cosine >= best[2].cosine
+        expected = np.argsort(-(rows @ (query / np.linalg.norm(query))))[:3] + 1
+        assert [c.face_pk for c in best] == list(expected)
+
+
+def test_removing_a_row_keeps_every_other_row_findable():
+    rng = np.random.default_rng(3)
+    rows = _unit(rng, 40)
+    m = _matrix(rows)
+    m.remove(face_pk=5)
+    assert m.size == 39
+    assert all(c.face_pk != 5 for c in m.search(embedding=rows[4], k=39))
+    for index in (0, 10, 39):  # 39 was swapped into row 4
+        assert m.search(embedding=rows[index], k=1)[0].face_pk == index + 1
+
+
+@pytest.mark.django_db
+def test_a_change_made_by_another_process_is_seen_through_the_version_counter(integrator):
+    rng = np.random.default_rng(11)
+    rows = _unit(rng, 3)
+    collection = FaceCollection.objects.create(
+        account=integrator.account, collection_id="c", engine="dlib", model_version="m", dimension=16
+    )
+    first = Face.objects.create(collection=collection, embedding=embedding_to_bytes(rows[0]))
+    assert collection_search(collection=collection, embedding=rows[1], k=5)[0].face_pk == first.pk
+    # Another worker inserts a face and bumps the version; this process was not told.
+    second = Face.objects.create(collection=collection, embedding=embedding_to_bytes(rows[1]))
+    FaceCollection.objects.filter(pk=collection.pk).update(version=1)
+    assert collection_search(collection=collection, embedding=rows[1], k=5)[0].face_pk == second.pk
+    # ... and deletes one.
+    second.delete()
+    FaceCollection.objects.filter(pk=collection.pk).update(version=2)
+    assert [c.face_pk for c in collection_search(collection=collection, embedding=rows[1], k=5)] == [first.pk]
+
+
+@pytest.mark.django_db
+def test_a_stale_version_is_not_reloaded_while_it_is_current(integrator, django_assert_num_queries):
+    rows = _unit(np.random.default_rng(5), 2)
+    collection = FaceCollection.objects.create(
+        account=integrator.account, collection_id="c", engine="dlib", model_version="m", dimension=16
+    )
+    Face.objects.create(collection=collection, embedding=embedding_to_bytes(rows[0]))
+    collection_search(collection=collection, embedding=rows[0])
+    # Warm: one query for the version, none for the embeddings.
+    with django_assert_num_queries(1):
+        collection_search(collection=collection, embedding=rows[0])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_this_processs_own_write_patches_its_cached_matrix_on_commit(integrator, embed, faces):
+    import uuid
+
+    from apps.faces.services import face_delete, face_recognition_apply
+
+    def enrol(image: bytes) -> str:
+        e = embed(image)
+        return face_recognition_apply(
+            account=integrator.account,
+            config={"type": "CalculationOnly", "collectionId": "c"},
+            embedding=e.embedding,
+            engine=e.engine,
+            model_version=e.model_version,
+            external_id=None,
+            session_id=uuid.uuid4(),
+        ).face_id
+
+    first = enrol(faces.people[0])
+    second = enrol(faces.people[1])
+    collection = FaceCollection.objects.get(collection_id="c")
+    cached = search_cache.matrix(collection=collection, version=collection.version)
+    pks = {f.face_id: f.pk for f in Face.objects.all()}
+    assert cached.version == collection.version
+    assert list(cached.face_pks[: cached.size]) == [pks[first], pks[second]]
+    face_delete(account=integrator.account, face_id=first)
+    collection.refresh_from_db()
+    patched = search_cache.matrix(collection=collection, version=collection.version)
+    assert patched is cached  # patched in place, not reloaded
+    assert list(patched.face_pks[: patched.size]) == [pks[second]]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    ops=st.lists(st.tuples(st.booleans(), st.integers(0, 30)), min_size=1, max_size=60),
+    seed=st.integers(0, 2**16),
+)
+def test_after_any_appends_and_removals_the_search_equals_brute_force(ops, seed):
+    rng = np.random.default_rng(seed)
+    vectors = _unit(rng, 31, dim=8)
+    matrix = CollectionMatrix.empty(dimension=8, capacity=1)
+    live: set[int] = set()
+    for add, index in ops:
+        if add and index not in live:
+            matrix.append(face_pk=index + 1, embedding=vectors[index] * 3.0)  # norms do not matter
+            live.add(index)
+        elif not add and index in live:
+            matrix.remove(face_pk=index + 1)
+            live.discard(index)
+    query = _unit(rng, 1, dim=8)[0]
+    found = matrix.search(embedding=query, k=3)
+    expected = sorted(live, key=lambda i: -float(vectors[i] @ query))[:3]
+    assert matrix.size == len(live)
+    assert [c.face_pk - 1 for c in found] == expected

@@ -1,0 +1,71 @@
+"""Face recognition through real sessions: create-session, the verdict, get-session-result's faceId.
+
+Continuous verification (000) compares the faceId of each cycle with the first one; this is that loop.
+Each verdict comes from a real capture: a synthetic passive clip of that person (``seed`` makes another,
+different capture of the same person) run through the process's engine, as the session worker does.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from apps.capture.models import Session
+from apps.capture.services import session_verdict_record
+from tests.capture.real_captures import live_passive_verdict
+
+pytestmark = pytest.mark.django_db
+
+
+def _session(client, mode: str, external_id: str | None = None) -> str:
+    body = {
+        "verifierConfigs": {
+            "liveness": {"type": "Verification", "challengeType": "Passive"},
+            "faceRecognition": {"type": mode, "collectionId": "cycle"},
+        }
+    }
+    if external_id:
+        body["externalId"] = external_id
+    response = client.post("/v1/verification/create-session", body, format="json")
+    assert response.status_code == 200, response.content
+    return response.json()["verificationSessionId"]
+
+
+def _finish(client, session_id: str, face: str, seed: int = 0) -> dict:
+    verdict = live_passive_verdict(face, seed)
+    assert verdict.verdict == "pass", verdict  # a live capture: only recognition decides below
+    Session.objects.filter(id=session_id).update(status="analysing", attempt=1)
+    session_verdict_record(session=Session.objects.get(id=session_id), verdict=verdict)
+    response = client.get("/v1/verification/get-session-result", {"verificationSessionId": session_id})
+    assert response.status_code == 200
+    return response.json()
+
+
+def test_each_cycle_of_one_person_returns_the_enrolled_face_id_and_someone_else_does_not(integrator):
+    client = integrator.client
+    first = _finish(client, _session(client, "CalculationOnly"), "astronaut")
+    again = _finish(client, _session(client, "CalculationOnly"), "astronaut", seed=1)
+    other = _finish(client, _session(client, "CalculationOnly"), "t1_3")
+    assert first["faceRecognitionResult"] == again["faceRecognitionResult"] == "Pass"
+    assert len(first["faceId"]) == 32
+    assert again["faceId"] == first["faceId"]  # verified: same person
+    assert other["faceId"] != first["faceId"]  # different: someone else
+
+
+def test_a_duplicate_account_fails_the_session_with_the_reason(integrator):
+    client = integrator.client
+    enrolled = _finish(client, _session(client, "DuplicateVerification"), "t1_0")
+    duplicate = _finish(client, _session(client, "DuplicateVerification"), "t1_0", seed=1)
+    assert enrolled["verificationResult"] == "Pass"
+    assert duplicate["verificationResult"] == "Fail"
+    assert duplicate["faceRecognitionResult"] == "Fail"
+    assert "duplicateFace" in duplicate["verificationFailedReasons"]
+
+
+def test_match_verification_recognises_the_user_by_the_sessions_external_id(integrator):
+    client = integrator.client
+    enrol = _finish(client, _session(client, "UniqueMatchVerification", "user-42"), "astronaut")
+    login = _finish(client, _session(client, "MatchVerification", "user-42"), "astronaut", seed=1)
+    impostor = _finish(client, _session(client, "MatchVerification", "user-42"), "t1_2")
+    assert enrol["faceRecognitionResult"] == login["faceRecognitionResult"] == "Pass"
+    assert login["faceId"] == enrol["faceId"]
+    assert impostor["verificationResult"] == "Fail" and "faceMismatch" in impostor["verificationFailedReasons"]

@@ -1,0 +1,315 @@
+"""Selfie video versus ID photo (004): /verif/submit end to end, the hosted page, errors and retention."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+import time_machine
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from django.utils import timezone
+
+from apps.accounts.models import ApiKey
+from apps.accounts.services import api_key_create
+from apps.faces.models import PartnerProfile, SelfieCheck
+from apps.faces.verif import verif_files_purge
+from apps.webhooks.models import WebhookEvent
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(scope="session")
+def selfie_videos(tmp_path_factory) -> dict[str, bytes]:
+    """A live person holding still (the astronaut) as WebM (what browsers record) and MP4, plus a faceless clip."""
+    from skimage import data
+
+    from tests.face_engine import synthetic
+
+    folder = tmp_path_factory.mktemp("selfies")
+    frames = synthetic.passive_sequence("astronaut", 4.0, fps=10)
+    empty = [np.ascontiguousarray(data.coffee()[:400, :600])] * 10
+    return {
+        "webm": synthetic.write_webm(frames, folder / "selfie.webm", fps=10).read_bytes(),
+        "mp4": synthetic.write_mp4(frames, folder / "selfie.mp4", fps=10).read_bytes(),
+        "faceless": synthetic.write_mp4(empty, Path(folder / "empty.mp4")).read_bytes(),
+    }
+
+
+@pytest.fixture
+def publishable(integrator) -> str:
+    return api_key_create(account=integrator.account, name="page", kind=ApiKey.Kind.PUBLISHABLE).plaintext
+
+
+@pytest.fixture(autouse=True)
+def _media_in_tmp(settings, tmp_path) -> None:
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+
+
+def submit(key: str | None, video: bytes | None, photo: bytes | None, name: str = "selfie.webm", **extra):
+    body: dict = {"user_identifier": "user123", "user_email": "user@example.com", **extra}
+    if key is not None:
+        body["api_key"] = key
+    if video is not None:
+        body["selfie_video"] = SimpleUploadedFile(name, video, "video/webm")
+    if photo is not None:
+        body["id_photo"] = SimpleUploadedFile("id.jpg", photo, "image/jpeg")
+    return Client().post("/verif/submit", body)
+
+
+def test_a_live_selfie_video_matching_the_id_photo_is_verified(integrator, publishable, selfie_videos, faces):
+    PartnerProfile.objects.create(account=integrator.account, webhook_url="http://127.0.0.1:9/hook")
+    response = submit(publishable, selfie_videos["webm"], faces.astronaut)
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["success"] is True
+    result = body["result"]
+    assert result["sessionId"] == body["check_id"]
+    assert result["status"] == "verified", result
+    comparison = result["faceComparison"]
+    assert comparison["isIdentical"] is True
+    assert 0 < comparison["confidence"] <= 1 and comparison["similarityScore"] == round(comparison["confidence"] * 100)
+    assert comparison["method"].startswith("face_embedding")
+    assessment = result["verificationAssessment"]
+    assert assessment["verificationStatus"] == "verified" and assessment["overallScore"] >= 50
+    assert assessment["confidenceLevel"] in ("high", "medium", "low")
+    assert result["liveness"]["result"] == "Pass"
+    assert result["files"]["selfieVideo"]["fileName"].endswith(".webm")
+    # The partner can fetch both files with its secret key, and the webhook was recorded with the check.
+    url = result["files"]["idPhoto"]["url"]
+    download = integrator.client.get(url.split("127.0.0.1:8000", 1)[-1])
+    assert download.status_code == 200 and b"".join(download.streaming_content) == faces.astronaut
+    event = WebhookEvent.objects.get(type="verif.check.completed")
+    sent = json.loads(event.body)
+    assert sent["check_id"] == body["check_id"]
+    assert sent["user_identifier"] == "user123"
+    assert sent["verification_result"]["status"] == "verified"
+
+
+def test_an_id_photo_of_someone_else_is_rejected(integrator, publishable, selfie_videos, faces):
+    response = submit(publishable, selfie_videos["mp4"], faces.people[2], name="selfie.mp4")
+    assert response.status_code == 200, response.content
+    result = response.json()["result"]
+    assert result["status"] == "rejected"
+    assert result["faceComparison"]["isIdentical"] is False
+    assert result["verificationAssessment"]["overallScore"] < 50
+    assert SelfieCheck.objects.get().status == "rejected"
+    check = integrator.client.get("/v1/verif/check/get", {"checkId": response.json()["check_id"]})
+    assert check.status_code == 200 and check.json()["result"]["status"] == "rejected"
+
+
+@pytest.mark.parametrize(
+    ("key", "identifier", "video", "photo", "status", "code", "message"),
+    [
+        (None, "u", True, True, 400, "api_key_required", "API key is required"),
+        ("pk", "", True, True, 400, "user_identifier_required", "User identifier is required"),
+        ("lp_pk_000000000000_nope", "u", True, True, 401, "invalid_api_key", "Invalid API key"),
+        ("pk", "u", False, True, 400, "files_required", "Both selfie video and ID photo are required"),
+        ("pk", "u", True, False, 400, "files_required", "Both selfie video and ID photo are required"),
+    ],
+)
+def test_submit_answers_the_004_errors(publishable, key, identifier, video, photo, status, code, message):
+    response = submit(
+        publishable if key == "pk" else key,
+        b"\x00" * 100 if video else None,
+        b"\xff\xd8" if photo else None,
+        user_identifier=identifier,
+    )
+    assert response.status_code == status
+    error = response.json()["error"]
+    assert (error["code"], error["message"]) == (code, message)
+
+
+def test_submit_refuses_a_secret_key(integrator, selfie_videos, faces):
+    response = submit(integrator.key, selfie_videos["mp4"], faces.astronaut)
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "invalid_api_key"
+    assert "publishable" in response.json()["error"]["message"]
+    assert not SelfieCheck.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("video", "photo", "field", "code"),
+    [
+        ("corrupt", "astronaut", "selfie_video", "badVideo"),
+        ("faceless", "astronaut", "selfie_video", "noFace"),
+        ("mp4", "no_face", "id_photo", "noFace"),
+        ("mp4", "two_people", "id_photo", "multipleFaces"),
+    ],
+)
+def test_unusable_files_are_a_400_naming_the_file(publishable, selfie_videos, faces, video, photo, field, code):
+    clip = b"\x00\x00\x00\x18ftypmp42" + b"garbage" * 500 if video == "corrupt" else selfie_videos[video]
+    response = submit(publishable, clip, getattr(faces, photo), name="selfie.mp4")
+    assert response.status_code == 400, response.content
+    error = response.json()["error"]
+    assert error["code"] == code
+    assert list(error["fields"]) == [field]
+    assert not SelfieCheck.objects.exists()
+
+
+def test_a_51_mb_selfie_video_is_refused(publishable, faces):
+    response = submit(publishable, b"\x00" * (51 * 1024 * 1024), faces.astronaut)
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "too_large"
+
+
+def test_a_body_beyond_the_upload_limit_is_refused_before_it_is_read(publishable, settings):
+    limit = settings.API_BODY_LIMITS["/verif/submit"]
+    response = Client().generic(
+        "POST",
+        "/verif/submit",
+        b"x" * 16,
+        content_type="multipart/form-data; boundary=x",
+        CONTENT_LENGTH=str(limit + 1),
+    )
+    assert response.status_code == 413
+
+
+def _stored_check(account, faces) -> SelfieCheck:
+    """A finished check with both files on disk, as selfie_check_submit leaves it."""
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    selfie = default_storage.save("verif/x/selfie.mp4", ContentFile(b"video"))
+    photo = default_storage.save("verif/x/id.jpg", ContentFile(faces.astronaut))
+    return SelfieCheck.objects.create(
+        account=account,
+        user_identifier="u",
+        status="verified",
+        result={"status": "verified"},
+        selfie_path=selfie,
+        selfie_name="selfie.mp4",
+        id_photo_path=photo,
+        id_photo_name="id.jpg",
+    )
+
+
+def test_files_are_deleted_after_the_retention_period(integrator, faces, settings):
+    check = _stored_check(integrator.account, faces)
+    stored = Path(settings.MEDIA_ROOT) / check.selfie_path
+    assert stored.exists()
+    assert verif_files_purge() == 0  # still within 7 days
+    with time_machine.travel(timezone.now() + timedelta(days=7, minutes=1)):
+        assert verif_files_purge() == 1
+        assert verif_files_purge() == 0  # idempotent
+    assert not stored.exists()
+    gone = integrator.client.get("/v1/verif/check/file", {"checkId": str(check.id), "file": "selfieVideo"})
+    assert gone.status_code == 410
+    body = integrator.client.get("/v1/verif/check/get", {"checkId": str(check.id)}).json()
+    assert body["result"]["files"]["selfieVideo"]["url"] is None
+
+
+def test_the_purge_runs_from_celery_beat(settings):
+    from apps.faces.tasks import verif_files_purge as task
+
+    entry = settings.CELERY_BEAT_SCHEDULE["faces-verif-files-purge"]
+
+    assert task.name == entry["task"]
+    assert task.apply().get() == 0
+
+
+def test_another_account_cannot_read_a_check(integrator, other_integrator, faces):
+    check_id = str(_stored_check(integrator.account, faces).id)
+    assert integrator.client.get("/v1/verif/check/get", {"checkId": check_id}).status_code == 200
+    assert other_integrator.client.get("/v1/verif/check/get", {"checkId": check_id}).status_code == 404
+    file = other_integrator.client.get("/v1/verif/check/file", {"checkId": check_id, "file": "idPhoto"})
+    assert file.status_code == 404
+
+
+# --- the hosted page ---------------------------------------------------------------------------------
+
+
+def test_the_hosted_page_opens_with_a_publishable_key(integrator, publishable):
+    PartnerProfile.objects.create(account=integrator.account, display_name="Acme Bank", accent_color="#aa0000")
+    response = Client().get("/verif/", {"api_key": publishable, "user_identifier": "user123"})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Acme Bank" in html and "#aa0000" in html
+    assert 'id="verif-form"' in html and "/verif/submit" in html
+    assert response["Referrer-Policy"] == "no-referrer"
+
+
+def test_the_hosted_page_refuses_a_secret_key_in_its_url_without_echoing_it(integrator):
+    response = Client().get("/verif/", {"api_key": integrator.key, "user_identifier": "user123"})
+    assert response.status_code == 401
+    html = response.content.decode()
+    assert "publishable" in html
+    assert integrator.key not in html
+    assert 'id="verif-form"' not in html
+
+
+@pytest.mark.parametrize(
+    ("params", "status", "message"),
+    [
+        ({"user_identifier": "u"}, 400, "API key is required"),
+        ({"api_key": "PK"}, 400, "User identifier is required"),
+        ({"api_key": "lp_pk_000000000000_nope", "user_id": "u"}, 401, "Invalid API key"),
+    ],
+)
+def test_the_hosted_page_explains_what_is_missing(publishable, params, status, message):
+    params = {k: (publishable if v == "PK" else v) for k, v in params.items()}
+    response = Client().get("/verif/", params)
+    assert response.status_code == status
+    assert message in response.content.decode()
+
+
+def test_an_internal_failure_is_the_004_processing_error_not_a_stack_trace(publishable, faces, monkeypatch):
+    import apps.faces.verif as verif
+
+    def broken(**kwargs):
+        raise RuntimeError("decoder exploded")
+
+    monkeypatch.setattr(verif, "_liveness", broken)
+    response = submit(publishable, b"\x00" * 100, faces.astronaut)
+    assert response.status_code == 500
+    assert response.json()["error"] == {
+        "code": "processing_failed",
+        "message": "Verification processing failed",
+        "fields": {},
+    }
+    assert b"decoder exploded" not in response.content
+
+
+def test_a_publishable_key_can_start_checks_and_nothing_else(publishable):
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"ApiKey {publishable}")
+    assert client.get("/v1/collection/get-all").status_code == 401
+    assert client.get("/v1/verif/check/get", {"checkId": "x"}).status_code == 401
+
+
+def test_submit_answers_json_errors_for_the_wrong_method_and_a_broken_form(publishable):
+    wrong = Client().get("/verif/submit")
+    assert wrong.status_code == 405 and wrong.json()["error"]["code"] == "method_not_allowed"
+    broken = Client().generic(
+        "POST", "/verif/submit", b"--nope\r\nnot a part", content_type="multipart/form-data; boundary=x"
+    )
+    assert broken.status_code == 400
+    assert broken.json()["error"]["code"] in ("invalid", "api_key_required")
+
+
+def test_the_partner_sets_its_theme_and_webhook_url_through_the_api(integrator, other_integrator):
+    client = integrator.client
+    assert client.get("/v1/verif/settings").json() == {"displayName": "", "accentColor": "#2457d6", "webhookUrl": ""}
+    body = {"displayName": "Acme Bank", "accentColor": "#aa0000", "webhookUrl": "https://hooks.example.com/verif"}
+    assert client.post("/v1/verif/settings", body, format="json").json() == body
+    assert client.post("/v1/verif/settings", {"displayName": "Acme"}, format="json").json()["accentColor"] == "#aa0000"
+    bad = client.post("/v1/verif/settings", {"webhookUrl": "ftp://x", "accentColor": "red"}, format="json")
+    assert bad.status_code == 400 and "accentColor" in bad.json()["error"]["fields"]
+    refused = client.post("/v1/verif/settings", {"webhookUrl": "http://10.0.0.1/hook"}, format="json")
+    assert refused.status_code == 400 and "webhookUrl" in refused.json()["error"]["fields"]
+    assert other_integrator.client.get("/v1/verif/settings").json()["displayName"] == ""
+
+
+def test_submissions_are_rate_limited_per_partner_and_address(publishable, settings, faces):
+    settings.VERIF_SUBMITS_PER_HOUR = 2
+    for _ in range(2):
+        assert submit(publishable, None, faces.astronaut).status_code == 400  # counted, then refused for the file
+    limited = submit(publishable, None, faces.astronaut)
+    assert limited.status_code == 429
+    assert limited.json()["error"]["code"] == "throttled"
+    assert limited["Retry-After"] == "3600"
