@@ -95,6 +95,14 @@ def test_the_seed_curl_example_with_only_verifiers_is_accepted(integrator):
         ({"verifierConfigs": {}, "unknown": 1}, "unknown"),
         ({"verifierConfigs": [], "name": "x"}, "verifierConfigs"),
         ({"verifierConfigs": {}, "webhookConfig": {"eventCallbackUrl": "ftp://x"}}, "webhookConfig.eventCallbackUrl"),
+        (
+            {"verifierConfigs": {}, "webhookConfig": {"eventCallbackUrl": "https://10.0.0.1/hook"}},
+            "webhookConfig.eventCallbackUrl",
+        ),
+        (
+            {"verifierConfigs": {}, "webhookConfig": {"eventCallbackUrl": "https://169.254.169.254/latest"}},
+            "webhookConfig.eventCallbackUrl",
+        ),
         ({"verifierConfigs": {}, "verificationId": "nope"}, "verificationId"),
     ],
 )

@@ -112,11 +112,62 @@ def test_a_retry_verdict_reopens_the_session_while_attempts_remain(integrator, r
 
 def test_the_last_attempt_turns_a_retry_into_a_fail(integrator, recorded, settings):
     settings.SESSION_MAX_ATTEMPTS = 2
-    session = _analysing(make_session(integrator.account), attempt=2)
+    session = _analysing(make_session(integrator.account, **WEBHOOK), attempt=2)
     services.session_verdict_record(session=session, verdict=_verdict("retry"))
     session.refresh_from_db()
     assert session.status == "completed" and session.verification_result == "Fail"
     assert session.verification_failed_reasons == ["insufficientMotion", "attemptsExhausted"]
+    assert [(e["type"], e["payload"]["verificationResult"]) for e in recorded] == [
+        ("verification.session.completed", "Fail")
+    ]
+
+
+def test_a_failed_verdict_records_one_completed_event_with_the_failure(integrator, recorded):
+    session = _analysing(make_session(integrator.account, **WEBHOOK))
+    assert services.session_verdict_record(session=session, verdict=_verdict("fail")) is True
+    assert [e["type"] for e in recorded] == ["verification.session.completed"]
+    payload = recorded[0]["payload"]
+    assert payload["verificationResult"] == "Fail" and payload["livenessVerificationResult"] == "Fail"
+    assert payload["verificationFailedReasons"] and payload["verificationSessionId"] == str(session.id)
+
+
+def _record_then_crash(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The real event recording, then a crash before the caller's transaction commits."""
+    import apps.webhooks.services as webhooks
+
+    real = webhooks.webhook_event_record
+
+    def record_then_crash(**kwargs):
+        real(**kwargs)
+        raise RuntimeError("the worker died here")
+
+    monkeypatch.setattr(webhooks, "webhook_event_record", record_then_crash)
+
+
+@pytest.mark.django_db(transaction=True)  # real commits and rollbacks: no test-wide transaction around the body
+def test_a_crash_after_the_event_is_written_rolls_back_the_verdict_and_the_event(integrator, monkeypatch):
+    from apps.webhooks.models import WebhookDelivery, WebhookEvent
+
+    session = _analysing(make_session(integrator.account, **WEBHOOK))
+    _record_then_crash(monkeypatch)
+    with pytest.raises(RuntimeError):
+        services.session_verdict_record(session=session, verdict=_verdict("fail"))
+    session.refresh_from_db()
+    assert session.status == "analysing" and session.verification_result is None
+    assert not WebhookEvent.objects.exists() and not WebhookDelivery.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_crash_after_the_expiry_event_is_written_keeps_the_session_and_no_event(integrator, monkeypatch):
+    from apps.webhooks.models import WebhookEvent
+
+    with time_machine.travel(timezone.now() - timedelta(minutes=31)):
+        old = make_session(integrator.account, **WEBHOOK)
+    _record_then_crash(monkeypatch)
+    with pytest.raises(RuntimeError):
+        tasks.sessions_expire()
+    old.refresh_from_db()
+    assert old.status == "created" and not WebhookEvent.objects.exists()
 
 
 def test_age_threshold_and_multiple_faces_fail_the_session(integrator):

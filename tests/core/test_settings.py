@@ -68,3 +68,16 @@ def test_database_and_redis_urls_switch_to_postgres_and_redis():
     env = dict(os.environ, DATABASE_URL="postgres://u@127.0.0.1:5432/db", REDIS_URL="redis://127.0.0.1:6379/0")
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def test_production_defaults_send_webhooks_over_https_only_with_a_10_second_timeout():
+    code = (
+        "import config.settings.production as s;"
+        "print(s.ALLOW_HTTP_OUTBOUND, s.WEBHOOK_TIMEOUT_SECONDS, s.WEBHOOK_ALLOW_LOOPBACK)"
+    )
+    keep = {"DATABASE_URL", "REDIS_URL", "ALLOW_HTTP_OUTBOUND", "WEBHOOK_TIMEOUT_SECONDS", "WEBHOOK_ALLOW_LOOPBACK"}
+    clean = {k: v for k, v in os.environ.items() if k not in keep}
+    clean.update(SECRET_KEY="k" * 50, DEBUG="false")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=clean, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "10.0", "False"]

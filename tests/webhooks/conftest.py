@@ -120,11 +120,37 @@ class Receiver:
         self.server.server_close()
 
 
+def _account_secrets() -> list[str]:
+    from apps.webhooks.models import WebhookSecret
+
+    return [s for row in WebhookSecret.objects.all() for s in (row.secret, row.previous_secret) if s]
+
+
+def assert_every_request_verifies(receiver: Receiver) -> None:
+    """Each request the receiver got must pass the official package's check with one of the accounts' secrets."""
+    from standardwebhooks import Webhook
+    from standardwebhooks.webhooks import WebhookVerificationError
+
+    secrets = _account_secrets()
+    for received in receiver.requests:
+        verified = False
+        for secret in secrets:
+            try:
+                Webhook(secret).verify(received.body, received.headers)
+            except WebhookVerificationError:
+                continue
+            verified = True
+            break
+        assert verified, f"a delivery to {received.path} fails Standard Webhooks verification: {received.headers}"
+
+
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
+    """A receiver whose every request is verified with ``standardwebhooks`` when the test ends."""
     r = Receiver()
     yield r
     r.close()
+    assert_every_request_verifies(r)
 
 
 def tls_context(tmp_path: Path, name: str) -> tuple[ssl.SSLContext, Path]:

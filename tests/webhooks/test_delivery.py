@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -467,3 +468,38 @@ def test_old_events_are_purged_with_their_deliveries_but_pending_ones_are_kept(i
 
     assert set(WebhookEvent.objects.values_list("id", flat=True)) == {waiting.event_id, fresh.event_id}
     assert not WebhookAttempt.objects.filter(delivery_id=done.pk).exists()
+
+
+@pytest.fixture
+def broker_down(closed_port_url: str) -> Iterator[None]:
+    """Celery publishes to a real Redis URL where nothing listens, as while Redis restarts."""
+    from config.celery import app
+
+    saved = (app.conf.task_always_eager, app.conf.broker_url)
+    app.conf.task_always_eager = False
+    app.conf.broker_url = closed_port_url.replace("http://", "redis://").replace("/hook", "/0")
+    app.amqp._producer_pool = None  # built lazily from broker_url; rebuilt on both sides of the outage
+    app._pool = None
+    try:
+        yield
+    finally:
+        app.conf.task_always_eager, app.conf.broker_url = saved
+        app.amqp._producer_pool = None
+        app._pool = None
+
+
+def test_a_broker_outage_at_commit_loses_no_event_and_the_sweep_sends_it(
+    integrator, receiver: Receiver, broker_down, django_capture_on_commit_callbacks, caplog
+):
+    with django_capture_on_commit_callbacks(execute=True):  # the session's commit: publishing fails
+        delivery = record(integrator.account, receiver.url)
+    assert "the sweep will retry" in caplog.text
+    delivery.refresh_from_db()
+    assert delivery.status == WebhookDelivery.Status.PENDING and receiver.requests == []
+
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(enqueued_at=timezone.now() - timedelta(minutes=10))
+    from config.celery import app
+
+    app.conf.task_always_eager = True  # the broker is back (tasks run here)
+    assert webhook_deliveries_sweep() == 1
+    assert [r.headers["webhook-id"] for r in receiver.requests] == [delivery.event_id]
