@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+import hypothesis
 import pytest
 from django.conf import settings
 from rest_framework.test import APIClient
@@ -13,6 +14,12 @@ from apps.accounts.models import Account
 from apps.accounts.services import api_key_create
 
 REQUIRE_SERVICES = os.environ.get("LIVEPROOF_REQUIRE_SERVICES") == "1"
+
+# CI replays the same examples on every run (a gate must not fail on a draw it never saw
+# before); local runs keep exploring new ones and remember what failed.
+hypothesis.settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+if REQUIRE_SERVICES:
+    hypothesis.settings.load_profile("ci")
 
 
 def require_redis() -> str:

@@ -24,13 +24,23 @@ DEMO_ACCOUNT = "Demo integrator"
 DIRECT_ACCOUNT = "Direct sessions"
 _CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
-    "media-src 'self' blob:; connect-src 'self' ws: wss:; frame-ancestors 'self'; base-uri 'none'; form-action 'self'"
+    "media-src 'self' blob:; connect-src 'self' ws: wss:; frame-ancestors {ancestors}; base-uri 'none'; "
+    "form-action 'self'"
 )
 
 
-def _page(request: HttpRequest, template: str, context: dict[str, Any], status: int = 200) -> HttpResponse:
+def _page(
+    request: HttpRequest,
+    template: str,
+    context: dict[str, Any],
+    status: int = 200,
+    embed_origins: list[str] | None = None,
+) -> HttpResponse:
+    """A hosted page; ``embed_origins`` (bare origins) may also show it in an iframe."""
     response = render(request, template, context, status=status)
-    response["Content-Security-Policy"] = _CSP
+    response["Content-Security-Policy"] = _CSP.format(ancestors=" ".join(["'self'", *(embed_origins or [])]))
+    if embed_origins:
+        response.xframe_options_exempt = True  # CSP frame-ancestors names who may frame it
     response["Cache-Control"] = "no-store"
     # The camera is needed on this origin only.
     response["Permissions-Policy"] = "camera=(self), microphone=(), geolocation=()"
@@ -62,6 +72,7 @@ def session_page(request: HttpRequest, session_id: uuid.UUID) -> HttpResponse:
     if session.status in (Session.Status.COMPLETED, Session.Status.CANCELLED):
         return _problem(request, "used", 410)
     services.engine_warm_up()
+    embed_origins = [str(origin) for origin in session.account.allowed_redirect_origins or []]
     boot = {
         "sessionId": str(session.id),
         "token": session_token_issue(session_id=session.id),
@@ -70,8 +81,11 @@ def session_page(request: HttpRequest, session_id: uuid.UUID) -> HttpResponse:
         "mode": session.mode,
         "maxFps": int(settings.CAPTURE_MAX_FPS),
         "maxFrameBytes": int(settings.CAPTURE_MAX_FRAME_BYTES),
+        # An integrator's page on one of these origins may embed this page (iframe) or open it (popup);
+        # the final page tells it where it went with {"redirectedTo": url}.
+        "embedOrigins": embed_origins,
     }
-    return _page(request, "capture/session.html", {"boot": boot, "session": session})
+    return _page(request, "capture/session.html", {"boot": boot, "session": session}, embed_origins=embed_origins)
 
 
 @require_GET
@@ -134,6 +148,15 @@ def direct_session(request: HttpRequest) -> HttpResponse:
 # --- demo integrator -------------------------------------------------------------------------------
 
 
+def _demo_origin_allow(*, account: Any, url: str) -> None:
+    """Put the demo's own origin on the demo account's allowed redirect origins (no open redirect for it either)."""
+    from apps.signing.redirects import allowed_redirect_origins_set, url_origin
+
+    origins = list(account.allowed_redirect_origins or [])
+    if url_origin(url) not in origins:
+        allowed_redirect_origins_set(account=account, origins=[*origins, url_origin(url)])
+
+
 @require_http_methods(["GET", "POST"])
 def demo_page(request: HttpRequest) -> HttpResponse:
     """Plays the integrator: creates a session server-side for the demo account and redirects to it.
@@ -167,8 +190,10 @@ def demo_page(request: HttpRequest) -> HttpResponse:
         },
         "customInputParameters": {"source": "demo"},
     }
+    account = account_get_or_create(name=DEMO_ACCOUNT)
     try:
-        session = services.session_create(account=account_get_or_create(name=DEMO_ACCOUNT), body=body)
+        _demo_origin_allow(account=account, url=base)
+        session = services.session_create(account=account, body=body)
     except ApplicationError as exc:
         return _page(request, "capture/demo.html", {"error": exc.message, "fields": exc.fields}, status=400)
     return HttpResponseRedirect(session.session_url)

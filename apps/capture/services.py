@@ -119,7 +119,10 @@ def _effective_config(
                 code="invalid",
                 fields={"verifierConfigs": ["This field is required unless verificationId is given."]},
             )
-        return verification_config_parse(data=requested, field_prefix="")
+        config = verification_config_parse(data=requested, field_prefix="")
+        # No stored configuration vouches for these targets: each one is an override.
+        _redirect_overrides_check(account=account, stored={}, block=config.get("redirectConfig") or {})
+        return config
     from apps.verifications.selectors import verification_get
 
     stored = verification_get(account=account, verification_id=verification_id)
@@ -143,7 +146,11 @@ def _effective_config(
 
 
 def _redirect_overrides_check(*, account: Account, stored: dict[str, Any], block: dict[str, Any]) -> None:
-    """An overriding redirect URL must have an origin the account allows: no open redirects."""
+    """A redirect URL the stored configuration does not hold must have an origin the account allows.
+
+    That covers a session overriding a stored verification and a session created
+    without one: no open redirects.
+    """
     from apps.signing.redirects import redirect_override_check
 
     for name, url in block.items():

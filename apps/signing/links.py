@@ -104,7 +104,7 @@ def link_overrides(*, account: Any, config: dict[str, Any], params: dict[str, st
                 try:
                     redirect_override_check(account=account, url=targets[key], field=name)
                 except ApplicationError as exc:
-                    raise LinkRefused("badRedirect", 400, exc.fields[name][0]) from None
+                    raise LinkRefused("badRedirect", 400, f"{name}: {exc.fields[name][0]}") from None
         if targets:
             overrides["redirectConfig"] = {**(config.get("redirectConfig") or {}), **targets}
     return overrides

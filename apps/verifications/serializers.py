@@ -259,11 +259,24 @@ class VerifierConfigsSerializer(StrictSerializer):
 # --- The other blocks ---------------------------------------------------------------------
 
 
+class RedirectUrlField(HttpUrlField):
+    """An http(s) URL the result redirect can sign unambiguously (the signing area's rules)."""
+
+    def to_internal_value(self, data: Any) -> str:
+        url = super().to_internal_value(data)
+        from apps.signing.redirects import redirect_url_problem  # signing imports verifications at import time
+
+        problem = redirect_url_problem(url)
+        if problem is not None:
+            raise serializers.ValidationError(problem, code="redirect_not_allowed")
+        return url
+
+
 class RedirectConfigSerializer(StrictSerializer):
     """Where the hosted page sends the browser when the session ends."""
 
-    passedUrl = HttpUrlField(required=False, default=None, help_text="Redirect target when the session passed.")
-    failedUrl = HttpUrlField(required=False, default=None, help_text="Redirect target when the session failed.")
+    passedUrl = RedirectUrlField(required=False, default=None, help_text="Redirect target when the session passed.")
+    failedUrl = RedirectUrlField(required=False, default=None, help_text="Redirect target when the session failed.")
 
 
 def _flag(help_text: str) -> StrictBooleanField:

@@ -147,9 +147,23 @@
     if (msg.redirectUrl) {
       var link = $("continue");
       link.href = msg.redirectUrl; link.hidden = false; $("redirect-note").hidden = false;
+      tellEmbedder(msg.redirectUrl);
       setTimeout(function () { location.assign(msg.redirectUrl); }, 2500);
     }
     if (ws && ws.readyState === 1) { ws.close(1000); }
+  }
+
+  // In an integrator's iframe or popup: tell that page where the user goes next. Only the
+  // account's allowed origins may receive it (postMessage drops any other target origin).
+  function tellEmbedder(url) {
+    var targets = [];
+    if (window.parent && window.parent !== window) { targets.push(window.parent); }
+    if (window.opener) { targets.push(window.opener); }
+    targets.forEach(function (target) {
+      (boot.embedOrigins || []).forEach(function (origin) {
+        try { target.postMessage({ redirectedTo: url }, origin); } catch (e) { /* a closed opener */ }
+      });
+    });
   }
 
   // The database is the source of truth: when the socket cannot tell us, ask it.

@@ -15,6 +15,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 import uuid
@@ -282,4 +283,80 @@ def test_unknown_and_used_links_show_their_screens(server, playwright_driver):
     assert response is not None and response.status == 404
     assert "couldn't find this verification" in (page.text_content("h1") or "")
     _shot(page, "unknown-session")
+    session_id = _start_demo(page, server["base"], "Passive")
+    link = page.url
+    for status, expires, screen, title in (
+        ("completed", None, "used-session", "This verification is already finished"),
+        ("created", "2000-01-01 00:00:00", "expired-session", "This verification link has expired"),
+    ):
+        with sqlite3.connect(server["database"]) as db:
+            db.execute(
+                "UPDATE capture_session SET status = ?, expires_at = COALESCE(?, expires_at) WHERE id = ?",
+                (status, expires, uuid.UUID(session_id).hex),
+            )
+        response = page.goto(link)
+        assert response is not None and response.status == 410
+        assert page.text_content("h1") == title
+        _shot(page, screen)
     browser.close()
+
+
+class _Embedder:
+    """An integrator's page on another origin (http://localhost:<port>) that frames the hosted page."""
+
+    def __init__(self) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        from urllib.parse import parse_qs, urlsplit
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                src = parse_qs(urlsplit(self.path).query).get("src", [""])[0].replace('"', "")
+                body = (
+                    "<!doctype html><title>Shop</title><script>window.got = [];"
+                    'addEventListener("message", (e) => window.got.push({origin: e.origin, data: e.data}));'
+                    f'</script><iframe id="liveproof" allow="camera" width="420" height="760" src="{src}"></iframe>'
+                ).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.origin = f"http://localhost:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_an_allowed_origin_embeds_the_page_in_an_iframe_and_hears_where_it_went(server, videos, playwright_driver):
+    from urllib.parse import quote
+
+    embedder = _Embedder()
+    browser = _browser(playwright_driver, videos["attack"])
+    try:
+        page = browser.new_page()  # the page's own CSP applies here, frame-ancestors included
+        session_id = _start_demo(page, server["base"], "Passive")
+        link = page.url
+        with sqlite3.connect(server["database"]) as db:
+            origins = json.dumps([server["base"], embedder.origin])
+            update = "UPDATE accounts_account SET allowed_redirect_origins = ? WHERE name = 'Demo integrator'"
+            db.execute(update, (origins,))
+        page.goto(f"{embedder.origin}/?src={quote(link, safe='')}")
+        frame = page.frame_locator("#liveproof")
+        frame.locator("#consent-accept").click()
+        frame.locator("body[data-screen=result]").wait_for(timeout=60_000)
+        _shot(page, "embedded-result")
+        page.wait_for_function("window.got.length > 0", timeout=10_000)
+        [message] = page.evaluate("window.got")
+        assert message["origin"] == server["base"]
+        assert message["data"]["redirectedTo"].startswith(f"{server['base']}/demo/return/?outcome=failed")
+        assert "reSignature=" in message["data"]["redirectedTo"], _session_row(server["database"], session_id)
+    finally:
+        browser.close()
+        embedder.close()

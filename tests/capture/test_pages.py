@@ -38,6 +38,19 @@ def test_the_hosted_page_embeds_a_fresh_single_use_token_and_only_local_assets(i
         assert f'data-name="{screen}"' in html
 
 
+def test_only_the_accounts_allowed_origins_may_frame_the_hosted_page(integrator):
+    alone = Client().get(_path(make_session(integrator.account)))
+    assert "frame-ancestors 'self';" in alone["Content-Security-Policy"]
+    assert alone["X-Frame-Options"] == "SAMEORIGIN" and alone.context["boot"]["embedOrigins"] == []
+    integrator.account.allowed_redirect_origins = ["https://shop.example", "https://app.example:8443"]
+    integrator.account.save()
+    framed = Client().get(_path(make_session(integrator.account)))
+    policy = framed["Content-Security-Policy"]
+    assert "frame-ancestors 'self' https://shop.example https://app.example:8443;" in policy
+    assert "X-Frame-Options" not in framed  # CSP names the framers; XFO cannot name another origin
+    assert framed.context["boot"]["embedOrigins"] == ["https://shop.example", "https://app.example:8443"]
+
+
 def test_a_wrong_page_key_shows_the_unknown_screen(integrator):
     session = make_session(integrator.account)
     response = Client().get(f"/s/{session.id}/?k=nope")

@@ -257,3 +257,30 @@ def test_create_session_refuses_a_redirect_override_outside_the_allowed_origins(
     assert "redirectConfig.passedUrl" in refused.json()["error"]["fields"]
     body["redirectConfig"]["passedUrl"] = "https://shop.example/ok"
     assert integrator.client.post("/v1/verification/create-session", body, format="json").status_code == 200
+
+
+def test_a_session_without_a_stored_config_may_redirect_only_to_an_allowed_origin(integrator):
+    body = {"verifierConfigs": {}, "redirectConfig": {"passedUrl": "https://evil.example/ok"}}
+    refused = integrator.client.post("/v1/verification/create-session", body, format="json")
+    assert refused.status_code == 400
+    assert "not one of the account's allowed" in refused.json()["error"]["fields"]["redirectConfig.passedUrl"][0]
+    assert not Session.objects.exists()
+    integrator.account.allowed_redirect_origins = ["https://evil.example"]
+    integrator.account.save()
+    assert integrator.client.post("/v1/verification/create-session", body, format="json").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("url", "complaint"),
+    [
+        ("https://user:pw@shop.example/ok", "user name or password"),
+        ("https://shop.example/ok?reAge=5", "reserved parameter"),
+        ("https://shop.example/ok?a=1&a=2", "ambiguous"),
+    ],
+)
+def test_a_stored_redirect_url_the_result_could_not_carry_is_a_400_naming_the_field(integrator, url, complaint):
+    body = {"verificationConfig": {"verifierConfigs": {}, "redirectConfig": {"failedUrl": url}}}
+    response = integrator.client.post("/v1/verification/create", body, format="json")
+    assert response.status_code == 400, response.json()
+    [message] = response.json()["error"]["fields"]["verificationConfig.redirectConfig.failedUrl"]
+    assert complaint in message
