@@ -10,6 +10,30 @@ from django.core.exceptions import ImproperlyConfigured
 
 env = environ.Env()
 
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def _strict_bool(name: str, default: Any) -> Any:
+    """A boolean spelled one of the usual ways; anything else (``DEBUG=maybe``) is malformed, not False."""
+    raw = env.str(name, default=None)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value not in _TRUE | _FALSE:
+        raise ValueError(f"{raw!r} is not a boolean (use true/false, 1/0, yes/no or on/off)")
+    return value in _TRUE
+
+
+def absolute_base_url(name: str, value: str) -> str:
+    """``value`` as an origin-style base URL (http(s)://host[:port][/path], no query); ImproperlyConfigured otherwise."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment or "@" in parts.netloc:
+        raise ImproperlyConfigured(f"Setting {name} is malformed: {value!r} is not an absolute http(s) URL")
+    return value.rstrip("/")
+
 
 def setting(name: str, default: Any = None, cast: type = str) -> Any:
     """Read ``name`` (or the file named by ``name_FILE``); raise ImproperlyConfigured when malformed."""
@@ -18,7 +42,7 @@ def setting(name: str, default: Any = None, cast: type = str) -> Any:
         if file_name:
             return env.parse_value(Path(file_name).read_text().strip(), cast)
         if cast is bool:
-            return env.bool(name, default=default)
+            return _strict_bool(name, default)
         if cast is int:
             return env.int(name, default=default)
         if cast is float:

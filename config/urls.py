@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from apps.core import views as core_views
@@ -17,6 +17,8 @@ api_v1 = [
     path("", include("apps.signing.urls")),
     path("", include("apps.webhooks.urls")),
     path("", include("apps.faces.urls")),
+    # Last: any other /v1/ path is a JSON 404, with DEBUG on too (Django's debug page would answer HTML).
+    re_path(r"^.*$", core_views.api_not_found),
 ]
 
 urlpatterns = [

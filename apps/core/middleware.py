@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from .errors import error_response
+
+logger = logging.getLogger(__name__)
 
 
 class ApiBodySizeMiddleware:
@@ -39,3 +42,22 @@ class ApiBodySizeMiddleware:
         if path.startswith("/v1/"):
             return int(settings.API_MAX_BODY_BYTES)
         return None
+
+
+class ApiErrorMiddleware:
+    """Under /v1/ an unexpected exception is a JSON 500 in the error shape, with DEBUG on too.
+
+    The traceback goes to the log, never to the client.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not request.path.startswith("/v1/"):
+            return None
+        logger.error("Unhandled error on %s %s", request.method, request.path, exc_info=exception)
+        return error_response(500, "server_error", "An internal error occurred.")

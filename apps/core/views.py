@@ -62,6 +62,11 @@ def _is_api(request: HttpRequest) -> bool:
     return request.path.startswith("/v1/")
 
 
+def api_not_found(request: HttpRequest) -> HttpResponse:
+    """The last /v1/ route: an unknown API path, in the error shape whatever DEBUG says."""
+    return error_response(404, "not_found", "Not found.")
+
+
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     if _is_api(request):
         return error_response(404, "not_found", "Not found.")

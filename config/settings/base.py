@@ -13,7 +13,7 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env, setting
+from config.env import absolute_base_url, env, setting
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -24,7 +24,7 @@ INSECURE_DEV_SECRET_KEY = "insecure-dev-key-liveproof-change-me-0123456789abcdef
 SECRET_KEY = setting("SECRET_KEY", INSECURE_DEV_SECRET_KEY)
 ALLOWED_HOSTS = setting("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"], list)
 CSRF_TRUSTED_ORIGINS = setting("CSRF_TRUSTED_ORIGINS", [], list)
-PUBLIC_BASE_URL = str(setting("PUBLIC_BASE_URL", "http://127.0.0.1:8000")).rstrip("/")
+PUBLIC_BASE_URL = absolute_base_url("PUBLIC_BASE_URL", str(setting("PUBLIC_BASE_URL", "http://127.0.0.1:8000")))
 DEMO_MODE = setting("DEMO_MODE", True, bool)
 
 INSTALLED_APPS = [
@@ -54,6 +54,7 @@ MIDDLEWARE = [
     "apps.core.middleware.ApiBodySizeMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "apps.core.middleware.ApiErrorMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",

@@ -32,11 +32,31 @@ def test_readyz_answers_503_when_a_dependency_is_down(anonymous, monkeypatch):
 
 
 @pytest.mark.django_db
-def test_an_unknown_api_path_answers_json_404(integrator):
-    response = integrator.client.get("/v1/no-such-thing")
-    assert response.status_code == 404
-    assert response["Content-Type"].startswith("application/json")
-    assert response.json()["error"]["code"] == "not_found"
+@pytest.mark.parametrize("debug", [False, True])  # scripts/run serves with DEBUG on
+def test_an_unknown_api_path_answers_json_404(integrator, settings, debug):
+    settings.DEBUG = debug
+    for path in ("/v1/no-such-thing", "/v1/verification/nope/deeper", "/v1/"):
+        response = integrator.client.get(path)
+        assert response.status_code == 404
+        assert response["Content-Type"].startswith("application/json")
+        assert response.json()["error"]["code"] == "not_found"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("debug", [False, True])
+def test_an_unexpected_error_under_v1_is_a_json_500_without_a_traceback(integrator, settings, monkeypatch, debug):
+    from apps.accounts import views
+
+    settings.DEBUG = debug
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr(views, "utc_timestamp", broken)
+    response = integrator.client.get("/v1/datetime/utc-now")
+    assert response.status_code == 500
+    assert response.json() == {"error": {"code": "server_error", "message": "An internal error occurred.", "fields": {}}}
+    assert b"secret internals" not in response.content and b"Traceback" not in response.content
 
 
 @pytest.mark.django_db

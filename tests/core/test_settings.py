@@ -33,6 +33,10 @@ def _import_settings(module: str, **env: str) -> subprocess.CompletedProcess[str
         ({"SECRET_KEY": "x" * 50, "API_MAX_BODY_BYTES": "lots"}, "API_MAX_BODY_BYTES is malformed"),
         ({"SECRET_KEY": "x" * 50, "FACE_ENGINE": "magic"}, "FACE_ENGINE is malformed"),
         ({"SECRET_KEY": "x" * 50, "DATABASE_URL": "nosuchdb://x"}, "DATABASE_URL is malformed"),
+        ({"SECRET_KEY": "x" * 50, "DEBUG": "maybe"}, "DEBUG is malformed"),
+        ({"SECRET_KEY": "x" * 50, "ALLOW_HTTP_OUTBOUND": "sometimes"}, "ALLOW_HTTP_OUTBOUND is malformed"),
+        ({"SECRET_KEY": "x" * 50, "PUBLIC_BASE_URL": "notaurl"}, "PUBLIC_BASE_URL is malformed"),
+        ({"SECRET_KEY": "x" * 50, "PUBLIC_BASE_URL": "ftp://id.example"}, "PUBLIC_BASE_URL is malformed"),
     ],
 )
 def test_production_settings_refuse_to_start_and_say_why(env, message):
