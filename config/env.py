@@ -26,11 +26,12 @@ def _strict_bool(name: str, default: Any) -> Any:
 
 
 def absolute_base_url(name: str, value: str) -> str:
-    """``value`` as an origin-style base URL (http(s)://host[:port][/path], no query); ImproperlyConfigured otherwise."""
+    """``value`` as a base URL (http(s)://host[:port][/path], no query); ImproperlyConfigured otherwise."""
     from urllib.parse import urlsplit
 
     parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment or "@" in parts.netloc:
+    extras = parts.query or parts.fragment or "@" in parts.netloc
+    if parts.scheme not in ("http", "https") or not parts.hostname or extras:
         raise ImproperlyConfigured(f"Setting {name} is malformed: {value!r} is not an absolute http(s) URL")
     return value.rstrip("/")
 

@@ -55,7 +55,8 @@ def test_an_unexpected_error_under_v1_is_a_json_500_without_a_traceback(integrat
     monkeypatch.setattr(views, "utc_timestamp", broken)
     response = integrator.client.get("/v1/datetime/utc-now")
     assert response.status_code == 500
-    assert response.json() == {"error": {"code": "server_error", "message": "An internal error occurred.", "fields": {}}}
+    error = {"code": "server_error", "message": "An internal error occurred.", "fields": {}}
+    assert response.json() == {"error": error}
     assert b"secret internals" not in response.content and b"Traceback" not in response.content
 
 
