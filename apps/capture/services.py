@@ -12,7 +12,6 @@ import base64
 import copy
 import json
 import logging
-import secrets
 import time
 import uuid
 from datetime import timedelta
@@ -53,7 +52,6 @@ from .tokens import SessionTokenError, session_token_decode, session_token_issue
 logger = logging.getLogger(__name__)
 
 CHALLENGE_COUNTS = {"Passive": 0, "Balanced": 2, "Advanced": 4}
-ALL_CHALLENGES = ("blink", "turn_left", "turn_right", "nod", "smile", "mouth_open")
 _OVERRIDE_FLAGS = {
     "verifierConfigs": "allowVerifierOverrides",
     "resultParameterConfig": "allowResultParameterOverrides",
@@ -166,7 +164,10 @@ def capture_plan_for(config: dict[str, Any]) -> tuple[str, list[str]]:
     count = CHALLENGE_COUNTS.get(liveness.get("challengeType") or "Balanced", 2)
     if count == 0:
         return "passive", []
-    return "active", secrets.SystemRandom().sample(list(ALL_CHALLENGES), count)
+    from apps.face_engine.challenges import challenges_draw
+
+    # Distinct, unguessable, and never both turns in a row (one sweep cannot answer two challenges).
+    return "active", list(challenges_draw(count=count))
 
 
 def _max_attempts(config: dict[str, Any]) -> int:

@@ -112,3 +112,16 @@ def test_get_engine_builds_one_engine_per_process(settings) -> None:
         assert core_engine.get_engine("dlib") is first
     finally:
         core_engine.engine_settings.cache_clear()
+
+
+def test_choosing_insightface_without_its_files_is_a_command_error_naming_the_install_command(
+    blink_frames: Path, settings, tmp_path: Path
+) -> None:
+    settings.INSIGHTFACE_HOME = str(tmp_path / "no-packs-here")
+    core_engine.engine_settings.cache_clear()  # settings are read once per process; re-read them here
+    try:
+        out = io.StringIO()
+        with pytest.raises(CommandError, match="install_insightface_pack"):
+            call_command("analyze", str(blink_frames), "--engine", "insightface", "--passive", stdout=out)
+    finally:
+        core_engine.engine_settings.cache_clear()

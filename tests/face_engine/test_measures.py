@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from apps.face_engine.measures import FaceMeasures, face_measures
+from apps.face_engine.measures import FaceMeasures, Quality, face_measures
 from apps.face_engine.pipeline import Engine
 from apps.face_engine.types import CapturePlan, EngineSettings
 from tests.face_engine import synthetic
@@ -148,6 +148,26 @@ def test_frame_feedback_asks_for_light_distance_and_a_face(dlib_engine, actions_
     assert "moreLight" in feedback(dark)
     assert "comeCloser" in feedback(far)
     assert feedback(blank) == ("noFace",)
+    h, w = frame.shape[:2]
+    assert feedback(cv2.convertScaleAbs(frame, alpha=0.6, beta=150)) == ("lessLight",)
+    assert feedback(cv2.GaussianBlur(frame, (0, 0), 3)) == ("tooBlurry",)
+    aside = cv2.warpAffine(frame, np.float32([[1, 0, 0.3 * w], [0, 1, 0]]), (w, h), borderMode=cv2.BORDER_REPLICATE)
+    assert feedback(aside) == ("centerFace",)
+    # moveBack on the measure itself: HOG stops finding a face at about the width that triggers it (noFace then).
+    assert Quality(120.0, 40.0, 100.0, face_width=0.8, centre_offset=0.0).problems() == ("moveBack",)
+    assert Quality(120.0, 40.0, 100.0, face_width=0.5, centre_offset=0.0).problems() == ()
+
+
+def test_a_capture_of_mostly_blurred_frames_is_low_quality(dlib_engine) -> None:
+    from tests.face_engine.synth_capture import passive_clip, run_capture
+
+    def blurred(jpeg: bytes) -> bytes:
+        image = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+        return synthetic.encode_jpeg(cv2.GaussianBlur(image, (0, 0), 5))
+
+    verdict = run_capture(dlib_engine, [blurred(j) for j in passive_clip(seconds=3.5)], mode="passive").verdict
+    assert "lowQuality" in verdict.reasons and verdict.scores["quality"] < 1.0
+    assert verdict.verdict != "pass"
 
 
 def test_a_picture_with_six_people_is_reported_as_multiple_faces(dlib_engine) -> None:

@@ -1,0 +1,37 @@
+"""How a session's challenges are drawn: distinct, varied, never both turns in a row."""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter
+
+import pytest
+
+from apps.capture.services import capture_plan_for
+from apps.face_engine.challenges import challenges_draw
+from apps.face_engine.types import CHALLENGES
+
+
+@pytest.mark.parametrize("count", [0, 1, 2, 4, 6])
+def test_a_draw_is_distinct_known_challenges_without_adjacent_turns(count):
+    for _ in range(300):
+        drawn = challenges_draw(count=count)
+        assert len(drawn) == count and len(set(drawn)) == count and set(drawn) <= set(CHALLENGES)
+        assert not any({a, b} == {"turn_left", "turn_right"} for a, b in itertools.pairwise(drawn))
+
+
+def test_draws_vary_so_the_next_prompt_cannot_be_guessed():
+    draws = Counter(challenges_draw(count=2) for _ in range(600))
+    # 6 * 5 = 30 ordered pairs, 2 of them (left/right adjacent) never drawn: all 28 others show up.
+    assert len(draws) == 28
+    firsts = Counter(draw[0] for draw in draws.elements())
+    assert set(firsts) == set(CHALLENGES) and min(firsts.values()) > 40
+
+
+@pytest.mark.parametrize(("challenge_type", "count"), [("Passive", 0), ("Balanced", 2), ("Advanced", 4)])
+def test_sessions_draw_their_challenges_with_the_same_rules(challenge_type, count):
+    config = {"verifierConfigs": {"liveness": {"type": "Verification", "challengeType": challenge_type}}}
+    for _ in range(200):
+        mode, challenges = capture_plan_for(config)
+        assert mode == ("passive" if count == 0 else "active") and len(set(challenges)) == len(challenges) == count
+        assert not any({a, b} == {"turn_left", "turn_right"} for a, b in itertools.pairwise(challenges))

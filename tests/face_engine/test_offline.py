@@ -1,0 +1,38 @@
+"""Nothing is downloaded at run time: the engine loads and runs with every network call refused."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+_CHILD = """
+import socket
+
+attempts = []
+
+def refuse(self, address, *args, **kwargs):
+    attempts.append(address)
+    raise OSError("network refused by the test")
+
+socket.socket.connect = refuse
+socket.socket.connect_ex = refuse
+socket.create_connection = lambda address, *a, **k: refuse(None, address)
+
+from apps.face_engine.factory import build_engine
+from apps.face_engine.types import EngineSettings
+from tests.face_engine.synth_capture import passive_clip, run_capture
+
+engine = build_engine(EngineSettings(engine="dlib"))
+verdict = run_capture(engine, passive_clip(seconds=3.5), mode="passive").verdict
+print("verdict", verdict.verdict, "age", verdict.age_gender is not None, "network", attempts)
+raise SystemExit(1 if attempts else 0)
+"""
+
+
+def test_the_default_engine_loads_and_decides_with_the_network_refused():
+    child = subprocess.run([sys.executable, "-c", _CHILD], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert child.returncode == 0, child.stdout[-2000:] + child.stderr[-2000:]
+    assert "verdict pass age True network []" in child.stdout
