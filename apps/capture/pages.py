@@ -57,6 +57,11 @@ def _session_for_page(session_id: uuid.UUID, key: str) -> Session | None:
     return Session.objects.filter(id=session_id).first()
 
 
+def _shows_consent(config: dict[str, Any]) -> bool:
+    common = (config.get("verifierConfigs") or {}).get("commonSettings") or {}
+    return common.get("showConsentScreen") is not False
+
+
 @require_GET
 def session_page(request: HttpRequest, session_id: uuid.UUID) -> HttpResponse:
     """The hosted page at sessionUrl: mints a fresh single-use token for its socket on every load."""
@@ -84,6 +89,7 @@ def session_page(request: HttpRequest, session_id: uuid.UUID) -> HttpResponse:
         # An integrator's page on one of these origins may embed this page (iframe) or open it (popup);
         # the final page tells it where it went with {"redirectedTo": url}.
         "embedOrigins": embed_origins,
+        "consent": _shows_consent(session.config or {}),
     }
     return _page(request, "capture/session.html", {"boot": boot, "session": session}, embed_origins=embed_origins)
 

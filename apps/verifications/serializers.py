@@ -223,6 +223,12 @@ class CommonSettingsSerializer(StrictSerializer):
         default=False,
         help_text="Fail the session when more than one face is seen in the frame. Default false.",
     )
+    showConsentScreen = StrictBooleanField(
+        required=False,
+        default=True,
+        help_text="Show the hosted page's consent screen before the camera starts. Default true; turn it off "
+        "only when your app has already collected the user's camera and biometric consent.",
+    )
     maxAttempts = StrictIntegerField(
         required=False,
         default=None,

@@ -190,5 +190,6 @@
   });
   var reloads = document.querySelectorAll('[data-action="reload"]');
   for (var i = 0; i < reloads.length; i++) { reloads[i].addEventListener("click", function () { location.reload(); }); }
-  show("consent");
+  // The integrator may have collected consent already (commonSettings.showConsentScreen: false).
+  if (boot.consent === false) { startCamera(); } else { show("consent"); }
 })();

@@ -262,6 +262,22 @@ def test_a_failed_session_has_no_icao_photo(integrator, other_integrator):
     assert other_integrator.client.get(url, {"verificationSessionId": session_id}).status_code == 404
 
 
+@pytest.mark.parametrize("path", ["get-session-photo", "get-session-photo-report"])
+def test_the_photo_endpoints_answer_202_while_unfinished_and_404_once_it_cannot_come(integrator, path):
+    url = f"/v1/verification/{path}"
+    ids = {status: create(integrator.client).json()["verificationSessionId"] for status in Session.Status.values}
+    for status, session_id in ids.items():
+        Session.objects.filter(id=session_id).update(status=status)
+    for status in ("created", "in_progress", "analysing"):
+        waiting = integrator.client.get(url, {"verificationSessionId": ids[status]})
+        assert waiting.status_code == 202, status
+        assert waiting.json() == {"verificationSessionId": ids[status], "status": status}
+    for status in ("expired", "cancelled"):
+        assert integrator.client.get(url, {"verificationSessionId": ids[status]}).status_code == 404, status
+    assert integrator.client.get(url, {"verificationSessionId": str(uuid.uuid4())}).status_code == 404
+    assert integrator.client.get(url, {"verificationSessionId": "nope"}).status_code == 400
+
+
 def _stored_with_webhook(account, *, allow_webhook: bool):
     from apps.verifications.services import verification_create
 

@@ -250,6 +250,23 @@ def test_a_denied_camera_shows_its_screen(server, playwright_driver):
     browser.close()
 
 
+def test_without_the_consent_screen_the_page_asks_for_the_camera_at_once(server, playwright_driver):
+    browser = _browser(playwright_driver, None, fake_ui=False)
+    page = browser.new_page(bypass_csp=True)
+    session_id = _start_demo(page, server["base"], "Passive")
+    with sqlite3.connect(server["database"]) as db:  # the integrator collected consent in its own app
+        (raw,) = db.execute("SELECT config FROM capture_session WHERE id = ?", (uuid.UUID(session_id).hex,)).fetchone()
+        config = json.loads(raw)
+        config["verifierConfigs"].setdefault("commonSettings", {})["showConsentScreen"] = False
+        db.execute(
+            "UPDATE capture_session SET config = ? WHERE id = ?", (json.dumps(config), uuid.UUID(session_id).hex)
+        )
+    page.reload()
+    page.wait_for_selector("body[data-screen=camera-denied]", timeout=10_000)  # no click on the consent screen
+    assert not page.is_visible("#consent-accept")
+    browser.close()
+
+
 # WCAG 2.1 contrast of an element's text against the first opaque background behind it.
 _CONTRAST_JS = """(el) => {
   const rgb = (c) => (c.match(/[\\d.]+/g) || []).map(Number);

@@ -51,6 +51,17 @@ def test_only_the_accounts_allowed_origins_may_frame_the_hosted_page(integrator)
     assert framed.context["boot"]["embedOrigins"] == ["https://shop.example", "https://app.example:8443"]
 
 
+def test_the_consent_screen_is_shown_unless_the_config_turns_it_off(integrator):
+    shown = Client().get(_path(make_session(integrator.account)))
+    assert shown.context["boot"]["consent"] is True
+    verifiers = {
+        "liveness": {"type": "Verification", "challengeType": "Passive"},
+        "commonSettings": {"showConsentScreen": False},
+    }
+    skipped = Client().get(_path(make_session(integrator.account, verifiers)))
+    assert skipped.context["boot"]["consent"] is False
+
+
 def test_a_wrong_page_key_shows_the_unknown_screen(integrator):
     session = make_session(integrator.account)
     response = Client().get(f"/s/{session.id}/?k=nope")

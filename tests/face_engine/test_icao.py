@@ -96,3 +96,61 @@ def test_a_face_at_the_edge_of_the_frame_is_not_centred(dlib_engine, portrait_bg
     shifted = np.roll(portrait_bgr, -230, axis=1)
     shifted[:, -230:] = 0
     assert _photo(dlib_engine, shifted).checks["faceCentred"] is False
+
+
+def test_the_head_is_three_quarters_of_the_photo_height(dlib_engine, portrait_bgr) -> None:
+    out = cv2.imdecode(np.frombuffer(_photo(dlib_engine, portrait_bgr).jpeg, np.uint8), cv2.IMREAD_GRAYSCALE)
+    pts = dlib_engine.backend.landmarks(out, dlib_engine.backend.detect(out)[0].box)
+    eyes = (pts[RIGHT_EYE].mean(axis=0) + pts[LEFT_EYE].mean(axis=0)) / 2
+    head = 2 * float(np.hypot(*(pts[8] - eyes)))  # the crown sits about as far above the eyes as the chin below
+    assert abs(head / HEIGHT - 0.75) < 0.04  # ICAO: chin to crown 70-80 % of the height
+
+
+def _acting(engine, face: str, action: str, pick) -> np.ndarray:
+    """The frame of ``action`` that ``pick`` (a function of the face's measures) rates highest."""
+    actor = synthetic.FaceActor(face, fps=15, seed=1)
+    actor.perform(action)
+    frames = []
+    while actor.busy:
+        frames.append(cv2.cvtColor(actor.frame(), cv2.COLOR_RGB2BGR))
+
+    def measures(bgr: np.ndarray):
+        gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
+        return face_measures(engine.backend.landmarks(gray, engine._detect(gray)[0]))
+
+    return max(frames, key=lambda f: pick(measures(f)))
+
+
+def test_closed_eyes_and_a_smile_fail_their_checks(dlib_engine, portrait_bgr) -> None:
+    open_ = _photo(dlib_engine, portrait_bgr).checks
+    assert open_["eyesOpen"] is True and open_["neutralExpression"] is True
+    closed = _acting(dlib_engine, "t1_0", "blink", lambda m: -m.eye_open)
+    assert _photo(dlib_engine, closed).checks["eyesOpen"] is False
+    # A smile is judged against the person's own neutral face (the capture's baseline): across people the
+    # mouth-width ratio overlaps (the astronaut's photo, already smiling, reads 1.04; t1_0's broad smile 1.02).
+    smiling = _acting(dlib_engine, "t1_0", "smile", lambda m: m.smile)
+    neutral = _acting(dlib_engine, "t1_0", "blink", lambda m: m.eye_open)
+    gray, neutral_gray = cv2.cvtColor(smiling, cv2.COLOR_BGR2GRAY), cv2.cvtColor(neutral, cv2.COLOR_BGR2GRAY)
+    pts = dlib_engine.backend.landmarks(gray, dlib_engine._detect(gray)[0])
+    base = face_measures(dlib_engine.backend.landmarks(neutral_gray, dlib_engine._detect(neutral_gray)[0]))
+    judged = icao_photo(smiling, pts, face_measures(pts), smile_baseline=base.smile, mouth_baseline=base.mouth_open)
+    assert judged.checks["neutralExpression"] is False
+    assert icao_photo(neutral, *_pts_and_measures(dlib_engine, neutral), smile_baseline=base.smile).checks[
+        "neutralExpression"
+    ]
+
+
+def _pts_and_measures(engine, bgr: np.ndarray):
+    gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
+    pts = engine.backend.landmarks(gray, engine._detect(gray)[0])
+    return pts, face_measures(pts)
+
+
+def test_a_capture_takes_its_photo_from_a_frontal_open_eyed_neutral_frame(dlib_engine) -> None:
+    from tests.face_engine.synth_capture import live_clip, run_capture
+
+    challenges = ("turn_left", "smile", "blink")
+    verdict = run_capture(dlib_engine, live_clip("astronaut", challenges), mode="active", challenges=challenges).verdict
+    assert verdict.verdict == "pass" and verdict.icao is not None
+    checks = verdict.icao.checks
+    assert checks["poseWithinLimits"] and checks["eyesOpen"] and checks["neutralExpression"], checks

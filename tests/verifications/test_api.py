@@ -80,6 +80,15 @@ def test_every_seed_example_body_passes_create_get_update_delete_and_comes_back_
     assert get(integrator.client, verification_id).status_code == 404
 
 
+def test_common_settings_round_trip_with_their_non_default_values(integrator):
+    common = {"failOnMultipleFacesDetected": True, "showConsentScreen": False, "maxAttempts": 3}
+    body = seed_body("create_curl_request")
+    body["verificationConfig"]["verifierConfigs"]["commonSettings"] = common
+    verification_id = create(integrator.client, body)
+    answered = get(integrator.client, verification_id).json()["verification"]["verificationConfig"]
+    assert answered["verifierConfigs"]["commonSettings"] == common
+
+
 def test_the_stored_config_is_normalised_with_every_default_filled_in(integrator):
     body = seed_body("create_curl_request")  # no webhookConfig, no commonSettings
     verification_id = create(integrator.client, body)
@@ -87,7 +96,11 @@ def test_the_stored_config_is_normalised_with_every_default_filled_in(integrator
     config = VerificationConfig.objects.get(id=verification_id).config
 
     assert config["webhookConfig"] == {"eventCallbackUrl": None}
-    assert config["verifierConfigs"]["commonSettings"] == {"failOnMultipleFacesDetected": False, "maxAttempts": None}
+    assert config["verifierConfigs"]["commonSettings"] == {
+        "failOnMultipleFacesDetected": False,
+        "showConsentScreen": True,
+        "maxAttempts": None,
+    }
     assert config["verifierConfigs"]["age"] == {"type": "CalculationOnly", "threshold": None, "direction": "Above"}
     assert config["resultParameterConfig"]["includeGenderVerificationResult"] is False
     assert len(config["resultParameterConfig"]) == 14
