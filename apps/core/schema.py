@@ -17,6 +17,7 @@ _ERROR_DESCRIPTIONS = {
     409: "Conflict",
     410: "Gone - expired or already used",
     413: "Payload Too Large",
+    415: "Unsupported Media Type - send the body as application/json",
     429: "Too Many Requests",
 }
 

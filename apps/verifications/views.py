@@ -150,7 +150,7 @@ class VerificationCreateView(APIView):
         tags=[TAG],
         request=InputSerializer,
         examples=schema.WRITE_EXAMPLES,
-        responses={200: OutputSerializer, **ERROR_RESPONSES(400, 401, 409, 413)},
+        responses={200: OutputSerializer, **ERROR_RESPONSES(400, 401, 409, 413, 415)},
     )
     def post(self, request: Request) -> Response:
         data = validated(self.InputSerializer, request.data)
@@ -179,7 +179,7 @@ class VerificationCreateOrUpdateView(APIView):
         tags=[TAG],
         request=InputSerializer,
         examples=schema.WRITE_EXAMPLES,
-        responses={200: OutputSerializer, **ERROR_RESPONSES(400, 401, 413)},
+        responses={200: OutputSerializer, **ERROR_RESPONSES(400, 401, 413, 415)},
     )
     def post(self, request: Request) -> Response:
         data = validated(self.InputSerializer, request.data)
@@ -203,7 +203,7 @@ class VerificationUpdateView(APIView):
         tags=[TAG],
         request=InputSerializer,
         examples=schema.UPDATE_EXAMPLES,
-        responses={200: OutputSerializer, **ERROR_RESPONSES(400, 401, 404, 409, 413)},
+        responses={200: OutputSerializer, **ERROR_RESPONSES(400, 401, 404, 409, 413, 415)},
     )
     def put(self, request: Request) -> Response:
         data = validated(self.InputSerializer, request.data)

@@ -18,9 +18,9 @@ from .conftest import seed_body
 DOCUMENTED = {
     ("/v1/verification/get", "get"): {"200", "400", "401", "404"},
     ("/v1/verification/get-all", "get"): {"200", "401"},
-    ("/v1/verification/create", "post"): {"200", "400", "401", "409", "413"},
-    ("/v1/verification/create-or-update", "post"): {"200", "400", "401", "413"},
-    ("/v1/verification/update", "put"): {"200", "400", "401", "404", "409", "413"},
+    ("/v1/verification/create", "post"): {"200", "400", "401", "409", "413", "415"},
+    ("/v1/verification/create-or-update", "post"): {"200", "400", "401", "413", "415"},
+    ("/v1/verification/update", "put"): {"200", "400", "401", "404", "409", "413", "415"},
     ("/v1/verification/delete", "delete"): {"200", "400", "401", "404"},
 }
 
