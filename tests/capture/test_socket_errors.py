@@ -86,6 +86,8 @@ async def test_an_expired_token_is_refused_with_4401(integrator):
     await socket.send_json_to({"type": "auth", "token": token})
     messages, code = await closed_with(socket)
     assert code == 4401 and messages[0]["code"] == "tokenExpired"
+    stored = await sync_to_async(Session.objects.get)(id=session.id)
+    assert stored.status == "created" and stored.attempt == session.attempt  # nothing started, nothing lost
 
 
 async def test_a_token_opens_the_socket_only_once(integrator):
