@@ -134,11 +134,20 @@ def _account_session_exists(*, account: Account, session_id: uuid.UUID) -> bool:
 
 
 def face_compare(
-    *, account: Account, image1: bytes, image2: bytes | None = None, verification_session_id: str | None = None
+    *,
+    account: Account,
+    image1: bytes,
+    image2: bytes | None = None,
+    verification_session_id: str | None = None,
+    image1_field: str | None = None,
 ) -> Comparison:
-    """Compare two images, or one image with the face of one of the account's sessions."""
+    """Compare two images, or one image with the face of one of the account's sessions.
+
+    ``image1_field`` is the request field the first image came in, which an error names.
+    """
     engine = get_face_engine()
-    first = face_from_upload(engine=engine, data=image1, field="image1" if image2 is not None else "image")
+    field = image1_field or ("image1" if image2 is not None else "image")
+    first = face_from_upload(engine=engine, data=image1, field=field)
     if image2 is not None:
         second = face_from_upload(engine=engine, data=image2, field="image2")
     else:

@@ -343,10 +343,14 @@ class FaceCompareView(APIView):
                 "verificationSessionId must be a string.", fields={"verificationSessionId": ["Expected a UUID."]}
             )
         if session_id:
-            image = _image(request, "image") or _image(request, "image1")
+            sent_as, image = "image", _image(request, "image")
+            if image is None:
+                sent_as, image = "image1", _image(request, "image1")
             if image is None:
                 raise _required("image")
-            comparison = face_compare(account=request.user, image1=image, verification_session_id=str(session_id))
+            comparison = face_compare(
+                account=request.user, image1=image, verification_session_id=str(session_id), image1_field=sent_as
+            )
         else:
             image1, image2 = _image(request, "image1"), _image(request, "image2")
             if image1 is None or image2 is None:

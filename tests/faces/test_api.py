@@ -192,6 +192,77 @@ def test_compare_names_the_image_that_has_no_usable_face(integrator, faces, imag
     assert list(error["fields"]) == ["image2"]
 
 
+def six_people() -> bytes:
+    """insightface's t1.jpg as it ships: six people in one photo."""
+    import os
+
+    import insightface
+
+    with open(os.path.join(os.path.dirname(insightface.__file__), "data", "images", "t1.jpg"), "rb") as f:
+        return f.read()
+
+
+# Each unusable image, and the 400 it gets: (code, what the message says after the field name).
+UNUSABLE_IMAGES = [
+    ("no_face", "noFace", "contains no face."),
+    ("two_people", "multipleFaces", "contains more than one face."),
+    ("six_people", "multipleFaces", "contains more than one face."),
+    ("garbage", "badImage", "is not a usable image."),
+]
+
+
+def unusable(faces, image: str) -> bytes:
+    if image == "garbage":
+        return b"definitely not a jpeg" * 10
+    if image == "six_people":
+        return six_people()
+    return getattr(faces, image)
+
+
+def assert_names_the_image(response, field: str, code: str, detail: str) -> None:
+    assert response.status_code == 400, response.content
+    message = f"{field} {detail}"
+    assert response.json()["error"] == {"code": code, "message": message, "fields": {field: [message]}}
+
+
+@pytest.mark.parametrize(("image", "code", "detail"), UNUSABLE_IMAGES)
+def test_compare_names_image1_when_the_first_photo_has_no_usable_face(integrator, faces, image, code, detail):
+    response = integrator.client.post(
+        "/v1/face/compare", {"image1": b64(unusable(faces, image)), "image2": b64(faces.astronaut)}, format="json"
+    )
+    assert_names_the_image(response, "image1", code, detail)
+
+
+@pytest.mark.parametrize("transport", ["json", "multipart"])
+@pytest.mark.parametrize(("image", "code", "detail"), UNUSABLE_IMAGES)
+def test_compare_with_a_session_names_image_when_the_photo_has_no_usable_face(
+    integrator, enrol, faces, image, code, detail, transport
+):
+    _, session_id = enrol(faces.astronaut)
+    data = unusable(faces, image)
+    if transport == "json":
+        body = {"image": b64(data), "verificationSessionId": str(session_id)}
+    else:
+        body = {"image": SimpleUploadedFile("photo.jpg", data, "image/jpeg"), "verificationSessionId": str(session_id)}
+    response = integrator.client.post("/v1/face/compare", body, format=transport)
+    assert_names_the_image(response, "image", code, detail)
+
+
+@pytest.mark.parametrize("transport", ["json", "multipart"])
+@pytest.mark.parametrize(("image", "code", "detail"), UNUSABLE_IMAGES)
+def test_identify_names_image_when_the_photo_has_no_usable_face(
+    integrator, enrol, faces, image, code, detail, transport
+):
+    enrol(faces.astronaut)
+    data = unusable(faces, image)
+    if transport == "json":
+        body = {"collectionId": "members", "image": b64(data)}
+    else:
+        body = {"collectionId": "members", "image": SimpleUploadedFile("photo.jpg", data, "image/jpeg")}
+    response = integrator.client.post("/v1/face/identify", body, format=transport)
+    assert_names_the_image(response, "image", code, detail)
+
+
 @pytest.fixture(scope="module")
 def phone_photo(faces) -> bytes:
     """A 4000 px wide, noisy (hard to compress) photo with the astronaut in it: several MB."""
@@ -259,6 +330,31 @@ def test_compare_with_a_verification_session_uses_that_sessions_face(integrator,
     assert integrator.client.post("/v1/face/compare", different, format="json").json()["isIdentical"] is False
     # another account's session is as unknown as a missing one
     assert other_integrator.client.post("/v1/face/compare", body, format="json").status_code == 404
+
+
+def test_compare_with_a_verification_session_by_multipart_upload_answers_as_the_json_form(
+    integrator, other_integrator, enrol, faces
+):
+    _, session_id = enrol(faces.astronaut)
+    for image, identical in ((faces.astronaut_again, True), (faces.people[2], False)):
+        as_json = integrator.client.post(
+            "/v1/face/compare", {"image": b64(image), "verificationSessionId": str(session_id)}, format="json"
+        )
+        as_form = integrator.client.post(
+            "/v1/face/compare",
+            {"image": SimpleUploadedFile("selfie.jpg", image, "image/jpeg"), "verificationSessionId": str(session_id)},
+            format="multipart",
+        )
+        assert as_form.status_code == 200, as_form.content
+        assert as_form.json()["isIdentical"] is identical
+        assert as_form.json() == as_json.json()
+    # the form field is account-scoped like the JSON one
+    foreign = other_integrator.client.post(
+        "/v1/face/compare",
+        {"image": SimpleUploadedFile("s.jpg", faces.astronaut_again), "verificationSessionId": str(session_id)},
+        format="multipart",
+    )
+    assert foreign.status_code == 404
 
 
 def test_an_oversized_compare_body_is_refused_before_parsing(integrator, settings):
@@ -396,3 +492,15 @@ def test_session_faces_are_purged_with_the_session_results(integrator, embed, fa
     with time_machine.travel(timezone.now() + timedelta(days=8)):
         assert session_faces_purge() == 1
     assert not SessionFace.objects.exists()
+
+
+@pytest.mark.parametrize("transport", ["json", "multipart"])
+def test_a_session_compare_names_image1_when_the_photo_came_as_image1(integrator, enrol, faces, transport):
+    _, session_id = enrol(faces.astronaut)
+    if transport == "json":
+        body = {"image1": b64(faces.no_face), "verificationSessionId": str(session_id)}
+    else:
+        upload = SimpleUploadedFile("photo.jpg", faces.no_face, "image/jpeg")
+        body = {"image1": upload, "verificationSessionId": str(session_id)}
+    response = integrator.client.post("/v1/face/compare", body, format=transport)
+    assert_names_the_image(response, "image1", "noFace", "contains no face.")

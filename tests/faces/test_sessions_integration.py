@@ -7,6 +7,8 @@ different capture of the same person) run through the process's engine, as the s
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 
 from apps.capture.models import Session
@@ -69,3 +71,59 @@ def test_match_verification_recognises_the_user_by_the_sessions_external_id(inte
     assert enrol["faceRecognitionResult"] == login["faceRecognitionResult"] == "Pass"
     assert login["faceId"] == enrol["faceId"]
     assert impostor["verificationResult"] == "Fail" and "faceMismatch" in impostor["verificationFailedReasons"]
+
+
+def _recognition_config(collection_id: str) -> dict:
+    return {
+        "verifierConfigs": {
+            "liveness": {"type": "Verification", "challengeType": "Passive"},
+            "faceRecognition": {"type": "CalculationOnly", "collectionId": collection_id},
+        }
+    }
+
+
+def _stored_session(client, verification_id: str) -> str:
+    response = client.post("/v1/verification/create-session", {"verificationId": verification_id}, format="json")
+    assert response.status_code == 200, response.content
+    return response.json()["verificationSessionId"]
+
+
+def test_moving_a_stored_verification_to_another_collection_enrols_there_and_keeps_the_old_one(integrator, faces):
+    client = integrator.client
+    created = client.post(
+        "/v1/verification/create", {"name": "kyc", "verificationConfig": _recognition_config("A")}, format="json"
+    )
+    assert created.status_code == 200, created.content
+    verification_id = created.json()["verificationId"]
+    first_session = _stored_session(client, verification_id)
+    first = _finish(client, first_session, "astronaut")
+    assert first["faceRecognitionResult"] == "Pass"
+
+    updated = client.put(
+        "/v1/verification/update",
+        {"verificationId": verification_id, "name": "kyc", "verificationConfig": _recognition_config("B")},
+        format="json",
+    )
+    assert updated.status_code == 200, updated.content
+    stored = client.get("/v1/verification/get", {"verificationId": verification_id}).json()
+    assert stored["verification"]["verificationConfig"]["verifierConfigs"]["faceRecognition"]["collectionId"] == "B"
+
+    second_session = _stored_session(client, verification_id)
+    assert Session.objects.get(id=second_session).config["verifierConfigs"]["faceRecognition"]["collectionId"] == "B"
+    second = _finish(client, second_session, "astronaut", seed=1)
+    assert second["faceRecognitionResult"] == "Pass"
+    assert len(second["faceId"]) == 32
+    assert second["faceId"] != first["faceId"]  # a new face in B, not the one stored in A
+
+    in_b = client.get("/v1/face/get", {"faceId": second["faceId"]}).json()["face"]
+    assert (in_b["collectionId"], in_b["sessionIds"]) == ("B", [second_session])
+    # A is detached, not deleted: its face is still there, untouched by the second session, and still found.
+    in_a = client.get("/v1/face/get", {"faceId": first["faceId"]})
+    assert in_a.status_code == 200, in_a.content
+    assert (in_a.json()["face"]["collectionId"], in_a.json()["face"]["sessionIds"]) == ("A", [first_session])
+    counts = {c["collectionId"]: c["faceCount"] for c in client.get("/v1/collection/get-all").json()["collections"]}
+    assert counts == {"A": 1, "B": 1}
+    identify = {"collectionId": "A", "image": base64.b64encode(faces.astronaut).decode()}
+    found = client.post("/v1/face/identify", identify, format="json")
+    assert found.status_code == 200, found.content
+    assert found.json()["match"]["faceId"] == first["faceId"]

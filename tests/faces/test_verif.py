@@ -39,6 +39,22 @@ def selfie_videos(tmp_path_factory) -> dict[str, bytes]:
     }
 
 
+@pytest.fixture(scope="session")
+def spoof_videos(tmp_path_factory) -> dict[str, bytes]:
+    """Selfie videos that are not a live person: one frame repeated, a still face that never blinks, a waved print."""
+    from tests.face_engine import synthetic
+
+    folder = tmp_path_factory.mktemp("spoofs")
+    clips = {
+        "frozen": synthetic.attack_sequence("frozen", "astronaut", seconds=4.0, fps=10),
+        "still": synthetic.passive_sequence("astronaut", 6.5, fps=10, sway=0.3, blink_at_s=None),
+        "print_moved": synthetic.attack_sequence("print_moved", "astronaut", seconds=7.0, fps=10),
+    }
+    return {
+        name: synthetic.write_mp4(frames, folder / f"{name}.mp4", fps=10).read_bytes() for name, frames in clips.items()
+    }
+
+
 @pytest.fixture
 def publishable(integrator) -> str:
     return api_key_create(account=integrator.account, name="page", kind=ApiKey.Kind.PUBLISHABLE).plaintext
@@ -99,6 +115,67 @@ def test_an_id_photo_of_someone_else_is_rejected(integrator, publishable, selfie
     assert SelfieCheck.objects.get().status == "rejected"
     check = integrator.client.get("/v1/verif/check/get", {"checkId": response.json()["check_id"]})
     assert check.status_code == 200 and check.json()["result"]["status"] == "rejected"
+
+
+@pytest.mark.parametrize(
+    ("video", "reason"),
+    [("frozen", "presentationAttack"), ("print_moved", "presentationAttack"), ("still", "insufficientMotion")],
+)
+def test_a_selfie_video_that_is_not_live_is_rejected_even_when_the_face_matches(
+    integrator, publishable, spoof_videos, faces, video, reason
+):
+    PartnerProfile.objects.create(account=integrator.account, webhook_url="http://127.0.0.1:9/hook")
+    response = submit(publishable, spoof_videos[video], faces.astronaut, name="selfie.mp4")
+    assert response.status_code == 200, response.content
+    result = response.json()["result"]
+    # The same person as the ID photo: only liveness can reject it.
+    assert result["faceComparison"]["isIdentical"] is True
+    assert result["liveness"]["result"] == "Fail"
+    assert reason in result["liveness"]["reasons"], result["liveness"]
+    assert result["status"] == "rejected"
+    assessment = result["verificationAssessment"]
+    assert assessment["verificationStatus"] == "rejected" and assessment["overallScore"] < 50
+    assert assessment["summary"] == "The selfie video did not pass the liveness check"
+    check = SelfieCheck.objects.get(id=response.json()["check_id"])
+    assert check.status == "rejected" and check.result["liveness"]["result"] == "Fail"
+    sent = json.loads(WebhookEvent.objects.get(type="verif.check.completed").body)
+    assert sent["verification_result"]["status"] == "rejected"
+
+
+def test_the_optional_email_and_phone_are_stored_on_the_check(integrator, publishable, selfie_videos, faces):
+    response = submit(
+        publishable,
+        selfie_videos["mp4"],
+        faces.astronaut,
+        name="selfie.mp4",
+        user_identifier="user-77",
+        user_email=" jane.doe@example.org ",
+        user_phone="+44 20 7946 0958",
+    )
+    assert response.status_code == 200, response.content
+    check = SelfieCheck.objects.get(id=response.json()["check_id"])
+    assert (check.user_identifier, check.user_email, check.user_phone) == (
+        "user-77",
+        "jane.doe@example.org",
+        "+44 20 7946 0958",
+    )
+    read = integrator.client.get("/v1/verif/check/get", {"checkId": str(check.id)}).json()
+    assert (read["user_email"], read["user_phone"]) == ("jane.doe@example.org", "+44 20 7946 0958")
+
+
+def test_a_check_without_email_or_phone_stores_them_blank(publishable, selfie_videos, faces):
+    response = Client().post(
+        "/verif/submit",
+        {
+            "api_key": publishable,
+            "user_identifier": "user-78",
+            "selfie_video": SimpleUploadedFile("selfie.mp4", selfie_videos["mp4"], "video/mp4"),
+            "id_photo": SimpleUploadedFile("id.jpg", faces.astronaut, "image/jpeg"),
+        },
+    )
+    assert response.status_code == 200, response.content
+    check = SelfieCheck.objects.get(id=response.json()["check_id"])
+    assert (check.user_identifier, check.user_email, check.user_phone) == ("user-78", "", "")
 
 
 @pytest.mark.parametrize(
