@@ -481,7 +481,11 @@ class Engine:
             raise ValueError("Embeddings must be finite vectors of the same length from the same engine.")
         sim = round(self.backend.similarity(va, vb), 4)
         return Comparison(
-            similarity=sim, is_identical=sim >= self.match_threshold, threshold=self.match_threshold, engine=self.name
+            similarity=sim,
+            is_identical=sim >= self.match_threshold,
+            threshold=self.match_threshold,
+            engine=self.name,
+            versions=self.versions,
         )
 
 

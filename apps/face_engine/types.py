@@ -153,6 +153,7 @@ class Comparison:
     is_identical: bool
     threshold: float
     engine: EngineName
+    versions: Mapping[str, str] = field(default_factory=dict)  # the models that made the embeddings
 
 
 @dataclass(frozen=True)

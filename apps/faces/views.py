@@ -300,6 +300,7 @@ class FaceComparisonSerializer(serializers.Serializer):
     isIdentical = serializers.BooleanField()
     threshold = serializers.FloatField()
     engine = serializers.CharField()
+    modelVersions = serializers.DictField(child=serializers.CharField(), help_text="The models behind the embeddings.")
 
 
 class FaceCompareView(APIView):
@@ -367,6 +368,7 @@ class FaceCompareView(APIView):
                 "isIdentical": comparison.is_identical,
                 "threshold": comparison.threshold,
                 "engine": comparison.engine,
+                "modelVersions": dict(comparison.versions),
             }
         )
 

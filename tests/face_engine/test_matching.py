@@ -51,6 +51,7 @@ def test_a_comparison_is_symmetric_bounded_and_names_its_threshold(
     assert ab.similarity == pytest.approx(ba.similarity)
     assert 0.0 <= ab.similarity <= 1.0
     assert ab.threshold == dlib_engine.match_threshold and ab.engine == dlib_engine.name == "dlib"
+    assert ab.versions == dlib_engine.versions and "dlib_face_recognition_resnet_model_v1" in ab.versions
     itself = dlib_engine.compare(a, a)
     assert itself.is_identical and itself.similarity == pytest.approx(1.0, abs=1e-3)
 

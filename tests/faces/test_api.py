@@ -158,7 +158,8 @@ def test_compare_two_photos_of_one_person_is_identical(integrator, faces):
     )
     assert response.status_code == 200, response.content
     body = response.json()
-    assert set(body) == {"similarity", "isIdentical", "threshold", "engine"}
+    assert set(body) == {"similarity", "isIdentical", "threshold", "engine", "modelVersions"}
+    assert "dlib_face_recognition_resnet_model_v1" in body["modelVersions"]
     assert body["isIdentical"] is True
     assert body["similarity"] >= body["threshold"]
 
