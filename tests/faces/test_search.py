@@ -134,3 +134,62 @@ def test_after_any_appends_and_removals_the_search_equals_brute_force(ops, seed)
     expected = sorted(live, key=lambda i: -float(vectors[i] @ query))[:3]
     assert matrix.size == len(live)
     assert [c.face_pk - 1 for c in found] == expected
+
+
+_OTHER_WORKER = """
+import json, sys
+import django
+django.setup()
+import numpy as np
+from django.db import transaction
+from apps.faces.models import FaceCollection
+from apps.faces.services import _face_insert, face_delete
+
+args = json.loads(sys.argv[1])
+collection = FaceCollection.objects.get(pk=args["collection"])
+if args["delete"]:
+    face_delete(account=collection.account, face_id=args["delete"])
+else:
+    with transaction.atomic():
+        face = _face_insert(
+            collection=FaceCollection.objects.select_for_update().get(pk=collection.pk),
+            embedding=np.asarray(args["embedding"], np.float32), external_id=None, session_id=None,
+        )
+    print(face.face_id)
+"""
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.postgres
+def test_a_face_another_worker_process_adds_or_deletes_is_seen_by_this_processs_cached_matrix(integrator):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from django.conf import settings as django_settings
+
+    from tests.conftest import require_postgres
+
+    require_postgres()
+    db = django_settings.DATABASES["default"]
+    url = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
+
+    def other_worker(**args) -> str:
+        env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "config.settings.test"}
+        command = [sys.executable, "-c", _OTHER_WORKER, json.dumps(args)]
+        child = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+        assert child.returncode == 0, child.stderr[-2000:]
+        return child.stdout.strip()
+
+    rows = _unit(np.random.default_rng(21), 2)
+    collection = FaceCollection.objects.create(
+        account=integrator.account, collection_id="c", engine="dlib", model_version="m", dimension=16
+    )
+    first = Face.objects.create(collection=collection, embedding=embedding_to_bytes(rows[0]))
+    assert [c.face_pk for c in collection_search(collection=collection, embedding=rows[1], k=5)] == [first.pk]
+    face_id = other_worker(collection=collection.pk, embedding=rows[1].tolist(), delete=None)
+    added = Face.objects.get(face_id=face_id)
+    assert collection_search(collection=collection, embedding=rows[1], k=5)[0].face_pk == added.pk
+    other_worker(collection=collection.pk, delete=face_id)
+    assert [c.face_pk for c in collection_search(collection=collection, embedding=rows[1], k=5)] == [first.pk]
