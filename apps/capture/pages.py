@@ -54,7 +54,7 @@ def _problem(request: HttpRequest, kind: str, status: int) -> HttpResponse:
 def _session_for_page(session_id: uuid.UUID, key: str) -> Session | None:
     if not key or not page_key_check(session_id=session_id, key=key):
         return None
-    return Session.objects.filter(id=session_id).first()
+    return Session.objects.select_related("account").filter(id=session_id).first()
 
 
 def _shows_consent(config: dict[str, Any]) -> bool:
@@ -158,9 +158,9 @@ def _demo_origin_allow(*, account: Any, url: str) -> None:
     """Put the demo's own origin on the demo account's allowed redirect origins (no open redirect for it either)."""
     from apps.signing.redirects import allowed_redirect_origins_set, url_origin
 
-    origins = list(account.allowed_redirect_origins or [])
-    if url_origin(url) not in origins:
-        allowed_redirect_origins_set(account=account, origins=[*origins, url_origin(url)])
+    origins, origin = list(account.allowed_redirect_origins or []), url_origin(url)
+    if origin not in origins:
+        allowed_redirect_origins_set(account=account, origins=[*origins, origin])
 
 
 @require_http_methods(["GET", "POST"])
