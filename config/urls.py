@@ -13,7 +13,7 @@ api_v1 = [
     path("readyz", core_views.ReadyzView.as_view(), name="readyz"),
     path("", include("apps.accounts.urls")),
     path("", include("apps.verifications.urls")),
-    path("", include("apps.capture.urls")),
+    path("", include("apps.sessions.urls")),
     path("", include("apps.signing.urls")),
     path("", include("apps.webhooks.urls")),
     path("", include("apps.faces.urls")),
@@ -26,7 +26,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("swagger/schema.json", SpectacularAPIView.as_view(), name="schema"),
     path("swagger/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger"),
-    path("", include("apps.capture.page_urls")),
+    path("", include("apps.sessions.page_urls")),
     path("", include("apps.signing.page_urls")),
     path("", include("apps.faces.page_urls")),
 ]

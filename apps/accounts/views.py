@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.core.schema import ERROR_RESPONSES
-from apps.core.views import utc_timestamp
+from apps.core.timestamps import utc_timestamp
 
 from .authentication import ApiKeyAuthentication
 from .services import api_token_issue

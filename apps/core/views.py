@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from django.http import HttpRequest, HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, inline_serializer
@@ -14,12 +12,7 @@ from rest_framework.views import APIView
 
 from .errors import error_response
 from .health import readiness
-
-
-def utc_timestamp(moment: datetime | None = None) -> str:
-    """UTC time as the seed prints it: seven fractional digits and a Z."""
-    moment = (moment or datetime.now(UTC)).astimezone(UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond:06d}0Z"
+from .timestamps import utc_timestamp
 
 
 class HealthzView(APIView):

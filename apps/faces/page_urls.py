@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from django.urls import URLPattern, path
 
-from . import verif_views
+from . import selfie_id_views
 
 urlpatterns: list[URLPattern] = [
-    path("verif/", verif_views.verif_page, name="faces-verif-page"),
-    path("verif/submit", verif_views.verif_submit, name="faces-verif-submit"),
+    path("verif/", selfie_id_views.verif_page, name="faces-verif-page"),
+    path("verif/submit", selfie_id_views.verif_submit, name="faces-verif-submit"),
 ]

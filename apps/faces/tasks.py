@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from .selfie_id import verif_files_purge as purge
 from .services import session_faces_purge
-from .verif import verif_files_purge as purge
 
 
 @shared_task(name="apps.faces.tasks.verif_files_purge")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, path
 
-from . import verif_views, views
+from . import selfie_id_views, views
 
 urlpatterns: list[URLPattern] = [
     path("collection/get", views.CollectionGetView.as_view(), name="faces-collection-get"),
@@ -16,7 +16,7 @@ urlpatterns: list[URLPattern] = [
     path("face/delete", views.FaceDeleteView.as_view(), name="faces-face-delete"),
     path("face/compare", views.FaceCompareView.as_view(), name="faces-face-compare"),
     path("face/identify", views.FaceIdentifyView.as_view(), name="faces-face-identify"),
-    path("verif/settings", verif_views.PartnerSettingsView.as_view(), name="faces-verif-settings"),
-    path("verif/check/get", verif_views.CheckGetView.as_view(), name="faces-verif-check-get"),
-    path("verif/check/file", verif_views.CheckFileView.as_view(), name="faces-verif-check-file"),
+    path("verif/settings", selfie_id_views.PartnerSettingsView.as_view(), name="faces-verif-settings"),
+    path("verif/check/get", selfie_id_views.CheckGetView.as_view(), name="faces-verif-check-get"),
+    path("verif/check/file", selfie_id_views.CheckFileView.as_view(), name="faces-verif-check-file"),
 ]

@@ -21,7 +21,7 @@ from rest_framework.views import APIView
 
 from apps.core.errors import ApplicationError
 from apps.core.schema import ERROR_RESPONSES
-from apps.core.views import utc_timestamp
+from apps.core.timestamps import utc_timestamp
 
 from .comparison import face_compare, face_identify, image_check_size, image_decode_base64
 from .models import Face, FaceSighting

@@ -139,7 +139,7 @@ def hosted_link_open(*, verification_id: uuid.UUID, query_string: str, client_ad
     that fails to be created leaves the nonce unused. Unsigned openings (configs
     without forceSignedInput) are rate-limited per ``client_address``.
     """
-    session_create = import_module("apps.capture.services").session_create
+    session_create = import_module("apps.sessions.services").session_create
     verification = _verification(verification_id)
     account, config = verification.account, verification.config or {}
     try:

@@ -21,7 +21,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from . import signing, ssrf
+from . import signatures, ssrf
 from .models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from .transport import HttpOutcome, post_json
 
@@ -85,7 +85,7 @@ def _request(delivery: WebhookDelivery) -> HttpOutcome:
 
     secret = webhook_secret_get_or_create(account=delivery.event.account)
     body = delivery.event.body
-    headers = signing.signed_headers(
+    headers = signatures.signed_headers(
         secrets_=webhook_secrets_for_signing(secret=secret),
         msg_id=delivery.event_id,
         timestamp=int(time.time()),

@@ -15,7 +15,7 @@ from typing import Any
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 
-from apps.core.views import utc_timestamp
+from apps.core.timestamps import utc_timestamp
 
 logger = logging.getLogger(__name__)
 

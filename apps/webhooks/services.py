@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from apps.accounts.models import Account
 
-from . import signing
+from . import signatures
 from .delivery import delivery_enqueue_on_commit
 from .models import WebhookDelivery, WebhookEndpoint, WebhookEvent, WebhookSecret, new_event_id
 from .payloads import payload_build
@@ -25,7 +25,7 @@ EVENT_TYPE = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)+$")
 
 def webhook_secret_get_or_create(*, account: Account) -> WebhookSecret:
     """The account's signing secret, created on first use."""
-    secret, _ = WebhookSecret.objects.get_or_create(account=account, defaults={"secret": signing.secret_generate()})
+    secret, _ = WebhookSecret.objects.get_or_create(account=account, defaults={"secret": signatures.secret_generate()})
     return secret
 
 
@@ -37,7 +37,7 @@ def webhook_secret_rotate(*, account: Account) -> WebhookSecret:
     now = timezone.now()
     secret.previous_secret = secret.secret
     secret.previous_expires_at = now + timedelta(seconds=int(settings.WEBHOOK_SECRET_ROTATION_OVERLAP_SECONDS))
-    secret.secret = signing.secret_generate()
+    secret.secret = signatures.secret_generate()
     secret.rotated_at = now
     secret.save(update_fields=["secret", "previous_secret", "previous_expires_at", "rotated_at"])
     return secret

@@ -10,7 +10,7 @@ from rest_framework.views import APIView
 
 from apps.core.errors import ApplicationError
 from apps.core.schema import ERROR_RESPONSES
-from apps.core.views import utc_timestamp
+from apps.core.timestamps import utc_timestamp
 
 from .models import WebhookSecret
 from .services import webhook_secret_get_or_create, webhook_secret_rotate, webhook_test_send

@@ -45,7 +45,7 @@ INSTALLED_APPS = [
     "apps.signing",
     "apps.webhooks",
     "apps.faces",
-    "apps.capture",
+    "apps.sessions",
 ]
 
 MIDDLEWARE = [
@@ -128,8 +128,8 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ROUTES = {
     # Same-person key-frame descriptors: a low-priority worker (Procfile "keys"), off the frames' path.
-    "apps.capture.tasks.key_frame_embed": {"queue": "keys"},
-    "apps.capture.tasks.*": {"queue": "frames"},
+    "apps.sessions.tasks.key_frame_embed": {"queue": "keys"},
+    "apps.sessions.tasks.*": {"queue": "frames"},
     "apps.webhooks.tasks.*": {"queue": "webhooks"},
 }
 
@@ -201,16 +201,16 @@ LOGGING = {
 }
 
 # --- Per-area settings: each area owns one module in config/settings/parts/ -----------
-from .parts import capture, faces, signing, verifications, webhooks  # noqa: E402
-from .parts.capture import *  # noqa: E402
+from .parts import faces, sessions, signing, verifications, webhooks  # noqa: E402
 from .parts.engine import *  # noqa: E402
 from .parts.faces import *  # noqa: E402
+from .parts.sessions import *  # noqa: E402
 from .parts.signing import *  # noqa: E402
 from .parts.verifications import *  # noqa: E402
 from .parts.webhooks import *  # noqa: E402
 
 CELERY_BEAT_SCHEDULE = {
-    **capture.BEAT_SCHEDULE,
+    **sessions.BEAT_SCHEDULE,
     **faces.BEAT_SCHEDULE,
     **signing.BEAT_SCHEDULE,
     **verifications.BEAT_SCHEDULE,

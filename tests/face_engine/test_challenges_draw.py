@@ -7,9 +7,9 @@ from collections import Counter
 
 import pytest
 
-from apps.capture.services import capture_plan_for
 from apps.face_engine.challenges import challenges_draw
 from apps.face_engine.types import CHALLENGES
+from apps.sessions.services import capture_plan_for
 
 
 @pytest.mark.parametrize("count", [0, 1, 2, 4, 6])

@@ -11,9 +11,9 @@ import base64
 
 import pytest
 
-from apps.capture.models import Session
-from apps.capture.services import session_verdict_record
-from tests.capture.real_captures import live_passive_verdict
+from apps.sessions.models import Session
+from apps.sessions.services import session_verdict_record
+from tests.sessions.real_captures import live_passive_verdict
 
 pytestmark = pytest.mark.django_db
 

@@ -16,9 +16,9 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
-from tests.capture.test_browser import FPS, ROOT, _browser, _retry_while_unsure, _run_to_result, _session_row, _shot
-from tests.capture.test_browser import playwright_driver as playwright_driver
-from tests.capture.test_browser import server as server
+from tests.sessions.test_browser import FPS, ROOT, _browser, _retry_while_unsure, _run_to_result, _session_row, _shot
+from tests.sessions.test_browser import playwright_driver as playwright_driver
+from tests.sessions.test_browser import server as server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

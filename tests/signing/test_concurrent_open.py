@@ -11,7 +11,7 @@ from django.db import connection, connections, transaction
 from django.test import Client
 from django.utils import timezone
 
-from apps.capture.models import Session
+from apps.sessions.models import Session
 from apps.signing.models import UsedNonce
 from tests.conftest import make_integrator, require_postgres
 

@@ -6,7 +6,7 @@ import pytest
 from django.core.cache import cache
 from django.test import Client, override_settings
 
-from apps.capture.models import Session
+from apps.sessions.models import Session
 from apps.signing.models import UsedNonce
 
 from .conftest import locally_signed, secret_of, signed_link, verification_create

@@ -9,9 +9,9 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 from django.test import override_settings
 
-from apps.capture.models import Session
-from apps.capture.services import session_create
 from apps.core.errors import ApplicationError
+from apps.sessions.models import Session
+from apps.sessions.services import session_create
 from apps.signing.redirects import redirect_override_check, redirect_url_problem, result_redirect_url
 
 from .conftest import NOW, verification_create

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from standardwebhooks import Webhook
 
-from apps.capture.services import session_create, session_expire
+from apps.sessions.services import session_create, session_expire
 from apps.webhooks.models import WebhookEvent, WebhookSecret
 
 from .conftest import Receiver

@@ -10,8 +10,8 @@ import time_machine
 from channels.db import database_sync_to_async as sync_to_async  # closes its DB connection after use
 from django.utils import timezone
 
-from apps.capture.models import Session
-from apps.capture.tokens import session_token_issue
+from apps.sessions.models import Session
+from apps.sessions.tokens import session_token_issue
 
 from .conftest import make_session
 from .socket_helpers import authed_socket, closed_with, open_socket, stream_until

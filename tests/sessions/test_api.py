@@ -8,10 +8,10 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from apps.capture.models import Session
-from apps.capture.services import session_verdict_record
-from apps.capture.tokens import SESSION_TOKEN_AUDIENCE
 from apps.core.keys import derive_key
+from apps.sessions.models import Session
+from apps.sessions.services import session_verdict_record
+from apps.sessions.tokens import SESSION_TOKEN_AUDIENCE
 
 from . import real_captures
 

@@ -16,7 +16,7 @@ from django.utils import timezone
 from apps.accounts.models import ApiKey
 from apps.accounts.services import api_key_create
 from apps.faces.models import PartnerProfile, SelfieCheck
-from apps.faces.verif import verif_files_purge
+from apps.faces.selfie_id import verif_files_purge
 from apps.webhooks.models import WebhookEvent
 
 pytestmark = pytest.mark.django_db
@@ -334,7 +334,7 @@ def test_the_hosted_page_explains_what_is_missing(publishable, params, status, m
 
 
 def test_an_internal_failure_is_the_004_processing_error_not_a_stack_trace(publishable, faces, monkeypatch):
-    import apps.faces.verif as verif
+    import apps.faces.selfie_id as verif
 
     def broken(**kwargs):
         raise RuntimeError("decoder exploded")

@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from apps.accounts.models import Account
 from apps.core.errors import ApplicationError
-from apps.core.views import utc_timestamp
+from apps.core.timestamps import utc_timestamp
 from apps.face_engine.types import CapturePlan, Comparison, FaceEngine, FrameError, Verdict
 
 from .comparison import face_from_upload, image_check_size

@@ -10,9 +10,9 @@ import time_machine
 from django.db import connection
 from django.utils import timezone
 
-from apps.capture import services, tasks
-from apps.capture.models import Session
 from apps.face_engine.types import Verdict
+from apps.sessions import services, tasks
+from apps.sessions.models import Session
 from tests.conftest import require_postgres
 from tests.face_engine.synth_capture import passive_clip
 
@@ -210,7 +210,7 @@ def test_unused_sessions_expire_after_30_minutes_with_a_webhook_event(integrator
 
 def test_the_expiry_task_runs_every_minute_from_beat(settings):
     schedule = settings.CELERY_BEAT_SCHEDULE["capture-sessions-expire"]
-    assert schedule["task"] == "apps.capture.tasks.sessions_expire"
+    assert schedule["task"] == "apps.sessions.tasks.sessions_expire"
     assert schedule["schedule"] == timedelta(minutes=1)
 
 
@@ -240,7 +240,7 @@ def _analyse(session: Session, record: dict, seq: int, received_at: float, frame
 
 def _analysed(session: Session) -> tuple[int, str]:
     """(last analysed sequence number, engine state) of the session's current attempt."""
-    from apps.capture.state_store import capture_record_get
+    from apps.sessions.state_store import capture_record_get
 
     record = capture_record_get(session_id=str(session.id))
     assert record is not None
@@ -281,11 +281,11 @@ def test_a_frame_that_waited_too_long_for_a_worker_is_skipped(integrator, real_e
 def test_frame_and_verdict_tasks_go_to_the_frames_queue_with_json_arguments():
     from config.celery import app
 
-    for name in ("apps.capture.tasks.frame_analyze", "apps.capture.tasks.session_decide"):
+    for name in ("apps.sessions.tasks.frame_analyze", "apps.sessions.tasks.session_decide"):
         route = app.amqp.router.route({}, name, args=(), kwargs={})
         assert route["queue"].name == "frames"
     # Key-frame descriptors go to the low-priority "keys" worker, not behind (or ahead of) the frames.
-    assert app.amqp.router.route({}, "apps.capture.tasks.key_frame_embed", args=(), kwargs={})["queue"].name == "keys"
+    assert app.amqp.router.route({}, "apps.sessions.tasks.key_frame_embed", args=(), kwargs={})["queue"].name == "keys"
     assert app.conf.task_serializer == "json" and app.conf.accept_content == ["json"]
 
 
@@ -332,7 +332,7 @@ def test_icao_photos_are_deleted_after_the_result_retention(integrator):
 
 
 def test_the_capture_state_is_deleted_once_the_verdict_is_stored(integrator, real_engine):
-    from apps.capture.state_store import capture_record_get
+    from apps.sessions.state_store import capture_record_get
 
     session = make_session(integrator.account)
     Session.objects.filter(id=session.id).update(status="in_progress", attempt=1)

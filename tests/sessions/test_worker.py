@@ -15,8 +15,8 @@ from channels.db import database_sync_to_async as sync_to_async  # closes its DB
 from django.conf import settings
 from django.db import connection
 
-from apps.capture.models import Session
-from apps.capture.tokens import session_token_issue
+from apps.sessions.models import Session
+from apps.sessions.tokens import session_token_issue
 from tests.conftest import require_redis
 
 from .conftest import PASSIVE, make_session

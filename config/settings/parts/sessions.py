@@ -40,7 +40,7 @@ if CAPTURE_MAX_FPS < 1 or CAPTURE_MAX_FRAME_BYTES < 1024 or SESSION_MAX_ATTEMPTS
 
 BEAT_SCHEDULE: dict[str, dict] = {
     "capture-sessions-expire": {
-        "task": "apps.capture.tasks.sessions_expire",
+        "task": "apps.sessions.tasks.sessions_expire",
         "schedule": timedelta(minutes=1),
         # Beat runs expiry on the default queue: the frames queue is latency-critical.
         "options": {"queue": "default"},

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from apps.capture.models import Session
-from apps.capture.services import session_create
+from apps.sessions.models import Session
+from apps.sessions.services import session_create
 
 PASSIVE = {"liveness": {"type": "Verification", "challengeType": "Passive"}}
 BALANCED = {"liveness": {"type": "Verification", "challengeType": "Balanced"}}

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from channels.db import database_sync_to_async as sync_to_async  # closes its DB connection after use
 
-from apps.capture.models import Session
-from apps.capture.tokens import session_token_issue
+from apps.sessions.models import Session
+from apps.sessions.tokens import session_token_issue
 
 from .conftest import PASSIVE, make_session
 from .socket_helpers import authed_socket, stream_until
@@ -61,7 +61,7 @@ async def test_a_client_turning_the_wrong_way_fails_that_challenge(integrator):
 
 
 async def test_a_passive_live_face_passes(integrator, monkeypatch):
-    from apps.capture import services, state_store
+    from apps.sessions import services, state_store
 
     stored_embeddings: list[dict] = []
 
@@ -80,7 +80,7 @@ async def test_a_passive_live_face_passes(integrator, monkeypatch):
 
 
 async def test_with_face_recognition_the_key_frame_is_embedded_by_the_key_frame_task(integrator, monkeypatch):
-    from apps.capture import services, state_store
+    from apps.sessions import services, state_store
 
     stored_embeddings: list[dict] = []
 

@@ -29,7 +29,7 @@ from apps.core.schema import ERROR_RESPONSES
 
 from .models import PartnerProfile
 from .selectors import selfie_check_get
-from .verif import (
+from .selfie_id import (
     Analysis,
     SubmitInput,
     partner_profile_get,

@@ -3,8 +3,8 @@ from __future__ import annotations
 import pytest
 from channels.db import database_sync_to_async as sync_to_async  # closes its DB connection after use
 
-from apps.capture.models import Session
-from apps.capture.tokens import session_token_issue
+from apps.sessions.models import Session
+from apps.sessions.tokens import session_token_issue
 
 from .conftest import BALANCED, make_session
 from .socket_helpers import authed_socket, stream_until

@@ -10,8 +10,8 @@ import time_machine
 from django.test import Client
 from django.utils import timezone
 
-from apps.capture.models import Session
-from apps.capture.tokens import page_key_create, session_token_decode
+from apps.sessions.models import Session
+from apps.sessions.tokens import page_key_create, session_token_decode
 
 from .conftest import make_session
 
