@@ -27,7 +27,6 @@ urlpatterns = [
     path("swagger/schema.json", SpectacularAPIView.as_view(), name="schema"),
     path("swagger/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger"),
     path("", include("apps.sessions.page_urls")),
-    path("", include("apps.signing.page_urls")),
     path("", include("apps.faces.page_urls")),
 ]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, path
 
-from . import pages
+from . import hosted_link_page, pages
 
 urlpatterns: list[URLPattern] = [
     path("s/<uuid:session_id>/", pages.session_page, name="session-page"),
@@ -12,4 +12,6 @@ urlpatterns: list[URLPattern] = [
     path("direct/", pages.direct_session, name="direct-session"),
     path("demo/", pages.demo_page, name="demo"),
     path("demo/return/", pages.demo_return, name="demo-return"),
+    path("v/<uuid:verification_id>", hosted_link_page.hosted_link, name="hosted-link"),
+    path("v/<uuid:verification_id>/", hosted_link_page.hosted_link, name="hosted-link-slash"),
 ]

@@ -1,17 +1,11 @@
-"""Signing fixtures: a frozen clock and helpers that sign like an integrator would."""
+"""Signing fixtures: a frozen clock, and no unsigned-link limit unless a test sets one."""
 
 from __future__ import annotations
-
-import datetime as dt
-import json
-from pathlib import Path
 
 import pytest
 import time_machine
 
-from apps.signing.canonical import query_encode, signature_compute
-
-NOW = dt.datetime(2026, 5, 21, 18, 32, 25, tzinfo=dt.UTC)
+from .helpers import NOW
 
 
 @pytest.fixture(autouse=True)
@@ -24,39 +18,3 @@ def _no_unsigned_link_limit(settings) -> None:
 def frozen():
     with time_machine.travel(NOW, tick=False) as traveller:
         yield traveller
-
-
-def secret_of(integrator) -> str:
-    """The signing secret as the integrator reads it from the API."""
-    return integrator.client.get("/v1/signature/secret").json()["secret"]
-
-
-def locally_signed(secret: str, params: list[tuple[str, str]], purpose: str = "link") -> str:
-    signature = signature_compute(secret=secret, purpose=purpose, params=params)
-    return f"{query_encode(params)}&reSignature={signature}"
-
-
-SEED_CREATE_EXAMPLE = Path(__file__).resolve().parents[1] / "verifications" / "fixtures" / "create_curl_request.json"
-
-
-def verification_config(**blocks) -> dict:
-    """The seed's example verificationConfig (without face recognition), with blocks replaced."""
-    config = json.loads(SEED_CREATE_EXAMPLE.read_text())["verificationConfig"]
-    del config["verifierConfigs"]["faceRecognition"]
-    for name, value in blocks.items():
-        config[name] = {**config[name], **value}
-    return config
-
-
-def verification_create(integrator, name: str = "Test Verification", **blocks) -> str:
-    body = {"name": name, "verificationConfig": verification_config(**blocks)}
-    response = integrator.client.post("/v1/verification/create", body, format="json")
-    assert response.status_code == 200, response.json()
-    return response.json()["verificationId"]
-
-
-def signed_link(integrator, query: str, **security) -> str:
-    body = {"queryString": query, "securitySettings": security} if security else {"queryString": query}
-    response = integrator.client.post("/v1/signature/create", body, format="json")
-    assert response.status_code == 200, response.json()
-    return response.json()["signedQueryString"]

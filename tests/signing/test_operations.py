@@ -11,7 +11,7 @@ from apps.signing.models import SigningSecret, UsedNonce
 from apps.signing.services import nonce_consume
 from apps.signing.tasks import used_nonces_purge
 
-from .conftest import NOW, secret_of
+from .helpers import NOW, secret_of
 
 pytestmark = pytest.mark.django_db
 

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from apps.signing.canonical import QueryStringError, query_encode, signature_compute
 from apps.signing.redirects import result_redirect_url
 
-from .conftest import NOW, locally_signed, secret_of
+from .helpers import NOW, locally_signed, secret_of
 from .test_result_redirect import finished_session
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -14,7 +14,7 @@ from apps.sessions.models import Session
 from apps.sessions.services import session_create
 from apps.signing.redirects import redirect_override_check, redirect_url_problem, result_redirect_url
 
-from .conftest import NOW, verification_create
+from .helpers import NOW, verification_create
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 from django.test import override_settings
 
-from .conftest import NOW, locally_signed, secret_of
+from .helpers import NOW, locally_signed, secret_of
 
 pytestmark = pytest.mark.django_db
 

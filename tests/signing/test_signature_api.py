@@ -10,7 +10,7 @@ import pytest
 from apps.signing.models import UsedNonce
 from apps.signing.services import nonce_consume
 
-from .conftest import NOW, locally_signed, secret_of
+from .helpers import NOW, locally_signed, secret_of
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
-from .links import LinkRefused, hosted_link_open
+from .hosted_links import LinkRefused, hosted_link_open
 
 _CSP = "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'"
 
@@ -49,7 +49,7 @@ def hosted_link(request: HttpRequest, verification_id: uuid.UUID) -> HttpRespons
         )
     except LinkRefused as refused:
         context = {"kind": refused.kind, "message": refused.message, "status": refused.status}
-        response = render(request, "signing/link_error.html", context, status=refused.status)
+        response = render(request, "capture/link_error.html", context, status=refused.status)
         response["Content-Security-Policy"] = _CSP
         if refused.status == 429:
             response["Retry-After"] = "3600"

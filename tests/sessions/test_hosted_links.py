@@ -3,15 +3,26 @@
 from __future__ import annotations
 
 import pytest
+import time_machine
 from django.core.cache import cache
 from django.test import Client, override_settings
 
 from apps.sessions.models import Session
 from apps.signing.models import UsedNonce
-
-from .conftest import locally_signed, secret_of, signed_link, verification_create
+from tests.signing.helpers import NOW, locally_signed, secret_of, signed_link, verification_create
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _unsigned_openings_unlimited(settings) -> None:
+    settings.HOSTED_LINK_UNSIGNED_PER_HOUR = 10_000  # all tests share one address; one test sets its own limit
+
+
+@pytest.fixture
+def frozen():
+    with time_machine.travel(NOW, tick=False) as traveller:
+        yield traveller
 
 
 @pytest.fixture
@@ -220,7 +231,7 @@ def test_under_asgi_the_raw_query_bytes_are_read_as_utf8():
 
     from django.core.handlers.asgi import ASGIRequest
 
-    from apps.signing.pages import _raw_query_string
+    from apps.sessions.hosted_link_page import _raw_query_string
 
     scope = {"type": "http", "method": "GET", "path": "/v/x", "headers": [], "query_string": "city=Köln".encode()}
     assert _raw_query_string(ASGIRequest(scope, io.BytesIO())) == "city=Köln"

@@ -10,7 +10,6 @@ signature, expired, or its nonce already started a session.
 from __future__ import annotations
 
 import uuid
-from importlib import import_module
 from typing import Any
 
 from django.conf import settings
@@ -19,10 +18,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.core.errors import ApplicationError
-
-from .canonical import EXPIRATION_PARAM, NONCE_PARAM, SIGNATURE_PARAM, QueryStringError, query_parse
-from .redirects import is_reserved, redirect_override_check
-from .services import (
+from apps.signing.canonical import EXPIRATION_PARAM, NONCE_PARAM, SIGNATURE_PARAM, QueryStringError, query_parse
+from apps.signing.redirects import is_reserved, redirect_override_check
+from apps.signing.services import (
     PURPOSE_LINK,
     NonceAlreadyUsedError,
     Outcome,
@@ -30,6 +28,10 @@ from .services import (
     nonce_consume,
     query_check,
 )
+from apps.verifications.models import VerificationConfig
+
+from .models import Session
+from .services import session_create
 
 EXTERNAL_ID_PARAM = "reExternalId"
 MAX_EXTERNAL_ID_LENGTH = 200
@@ -110,10 +112,8 @@ def link_overrides(*, account: Any, config: dict[str, Any], params: dict[str, st
     return overrides
 
 
-def _verification(verification_id: uuid.UUID) -> Any:
-    # Imported by name: mypy checks apps/signing only, not the other areas' modules.
-    verification_config = import_module("apps.verifications.models").VerificationConfig
-    verification = verification_config.objects.select_related("account").filter(id=verification_id).first()
+def _verification(verification_id: uuid.UUID) -> VerificationConfig:
+    verification = VerificationConfig.objects.select_related("account").filter(id=verification_id).first()
     if verification is None:
         raise LinkRefused("unknown", 404, "There is no verification with this id.")
     return verification
@@ -131,7 +131,7 @@ def _unsigned_rate_exceeded(client_address: str) -> bool:
     return count > int(settings.HOSTED_LINK_UNSIGNED_PER_HOUR)
 
 
-def hosted_link_open(*, verification_id: uuid.UUID, query_string: str, client_address: str = "unknown") -> Any:
+def hosted_link_open(*, verification_id: uuid.UUID, query_string: str, client_address: str = "unknown") -> Session:
     """Create the session a hosted link asks for and return it; raise LinkRefused otherwise.
 
     The nonce is consumed in the same transaction that creates the session, so two
@@ -139,7 +139,6 @@ def hosted_link_open(*, verification_id: uuid.UUID, query_string: str, client_ad
     that fails to be created leaves the nonce unused. Unsigned openings (configs
     without forceSignedInput) are rate-limited per ``client_address``.
     """
-    session_create = import_module("apps.sessions.services").session_create
     verification = _verification(verification_id)
     account, config = verification.account, verification.config or {}
     try:

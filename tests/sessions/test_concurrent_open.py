@@ -14,8 +14,7 @@ from django.utils import timezone
 from apps.sessions.models import Session
 from apps.signing.models import UsedNonce
 from tests.conftest import make_integrator, require_postgres
-
-from .conftest import signed_link, verification_create
+from tests.signing.helpers import signed_link, verification_create
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
