@@ -99,6 +99,15 @@ REDIS_URL = str(setting("REDIS_URL", ""))
 if REDIS_URL and not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
     raise ImproperlyConfigured("Setting REDIS_URL is malformed: it must start with redis://, rediss:// or unix://")
 
+# channels-redis waits for a socket's next message in a BZPOPMIN that blocks up to 5 s; redis-py's default
+# read timeout is also 5 s, so an idle socket died with TimeoutError. The layer's reads wait longer than that.
+CHANNELS_REDIS_BLOCK_SECONDS = 5
+CHANNEL_LAYER_SOCKET_TIMEOUT_SECONDS = setting("CHANNEL_LAYER_SOCKET_TIMEOUT_SECONDS", 30.0, float)
+if CHANNEL_LAYER_SOCKET_TIMEOUT_SECONDS <= CHANNELS_REDIS_BLOCK_SECONDS:
+    raise ImproperlyConfigured(
+        f"Setting CHANNEL_LAYER_SOCKET_TIMEOUT_SECONDS is malformed: it must exceed {CHANNELS_REDIS_BLOCK_SECONDS} s"
+    )
+
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_RESULT_BACKEND = REDIS_URL
@@ -106,7 +115,11 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "capacity": 200, "expiry": 30},
+            "CONFIG": {
+                "hosts": [{"address": REDIS_URL, "socket_timeout": CHANNEL_LAYER_SOCKET_TIMEOUT_SECONDS}],
+                "capacity": 200,
+                "expiry": 30,
+            },
         }
     }
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}

@@ -37,6 +37,10 @@ def _import_settings(module: str, **env: str) -> subprocess.CompletedProcess[str
         ({"SECRET_KEY": "x" * 50, "ALLOW_HTTP_OUTBOUND": "sometimes"}, "ALLOW_HTTP_OUTBOUND is malformed"),
         ({"SECRET_KEY": "x" * 50, "PUBLIC_BASE_URL": "notaurl"}, "PUBLIC_BASE_URL is malformed"),
         ({"SECRET_KEY": "x" * 50, "PUBLIC_BASE_URL": "ftp://id.example"}, "PUBLIC_BASE_URL is malformed"),
+        (
+            {"SECRET_KEY": "x" * 50, "CHANNEL_LAYER_SOCKET_TIMEOUT_SECONDS": "5"},
+            "CHANNEL_LAYER_SOCKET_TIMEOUT_SECONDS is malformed",
+        ),
     ],
 )
 def test_production_settings_refuse_to_start_and_say_why(env, message):
