@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.urls import include, path, re_path
+from django.urls import URLPattern, URLResolver, include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from apps.core import views as core_views
 
-api_v1 = [
+api_v1: list[URLPattern | URLResolver] = [
     path("healthz", core_views.HealthzView.as_view(), name="healthz"),
     path("readyz", core_views.ReadyzView.as_view(), name="readyz"),
     path("", include("apps.accounts.urls")),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
@@ -12,6 +12,10 @@ from rest_framework.request import Request
 
 from .models import Account, ApiKey
 from .services import api_key_authenticate, api_token_authenticate
+
+if TYPE_CHECKING:
+    # Not at run time: rest_framework.views loads this module through its settings.
+    from rest_framework.views import APIView
 
 
 def _credentials(request: Request) -> tuple[str, str]:
@@ -56,8 +60,27 @@ class BearerTokenAuthentication(ApiKeyAuthentication):
         return api_key.account, api_key
 
 
+def request_account(request: Request) -> Account:
+    """The Account that authenticated ``request``, for views behind ``IsAccount``.
+
+    DRF types ``request.user`` as Django's user; ours is always an Account.
+    """
+    user = request.user
+    if not isinstance(user, Account):
+        raise exceptions.NotAuthenticated()
+    return user
+
+
+def request_api_key(request: Request) -> ApiKey:
+    """The ApiKey that authenticated ``request`` (``request.auth``), for views behind ``IsAccount``."""
+    api_key = request.auth
+    if not isinstance(api_key, ApiKey):
+        raise exceptions.NotAuthenticated()
+    return api_key
+
+
 class IsAccount(BasePermission):
-    def has_permission(self, request: Request, view: Any) -> bool:
+    def has_permission(self, request: Request, view: APIView) -> bool:
         return isinstance(request.user, Account)
 
 

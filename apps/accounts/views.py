@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 from apps.core.schema import ERROR_RESPONSES
 from apps.core.timestamps import utc_timestamp
 
-from .authentication import ApiKeyAuthentication
+from .authentication import ApiKeyAuthentication, request_api_key
 from .services import api_token_issue
 
 
@@ -29,7 +29,7 @@ class TokenGetView(APIView):
         responses={200: OutputSerializer, **ERROR_RESPONSES(401)},
     )
     def get(self, request: Request) -> Response:
-        token, expires = api_token_issue(api_key=request.auth)
+        token, expires = api_token_issue(api_key=request_api_key(request))
         return Response({"token": token, "expirationUtcTime": utc_timestamp(expires)})
 
 

@@ -13,7 +13,7 @@ from functools import cache
 
 from django.conf import settings
 
-from apps.face_engine.types import EngineSettings, FaceEngine, ModelFilesMissing
+from apps.face_engine.types import EngineName, EngineSettings, FaceEngine, ModelFilesMissing
 
 _lock = threading.Lock()
 _engines: dict[str, FaceEngine] = {}
@@ -34,7 +34,7 @@ def engine_settings() -> EngineSettings:
     )
 
 
-def get_engine(name: str | None = None) -> FaceEngine:
+def get_engine(name: EngineName | None = None) -> FaceEngine:
     """The process-wide engine (``name`` overrides the configured choice, e.g. ``dlib``)."""
     from apps.face_engine.factory import build_engine, engine_choice
 

@@ -66,8 +66,9 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         if isinstance(exc, (exceptions.NotAuthenticated, exceptions.AuthenticationFailed)):
             exc.status_code = status.HTTP_401_UNAUTHORIZED
             headers["WWW-Authenticate"] = 'ApiKey realm="api", Bearer realm="api"'
-        if getattr(exc, "wait", None):
-            headers["Retry-After"] = str(int(exc.wait))
+        wait = getattr(exc, "wait", None)  # Throttled's; drf-stubs do not declare it
+        if wait:
+            headers["Retry-After"] = str(int(wait))
         code = _CODES.get(exc.status_code, "error")
         if isinstance(exc, exceptions.ValidationError):
             fields = flatten_errors(exc.detail)

@@ -76,7 +76,7 @@ def server_error(request: HttpRequest) -> HttpResponse:
     return default_server_error(request)
 
 
-def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
     if _is_api(request):
         return error_response(400, "invalid", "Bad request.")
     from django.views.defaults import bad_request as default_bad_request

@@ -5,10 +5,10 @@ from __future__ import annotations
 from .backends.base import Backend
 from .model_files import dlib_model_paths
 from .pipeline import Engine
-from .types import EngineSettings, FaceEngine, ModelFilesMissing
+from .types import EngineName, EngineSettings, FaceEngine, ModelFilesMissing
 
 
-def engine_choice(settings: EngineSettings) -> str:
+def engine_choice(settings: EngineSettings) -> EngineName:
     """The backend ``settings`` select: ``auto`` means InsightFace when all its files are present, else dlib."""
     if settings.engine != "auto":
         return settings.engine

@@ -28,13 +28,13 @@ from .transport import HttpOutcome, post_json
 logger = logging.getLogger(__name__)
 
 
-def _publish(delivery_id: int, countdown: float | None = None) -> None:
+def _publish(delivery_id: int, countdown: float = 0) -> None:
     from .tasks import webhook_delivery_send  # the tasks module imports this one
 
     try:
         webhook_delivery_send.apply_async(
-            args=[delivery_id],
-            countdown=countdown,
+            args=(delivery_id,),
+            countdown=countdown,  # 0: at once (Celery reads a zero countdown as none)
             retry=True,
             retry_policy={"max_retries": 1, "interval_start": 0, "interval_step": 0.5},
         )

@@ -40,13 +40,14 @@ class _PinnedHTTPConnection(http.client.HTTPConnection):
 
 class _PinnedHTTPSConnection(http.client.HTTPSConnection):
     def __init__(self, host: str, port: int, *, address: str, timeout: float, cafile: str | None = None) -> None:
-        super().__init__(host, port, timeout=timeout, context=ssl.create_default_context(cafile=cafile))
+        self._ssl_context = ssl.create_default_context(cafile=cafile)
+        super().__init__(host, port, timeout=timeout, context=self._ssl_context)
         self._address = address
 
     def connect(self) -> None:
         raw = socket.create_connection((self._address, self.port), self.timeout)
         # SNI and certificate checks use the hostname; the TCP peer is the checked address.
-        self.sock = self._context.wrap_socket(raw, server_hostname=self.host)
+        self.sock = self._ssl_context.wrap_socket(raw, server_hostname=self.host)
 
 
 def _abort(conn: http.client.HTTPConnection, fired: threading.Event) -> None:

@@ -8,6 +8,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.accounts.authentication import request_account
 from apps.core.errors import ApplicationError
 from apps.core.schema import ERROR_RESPONSES
 from apps.core.timestamps import utc_timestamp
@@ -41,7 +42,7 @@ class WebhookSecretGetView(APIView):
         responses={200: SecretOutputSerializer, **ERROR_RESPONSES(401)},
     )
     def get(self, request: Request) -> Response:
-        return Response(_secret_body(webhook_secret_get_or_create(account=request.user)))
+        return Response(_secret_body(webhook_secret_get_or_create(account=request_account(request))))
 
 
 class WebhookSecretRotateView(APIView):
@@ -52,7 +53,7 @@ class WebhookSecretRotateView(APIView):
         responses={200: SecretOutputSerializer, **ERROR_RESPONSES(401)},
     )
     def post(self, request: Request) -> Response:
-        return Response(_secret_body(webhook_secret_rotate(account=request.user)))
+        return Response(_secret_body(webhook_secret_rotate(account=request_account(request))))
 
 
 class WebhookTestView(APIView):
@@ -77,7 +78,7 @@ class WebhookTestView(APIView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
-            delivery = webhook_test_send(account=request.user, url=serializer.validated_data["url"])
+            delivery = webhook_test_send(account=request_account(request), url=serializer.validated_data["url"])
         except ValueError as exc:
             raise ApplicationError(str(exc), fields={"url": [str(exc)]}) from exc
         return Response({"eventId": delivery.event_id})

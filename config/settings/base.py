@@ -10,6 +10,7 @@ Every value is read here once; malformed values fail at start-up.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -180,7 +181,7 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": None,
 }
 
-SPECTACULAR_SETTINGS = {
+SPECTACULAR_SETTINGS: dict[str, Any] = {  # drf-spectacular's settings: values of many types
     "TITLE": "Liveproof API",
     "DESCRIPTION": "Self-hosted face liveness and identity verification.",
     "VERSION": "1.0.0",

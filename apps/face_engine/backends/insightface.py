@@ -171,7 +171,7 @@ def _arcface_crop(bgr: BgrImage, points: npt.NDArray[np.float32], size: int) -> 
             pass
     if not np.all(np.isfinite(matrix)):
         matrix = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
-    return cv2.warpAffine(bgr, matrix, (size, size), borderValue=0.0)  # type: ignore[return-value]
+    return cv2.warpAffine(bgr, matrix, (size, size), borderValue=0.0)
 
 
 def _as_bgr(gray: GrayImage | None, bgr: BgrImage | None) -> BgrImage:
@@ -181,7 +181,7 @@ def _as_bgr(gray: GrayImage | None, bgr: BgrImage | None) -> BgrImage:
         raise ValueError("an image is required")
     import cv2
 
-    return cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR)  # type: ignore[return-value]
+    return cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR)
 
 
 def _softmax2(a: float, b: float) -> tuple[float, float]:

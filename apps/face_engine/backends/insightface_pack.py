@@ -21,6 +21,7 @@ import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import IO
 from urllib.parse import urlparse
 
 from .insightface import LIVENESS_FILE, PACK_ROLES
@@ -109,7 +110,7 @@ def _check_zip(archive: zipfile.ZipFile) -> list[tuple[zipfile.ZipInfo, str]]:
     return members
 
 
-def _copy_capped(source, destination: Path, limit: int, label: str) -> int:
+def _copy_capped(source: IO[bytes], destination: Path, limit: int, label: str) -> int:
     written = 0
     with destination.open("wb") as out:
         while chunk := source.read(CHUNK):

@@ -12,12 +12,17 @@ from config.env import setting
 WEBHOOK_TIMEOUT_SECONDS = setting("WEBHOOK_TIMEOUT_SECONDS", 10.0, float)
 # Waits (seconds) before retry 1, 2, ...; jitter is applied to each. One first attempt + one per entry.
 _DEFAULT_SCHEDULE = ["5", "300", "1800", "7200", "18000", "36000", "50400", "72000", "86400"]
-try:
-    WEBHOOK_RETRY_SCHEDULE_SECONDS = [
-        int(v) for v in setting("WEBHOOK_RETRY_SCHEDULE_SECONDS", _DEFAULT_SCHEDULE, list)
-    ]
-except ValueError as exc:
-    raise ImproperlyConfigured(f"Setting WEBHOOK_RETRY_SCHEDULE_SECONDS is malformed: {exc}") from exc
+
+
+def _retry_schedule() -> list[int]:
+    # A function, so that no exception name leaks into `from .parts.webhooks import *`.
+    try:
+        return [int(v) for v in setting("WEBHOOK_RETRY_SCHEDULE_SECONDS", _DEFAULT_SCHEDULE, list)]
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"Setting WEBHOOK_RETRY_SCHEDULE_SECONDS is malformed: {exc}") from exc
+
+
+WEBHOOK_RETRY_SCHEDULE_SECONDS = _retry_schedule()
 # Each wait is multiplied by a random factor in [1 - jitter, 1 + jitter] so retries do not arrive in lockstep.
 WEBHOOK_RETRY_JITTER = setting("WEBHOOK_RETRY_JITTER", 0.1, float)
 # A claimed delivery belongs to its worker this long; after that the sweep may hand it to another worker.

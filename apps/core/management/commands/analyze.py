@@ -70,6 +70,6 @@ class Command(BaseCommand):
             raise CommandError("--fps must be positive.")
         return CapturePlan(
             mode="passive" if options["passive"] else "active",
-            challenges=names,  # type: ignore[arg-type]
+            challenges=names,
             fail_on_multiple_faces=not options["allow_multiple_faces"],
         )
