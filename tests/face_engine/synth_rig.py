@@ -1,6 +1,6 @@
 """The rig: a portrait's landmarks moved in 3-D and the image warped after them.
 
-Part of ``tests/face_engine/synthetic.py`` (see its docstring and ``README.md ("Synthetic test video")``).
+Part of ``tests/face_engine/synthetic.py`` (see its docstring and ``docs/synthetic-video.md``).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The README's stand-alone validator is the code the docs show, and it agrees with the service."""
+"""The stand-alone validator in docs/signing.md is the code the docs show, and it agrees with the service."""
 
 from __future__ import annotations
 
@@ -21,17 +21,17 @@ SECRET = "lp_ss_" + "cd" * 32
 
 
 def _snippet() -> str:
-    """The first Python block in README.md defining check_signed_query."""
-    for block in re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), flags=re.DOTALL):
+    """The first Python block in docs/signing.md defining check_signed_query."""
+    for block in re.findall(r"```python\n(.*?)```", (ROOT / "docs" / "signing.md").read_text(), flags=re.DOTALL):
         if "def check_signed_query(" in block:
             return block
-    raise AssertionError("no check_signed_query snippet in README.md")
+    raise AssertionError("no check_signed_query snippet in docs/signing.md")
 
 
 @pytest.fixture(scope="module")
 def check_signed_query():
     namespace: dict = {}
-    exec(compile(_snippet(), "README snippet", "exec"), namespace)
+    exec(compile(_snippet(), "docs/signing.md snippet", "exec"), namespace)
     return namespace["check_signed_query"]
 
 
