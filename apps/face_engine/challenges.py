@@ -24,7 +24,7 @@ Row = Sequence[float]
 Baseline = Sequence[float]
 
 CHALLENGE_TIMEOUT_S = 7.0
-# Relative thresholds (see README.md ("Face engine") for how they were chosen).
+# Relative thresholds (see docs/engine.md ("Liveness", "Tuning and known limits") for how they were chosen).
 TURN_DELTA = 0.22  # yaw ratio change (~13 degrees)
 NOD_DELTA = 0.07  # pitch ratio change
 SMILE_WIDEN = 1.05  # mouth 5% wider than neutral (frame-to-frame noise: 2-3%), with the head still

@@ -27,7 +27,7 @@ RIGID_POINTS = (0, 1, 2, 14, 15, 16, 27, 28, 29, 30, 31, 33, 35, 36, 39, 42, 45)
 # Neutral value of the pitch ratio on an average frontal face (astronaut(), t1.jpg faces).
 PITCH_NEUTRAL = 0.36
 
-# Quality limits (gray levels and fractions of the frame); see README.md ("Face engine").
+# Quality limits (gray levels and fractions of the frame); see docs/engine.md ("Per-frame measures and tracking").
 MIN_BRIGHTNESS = 60.0
 MAX_BRIGHTNESS = 200.0
 MIN_CONTRAST = 18.0

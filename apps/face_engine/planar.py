@@ -27,7 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 # Thresholds in inter-ocular distances, tuned on the synthetic live and attack
-# sequences (tests/face_engine/synthetic.py; figures in README.md ("Face engine")):
+# sequences (tests/face_engine/synthetic.py; figures in docs/engine.md ("Liveness")):
 # live turns and nods reach r_h 0.08-0.12, flat pictures tilted by up to 30
 # degrees stay below 0.07 (dlib's shape prior adds some non-planar bias on a
 # tilted picture), and a still head or a still picture stays below r_sim 0.04.

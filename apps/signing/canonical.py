@@ -1,6 +1,6 @@
 """The one canonical form of a query string, and the HMAC over it.
 
-Pure Python (no Django): the README's stand-alone validator implements exactly
+Pure Python (no Django): the stand-alone validator in docs/signing.md implements exactly
 these rules, and a test runs that snippet against this module.
 
 Parsing (``query_parse``) follows ``application/x-www-form-urlencoded``, the

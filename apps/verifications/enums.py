@@ -1,6 +1,6 @@
 """Every enumeration of a verification configuration, defined once.
 
-Serializers, the admin, the OpenAPI schema and README.md ("Verification configurations") all read
+Serializers, the admin, the OpenAPI schema and docs/api.md ("Enumerations") all read
 these classes; the wire values are the enum values (``"Verification"``,
 ``"Balanced"``, ...), spelled exactly as the Service API document spells them.
 """

@@ -1,5 +1,5 @@
 /* Liveproof hosted page: consent -> camera -> capture over the WebSocket -> result -> redirect.
-   Protocol: README.md ("Verification sessions"). No dependencies, no CDN. */
+   Protocol: docs/websocket.md; screens: docs/sessions.md ("Hosted page"). No dependencies, no CDN. */
 (function () {
   "use strict";
   var boot = JSON.parse(document.getElementById("boot").textContent);

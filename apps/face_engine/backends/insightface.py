@@ -50,7 +50,7 @@ LIVENESS_FILE = "liveness.onnx"
 # DEFAULT_THRESHOLD). It cannot be tuned here: no weights exist on these machines.
 MATCH_THRESHOLD = 0.40
 EMBEDDING_SIZE = 512
-# genderage gives no uncertainty; these are conservative fixed figures (see README.md ("The InsightFace engine")).
+# genderage gives no uncertainty; these are conservative fixed figures (see docs/insightface.md ("Age and gender")).
 AGE_CONFIDENCE = 0.6
 AGE_MARGIN_YEARS = 8.0
 # insightface's own live-score threshold for the addon (``addons.liveness.DEFAULT_THRESHOLD``).
