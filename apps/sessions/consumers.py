@@ -2,7 +2,8 @@
 
 The browser authenticates with its session token (first message), then streams
 binary JPEG frames; frames go to the ``frames`` Celery queue and workers answer
-through the session's channel-layer group. Protocol and close codes: README.md ("Verification sessions").
+through the session's channel-layer group. Protocol: README.md ("Verification sessions"); close codes:
+``protocol.CloseCode``.
 """
 
 from __future__ import annotations
@@ -16,22 +17,15 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from . import services, tasks
+from . import tasks
 from .events import ErrorMessage, FeedbackMessage, session_group
+from .messages import session_result_message, session_state_message
 from .models import Session
+from .protocol import CloseCode
+from .services.connect import ConnectRefusedError, session_connect
+from .services.frames import frame_encode
+from .services.lifecycle import session_cancel, session_expire, session_retry
 from .state_store import capture_record_get
-
-# Documented close codes (README.md ("Verification sessions")).
-CLOSE_NORMAL = 1000
-CLOSE_TOO_BIG = 1009
-CLOSE_BAD_MESSAGE = 4400
-CLOSE_UNAUTHENTICATED = 4401
-CLOSE_WRONG_SESSION = 4403
-CLOSE_UNKNOWN_SESSION = 4404
-CLOSE_TOKEN_USED = 4409
-CLOSE_SESSION_FINISHED = 4410
-CLOSE_SUPERSEDED = 4411
-CLOSE_FLOOD = 4429
 
 MAX_TEXT_BYTES = 8192
 JPEG_MAGIC = b"\xff\xd8\xff"
@@ -103,11 +97,11 @@ class SessionConsumer(AsyncWebsocketConsumer):
             return
         if len(frame) > int(settings.CAPTURE_MAX_FRAME_BYTES):
             await self._error("frameTooLarge", f"Frames may not exceed {settings.CAPTURE_MAX_FRAME_BYTES} bytes.")
-            await self._close(CLOSE_TOO_BIG)
+            await self._close(CloseCode.TOO_BIG)
             return
         now = time.time()
         if now >= self.expires_at and self.status in Session.UNFINISHED:
-            await database_sync_to_async(services.session_expire)(session_id=self.session_id)
+            await database_sync_to_async(session_expire)(session_id=self.session_id)
             return
         if self.status != Session.Status.IN_PROGRESS or self.gen is None:
             await self._error("notCapturing", "The session is not capturing; the frame was ignored.")
@@ -134,7 +128,7 @@ class SessionConsumer(AsyncWebsocketConsumer):
         self.dropped.append(now)
         if len(self.dropped) > 5 * int(settings.CAPTURE_MAX_FPS):
             await self._error("flood", "Too many frames; the connection is closed.")
-            await self._close(CLOSE_FLOOD)
+            await self._close(CloseCode.FLOOD)
             return True
         if now - self.last_slow_down_at >= 1.0:
             self.last_slow_down_at = now
@@ -145,16 +139,16 @@ class SessionConsumer(AsyncWebsocketConsumer):
     async def _dispatch(self, gen: str, seq: int, frame: bytes, received_at: float) -> None:
         # Eager (embedded) mode runs the analysis inside this call, so it must leave the event loop.
         await database_sync_to_async(tasks.frame_analyze.delay, thread_sensitive=False)(
-            self.session_id, gen, seq, services.frame_encode(frame), received_at
+            self.session_id, gen, seq, frame_encode(frame), received_at
         )
 
     async def _authenticate(self, token: Any) -> None:
         self.auth_deadline.cancel()
         try:
-            session, resume = await database_sync_to_async(services.session_connect)(
+            session, resume = await database_sync_to_async(session_connect)(
                 session_id=self.session_id, token=token if isinstance(token, str) else ""
             )
-        except services.ConnectRefusedError as exc:
+        except ConnectRefusedError as exc:
             await self._error(exc.code, exc.message)
             await self._close(exc.close_code)
             return
@@ -164,10 +158,10 @@ class SessionConsumer(AsyncWebsocketConsumer):
         await self.channel_layer.group_send(group, {"type": "capture.takeover", "channel": self.channel_name})
         await self.channel_layer.group_add(group, self.channel_name)
         await self._adopt(session)
-        await self._send(services.session_state_message(session=session, resume_token=resume))
+        await self._send(session_state_message(session=session, resume_token=resume))
         await self._announce(session)
         if session.is_finished:
-            await self._close(CLOSE_SESSION_FINISHED)
+            await self._close(CloseCode.SESSION_FINISHED)
 
     async def _adopt(self, session: Session) -> None:
         self.status = session.status
@@ -180,21 +174,21 @@ class SessionConsumer(AsyncWebsocketConsumer):
 
     async def _announce(self, session: Session) -> None:
         """The stored result, when there is one (the database is the source of truth)."""
-        result = await database_sync_to_async(services.session_result_message)(session=session)
+        result = await database_sync_to_async(session_result_message)(session=session)
         if result is not None:
             await self._send(result)
 
     async def _on_retry(self) -> None:
-        session = await database_sync_to_async(services.session_retry)(session_id=self.session_id)
+        session = await database_sync_to_async(session_retry)(session_id=self.session_id)
         if session is None:
             await self._error("retryNotAllowed", "No retry is available for this session.")
             return
         await self._adopt(session)
-        await self._send(services.session_state_message(session=session))
+        await self._send(session_state_message(session=session))
         await self._announce(session)
 
     async def _on_cancel(self) -> None:
-        if not await database_sync_to_async(services.session_cancel)(session_id=self.session_id):
+        if not await database_sync_to_async(session_cancel)(session_id=self.session_id):
             await self._error("notCancellable", "The session is already finished.")
 
     async def _on_ping(self) -> None:
@@ -230,7 +224,7 @@ class SessionConsumer(AsyncWebsocketConsumer):
     async def capture_takeover(self, event: dict[str, Any]) -> None:
         if event.get("channel") != self.channel_name:
             await self._error("superseded", "Another connection took over this session.")
-            await self._close(CLOSE_SUPERSEDED)
+            await self._close(CloseCode.SUPERSEDED)
 
     # --- helpers ----------------------------------------------------------------------------
 
@@ -249,12 +243,12 @@ class SessionConsumer(AsyncWebsocketConsumer):
 
     async def _refuse(self, code: str, message: str) -> None:
         await self._error(code, message)
-        await self._close(CLOSE_UNAUTHENTICATED)
+        await self._close(CloseCode.UNAUTHENTICATED)
 
-    async def _close(self, code: int) -> None:
+    async def _close(self, code: CloseCode) -> None:
         if not self.closed:
             self.closed = True
-            await self.close(code=code)
+            await self.close(code=int(code))  # a plain int: autobahn (daphne) refuses int subclasses
 
 
 class UnknownPathConsumer(AsyncWebsocketConsumer):
@@ -264,4 +258,4 @@ class UnknownPathConsumer(AsyncWebsocketConsumer):
         await self.accept()
         error: ErrorMessage = {"type": "error", "code": "unknownSession", "message": "No such socket path."}
         await self.send(text_data=json.dumps(error))
-        await self.close(code=CLOSE_UNKNOWN_SESSION)
+        await self.close(code=int(CloseCode.UNKNOWN_SESSION))

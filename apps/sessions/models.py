@@ -7,6 +7,8 @@ import uuid
 from django.conf import settings
 from django.db import models
 
+from .tokens import page_key_create
+
 
 class Session(models.Model):
     """A verification session created by an integrator (or the direct page) and run in a browser."""
@@ -75,8 +77,6 @@ class Session(models.Model):
     @property
     def session_url(self) -> str:
         """The hosted page for redirect integrations; carries a page key valid for the session's TTL."""
-        from .tokens import page_key_create
-
         return f"{settings.PUBLIC_BASE_URL}/s/{self.id}/?k={page_key_create(session_id=self.id)}"
 
 

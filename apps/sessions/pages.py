@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
@@ -14,10 +15,14 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from apps.accounts.services import account_get_or_create
 from apps.core.errors import ApplicationError
+from apps.signing.redirects import allowed_redirect_origins_set, url_origin
 
-from . import services
+from .messages import session_result_message
 from .models import Session
 from .selectors import session_result_payload
+from .services.create import session_create
+from .services.frames import engine_warm_up
+from .services.lifecycle import session_expire
 from .tokens import page_key_check, session_token_issue
 
 DEMO_ACCOUNT = "Demo integrator"
@@ -70,13 +75,13 @@ def session_page(request: HttpRequest, session_id: uuid.UUID) -> HttpResponse:
     if session is None:
         return _problem(request, "unknown", 404)
     if session.status in Session.UNFINISHED and session.expires_at <= timezone.now():
-        services.session_expire(session_id=session.id)
+        session_expire(session_id=session.id)
         session.refresh_from_db()
     if session.status == Session.Status.EXPIRED:
         return _problem(request, "expired", 410)
     if session.status in (Session.Status.COMPLETED, Session.Status.CANCELLED):
         return _problem(request, "used", 410)
-    services.engine_warm_up()
+    engine_warm_up()
     embed_origins = [str(origin) for origin in session.account.allowed_redirect_origins or []]
     boot = {
         "sessionId": str(session.id),
@@ -101,7 +106,7 @@ def session_status(request: HttpRequest, session_id: uuid.UUID) -> JsonResponse:
     if session is None:
         return JsonResponse({"error": {"code": "not_found", "message": "Session not found.", "fields": {}}}, status=404)
     return JsonResponse(
-        {"status": session.status, "result": services.session_result_message(session=session)},
+        {"status": session.status, "result": session_result_message(session=session)},
         headers={"Cache-Control": "no-store"},
     )
 
@@ -141,7 +146,7 @@ def direct_session(request: HttpRequest) -> HttpResponse:
         return response
     challenge_type = _DIRECT_MODES.get(request.POST.get("mode", "passive"), "Passive")
     account = account_get_or_create(name=DIRECT_ACCOUNT)
-    session = services.session_create(
+    session = session_create(
         account=account,
         body={
             "name": "direct",
@@ -156,8 +161,6 @@ def direct_session(request: HttpRequest) -> HttpResponse:
 
 def _demo_origin_allow(*, account: Any, url: str) -> None:
     """Put the demo's own origin on the demo account's allowed redirect origins (no open redirect for it either)."""
-    from apps.signing.redirects import allowed_redirect_origins_set, url_origin
-
     origins, origin = list(account.allowed_redirect_origins or []), url_origin(url)
     if origin not in origins:
         allowed_redirect_origins_set(account=account, origins=[*origins, origin])
@@ -199,7 +202,7 @@ def demo_page(request: HttpRequest) -> HttpResponse:
     account = account_get_or_create(name=DEMO_ACCOUNT)
     try:
         _demo_origin_allow(account=account, url=base)
-        session = services.session_create(account=account, body=body)
+        session = session_create(account=account, body=body)
     except ApplicationError as exc:
         return _page(request, "capture/demo.html", {"error": exc.message, "fields": exc.fields}, status=400)
     return HttpResponseRedirect(session.session_url)
@@ -220,8 +223,6 @@ def demo_return(request: HttpRequest) -> HttpResponse:
     )
     if session is None:
         return _problem(request, "unknown", 404)
-    import json
-
     result = json.dumps(session_result_payload(session=session), indent=2)
     return _page(
         request,

@@ -20,7 +20,7 @@ from apps.verifications.serializers import StrictCharField, StrictSerializer, St
 
 from .models import Session
 from .selectors import session_get, session_result_payload
-from .services import session_create
+from .services.create import session_create
 from .tokens import session_token_issue
 
 MAX_CUSTOM_PARAMETERS = 50

@@ -7,6 +7,7 @@ from typing import Any
 
 from channels.testing import WebsocketCommunicator
 
+from apps.sessions.protocol import CloseCode
 from config.asgi import application
 
 ORIGIN = (b"origin", b"http://127.0.0.1:8000")
@@ -42,7 +43,7 @@ async def closed_with(communicator: WebsocketCommunicator, timeout: float = 5) -
     while True:
         output = await communicator.receive_output(timeout=timeout)
         if output["type"] == "websocket.close":
-            return messages, output.get("code", 1000)
+            return messages, output.get("code", CloseCode.NORMAL)
         messages.append(json.loads(output["text"]))
 
 

@@ -13,6 +13,7 @@ from django.utils import timezone
 from apps.face_engine.types import Verdict
 from apps.sessions import services, tasks
 from apps.sessions.models import Session
+from apps.sessions.services import frames
 from tests.conftest import require_postgres
 from tests.face_engine.synth_capture import passive_clip
 
@@ -234,7 +235,12 @@ def test_a_capture_completes_into_analysing_only_once(integrator, real_engine):
 def _analyse(session: Session, record: dict, seq: int, received_at: float, frame: bytes | None = None) -> None:
     frame_b64 = services.frame_encode(frame or _live_frame())
     services.session_frame_analyze(
-        session_id=str(session.id), gen=record["gen"], seq=seq, frame_b64=frame_b64, received_at=received_at
+        session_id=str(session.id),
+        gen=record["gen"],
+        seq=seq,
+        frame_b64=frame_b64,
+        received_at=received_at,
+        key_frame_request=tasks.key_frame_embed_request,
     )
 
 
@@ -302,7 +308,7 @@ def test_a_session_stuck_in_analysing_gets_its_verdict_from_the_beat_task(integr
         raise SystemExit("worker lost")
 
     with monkeypatch.context() as patch:
-        patch.setattr(services, "session_decide", worker_dies)
+        patch.setattr(frames, "session_decide", worker_dies)  # the decision made in place
         with pytest.raises(SystemExit):
             # A live person holding still, 15 frames a second, until the capture completes.
             for seq, frame in enumerate(clip, start=1):

@@ -61,7 +61,8 @@ async def test_a_client_turning_the_wrong_way_fails_that_challenge(integrator):
 
 
 async def test_a_passive_live_face_passes(integrator, monkeypatch):
-    from apps.sessions import services, state_store
+    from apps.sessions import state_store
+    from apps.sessions.services import key_frames
 
     stored_embeddings: list[dict] = []
 
@@ -69,7 +70,7 @@ async def test_a_passive_live_face_passes(integrator, monkeypatch):
         stored_embeddings.append(kwargs)
         state_store.key_embedding_put(**kwargs)
 
-    monkeypatch.setattr(services, "key_embedding_put", recording_put)
+    monkeypatch.setattr(key_frames, "key_embedding_put", recording_put)
     session = await sync_to_async(make_session)(integrator.account, PASSIVE)
     user = ScriptedUser(passive_blink=True)
     messages, stored = await _run(session, user)
@@ -80,7 +81,8 @@ async def test_a_passive_live_face_passes(integrator, monkeypatch):
 
 
 async def test_with_face_recognition_the_key_frame_is_embedded_by_the_key_frame_task(integrator, monkeypatch):
-    from apps.sessions import services, state_store
+    from apps.sessions import state_store
+    from apps.sessions.services import key_frames
 
     stored_embeddings: list[dict] = []
 
@@ -88,7 +90,7 @@ async def test_with_face_recognition_the_key_frame_is_embedded_by_the_key_frame_
         stored_embeddings.append(kwargs)
         state_store.key_embedding_put(**kwargs)
 
-    monkeypatch.setattr(services, "key_embedding_put", recording_put)
+    monkeypatch.setattr(key_frames, "key_embedding_put", recording_put)
     verifiers = {**PASSIVE, "faceRecognition": {"type": "CalculationOnly", "collectionId": "key-frames"}}
     session = await sync_to_async(make_session)(integrator.account, verifiers)
     user = ScriptedUser(passive_blink=True)

@@ -11,6 +11,7 @@ from channels.db import database_sync_to_async as sync_to_async  # closes its DB
 from django.utils import timezone
 
 from apps.sessions.models import Session
+from apps.sessions.protocol import CloseCode
 from apps.sessions.tokens import session_token_issue
 
 from .conftest import make_session
@@ -56,7 +57,7 @@ async def test_a_frame_before_auth_is_refused_with_4401(integrator):
     socket = await open_socket(session.id)
     await socket.send_to(bytes_data=LIVE)
     messages, code = await closed_with(socket)
-    assert code == 4401 and messages[0]["code"] == "notAuthenticated"
+    assert code == CloseCode.UNAUTHENTICATED and messages[0]["code"] == "notAuthenticated"
     assert await _status(session.id) == "created"
 
 
@@ -65,7 +66,7 @@ async def test_a_control_message_before_auth_is_refused_with_4401(integrator):
     socket = await open_socket(session.id)
     await socket.send_to(text_data="not json at all")
     messages, code = await closed_with(socket)
-    assert code == 4401 and messages[0]["type"] == "error"
+    assert code == CloseCode.UNAUTHENTICATED and messages[0]["type"] == "error"
 
 
 @pytest.mark.parametrize("token", ["", "abc.def.ghi", 42])
@@ -74,7 +75,7 @@ async def test_a_wrong_token_is_refused_with_4401(integrator, token):
     socket = await open_socket(session.id)
     await socket.send_json_to({"type": "auth", "token": token})
     messages, code = await closed_with(socket)
-    assert code == 4401 and messages[0]["code"] == "invalidToken"
+    assert code == CloseCode.UNAUTHENTICATED and messages[0]["code"] == "invalidToken"
     assert await _status(session.id) == "created"
 
 
@@ -85,7 +86,7 @@ async def test_an_expired_token_is_refused_with_4401(integrator):
     socket = await open_socket(session.id)
     await socket.send_json_to({"type": "auth", "token": token})
     messages, code = await closed_with(socket)
-    assert code == 4401 and messages[0]["code"] == "tokenExpired"
+    assert code == CloseCode.UNAUTHENTICATED and messages[0]["code"] == "tokenExpired"
     stored = await sync_to_async(Session.objects.get)(id=session.id)
     assert stored.status == "created" and stored.attempt == session.attempt  # nothing started, nothing lost
 
@@ -98,7 +99,7 @@ async def test_a_token_opens_the_socket_only_once(integrator):
     second = await open_socket(session.id)
     await second.send_json_to({"type": "auth", "token": token})
     messages, code = await closed_with(second)
-    assert code == 4409 and messages[0]["code"] == "tokenUsed"
+    assert code == CloseCode.TOKEN_USED and messages[0]["code"] == "tokenUsed"
     assert await first.receive_nothing()  # the first socket is untouched
     await first.disconnect()
 
@@ -109,7 +110,7 @@ async def test_a_token_cannot_open_another_session(integrator):
     socket = await open_socket(other.id)
     await socket.send_json_to({"type": "auth", "token": session_token_issue(session_id=mine.id)})
     messages, code = await closed_with(socket)
-    assert code == 4403 and messages[0]["code"] == "wrongSession"
+    assert code == CloseCode.WRONG_SESSION and messages[0]["code"] == "wrongSession"
     assert await _status(other.id) == "created"
 
 
@@ -120,7 +121,7 @@ async def test_an_unknown_session_is_refused_with_4404(integrator):
     socket = await open_socket(session_id)
     await socket.send_json_to({"type": "auth", "token": session_token_issue(session_id=session_id)})
     _, code = await closed_with(socket)
-    assert code == 4404
+    assert code == CloseCode.UNKNOWN_SESSION
 
 
 async def test_a_foreign_origin_cannot_open_the_socket(integrator):
@@ -141,7 +142,7 @@ async def test_an_oversized_frame_closes_with_1009(integrator, settings):
     socket, _ = await authed_socket(session.id, session_token_issue(session_id=session.id))
     await socket.send_to(bytes_data=b"\xff\xd8\xff" + b"0" * settings.CAPTURE_MAX_FRAME_BYTES)
     messages, code = await closed_with(socket)
-    assert code == 1009 and messages[-1]["code"] == "frameTooLarge"
+    assert code == CloseCode.TOO_BIG and messages[-1]["code"] == "frameTooLarge"
     assert await _status(session.id) == "in_progress"
 
 
@@ -181,7 +182,7 @@ async def test_a_client_faster_than_the_frame_rate_is_throttled_then_closed(inte
     assert {"type": "feedback", "codes": ["slowDown"]}.items() <= next(
         m for m in messages if m["type"] == "feedback" and m["codes"] == ["slowDown"]
     ).items()
-    assert code == 4429 and messages[-1]["code"] == "flood"
+    assert code == CloseCode.FLOOD and messages[-1]["code"] == "flood"
     # Only the frames within the rate (and the in-flight limit) reached the engine.
     assert len(analysed) <= settings.CAPTURE_MAX_IN_FLIGHT
     assert await _status(session.id) == "in_progress"
@@ -234,7 +235,7 @@ async def test_a_second_connection_takes_over_and_the_first_is_closed(integrator
     first, _ = await authed_socket(session.id, session_token_issue(session_id=session.id))
     second, _ = await authed_socket(session.id, session_token_issue(session_id=session.id))
     messages, code = await closed_with(first)
-    assert code == 4411 and messages[-1]["code"] == "superseded"
+    assert code == CloseCode.SUPERSEDED and messages[-1]["code"] == "superseded"
     await second.disconnect()
 
 
@@ -247,7 +248,7 @@ async def test_reconnecting_after_completion_reads_the_result_from_the_database(
     assert state2["status"] == "completed"
     messages, code = await closed_with(again)
     assert messages[0]["type"] == "result" and messages[0]["verdict"] == "pass"
-    assert code == 4410
+    assert code == CloseCode.SESSION_FINISHED
 
 
 async def test_cancel_finishes_the_session_as_cancelled(integrator):
@@ -265,7 +266,7 @@ async def test_a_socket_without_auth_is_closed_after_the_timeout(integrator, set
     session = await _session(integrator)
     socket = await open_socket(session.id)
     messages, code = await closed_with(socket)
-    assert code == 4401 and messages[0]["code"] == "authTimeout"
+    assert code == CloseCode.UNAUTHENTICATED and messages[0]["code"] == "authTimeout"
 
 
 async def test_an_expired_session_sends_its_result_and_closes_with_4410(integrator):
@@ -275,7 +276,7 @@ async def test_an_expired_session_sends_its_result_and_closes_with_4410(integrat
         socket = await open_socket(session.id)
         await socket.send_json_to({"type": "auth", "token": token})
         messages, code = await closed_with(socket)
-    assert code == 4410
+    assert code == CloseCode.SESSION_FINISHED
     assert messages[0]["type"] == "state" and messages[0]["status"] == "expired"
     assert messages[-1]["type"] == "result" and messages[-1]["reasons"] == ["sessionExpired"]
     assert await _status(session.id) == "expired"
@@ -292,4 +293,4 @@ async def test_a_malformed_socket_path_closes_with_4404():
     connected, _ = await socket.connect()
     assert connected
     messages, code = await closed_with(socket)
-    assert code == 4404 and messages[0]["code"] == "unknownSession"
+    assert code == CloseCode.UNKNOWN_SESSION and messages[0]["code"] == "unknownSession"

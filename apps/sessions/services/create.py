@@ -1,0 +1,205 @@
+"""Session creation: the effective configuration (stored config plus allowed overrides), the capture plan,
+and the fresh capture record every attempt starts from."""
+
+from __future__ import annotations
+
+import copy
+import json
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+
+from apps.accounts.models import Account
+from apps.core.errors import ApplicationError
+from apps.core.exceptions import flatten_errors
+from apps.face_engine.challenges import challenges_draw
+from apps.face_engine.types import CapturePlan, CaptureState, FaceEngine
+from apps.signing.redirects import redirect_override_check
+from apps.verifications import serializers as vs
+from apps.verifications.selectors import verification_get
+from apps.verifications.services import verification_config_parse
+
+from ..models import Session
+from ..state_store import CaptureRecord, capture_record_put
+
+CHALLENGE_COUNTS = {"Passive": 0, "Balanced": 2, "Advanced": 4}
+_OVERRIDE_FLAGS = {
+    "verifierConfigs": "allowVerifierOverrides",
+    "resultParameterConfig": "allowResultParameterOverrides",
+    "redirectConfig": "allowRedirectOverrides",
+    "webhookConfig": "allowWebhookOverrides",
+}
+_BLOCK_SERIALIZERS: dict[str, type[vs.StrictSerializer]] = {
+    "verifierConfigs": vs.VerifierConfigsSerializer,
+    "redirectConfig": vs.RedirectConfigSerializer,
+    "resultParameterConfig": vs.ResultParameterConfigSerializer,
+    "webhookConfig": vs.WebhookConfigSerializer,
+}
+
+
+def _validated_block(key: str, raw: Any) -> dict[str, Any]:
+    serializer = _BLOCK_SERIALIZERS[key](data=raw)
+    if not serializer.is_valid():
+        raise ApplicationError(
+            "The request has invalid fields.", code="invalid", fields=flatten_errors(serializer.errors, key)
+        )
+    value: dict[str, Any] = json.loads(json.dumps(serializer.validated_data))
+    if key == "verifierConfigs" and isinstance(raw, dict):
+        # Overrides replace only the verifiers actually sent; the rest stay as stored.
+        value = {name: block for name, block in value.items() if name in raw}
+    return value
+
+
+def _effective_config(
+    *, account: Account, body: dict[str, Any], verification_id: uuid.UUID | None, overrides: dict[str, Any] | None
+) -> dict[str, Any]:
+    """The frozen verificationConfig of a new session: stored config plus the overrides it allows."""
+    keys = tuple(_OVERRIDE_FLAGS)
+    requested = {k: body[k] for k in keys if body.get(k) is not None}
+    requested.update({k: v for k, v in (overrides or {}).items() if k in keys and v is not None})
+    if verification_id is None:
+        if "verifierConfigs" not in requested:
+            raise ApplicationError(
+                "The request has invalid fields.",
+                code="invalid",
+                fields={"verifierConfigs": ["This field is required unless verificationId is given."]},
+            )
+        parsed = verification_config_parse(data=requested, field_prefix="")
+        # No stored configuration vouches for these targets: each one is an override.
+        _redirect_overrides_check(account=account, stored={}, block=parsed.get("redirectConfig") or {})
+        return parsed
+    stored = verification_get(account=account, verification_id=verification_id)
+    config: dict[str, Any] = copy.deepcopy(stored.config or {})
+    allowed = config.get("sessionOverrideConfig") or {}
+    refused = {
+        key: ["The verification's sessionOverrideConfig does not allow overriding this."]
+        for key, flag in _OVERRIDE_FLAGS.items()
+        if key in requested and not allowed.get(flag)
+    }
+    if refused:
+        raise ApplicationError(
+            "This session may not override the stored configuration.", code="override_not_allowed", fields=refused
+        )
+    for key, raw in requested.items():
+        block = _validated_block(key, raw)
+        if key == "redirectConfig":
+            _redirect_overrides_check(account=account, stored=config.get("redirectConfig") or {}, block=block)
+        config[key] = {**(config.get(key) or {}), **block} if key == "verifierConfigs" else block
+    return config
+
+
+def _redirect_overrides_check(*, account: Account, stored: dict[str, Any], block: dict[str, Any]) -> None:
+    """A redirect URL the stored configuration does not hold must have an origin the account allows.
+
+    That covers a session overriding a stored verification and a session created
+    without one: no open redirects.
+    """
+    for name, url in block.items():
+        if url and url != stored.get(name):
+            redirect_override_check(account=account, url=url, field=f"redirectConfig.{name}")
+
+
+def capture_plan_for(config: dict[str, Any]) -> tuple[str, list[str]]:
+    """(mode, challenges) for a verificationConfig: liveness challengeType picks the count."""
+    liveness = (config.get("verifierConfigs") or {}).get("liveness") or {}
+    if liveness.get("type", "Verification") == "Disabled":
+        return "passive", []
+    count = CHALLENGE_COUNTS.get(liveness.get("challengeType") or "Balanced", 2)
+    if count == 0:
+        return "passive", []
+    # Distinct, unguessable, and never both turns in a row (one sweep cannot answer two challenges).
+    return "active", list(challenges_draw(count=count))
+
+
+def _max_attempts(config: dict[str, Any]) -> int:
+    common = (config.get("verifierConfigs") or {}).get("commonSettings") or {}
+    value = common.get("maxAttempts")
+    return int(value) if isinstance(value, int) and value >= 1 else int(settings.SESSION_MAX_ATTEMPTS)
+
+
+def session_create(
+    *,
+    account: Account,
+    body: dict[str, Any],
+    verification_id: uuid.UUID | str | None = None,
+    custom_input_parameters: dict[str, Any] | None = None,
+    external_id: str | None = None,
+    overrides: dict[str, Any] | None = None,
+) -> Session:
+    """Create a session from a validated create-session body (and/or a stored verification).
+
+    ``body`` holds the create-session fields (``name``, ``externalId``,
+    ``verifierConfigs``, ``webhookConfig``, optionally ``redirectConfig``,
+    ``resultParameterConfig``, ``customInputParameters``); ``overrides`` are
+    session-level overrides from a hosted link, checked against the stored
+    configuration's ``sessionOverrideConfig`` like the body's.
+    """
+    if verification_id is None and body.get("verificationId"):
+        verification_id = body["verificationId"]
+    vid = uuid.UUID(str(verification_id)) if verification_id else None
+    config = _effective_config(account=account, body=body, verification_id=vid, overrides=overrides)
+    mode, challenges = capture_plan_for(config)
+    now = timezone.now()
+    return Session.objects.create(
+        account=account,
+        verification_id=vid,
+        name=str(body.get("name") or ""),
+        external_id=external_id if external_id is not None else body.get("externalId"),
+        custom_input_parameters=custom_input_parameters or body.get("customInputParameters") or {},
+        config=config,
+        mode=mode,
+        challenges=challenges,
+        max_attempts=_max_attempts(config),
+        expires_at=now + timedelta(seconds=int(settings.SESSION_TTL_SECONDS)),
+    )
+
+
+# --- attempts -----------------------------------------------------------------------------
+
+
+def capture_attempt_reset(*, session: Session) -> CaptureRecord:
+    """Fresh state for the session's current attempt; older queued frames become stale.
+
+    The engine state itself is created by the worker on the first frame, so the
+    web process never loads the face models.
+    """
+    config = session.config or {}
+    common = (config.get("verifierConfigs") or {}).get("commonSettings") or {}
+    plan = {
+        "mode": "passive" if session.mode == "passive" else "active",
+        "challenges": list(session.challenges),
+        "fail_on_multiple_faces": bool(common.get("failOnMultipleFacesDetected", False)),
+        "want_age_gender": _wants(config, "age") or _wants(config, "gender"),
+        "want_embedding": _wants(config, "faceRecognition"),
+        "want_icao": True,
+    }
+    record: CaptureRecord = {
+        "gen": uuid.uuid4().hex,
+        "seq": 0,
+        "plan": plan,
+        "state": "",
+        # The engine names the first challenge once it has the user's neutral baseline.
+        "challenge": None,
+        "complete": False,
+        "t0": 0.0,
+        "total": len(session.challenges),
+    }
+    capture_record_put(session_id=str(session.id), record=record)
+    Session.objects.filter(id=session.id).update(attempt_started_at=timezone.now())
+    return record
+
+
+def _wants(config: dict[str, Any], verifier: str) -> bool:
+    block = (config.get("verifierConfigs") or {}).get(verifier) or {}
+    return bool(block) and block.get("type", "Disabled") != "Disabled"
+
+
+def capture_state_load(engine: FaceEngine, record: CaptureRecord) -> CaptureState:
+    """The engine state of an attempt: the stored one, or a new capture built from the record's plan."""
+    if record["state"]:
+        return engine.load_capture(record["state"])
+    plan = dict(record["plan"])
+    return engine.new_capture(CapturePlan(**{**plan, "challenges": tuple(plan["challenges"])}))

@@ -1,0 +1,106 @@
+"""Frame analysis: one JPEG through the engine, feedback to the socket; the last frame starts the verdict."""
+
+from __future__ import annotations
+
+import base64
+import threading
+import time
+
+from django.conf import settings
+
+from apps.core.engine import get_engine
+from apps.face_engine.types import FrameError
+
+from ..events import FrameAnalysedEvent, FrameSkippedEvent
+from ..messages import frame_messages, session_state_message
+from ..models import Session
+from ..notifier import notify, notify_message
+from ..state_store import capture_record_get, capture_record_put, session_lock
+from .create import capture_state_load
+from .key_frames import KeyFrameRequest
+from .verdict import session_decide
+
+
+def engine_warm_up() -> None:
+    """Load the face models in the background when this process will analyse frames itself (embedded mode)."""
+    if getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False):
+        threading.Thread(target=get_engine, name="engine-warm-up", daemon=True).start()
+
+
+def frame_encode(frame: bytes) -> str:
+    return base64.b64encode(frame).decode("ascii")
+
+
+def session_frame_analyze(
+    *,
+    session_id: str,
+    gen: str,
+    seq: int,
+    frame_b64: str,
+    received_at: float,
+    key_frame_request: KeyFrameRequest,
+) -> None:
+    """Run one frame through the engine and publish feedback; the last frame starts the analysis.
+
+    A frame arriving while another frame of the same session is being analysed,
+    or older than the last one analysed, is skipped rather than corrupting state.
+    Each new same-person key frame goes to ``key_frame_request``, to be embedded
+    while the capture goes on.
+    """
+    sid = str(session_id)
+    # Stale only once the capture has started: the first frame may wait for the models to load.
+    late = time.time() - received_at > float(settings.CAPTURE_STALE_FRAME_SECONDS)
+    with session_lock(session_id=sid) as acquired:
+        record = capture_record_get(session_id=sid) if acquired else None
+        stale = record is not None and late and bool(record["t0"])
+        if record is None or record["gen"] != gen or seq <= record["seq"] or record["complete"] or stale:
+            skipped: FrameSkippedEvent = {"type": "capture.skipped", "seq": seq}
+            notify(session_id=sid, event=skipped)
+            return
+        engine = get_engine()
+        try:
+            frame = base64.b64decode(frame_b64, validate=True)
+            # Engine time starts at the first analysed frame: a slow first model load must not eat the capture.
+            record["t0"] = record["t0"] or received_at
+            state = capture_state_load(engine, record)
+            known = {t for t, _ in engine.key_frames_pending(state)}
+            result = engine.analyze_frame(state, frame, max(received_at - record["t0"], 0.0))
+        except (FrameError, ValueError) as exc:
+            record["seq"] = seq
+            capture_record_put(session_id=sid, record=record)
+            code = getattr(exc, "code", "badImage")
+            bad: FrameAnalysedEvent = {
+                "type": "capture.frame",
+                "seq": seq,
+                "messages": [{"type": "error", "code": "badFrame", "message": f"The frame is unusable ({code})."}],
+            }
+            notify(session_id=sid, event=bad)
+            return
+        messages = frame_messages(record=record, result=result, seq=seq, total=record["total"])
+        record.update(seq=seq, state=result.state.to_json(), challenge=result.current_challenge or record["challenge"])
+        record["complete"] = bool(result.capture_complete)
+        capture_record_put(session_id=sid, record=record)
+    event: FrameAnalysedEvent = {"type": "capture.frame", "seq": seq, "messages": messages}
+    notify(session_id=sid, event=event)
+    for t, jpeg in engine.key_frames_pending(result.state):
+        if t not in known:
+            key_frame_request(session_id=sid, gen=gen, t=t, jpeg=jpeg)
+    if result.capture_complete:
+        session_capture_complete(session_id=sid, gen=gen)
+
+
+def session_capture_complete(*, session_id: str, gen: str) -> bool:
+    """in_progress -> analysing, once; then this worker computes the verdict.
+
+    The verdict runs right here rather than as a new task: queued behind other
+    sessions' frames it would wait for all of them first.
+    """
+    updated = Session.objects.filter(id=session_id, status=Session.Status.IN_PROGRESS).update(
+        status=Session.Status.ANALYSING
+    )
+    if updated != 1:
+        return False
+    session = Session.objects.get(id=session_id)
+    notify_message(session_id=str(session_id), message=session_state_message(session=session))
+    session_decide(session_id=str(session_id), gen=gen)
+    return True

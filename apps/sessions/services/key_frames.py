@@ -1,0 +1,43 @@
+"""Key-frame embeddings: descriptors of same-person key frames, computed apart while the capture goes on.
+
+A descriptor costs about 70 ms; the key-frame worker runs at a lower CPU priority
+than the frame workers, so it delays others' feedback as little as it can.
+Whatever it has not done by the verdict, the engine's ``decide`` computes itself.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Protocol
+
+from apps.core.engine import get_engine
+from apps.face_engine.types import CaptureState, FaceEngine, KeyEmbedding
+
+from ..state_store import capture_record_get, key_embedding_put, key_embeddings_get
+
+# A key-frame embedding is useful only until its attempt's verdict: an older request is dropped, not worked off.
+KEY_EMBED_EXPIRES_S = 120
+
+
+class KeyFrameRequest(Protocol):
+    """Have one new key frame embedded apart (the task module queues it on the "keys" worker)."""
+
+    def __call__(self, *, session_id: str, gen: str, t: float, jpeg: bytes) -> None: ...
+
+
+def session_key_frame_embed(*, session_id: str, gen: str, t: float, frame_b64: str) -> None:
+    """Embed one key frame's face crop and keep the result for the verdict."""
+    record = capture_record_get(session_id=session_id)
+    if record is None or record["gen"] != gen:
+        return  # a finished or restarted attempt: nobody will read it
+    found = get_engine().embed_key_frame(base64.b64decode(frame_b64))
+    value = None if found is None else {"embedding": list(found.embedding), "spoof": found.spoof}
+    key_embedding_put(session_id=session_id, gen=gen, t=t, value=value)
+
+
+def key_frames_with_embeddings(engine: FaceEngine, *, session_id: str, gen: str, state: CaptureState) -> CaptureState:
+    """``state`` with every key-frame embedding the key-frame worker has stored so far."""
+    times = [t for t, _ in engine.key_frames_pending(state)]
+    found = key_embeddings_get(session_id=session_id, gen=gen, times=times) if times else {}
+    ready = {t: KeyEmbedding(embedding=tuple(v["embedding"]), spoof=v["spoof"]) for t, v in found.items()}
+    return engine.with_key_embeddings(state, ready) if ready else state

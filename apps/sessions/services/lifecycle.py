@@ -1,0 +1,126 @@
+"""Session housekeeping: retry after a "retry" verdict, cancel, expiry, and the periodic sweep
+(stuck verdicts, ICAO photos past retention, sessions past their time to live)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from apps.webhooks import services as webhooks
+
+from ..messages import session_result_message
+from ..models import Session
+from ..notifier import notify_message
+from ..selectors import session_result_payload
+from ..state_store import capture_record_delete, capture_record_get
+from .create import capture_attempt_reset, capture_plan_for
+
+# How a stuck session's verdict is queued again: (session_id, gen); the task module passes its task.
+DecideRequest = Callable[[str, str], object]
+
+
+def session_retry(*, session_id: str) -> Session | None:
+    """Start the next attempt after a "retry" verdict, or None when none is waiting."""
+    session = Session.objects.filter(id=session_id).first()
+    if session is None:
+        return None
+    _, challenges = capture_plan_for(session.config or {})
+    updated = Session.objects.filter(
+        id=session_id,
+        status=Session.Status.IN_PROGRESS,
+        verdict="retry",
+        attempt=session.attempt,
+        attempt__lt=session.max_attempts,
+        expires_at__gt=timezone.now(),
+    ).update(attempt=session.attempt + 1, verdict="", verification_failed_reasons=[], challenges=challenges)
+    if updated != 1:
+        return None
+    session.refresh_from_db()
+    capture_attempt_reset(session=session)
+    return session
+
+
+def session_result_notify(*, session: Session) -> None:
+    """Tell the session's sockets its stored result (nothing when there is none yet)."""
+    message = session_result_message(session=session)
+    if message:
+        notify_message(session_id=str(session.id), message=message)
+
+
+def _finish_without_verdict(*, session_id: uuid.UUID | str, status: str, reason: str, event_type: str) -> bool:
+    with transaction.atomic():
+        updated = Session.objects.filter(id=session_id, status__in=Session.UNFINISHED).update(
+            status=status,
+            completed_at=timezone.now(),
+            verification_result="Fail",
+            verification_failed_reasons=[reason],
+        )
+        if updated != 1:
+            return False
+        session = Session.objects.select_related("account").get(id=session_id)
+        webhook_event_record_safe(session=session, event_type=event_type)
+    capture_record_delete(session_id=str(session.id))
+    session_result_notify(session=session)
+    return True
+
+
+def webhook_event_record_safe(*, session: Session, event_type: str) -> None:
+    """Record the session's event with its stored result, to the session's own callback URL if it has one."""
+    webhooks.webhook_event_record(
+        account=session.account,
+        event_type=event_type,
+        payload=session_result_payload(session=session),
+        url=((session.config or {}).get("webhookConfig") or {}).get("eventCallbackUrl") or None,
+    )
+
+
+def session_cancel(*, session_id: uuid.UUID | str) -> bool:
+    return _finish_without_verdict(
+        session_id=session_id,
+        status=Session.Status.CANCELLED,
+        reason="cancelled",
+        event_type="verification.session.cancelled",
+    )
+
+
+def session_expire(*, session_id: uuid.UUID | str) -> bool:
+    return _finish_without_verdict(
+        session_id=session_id,
+        status=Session.Status.EXPIRED,
+        reason="sessionExpired",
+        event_type="verification.session.expired",
+    )
+
+
+def sessions_rescue_stuck(*, decide: DecideRequest, now: datetime | None = None) -> int:
+    """Queue the verdict again (through ``decide``) for sessions left in "analysing": their worker died."""
+    now = now or timezone.now()
+    stuck = Session.objects.filter(
+        status=Session.Status.ANALYSING, attempt_started_at__lt=now - timedelta(minutes=2), expires_at__gt=now
+    ).values_list("id", flat=True)
+    queued = 0
+    for session_id in list(stuck[:100]):
+        record = capture_record_get(session_id=str(session_id))
+        if record is not None:
+            decide(str(session_id), record["gen"])
+            queued += 1
+    return queued
+
+
+def sessions_photos_purge(*, now: datetime | None = None) -> int:
+    """Drop ICAO photos of sessions past the result retention: no API can serve them any more."""
+    now = now or timezone.now()
+    oldest = now - timedelta(days=int(settings.SESSION_RESULT_RETENTION_DAYS))
+    return Session.objects.filter(created_at__lt=oldest, icao_jpeg__isnull=False).update(icao_jpeg=None)
+
+
+def sessions_expire_due(*, now: datetime | None = None) -> int:
+    """Expire every unfinished session past its time to live; returns how many."""
+    now = now or timezone.now()
+    due = Session.objects.filter(status__in=Session.UNFINISHED, expires_at__lte=now).values_list("id", flat=True)
+    return sum(1 for session_id in list(due[:500]) if session_expire(session_id=session_id))
