@@ -17,12 +17,13 @@ import logging
 import math
 import re
 import uuid
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
 from django.utils import timezone
 
+from apps.accounts.models import Account
 from apps.core.errors import ApplicationError
 
 from .canonical import (
@@ -41,6 +42,29 @@ RESERVED_RE = re.compile(r"re[A-Z]")
 _UNSAFE_URL_RE = re.compile(r"[\x00-\x20\x7f\\]")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _RESULT_VALUES = {"Pass": "passed", "Fail": "failed"}
+
+
+class FinishedSession(Protocol):
+    """What the result redirect reads of a session (``apps.sessions.models.Session``).
+
+    A protocol, so that signing, which sessions build on, does not import sessions.
+    """
+
+    id: uuid.UUID
+    account: Account
+    config: Any  # JSON
+    custom_input_parameters: Any  # JSON
+    external_id: str | None
+    verification_result: str | None
+    verification_failed_reasons: Any  # JSON
+    liveness_result: str | None
+    face_recognition_result: str | None
+    age_result: str | None
+    gender_result: str | None
+    estimated_age: float | None
+    estimated_gender: str | None
+    face_id: str | None
+    total_face_count: int | None
 
 
 def is_reserved(name: str) -> bool:
@@ -97,7 +121,7 @@ def redirect_url_problem(url: Any) -> str | None:
     return None
 
 
-def redirect_override_check(*, account: Any, url: Any, field: str) -> None:
+def redirect_override_check(*, account: Account, url: Any, field: str) -> None:
     """Allow a session-level redirect target only when its origin is one the account allowed.
 
     Call it for every redirect URL a session brings in itself (create-session's
@@ -125,7 +149,7 @@ def _bare_origin(text: Any) -> str | None:
     return origin if origin is not None and urlsplit(text).path in ("", "/") else None
 
 
-def allowed_redirect_origins_set(*, account: Any, origins: Any) -> list[str]:
+def allowed_redirect_origins_set(*, account: Account, origins: Any) -> list[str]:
     """Replace the account's allowed redirect origins with ``origins``, normalised.
 
     Each entry must be a bare origin (``https://shop.example`` or with a port; no path,
@@ -156,7 +180,7 @@ def allowed_redirect_origins_set(*, account: Any, origins: Any) -> list[str]:
 # --- The result redirect -------------------------------------------------------------------
 
 
-def _result(value: Any) -> str:
+def _result(value: str | None) -> str:
     return _RESULT_VALUES.get(str(value), "not_executed")
 
 
@@ -167,7 +191,7 @@ def _face_id(value: str) -> str:
         return value.replace("-", "").lower()
 
 
-def result_params(*, session: Any, flags: dict[str, Any]) -> list[tuple[str, str]]:
+def result_params(*, session: FinishedSession, flags: dict[str, Any]) -> list[tuple[str, str]]:
     """The ``re*`` result parameters ``flags`` (a resultParameterConfig) includes, in documented order.
 
     A value the session does not have (no faceId, no age) is left out rather than sent empty.
@@ -190,11 +214,11 @@ def result_params(*, session: Any, flags: dict[str, Any]) -> list[tuple[str, str
     return [(name, str(value)) for flag, name, value in candidates if flags.get(flag) and value is not None]
 
 
-def _passed(session: Any) -> bool:
+def _passed(session: FinishedSession) -> bool:
     return session.verification_result == "Pass"
 
 
-def result_redirect_url(*, session: Any) -> str | None:
+def result_redirect_url(*, session: FinishedSession) -> str | None:
     """Where the browser goes when ``session`` is finished, or None without a redirect URL.
 
     ``passedUrl`` when the session passed, else ``failedUrl``, plus the custom input

@@ -11,12 +11,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from apps.accounts.models import Account
 from apps.core.errors import ApplicationError
 from apps.core.keys import derive_key
 
@@ -84,7 +84,7 @@ def signing_secret_value(*, secret: SigningSecret) -> str:
     return f"{SECRET_PREFIX}{digest}"
 
 
-def signing_secret_current(*, account: Any) -> SigningSecret:
+def signing_secret_current(*, account: Account) -> SigningSecret:
     """The account's current secret, created on first use."""
     current = SigningSecret.objects.filter(account=account, retired_at__isnull=True).first()
     if current is not None:
@@ -97,7 +97,7 @@ def signing_secret_current(*, account: Any) -> SigningSecret:
         return SigningSecret.objects.get(account=account, retired_at__isnull=True)
 
 
-def signing_secrets_valid(*, account: Any) -> list[SigningSecret]:
+def signing_secrets_valid(*, account: Account) -> list[SigningSecret]:
     """The current secret first, then up to 5 retired secrets still inside the rotation overlap."""
     current = signing_secret_current(account=account)
     cutoff = timezone.now() - timedelta(seconds=int(settings.SIGNING_SECRET_OVERLAP_SECONDS))
@@ -109,7 +109,7 @@ def signing_secrets_valid(*, account: Any) -> list[SigningSecret]:
 
 
 @transaction.atomic
-def signing_secret_rotate(*, account: Any, revoke_previous: bool = False) -> SigningSecret:
+def signing_secret_rotate(*, account: Account, revoke_previous: bool = False) -> SigningSecret:
     """Start a new secret. The old one keeps validating for SIGNING_SECRET_OVERLAP_SECONDS,
     unless ``revoke_previous`` (after a leak), which voids every earlier secret at once.
     """
@@ -123,14 +123,14 @@ def signing_secret_rotate(*, account: Any, revoke_previous: bool = False) -> Sig
     return SigningSecret.objects.create(account=account, salt=secrets.token_hex(32), created_at=now)
 
 
-def _secret_values(*, account: Any) -> list[str]:
+def _secret_values(*, account: Account) -> list[str]:
     return [signing_secret_value(secret=secret) for secret in signing_secrets_valid(account=account)]
 
 
 # --- Signing -----------------------------------------------------------------------
 
 
-def query_sign(*, account: Any, params: Params, purpose: str) -> str:
+def query_sign(*, account: Account, params: Params, purpose: str) -> str:
     """The ``reSignature`` for ``params`` under the account's current secret."""
     secret = signing_secret_value(secret=signing_secret_current(account=account))
     return signature_compute(secret=secret, purpose=purpose, params=params)
@@ -145,7 +145,7 @@ def _append(query_string: str, extra: Sequence[tuple[str, str]]) -> str:
 
 def signature_create(
     *,
-    account: Any,
+    account: Account,
     query_string: str,
     enable_nonce: bool = False,
     expiration_enabled: bool = True,
@@ -197,7 +197,9 @@ def expiration_of(params: Params) -> datetime | None:
     return datetime.fromtimestamp(int(value), tz=UTC) if value is not None else None
 
 
-def query_check(*, account: Any, params: Params, purposes: Sequence[str], require_signature: bool = True) -> Outcome:
+def query_check(
+    *, account: Account, params: Params, purposes: Sequence[str], require_signature: bool = True
+) -> Outcome:
     """Check parsed ``params`` in the order signature -> expiration -> nonce; never writes.
 
     * ``InvalidSignature``: ``reSignature`` missing (when required), not 64 lower-case hex,
@@ -226,7 +228,7 @@ def query_check(*, account: Any, params: Params, purposes: Sequence[str], requir
     return Outcome.VALID
 
 
-def signature_validate(*, account: Any, query_string: str) -> Outcome:
+def signature_validate(*, account: Account, query_string: str) -> Outcome:
     """What ``POST /v1/signature/validate`` answers: read-only, a nonce is never consumed.
 
     Accepts query strings signed for hosted links and for result redirects. Raises
@@ -239,7 +241,9 @@ def signature_validate(*, account: Any, query_string: str) -> Outcome:
     return query_check(account=account, params=params, purposes=(PURPOSE_LINK, PURPOSE_RESULT))
 
 
-def nonce_consume(*, account: Any, nonce: str, expires_at: datetime, session_id: Any = None) -> UsedNonce:
+def nonce_consume(
+    *, account: Account, nonce: str, expires_at: datetime, session_id: uuid.UUID | None = None
+) -> UsedNonce:
     """Mark ``nonce`` used; call inside the transaction that creates the session.
 
     The unique constraint decides between concurrent openings: the second insert

@@ -12,6 +12,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.accounts.authentication import request_account
+from apps.accounts.models import Account
 from apps.core.schema import ERROR_RESPONSES
 
 from .canonical import MAX_QUERY_STRING_LENGTH
@@ -119,7 +121,7 @@ class SignatureCreateView(APIView):
         body.is_valid(raise_exception=True)
         security: dict[str, Any] = body.validated_data.get("securitySettings") or _DEFAULT_SECURITY
         signed = signature_create(
-            account=request.user,
+            account=request_account(request),
             query_string=body.validated_data["queryString"],
             enable_nonce=security["enableNonce"],
             expiration_enabled=security["expirationEnabled"],
@@ -162,7 +164,7 @@ class SignatureValidateView(APIView):
     def post(self, request: Request) -> Response:
         body = self.InputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        outcome = signature_validate(account=request.user, query_string=body.validated_data["queryString"])
+        outcome = signature_validate(account=request_account(request), query_string=body.validated_data["queryString"])
         return Response({"result": outcome.value})
 
 
@@ -171,7 +173,7 @@ class SigningSecretsSerializer(serializers.Serializer):
     previousSecrets = serializers.ListField(child=serializers.DictField())
 
 
-def _secrets_body(account: Any) -> dict[str, Any]:
+def _secrets_body(account: Account) -> dict[str, Any]:
     current, *previous = signing_secrets_valid(account=account)
     overlap = timedelta(seconds=int(settings.SIGNING_SECRET_OVERLAP_SECONDS))
     return {
@@ -182,6 +184,7 @@ def _secrets_body(account: Any) -> dict[str, Any]:
                 "validUntil": int((old.retired_at + overlap).timestamp()),
             }
             for old in previous
+            if old.retired_at is not None  # always: these are the retired ones
         ],
     }
 
@@ -196,7 +199,7 @@ class SigningSecretView(APIView):
         responses={200: SigningSecretsSerializer, **ERROR_RESPONSES(401)},
     )
     def get(self, request: Request) -> Response:
-        return Response(_secrets_body(request.user))
+        return Response(_secrets_body(request_account(request)))
 
 
 class SigningSecretRotateView(APIView):
@@ -218,8 +221,8 @@ class SigningSecretRotateView(APIView):
     def post(self, request: Request) -> Response:
         body = self.InputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        signing_secret_rotate(account=request.user, revoke_previous=body.validated_data["revokePrevious"])
-        return Response(_secrets_body(request.user))
+        signing_secret_rotate(account=request_account(request), revoke_previous=body.validated_data["revokePrevious"])
+        return Response(_secrets_body(request_account(request)))
 
 
 class AllowedRedirectOriginsView(APIView):
@@ -241,7 +244,7 @@ class AllowedRedirectOriginsView(APIView):
         responses={200: OutputSerializer, **ERROR_RESPONSES(401)},
     )
     def get(self, request: Request) -> Response:
-        return Response({"allowedRedirectOrigins": list(request.user.allowed_redirect_origins or [])})
+        return Response({"allowedRedirectOrigins": list(request_account(request).allowed_redirect_origins or [])})
 
     @extend_schema(
         summary="Replace the allowed redirect origins",
@@ -256,6 +259,6 @@ class AllowedRedirectOriginsView(APIView):
         body = self.InputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         origins = allowed_redirect_origins_set(
-            account=request.user, origins=body.validated_data["allowedRedirectOrigins"]
+            account=request_account(request), origins=body.validated_data["allowedRedirectOrigins"]
         )
         return Response({"allowedRedirectOrigins": origins})

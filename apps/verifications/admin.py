@@ -64,11 +64,13 @@ class VerificationConfigForm(forms.ModelForm):
         self.adding = self.instance._state.adding
         self.fields["verification_config"].initial = EXAMPLE_CONFIG if self.adding else self.instance.submitted_config
         # The API's own rules decide what a valid name is; the model field's would only duplicate them.
-        if "name" in self.fields:
-            self.fields["name"].strip = False
+        name_field = self.fields.get("name")
+        if isinstance(name_field, forms.CharField):
+            name_field.strip = False
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         if "verification_config" not in cleaned or "name" not in cleaned:
             return cleaned  # the field errors already explain what is wrong
         try:
@@ -111,9 +113,9 @@ class VerificationConfigAdmin(admin.ModelAdmin):
         # A config never moves between accounts: sessions and collections are per account.
         return (*self.readonly_fields, "account") if obj is not None else self.readonly_fields
 
-    def get_fields(self, request: HttpRequest, obj: VerificationConfig | None = None) -> list[str]:
-        fields = ["account", "name", "verification_config"]
-        return [*fields, "id", "created", "last_modified", "normalised_config"] if obj is not None else fields
+    def get_fields(self, request: HttpRequest, obj: VerificationConfig | None = None) -> tuple[str, ...]:
+        fields = ("account", "name", "verification_config")
+        return (*fields, "id", "created", "last_modified", "normalised_config") if obj is not None else fields
 
     def save_model(self, request: HttpRequest, obj: VerificationConfig, form: forms.ModelForm, change: bool) -> None:
         data = form.cleaned_data

@@ -33,4 +33,7 @@ def verification_list(*, account: Account) -> QuerySet[VerificationConfig]:
 
 def verification_name_taken(*, account: Account, name: str, exclude_id: uuid.UUID | None = None) -> bool:
     """Whether another config of the account already has this name (names are unique per account)."""
-    return VerificationConfig.objects.filter(account=account, name=name).exclude(id=exclude_id).exists()
+    taken = VerificationConfig.objects.filter(account=account, name=name)
+    if exclude_id is not None:
+        taken = taken.exclude(id=exclude_id)
+    return taken.exists()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -141,7 +142,7 @@ def verification_create_or_update(
     raise _conflict()
 
 
-def verification_delete(*, account: Account, verification_id: Any) -> None:
+def verification_delete(*, account: Account, verification_id: uuid.UUID | str) -> None:
     """Delete a config; 404 for an unknown or foreign id. Sessions keep their frozen copy."""
     verification_get(account=account, verification_id=verification_id).delete()
 

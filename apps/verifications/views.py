@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.accounts.authentication import request_account
 from apps.core.schema import ERROR_RESPONSES
 
 from . import schema  # also registers the OpenAPI extension for strict serializers
@@ -50,8 +53,16 @@ def validated(serializer_class: type[serializers.Serializer], data: Any) -> dict
     return serializer.validated_data
 
 
-def verification_id_from_query(request: Request) -> Any:
+def verification_id_from_query(request: Request) -> uuid.UUID:
     return validated(VerificationIdQuerySerializer, request.query_params)["verificationId"]
+
+
+def submitted_config(request: Request) -> Any:
+    """The body's ``verificationConfig`` exactly as sent (it is stored so), once ``validated`` accepted the body."""
+    body = request.data
+    if not isinstance(body, Mapping):
+        raise ValidationError({"body": ["Must be a JSON object."]})
+    return body["verificationConfig"]
 
 
 class VerificationSummarySerializer(serializers.Serializer):
@@ -100,7 +111,8 @@ class VerificationGetView(APIView):
         examples=schema.GET_EXAMPLES,
     )
     def get(self, request: Request) -> Response:
-        verification = verification_get(account=request.user, verification_id=verification_id_from_query(request))
+        verification_id = verification_id_from_query(request)
+        verification = verification_get(account=request_account(request), verification_id=verification_id)
         return Response(
             {
                 "verification": {
@@ -129,7 +141,7 @@ class VerificationGetAllView(APIView):
         responses={200: OutputSerializer, **ERROR_RESPONSES(401)},
     )
     def get(self, request: Request) -> Response:
-        return Response({"verifications": [summary(v) for v in verification_list(account=request.user)]})
+        return Response({"verifications": [summary(v) for v in verification_list(account=request_account(request))]})
 
 
 class VerificationIdResponseSerializer(serializers.Serializer):
@@ -155,7 +167,7 @@ class VerificationCreateView(APIView):
     def post(self, request: Request) -> Response:
         data = validated(self.InputSerializer, request.data)
         verification = verification_create(
-            account=request.user, name=data["name"], verification_config=request.data["verificationConfig"]
+            account=request_account(request), name=data["name"], verification_config=submitted_config(request)
         )
         return Response({"verificationId": str(verification.id)})
 
@@ -184,7 +196,7 @@ class VerificationCreateOrUpdateView(APIView):
     def post(self, request: Request) -> Response:
         data = validated(self.InputSerializer, request.data)
         verification, was_created = verification_create_or_update(
-            account=request.user, name=data["name"], verification_config=request.data["verificationConfig"]
+            account=request_account(request), name=data["name"], verification_config=submitted_config(request)
         )
         return Response({"verificationId": str(verification.id), "wasCreated": was_created})
 
@@ -208,10 +220,10 @@ class VerificationUpdateView(APIView):
     def put(self, request: Request) -> Response:
         data = validated(self.InputSerializer, request.data)
         verification = verification_update(
-            account=request.user,
+            account=request_account(request),
             verification_id=data["verificationId"],
             name=data["name"],
-            verification_config=request.data["verificationConfig"],
+            verification_config=submitted_config(request),
         )
         return Response({"verificationId": str(verification.id)})
 
@@ -229,5 +241,5 @@ class VerificationDeleteView(APIView):
     )
     def delete(self, request: Request) -> Response:
         verification_id = verification_id_from_query(request)
-        verification_delete(account=request.user, verification_id=verification_id)
+        verification_delete(account=request_account(request), verification_id=verification_id)
         return Response({"verificationId": str(verification_id)})
