@@ -1,7 +1,7 @@
 """Load benchmark of the session flow through the real stack.
 
-Starts daphne (the ASGI app), one Celery worker with 2 processes on the
-``frames`` queue and, as the Procfile does, one niced process on the ``keys``
+Starts daphne (the ASGI app, through ``python -m config.serve`` as the Procfile does), one Celery worker with
+2 processes on the ``frames`` queue and, as the Procfile does, one niced process on the ``keys``
 queue (key-frame descriptors), all on Redis (broker, channel layer, cache), then runs N
 simulated browsers (the ``websockets`` library) per round, N = 1, 5, 10, 20 by
 default. Each client creates a session with the API, authenticates on the
@@ -219,7 +219,7 @@ def main() -> int:
     print("rendering synthetic frames…", flush=True)
     frames = render_frames()
     python = sys.executable
-    web = start([python, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"],
+    web = start([python, "-m", "config.serve", "-b", "127.0.0.1", "-p", str(port)],
                 env, var / "bench-daphne.log")  # fmt: skip
     worker = start([python, "-m", "celery", "-A", "config", "worker", "-Q", "frames,default", "-l", "warning",
                     "-c", str(args.worker_processes), "-O", "fair"], env, var / "bench-worker.log")  # fmt: skip

@@ -41,6 +41,10 @@ def _import_settings(module: str, **env: str) -> subprocess.CompletedProcess[str
             {"SECRET_KEY": "x" * 50, "CHANNEL_LAYER_SOCKET_TIMEOUT_SECONDS": "5"},
             "CHANNEL_LAYER_SOCKET_TIMEOUT_SECONDS is malformed",
         ),
+        (
+            {"SECRET_KEY": "x" * 50, "WEBSOCKET_MAX_MESSAGE_BYTES": "1500000"},
+            "WEBSOCKET_MAX_MESSAGE_BYTES is malformed",
+        ),
     ],
 )
 def test_production_settings_refuse_to_start_and_say_why(env, message):

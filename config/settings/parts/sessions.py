@@ -19,6 +19,10 @@ SESSION_MAX_ATTEMPTS = setting("SESSION_MAX_ATTEMPTS", 3, int)
 # Frame protocol limits.
 CAPTURE_MAX_FRAME_BYTES = setting("CAPTURE_MAX_FRAME_BYTES", 1_500_000, int)
 CAPTURE_MAX_FPS = setting("CAPTURE_MAX_FPS", 10, int)
+# The web server's (daphne's, via `python -m config.serve`) cap on one WebSocket message. Above the frame limit,
+# so an oversized frame still reaches the consumer and gets frameTooLarge and close 1009; beyond this cap daphne
+# itself drops the connection, which bounds the memory one client can make the server hold.
+WEBSOCKET_MAX_MESSAGE_BYTES = setting("WEBSOCKET_MAX_MESSAGE_BYTES", 4 * 1024 * 1024, int)
 # Frames of one session sent to workers but not yet answered; more are dropped so queues never pile up
 # (1 keeps the queue at one frame per session: the lowest feedback latency under load).
 CAPTURE_MAX_IN_FLIGHT = setting("CAPTURE_MAX_IN_FLIGHT", 1, int)
@@ -36,6 +40,12 @@ if SESSION_TTL_SECONDS < 60:
 if CAPTURE_MAX_FPS < 1 or CAPTURE_MAX_FRAME_BYTES < 1024 or SESSION_MAX_ATTEMPTS < 1:
     raise ImproperlyConfigured(
         "Capture limits are malformed: check CAPTURE_MAX_FPS, CAPTURE_MAX_FRAME_BYTES and SESSION_MAX_ATTEMPTS"
+    )
+
+if WEBSOCKET_MAX_MESSAGE_BYTES <= CAPTURE_MAX_FRAME_BYTES:
+    raise ImproperlyConfigured(
+        "Setting WEBSOCKET_MAX_MESSAGE_BYTES is malformed: it must exceed CAPTURE_MAX_FRAME_BYTES, or oversized "
+        "frames are dropped by the server without frameTooLarge"
     )
 
 BEAT_SCHEDULE: dict[str, dict] = {

@@ -1,0 +1,142 @@
+"""The 1.5 MB frame limit through the real web server: ``python -m config.serve`` (daphne) in a subprocess.
+
+Daphne's own default cap (1 MiB) dropped a legal 1.1 MB frame without a close
+frame, and a frame over the limit never got ``frameTooLarge``/1009.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import websockets
+
+from .synthetic_clips import clips
+
+pytestmark = [pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _embedded_env(database: Path, base: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env.update(DJANGO_SETTINGS_MODULE="config.settings.base", DATABASE_URL=f"sqlite:///{database}")
+    env["PUBLIC_BASE_URL"] = base
+    return env
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """The service as the Procfile starts it, on the embedded default (SQLite file, in-process analysis)."""
+    folder = tmp_path_factory.mktemp("served")
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = _embedded_env(folder / "served.sqlite3", base)
+    run = {"cwd": ROOT, "env": env, "check": True, "capture_output": True, "text": True}
+    subprocess.run([sys.executable, "manage.py", "migrate", "--no-input", "-v", "0"], **run)
+    key = subprocess.run([sys.executable, "manage.py", "create_api_key", "Frames"], **run).stdout.split()[-1]
+    log = (folder / "serve.log").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "config.serve", "-b", "127.0.0.1", "-p", str(port)],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(f"{base}/v1/healthz", timeout=1)
+                break
+            except OSError:
+                assert process.poll() is None and time.monotonic() < deadline, (folder / "serve.log").read_text()
+                time.sleep(0.2)
+        yield {"base": base, "key": key}
+    finally:
+        os.killpg(process.pid, signal.SIGINT)
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+        log.close()
+
+
+def _session(served: dict[str, str]) -> dict[str, str]:
+    body = {"verifierConfigs": {"liveness": {"type": "Verification", "challengeType": "Passive"}}}
+    request = urllib.request.Request(
+        f"{served['base']}/v1/verification/create-session",
+        data=json.dumps(body).encode(),
+        headers={"Authorization": f"ApiKey {served['key']}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def _padded_jpeg(size: int) -> bytes:
+    """A real camera frame padded after its end-of-image marker to ``size`` bytes (a big, high-quality frame)."""
+    frame = clips()["hold"][0]
+    return frame + b"\0" * (size - len(frame))
+
+
+async def _capture_socket(served: dict[str, str]) -> websockets.ClientConnection:
+    session = _session(served)
+    url = served["base"].replace("http://", "ws://") + f"/ws/v1/sessions/{session['verificationSessionId']}/"
+    ws = await websockets.connect(url, origin=served["base"], max_size=None)
+    await ws.send(json.dumps({"type": "auth", "token": session["sessionToken"]}))
+    state = json.loads(await asyncio.wait_for(ws.recv(), 10))
+    assert state["type"] == "state" and state["status"] == "in_progress", state
+    return ws
+
+
+async def _next_answer(ws: websockets.ClientConnection) -> dict:
+    """The first feedback or error (progress messages may come first)."""
+    while True:
+        message = json.loads(await asyncio.wait_for(ws.recv(), 30))
+        if message["type"] in ("feedback", "error"):
+            return message
+
+
+async def test_a_1_4_mb_frame_is_analysed_and_the_socket_stays_open(served):
+    ws = await _capture_socket(served)
+    await ws.send(_padded_jpeg(1_400_000))
+    answer = await _next_answer(ws)
+    assert answer["type"] == "feedback" or answer["code"] == "badFrame", answer
+    await ws.send(json.dumps({"type": "ping"}))
+    while (message := json.loads(await asyncio.wait_for(ws.recv(), 10)))["type"] != "pong":
+        assert message["type"] in ("feedback", "progress", "challenge"), message
+    await ws.close()
+
+
+async def test_a_1_6_mb_frame_gets_frame_too_large_and_close_1009(served):
+    ws = await _capture_socket(served)
+    await ws.send(_padded_jpeg(1_600_000))
+    error = json.loads(await asyncio.wait_for(ws.recv(), 10))
+    assert error["type"] == "error" and error["code"] == "frameTooLarge", error
+    with pytest.raises(websockets.ConnectionClosed):
+        await asyncio.wait_for(ws.recv(), 10)
+    assert ws.close_code == 1009
+
+
+async def test_a_message_over_the_servers_cap_gets_close_1009_not_a_dropped_connection(served):
+    from django.conf import settings
+
+    ws = await _capture_socket(served)
+    await ws.send(_padded_jpeg(settings.WEBSOCKET_MAX_MESSAGE_BYTES + 1))
+    with pytest.raises(websockets.ConnectionClosed):
+        while True:
+            await asyncio.wait_for(ws.recv(), 10)
+    assert ws.close_code == 1009
