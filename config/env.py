@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -27,8 +28,6 @@ def _strict_bool(name: str, default: Any) -> Any:
 
 def absolute_base_url(name: str, value: str) -> str:
     """``value`` as a base URL (http(s)://host[:port][/path], no query); ImproperlyConfigured otherwise."""
-    from urllib.parse import urlsplit
-
     parts = urlsplit(value)
     extras = parts.query or parts.fragment or "@" in parts.netloc
     if parts.scheme not in ("http", "https") or not parts.hostname or extras:

@@ -13,6 +13,7 @@ from functools import cache
 
 from django.conf import settings
 
+from apps.face_engine.factory import build_engine, check_model_files, engine_choice
 from apps.face_engine.types import EngineName, EngineSettings, FaceEngine, ModelFilesMissing
 
 _lock = threading.Lock()
@@ -36,8 +37,6 @@ def engine_settings() -> EngineSettings:
 
 def get_engine(name: EngineName | None = None) -> FaceEngine:
     """The process-wide engine (``name`` overrides the configured choice, e.g. ``dlib``)."""
-    from apps.face_engine.factory import build_engine, engine_choice
-
     base = engine_settings()
     key = name or engine_choice(base)  # "auto" resolves to the backend it picks, so it shares that engine
     engine = _engines.get(key)
@@ -52,8 +51,6 @@ def get_engine(name: EngineName | None = None) -> FaceEngine:
 
 def engine_status() -> tuple[bool, str]:
     """Whether the configured face engine's model files are present (nothing is loaded or run)."""
-    from apps.face_engine.factory import check_model_files
-
     try:
         chosen = check_model_files(engine_settings())
     except ModelFilesMissing as exc:

@@ -6,10 +6,13 @@ import asyncio
 import uuid
 from collections.abc import Callable
 
+import redis
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import connection
+
+from .engine import engine_status
 
 Check = Callable[[], tuple[bool, str]]
 
@@ -27,8 +30,6 @@ def check_broker() -> tuple[bool, str]:
     if not settings.REDIS_URL:
         return True, "embedded (in-process tasks)"
     try:
-        import redis
-
         redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=2).ping()
         return True, "redis"
     except Exception as exc:
@@ -54,8 +55,6 @@ def check_channel_layer() -> tuple[bool, str]:
 
 def check_face_engine() -> tuple[bool, str]:
     try:
-        from apps.core.engine import engine_status
-
         return engine_status()
     except Exception as exc:
         return False, f"{type(exc).__name__}: {exc}"

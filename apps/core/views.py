@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
+from django.views import defaults
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
@@ -63,22 +64,16 @@ def api_not_found(request: HttpRequest) -> HttpResponse:
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     if _is_api(request):
         return api_not_found(request)
-    from django.views.defaults import page_not_found
-
-    return page_not_found(request, exception)
+    return defaults.page_not_found(request, exception)
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
     if _is_api(request):
         return error_response(500, "server_error", "An internal error occurred.")
-    from django.views.defaults import server_error as default_server_error
-
-    return default_server_error(request)
+    return defaults.server_error(request)
 
 
 def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
     if _is_api(request):
         return error_response(400, "invalid", "Bad request.")
-    from django.views.defaults import bad_request as default_bad_request
-
-    return default_bad_request(request, exception)
+    return defaults.bad_request(request, exception)

@@ -11,24 +11,21 @@ import binascii
 import io
 import uuid
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 from django.conf import settings
+from PIL import Image, ImageOps
 
 from apps.accounts.models import Account
+from apps.core.engine import get_engine
 from apps.core.errors import ApplicationError
 from apps.face_engine.types import Comparison, FaceEngine, FaceImageError, FrameError
 
 from .models import SessionFace
 from .search import embedding_from_bytes
-from .services import (
-    ENGINE_LOCK,
-    Match,
-    collection_accepts,
-    embedding_model_version,
-    face_best_match,
-    get_face_engine,
-)
+from .selectors import collection_get
+from .services import ENGINE_LOCK, Match, collection_accepts, embedding_model_version, face_best_match
 
 
 def image_decode_base64(*, value: str, field: str) -> bytes:
@@ -78,8 +75,6 @@ def image_fit_for_engine(*, data: bytes, engine: FaceEngine, field: str) -> byte
     limit = min(_ENGINE_IMAGE_BYTES, int(getattr(engine_settings, "max_frame_bytes", _ENGINE_IMAGE_BYTES)))
     if len(data) <= limit:
         return data
-    from PIL import Image, ImageOps
-
     try:
         with Image.open(io.BytesIO(data)) as source:
             upright = ImageOps.exif_transpose(source).convert("RGB")
@@ -123,14 +118,23 @@ def _session_embedding(*, account: Account, session_id: str) -> SessionFace:
     )
 
 
-def _account_session_exists(*, account: Account, session_id: uuid.UUID) -> bool:
-    from django.apps import apps
+class SessionExists(Protocol):
+    def __call__(self, *, account: Account, session_id: uuid.UUID) -> bool: ...
 
-    try:
-        model = apps.get_model("capture", "Session")
-    except LookupError:
-        return False
-    return model.objects.filter(id=session_id, account=account).exists()
+
+# Sessions sit above faces (a passed session stores its face here), so faces cannot import them:
+# the sessions app hands its lookup in when it is ready. Without it no session is known.
+_session_exists: SessionExists | None = None
+
+
+def session_lookup_register(lookup: SessionExists) -> None:
+    """Let compare tell an unknown session (404) from one without a stored face (409)."""
+    global _session_exists  # set once, when the sessions app is ready
+    _session_exists = lookup
+
+
+def _account_session_exists(*, account: Account, session_id: uuid.UUID) -> bool:
+    return _session_exists is not None and _session_exists(account=account, session_id=session_id)
 
 
 def face_compare(
@@ -145,7 +149,7 @@ def face_compare(
 
     ``image1_field`` is the request field the first image came in, which an error names.
     """
-    engine = get_face_engine()
+    engine = get_engine()
     field = image1_field or ("image1" if image2 is not None else "image")
     first = face_from_upload(engine=engine, data=image1, field=field)
     if image2 is not None:
@@ -168,10 +172,8 @@ class Identification:
 
 def face_identify(*, account: Account, collection_id: str, image: bytes) -> Identification:
     """1:N: the collection's face identical to the one in ``image``, if any."""
-    from .selectors import collection_get
-
     collection = collection_get(account=account, collection_id=collection_id)
-    engine = get_face_engine()
+    engine = get_engine()
     vector = face_from_upload(engine=engine, data=image, field="image")
     model_version = embedding_model_version(engine.versions)
     if not collection_accepts(collection, engine=engine.name, model_version=model_version, dimension=vector.shape[0]):

@@ -22,14 +22,17 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.accounts.models import Account
+from apps.core.engine import get_engine
 from apps.core.errors import ApplicationError
 from apps.core.timestamps import utc_timestamp
 from apps.face_engine.types import CapturePlan, Comparison, FaceEngine, FrameError, Verdict
+from apps.webhooks.services import webhook_event_record
+from apps.webhooks.ssrf import check_url_on_save
 
 from .comparison import face_from_upload, image_check_size
 from .media import VideoError, video_frames
 from .models import PartnerProfile, SelfieCheck
-from .services import ENGINE_LOCK, get_face_engine
+from .services import ENGINE_LOCK
 
 logger = logging.getLogger(__name__)
 
@@ -177,7 +180,7 @@ def selfie_check_analyse(*, data: SubmitInput) -> Analysis:
             status=413,
             fields={"id_photo": [f"At most {settings.FACES_MAX_IMAGE_BYTES} bytes."]},
         )
-    engine = get_face_engine()
+    engine = get_engine()
     data.id_photo.seek(0)
     id_face = face_from_upload(
         engine=engine, data=image_check_size(data=data.id_photo.read(), field="id_photo"), field="id_photo"
@@ -254,8 +257,6 @@ def selfie_check_record(*, account: Account, data: SubmitInput, analysis: Analys
 
 
 def _record_webhook(*, account: Account, check: SelfieCheck) -> None:
-    from apps.webhooks.services import webhook_event_record
-
     profile = PartnerProfile.objects.filter(account=account).first()
     url = profile.webhook_url if profile and profile.webhook_url else None
     payload = _webhook_payload(check, selfie_check_result(check=check))
@@ -291,8 +292,6 @@ def partner_profile_get(*, account: Account) -> PartnerProfile:
 
 def partner_profile_update(*, account: Account, changes: dict[str, str]) -> PartnerProfile:
     """Save the given fields (display_name, accent_color, webhook_url); a refused webhook URL is a 400."""
-    from apps.webhooks.ssrf import check_url_on_save
-
     url = changes.get("webhook_url")
     if url:
         try:

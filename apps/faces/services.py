@@ -22,11 +22,13 @@ from django.db.models import F
 from django.utils import timezone
 
 from apps.accounts.models import Account
+from apps.core.engine import get_engine
 from apps.core.errors import ApplicationError
 from apps.face_engine.types import Comparison, FaceEngine
 
 from .models import Face, FaceCollection, FaceSighting, SessionFace
 from .search import collection_search, embedding_from_bytes, embedding_to_bytes, search_cache
+from .selectors import collection_get
 
 CALCULATION_ONLY = "CalculationOnly"
 DUPLICATE_VERIFICATION = "DuplicateVerification"
@@ -57,15 +59,8 @@ class Match:
 
 
 # dlib's detector, landmark and descriptor objects are not safe to call from two threads at
-# once; the web process may run image work on several threads (see verif_views), so it takes turns.
+# once; the web process may run image work on several threads (see selfie_id_views), so it takes turns.
 ENGINE_LOCK = threading.RLock()
-
-
-def get_face_engine() -> FaceEngine:
-    """The process's face engine (one seam, so the import happens at call time)."""
-    from apps.core.engine import get_engine
-
-    return get_engine()
 
 
 # Version keys of the model that computes embeddings (dlib's ResNet, InsightFace's ArcFace packs).
@@ -110,8 +105,6 @@ def _bump_version(collection: FaceCollection) -> tuple[int, int]:
 
 def collection_describe(*, account: Account, collection_id: str, description: str) -> FaceCollection:
     """Set the description of an existing collection (404 when the account has none by that id)."""
-    from .selectors import collection_get
-
     updated = FaceCollection.objects.filter(account=account, collection_id=collection_id).update(
         description=description, updated_at=timezone.now()
     )
@@ -236,7 +229,7 @@ def face_recognition_apply(
     if mode in (UNIQUE_MATCH_VERIFICATION, MATCH_VERIFICATION) and not external_id:
         return _fail(EXTERNAL_ID_REQUIRED)
     vector = np.asarray(embedding, dtype=np.float32)
-    face_engine = get_face_engine()
+    face_engine = get_engine()
     if face_engine.name != engine:
         return _fail(ENGINE_MISMATCH)
     model_version = model_version or embedding_model_version(face_engine.versions)

@@ -8,3 +8,11 @@ class SessionsConfig(AppConfig):
     # The label predates the rename: tables, migrations and admin URLs keep "capture".
     label = "capture"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # Imported here: app modules that touch models may load only once the app registry is ready.
+        from apps.faces.comparison import session_lookup_register
+
+        from .selectors import session_exists
+
+        session_lookup_register(session_exists)

@@ -28,6 +28,11 @@ def session_get(*, account: Account, session_id: uuid.UUID | str) -> Session:
     return session
 
 
+def session_exists(*, account: Account, session_id: uuid.UUID) -> bool:
+    """Whether the account has a session with this id (what face compare needs to tell 404 from 409)."""
+    return Session.objects.filter(id=session_id, account=account).exists()
+
+
 def session_result_payload(*, session: Session) -> dict[str, Any]:
     """Every get-session-result field of 001, plus status, engine, model versions and scores."""
     finished = session.status == Session.Status.COMPLETED

@@ -22,6 +22,9 @@ from django.core.validators import URLValidator
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail, ValidationError
 
+from apps.signing.redirects import redirect_url_problem
+from apps.webhooks.ssrf import check_url_on_save
+
 from . import enums
 
 NAME_MAX_LENGTH = 200
@@ -118,9 +121,6 @@ class WebhookUrlField(HttpUrlField):
 
     def to_internal_value(self, data: Any) -> str:
         url = super().to_internal_value(data)
-        # Imported here: the webhooks app may import verifications, never the other way at import time.
-        from apps.webhooks.ssrf import check_url_on_save
-
         try:
             check_url_on_save(url)
         except ValueError as exc:
@@ -270,8 +270,6 @@ class RedirectUrlField(HttpUrlField):
 
     def to_internal_value(self, data: Any) -> str:
         url = super().to_internal_value(data)
-        from apps.signing.redirects import redirect_url_problem  # signing imports verifications at import time
-
         problem = redirect_url_problem(url)
         if problem is not None:
             raise serializers.ValidationError(problem, code="redirect_not_allowed")

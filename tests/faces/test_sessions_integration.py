@@ -127,3 +127,14 @@ def test_moving_a_stored_verification_to_another_collection_enrols_there_and_kee
     found = client.post("/v1/face/identify", identify, format="json")
     assert found.status_code == 200, found.content
     assert found.json()["match"]["faceId"] == first["faceId"]
+
+
+def test_compare_with_a_session_that_has_not_passed_is_a_conflict_and_another_accounts_is_unknown(
+    integrator, other_integrator, faces
+):
+    session_id = _session(integrator.client, "CalculationOnly")
+    compare = {"image": base64.b64encode(faces.astronaut).decode(), "verificationSessionId": session_id}
+    own = integrator.client.post("/v1/face/compare", compare, format="json")
+    assert own.status_code == 409 and own.json()["error"]["code"] == "no_face_data"
+    foreign = other_integrator.client.post("/v1/face/compare", compare, format="json")
+    assert foreign.status_code == 404 and foreign.json()["error"]["code"] == "not_found"
