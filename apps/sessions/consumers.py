@@ -2,8 +2,7 @@
 
 The browser authenticates with its session token (first message), then streams
 binary JPEG frames; frames go to the ``frames`` Celery queue and workers answer
-through the session's channel-layer group. Protocol: README.md ("Verification sessions"); close codes:
-``protocol.CloseCode``.
+through the session's channel-layer group. Protocol: docs/websocket.md; close codes: ``protocol.CloseCode``.
 """
 
 from __future__ import annotations
@@ -192,7 +191,7 @@ class SessionConsumer(AsyncWebsocketConsumer):
             await self._error("notCancellable", "The session is already finished.")
 
     async def _on_ping(self) -> None:
-        await self._send({"type": "pong"})  # type: ignore[arg-type]
+        await self._send({"type": "pong"})
 
     async def _auth_timeout(self) -> None:
         if not self.authenticated and not self.closed:

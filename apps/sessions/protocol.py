@@ -1,4 +1,4 @@
-"""The capture socket's close codes, defined once (README.md, "Verification sessions", lists them)."""
+"""The capture socket's close codes, defined once (docs/websocket.md, "Errors and close codes", lists them)."""
 
 from __future__ import annotations
 

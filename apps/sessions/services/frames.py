@@ -77,7 +77,9 @@ def session_frame_analyze(
             notify(session_id=sid, event=bad)
             return
         messages = frame_messages(record=record, result=result, seq=seq, total=record["total"])
-        record.update(seq=seq, state=result.state.to_json(), challenge=result.current_challenge or record["challenge"])
+        record["seq"] = seq
+        record["state"] = result.state.to_json()
+        record["challenge"] = result.current_challenge or record["challenge"]
         record["complete"] = bool(result.capture_complete)
         capture_record_put(session_id=sid, record=record)
     event: FrameAnalysedEvent = {"type": "capture.frame", "seq": seq, "messages": messages}
