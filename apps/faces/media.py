@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
-from typing import BinaryIO
+from typing import IO
 
 import av
 from PIL import Image
@@ -17,7 +17,7 @@ class VideoError(Exception):
     """The upload is not a decodable video with at least one frame."""
 
 
-def video_frames(*, source: BinaryIO, max_seconds: float, sample_fps: float) -> Iterator[tuple[bytes, float]]:
+def video_frames(*, source: IO[bytes], max_seconds: float, sample_fps: float) -> Iterator[tuple[bytes, float]]:
     """JPEG frames and their timestamps (seconds from the first frame), at most ``sample_fps`` per second."""
     try:
         container = av.open(source, mode="r")

@@ -11,7 +11,7 @@ import logging
 import os
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -99,7 +99,7 @@ def _assessment(*, live: bool, identical: bool, liveness_confidence: float, simi
     }
 
 
-def _file_name(check_id: uuid.UUID, kind: str, upload: UploadedFile, fallback_ext: str, moment: Any) -> str:
+def _file_name(check_id: uuid.UUID, kind: str, upload: UploadedFile, fallback_ext: str, moment: datetime) -> str:
     ext = os.path.splitext(upload.name or "")[1].lower()
     if not ext or len(ext) > 6 or not ext[1:].isalnum():
         ext = fallback_ext
@@ -166,14 +166,14 @@ def selfie_check_analyse(*, data: SubmitInput) -> Analysis:
     The web view runs this off the server's shared request thread, so a check
     of a few seconds never stalls other requests.
     """
-    if data.selfie_video.size > int(settings.VERIF_MAX_VIDEO_BYTES):
+    if (data.selfie_video.size or 0) > int(settings.VERIF_MAX_VIDEO_BYTES):
         raise ApplicationError(
             f"selfie_video exceeds {settings.VERIF_MAX_VIDEO_BYTES} bytes.",
             code="too_large",
             status=413,
             fields={"selfie_video": ["At most 50 MB."]},
         )
-    if data.id_photo.size > int(settings.FACES_MAX_IMAGE_BYTES):
+    if (data.id_photo.size or 0) > int(settings.FACES_MAX_IMAGE_BYTES):
         raise ApplicationError(
             f"id_photo exceeds {settings.FACES_MAX_IMAGE_BYTES} bytes.",
             code="too_large",
@@ -272,7 +272,7 @@ def _delete_files(*paths: str) -> None:
                 logger.warning("Could not delete %s", path)
 
 
-def verif_files_purge(*, now: Any = None) -> int:
+def verif_files_purge(*, now: datetime | None = None) -> int:
     """Delete the files of checks older than the retention period; returns how many checks were purged."""
     cutoff = (now or timezone.now()) - timedelta(days=int(settings.VERIF_FILE_RETENTION_DAYS))
     purged = 0

@@ -22,6 +22,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.accounts.authentication import request_account
 from apps.accounts.models import Account, ApiKey
 from apps.accounts.services import KEY_PREFIXES, api_key_authenticate
 from apps.core.errors import ApplicationError, error_response
@@ -201,7 +202,7 @@ class CheckGetView(APIView):
         tags=["Selfie versus ID"],
     )
     def get(self, request: Request) -> Response:
-        check = selfie_check_get(account=request.user, check_id=request.query_params.get("checkId", ""))
+        check = selfie_check_get(account=request_account(request), check_id=request.query_params.get("checkId", ""))
         return Response(
             {
                 "check_id": str(check.id),
@@ -221,7 +222,7 @@ class CheckFileView(APIView):
         tags=["Selfie versus ID"],
     )
     def get(self, request: Request) -> FileResponse:
-        check = selfie_check_get(account=request.user, check_id=request.query_params.get("checkId", ""))
+        check = selfie_check_get(account=request_account(request), check_id=request.query_params.get("checkId", ""))
         kind = request.query_params.get("file")
         if kind not in ("selfieVideo", "idPhoto"):
             raise ApplicationError("file must be selfieVideo or idPhoto.", fields={"file": ["selfieVideo or idPhoto."]})
@@ -254,7 +255,7 @@ class PartnerSettingsView(APIView):
         tags=["Selfie versus ID"],
     )
     def get(self, request: Request) -> Response:
-        return Response(self.PartnerSerializer(partner_profile_get(account=request.user)).data)
+        return Response(self.PartnerSerializer(partner_profile_get(account=request_account(request))).data)
 
     @extend_schema(
         summary="Update the /verif/ partner settings (only the fields sent change)",
@@ -265,5 +266,5 @@ class PartnerSettingsView(APIView):
     def post(self, request: Request) -> Response:
         body = self.PartnerSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        profile = partner_profile_update(account=request.user, changes=dict(body.validated_data))
+        profile = partner_profile_update(account=request_account(request), changes=dict(body.validated_data))
         return Response(self.PartnerSerializer(profile).data)

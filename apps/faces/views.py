@@ -19,6 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.accounts.authentication import request_account
 from apps.core.errors import ApplicationError
 from apps.core.schema import ERROR_RESPONSES
 from apps.core.timestamps import utc_timestamp
@@ -97,7 +98,7 @@ class CollectionGetView(APIView):
     )
     def get(self, request: Request) -> Response:
         query = _query(_CollectionQuery, request)
-        collection = collection_get(account=request.user, collection_id=query["collectionId"])
+        collection = collection_get(account=request_account(request), collection_id=query["collectionId"])
         return Response({"recognitionCollection": CollectionOutputSerializer(collection).data})
 
 
@@ -112,7 +113,11 @@ class CollectionGetAllView(APIView):
     )
     def get(self, request: Request) -> Response:
         return Response(
-            {"collections": CollectionOutputSerializer(collection_list(account=request.user), many=True).data}
+            {
+                "collections": CollectionOutputSerializer(
+                    collection_list(account=request_account(request)), many=True
+                ).data
+            }
         )
 
 
@@ -131,7 +136,7 @@ class CollectionDeleteView(APIView):
     )
     def delete(self, request: Request) -> Response:
         query = _query(_CollectionQuery, request)
-        count = collection_delete(account=request.user, collection_id=query["collectionId"])
+        count = collection_delete(account=request_account(request), collection_id=query["collectionId"])
         return Response({"collectionId": query["collectionId"], "deletedFaceCount": count})
 
 
@@ -154,7 +159,7 @@ class CollectionUpdateView(APIView):
         body = self.InputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         collection = collection_describe(
-            account=request.user,
+            account=request_account(request),
             collection_id=body.validated_data["collectionId"],
             description=body.validated_data["description"],
         )
@@ -189,7 +194,7 @@ class FaceGetAllView(APIView):
     )
     def get(self, request: Request) -> Response:
         query = _query(self.InputSerializer, request)
-        collection = collection_get(account=request.user, collection_id=query["collectionId"])
+        collection = collection_get(account=request_account(request), collection_id=query["collectionId"])
         faces = face_list(collection=collection).select_related("collection")
         page, size = query["page"], query["pageSize"]
         rows = faces.prefetch_related(Prefetch("sightings", queryset=FaceSighting.objects.order_by("seen_at", "id")))
@@ -216,7 +221,9 @@ class FaceGetView(APIView):
     )
     def get(self, request: Request) -> Response:
         query = _query(_FaceQuery, request)
-        return Response({"face": FaceOutputSerializer(face_get(account=request.user, face_id=query["faceId"])).data})
+        return Response(
+            {"face": FaceOutputSerializer(face_get(account=request_account(request), face_id=query["faceId"])).data}
+        )
 
 
 class FaceDeleteView(APIView):
@@ -231,7 +238,7 @@ class FaceDeleteView(APIView):
     )
     def delete(self, request: Request) -> Response:
         query = _query(_FaceQuery, request)
-        face_delete(account=request.user, face_id=query["faceId"])
+        face_delete(account=request_account(request), face_id=query["faceId"])
         return Response({"faceId": query["faceId"].lower()})
 
 
@@ -350,7 +357,10 @@ class FaceCompareView(APIView):
             if image is None:
                 raise _required("image")
             comparison = face_compare(
-                account=request.user, image1=image, verification_session_id=str(session_id), image1_field=sent_as
+                account=request_account(request),
+                image1=image,
+                verification_session_id=str(session_id),
+                image1_field=sent_as,
             )
         else:
             image1, image2 = _image(request, "image1"), _image(request, "image2")
@@ -361,7 +371,7 @@ class FaceCompareView(APIView):
                         n: ["This field is required."] for n, v in (("image1", image1), ("image2", image2)) if not v
                     },
                 )
-            comparison = face_compare(account=request.user, image1=image1, image2=image2)
+            comparison = face_compare(account=request_account(request), image1=image1, image2=image2)
         return Response(
             {
                 "similarity": round(comparison.similarity, 4),
@@ -407,7 +417,9 @@ class FaceIdentifyView(APIView):
         image = _image(request, "image")
         if image is None:
             raise _required("image")
-        found = face_identify(account=request.user, collection_id=query.validated_data["collectionId"], image=image)
+        found = face_identify(
+            account=request_account(request), collection_id=query.validated_data["collectionId"], image=image
+        )
         match = None
         if found.match is not None:
             match = {
