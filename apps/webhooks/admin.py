@@ -9,13 +9,8 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from .models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent, WebhookSecret
-from .services import (
-    webhook_delivery_redeliver,
-    webhook_endpoint_disable,
-    webhook_endpoint_enable,
-    webhook_secret_rotate,
-    webhook_test_send,
-)
+from .services import webhook_delivery_redeliver, webhook_endpoint_disable, webhook_endpoint_enable, webhook_test_send
+from .signing_secrets import webhook_secret_rotate
 
 
 class ReadOnlyInline(admin.TabularInline):

@@ -14,6 +14,7 @@ import logging
 import random
 import time
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -23,28 +24,14 @@ from django.utils import timezone
 
 from . import signatures, ssrf
 from .models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
+from .signing_secrets import webhook_secret_get_or_create, webhook_secrets_for_signing
 from .transport import HttpOutcome, post_json
 
 logger = logging.getLogger(__name__)
 
 
-def _publish(delivery_id: int, countdown: float = 0) -> None:
-    from .tasks import webhook_delivery_send  # the tasks module imports this one
-
-    try:
-        webhook_delivery_send.apply_async(
-            args=(delivery_id,),
-            countdown=countdown,  # 0: at once (Celery reads a zero countdown as none)
-            retry=True,
-            retry_policy={"max_retries": 1, "interval_start": 0, "interval_step": 0.5},
-        )
-    except Exception:  # the broker is down: the row is safe and the sweep will enqueue it
-        logger.warning("Could not enqueue webhook delivery %s; the sweep will retry", delivery_id, exc_info=True)
-
-
-def delivery_enqueue_on_commit(*, delivery_id: int) -> None:
-    """Enqueue the send task once the current transaction commits (never for a rolled-back event)."""
-    transaction.on_commit(lambda: _publish(delivery_id), robust=True)
+# How a delivery is (re)queued: the tasks module passes its publisher in, since it calls this module.
+Publish = Callable[[int, float], None]
 
 
 def retry_delay_seconds(*, failures: int) -> float | None:
@@ -81,8 +68,6 @@ def _request(delivery: WebhookDelivery) -> HttpOutcome:
         return HttpOutcome(None, f"Refused: {exc}", "", int((time.monotonic() - started) * 1000))
     except OSError as exc:
         return HttpOutcome(None, f"DNS error: {exc}", "", int((time.monotonic() - started) * 1000))
-    from .services import webhook_secret_get_or_create, webhook_secrets_for_signing  # services imports us
-
     secret = webhook_secret_get_or_create(account=delivery.event.account)
     body = delivery.event.body
     headers = signatures.signed_headers(
@@ -112,7 +97,7 @@ def _describe(outcome: HttpOutcome) -> str:
     return "" if 200 <= code < 300 else f"HTTP {code}"
 
 
-def webhook_delivery_send(*, delivery_id: int) -> str:
+def webhook_delivery_send(*, delivery_id: int, publish: Publish) -> str:
     """Make one attempt at a due delivery; returns delivered/retrying/failed, or skipped when not claimable."""
     token = _claim(delivery_id, timezone.now())
     if token is None:
@@ -124,10 +109,12 @@ def webhook_delivery_send(*, delivery_id: int) -> str:
     except Exception as exc:  # a bug must cost one attempt, not hold the delivery forever
         logger.exception("Webhook delivery %s failed unexpectedly", delivery_id)
         outcome = HttpOutcome(None, f"Internal error: {type(exc).__name__}", "", 0)
-    return _finish(delivery, token, started_at, outcome)
+    return _finish(delivery, token, started_at, outcome, publish=publish)
 
 
-def _finish(delivery: WebhookDelivery, token: uuid.UUID, started_at: datetime, outcome: HttpOutcome) -> str:
+def _finish(
+    delivery: WebhookDelivery, token: uuid.UUID, started_at: datetime, outcome: HttpOutcome, *, publish: Publish
+) -> str:
     code = outcome.status_code
     error = _describe(outcome)
     finished = timezone.now()
@@ -168,11 +155,11 @@ def _finish(delivery: WebhookDelivery, token: uuid.UUID, started_at: datetime, o
             )
     logger.info("Webhook %s attempt %d: %s %s", delivery.event_id, delivery.attempt_count, result, error)
     if owned and "enqueued_at" in changes and delay is not None:
-        _publish(delivery.pk, countdown=delay)
+        publish(delivery.pk, delay)
     return result if owned else "skipped"
 
 
-def webhook_deliveries_sweep(*, limit: int = 500) -> int:
+def webhook_deliveries_sweep(*, publish: Publish, limit: int = 500) -> int:
     """Enqueue due deliveries that are neither leased nor recently enqueued; the DB row is the source of truth.
 
     This is what makes a lost Redis message, a Redis restart or a killed worker
@@ -192,7 +179,7 @@ def webhook_deliveries_sweep(*, limit: int = 500) -> int:
         return 0
     WebhookDelivery.objects.filter(id__in=ids).update(enqueued_at=now)
     for delivery_id in ids:
-        _publish(delivery_id)
+        publish(delivery_id, 0)
     return len(ids)
 
 

@@ -4,51 +4,21 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import timedelta
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from apps.accounts.models import Account
 
-from . import signatures
-from .delivery import delivery_enqueue_on_commit
-from .models import WebhookDelivery, WebhookEndpoint, WebhookEvent, WebhookSecret, new_event_id
+from .models import WebhookDelivery, WebhookEndpoint, WebhookEvent, new_event_id
 from .payloads import payload_build
+from .signing_secrets import webhook_secret_get_or_create
 from .ssrf import check_url_on_save
+from .tasks import delivery_enqueue_on_commit
 
 # Dotted lowercase names; the known ones are WebhookEvent.Type, other areas may add their own.
 EVENT_TYPE = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)+$")
-
-
-def webhook_secret_get_or_create(*, account: Account) -> WebhookSecret:
-    """The account's signing secret, created on first use."""
-    secret, _ = WebhookSecret.objects.get_or_create(account=account, defaults={"secret": signatures.secret_generate()})
-    return secret
-
-
-@transaction.atomic
-def webhook_secret_rotate(*, account: Account) -> WebhookSecret:
-    """Replace the signing secret; the old one keeps signing (second signature) during the overlap."""
-    secret = webhook_secret_get_or_create(account=account)
-    secret = WebhookSecret.objects.select_for_update().get(pk=secret.pk)
-    now = timezone.now()
-    secret.previous_secret = secret.secret
-    secret.previous_expires_at = now + timedelta(seconds=int(settings.WEBHOOK_SECRET_ROTATION_OVERLAP_SECONDS))
-    secret.secret = signatures.secret_generate()
-    secret.rotated_at = now
-    secret.save(update_fields=["secret", "previous_secret", "previous_expires_at", "rotated_at"])
-    return secret
-
-
-def webhook_secrets_for_signing(*, secret: WebhookSecret) -> list[str]:
-    """The live secrets, newest first: the current one, plus the previous one during its overlap."""
-    live = [secret.secret]
-    if secret.previous_secret and secret.previous_expires_at and secret.previous_expires_at > timezone.now():
-        live.append(secret.previous_secret)
-    return live
 
 
 def _session_id(payload: dict[str, Any]) -> uuid.UUID | None:

@@ -14,7 +14,8 @@ from apps.core.schema import ERROR_RESPONSES
 from apps.core.timestamps import utc_timestamp
 
 from .models import WebhookSecret
-from .services import webhook_secret_get_or_create, webhook_secret_rotate, webhook_test_send
+from .services import webhook_test_send
+from .signing_secrets import webhook_secret_get_or_create, webhook_secret_rotate
 
 
 class SecretOutputSerializer(serializers.Serializer):

@@ -12,9 +12,10 @@ from django.contrib.auth.models import User
 from django.test import Client
 from standardwebhooks import Webhook
 
-from apps.webhooks.delivery import retry_delay_seconds, webhook_delivery_send
+from apps.webhooks.delivery import retry_delay_seconds
 from apps.webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 from apps.webhooks.services import webhook_event_record
+from apps.webhooks.tasks import webhook_delivery_send
 
 from .conftest import SESSION_RESULT, Receiver, Reply
 

@@ -13,14 +13,11 @@ from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
 from apps.webhooks import ssrf
-from apps.webhooks.delivery import _claim, _finish, webhook_deliveries_sweep, webhook_delivery_send
+from apps.webhooks.delivery import _claim, _finish
 from apps.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent, WebhookSecret
-from apps.webhooks.services import (
-    webhook_delivery_redeliver,
-    webhook_event_record,
-    webhook_secret_rotate,
-    webhook_test_send,
-)
+from apps.webhooks.services import webhook_delivery_redeliver, webhook_event_record, webhook_test_send
+from apps.webhooks.signing_secrets import webhook_secret_rotate
+from apps.webhooks.tasks import delivery_publish, webhook_deliveries_sweep, webhook_delivery_send
 from apps.webhooks.transport import HttpOutcome
 
 from .conftest import SESSION_RESULT, Receiver, Reply, tls_context
@@ -395,7 +392,7 @@ def test_a_worker_that_lost_its_lease_keeps_its_attempt_but_not_its_verdict(inte
 
     late = HttpOutcome(status_code=500, error="", excerpt="", duration_ms=12000)
     stale = WebhookDelivery.objects.select_related("event", "endpoint").get(pk=delivery.pk)
-    assert _finish(stale, stale_token, timezone.now(), late) == "skipped"
+    assert _finish(stale, stale_token, timezone.now(), late, publish=delivery_publish) == "skipped"
 
     delivery.refresh_from_db()
     assert delivery.status == WebhookDelivery.Status.DELIVERED

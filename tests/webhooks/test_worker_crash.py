@@ -18,8 +18,7 @@ from django.db import connection
 from standardwebhooks import Webhook
 
 from apps.accounts.models import Account
-from apps.webhooks import delivery as delivery_module
-from apps.webhooks.delivery import webhook_deliveries_sweep
+from apps.webhooks import tasks as tasks_module
 from apps.webhooks.models import WebhookDelivery, WebhookEvent, WebhookSecret
 from apps.webhooks.services import webhook_event_record
 from tests.conftest import require_postgres, require_redis
@@ -77,8 +76,8 @@ def test_a_worker_killed_mid_delivery_leads_to_a_redelivery_with_the_same_webhoo
     broker = Celery(broker=redis_url)
     # Tests run tasks eagerly; here the messages must go through the real Redis to the real workers.
     monkeypatch.setattr(
-        delivery_module,
-        "_publish",
+        tasks_module,
+        "delivery_publish",
         lambda delivery_id, countdown=None: broker.send_task(
             "apps.webhooks.tasks.webhook_delivery_send", args=[delivery_id], queue="webhooks"
         ),
@@ -102,7 +101,7 @@ def test_a_worker_killed_mid_delivery_leads_to_a_redelivery_with_the_same_webhoo
         second = _start_worker(redis_url, log)
 
         def delivered() -> bool:
-            webhook_deliveries_sweep()  # what beat does every few seconds
+            tasks_module.webhook_deliveries_sweep()  # what beat does every few seconds
             return WebhookDelivery.objects.get(pk=delivery.pk).status == WebhookDelivery.Status.DELIVERED
 
         _wait_for(delivered, 60, "the redelivery", log)

@@ -8,7 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
-from apps.webhooks.delivery import webhook_deliveries_sweep
+from apps.webhooks.tasks import webhook_deliveries_sweep
 
 
 class Command(BaseCommand):
