@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
 from django.http import HttpRequest
 
@@ -18,11 +16,11 @@ class SessionAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     exclude = ("icao_jpeg",)
 
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+    def get_readonly_fields(self, request: HttpRequest, obj: Session | None = None) -> list[str]:
         return [field.name for field in Session._meta.fields if field.name != "icao_jpeg"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: Session | None = None) -> bool:
         return False

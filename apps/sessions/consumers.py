@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Coroutine
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -46,7 +47,7 @@ class SessionConsumer(AsyncWebsocketConsumer):
         self.last_frame_at = 0.0
         self.last_slow_down_at = 0.0
         self.dropped: list[float] = []
-        self.pending: set[asyncio.Task[Any]] = set()
+        self.pending: set[asyncio.Task[None]] = set()
         await self.accept()
         self.auth_deadline = asyncio.get_running_loop().call_later(
             float(settings.CAPTURE_AUTH_TIMEOUT_SECONDS), lambda: self._spawn(self._auth_timeout())
@@ -227,7 +228,7 @@ class SessionConsumer(AsyncWebsocketConsumer):
 
     # --- helpers ----------------------------------------------------------------------------
 
-    def _spawn(self, coro: Any) -> None:
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.ensure_future(coro)
         self.pending.add(task)
         task.add_done_callback(self.pending.discard)

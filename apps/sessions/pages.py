@@ -13,6 +13,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
+from apps.accounts.models import Account
 from apps.accounts.services import account_get_or_create
 from apps.core.errors import ApplicationError
 from apps.signing.redirects import allowed_redirect_origins_set, url_origin
@@ -159,7 +160,7 @@ def direct_session(request: HttpRequest) -> HttpResponse:
 # --- demo integrator -------------------------------------------------------------------------------
 
 
-def _demo_origin_allow(*, account: Any, url: str) -> None:
+def _demo_origin_allow(*, account: Account, url: str) -> None:
     """Put the demo's own origin on the demo account's allowed redirect origins (no open redirect for it either)."""
     origins, origin = list(account.allowed_redirect_origins or []), url_origin(url)
     if origin not in origins:

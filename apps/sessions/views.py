@@ -12,6 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.accounts.authentication import request_account
 from apps.core.errors import ApplicationError
 from apps.core.exceptions import flatten_errors
 from apps.core.schema import ERROR_RESPONSES
@@ -93,7 +94,7 @@ class CreateSessionView(APIView):
     )
     def post(self, request: Request) -> Response:
         body = _validated(self.InputSerializer, request.data)
-        session = session_create(account=request.user, body=body)
+        session = session_create(account=request_account(request), body=body)
         return Response(
             {
                 "verificationSessionId": str(session.id),
@@ -115,13 +116,13 @@ class GetSessionResultView(APIView):
     )
     def get(self, request: Request) -> Response:
         query = _validated(_SessionIdQuery, request.query_params)
-        session = session_get(account=request.user, session_id=query["verificationSessionId"])
+        session = session_get(account=request_account(request), session_id=query["verificationSessionId"])
         return Response(session_result_payload(session=session))
 
 
 def _photo_session(request: Request) -> Session:
     query = _validated(_SessionIdQuery, request.query_params)
-    session = session_get(account=request.user, session_id=query["verificationSessionId"])
+    session = session_get(account=request_account(request), session_id=query["verificationSessionId"])
     if session.status in Session.UNFINISHED:
         return session
     if session.verification_result != "Pass" or not session.icao_jpeg:
@@ -144,7 +145,8 @@ class SessionPhotoView(APIView):
         session = _photo_session(request)
         if session.status in Session.UNFINISHED:
             return Response({"verificationSessionId": str(session.id), "status": session.status}, status=202)
-        response = HttpResponse(bytes(session.icao_jpeg), content_type="image/jpeg")
+        # A finished session here has its photo (_photo_session checked); `or b""` only narrows the type.
+        response = HttpResponse(bytes(session.icao_jpeg or b""), content_type="image/jpeg")
         response["Cache-Control"] = "private, no-store"
         return response
 
