@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .backends.base import Backend
+from .backends.insightface import build_insightface_backend, insightface_available, insightface_model_files
 from .model_files import dlib_model_paths
 from .pipeline import Engine
 from .types import EngineName, EngineSettings, FaceEngine, ModelFilesMissing
@@ -12,8 +13,6 @@ def engine_choice(settings: EngineSettings) -> EngineName:
     """The backend ``settings`` select: ``auto`` means InsightFace when all its files are present, else dlib."""
     if settings.engine != "auto":
         return settings.engine
-    from .backends.insightface import insightface_available
-
     return "insightface" if insightface_available(settings.insightface_home, settings.insightface_pack) else "dlib"
 
 
@@ -24,8 +23,6 @@ def check_model_files(settings: EngineSettings) -> str:
     """
     choice = engine_choice(settings)
     if choice == "insightface":
-        from .backends.insightface import insightface_model_files
-
         if not settings.insightface_home:
             raise ModelFilesMissing(
                 "INSIGHTFACE_HOME is not set; install a pack with `python manage.py install_insightface_pack`."
@@ -39,14 +36,12 @@ def check_model_files(settings: EngineSettings) -> str:
 def build_backend(settings: EngineSettings) -> Backend:
     choice = engine_choice(settings)
     if choice == "insightface":
-        from .backends.insightface import build_insightface_backend
-
         if not settings.insightface_home:
             raise ModelFilesMissing(
                 "INSIGHTFACE_HOME is not set; install a pack with `python manage.py install_insightface_pack`."
             )
         return build_insightface_backend(home=settings.insightface_home, pack=settings.insightface_pack)
-    from .backends.dlib import DlibBackend
+    from .backends.dlib import DlibBackend  # loads dlib (~0.5 s): an InsightFace process never needs it
 
     return DlibBackend()
 

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+import cv2
 import numpy as np
 import numpy.typing as npt
 
@@ -150,7 +151,7 @@ def five_points(landmarks: Landmarks) -> npt.NDArray[np.float32]:
 
 def _arcface_crop(bgr: BgrImage, points: npt.NDArray[np.float32], size: int) -> BgrImage:
     """insightface's ``face_align.norm_crop``, without scikit-image's deprecated ``estimate`` call."""
-    import cv2
+    # insightface (~3 s to import) and scikit-image load only in a process that runs this backend.
     from insightface.utils.face_align import arcface_dst
     from skimage.transform import SimilarityTransform
 
@@ -179,8 +180,6 @@ def _as_bgr(gray: GrayImage | None, bgr: BgrImage | None) -> BgrImage:
         return bgr
     if gray is None:
         raise ValueError("an image is required")
-    import cv2
-
     return cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR)
 
 
@@ -208,6 +207,7 @@ class InsightFaceBackend:
         det_threshold: float = 0.5,
         threads: int = 1,
     ) -> None:
+        # The model libraries load with the first backend built, never for insightface_available (see above).
         import onnxruntime as ort
         from insightface.addons.catalog import ADDON_CATALOG
         from insightface.addons.liveness import Liveness
@@ -282,7 +282,7 @@ class InsightFaceBackend:
 
     def landmarks(self, gray: GrayImage, box: Box, bgr: BgrImage | None = None) -> Landmarks:
         """68 iBUG-ordered landmarks from ``1k3d68`` on a 192x192 crop of 1.5x the box."""
-        from insightface.app.common import Face
+        from insightface.app.common import Face  # already loaded by __init__; kept out of the module's import
 
         left, top, right, bottom = (float(v) for v in box)
         # A zero-sized box would divide by zero in the crop scale; one pixel is the least face there is.
@@ -321,8 +321,7 @@ class InsightFaceBackend:
         of the *detector's* box: pass it as ``box`` when known; otherwise the
         landmarks' extent is used, which is a little tighter.
         """
-        import cv2
-        from insightface.utils import face_align
+        from insightface.utils import face_align  # already loaded by __init__; kept out of the module's import
 
         model = self._genderage
         lm = np.asarray(landmarks, dtype=np.float32)

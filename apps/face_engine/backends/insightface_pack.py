@@ -24,6 +24,8 @@ from pathlib import Path, PurePosixPath
 from typing import IO
 from urllib.parse import urlparse
 
+import requests
+
 from .insightface import LIVENESS_FILE, PACK_ROLES
 
 PACK_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -133,7 +135,7 @@ def _missing_roles(directory: Path) -> list[str]:
 
 def liveness_expected_sha256() -> str:
     """The addon's published SHA-256, from insightface's own addon catalog."""
-    from insightface.addons.catalog import ADDON_CATALOG
+    from insightface.addons.catalog import ADDON_CATALOG  # importing insightface takes ~3 s: only when asked
 
     return ADDON_CATALOG["liveness"].sha256
 
@@ -225,8 +227,6 @@ def liveness_install(*, source: Path, home: Path) -> Path:
 
 def download(*, url: str, directory: Path, limit: int, timeout: float = 30.0) -> Path:
     """Fetch ``url`` (https only) into ``directory``, refusing more than ``limit`` bytes."""
-    import requests
-
     parsed = urlparse(url)
     if parsed.scheme != "https" or not parsed.netloc:
         raise PackError(f"Refused URL {url!r}: only https:// URLs are allowed.")
