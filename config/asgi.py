@@ -11,7 +11,9 @@ django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.conf import settings  # noqa: E402
 
+from apps.core.periodic import periodic_scheduler_start  # noqa: E402
 from apps.sessions.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
@@ -21,3 +23,7 @@ application = ProtocolTypeRouter(
         "websocket": AllowedHostsOriginValidator(URLRouter(websocket_urlpatterns)),  # type: ignore[arg-type]
     }
 )
+
+if settings.PERIODIC_JOBS_IN_PROCESS:
+    # The embedded default has no Celery beat: this process runs the periodic jobs (expiry, retention).
+    periodic_scheduler_start()

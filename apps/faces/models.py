@@ -120,6 +120,8 @@ class SelfieCheck(models.Model):
     id_photo_name = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     files_purged_at = models.DateTimeField(null=True, blank=True)
+    # Set when SESSION_RETENTION_DAYS removed the user's identifiers, file names and scores.
+    personal_data_purged_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

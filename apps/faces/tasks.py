@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from .retention import selfie_checks_personal_data_purge
 from .selfie_id import verif_files_purge as purge
 from .services import session_faces_purge
 
 
 @shared_task(name="apps.faces.tasks.verif_files_purge")
 def verif_files_purge() -> int:
-    """Delete selfie-check files past VERIF_FILE_RETENTION_DAYS (004: 7 days) and old session faces."""
-    return purge() + session_faces_purge()
+    """Delete selfie-check files past VERIF_FILE_RETENTION_DAYS (004: 7 days), old session faces, and
+    the personal fields of checks past SESSION_RETENTION_DAYS."""
+    return purge() + session_faces_purge() + selfie_checks_personal_data_purge()

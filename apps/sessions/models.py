@@ -62,6 +62,8 @@ class Session(models.Model):
     model_versions = models.JSONField(default=dict, blank=True)
     icao_jpeg = models.BinaryField(null=True, blank=True, editable=False)
     icao_checks = models.JSONField(default=dict, blank=True)
+    # Set when SESSION_RETENTION_DAYS removed the personal fields (apps/sessions/retention.py).
+    personal_data_purged_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

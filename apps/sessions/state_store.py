@@ -44,7 +44,8 @@ def capture_record_put(*, session_id: str, record: CaptureRecord) -> None:
 
 
 def capture_record_delete(*, session_id: str) -> None:
-    cache.delete(_state_key(session_id))
+    """Forget the session's capture: its state (the best frame, face crops) and every key-frame embedding."""
+    cache.delete_many([_state_key(session_id), *_key_embedding_keys(session_id)])
 
 
 @contextmanager
@@ -59,20 +60,44 @@ def session_lock(*, session_id: str) -> Iterator[bool]:
             cache.delete(key)
 
 
-def _key_embedding_key(session_id: str, gen: str, t: float) -> str:
-    return f"capture:keyemb:{session_id}:{gen}:{t!r}"
+def _key_count_key(session_id: str) -> str:
+    return f"capture:keyemb:{session_id}:n"
+
+
+def _key_embedding_keys(session_id: str) -> list[str]:
+    """Every key-embedding slot of the session (all attempts), and the counter itself."""
+    count = int(cache.get(_key_count_key(session_id)) or 0)
+    slots = [f"capture:keyemb:{session_id}:{n}" for n in range(1, count + 1)]
+    return [*slots, _key_count_key(session_id)]
 
 
 def key_embedding_put(*, session_id: str, gen: str, t: float, value: dict[str, Any] | None) -> None:
-    """A key frame's embedding as computed by the key-frame worker (None: no face found in it)."""
-    cache.set(_key_embedding_key(session_id, gen, t), json.dumps(value), timeout=_STATE_TIMEOUT)
+    """A key frame's embedding as computed by the key-frame worker (None: no face found in it).
+
+    Each one takes the next numbered slot of the session (``incr`` is atomic in Redis and
+    locmem), so ``capture_record_delete`` can find and remove them all when the session ends.
+    """
+    counter = _key_count_key(session_id)
+    cache.add(counter, 0, timeout=_STATE_TIMEOUT)
+    try:
+        slot = f"capture:keyemb:{session_id}:{cache.incr(counter)}"
+    except ValueError:  # the counter was deleted in between: the session has ended
+        return
+    cache.set(slot, json.dumps({"gen": gen, "t": t, "value": value}), timeout=_STATE_TIMEOUT)
+    if cache.get(_state_key(session_id)) is None:
+        # The session ended while this embedding was computed: nobody will read it, and it is biometric.
+        cache.delete_many([slot, counter])
 
 
 def key_embeddings_get(*, session_id: str, gen: str, times: list[float]) -> dict[float, dict[str, Any]]:
     """The computed embeddings among ``times`` (by key-frame time); missing and faceless ones are left out."""
-    keys = {_key_embedding_key(session_id, gen, t): t for t in times}
-    found = {keys[key]: json.loads(raw) for key, raw in cache.get_many(list(keys)).items()}
-    return {t: value for t, value in found.items() if value}
+    wanted = set(times)
+    found: dict[float, dict[str, Any]] = {}
+    for raw in cache.get_many(_key_embedding_keys(session_id)[:-1]).values():
+        entry = json.loads(raw)
+        if entry["gen"] == gen and entry["t"] in wanted and entry["value"]:
+            found[float(entry["t"])] = entry["value"]
+    return found
 
 
 def record_summary(record: CaptureRecord | None) -> dict[str, Any]:

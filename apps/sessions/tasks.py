@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from . import retention
 from .services import frames, key_frames, lifecycle, verdict
 
 
@@ -45,3 +46,9 @@ def sessions_expire() -> int:
     lifecycle.sessions_rescue_stuck(decide=session_decide.delay)
     lifecycle.sessions_photos_purge()
     return lifecycle.sessions_expire_due()
+
+
+@shared_task(name="apps.sessions.tasks.sessions_retention_purge", ignore_result=True)
+def sessions_retention_purge() -> int:
+    # Hourly: ICAO photos go with the result window, the other personal fields after SESSION_RETENTION_DAYS.
+    return lifecycle.sessions_photos_purge() + retention.sessions_personal_data_purge()

@@ -132,6 +132,9 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "liveproof"}}
 
 CELERY_TASK_EAGER_PROPAGATES = True
+# Without Celery workers nobody runs beat: the ASGI process then runs CELERY_BEAT_SCHEDULE itself
+# (apps/core/periodic.py). On by default exactly on the embedded default.
+PERIODIC_JOBS_IN_PROCESS = setting("PERIODIC_JOBS_IN_PROCESS", not REDIS_URL, bool)
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]

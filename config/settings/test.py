@@ -10,3 +10,5 @@ ALLOW_HTTP_OUTBOUND = True
 # Tests call tasks in-process even when REDIS_URL points at a real Redis; the
 # worker integration tests start real worker processes with the base settings.
 CELERY_TASK_ALWAYS_EAGER = True
+# The test process imports config.asgi: no scheduler thread racing the tests' own job runs.
+PERIODIC_JOBS_IN_PROCESS = False

@@ -45,6 +45,8 @@ def _import_settings(module: str, **env: str) -> subprocess.CompletedProcess[str
             {"SECRET_KEY": "x" * 50, "WEBSOCKET_MAX_MESSAGE_BYTES": "1500000"},
             "WEBSOCKET_MAX_MESSAGE_BYTES is malformed",
         ),
+        ({"SECRET_KEY": "x" * 50, "SESSION_RETENTION_DAYS": "3"}, "SESSION_RETENTION_DAYS is malformed"),
+        ({"SECRET_KEY": "x" * 50, "PERIODIC_JOBS_IN_PROCESS": "often"}, "PERIODIC_JOBS_IN_PROCESS is malformed"),
     ],
 )
 def test_production_settings_refuse_to_start_and_say_why(env, message):
@@ -63,6 +65,7 @@ def test_the_embedded_default_needs_no_environment():
         "import config.settings.base as s;"
         "assert s.DATABASES['default']['ENGINE'].endswith('sqlite3');"
         "assert s.CELERY_TASK_ALWAYS_EAGER;"
+        "assert s.PERIODIC_JOBS_IN_PROCESS;"
         "assert s.CHANNEL_LAYERS['default']['BACKEND'].endswith('InMemoryChannelLayer')"
     )
     clean = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}

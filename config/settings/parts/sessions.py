@@ -14,6 +14,9 @@ SESSION_TTL_SECONDS = setting("SESSION_TTL_SECONDS", 30 * 60, int)
 SESSION_TOKEN_TTL_SECONDS = setting("SESSION_TOKEN_TTL_SECONDS", 600, int)
 # get-session-result answers 404 for sessions older than this (001: 7 days).
 SESSION_RESULT_RETENTION_DAYS = setting("SESSION_RESULT_RETENTION_DAYS", 7, int)
+# After this many days a session row loses its personal fields (externalId, custom parameters, estimates,
+# scores, faceId); status, results, timestamps, account and config stay for aggregates.
+SESSION_RETENTION_DAYS = setting("SESSION_RETENTION_DAYS", 30, int)
 # Attempts per session when the config does not say (a "retry" verdict may start another one).
 SESSION_MAX_ATTEMPTS = setting("SESSION_MAX_ATTEMPTS", 3, int)
 # Frame protocol limits.
@@ -48,11 +51,21 @@ if WEBSOCKET_MAX_MESSAGE_BYTES <= CAPTURE_MAX_FRAME_BYTES:
         "frames are dropped by the server without frameTooLarge"
     )
 
+if SESSION_RESULT_RETENTION_DAYS < 1 or SESSION_RETENTION_DAYS < SESSION_RESULT_RETENTION_DAYS:
+    raise ImproperlyConfigured(
+        "Setting SESSION_RETENTION_DAYS is malformed: use at least SESSION_RESULT_RETENTION_DAYS (and that >= 1) days"
+    )
+
 BEAT_SCHEDULE: dict[str, dict] = {
     "capture-sessions-expire": {
         "task": "apps.sessions.tasks.sessions_expire",
         "schedule": timedelta(minutes=1),
         # Beat runs expiry on the default queue: the frames queue is latency-critical.
+        "options": {"queue": "default"},
+    },
+    "capture-sessions-retention": {
+        "task": "apps.sessions.tasks.sessions_retention_purge",
+        "schedule": timedelta(hours=1),
         "options": {"queue": "default"},
     },
 }

@@ -1,0 +1,122 @@
+"""Periodic jobs without Celery beat.
+
+``CELERY_BEAT_SCHEDULE`` is the one list of periodic jobs (session expiry,
+retention purges, the webhook sweep). Beat runs it where Celery workers exist;
+the embedded default has none, so its ASGI process runs the same jobs in a
+daemon thread instead (``PERIODIC_JOBS_IN_PROCESS``), and ``manage.py purge``
+runs them all once on demand. Runs are claimed in the database, so several
+processes sharing one database never start a job twice in one interval.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from celery import current_app
+from django.conf import settings
+from django.db import DatabaseError, close_old_connections
+from django.utils import timezone
+
+from .models import PeriodicJobRun
+
+logger = logging.getLogger(__name__)
+
+# How often the scheduler thread looks for due jobs; the shortest job interval is 15 s.
+_TICK_SECONDS = 1.0
+_started = False
+_start_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class PeriodicJob:
+    name: str
+    task: str
+    interval: timedelta
+
+
+def _interval(schedule: Any) -> timedelta | None:
+    if isinstance(schedule, timedelta):
+        return schedule
+    if isinstance(schedule, int | float):
+        return timedelta(seconds=float(schedule))
+    return None  # crontab-like schedules need beat
+
+
+def periodic_jobs() -> list[PeriodicJob]:
+    """The jobs of ``CELERY_BEAT_SCHEDULE`` (every entry is a fixed interval)."""
+    jobs = []
+    for name, entry in settings.CELERY_BEAT_SCHEDULE.items():
+        interval = _interval(entry["schedule"])
+        if interval is None:
+            logger.warning("Periodic job %s has no fixed interval; only Celery beat runs it", name)
+            continue
+        jobs.append(PeriodicJob(name=name, task=str(entry["task"]), interval=interval))
+    return jobs
+
+
+def periodic_job_claim(*, job: PeriodicJob, now: datetime) -> bool:
+    """Whether this process may run ``job`` now; moves its next run one interval ahead if so."""
+    PeriodicJobRun.objects.get_or_create(name=job.name, defaults={"next_run_at": now})
+    claimed = PeriodicJobRun.objects.filter(name=job.name, next_run_at__lte=now).update(
+        next_run_at=now + job.interval, last_started_at=now
+    )
+    return claimed == 1
+
+
+def _task(name: str) -> Callable[[], Any]:
+    # Tasks register when their module is imported; the web process imports them lazily.
+    current_app.loader.import_default_modules()
+    return current_app.tasks[name]
+
+
+def periodic_job_run(*, job: PeriodicJob) -> Any:
+    """Run ``job``'s task in this process (its own ``.delay()`` calls follow CELERY_TASK_ALWAYS_EAGER)."""
+    error = ""
+    try:
+        return _task(job.task)()
+    except Exception as exc:
+        error = f"{type(exc).__name__}: {exc}"[:500]
+        raise
+    finally:
+        PeriodicJobRun.objects.filter(name=job.name).update(last_finished_at=timezone.now(), last_error=error)
+
+
+def periodic_jobs_run_due(*, now: datetime | None = None) -> list[str]:
+    """Run every job whose interval has passed and that no other process claimed; returns their names."""
+    ran = []
+    for job in periodic_jobs():
+        if not periodic_job_claim(job=job, now=now or timezone.now()):
+            continue
+        try:
+            periodic_job_run(job=job)
+        except Exception:  # one failing job must not stop the others, nor the scheduler
+            logger.exception("Periodic job %s failed", job.name)
+        ran.append(job.name)
+    return ran
+
+
+def _scheduler_loop(stop: threading.Event) -> None:
+    while not stop.wait(_TICK_SECONDS):
+        close_old_connections()
+        try:
+            periodic_jobs_run_due()
+        except DatabaseError:  # e.g. a locked SQLite file or migrations not applied yet: next tick
+            logger.warning("Periodic jobs could not be claimed", exc_info=True)
+        finally:
+            close_old_connections()
+
+
+def periodic_scheduler_start() -> bool:
+    """Start the in-process scheduler thread once per process; False when it already runs."""
+    global _started
+    with _start_lock:
+        if _started:
+            return False
+        _started = True
+    threading.Thread(target=_scheduler_loop, args=(threading.Event(),), name="periodic-jobs", daemon=True).start()
+    return True

@@ -1,0 +1,43 @@
+"""Retention of session rows: personal fields go after SESSION_RETENTION_DAYS, the row stays.
+
+What aggregates need stays (status, the Pass/Fail results and reasons, timestamps,
+account, the frozen config, engine and model versions); what says something about
+the person goes (the integrator's externalId and custom parameters, the session
+name, estimated age and gender, every score, the faceId link and the ICAO photo).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
+from .models import Session, UsedSessionToken
+
+# Every personal field and the value it is left with. A new personal column belongs here.
+PERSONAL_FIELDS_CLEARED: dict[str, object] = {
+    "name": "",
+    "external_id": None,
+    "custom_input_parameters": {},
+    "estimated_age": None,
+    "estimated_gender": None,
+    "face_id": None,
+    "confidence": None,
+    "scores": {},
+    "challenge_outcomes": {},
+    "icao_jpeg": None,
+    "icao_checks": {},
+}
+
+
+def sessions_personal_data_purge(*, now: datetime | None = None) -> int:
+    """Clear the personal fields of sessions created more than SESSION_RETENTION_DAYS ago; returns how many."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=int(settings.SESSION_RETENTION_DAYS))
+    old = Session.objects.filter(created_at__lt=cutoff)
+    # Spent socket tokens only guard against replay while a token lives (minutes); these are long dead.
+    UsedSessionToken.objects.filter(session__in=old).delete()
+    # One conditional UPDATE: a second run (or a racing process) finds nothing left to clear.
+    due = old.filter(personal_data_purged_at__isnull=True)
+    return due.update(**PERSONAL_FIELDS_CLEARED, personal_data_purged_at=now)

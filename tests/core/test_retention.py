@@ -1,0 +1,231 @@
+"""Retention on every deployment mode: personal fields, files and cached frames go after their window.
+
+In-process tests use the test database and cache (PostgreSQL and Redis in CI) and run
+``manage.py purge``; the embedded-default test starts daphne exactly as ``scripts/run``
+does (SQLite, no Redis, no beat, no command) and waits for its own scheduler.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.core.cache import cache
+from django.core.management import CommandError, call_command
+from django.db import connection
+from django.utils import timezone
+
+from apps.core.models import PeriodicJobRun
+from apps.core.periodic import PeriodicJob, periodic_job_claim, periodic_jobs, periodic_jobs_run_due
+from apps.sessions.models import Session
+from apps.sessions.retention import PERSONAL_FIELDS_CLEARED
+from apps.sessions.services import capture_attempt_reset, session_connect
+from apps.sessions.state_store import capture_record_get, key_embedding_put, key_embeddings_get
+from apps.sessions.tokens import session_token_issue
+from tests.core import retention_data
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# Session columns that stay after SESSION_RETENTION_DAYS, each for a reason an operator can check.
+KEPT_FOR_AGGREGATES = {
+    "id", "account", "verification_id", "config", "status", "mode", "challenges", "attempt", "max_attempts",
+    "attempt_started_at", "created_at", "expires_at", "started_at", "completed_at", "verdict",
+    "verification_result", "verification_failed_reasons", "liveness_result", "age_result", "gender_result",
+    "face_recognition_result", "total_face_count", "engine", "model_versions", "personal_data_purged_at",
+}  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def _media_in_tmp(settings, tmp_path) -> None:
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+
+
+def test_every_session_column_is_either_cleared_or_kept_on_purpose():
+    columns = {field.name for field in Session._meta.concrete_fields}
+    assert columns == KEPT_FOR_AGGREGATES | set(PERSONAL_FIELDS_CLEARED)
+    assert not KEPT_FOR_AGGREGATES & set(PERSONAL_FIELDS_CLEARED)
+
+
+@pytest.mark.django_db
+def test_purge_removes_every_personal_field_and_file_past_its_window_and_keeps_the_aggregates():
+    seeded = retention_data.seed()
+    assert retention_data.problems(seeded) != []  # the seed really holds personal data
+
+    call_command("purge", stdout=open(os.devnull, "w"))
+
+    assert retention_data.problems(seeded) == []
+
+
+@pytest.mark.django_db
+def test_a_second_purge_changes_nothing():
+    seeded = retention_data.seed()
+    call_command("purge", stdout=open(os.devnull, "w"))
+    purged_at = Session.objects.get(id=seeded["old"]).personal_data_purged_at
+
+    call_command("purge", stdout=open(os.devnull, "w"))
+
+    assert Session.objects.get(id=seeded["old"]).personal_data_purged_at == purged_at
+    assert retention_data.problems(seeded) == []
+
+
+@pytest.mark.django_db
+def test_a_session_younger_than_its_window_keeps_its_personal_fields(settings):
+    settings.SESSION_RETENTION_DAYS = 40
+    seeded = retention_data.seed()
+
+    call_command("purge", stdout=open(os.devnull, "w"))
+
+    old = Session.objects.get(id=seeded["old"])
+    assert old.external_id == "customer-4711" and old.estimated_age == 34.5
+    assert old.personal_data_purged_at is None
+
+
+@pytest.mark.django_db
+def test_frames_and_face_crops_in_the_cache_go_when_the_session_expires(integrator):
+    session = Session.objects.create(
+        account=integrator.account, config={}, expires_at=timezone.now() + timedelta(minutes=30)
+    )
+    session_connect(session_id=str(session.id), token=session_token_issue(session_id=session.id))
+    record = capture_attempt_reset(session=Session.objects.get(id=session.id))
+    # What a worker leaves in the cache mid-capture: the best frame and a key frame's face crop, and its embedding.
+    record["state"] = json.dumps({"best": {"t": 0.4, "jpeg": "/9j/4AAQ"}, "keys": [{"t": 1.2, "jpeg": "/9j/4AAR"}]})
+    cache.set(f"capture:state:{session.id}", json.dumps(record), timeout=7200)
+    key_embedding_put(session_id=str(session.id), gen=record["gen"], t=1.2, value={"embedding": [0.1], "spoof": 0.0})
+    assert key_embeddings_get(session_id=str(session.id), gen=record["gen"], times=[1.2])
+    Session.objects.filter(id=session.id).update(expires_at=timezone.now() - timedelta(seconds=1))
+
+    call_command("purge", "--job", "capture-sessions-expire", stdout=open(os.devnull, "w"))
+
+    assert Session.objects.get(id=session.id).status == Session.Status.EXPIRED
+    assert capture_record_get(session_id=str(session.id)) is None
+    assert key_embeddings_get(session_id=str(session.id), gen=record["gen"], times=[1.2]) == {}
+    assert cache.get(f"capture:keyemb:{session.id}:1") is None
+    assert cache.get(f"capture:keyemb:{session.id}:n") is None
+
+
+@pytest.mark.django_db
+def test_purge_names_an_unknown_job():
+    with pytest.raises(CommandError, match="Unknown job"):
+        call_command("purge", "--job", "nope")
+
+
+@pytest.mark.django_db
+def test_every_beat_job_is_run_by_the_in_process_scheduler(settings):
+    assert {job.name for job in periodic_jobs()} == set(settings.CELERY_BEAT_SCHEDULE)
+    assert {"capture-sessions-retention", "faces-verif-files-purge", "webhooks-purge"} <= set(
+        settings.CELERY_BEAT_SCHEDULE
+    )
+
+    ran = periodic_jobs_run_due()
+
+    assert set(ran) == set(settings.CELERY_BEAT_SCHEDULE)
+    assert periodic_jobs_run_due() == []  # nothing is due again before its interval
+    runs = PeriodicJobRun.objects.all()
+    assert all(run.last_finished_at and not run.last_error for run in runs)
+
+
+@pytest.mark.django_db
+def test_a_job_runs_again_once_its_interval_has_passed():
+    job = PeriodicJob(name="probe", task="apps.signing.tasks.used_nonces_purge", interval=timedelta(minutes=5))
+    now = timezone.now()
+
+    assert periodic_job_claim(job=job, now=now)
+    assert not periodic_job_claim(job=job, now=now + timedelta(minutes=4))
+    assert periodic_job_claim(job=job, now=now + timedelta(minutes=5))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_processes_racing_for_a_job_start_it_once():
+    job = PeriodicJob(name="race", task="apps.signing.tasks.used_nonces_purge", interval=timedelta(minutes=1))
+    now = timezone.now()
+    PeriodicJobRun.objects.create(name=job.name, next_run_at=now)
+    barrier = threading.Barrier(6)
+    wins: list[bool] = []
+
+    def claim() -> None:
+        barrier.wait()
+        try:
+            wins.append(periodic_job_claim(job=job, now=now))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=claim) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(wins) == [False] * 5 + [True]
+
+
+# --- the embedded default, as scripts/run starts it ----------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _manage(env: dict[str, str], code: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", code], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout.strip().splitlines()[-1]
+
+
+def _jobs_finished(database: Path) -> int:
+    with sqlite3.connect(database, timeout=20) as db:
+        query = "SELECT COUNT(*) FROM core_periodicjobrun WHERE last_finished_at IS NOT NULL"
+        return int(db.execute(query).fetchone()[0])
+
+
+@pytest.mark.slow
+def test_the_embedded_default_purges_on_its_own_without_beat_or_a_command(tmp_path, settings):
+    database = tmp_path / "embedded.sqlite3"
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "PERIODIC_JOBS_IN_PROCESS")}
+    env.update(
+        DJANGO_SETTINGS_MODULE="config.settings.base",
+        DATABASE_URL=f"sqlite:///{database}",
+        MEDIA_ROOT=str(tmp_path / "media"),
+        PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
+    )
+    subprocess.run([sys.executable, "manage.py", "migrate", "--no-input", "-v", "0"], cwd=ROOT, env=env, check=True)
+    seed = "import json; from tests.core import retention_data as r; print(json.dumps(r.seed()))"
+    seeded = json.loads(_manage(env, seed))
+    assert all((tmp_path / "media" / path).exists() for path in seeded["files"])
+
+    log = (tmp_path / "daphne.log").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    try:
+        # No request, no command: the scheduler starts with the process.
+        deadline = time.monotonic() + 90
+        while _jobs_finished(database) < len(settings.CELERY_BEAT_SCHEDULE):
+            assert process.poll() is None, (tmp_path / "daphne.log").read_text()[-3000:]
+            assert time.monotonic() < deadline, "the embedded default never ran its periodic jobs"
+            time.sleep(0.5)
+    finally:
+        os.killpg(process.pid, signal.SIGINT)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+        log.close()
+
+    check = f"import json; from tests.core import retention_data as r; print(json.dumps(r.problems({seeded!r})))"
+    assert json.loads(_manage(env, check)) == []
