@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -13,7 +12,6 @@ from django.db.models import Prefetch
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers
-from rest_framework.exceptions import ParseError
 from rest_framework.parsers import BaseParser, FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -21,6 +19,7 @@ from rest_framework.views import APIView
 
 from apps.accounts.authentication import request_account
 from apps.core.errors import ApplicationError
+from apps.core.parsers import json_bounded_loads
 from apps.core.schema import ERROR_RESPONSES
 from apps.core.timestamps import utc_timestamp
 
@@ -289,10 +288,7 @@ class ImageJSONParser(BaseParser):
     def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
         if stream is None:
             return {}
-        try:
-            return json.loads(stream.read().decode("utf-8"))
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise ParseError(f"JSON parse error - {exc}") from None
+        return json_bounded_loads(stream.read())
 
 
 def _required(name: str) -> ApplicationError:

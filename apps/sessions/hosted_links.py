@@ -145,6 +145,9 @@ def hosted_link_open(*, verification_id: uuid.UUID, query_string: str, client_ad
         pairs = query_parse(query_string)
     except QueryStringError as exc:
         raise LinkRefused("malformed", 400, str(exc)) from None
+    if any("\x00" in part for pair in pairs for part in pair):
+        # PostgreSQL cannot store NUL in text or JSONB: refuse it here rather than fail in the INSERT.
+        raise LinkRefused("malformed", 400, "The query string may not contain NUL (%00) characters.")
     params = dict(pairs)
     force = bool((config.get("securityConfig") or {}).get("forceSignedInput"))
     outcome = query_check(account=account, params=pairs, purposes=(PURPOSE_LINK,), require_signature=force)

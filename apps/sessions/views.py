@@ -67,6 +67,9 @@ class CreateSessionView(APIView):
         def validate_customInputParameters(self, value: dict[str, str]) -> dict[str, str]:  # noqa: N802
             if len(value) > MAX_CUSTOM_PARAMETERS or any(len(k) > 100 for k in value):
                 raise serializers.ValidationError(f"At most {MAX_CUSTOM_PARAMETERS} keys of up to 100 characters.")
+            # Values are CharFields (which refuse NUL); keys are not, and PostgreSQL's JSONB cannot store NUL.
+            if any("\x00" in k for k in value):
+                raise serializers.ValidationError("Keys may not contain NUL (\\u0000) characters.")
             return value
 
     class CreateSessionSerializer(serializers.Serializer):

@@ -170,6 +170,10 @@ WHITENOISE_USE_FINDERS = True
 API_MAX_BODY_BYTES = setting("API_MAX_BODY_BYTES", 256 * 1024, int)
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(int(API_MAX_BODY_BYTES), 2_621_440)
 API_TOKEN_TTL_SECONDS = setting("API_TOKEN_TTL_SECONDS", 900, int)
+# JSON bodies nested deeper than this are refused (400 malformed_json); the deepest documented body nests 5 levels.
+API_MAX_JSON_DEPTH = setting("API_MAX_JSON_DEPTH", 32, int)
+if not 8 <= API_MAX_JSON_DEPTH <= 500:
+    raise ImproperlyConfigured("Setting API_MAX_JSON_DEPTH is malformed: use 8..500 levels")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -177,7 +181,7 @@ REST_FRAMEWORK = {
         "apps.accounts.authentication.BearerTokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["apps.accounts.authentication.IsAccount"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["apps.core.parsers.BoundedJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "EXCEPTION_HANDLER": "apps.core.exceptions.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "apps.core.schema.AutoSchema",
