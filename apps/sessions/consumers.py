@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Mapping
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -233,7 +233,7 @@ class SessionConsumer(AsyncWebsocketConsumer):
         self.pending.add(task)
         task.add_done_callback(self.pending.discard)
 
-    async def _send(self, message: Any) -> None:
+    async def _send(self, message: Mapping[str, object]) -> None:
         if not self.closed:
             await self.send(text_data=json.dumps(message))
 

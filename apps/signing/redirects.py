@@ -196,7 +196,7 @@ def result_params(*, session: FinishedSession, flags: dict[str, Any]) -> list[tu
 
     A value the session does not have (no faceId, no age) is left out rather than sent empty.
     """
-    candidates: list[tuple[str, str, Any]] = [
+    candidates: list[tuple[str, str, object]] = [
         ("includeSessionId", "reVerificationSessionId", str(session.id)),
         ("includeVerificationResult", "reVerificationResult", "passed" if _passed(session) else "failed"),
         ("includeLivenessCheckResult", "reLivenessResult", _result(session.liveness_result)),
