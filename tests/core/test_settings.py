@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -96,3 +97,15 @@ def test_production_defaults_send_webhooks_over_https_only_with_a_10_second_time
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=clean, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["False", "10.0", "False"]
+
+
+def test_each_xdist_worker_gets_its_own_redis_database():
+    from config.settings.test import xdist_redis_url
+
+    assert xdist_redis_url("redis://127.0.0.1:6379/12", "") == "redis://127.0.0.1:6379/12"
+    assert xdist_redis_url("redis://127.0.0.1:6379/12", "gw0") == "redis://127.0.0.1:6379/12"
+    assert xdist_redis_url("redis://127.0.0.1:6379/12", "gw3") == "redis://127.0.0.1:6379/15"
+    assert xdist_redis_url("redis://:pw@redis:6379", "gw2") == "redis://:pw@redis:6379/2"
+    assert xdist_redis_url("unix:///run/redis.sock", "gw1") == "unix:///run/redis.sock"
+    with pytest.raises(ImproperlyConfigured, match="past Redis database 15"):
+        xdist_redis_url("redis://127.0.0.1:6379/12", "gw4")

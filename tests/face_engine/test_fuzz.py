@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
@@ -59,6 +60,7 @@ def test_no_byte_string_behind_an_image_signature_crashes_the_decoder(magic: byt
     _assert_safe(magic + rest)
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_mutated())
 def test_no_corrupted_real_image_crashes_the_decoder(data: bytes) -> None:

@@ -146,6 +146,7 @@ def _pts_and_measures(engine, bgr: np.ndarray):
     return pts, face_measures(pts)
 
 
+@pytest.mark.slow
 def test_a_capture_takes_its_photo_from_a_frontal_open_eyed_neutral_frame(dlib_engine) -> None:
     from tests.face_engine.synth_capture import live_clip, run_capture
 

@@ -29,6 +29,7 @@ def test_each_challenge_is_detected_on_a_live_person(dlib_engine: FaceEngine, ch
     assert capture.results[-1].capture_complete
 
 
+@pytest.mark.slow
 def test_three_challenges_in_a_row_pass_for_another_person(dlib_engine: FaceEngine) -> None:
     challenges = ("turn_right", "mouth_open", "nod")
     capture = run_capture(dlib_engine, live_clip("t1_2", challenges), mode="active", challenges=challenges)
@@ -40,6 +41,7 @@ def test_three_challenges_in_a_row_pass_for_another_person(dlib_engine: FaceEngi
     assert capture.results[-1].challenges_done == 3 and capture.results[-1].progress == 1.0
 
 
+@pytest.mark.slow
 def test_a_person_who_answers_each_prompt_as_it_comes_passes(dlib_engine: FaceEngine) -> None:
     """Nothing is scripted in advance: the person reacts to the challenge the engine shows, like a user."""
     challenges = ("smile", "turn_right", "blink", "nod")
@@ -157,6 +159,7 @@ def test_a_print_held_almost_still_never_passes(dlib_engine: FaceEngine) -> None
     assert verdict.verdict != "pass"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("kind", "face", "seed"),
     # The astronaut, and the clips of other people that an earlier engine let through.
@@ -172,6 +175,7 @@ def test_a_waved_photo_or_screen_fails_as_a_presentation_attack(
     assert "presentationAttack" in verdict.reasons
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("kind", "seed", "challenges"),
     # Waved pictures of t1_4 whose eye regions, lit by the moving glare, once counted as a blink.
@@ -187,6 +191,7 @@ def test_a_waved_picture_does_not_blink_while_it_moves(
     assert verdict.scores["depth"] != 0.72  # not "a natural blink was seen"
 
 
+@pytest.mark.slow
 def test_tilting_a_print_to_fake_a_head_turn_fails_as_a_presentation_attack(dlib_engine: FaceEngine) -> None:
     clip = attack_clip("print_moved", seconds=5.0, actions=("turn_left",))
     verdict = run_capture(dlib_engine, clip, mode="active", challenges=("turn_left",)).verdict

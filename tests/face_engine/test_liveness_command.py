@@ -18,6 +18,8 @@ from django.core.management import call_command
 from tests.face_engine import synthetic
 from tests.face_engine.synth_capture import attack_clip, live_clip
 
+pytestmark = pytest.mark.slow
+
 
 def _analyze(path: Path, *args: str) -> dict[str, Any]:
     out = io.StringIO()

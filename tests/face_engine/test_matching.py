@@ -15,6 +15,8 @@ import pytest
 from apps.face_engine.types import FaceEngine
 from tests.face_engine import synthetic
 
+pytestmark = pytest.mark.slow
+
 Image = np.ndarray
 
 

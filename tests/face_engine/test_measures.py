@@ -158,6 +158,7 @@ def test_frame_feedback_asks_for_light_distance_and_a_face(dlib_engine, actions_
     assert Quality(120.0, 40.0, 100.0, face_width=0.5, centre_offset=0.0).problems() == ()
 
 
+@pytest.mark.slow
 def test_a_capture_of_mostly_blurred_frames_is_low_quality(dlib_engine) -> None:
     from tests.face_engine.synth_capture import passive_clip, run_capture
 

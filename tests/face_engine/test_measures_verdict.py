@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+import pytest
 
 from apps.face_engine.pipeline import Engine
 from apps.face_engine.types import CapturePlan, EngineSettings
@@ -34,6 +35,7 @@ def test_the_pass_and_retry_thresholds_are_settings(dlib_engine) -> None:
     assert strict_verdict.verdict == "retry"
 
 
+@pytest.mark.slow
 def test_a_challenge_not_done_in_time_fails_by_name(dlib_engine) -> None:
     neutral = live_clip("astronaut", ("blink",))[:12]
     frames = list(itertools.islice(itertools.cycle(neutral), 150))  # 10 s of someone not smiling
@@ -52,6 +54,7 @@ def test_a_capture_cut_short_is_a_timeout_and_never_a_pass(dlib_engine) -> None:
     assert "timeout" in verdict.reasons
 
 
+@pytest.mark.slow
 def test_no_face_at_all_fails_as_no_face(dlib_engine) -> None:
     blank = synthetic.encode_jpeg(np.full((480, 640, 3), 120, np.uint8))
     _, verdict = _run(dlib_engine, [blank] * 20, CapturePlan(mode="passive"))
@@ -60,6 +63,7 @@ def test_no_face_at_all_fails_as_no_face(dlib_engine) -> None:
     assert verdict.total_face_count == 0 and verdict.confidence == 0.0
 
 
+@pytest.mark.slow
 def test_several_people_fail_unless_the_config_tracks_the_dominant_face(dlib_engine) -> None:
     t1 = synthetic.t1_path().read_bytes()
     frames = [t1] * 25

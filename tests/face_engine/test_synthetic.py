@@ -115,6 +115,7 @@ def test_no_two_consecutive_live_frames_are_identical() -> None:
         assert np.abs(a.astype(np.int16) - b).mean() > 0.5
 
 
+@pytest.mark.slow
 def test_every_face_appears_exactly_once_in_its_portrait() -> None:
     import dlib
 
@@ -142,6 +143,7 @@ def _homography_residual(ref: np.ndarray, cur: np.ndarray) -> float:
     return float(np.sqrt(((fitted - cur) ** 2).sum(1).mean()))
 
 
+@pytest.mark.slow
 def test_a_head_turn_is_not_a_plane_homography_but_a_waved_print_is() -> None:
     live = synthetic.live_sequence("astronaut", ("turn_left",), neutral_s=0.2, tail_s=0.0)
     printed = synthetic.attack_sequence("print_moved", "astronaut", seconds=2.2)
@@ -154,6 +156,7 @@ def test_a_head_turn_is_not_a_plane_homography_but_a_waved_print_is() -> None:
     assert live_residual > 0.02
 
 
+@pytest.mark.slow
 def test_a_waved_print_really_moves_out_of_plane() -> None:
     printed = synthetic.attack_sequence("print_moved", "astronaut", seconds=2.2)
     pts = _rigid_landmarks(printed[::3])
@@ -174,6 +177,7 @@ def test_a_frozen_sequence_differs_only_by_jpeg_noise() -> None:
     assert any(d > 0 for d in diffs)
 
 
+@pytest.mark.slow
 def test_face_swap_changes_the_person_halfway() -> None:
     from importlib.resources import files
 
@@ -194,6 +198,7 @@ def test_face_swap_changes_the_person_halfway() -> None:
     assert np.linalg.norm(first - late) > 0.6  # somebody else
 
 
+@pytest.mark.slow
 def test_print_and_screen_attacks_show_one_face_in_front_of_a_background() -> None:
     import dlib
 
@@ -221,6 +226,7 @@ def test_the_y4m_file_is_what_chromiums_fake_camera_reads(tmp_path: Path) -> Non
     assert psnr > 35
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("suffix", [".mp4", ".webm"])
 def test_compressed_videos_decode_to_every_frame(tmp_path: Path, suffix: str) -> None:
     import av

@@ -159,6 +159,7 @@ else:
 """
 
 
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.postgres
 def test_a_face_another_worker_process_adds_or_deletes_is_seen_by_this_processs_cached_matrix(integrator):

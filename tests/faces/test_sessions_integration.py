@@ -42,6 +42,7 @@ def _finish(client, session_id: str, face: str, seed: int = 0) -> dict:
     return response.json()
 
 
+@pytest.mark.slow
 def test_each_cycle_of_one_person_returns_the_enrolled_face_id_and_someone_else_does_not(integrator):
     client = integrator.client
     first = _finish(client, _session(client, "CalculationOnly"), "astronaut")
@@ -53,6 +54,7 @@ def test_each_cycle_of_one_person_returns_the_enrolled_face_id_and_someone_else_
     assert other["faceId"] != first["faceId"]  # different: someone else
 
 
+@pytest.mark.slow
 def test_a_duplicate_account_fails_the_session_with_the_reason(integrator):
     client = integrator.client
     enrolled = _finish(client, _session(client, "DuplicateVerification"), "t1_0")

@@ -235,6 +235,7 @@ def test_a_malformed_session_id_answers_400(integrator):
     assert "verificationSessionId" in response.json()["error"]["fields"]
 
 
+@pytest.mark.slow
 def test_the_icao_photo_is_a_480x600_jpeg_for_a_passed_session(integrator):
     from io import BytesIO
 
@@ -254,6 +255,7 @@ def test_the_icao_photo_is_a_480x600_jpeg_for_a_passed_session(integrator):
     assert report.json()["compliant"] is all(checks.values())
 
 
+@pytest.mark.slow
 def test_a_failed_session_has_no_icao_photo(integrator, other_integrator):
     session_id = create(integrator.client).json()["verificationSessionId"]
     _finish(Session.objects.get(id=session_id), photo=True)
@@ -320,6 +322,7 @@ def test_the_retry_limit_comes_from_the_config_when_it_sets_one(integrator, sett
     assert "verifierConfigs.commonSettings.maxAttempts" in too_many.json()["error"]["fields"]
 
 
+@pytest.mark.slow
 def test_a_passed_session_without_face_recognition_can_be_compared_with_a_photo(integrator):
     import base64
 

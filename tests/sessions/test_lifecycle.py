@@ -98,6 +98,7 @@ def test_two_workers_racing_store_one_verdict(integrator, recorded):
     assert session.verification_result == ("Pass" if session.verdict == "pass" else "Fail")
 
 
+@pytest.mark.slow
 def test_a_retry_verdict_reopens_the_session_while_attempts_remain(integrator, recorded):
     session = _analysing(make_session(integrator.account))
     services.session_verdict_record(session=session, verdict=_verdict("retry"))
@@ -171,6 +172,7 @@ def test_a_crash_after_the_expiry_event_is_written_keeps_the_session_and_no_even
     assert old.status == "created" and not WebhookEvent.objects.exists()
 
 
+@pytest.mark.slow
 def test_age_threshold_and_multiple_faces_fail_the_session(integrator):
     # The astronaut's real capture estimates her in her thirties: well under a 60-year threshold.
     too_young = {

@@ -11,7 +11,7 @@ from .socket_helpers import authed_socket, stream_until
 from .synthetic_clips import ScriptedUser, empty_room, frozen_still, photo_attack
 
 # Every frame is a synthetic webcam frame of a real face, analysed by the real engine (eager Celery, in process).
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("real_engine")]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("real_engine"), pytest.mark.slow]
 
 
 async def _get(session_id) -> Session:

@@ -146,6 +146,7 @@ async def test_an_oversized_frame_closes_with_1009(integrator, settings):
     assert await _status(session.id) == "in_progress"
 
 
+@pytest.mark.slow
 async def test_non_jpeg_bytes_get_an_error_and_the_capture_goes_on(integrator):
     session = await _session(integrator)
     socket, _ = await authed_socket(session.id, session_token_issue(session_id=session.id))
@@ -162,6 +163,7 @@ async def test_non_jpeg_bytes_get_an_error_and_the_capture_goes_on(integrator):
     await socket.disconnect()
 
 
+@pytest.mark.slow
 async def test_frames_after_completion_are_ignored_with_an_error(integrator):
     session = await _session(integrator)
     socket, _ = await authed_socket(session.id, session_token_issue(session_id=session.id))
@@ -188,6 +190,7 @@ async def test_a_client_faster_than_the_frame_rate_is_throttled_then_closed(inte
     assert await _status(session.id) == "in_progress"
 
 
+@pytest.mark.slow
 async def test_a_short_burst_is_throttled_without_closing(integrator):
     session = await _session(integrator)
     socket, _ = await authed_socket(session.id, session_token_issue(session_id=session.id))
@@ -213,6 +216,7 @@ async def test_unknown_control_messages_get_an_error(integrator):
     await socket.disconnect()
 
 
+@pytest.mark.slow
 async def test_disconnecting_mid_challenge_then_reconnecting_restarts_the_attempt_cleanly(integrator):
     from .conftest import BALANCED
 
@@ -239,6 +243,7 @@ async def test_a_second_connection_takes_over_and_the_first_is_closed(integrator
     await second.disconnect()
 
 
+@pytest.mark.slow
 async def test_reconnecting_after_completion_reads_the_result_from_the_database(integrator):
     session = await _session(integrator)
     socket, state = await authed_socket(session.id, session_token_issue(session_id=session.id))

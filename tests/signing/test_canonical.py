@@ -116,6 +116,7 @@ values = st.text(st.characters(codec="utf-8"), max_size=20)
 param_sets = st.dictionaries(names, values, max_size=6).map(lambda d: list(d.items()))
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None)
 @given(params=param_sets)
 def test_any_parameter_set_round_trips_and_validates(params):
@@ -131,6 +132,7 @@ def _is_hex_case_flip(original: str, mutated: str, index: int) -> bool:
     return in_escape and original[index].lower() == mutated[index].lower()
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(params=param_sets, data=st.data())
 def test_any_one_character_change_invalidates_a_signed_query_string(params, data):
