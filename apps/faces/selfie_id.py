@@ -26,6 +26,7 @@ from apps.core.engine import get_engine
 from apps.core.errors import ApplicationError
 from apps.core.timestamps import utc_timestamp
 from apps.face_engine.types import CapturePlan, Comparison, FaceEngine, FrameError, Verdict
+from apps.webhooks.event_types import EventType
 from apps.webhooks.services import webhook_event_record
 from apps.webhooks.ssrf import check_url_on_save
 
@@ -36,7 +37,6 @@ from .services import ENGINE_LOCK
 
 logger = logging.getLogger(__name__)
 
-WEBHOOK_EVENT = "verif.check.completed"
 METHOD = "face_embedding"
 
 
@@ -260,7 +260,7 @@ def _record_webhook(*, account: Account, check: SelfieCheck) -> None:
     profile = PartnerProfile.objects.filter(account=account).first()
     url = profile.webhook_url if profile and profile.webhook_url else None
     payload = _webhook_payload(check, selfie_check_result(check=check))
-    webhook_event_record(account=account, event_type=WEBHOOK_EVENT, payload=payload, url=url)
+    webhook_event_record(account=account, event_type=EventType.SELFIE_CHECK_COMPLETED, payload=payload, url=url)
 
 
 def _delete_files(*paths: str) -> None:

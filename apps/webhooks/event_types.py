@@ -9,7 +9,13 @@ class EventType(StrEnum):
     SESSION_COMPLETED = "verification.session.completed"
     SESSION_EXPIRED = "verification.session.expired"
     SESSION_CANCELLED = "verification.session.cancelled"
-    SELFIE_ID_CHECK_COMPLETED = "verif.check.completed"
+    SELFIE_CHECK_COMPLETED = "verif.check.completed"
+    TEST = "webhook.test"  # the admin's "send test event" and POST /v1/webhooks/test
+
+    @property
+    def label(self) -> str:
+        """What the admin shows: ``Session Completed``."""
+        return self.name.replace("_", " ").title()
 
 
 # Every event about a verification session starts with this prefix (the payload adds the seed's fields).

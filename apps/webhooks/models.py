@@ -13,6 +13,8 @@ from django.db import models
 
 from apps.accounts.models import Account
 
+from .event_types import EventType
+
 
 def new_event_id() -> str:
     """A fresh event id; it is the ``webhook-id`` header on every attempt of the event."""
@@ -54,16 +56,9 @@ class WebhookEndpoint(models.Model):
 class WebhookEvent(models.Model):
     """Something that happened, with the exact body every attempt sends."""
 
-    class Type(models.TextChoices):
-        SESSION_COMPLETED = "verification.session.completed"
-        SESSION_EXPIRED = "verification.session.expired"
-        SESSION_CANCELLED = "verification.session.cancelled"
-        SELFIE_CHECK_COMPLETED = "verif.check.completed"
-        TEST = "webhook.test"
-
     id = models.CharField(primary_key=True, max_length=64, default=new_event_id, editable=False)
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="webhook_events")
-    type = models.CharField(max_length=64, choices=Type.choices)
+    type = models.CharField(max_length=64, choices={event.value: event.label for event in EventType})
     session_id = models.UUIDField(null=True, blank=True, db_index=True)
     # The serialised JSON body, byte-for-byte what is signed and sent on every attempt.
     body = models.TextField()

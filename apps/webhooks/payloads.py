@@ -17,14 +17,15 @@ from django.core.serializers.json import DjangoJSONEncoder
 
 from apps.core.timestamps import utc_timestamp
 
+from .event_types import SESSION_EVENT_PREFIX, EventType
+
 logger = logging.getLogger(__name__)
 
 # Receivers written against the 001 seed product know one event, "VerificationCompleted", sent when a
 # session ends; every session event carries it (``type`` tells completed, cancelled and expired apart).
-SESSION_EVENT_PREFIX = "verification.session."
 SEED_SESSION_EVENT = "VerificationCompleted"
 # Receivers written against the 004 seed read its fields (check_id, ...) at the top level of the body.
-TOP_LEVEL_DATA_EVENTS = frozenset({"verif.check.completed"})
+TOP_LEVEL_DATA_EVENTS = frozenset({EventType.SELFIE_CHECK_COMPLETED})
 _RESERVED = frozenset({"type", "id", "timestamp", "data"})
 # Longer strings are pictures or video (base64, data: URLs), which a webhook never carries.
 _MAX_STRING = 2048

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import uuid
 from typing import Any
 
@@ -11,14 +10,12 @@ from django.utils import timezone
 
 from apps.accounts.models import Account
 
+from .event_types import EventType
 from .models import WebhookDelivery, WebhookEndpoint, WebhookEvent, new_event_id
 from .payloads import payload_build
 from .signing_secrets import webhook_secret_get_or_create
 from .ssrf import check_url_on_save
 from .tasks import delivery_enqueue_on_commit
-
-# Dotted lowercase names; the known ones are WebhookEvent.Type, other areas may add their own.
-EVENT_TYPE = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)+$")
 
 
 def _session_id(payload: dict[str, Any]) -> uuid.UUID | None:
@@ -29,7 +26,7 @@ def _session_id(payload: dict[str, Any]) -> uuid.UUID | None:
 
 
 def webhook_event_record(
-    *, account: Account, event_type: str, payload: dict[str, Any], url: str | None
+    *, account: Account, event_type: EventType, payload: dict[str, Any], url: str | None
 ) -> WebhookDelivery | None:
     """Record an event and its delivery in the caller's transaction; None when there is no URL.
 
@@ -37,10 +34,9 @@ def webhook_event_record(
     exists exactly when the change does, and the delivery is enqueued only
     after that transaction commits. ``payload`` is the get-session-result
     dict (no images). A disabled endpoint gets a failed delivery, visible in
-    the admin, instead of a request.
+    the admin, instead of a request. An unknown ``event_type`` is a ValueError.
     """
-    if not EVENT_TYPE.match(event_type) or len(event_type) > 64:
-        raise ValueError(f"Unknown webhook event type {event_type!r}")
+    event_type = EventType(event_type)
     if not url:
         return None
     webhook_secret_get_or_create(account=account)
@@ -72,7 +68,7 @@ def webhook_test_send(*, account: Account, url: str) -> WebhookDelivery:
     check_url_on_save(url)
     data = {"message": "This is a test event from Liveproof.", "accountId": str(account.pk)}
     with transaction.atomic():
-        delivery = webhook_event_record(account=account, event_type=WebhookEvent.Type.TEST, payload=data, url=url)
+        delivery = webhook_event_record(account=account, event_type=EventType.TEST, payload=data, url=url)
     assert delivery is not None  # url is non-empty here
     return delivery
 

@@ -17,6 +17,7 @@ from apps.accounts.models import ApiKey
 from apps.accounts.services import api_key_create
 from apps.faces.models import PartnerProfile, SelfieCheck
 from apps.faces.selfie_id import verif_files_purge
+from apps.webhooks.event_types import EventType
 from apps.webhooks.models import WebhookEvent
 
 pytestmark = pytest.mark.django_db
@@ -98,7 +99,7 @@ def test_a_live_selfie_video_matching_the_id_photo_is_verified(integrator, publi
     url = result["files"]["idPhoto"]["url"]
     download = integrator.client.get(url.split("127.0.0.1:8000", 1)[-1])
     assert download.status_code == 200 and b"".join(download.streaming_content) == faces.astronaut
-    event = WebhookEvent.objects.get(type="verif.check.completed")
+    event = WebhookEvent.objects.get(type=EventType.SELFIE_CHECK_COMPLETED)
     sent = json.loads(event.body)
     assert sent["check_id"] == body["check_id"]
     assert sent["user_identifier"] == "user123"
@@ -138,7 +139,7 @@ def test_a_selfie_video_that_is_not_live_is_rejected_even_when_the_face_matches(
     assert assessment["summary"] == "The selfie video did not pass the liveness check"
     check = SelfieCheck.objects.get(id=response.json()["check_id"])
     assert check.status == "rejected" and check.result["liveness"]["result"] == "Fail"
-    sent = json.loads(WebhookEvent.objects.get(type="verif.check.completed").body)
+    sent = json.loads(WebhookEvent.objects.get(type=EventType.SELFIE_CHECK_COMPLETED).body)
     assert sent["verification_result"]["status"] == "rejected"
 
 

@@ -10,6 +10,7 @@ import pytest
 from apps.accounts.models import ApiKey
 from apps.accounts.services import api_key_create
 from apps.faces.models import SelfieCheck
+from apps.webhooks.event_types import EventType
 from apps.webhooks.models import WebhookEvent
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -72,4 +73,4 @@ def test_the_hosted_page_records_a_selfie_and_verifies_it_against_the_id_photo(
     assert status == "Verified. You can close this page.", f"{status}: {json.dumps(check.result['liveness'])}"
     assert check.user_identifier == "user123" and check.user_email == "u@example.com"
     assert check.selfie_name.endswith(".webm")
-    assert WebhookEvent.objects.filter(type="verif.check.completed").count() == 0  # no webhook URL configured
+    assert WebhookEvent.objects.filter(type=EventType.SELFIE_CHECK_COMPLETED).count() == 0  # no webhook URL configured

@@ -14,6 +14,7 @@ from apps.face_engine.types import Verdict
 from apps.sessions import services, tasks
 from apps.sessions.models import Session
 from apps.sessions.services import frames
+from apps.webhooks.event_types import EventType
 from tests.conftest import require_postgres
 from tests.face_engine.synth_capture import passive_clip
 
@@ -67,7 +68,7 @@ def test_the_verdict_is_written_once_and_records_the_completed_event_in_the_same
     assert services.session_verdict_record(session=session, verdict=_verdict("fail")) is False
     session.refresh_from_db()
     assert session.status == "completed" and session.verification_result == "Pass"
-    assert [e["type"] for e in recorded] == ["verification.session.completed"]
+    assert [e["type"] for e in recorded] == [EventType.SESSION_COMPLETED]
     assert recorded[0]["atomic"] is True
     assert recorded[0]["url"] == "https://hooks.example.com/liveproof"
     assert recorded[0]["payload"]["verificationResult"] == "Pass"
@@ -120,14 +121,14 @@ def test_the_last_attempt_turns_a_retry_into_a_fail(integrator, recorded, settin
     assert session.status == "completed" and session.verification_result == "Fail"
     assert session.verification_failed_reasons == ["insufficientMotion", "attemptsExhausted"]
     assert [(e["type"], e["payload"]["verificationResult"]) for e in recorded] == [
-        ("verification.session.completed", "Fail")
+        (EventType.SESSION_COMPLETED, "Fail")
     ]
 
 
 def test_a_failed_verdict_records_one_completed_event_with_the_failure(integrator, recorded):
     session = _analysing(make_session(integrator.account, **WEBHOOK))
     assert services.session_verdict_record(session=session, verdict=_verdict("fail")) is True
-    assert [e["type"] for e in recorded] == ["verification.session.completed"]
+    assert [e["type"] for e in recorded] == [EventType.SESSION_COMPLETED]
     payload = recorded[0]["payload"]
     assert payload["verificationResult"] == "Fail" and payload["livenessVerificationResult"] == "Fail"
     assert payload["verificationFailedReasons"] and payload["verificationSessionId"] == str(session.id)
@@ -207,7 +208,7 @@ def test_unused_sessions_expire_after_30_minutes_with_a_webhook_event(integrator
     fresh.refresh_from_db()
     assert old.status == "expired" and fresh.status == "created"
     assert old.verification_failed_reasons == ["sessionExpired"]
-    assert [(e["type"], e["atomic"]) for e in recorded] == [("verification.session.expired", True)]
+    assert [(e["type"], e["atomic"]) for e in recorded] == [(EventType.SESSION_EXPIRED, True)]
     assert tasks.sessions_expire() == 0  # idempotent
 
 

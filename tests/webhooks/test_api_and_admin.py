@@ -13,13 +13,14 @@ from django.test import Client
 from standardwebhooks import Webhook
 
 from apps.webhooks.delivery import retry_delay_seconds
+from apps.webhooks.event_types import EventType
 from apps.webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 from apps.webhooks.services import webhook_event_record
 from apps.webhooks.tasks import webhook_delivery_send
 
 from .conftest import SESSION_RESULT, Receiver, Reply
 
-COMPLETED = "verification.session.completed"
+COMPLETED = EventType.SESSION_COMPLETED
 DOCUMENTED_SCHEDULE = [5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400]
 
 
@@ -60,7 +61,7 @@ def test_a_test_event_goes_to_the_given_url_signed(integrator, receiver: Receive
     assert response.status_code == 200
     secret = integrator.client.get("/v1/webhooks/secret").json()["secret"]
     body = Webhook(secret).verify(receiver.requests[0].body, receiver.requests[0].headers)
-    assert (body["type"], body["id"]) == ("webhook.test", response.json()["eventId"])
+    assert (body["type"], body["id"]) == (EventType.TEST, response.json()["eventId"])
 
 
 @pytest.mark.parametrize("url", ["https://169.254.169.254/latest", "gopher://x", "not a url", ""])
@@ -135,7 +136,7 @@ def test_admin_redeliver_resends_the_same_event(
     receiver.default = Reply(500)
     delivery = webhook_event_record(
         account=integrator.account,
-        event_type="verification.session.completed",
+        event_type=EventType.SESSION_COMPLETED,
         payload=SESSION_RESULT,
         url=receiver.url,
     )
@@ -162,20 +163,20 @@ def test_admin_sends_a_test_event_to_an_endpoint(
             "/admin/webhooks/webhookendpoint/", {"action": "send_test_event", "_selected_action": [endpoint.pk]}
         )
     assert len(receiver.requests) == 1
-    assert WebhookEvent.objects.get().type == "webhook.test"
+    assert WebhookEvent.objects.get().type == EventType.TEST
 
 
 def test_admin_lists_deliveries_and_attempts_of_one_session(admin_client, integrator, receiver: Receiver):
     delivery = webhook_event_record(
         account=integrator.account,
-        event_type="verification.session.completed",
+        event_type=EventType.SESSION_COMPLETED,
         payload=SESSION_RESULT,
         url=receiver.url,
     )
     webhook_delivery_send(delivery_id=delivery.pk)
     other = webhook_event_record(
         account=integrator.account,
-        event_type="verification.session.completed",
+        event_type=EventType.SESSION_COMPLETED,
         payload=SESSION_RESULT | {"verificationSessionId": "0b5e1b4e-0000-4000-8000-000000000000"},
         url=receiver.url,
     )

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.db import transaction
@@ -14,6 +16,7 @@ from standardwebhooks.webhooks import WebhookVerificationError
 
 from apps.webhooks import ssrf
 from apps.webhooks.delivery import _claim, _finish
+from apps.webhooks.event_types import EventType
 from apps.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent, WebhookSecret
 from apps.webhooks.services import webhook_delivery_redeliver, webhook_event_record, webhook_test_send
 from apps.webhooks.signing_secrets import webhook_secret_rotate
@@ -22,10 +25,10 @@ from apps.webhooks.transport import HttpOutcome
 
 from .conftest import SESSION_RESULT, Receiver, Reply, tls_context
 
-COMPLETED = "verification.session.completed"
+COMPLETED = EventType.SESSION_COMPLETED
 
 
-def record(account, url: str, payload: dict | None = None, event_type: str = COMPLETED) -> WebhookDelivery:
+def record(account, url: str, payload: dict | None = None, event_type: EventType = COMPLETED) -> WebhookDelivery:
     delivery = webhook_event_record(account=account, event_type=event_type, payload=payload or SESSION_RESULT, url=url)
     assert delivery is not None
     return delivery
@@ -65,25 +68,34 @@ def test_a_completed_session_reaches_the_receiver_signed_per_standard_webhooks(i
 
 
 def test_an_expired_session_is_told_apart_by_type_and_still_reaches_seed_receivers(integrator, receiver: Receiver):
-    delivery = record(integrator.account, receiver.url, event_type="verification.session.expired")
+    delivery = record(integrator.account, receiver.url, event_type=EventType.SESSION_EXPIRED)
     webhook_delivery_send(delivery_id=delivery.pk)
     body = verify(integrator.account, receiver.requests[0])
-    assert (body["type"], body["event"]) == ("verification.session.expired", "VerificationCompleted")
+    assert (body["type"], body["event"]) == (EventType.SESSION_EXPIRED, "VerificationCompleted")
     assert body["verificationSessionId"] == SESSION_RESULT["verificationSessionId"]
 
 
 def test_a_selfie_check_event_carries_the_seed_fields_at_the_top_level(integrator, receiver: Receiver):
     check = {"check_id": "c-1", "user_identifier": "user123", "verification_result": {"status": "verified"}}
-    delivery = record(integrator.account, receiver.url, payload=check, event_type="verif.check.completed")
+    delivery = record(integrator.account, receiver.url, payload=check, event_type=EventType.SELFIE_CHECK_COMPLETED)
     webhook_delivery_send(delivery_id=delivery.pk)
     body = verify(integrator.account, receiver.requests[0])
     assert (body["check_id"], body["user_identifier"], body["data"]) == ("c-1", "user123", check)
     assert "event" not in body
 
 
-def test_a_malformed_event_type_is_a_programming_error(integrator, receiver: Receiver):
+@pytest.mark.parametrize("name", ["Session Done", "verification.session.started"])
+def test_an_unknown_event_type_is_a_programming_error_and_records_nothing(integrator, receiver: Receiver, name):
     with pytest.raises(ValueError):
-        record(integrator.account, receiver.url, event_type="Session Done")
+        record(integrator.account, receiver.url, event_type=name)
+    assert not WebhookEvent.objects.exists()
+
+
+def test_the_event_types_on_the_wire_are_exactly_the_documented_ones():
+    """Receivers match on these strings: renaming one is a breaking change of docs/webhooks.md."""
+    page = (Path(__file__).resolve().parents[2] / "docs" / "webhooks.md").read_text()
+    documented = re.findall(r"^\| `([a-z_]+\.[a-z._]+)` \|", page, flags=re.MULTILINE)
+    assert sorted(documented) == sorted(event.value for event in EventType)
 
 
 def test_every_retry_carries_the_same_webhook_id_and_a_fresh_valid_signature(integrator, receiver: Receiver):
@@ -381,7 +393,7 @@ def test_a_test_event_is_signed_and_typed_webhook_test(integrator, receiver, dja
         delivery = webhook_test_send(account=integrator.account, url=receiver.url)
 
     body = verify(integrator.account, receiver.requests[0])
-    assert body["type"] == "webhook.test"
+    assert body["type"] == EventType.TEST
     assert body["id"] == delivery.event_id
     assert "event" not in body
 

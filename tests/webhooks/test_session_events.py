@@ -5,6 +5,7 @@ from __future__ import annotations
 from standardwebhooks import Webhook
 
 from apps.sessions.services import session_create, session_expire
+from apps.webhooks.event_types import EventType
 from apps.webhooks.models import WebhookEvent, WebhookSecret
 
 from .conftest import Receiver
@@ -28,7 +29,7 @@ def test_an_expired_session_sends_one_signed_event_with_its_result(
     [received] = receiver.requests
     secret = WebhookSecret.objects.get(account=integrator.account).secret
     body = Webhook(secret).verify(received.body, received.headers)
-    assert body["type"] == "verification.session.expired"
+    assert body["type"] == EventType.SESSION_EXPIRED
     assert body["event"] == "VerificationCompleted"
     assert body["verificationSessionId"] == str(session.id)
     assert body["data"]["verificationResult"] == "Fail"

@@ -19,6 +19,7 @@ from standardwebhooks import Webhook
 
 from apps.accounts.models import Account
 from apps.webhooks import tasks as tasks_module
+from apps.webhooks.event_types import EventType
 from apps.webhooks.models import WebhookDelivery, WebhookEvent, WebhookSecret
 from apps.webhooks.services import webhook_event_record
 from tests.conftest import require_postgres, require_redis
@@ -90,7 +91,7 @@ def test_a_worker_killed_mid_delivery_leads_to_a_redelivery_with_the_same_webhoo
     second = None
     try:
         delivery = webhook_event_record(
-            account=account, event_type="verification.session.completed", payload=SESSION_RESULT, url=receiver.url
+            account=account, event_type=EventType.SESSION_COMPLETED, payload=SESSION_RESULT, url=receiver.url
         )
         assert delivery is not None
         _wait_for(receiver.arrived.is_set, 60, "the first attempt", log)

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.webhooks import services as webhooks
+from apps.webhooks.event_types import EventType
 
 from ..messages import session_result_message
 from ..models import Session
@@ -52,7 +53,7 @@ def session_result_notify(*, session: Session) -> None:
         notify_message(session_id=str(session.id), message=message)
 
 
-def _finish_without_verdict(*, session_id: uuid.UUID | str, status: str, reason: str, event_type: str) -> bool:
+def _finish_without_verdict(*, session_id: uuid.UUID | str, status: str, reason: str, event_type: EventType) -> bool:
     with transaction.atomic():
         updated = Session.objects.filter(id=session_id, status__in=Session.UNFINISHED).update(
             status=status,
@@ -69,7 +70,7 @@ def _finish_without_verdict(*, session_id: uuid.UUID | str, status: str, reason:
     return True
 
 
-def webhook_event_record_safe(*, session: Session, event_type: str) -> None:
+def webhook_event_record_safe(*, session: Session, event_type: EventType) -> None:
     """Record the session's event with its stored result, to the session's own callback URL if it has one."""
     webhooks.webhook_event_record(
         account=session.account,
@@ -84,7 +85,7 @@ def session_cancel(*, session_id: uuid.UUID | str) -> bool:
         session_id=session_id,
         status=Session.Status.CANCELLED,
         reason="cancelled",
-        event_type="verification.session.cancelled",
+        event_type=EventType.SESSION_CANCELLED,
     )
 
 
@@ -93,7 +94,7 @@ def session_expire(*, session_id: uuid.UUID | str) -> bool:
         session_id=session_id,
         status=Session.Status.EXPIRED,
         reason="sessionExpired",
-        event_type="verification.session.expired",
+        event_type=EventType.SESSION_EXPIRED,
     )
 
 

@@ -10,6 +10,7 @@ from django.utils import timezone
 from apps.core.engine import get_engine
 from apps.face_engine.types import Verdict
 from apps.faces.services import embedding_model_version, face_recognition_apply, session_face_record
+from apps.webhooks.event_types import EventType
 
 from ..models import Session
 from ..state_store import capture_record_delete, capture_record_get
@@ -149,7 +150,7 @@ def session_verdict_record(*, session: Session, verdict: Verdict) -> bool:
             transaction.set_rollback(True)
             return False
         session.refresh_from_db()
-        webhook_event_record_safe(session=session, event_type="verification.session.completed")
+        webhook_event_record_safe(session=session, event_type=EventType.SESSION_COMPLETED)
     # The capture state holds face crops: it goes as soon as the verdict is stored.
     capture_record_delete(session_id=str(session.id))
     session_result_notify(session=session)
