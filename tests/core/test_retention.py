@@ -9,11 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
 import sqlite3
-import subprocess
-import sys
 import threading
 import time
 from datetime import timedelta
@@ -33,8 +29,7 @@ from apps.sessions.services import capture_attempt_reset, session_connect
 from apps.sessions.state_store import capture_record_get, key_embedding_put, key_embeddings_get
 from apps.sessions.tokens import session_token_issue
 from tests.core import retention_data
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.served import embedded_env, free_port, manage, serving
 
 # Session columns that stay after SESSION_RETENTION_DAYS, each for a reason an operator can check.
 KEPT_FOR_AGGREGATES = {
@@ -171,18 +166,8 @@ def test_processes_racing_for_a_job_start_it_once():
 # --- the embedded default, as scripts/run starts it ----------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _manage(env: dict[str, str], code: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "manage.py", "shell", "-c", code], cwd=ROOT, env=env, capture_output=True, text=True
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    return done.stdout.strip().splitlines()[-1]
+def _shell(env: dict[str, str], code: str) -> str:
+    return manage(env, "shell", "-c", code).strip().splitlines()[-1]
 
 
 def _jobs_finished(database: Path) -> int:
@@ -194,38 +179,22 @@ def _jobs_finished(database: Path) -> int:
 @pytest.mark.slow
 def test_the_embedded_default_purges_on_its_own_without_beat_or_a_command(tmp_path, settings):
     database = tmp_path / "embedded.sqlite3"
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "PERIODIC_JOBS_IN_PROCESS")}
-    env.update(
-        DJANGO_SETTINGS_MODULE="config.settings.base",
-        DATABASE_URL=f"sqlite:///{database}",
-        MEDIA_ROOT=str(tmp_path / "media"),
-        PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
+    port = free_port()
+    env = embedded_env(
+        database, f"http://127.0.0.1:{port}", drop=("PERIODIC_JOBS_IN_PROCESS",), MEDIA_ROOT=str(tmp_path / "media")
     )
-    subprocess.run([sys.executable, "manage.py", "migrate", "--no-input", "-v", "0"], cwd=ROOT, env=env, check=True)
+    manage(env, "migrate", "--no-input", "-v", "0")
     seed = "import json; from tests.core import retention_data as r; print(json.dumps(r.seed()))"
-    seeded = json.loads(_manage(env, seed))
+    seeded = json.loads(_shell(env, seed))
     assert all((tmp_path / "media" / path).exists() for path in seeded["files"])
 
-    log = (tmp_path / "daphne.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "config.serve", "-b", "127.0.0.1", "-p", str(port)],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
-    try:
+    with serving(env, port, tmp_path / "daphne.log") as process:
         # No request, no command: the scheduler starts with the process.
         deadline = time.monotonic() + 90
         while _jobs_finished(database) < len(settings.CELERY_BEAT_SCHEDULE):
             assert process.poll() is None, (tmp_path / "daphne.log").read_text()[-3000:]
             assert time.monotonic() < deadline, "the embedded default never ran its periodic jobs"
             time.sleep(0.5)
-    finally:
-        os.killpg(process.pid, signal.SIGINT)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-        log.close()
 
     check = f"import json; from tests.core import retention_data as r; print(json.dumps(r.problems({seeded!r})))"
-    assert json.loads(_manage(env, check)) == []
+    assert json.loads(_shell(env, check)) == []

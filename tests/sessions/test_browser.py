@@ -9,33 +9,21 @@ of every screen go to test-artifacts/browser/.
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
 import sqlite3
-import subprocess
-import sys
 import threading
-import time
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.served import ROOT, embedded_env, free_port, manage, serving, wait_until_healthy
+
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
 CHROMIUM = "/usr/bin/chromium"
 FPS = 10
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -62,42 +50,15 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]
         pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package (scripts/test does it)")
     folder = tmp_path_factory.mktemp("server")
     database = folder / "browser.sqlite3"
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    env.update(
-        DJANGO_SETTINGS_MODULE="config.settings.base",
-        DATABASE_URL=f"sqlite:///{database}",
-        DEMO_MODE="true",
-        DEBUG="true",
-        PUBLIC_BASE_URL=base,
-        # A photo the engine calls inconclusive must end in a fail, not a retry screen.
-        SESSION_MAX_ATTEMPTS="1",
-    )
-    subprocess.run([sys.executable, "manage.py", "migrate", "--no-input", "-v", "0"], cwd=ROOT, env=env, check=True)
+    # A photo the engine calls inconclusive must end in a fail, not a retry screen.
+    env = embedded_env(database, base, DEMO_MODE="true", DEBUG="true", SESSION_MAX_ATTEMPTS="1")
+    manage(env, "migrate", "--no-input", "-v", "0")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    log = (ARTIFACTS / "daphne.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "config.serve", "-b", "127.0.0.1", "-p", str(port)],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"{base}/v1/healthz", timeout=1)
-                break
-            except OSError:
-                assert process.poll() is None and time.monotonic() < deadline, "daphne did not start"
-                time.sleep(0.2)
+    with serving(env, port, ARTIFACTS / "daphne.log") as process:
+        wait_until_healthy(process, base, ARTIFACTS / "daphne.log")
         yield {"base": base, "database": str(database)}
-    finally:
-        os.killpg(process.pid, signal.SIGINT)
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-        log.close()
 
 
 @pytest.fixture(scope="module")

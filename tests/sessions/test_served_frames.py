@@ -8,71 +8,31 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import websockets
 
+from tests.served import embedded_env, free_port, manage, serving, wait_until_healthy
+
 from .synthetic_clips import clips
 
 pytestmark = [pytest.mark.slow]
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _embedded_env(database: Path, base: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    env.update(DJANGO_SETTINGS_MODULE="config.settings.base", DATABASE_URL=f"sqlite:///{database}")
-    env["PUBLIC_BASE_URL"] = base
-    return env
 
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """The service as the Procfile starts it, on the embedded default (SQLite file, in-process analysis)."""
     folder = tmp_path_factory.mktemp("served")
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = _embedded_env(folder / "served.sqlite3", base)
-    run = {"cwd": ROOT, "env": env, "check": True, "capture_output": True, "text": True}
-    subprocess.run([sys.executable, "manage.py", "migrate", "--no-input", "-v", "0"], **run)
-    key = subprocess.run([sys.executable, "manage.py", "create_api_key", "Frames"], **run).stdout.split()[-1]
-    log = (folder / "serve.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "config.serve", "-b", "127.0.0.1", "-p", str(port)],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"{base}/v1/healthz", timeout=1)
-                break
-            except OSError:
-                assert process.poll() is None and time.monotonic() < deadline, (folder / "serve.log").read_text()
-                time.sleep(0.2)
+    env = embedded_env(folder / "served.sqlite3", base)
+    manage(env, "migrate", "--no-input", "-v", "0")
+    key = manage(env, "create_api_key", "Frames").split()[-1]
+    with serving(env, port, folder / "serve.log") as process:
+        wait_until_healthy(process, base, folder / "serve.log")
         yield {"base": base, "key": key}
-    finally:
-        os.killpg(process.pid, signal.SIGINT)
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-        log.close()
 
 
 def _session(served: dict[str, str]) -> dict[str, str]:

@@ -7,16 +7,14 @@ file, Debian's Chromium with a fake camera fed from a synthetic live face).
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import urllib.request
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
-from tests.sessions.test_browser import FPS, ROOT, _browser, _retry_while_unsure, _run_to_result, _session_row, _shot
+from tests.served import embedded_env, manage
+from tests.sessions.test_browser import FPS, _browser, _retry_while_unsure, _run_to_result, _session_row, _shot
 from tests.sessions.test_browser import playwright_driver as playwright_driver
 from tests.sessions.test_browser import server as server
 
@@ -44,18 +42,15 @@ def _api(base: str, key: str, method: str, path: str, body: dict | None = None) 
         return json.loads(response.read())
 
 
-def _api_key(database: str) -> str:
+def _api_key(server: dict[str, str]) -> str:
     """A key of the demo account (its return page shows the session's result)."""
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    env.update(DJANGO_SETTINGS_MODULE="config.settings.base", DATABASE_URL=f"sqlite:///{database}")
-    command = [sys.executable, "manage.py", "create_api_key", "Demo integrator", "--name", "signing browser test"]
-    done = subprocess.run(command, cwd=ROOT, env=env, check=True, capture_output=True, text=True)
-    return done.stdout.strip().splitlines()[-1]
+    env = embedded_env(Path(server["database"]), server["base"])
+    return manage(env, "create_api_key", "Demo integrator", "--name", "signing browser test").strip().splitlines()[-1]
 
 
 def test_a_signed_one_time_link_ends_on_a_signed_redirect_that_validates(server, live_video, playwright_driver):
     base = server["base"]
-    key = _api_key(server["database"])
+    key = _api_key(server)
     config = {
         "verifierConfigs": {
             "liveness": {"type": "Verification", "challengeType": "Passive"},

@@ -1,0 +1,72 @@
+"""The service as the Procfile starts it (``python -m config.serve``), in a subprocess, on the embedded default.
+
+The embedded default is what ``scripts/run`` starts: a SQLite file, in-process
+tasks, the in-memory channel layer. End-to-end tests (the browser, frames
+through daphne, the in-process periodic jobs) start it here.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def embedded_env(database: Path, base: str, *, drop: tuple[str, ...] = (), **settings: str) -> dict[str, str]:
+    """This process's environment on the embedded default at ``base``, without ``drop`` and with ``settings``."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", *drop)}
+    env.update(DJANGO_SETTINGS_MODULE="config.settings.base", DATABASE_URL=f"sqlite:///{database}")
+    env.update(PUBLIC_BASE_URL=base, **settings)
+    return env
+
+
+def manage(env: dict[str, str], *args: str) -> str:
+    """Run ``manage.py`` with ``args``; its standard output (a failure shows its standard error)."""
+    done = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
+@contextmanager
+def serving(env: dict[str, str], port: int, log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """``python -m config.serve`` on 127.0.0.1:``port`` for the block; stopped with SIGINT, then SIGKILL."""
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "config.serve", "-b", "127.0.0.1", "-p", str(port)],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+        try:
+            yield process
+        finally:
+            os.killpg(process.pid, signal.SIGINT)
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+
+
+def wait_until_healthy(process: subprocess.Popen[bytes], base: str, log: Path, seconds: float = 30) -> None:
+    """Return once ``/v1/healthz`` answers; fail with the server's log if it exits or takes too long."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            urllib.request.urlopen(f"{base}/v1/healthz", timeout=1)
+            return
+        except OSError:
+            assert process.poll() is None and time.monotonic() < deadline, log.read_text()[-3000:]
+            time.sleep(0.2)
