@@ -6,9 +6,9 @@ a low eye ratio while its eyes are open, a narrow face a small yaw range), and
 answers whether the requested action happened. A challenge not met within
 ``CHALLENGE_TIMEOUT_S`` fails.
 
-Series rows are ``[t, yaw_ratio, pitch_ratio, eye_open, mouth_open, smile, eye_std, eye_dark]``
-(the last two: contrast and darkest decile of the eye regions over the cheek
-just below, see ``measures.eye_appearance``).
+Series rows are ``state.MeasureRow``s (``eye_std`` and ``eye_dark``: contrast
+and darkest decile of the eye regions over the cheek just below, see
+``measures.eye_appearance``).
 """
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ import itertools
 import secrets
 from collections.abc import Callable, Sequence
 
+from .state import MeasureRow
 from .types import CHALLENGES, ChallengeName
 
-T, YAW, PITCH, EYE, MOUTH, SMILE, EYE_STD, EYE_DARK = range(8)
-Row = Sequence[float]
-Baseline = Sequence[float]
+Row = MeasureRow
+Baseline = MeasureRow  # the user's own neutral face
 
 CHALLENGE_TIMEOUT_S = 7.0
 # Relative thresholds (see docs/engine.md ("Liveness", "Tuning and known limits") for how they were chosen).
@@ -48,7 +48,7 @@ def _held(rows: Sequence[Row], ok: Callable[[Row], bool], frames: int = HOLD_FRA
 
 
 def _eye_look_change(row: Row, base: Baseline) -> float:
-    return max(abs(row[EYE_STD] / max(base[EYE_STD], 1e-6) - 1.0), abs(row[EYE_DARK] / max(base[EYE_DARK], 1e-6) - 1.0))
+    return max(abs(row.eye_std / max(base.eye_std, 1e-6) - 1.0), abs(row.eye_dark / max(base.eye_dark, 1e-6) - 1.0))
 
 
 def eyes_closed(row: Row, base: Baseline, previous: Row | None = None) -> bool:
@@ -62,13 +62,13 @@ def eyes_closed(row: Row, base: Baseline, previous: Row | None = None) -> bool:
     """
     return (
         _eye_look_change(row, base) >= EYE_LOOK_CLOSED
-        and abs(row[YAW] - base[YAW]) < BLINK_STILL_YAW
-        and abs(row[PITCH] - base[PITCH]) < BLINK_STILL_PITCH
+        and abs(row.yaw_ratio - base.yaw_ratio) < BLINK_STILL_YAW
+        and abs(row.pitch_ratio - base.pitch_ratio) < BLINK_STILL_PITCH
         and (
             previous is None
             or (
-                abs(row[YAW] - previous[YAW]) < BLINK_STILL_STEP_YAW
-                and abs(row[PITCH] - previous[PITCH]) < BLINK_STILL_STEP_PITCH
+                abs(row.yaw_ratio - previous.yaw_ratio) < BLINK_STILL_STEP_YAW
+                and abs(row.pitch_ratio - previous.pitch_ratio) < BLINK_STILL_STEP_PITCH
             )
         )
     )
@@ -92,7 +92,7 @@ def blink_detected(rows: Sequence[Row], base: Baseline) -> bool:
 
 
 def _turn(rows: Sequence[Row], base: Baseline, sign: float) -> bool:
-    return _held(rows, lambda r: sign * (r[YAW] - base[YAW]) > TURN_DELTA)
+    return _held(rows, lambda r: sign * (r.yaw_ratio - base.yaw_ratio) > TURN_DELTA)
 
 
 def turn_left_detected(rows: Sequence[Row], base: Baseline) -> bool:
@@ -108,21 +108,24 @@ def nod_detected(rows: Sequence[Row], base: Baseline) -> bool:
     """Head pitched (down or up) clearly beyond neutral without turning."""
     return _held(
         rows,
-        lambda r: abs(r[PITCH] - base[PITCH]) > NOD_DELTA and abs(r[YAW] - base[YAW]) < TURN_DELTA,
+        lambda r: abs(r.pitch_ratio - base.pitch_ratio) > NOD_DELTA and abs(r.yaw_ratio - base.yaw_ratio) < TURN_DELTA,
     )
 
 
 def _head_still(r: Row, base: Baseline) -> bool:
-    return abs(r[YAW] - base[YAW]) < BLINK_STILL_YAW and abs(r[PITCH] - base[PITCH]) < BLINK_STILL_PITCH
+    return (
+        abs(r.yaw_ratio - base.yaw_ratio) < BLINK_STILL_YAW
+        and abs(r.pitch_ratio - base.pitch_ratio) < BLINK_STILL_PITCH
+    )
 
 
 def smile_detected(rows: Sequence[Row], base: Baseline) -> bool:
     """The mouth widens while the head stays put (turning changes the mouth's apparent width too)."""
-    return _held(rows, lambda r: r[SMILE] / max(base[SMILE], 1e-6) > SMILE_WIDEN and _head_still(r, base))
+    return _held(rows, lambda r: r.smile / max(base.smile, 1e-6) > SMILE_WIDEN and _head_still(r, base))
 
 
 def mouth_open_detected(rows: Sequence[Row], base: Baseline) -> bool:
-    return _held(rows, lambda r: r[MOUTH] - base[MOUTH] > MOUTH_DELTA)
+    return _held(rows, lambda r: r.mouth_open - base.mouth_open > MOUTH_DELTA)
 
 
 DETECTORS: dict[str, Callable[[Sequence[Row], Baseline], bool]] = {

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+from typing import NamedTuple
 
 import cv2
 import numpy as np
 import numpy.typing as npt
 
 from .backends.base import Box, GrayImage, Landmarks
+from .types import FeedbackCode
 
 RIGHT_EYE = slice(36, 42)  # the subject's right eye: the image's left
 LEFT_EYE = slice(42, 48)
@@ -61,9 +63,9 @@ class Quality:
     face_width: float  # face box width / frame width
     centre_offset: float  # distance of the face centre from the frame centre / frame width
 
-    def problems(self) -> tuple[str, ...]:
+    def problems(self) -> tuple[FeedbackCode, ...]:
         """Feedback codes for what is wrong, most important first."""
-        out: list[str] = []
+        out: list[FeedbackCode] = []
         if self.face_width < MIN_FACE_WIDTH:
             out.append("comeCloser")
         elif self.face_width > MAX_FACE_WIDTH:
@@ -136,7 +138,14 @@ def face_measures(pts: Landmarks) -> FaceMeasures:
     )
 
 
-def eye_appearance(gray: GrayImage, pts: Landmarks) -> tuple[float, float]:
+class EyeLook(NamedTuple):
+    """How both eye regions look, relative to the cheek just below them."""
+
+    std: float  # contrast
+    dark: float  # darkest-decile grey level
+
+
+def eye_appearance(gray: GrayImage, pts: Landmarks) -> EyeLook:
     """Contrast (std) and darkest-decile grey level of both eye regions, over the cheek just below.
 
     Closing the eyes changes what the eye region looks like (the iris and the
@@ -155,13 +164,13 @@ def eye_appearance(gray: GrayImage, pts: Landmarks) -> tuple[float, float]:
         roi = gray[y0:y1, x0:x1]
         cheek = gray[int(min(h, cy + 0.45 * width)) : int(min(h, cy + 0.9 * width)), x0:x1]
         if roi.size < 4 or cheek.size < 4:
-            return 0.0, 0.0
+            return EyeLook(0.0, 0.0)
         skin = max(float(cheek.mean()), 1.0)
         flat = roi.ravel()
         k = flat.size // 10
         stds.append(float(flat.std()) / skin)
         lows.append(float(np.partition(flat, k)[k]) / skin)  # the 10th percentile, without sorting
-    return sum(stds) / 2.0, sum(lows) / 2.0
+    return EyeLook(sum(stds) / 2.0, sum(lows) / 2.0)
 
 
 def face_quality(gray: GrayImage, box: Box) -> Quality:

@@ -11,11 +11,41 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import Any, NamedTuple
 
-from .types import CHALLENGES, FrameError
+from .types import CHALLENGES, ChallengeName, FrameError
 
 STATE_VERSION = 2
+
+
+# The rows below are NamedTuples so that ``json.dumps`` writes each one as the JSON array it always was:
+# states of sessions in flight load unchanged.
+class MeasureRow(NamedTuple):
+    """One face frame's measures (rounded), as the challenge detectors and the baseline read them."""
+
+    t: float
+    yaw_ratio: float
+    pitch_ratio: float
+    eye_open: float
+    mouth_open: float
+    smile: float
+    eye_std: float  # contrast of the eye regions over the cheek below (``measures.eye_appearance``)
+    eye_dark: float  # darkest decile of the eye regions over the cheek below
+
+
+class Outcome(NamedTuple):
+    """How one active challenge ended, and when."""
+
+    name: ChallengeName
+    passed: bool
+    t: float
+
+
+class PoseRatios(NamedTuple):
+    """The yaw and pitch ratios of one stored landmark set (the planar check's turn filter)."""
+
+    yaw_ratio: float
+    pitch_ratio: float
 
 
 @dataclass
@@ -56,7 +86,7 @@ class CaptureData:
     """Concrete ``CaptureState``. Mutated only inside the engine; callers persist ``to_json()``."""
 
     mode: str
-    challenges: list[str]
+    challenges: list[ChallengeName]
     fail_on_multiple_faces: bool = True
     want_age_gender: bool = True
     want_embedding: bool = True
@@ -75,15 +105,15 @@ class CaptureData:
     frames_none: int = 0
     frames_multi: int = 0
     frames_low_quality: int = 0
-    baseline: list[float] | None = None
+    baseline: MeasureRow | None = None  # the median of the first frames: the user's own neutral face
     baseline_pts: list[list[float]] | None = None
     baseline_iod: float = 0.0
-    series: list[list[float]] = field(default_factory=list)  # [t, yaw, pitch, eye, mouth, smile]
+    series: list[MeasureRow] = field(default_factory=list)
     pts: list[list[float]] = field(default_factory=list)  # flattened rigid points per face frame
-    pts_pose: list[list[float]] = field(default_factory=list)  # [yaw_ratio, pitch_ratio] of each pts entry
+    pts_pose: list[PoseRatios] = field(default_factory=list)  # of each pts entry
     challenge_index: int = 0
     challenge_started: float | None = None
-    outcomes: list[list[Any]] = field(default_factory=list)  # [name, passed, t]
+    outcomes: list[Outcome] = field(default_factory=list)
     thumb: list[int] | None = None  # 32x24 thumbnail of the first frame, for the frozen-frame check
     max_thumb_diff: float = 0.0
     max_pts_motion: float = 0.0
@@ -116,8 +146,16 @@ class CaptureData:
             state = cls(**data)
             state.best = KeyFrame.from_obj(best) if best else None
             state.keys = [KeyFrame.from_obj(k) for k in keys]
+            state._name_rows()
             if state.mode not in ("active", "passive") or any(c not in CHALLENGES for c in state.challenges):
                 raise ValueError("bad plan")
         except (ValueError, TypeError, KeyError) as exc:
             raise FrameError("badState", f"The capture state cannot be loaded: {exc}") from exc
         return state
+
+    def _name_rows(self) -> None:
+        """Turn the JSON arrays of a loaded state into named rows (a row of the wrong length: TypeError)."""
+        self.series = [MeasureRow(*row) for row in self.series]
+        self.baseline = MeasureRow(*self.baseline) if self.baseline is not None else None
+        self.pts_pose = [PoseRatios(*pose) for pose in self.pts_pose]
+        self.outcomes = [Outcome(*outcome) for outcome in self.outcomes]

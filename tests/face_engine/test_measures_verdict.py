@@ -98,12 +98,13 @@ def test_a_corrupt_or_foreign_state_is_refused_with_a_typed_error(dlib_engine) -
 
 def test_a_blink_is_the_eyes_changing_look_with_the_head_still_not_a_jittery_eye_ratio() -> None:
     from apps.face_engine.challenges import blink_detected
+    from apps.face_engine.state import MeasureRow
 
-    base = [0.0, 0.0, 0.35, 0.30, 0.10, 1.0, 0.40, 0.30]
-    still = base[:]
-    ratio_jitter = [0.1, 0.0, 0.35, 0.18, 0.10, 1.0, 0.41, 0.30]  # eye ratio -40%, eyes look the same: a tilted photo
-    lids_down = [0.2, 0.01, 0.35, 0.28, 0.10, 1.0, 0.31, 0.41]  # contrast down, darkest decile brighter
-    lids_down_turned = [0.2, 0.30, 0.35, 0.28, 0.10, 1.0, 0.31, 0.41]
+    base = MeasureRow(0.0, 0.0, 0.35, 0.30, 0.10, 1.0, eye_std=0.40, eye_dark=0.30)
+    still = base
+    ratio_jitter = base._replace(t=0.1, eye_open=0.18, eye_std=0.41)  # eye ratio -40%, same look: a tilted photo
+    lids_down = base._replace(t=0.2, yaw_ratio=0.01, eye_open=0.28, eye_std=0.31, eye_dark=0.41)  # contrast down
+    lids_down_turned = lids_down._replace(yaw_ratio=0.30)
     assert not blink_detected([still, ratio_jitter, still, ratio_jitter, still], base)
     assert blink_detected([still, lids_down, still], base)
     assert not blink_detected([still, lids_down], base)  # closed but never reopened

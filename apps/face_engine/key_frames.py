@@ -1,0 +1,247 @@
+"""The frames a capture keeps, and what they tell at ``decide()``.
+
+While the capture runs: the best frame (whole, for age/gender and the ICAO
+photo) and same-person key frames (face crops). A key frame is kept at the
+start, whenever the face may have changed, and at intervals as a guard; each
+costs one descriptor (~70-90 ms with dlib), so a 3 s passive capture of one
+continuously tracked face keeps one.
+
+At the end: the key frames' embeddings and anti-spoof scores (computed here
+unless a worker handed them back already), how alike the faces are, and the
+reported embedding, age/gender and ICAO photo of the best frame.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from .backends.base import Backend, BgrImage, Box, Landmarks
+from .decode import decode_image, encode_jpeg
+from .icao import icao_photo
+from .measures import FaceMeasures, box_from_landmarks, face_measures
+from .state import CaptureData, KeyFrame
+from .tracking import detect_faces
+from .types import AgeGender, EngineSettings, IcaoPhoto, KeyEmbedding
+from .verdict import FaceEvidence
+
+KEY_CROP_MARGIN = 0.35  # of the face box, on every side of a same-person key frame
+KEY_CROP_SIDE = 300  # pixels; the descriptor's own chip is 150
+KEY_FRAME_EVERY_S = 3.0
+MAX_KEY_FRAMES = 12
+MAX_STORED_JPEG = 250_000  # bigger best frames are downscaled before they go into the state
+
+Embedding = npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True)
+class FoundFace:
+    """The face found again in a stored JPEG."""
+
+    bgr: BgrImage
+    landmarks: Landmarks
+
+
+@dataclass(frozen=True)
+class KeyFrameFindings:
+    """What the stored frames showed at ``decide()``."""
+
+    best: FoundFace | None  # the face in the best frame
+    best_embedding: Embedding | None  # None when no descriptor was needed
+    evidence: FaceEvidence
+
+
+@dataclass(frozen=True)
+class BestFrameReport:
+    """What the verdict reports about the face, from the best frame (each only when the plan asks for it)."""
+
+    embedding: tuple[float, ...] | None = None
+    age_gender: AgeGender | None = None
+    icao: IcaoPhoto | None = None
+
+
+# -- while the capture runs ------------------------------------------------------------------------
+def _frame_score(st: CaptureData, m: FaceMeasures, quality_ok: bool) -> tuple[float, float]:
+    """How good a best frame this is (0..1), and how frontal (0..1)."""
+    assert st.baseline is not None
+    b = st.baseline
+    eye_rel = min(1.0, m.eye_open / max(b.eye_open, 1e-6))
+    frontal = 1.0 - min(1.0, abs(m.yaw_ratio - b.yaw_ratio) / 0.3)
+    neutral = 1.0 if m.mouth_open < b.mouth_open + 0.08 and m.smile < 1.05 * b.smile else 0.0
+    return round(0.3 * float(quality_ok) + 0.25 * eye_rel + 0.3 * frontal + 0.15 * neutral, 4), frontal
+
+
+def _key_frame_due(st: CaptureData, t: float, frontal: float) -> bool:
+    # The first one, whenever the face may have changed (tracking lost, face back, the re-detection
+    # elsewhere), and every interval as a guard (frontal frames preferred; after twice the interval any
+    # frame). The last frame needs none while the face was tracked since the latest one.
+    due = t - st.last_key_t
+    return not st.keys or st.key_due or (frontal > 0.6 and due >= KEY_FRAME_EVERY_S) or due >= 2 * KEY_FRAME_EVERY_S
+
+
+def keep_key_frames(
+    st: CaptureData, frame: bytes, t: float, m: FaceMeasures, *, quality_ok: bool, box: Box, settings: EngineSettings
+) -> None:
+    """Keep this frame as the best frame and/or as a key frame when it qualifies (only after the baseline)."""
+    if st.baseline is None:
+        return
+    score, frontal = _frame_score(st, m, quality_ok)
+    if st.best is None or score > st.best.score + 0.02:
+        st.best = _whole_frame(frame, t, score, settings)
+    if _key_frame_due(st, t, frontal):
+        st.last_key_t = t
+        st.key_due = False
+        st.keys.append(_face_crop(frame, t, score, box, settings))
+        if len(st.keys) > MAX_KEY_FRAMES:
+            del st.keys[1]  # a very long capture keeps the first key frame and the latest ones
+
+
+def _face_crop(frame: bytes, t: float, score: float, box: Box, settings: EngineSettings) -> KeyFrame:
+    """The face and a margin around it: all the same-person check needs, at a fifth of the bytes.
+
+    Its embedding comes later (``embed_key_frame``, or ``decide``): the frame's feedback does not wait."""
+    img = decode_image(frame, max_bytes=settings.max_frame_bytes, max_side=settings.max_side_pixels)
+    assert img.bgr is not None
+    h, w = img.gray.shape
+    size = max(box[2] - box[0], box[3] - box[1])
+    m = int(KEY_CROP_MARGIN * size)
+    x0, y0, x1, y1 = max(0, box[0] - m), max(0, box[1] - m), min(w, box[2] + m), min(h, box[3] + m)
+    crop = img.bgr[y0:y1, x0:x1]
+    if max(crop.shape[:2]) > KEY_CROP_SIDE:
+        f = KEY_CROP_SIDE / max(crop.shape[:2])
+        crop = cv2.resize(crop, (round(crop.shape[1] * f), round(crop.shape[0] * f)), interpolation=cv2.INTER_AREA)
+    return KeyFrame(t=t, jpeg=encode_jpeg(crop, quality=88), score=score)
+
+
+def _whole_frame(frame: bytes, t: float, score: float, settings: EngineSettings) -> KeyFrame:
+    if len(frame) <= MAX_STORED_JPEG:
+        return KeyFrame(t=t, jpeg=bytes(frame), score=score)
+    img = decode_image(frame, max_bytes=settings.max_frame_bytes, max_side=settings.max_side_pixels)
+    assert img.bgr is not None
+    h, w = img.gray.shape
+    f = min(1.0, 1280 / max(h, w))
+    small = cv2.resize(img.bgr, (round(w * f), round(h * f)), interpolation=cv2.INTER_AREA)
+    return KeyFrame(t=t, jpeg=encode_jpeg(small, quality=90), score=score)
+
+
+# -- key-frame embeddings, possibly computed elsewhere ---------------------------------------------
+def descriptors_needed(st: CaptureData, *, has_antispoof: bool) -> bool:
+    """A descriptor (~70-90 ms) is computed only when something uses it: two key frames to compare,
+    an embedding to report (face recognition), or anti-spoof scores taken alongside. One key frame of
+    a face tracked without a break to the end has nothing to be compared with."""
+    return st.want_embedding or has_antispoof or len(st.keys) >= 2
+
+
+def face_in(backend: Backend, settings: EngineSettings, jpeg: bytes) -> FoundFace | None:
+    """The largest face in a stored JPEG, None when there is none."""
+    img = decode_image(jpeg, max_bytes=max(len(jpeg), 1), max_side=settings.max_side_pixels)
+    assert img.bgr is not None
+    boxes = detect_faces(backend, img.gray)
+    if not boxes:
+        return None
+    return FoundFace(img.bgr, backend.landmarks(img.gray, boxes[0], img.bgr))
+
+
+def embed_key_frame(backend: Backend, settings: EngineSettings, jpeg: bytes) -> KeyEmbedding | None:
+    """The embedding of the face in a key frame's crop; None when no face is found in it."""
+    found = face_in(backend, settings, jpeg)
+    if found is None:
+        return None
+    embedding = backend.embedding(found.bgr, found.landmarks)
+    spoof = backend.antispoof(found.bgr, box_from_landmarks(found.landmarks))
+    return KeyEmbedding(embedding=tuple(round(float(v), 6) for v in embedding), spoof=spoof)
+
+
+def with_key_embeddings(st: CaptureData, found: Mapping[float, KeyEmbedding]) -> None:
+    """Fill in the key frames of ``st`` whose embedding is in ``found`` (by key-frame time)."""
+    for key in st.keys:
+        if key.embedding is None and key.t in found:
+            key.embedding, key.spoof = list(found[key.t].embedding), found[key.t].spoof
+
+
+# -- at decide() -------------------------------------------------------------------------------------
+def _key_embeddings(
+    backend: Backend, settings: EngineSettings, keys: list[KeyFrame]
+) -> tuple[dict[float, Embedding], list[float]]:
+    """Each key frame's embedding (by time) and the anti-spoof scores taken with them."""
+    by_time: dict[float, Embedding] = {}
+    spoof: list[float] = []
+    for key in keys:
+        if key.embedding is not None:
+            embedded: KeyEmbedding | None = KeyEmbedding(embedding=tuple(key.embedding), spoof=key.spoof)
+        else:  # nobody embedded it while the capture ran
+            embedded = embed_key_frame(backend, settings, key.jpeg)
+        if embedded is None:
+            continue  # no face in its crop
+        by_time[key.t] = np.asarray(embedded.embedding, np.float32)
+        if embedded.spoof is not None:
+            spoof.append(embedded.spoof)
+    return by_time, spoof
+
+
+def key_frame_findings(backend: Backend, settings: EngineSettings, st: CaptureData) -> KeyFrameFindings:
+    """Embed the stored frames as far as anything needs it, and compare them."""
+    best = face_in(backend, settings, st.best.jpeg) if st.best is not None else None
+    # The best frame is nearly always a key frame too (both are taken when the baseline is set);
+    # when it is not, it must be compared with them: what is reported comes from it.
+    best_apart = best is not None and st.best is not None and bool(st.keys) and all(k.t != st.best.t for k in st.keys)
+    needed = descriptors_needed(st, has_antispoof=backend.has_antispoof) or best_apart
+    by_time, spoof = _key_embeddings(backend, settings, st.keys if needed else [])
+    embeddings = list(by_time.values())
+    best_emb: Embedding | None = None
+    if best is not None and st.best is not None and needed:
+        best_emb = by_time.get(st.best.t)
+        if best_emb is None:
+            best_emb = backend.embedding(best.bgr, best.landmarks)
+            embeddings.append(best_emb)
+            value = backend.antispoof(best.bgr, box_from_landmarks(best.landmarks))
+            if value is not None:
+                spoof.append(value)
+    sims = [backend.similarity(a, b) for i, a in enumerate(embeddings) for b in embeddings[i + 1 :]]
+    evidence = FaceEvidence(
+        key_frames=len(st.keys),
+        lowest_similarity=min(sims) if sims else None,
+        match_threshold=backend.match_threshold,
+        antispoof=float(np.mean(spoof)) if spoof else None,
+    )
+    return KeyFrameFindings(best=best, best_embedding=best_emb, evidence=evidence)
+
+
+def _age_gender(backend: Backend, face: FoundFace) -> AgeGender:
+    ag = backend.age_gender(face.bgr, face.landmarks)
+    return AgeGender(
+        estimated_age=ag.age,
+        age_confidence=ag.age_confidence,
+        estimated_gender=ag.gender,
+        gender_confidence=ag.gender_confidence,
+        age_margin=ag.age_margin,
+    )
+
+
+def _icao(st: CaptureData, face: FoundFace) -> IcaoPhoto:
+    b = st.baseline
+    return icao_photo(
+        face.bgr,
+        face.landmarks,
+        face_measures(face.landmarks),
+        eye_open_baseline=b.eye_open if b else None,
+        mouth_baseline=b.mouth_open if b else None,
+        smile_baseline=b.smile if b else None,
+    )
+
+
+def best_frame_report(backend: Backend, st: CaptureData, findings: KeyFrameFindings) -> BestFrameReport:
+    """The embedding, age/gender and ICAO photo the plan asks for, from the best frame's face."""
+    face = findings.best
+    if face is None:
+        return BestFrameReport()
+    emb = findings.best_embedding
+    return BestFrameReport(
+        embedding=tuple(round(float(v), 6) for v in emb) if st.want_embedding and emb is not None else None,
+        age_gender=_age_gender(backend, face) if st.want_age_gender else None,
+        icao=_icao(st, face) if st.want_icao else None,
+    )

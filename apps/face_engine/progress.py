@@ -1,0 +1,223 @@
+"""A capture's progress, frame by frame.
+
+What each frame adds to the state (its measures, the neutral baseline, blinks,
+the frozen-frame thumbnail), how the active challenges and the passive hold
+advance, and the ``FrameResult`` the browser is sent.
+"""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from .backends.base import GrayImage, Landmarks
+from .challenges import CHALLENGE_TIMEOUT_S, DETECTORS, eyes_closed, eyes_open
+from .measures import RIGID_POINTS, FaceMeasures, Quality, eye_appearance, rigid_points
+from .planar import PlanarResult, planar_check
+from .state import CaptureData, MeasureRow, Outcome, PoseRatios
+from .types import ChallengeName, FeedbackCode, FrameResult
+
+BASELINE_FRAMES = 5
+PASSIVE_HOLD_S = 2.9  # "about 3 s": 45 frames at 15 fps span 2.93 s
+PASSIVE_MAX_S = 6.0
+ACTIVE_TAIL_S = 1.0
+MAX_PTS_FRAMES = 300  # landmark sets kept in the state for the planar check
+
+
+def frame_time(st: CaptureData, timestamp: float) -> float:
+    """Count the frame and return its time: never earlier than the last frame's, whatever the client sent."""
+    t = max(float(timestamp), st.t_last) if math.isfinite(timestamp) else st.t_last
+    st.t_last = t
+    st.frames += 1
+    return t
+
+
+def _thumb(gray: GrayImage) -> npt.NDArray[np.int16]:
+    # Every other pixel is plenty for a 32x24 average and halves the cost.
+    return cv2.resize(gray[::2, ::2], (32, 24), interpolation=cv2.INTER_AREA).astype(np.int16)
+
+
+def note_motion(st: CaptureData, gray: GrayImage) -> None:
+    """Keep the largest change of the whole picture seen so far (the frozen-frame check)."""
+    # Compare with the first frame, not the previous one: slow natural sway adds up, codec noise does not.
+    thumb = _thumb(gray)
+    if st.thumb is not None and len(st.thumb) == thumb.size:
+        diff = float(np.abs(thumb.ravel() - np.asarray(st.thumb, np.int16)).mean())
+        st.max_thumb_diff = max(st.max_thumb_diff, diff)
+    else:
+        st.thumb = thumb.ravel().tolist()
+
+
+def note_face(st: CaptureData, t: float, gray: GrayImage, pts: Landmarks, m: FaceMeasures, q: Quality) -> MeasureRow:
+    """Count a frame with a face and store its measures and skull-fixed landmarks; returns its row."""
+    st.frames_one += 1
+    if st.t_first is None:
+        st.t_first = t
+    if not q.ok:
+        st.frames_low_quality += 1
+    look = eye_appearance(gray, pts)
+    row = MeasureRow(round(t, 3), round(m.yaw_ratio, 4), round(m.pitch_ratio, 4), round(m.eye_open, 4),
+                     round(m.mouth_open, 4), round(m.smile, 4),
+                     round(look.std, 4), round(look.dark, 4))  # fmt: skip
+    rig = rigid_points(pts)
+    if st.pts:
+        last = np.asarray(st.pts[-1], np.float32).reshape(-1, 2)
+        st.max_pts_motion = max(st.max_pts_motion, float(np.abs(rig - last).max()))
+    st.series.append(row)
+    st.pts.append([round(float(v), 1) for v in rig.ravel()])
+    st.pts_pose.append(PoseRatios(row.yaw_ratio, row.pitch_ratio))
+    if len(st.pts) > MAX_PTS_FRAMES:
+        # A long capture keeps every other landmark set: the planar check needs spread, not density.
+        st.pts, st.pts_pose = st.pts[::2], st.pts_pose[::2]
+    return row
+
+
+def advance(st: CaptureData, t: float, row: MeasureRow) -> None:
+    """Take the baseline once there are enough frames, count blinks, then move the challenges or the hold on."""
+    if st.baseline is None and len(st.series) >= BASELINE_FRAMES:
+        _set_baseline(st)
+    _track_blink(st, row)
+    if st.baseline is None:
+        return
+    if st.mode == "active":
+        _run_challenges(st, t, row)
+    else:
+        _run_passive(st, t)
+
+
+def _set_baseline(st: CaptureData) -> None:
+    rows = np.asarray(st.series[-BASELINE_FRAMES:], dtype=np.float64)
+    st.baseline = MeasureRow(*(round(float(v), 4) for v in np.median(rows, axis=0)))
+    pts = np.asarray(st.pts[-BASELINE_FRAMES:], dtype=np.float64)
+    st.baseline_pts = np.median(pts, axis=0).reshape(-1, 2).round(2).tolist()
+    ref = np.asarray(st.baseline_pts)
+    i36, i39, i42, i45 = (RIGID_POINTS.index(k) for k in (36, 39, 42, 45))
+    st.baseline_iod = float(np.hypot(*((ref[i42] + ref[i45]) / 2 - (ref[i36] + ref[i39]) / 2)))
+    st.challenge_started = st.series[-1].t
+
+
+def _track_blink(st: CaptureData, row: MeasureRow) -> None:
+    if st.baseline is None:
+        return
+    previous = st.series[-2] if len(st.series) >= 2 else None
+    if not st.blink_closed and eyes_closed(row, st.baseline, previous):
+        st.blink_closed = True
+    elif st.blink_closed and eyes_open(row, st.baseline):
+        st.blink_closed = False
+        st.blinks += 1
+
+
+def _is_neutral(st: CaptureData, row: MeasureRow) -> bool:
+    b = st.baseline or row
+    return (
+        abs(row.yaw_ratio - b.yaw_ratio) < 0.1
+        and abs(row.pitch_ratio - b.pitch_ratio) < 0.03
+        and row.eye_open > 0.85 * b.eye_open
+        and row.mouth_open < b.mouth_open + 0.1
+        and row.smile < 1.05 * b.smile
+    )
+
+
+def _since_last_outcome(st: CaptureData, t: float) -> float:
+    return t - (st.outcomes[-1].t if st.outcomes else t)
+
+
+def _run_challenges(st: CaptureData, t: float, row: MeasureRow) -> None:
+    if st.challenge_index >= len(st.challenges):
+        # A short tail after the last challenge: the way back to neutral is what shows parallax best.
+        if _is_neutral(st, row) or _since_last_outcome(st, t) >= ACTIVE_TAIL_S:
+            st.complete = True
+        return
+    if st.challenge_started is None:
+        # Wait for a return to neutral so one held pose cannot answer two challenges.
+        if _is_neutral(st, row) or _since_last_outcome(st, t) > 1.0:
+            st.challenge_started = t
+        return
+    name = st.challenges[st.challenge_index]
+    rows = [r for r in st.series if r.t >= st.challenge_started]
+    if DETECTORS[name](rows, st.baseline or row):
+        st.outcomes.append(Outcome(name, True, t))
+        st.challenge_index += 1
+        st.challenge_started = None
+    else:
+        advance_timeouts(st, t)
+
+
+def advance_timeouts(st: CaptureData, t: float) -> None:
+    """End the capture when the current challenge or the passive window has run out of time."""
+    if st.mode == "active":
+        if st.challenge_started is not None and st.challenge_index < len(st.challenges):
+            if t - st.challenge_started > CHALLENGE_TIMEOUT_S:
+                st.outcomes.append(Outcome(st.challenges[st.challenge_index], False, t))
+                st.challenge_index = len(st.challenges)
+                st.complete = True  # one failed challenge fails the capture; stop early
+    elif st.t_first is not None and t - st.t_first >= PASSIVE_MAX_S:
+        st.complete = True
+
+
+def planar_evidence(st: CaptureData) -> PlanarResult:
+    """The planar check over the landmark sets kept so far (``unknown`` before the baseline)."""
+    if st.baseline_pts is None:
+        return PlanarResult("unknown", 0, 0, 0.0, 0.0)
+    frames = [np.asarray(p, np.float32).reshape(-1, 2) for p in st.pts]
+    yaw, pitch = (st.baseline.yaw_ratio, st.baseline.pitch_ratio) if st.baseline else (0.0, 0.0)
+    turns = [(p.yaw_ratio - yaw, p.pitch_ratio - pitch) for p in st.pts_pose] if st.pts_pose else None
+    return planar_check(frames, np.asarray(st.baseline_pts, np.float32), st.baseline_iod, turns=turns)
+
+
+def _run_passive(st: CaptureData, t: float) -> None:
+    assert st.t_first is not None
+    held = t - st.t_first
+    if held < PASSIVE_HOLD_S:
+        return
+    if st.planar_outcome is None or st.planar_outcome == "unknown":
+        st.planar_outcome = planar_evidence(st).outcome
+    # Too little evidence is not a pass: wait (up to PASSIVE_MAX_S) for a natural blink or 3-D motion.
+    if st.planar_outcome != "unknown" or st.blinks > 0 or held >= PASSIVE_MAX_S:
+        st.complete = True
+
+
+def held_s(st: CaptureData) -> float:
+    """How long a face has been in view since the first frame with one."""
+    return st.t_last - st.t_first if st.t_first is not None else 0.0
+
+
+def frame_feedback(st: CaptureData, q: Quality, row: MeasureRow) -> tuple[FeedbackCode, ...]:
+    """What the user should change, most important first; ``ok`` when nothing."""
+    feedback: list[FeedbackCode] = []
+    if st.face_count > 1 and st.fail_on_multiple_faces:
+        feedback.append("multipleFaces")
+    feedback.extend(q.problems())
+    if st.mode == "passive" and st.baseline is not None and abs(row.yaw_ratio - st.baseline.yaw_ratio) > 0.2:
+        feedback.append("holdStill")
+    return tuple(feedback) or ("ok",)
+
+
+def _progress(st: CaptureData) -> float:
+    if st.complete:
+        return 1.0
+    if st.mode == "active":
+        return min(0.99, (float(st.baseline is not None) + st.challenge_index) / (len(st.challenges) + 1))
+    return min(0.99, held_s(st) / PASSIVE_HOLD_S)
+
+
+def _current_challenge(st: CaptureData) -> ChallengeName | None:
+    if st.mode == "active" and not st.complete and st.baseline is not None and st.challenge_index < len(st.challenges):
+        return st.challenges[st.challenge_index]
+    return None
+
+
+def frame_result(st: CaptureData, feedback: tuple[FeedbackCode, ...]) -> FrameResult:
+    """What the browser is told after a frame."""
+    return FrameResult(
+        state=st,
+        face_count=0 if "noFace" in feedback else max(1, st.face_count),
+        feedback=feedback,
+        current_challenge=_current_challenge(st),
+        challenges_done=sum(1 for o in st.outcomes if o.passed),
+        progress=round(_progress(st), 3),
+        capture_complete=st.complete,
+    )
