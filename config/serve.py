@@ -18,6 +18,7 @@ import sys
 from typing import Any
 
 from daphne.cli import CommandLineInterface
+from daphne.http_protocol import HTTPFactory, WebRequest
 from daphne.ws_protocol import WebSocketProtocol
 
 APPLICATION = "config.asgi:application"
@@ -35,11 +36,47 @@ class CaptureWebSocketProtocol(WebSocketProtocol):
             super().serverClose(code)
 
 
-class LiveproofServer(daphne.server.Server):
-    """Daphne's server with :class:`CaptureWebSocketProtocol` and a close frame for over-cap messages."""
+class BodyRequest(WebRequest):
+    """Daphne's HTTP request, handing the body to the app as sent."""
 
-    # Daphne builds its WebSocket factory inside run(), which then blocks in the reactor; the factory is
-    # only used when a socket upgrades, so adjusting it as it is assigned takes effect before any socket.
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # Twisted parses multipart bodies itself (daphne never reads the result) and answers a malformed one with
+        # a bare 400 and no body before the app sees it; Django parses them, into the API's error shape.
+        super().__init__(*args, parsePOSTFormSubmission=False, **kwargs)
+
+    def process(self) -> None:
+        if self.requestHeaders.hasHeader(b"transfer-encoding"):
+            # Twisted has already de-chunked the whole body into self.content. Django (and DRF) look for a body
+            # only when there is a Content-Length, so without this a chunked body read as empty.
+            length = self.content.seek(0, os.SEEK_END)
+            self.content.seek(0)
+            self.requestHeaders.removeHeader(b"transfer-encoding")
+            self.requestHeaders.setRawHeaders(b"content-length", [str(length).encode()])
+        super().process()
+
+
+class BodyHTTPFactory(HTTPFactory):
+    def buildProtocol(self, addr: Any) -> Any:  # noqa: N802 - Twisted's name
+        protocol = super().buildProtocol(addr)
+        if protocol is not None:
+            protocol.requestFactory = BodyRequest
+        return protocol
+
+
+class LiveproofServer(daphne.server.Server):
+    """Daphne's server with :class:`BodyRequest`, :class:`CaptureWebSocketProtocol` and a close frame for
+    over-cap messages."""
+
+    # Daphne builds both factories inside run(), which then blocks in the reactor; they are only used once a
+    # connection arrives, so replacing or adjusting them as they are assigned takes effect before any request.
+    @property
+    def http_factory(self) -> Any:
+        return self._http_factory
+
+    @http_factory.setter
+    def http_factory(self, factory: Any) -> None:
+        self._http_factory = BodyHTTPFactory(self)
+
     @property
     def ws_factory(self) -> Any:
         return self._ws_factory

@@ -26,6 +26,10 @@ class ApiBodySizeMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         limit = self._limit_for(request.path)
         if limit is not None:
+            if "HTTP_TRANSFER_ENCODING" in request.META and "CONTENT_LENGTH" not in request.META:
+                # Django reads a body only up to its Content-Length: a chunked one would be read as empty.
+                # `python -m config.serve` sends the length; another ASGI server may not.
+                return error_response(411, "length_required", "Send the body with a Content-Length header.")
             try:
                 length = int(request.META.get("CONTENT_LENGTH") or 0)
             except ValueError:

@@ -86,3 +86,16 @@ def test_a_nul_in_custom_input_parameters_is_a_400_on_postgresql(integrator, par
     assert response.status_code == 400, response.content
     assert _is_error_shape(response.json(), "invalid") and field in response.json()["error"]["fields"]
     assert not Session.objects.exists()
+
+
+def test_a_chunked_body_without_a_length_gets_411_in_the_error_shape_when_the_server_does_not_add_one(integrator):
+    # `python -m config.serve` turns a chunked body into one with a Content-Length (tests/core/test_served_http.py);
+    # behind another server Django would read it as empty, so it is refused instead of misread.
+    response = integrator.client.generic(
+        "POST",
+        "/v1/verification/create-session",
+        b"",
+        content_type="application/json",
+        HTTP_TRANSFER_ENCODING="chunked",
+    )
+    assert response.status_code == 411 and _is_error_shape(response.json(), "length_required")
