@@ -55,12 +55,10 @@ class InstallReport:
     liveness: Path | None
 
 
-def _member_target(info: zipfile.ZipInfo) -> str | None:
-    """The flat file name a member installs as, None for a directory entry; PackError if unsafe."""
+def _refuse_unsafe_path(info: zipfile.ZipInfo, path: PurePosixPath) -> None:
     name = info.filename
     if "\\" in name or "\x00" in name:
         raise PackError(f"Refused zip member {name!r}: backslashes and NUL bytes are not allowed.")
-    path = PurePosixPath(name)
     if path.is_absolute() or re.match(r"^[A-Za-z]:", name):
         raise PackError(f"Refused zip member {name!r}: absolute paths are not allowed.")
     if ".." in path.parts:
@@ -68,10 +66,10 @@ def _member_target(info: zipfile.ZipInfo) -> str | None:
     mode = info.external_attr >> 16
     if mode and stat.S_ISLNK(mode):
         raise PackError(f"Refused zip member {name!r}: links are not allowed.")
-    if info.is_dir():
-        if len(path.parts) > 1:
-            raise PackError(f"Refused zip member {name!r}: at most one folder level is allowed.")
-        return None
+
+
+def _refuse_unfit_file(info: zipfile.ZipInfo, path: PurePosixPath) -> None:
+    name = info.filename
     if len(path.parts) > 2:
         raise PackError(f"Refused zip member {name!r}: at most one folder level is allowed.")
     if path.suffix.lower() != ".onnx":
@@ -80,6 +78,17 @@ def _member_target(info: zipfile.ZipInfo) -> str | None:
         raise PackError(f"Refused zip member {name!r}: {info.file_size} bytes is over the {MAX_MEMBER_BYTES} limit.")
     if info.file_size >= RATIO_CHECKED_FROM and info.file_size > info.compress_size * MAX_COMPRESSION_RATIO:
         raise PackError(f"Refused zip member {name!r}: its compression ratio looks like a zip bomb.")
+
+
+def _member_target(info: zipfile.ZipInfo) -> str | None:
+    """The flat file name a member installs as, None for a directory entry; PackError if unsafe."""
+    path = PurePosixPath(info.filename)
+    _refuse_unsafe_path(info, path)
+    if info.is_dir():
+        if len(path.parts) > 1:
+            raise PackError(f"Refused zip member {info.filename!r}: at most one folder level is allowed.")
+        return None
+    _refuse_unfit_file(info, path)
     return path.name
 
 
@@ -164,6 +173,28 @@ def _install_liveness_file(candidate: Path, home: Path) -> Path:
     return destination
 
 
+def _unpack(archive: zipfile.ZipFile, staging: Path, liveness: Path) -> tuple[list[str], Path | None]:
+    """Extract every checked member: pack files into ``staging``, a liveness addon to ``liveness``.
+
+    Returns the pack files' names and the addon's path when the zip holds one."""
+    installed: list[str] = []
+    liveness_candidate: Path | None = None
+    for info, target in _check_zip(archive):
+        destination = liveness if target == LIVENESS_FILE else staging / target
+        try:
+            with archive.open(info) as source:
+                _copy_capped(source, destination, info.file_size, info.filename)
+        except (zipfile.BadZipFile, OSError, RuntimeError) as exc:
+            raise PackError(f"Refused zip member {info.filename!r}: {exc}") from exc
+        if not _looks_like_onnx(destination):
+            raise PackError(f"Refused zip member {info.filename!r}: it is not an ONNX model.")
+        if target == LIVENESS_FILE:
+            liveness_candidate = destination
+        else:
+            installed.append(target)
+    return installed, liveness_candidate
+
+
 def pack_install_zip(*, zip_path: Path, home: Path, pack: str) -> InstallReport:
     """Unpack a pack zip into ``home/models/<pack>/`` (replacing any previous one); PackError if refused.
 
@@ -184,21 +215,7 @@ def pack_install_zip(*, zip_path: Path, home: Path, pack: str) -> InstallReport:
     with archive, tempfile.TemporaryDirectory(dir=models, prefix=f".{pack}-") as tmp:
         staging = Path(tmp) / pack
         staging.mkdir()
-        liveness_candidate: Path | None = None
-        installed: list[str] = []
-        for info, target in _check_zip(archive):
-            destination = (Path(tmp) / LIVENESS_FILE) if target == LIVENESS_FILE else staging / target
-            try:
-                with archive.open(info) as source:
-                    _copy_capped(source, destination, info.file_size, info.filename)
-            except (zipfile.BadZipFile, OSError, RuntimeError) as exc:
-                raise PackError(f"Refused zip member {info.filename!r}: {exc}") from exc
-            if not _looks_like_onnx(destination):
-                raise PackError(f"Refused zip member {info.filename!r}: it is not an ONNX model.")
-            if target == LIVENESS_FILE:
-                liveness_candidate = destination
-            else:
-                installed.append(target)
+        installed, liveness_candidate = _unpack(archive, staging, Path(tmp) / LIVENESS_FILE)
         missing = _missing_roles(staging)
         if missing:
             raise PackError(f"Refused pack {pack}: it lacks {', '.join(missing)} (this engine needs all of them).")
