@@ -24,6 +24,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from apps.accounts.models import Account
+from apps.core.addresses import address_refusal, hostname_refusal, literal_address
 from apps.core.errors import ApplicationError
 
 from .canonical import (
@@ -90,6 +91,22 @@ def url_origin(url: str) -> str | None:
     return f"{scheme}://{host}" if port in (None, _DEFAULT_PORTS[scheme]) else f"{scheme}://{host}:{port}"
 
 
+def internal_host_problem(url: str) -> str | None:
+    """Why ``url`` points at an internal host (002: redirects to internal or private addresses are refused), or None.
+
+    Loopback, private, link-local, metadata and other non-public literal addresses
+    and the names localhost and cloud metadata services are refused. Other names are
+    not resolved: the user's browser resolves them, not this server. The service's
+    own origin (``PUBLIC_BASE_URL``) is always allowed: the demo's return page is there.
+    """
+    if url_origin(url) == url_origin(settings.PUBLIC_BASE_URL):
+        return None
+    host = urlsplit(url).hostname or ""
+    literal = literal_address(host)
+    reason = address_refusal(literal) if literal is not None else hostname_refusal(host)
+    return f"Redirects may not point to {reason}." if reason else None
+
+
 def redirect_url_problem(url: Any) -> str | None:
     """Why ``url`` cannot be a result redirect target, or None.
 
@@ -108,6 +125,9 @@ def redirect_url_problem(url: Any) -> str | None:
         return "Enter an absolute http(s) URL."
     if origin.startswith("http://") and not settings.ALLOW_HTTP_OUTBOUND:
         return "Use an https:// URL."
+    internal = internal_host_problem(url)
+    if internal:
+        return internal
     parts = urlsplit(url)
     if "@" in parts.netloc:
         return "The URL may not contain a user name or password."
@@ -168,6 +188,8 @@ def allowed_redirect_origins_set(*, account: Account, origins: Any) -> list[str]
             errors[f"{field}[{index}]"] = ["Enter an origin such as https://shop.example (no path)."]
         elif value.startswith("http://") and not settings.ALLOW_HTTP_OUTBOUND:
             errors[f"{field}[{index}]"] = ["Use an https:// origin."]
+        elif internal_host_problem(value):
+            errors[f"{field}[{index}]"] = [str(internal_host_problem(value))]
         elif value not in normalised:
             normalised.append(value)
     if errors:

@@ -10,7 +10,6 @@ check, so a DNS answer that changes in between (rebinding) gains nothing.
 from __future__ import annotations
 
 import ipaddress
-import re
 import socket
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FuturesTimeout
@@ -19,29 +18,10 @@ from urllib.parse import SplitResult, quote, urlsplit
 
 from django.conf import settings
 
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+from apps.core import addresses
+from apps.core.addresses import IPAddress, literal_address
 
 MAX_URL_LENGTH = 2048
-
-# Addresses of instance-metadata services that are not all caught by "not global".
-CLOUD_METADATA = frozenset(
-    ipaddress.ip_address(a)
-    for a in (
-        "169.254.169.254",  # AWS, GCP, Azure, OpenStack, DigitalOcean
-        "169.254.170.2",  # AWS ECS task metadata
-        "168.63.129.16",  # Azure WireServer (a public address)
-        "100.100.100.200",  # Alibaba Cloud
-        "192.0.0.192",  # Oracle Cloud (legacy)
-        "fd00:ec2::254",  # AWS IPv6
-    )
-)
-METADATA_HOSTNAMES = frozenset({"metadata", "metadata.google.internal", "instance-data", "instance-data.ec2.internal"})
-CGNAT = ipaddress.ip_network("100.64.0.0/10")
-NAT64 = ipaddress.ip_network("64:ff9b::/96")
-IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
-LOOPBACK_NETWORKS = (ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128"))
-# inet_aton accepts these legacy spellings of IPv4 (2130706433, 0x7f.1, 0177.0.0.1); treat them as literals.
-_LEGACY_IPV4 = re.compile(r"^(0x[0-9a-f]+|[0-9]+)(\.(0x[0-9a-f]+|[0-9]+)){0,3}$", re.IGNORECASE)
 
 
 class UnsafeURLError(ValueError):
@@ -59,68 +39,13 @@ class Target:
     addresses: tuple[str, ...]
 
 
-def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
-    if ip.ipv4_mapped is not None:
-        return ip.ipv4_mapped
-    if ip.sixtofour is not None:
-        return ip.sixtofour
-    if ip in NAT64 or (ip in IPV4_COMPATIBLE and int(ip) > 1):
-        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
-    return None
-
-
-def _loopback_allowed(ip: IPAddress) -> bool:
-    return bool(settings.WEBHOOK_ALLOW_LOOPBACK) and any(ip in net for net in LOOPBACK_NETWORKS)
+def _loopback_allowed() -> bool:
+    return bool(settings.WEBHOOK_ALLOW_LOOPBACK)
 
 
 def address_refusal(ip: IPAddress) -> str | None:
     """Why ``ip`` may not be contacted, or None when it is a public unicast address."""
-    if isinstance(ip, ipaddress.IPv6Address):
-        if ip.scope_id:
-            ip = ipaddress.IPv6Address(str(ip).split("%")[0])
-        embedded = _embedded_ipv4(ip)
-        if embedded is not None:
-            reason = address_refusal(embedded)
-            if reason:
-                return f"{reason} (embedded in {ip})"
-            if ip.ipv4_mapped is not None or ip in NAT64:
-                return None  # the embedded public IPv4 address is what is actually reached
-            if ip in IPV4_COMPATIBLE:
-                return "a deprecated IPv4-compatible address"
-    if _loopback_allowed(ip):
-        return None
-    if ip in CLOUD_METADATA:
-        return "a cloud metadata address"
-    if ip.is_unspecified:
-        return "an unspecified address"
-    if ip.is_loopback:
-        return "a loopback address"
-    if ip.is_link_local:
-        return "a link-local address"
-    if ip.is_multicast:
-        return "a multicast address"
-    if isinstance(ip, ipaddress.IPv4Address) and ip in CGNAT:
-        return "a shared (CGNAT) address"
-    if ip.is_reserved:
-        return "a reserved address"
-    if ip.is_private:
-        return "a private address"
-    if not ip.is_global:
-        return "a non-public address"
-    return None
-
-
-def _literal_address(host: str) -> IPAddress | None:
-    try:
-        return ipaddress.ip_address(host)
-    except ValueError:
-        pass
-    if _LEGACY_IPV4.match(host):
-        try:
-            return ipaddress.IPv4Address(socket.inet_aton(host))
-        except OSError:
-            return None
-    return None
+    return addresses.address_refusal(ip, allow_loopback=_loopback_allowed())
 
 
 def _parse(url: str) -> SplitResult:
@@ -144,11 +69,9 @@ def _parse(url: str) -> SplitResult:
 
 
 def _check_hostname(host: str) -> None:
-    name = host.rstrip(".").lower()
-    if name in METADATA_HOSTNAMES:
-        raise UnsafeURLError("The URL points to a cloud metadata service.")
-    if (name == "localhost" or name.endswith(".localhost")) and not settings.WEBHOOK_ALLOW_LOOPBACK:
-        raise UnsafeURLError("The URL points to this machine (localhost).")
+    reason = addresses.hostname_refusal(host, allow_loopback=_loopback_allowed())
+    if reason:
+        raise UnsafeURLError(f"The URL points to {reason}.")
 
 
 def _check_addresses(host: str, addresses: list[IPAddress]) -> None:
@@ -184,7 +107,7 @@ def check_url_on_save(url: str) -> None:
     """
     parts = _parse(url)
     host = parts.hostname or ""
-    literal = _literal_address(host)
+    literal = literal_address(host)
     if literal is not None:
         _check_addresses(host, [literal])
         return
@@ -203,7 +126,7 @@ def target_for_delivery(url: str) -> Target:
     port = parts.port or (443 if parts.scheme == "https" else 80)
     # http.client sends the request target as ASCII; percent-encode anything else, keep existing escapes.
     path = quote((parts.path or "/") + (f"?{parts.query}" if parts.query else ""), safe="/?&=%:@!$'()*+,;~-._")
-    literal = _literal_address(host)
+    literal = literal_address(host)
     if literal is not None:
         _check_addresses(host, [literal])
         return Target(parts.scheme, str(literal), port, path, (str(literal),))

@@ -50,6 +50,8 @@ REFUSED = [
     ("https://192.0.2.10/hook", "private"),
     ("https://198.18.0.1/hook", "private"),
     ("https://[2001:db8::1]/hook", "private"),
+    ("https://[3fff::1]/hook", "documentation"),  # RFC 9637 (2024): unknown to Python 3.11's ipaddress
+    ("https://[3fff:fff:ffff::1]/hook", "documentation"),
     # IPv4 embedded in IPv6: mapped, compatible, 6to4, NAT64
     ("https://[::ffff:127.0.0.1]/hook", "loopback"),
     ("https://[::ffff:10.0.0.1]/hook", "private"),
