@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -65,14 +66,18 @@ class BestFrameReport:
 
 
 # -- while the capture runs ------------------------------------------------------------------------
-def _frame_score(st: CaptureData, m: FaceMeasures, quality_ok: bool) -> tuple[float, float]:
-    """How good a best frame this is (0..1), and how frontal (0..1)."""
+class FrameScore(NamedTuple):
+    score: float  # 0..1: how good a best frame this is
+    frontal: float  # 0..1: how squarely the face looks at the camera
+
+
+def _frame_score(st: CaptureData, m: FaceMeasures, quality_ok: bool) -> FrameScore:
     assert st.baseline is not None
     b = st.baseline
     eye_rel = min(1.0, m.eye_open / max(b.eye_open, 1e-6))
     frontal = 1.0 - min(1.0, abs(m.yaw_ratio - b.yaw_ratio) / 0.3)
     neutral = 1.0 if m.mouth_open < b.mouth_open + 0.08 and m.smile < 1.05 * b.smile else 0.0
-    return round(0.3 * float(quality_ok) + 0.25 * eye_rel + 0.3 * frontal + 0.15 * neutral, 4), frontal
+    return FrameScore(round(0.3 * float(quality_ok) + 0.25 * eye_rel + 0.3 * frontal + 0.15 * neutral, 4), frontal)
 
 
 def _key_frame_due(st: CaptureData, t: float, frontal: float) -> bool:

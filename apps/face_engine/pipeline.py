@@ -31,6 +31,7 @@ from .types import (
     FaceImage,
     FrameResult,
     KeyEmbedding,
+    PendingKeyFrame,
     Verdict,
 )
 from .verdict import verdict_rules
@@ -129,12 +130,12 @@ class Engine:
         )
 
     # -- key-frame embeddings, possibly computed elsewhere ---------------------------------
-    def key_frames_pending(self, state: CaptureState) -> tuple[tuple[float, bytes], ...]:
-        """(time, face crop JPEG) of each key frame whose embedding the verdict will need and lacks."""
+    def key_frames_pending(self, state: CaptureState) -> tuple[PendingKeyFrame, ...]:
+        """Each key frame whose embedding the verdict will need and lacks."""
         st = _capture_data(state)
         if not key_frames.descriptors_needed(st, has_antispoof=self.backend.has_antispoof):
             return ()
-        return tuple((k.t, k.jpeg) for k in st.keys if k.embedding is None and k.jpeg)
+        return tuple(PendingKeyFrame(k.t, k.jpeg) for k in st.keys if k.embedding is None and k.jpeg)
 
     def embed_key_frame(self, jpeg: bytes) -> KeyEmbedding | None:
         """The embedding of the face in a key frame's crop; None when no face is found in it."""

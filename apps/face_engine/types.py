@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Literal, NamedTuple, Protocol
 
 ChallengeName = Literal["blink", "turn_left", "turn_right", "nod", "smile", "mouth_open"]
 CHALLENGES: tuple[ChallengeName, ...] = ("blink", "turn_left", "turn_right", "nod", "smile", "mouth_open")
@@ -156,6 +156,13 @@ class Comparison:
     versions: Mapping[str, str] = field(default_factory=dict)  # the models that made the embeddings
 
 
+class PendingKeyFrame(NamedTuple):
+    """A same-person key frame still waiting for its embedding."""
+
+    t: float  # its time in the capture: the key ``with_key_embeddings`` matches on
+    jpeg: bytes  # the face crop
+
+
 @dataclass(frozen=True)
 class KeyEmbedding:
     """A same-person key frame's embedding (and anti-spoof score, when the backend has one)."""
@@ -180,7 +187,7 @@ class FaceEngine(Protocol):
     # Same-person key frames need one descriptor each (~70 ms with dlib). A caller may compute them
     # elsewhere while the capture runs (a low-priority worker) and hand them back before ``decide``;
     # ``decide`` computes any still missing.
-    def key_frames_pending(self, state: CaptureState) -> tuple[tuple[float, bytes], ...]: ...
+    def key_frames_pending(self, state: CaptureState) -> tuple[PendingKeyFrame, ...]: ...
 
     def embed_key_frame(self, jpeg: bytes) -> KeyEmbedding | None: ...
 
