@@ -27,6 +27,7 @@ from apps.core.errors import ApplicationError
 from apps.core.timestamps import utc_timestamp
 from apps.face_engine.types import CapturePlan, Comparison, FaceEngine, FrameError, Verdict
 from apps.webhooks.event_types import EventType
+from apps.verifications.enums import VerifierResult
 from apps.webhooks.services import webhook_event_record
 from apps.webhooks.ssrf import check_url_on_save
 
@@ -218,7 +219,7 @@ def selfie_check_record(*, account: Account, data: SubmitInput, analysis: Analys
             "threshold": comparison.threshold,
         },
         "liveness": {
-            "result": "Pass" if live else "Fail",
+            "result": (VerifierResult.PASS if live else VerifierResult.FAIL).value,
             "confidence": round(float(verdict.confidence), 4),
             "reasons": list(verdict.reasons),
         },

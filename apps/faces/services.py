@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 from django.conf import settings
@@ -25,16 +25,12 @@ from apps.accounts.models import Account
 from apps.core.engine import get_engine
 from apps.core.errors import ApplicationError
 from apps.face_engine.types import Comparison, FaceEngine
+from apps.verifications.enums import FaceRecognitionType, VerifierResult
+from apps.verifications.session_config import FaceRecognitionConfig
 
 from .models import Face, FaceCollection, FaceSighting, SessionFace
 from .search import collection_search, embedding_from_bytes, embedding_to_bytes, search_cache
 from .selectors import collection_get
-
-CALCULATION_ONLY = "CalculationOnly"
-DUPLICATE_VERIFICATION = "DuplicateVerification"
-UNIQUE_MATCH_VERIFICATION = "UniqueMatchVerification"
-MATCH_VERIFICATION = "MatchVerification"
-MODES = (CALCULATION_ONLY, DUPLICATE_VERIFICATION, UNIQUE_MATCH_VERIFICATION, MATCH_VERIFICATION)
 
 # Failure reasons reported in the session result.
 DUPLICATE_FACE = "duplicateFace"
@@ -47,9 +43,12 @@ ENGINE_MISMATCH = "collectionEngineMismatch"
 
 @dataclass(frozen=True)
 class FaceRecognitionOutcome:
-    result: str  # "Pass" | "Fail" | "NotExecuted"
+    result: VerifierResult
     face_id: str | None
     reasons: tuple[str, ...]
+
+
+NOT_EXECUTED = FaceRecognitionOutcome(result=VerifierResult.NOT_EXECUTED, face_id=None, reasons=())
 
 
 @dataclass(frozen=True)
@@ -198,35 +197,33 @@ def face_best_match(*, engine: FaceEngine, collection: FaceCollection, embedding
 
 
 def _pass(face: Face) -> FaceRecognitionOutcome:
-    return FaceRecognitionOutcome(result="Pass", face_id=face.face_id, reasons=())
+    return FaceRecognitionOutcome(result=VerifierResult.PASS, face_id=face.face_id, reasons=())
 
 
 def _fail(reason: str, face: Face | None = None) -> FaceRecognitionOutcome:
-    return FaceRecognitionOutcome(result="Fail", face_id=face.face_id if face else None, reasons=(reason,))
+    return FaceRecognitionOutcome(result=VerifierResult.FAIL, face_id=face.face_id if face else None, reasons=(reason,))
 
 
 def face_recognition_apply(
     *,
     account: Account,
-    config: dict[str, Any],
+    config: FaceRecognitionConfig,
     embedding: tuple[float, ...] | None,
     engine: str,
     model_version: str,
     external_id: str | None,
     session_id: uuid.UUID,
 ) -> FaceRecognitionOutcome:
-    """Apply the faceRecognition block of a session's config to its embedding.
+    """Apply a session's faceRecognition config to its embedding.
 
-    ``config`` is ``{"type": <mode>, "collectionId": ...}``; ``external_id`` is
-    the session's ``reExternalId`` input. Runs in a (nested) transaction that
-    locks the collection row, so it is safe inside the caller's verdict
-    transaction and against concurrent sessions.
+    ``external_id`` is the session's ``reExternalId`` input. Runs in a (nested)
+    transaction that locks the collection row, so it is safe inside the caller's
+    verdict transaction and against concurrent sessions.
     """
-    mode = (config or {}).get("type")
-    collection_id = (config or {}).get("collectionId")
-    if mode not in MODES or not collection_id or embedding is None:
-        return FaceRecognitionOutcome(result="NotExecuted", face_id=None, reasons=())
-    if mode in (UNIQUE_MATCH_VERIFICATION, MATCH_VERIFICATION) and not external_id:
+    mode, collection_id = config.type, config.collection_id
+    if mode not in _MODE_HANDLERS or not collection_id or embedding is None:
+        return NOT_EXECUTED
+    if config.needs_external_id and not external_id:
         return _fail(EXTERNAL_ID_REQUIRED)
     vector = np.asarray(embedding, dtype=np.float32)
     face_engine = get_engine()
@@ -345,11 +342,23 @@ def _insert_unless_id_taken(
     return _face_insert(collection=collection, embedding=vector, external_id=external_id, session_id=session_id)
 
 
-_MODE_HANDLERS = {
-    CALCULATION_ONLY: _calculation_only,
-    DUPLICATE_VERIFICATION: _duplicate_verification,
-    UNIQUE_MATCH_VERIFICATION: _unique_match_verification,
-    MATCH_VERIFICATION: _match_verification,
+class _ModeHandler(Protocol):
+    def __call__(
+        self,
+        *,
+        engine: FaceEngine,
+        collection: FaceCollection,
+        vector: np.ndarray,
+        external_id: str | None,
+        session_id: uuid.UUID,
+    ) -> FaceRecognitionOutcome: ...
+
+
+_MODE_HANDLERS: dict[FaceRecognitionType, _ModeHandler] = {
+    FaceRecognitionType.CALCULATION_ONLY: _calculation_only,
+    FaceRecognitionType.DUPLICATE_VERIFICATION: _duplicate_verification,
+    FaceRecognitionType.UNIQUE_MATCH_VERIFICATION: _unique_match_verification,
+    FaceRecognitionType.MATCH_VERIFICATION: _match_verification,
 }
 
 

@@ -17,6 +17,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
+from apps.accounts.models import Account
 from apps.core.errors import ApplicationError
 from apps.signing.canonical import EXPIRATION_PARAM, NONCE_PARAM, SIGNATURE_PARAM, QueryStringError, query_parse
 from apps.signing.redirects import is_reserved, redirect_override_check
@@ -28,21 +29,21 @@ from apps.signing.services import (
     nonce_consume,
     query_check,
 )
+from apps.verifications.enums import AgeType, FaceRecognitionType, GenderType, LivenessType
 from apps.verifications.models import VerificationConfig
+from apps.verifications.session_config import SessionConfig
 
 from .models import Session
 from .services import session_create
 
 EXTERNAL_ID_PARAM = "reExternalId"
 MAX_EXTERNAL_ID_LENGTH = 200
-# Face recognition modes that identify the user by reExternalId.
-EXTERNAL_ID_MODES = ("MatchVerification", "UniqueMatchVerification")
 # Verifier overrides (with allowVerifierOverrides): "true" disables the verifier for this session.
-VERIFIER_OVERRIDES = {
-    "reDisableLivenessVerifier": "liveness",
-    "reDisableAgeVerifier": "age",
-    "reDisableGenderVerifier": "gender",
-    "reDisableFaceRecognitionVerifier": "faceRecognition",
+VERIFIER_OVERRIDES: dict[str, tuple[str, str]] = {
+    "reDisableLivenessVerifier": ("liveness", LivenessType.DISABLED),
+    "reDisableAgeVerifier": ("age", AgeType.DISABLED),
+    "reDisableGenderVerifier": ("gender", GenderType.DISABLED),
+    "reDisableFaceRecognitionVerifier": ("faceRecognition", FaceRecognitionType.DISABLED),
 }
 # Redirect overrides (with allowRedirectOverrides), each checked against the account's allowed origins.
 REDIRECT_OVERRIDES = {"rePassedUrl": "passedUrl", "reFailedUrl": "failedUrl"}
@@ -80,26 +81,26 @@ def _boolean(params: dict[str, str], name: str) -> bool:
     return _BOOLEANS[value]
 
 
-def link_overrides(*, account: Any, config: dict[str, Any], params: dict[str, str]) -> dict[str, Any]:
+def link_overrides(*, account: Account, config: SessionConfig, params: dict[str, str]) -> dict[str, Any]:
     """Session overrides from the link, limited to what ``sessionOverrideConfig`` allows.
 
     Overrides the configuration does not allow are ignored, as the Service API
     document says; an allowed one with a malformed value refuses the link.
     """
-    allowed = config.get("sessionOverrideConfig") or {}
+    allowed = config.overrides
     overrides: dict[str, Any] = {}
-    if allowed.get("allowVerifierOverrides"):
-        disabled = {verifier: {"type": "Disabled"} for name, verifier in VERIFIER_OVERRIDES.items()
+    if allowed.allow_verifier_overrides:
+        disabled = {verifier: {"type": str(kind)} for name, (verifier, kind) in VERIFIER_OVERRIDES.items()
                     if name in params and _boolean(params, name)}  # fmt: skip
         if disabled:
             overrides["verifierConfigs"] = disabled
-    if allowed.get("allowResultParameterOverrides"):
-        stored = dict(config.get("resultParameterConfig") or {})
+    if allowed.allow_result_parameter_overrides:
+        stored = config.result_parameters.to_json()
         changed = {flag: _boolean(params, result_parameter_override_name(flag))
                    for flag in stored if result_parameter_override_name(flag) in params}  # fmt: skip
         if changed:
             overrides["resultParameterConfig"] = {**stored, **changed}
-    if allowed.get("allowRedirectOverrides"):
+    if allowed.allow_redirect_overrides:
         targets = {key: params[name] for name, key in REDIRECT_OVERRIDES.items() if name in params}
         for name, key in REDIRECT_OVERRIDES.items():
             if key in targets:
@@ -108,7 +109,7 @@ def link_overrides(*, account: Any, config: dict[str, Any], params: dict[str, st
                 except ApplicationError as exc:
                     raise LinkRefused("badRedirect", 400, f"{name}: {exc.fields[name][0]}") from None
         if targets:
-            overrides["redirectConfig"] = {**(config.get("redirectConfig") or {}), **targets}
+            overrides["redirectConfig"] = {**config.redirect.to_json(), **targets}
     return overrides
 
 
@@ -140,7 +141,7 @@ def hosted_link_open(*, verification_id: uuid.UUID, query_string: str, client_ad
     without forceSignedInput) are rate-limited per ``client_address``.
     """
     verification = _verification(verification_id)
-    account, config = verification.account, verification.config or {}
+    account, config = verification.account, verification.typed_config
     try:
         pairs = query_parse(query_string)
     except QueryStringError as exc:
@@ -149,7 +150,7 @@ def hosted_link_open(*, verification_id: uuid.UUID, query_string: str, client_ad
         # PostgreSQL cannot store NUL in text or JSONB: refuse it here rather than fail in the INSERT.
         raise LinkRefused("malformed", 400, "The query string may not contain NUL (%00) characters.")
     params = dict(pairs)
-    force = bool((config.get("securityConfig") or {}).get("forceSignedInput"))
+    force = config.security.force_signed_input
     outcome = query_check(account=account, params=pairs, purposes=(PURPOSE_LINK,), require_signature=force)
     if outcome is not Outcome.VALID:
         raise LinkRefused(*_REFUSALS[outcome])
@@ -159,15 +160,13 @@ def hosted_link_open(*, verification_id: uuid.UUID, query_string: str, client_ad
     if external_id is not None and not 1 <= len(external_id) <= MAX_EXTERNAL_ID_LENGTH:
         raise LinkRefused("malformed", 400, f"reExternalId must be 1 to {MAX_EXTERNAL_ID_LENGTH} characters.")
     overrides = link_overrides(account=account, config=config, params=params)
-    recognition = {
-        **((config.get("verifierConfigs") or {}).get("faceRecognition") or {}),
-        **((overrides.get("verifierConfigs") or {}).get("faceRecognition") or {}),
-    }
-    if recognition.get("type") in EXTERNAL_ID_MODES and external_id is None:
+    recognition = config.verifiers.face_recognition
+    recognition_disabled = "faceRecognition" in (overrides.get("verifierConfigs") or {})
+    if recognition.needs_external_id and not recognition_disabled and external_id is None:
         # Refused now rather than failing the verdict after the user did the whole capture.
-        raise LinkRefused("malformed", 400, f"reExternalId is required for {recognition['type']} face recognition.")
+        raise LinkRefused("malformed", 400, f"reExternalId is required for {recognition.type.value} face recognition.")
     custom = None
-    if (config.get("resultParameterConfig") or {}).get("includeCustomInputParameters"):
+    if config.result_parameters.include_custom_input_parameters:
         custom = {name: value for name, value in pairs if not is_reserved(name)}
     nonce = params.get(NONCE_PARAM)
     try:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from apps.face_engine.types import FrameResult
-from apps.signing.redirects import result_redirect_url
 
 from .events import ChallengeMessage, FeedbackMessage, ProgressMessage, ResultMessage, ServerMessage, StateMessage
 from .models import Session
+from .result_redirect import result_redirect_url
 from .state_store import CaptureRecord
 
 
@@ -40,7 +40,7 @@ def session_result_message(*, session: Session) -> ResultMessage | None:
         return None
     return {
         "type": "result",
-        "verdict": "pass" if session.verification_result == "Pass" else "fail",
+        "verdict": "pass" if session.passed else "fail",
         "verificationResult": session.verification_result,
         "reasons": list(session.verification_failed_reasons),
         "attemptsLeft": 0,

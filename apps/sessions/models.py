@@ -7,6 +7,9 @@ import uuid
 from django.conf import settings
 from django.db import models
 
+from apps.verifications.enums import VerifierResult
+from apps.verifications.session_config import SessionConfig, session_config_cached
+
 from .tokens import page_key_create
 
 
@@ -45,7 +48,7 @@ class Session(models.Model):
 
     # Verdict (written once, by a conditional UPDATE from "analysing").
     verdict = models.CharField(max_length=10, blank=True)  # engine verdict of the last attempt: pass/fail/retry
-    verification_result = models.CharField(max_length=20, null=True, blank=True)  # "Pass" | "Fail"
+    verification_result = models.CharField(max_length=20, null=True, blank=True)  # VerifierResult: Pass | Fail
     verification_failed_reasons = models.JSONField(default=list, blank=True)
     liveness_result = models.CharField(max_length=20, null=True, blank=True)
     age_result = models.CharField(max_length=20, null=True, blank=True)
@@ -75,6 +78,15 @@ class Session(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status not in self.UNFINISHED
+
+    @property
+    def typed_config(self) -> SessionConfig:
+        """``config`` as typed values, parsed once per loaded row (the stored JSON never changes after creation)."""
+        return session_config_cached(self, self.config)
+
+    @property
+    def passed(self) -> bool:
+        return self.verification_result == VerifierResult.PASS
 
     @property
     def session_url(self) -> str:

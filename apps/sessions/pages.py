@@ -17,6 +17,7 @@ from apps.accounts.models import Account
 from apps.accounts.services import account_get_or_create
 from apps.core.errors import ApplicationError
 from apps.signing.redirects import allowed_redirect_origins_set, url_origin
+from apps.verifications.enums import AgeType, ChallengeType, GenderType, LivenessType
 
 from .messages import session_result_message
 from .models import Session
@@ -63,11 +64,6 @@ def _session_for_page(session_id: uuid.UUID, key: str) -> Session | None:
     return Session.objects.select_related("account").filter(id=session_id).first()
 
 
-def _shows_consent(config: dict[str, Any]) -> bool:
-    common = (config.get("verifierConfigs") or {}).get("commonSettings") or {}
-    return common.get("showConsentScreen") is not False
-
-
 @require_GET
 def session_page(request: HttpRequest, session_id: uuid.UUID) -> HttpResponse:
     """The hosted page at sessionUrl: mints a fresh single-use token for its socket on every load."""
@@ -95,7 +91,7 @@ def session_page(request: HttpRequest, session_id: uuid.UUID) -> HttpResponse:
         # An integrator's page on one of these origins may embed this page (iframe) or open it (popup);
         # the final page tells it where it went with {"redirectedTo": url}.
         "embedOrigins": embed_origins,
-        "consent": _shows_consent(session.config or {}),
+        "consent": session.typed_config.verifiers.common.show_consent_screen,
     }
     return _page(request, "capture/session.html", {"boot": boot, "session": session}, embed_origins=embed_origins)
 
@@ -131,7 +127,7 @@ def _rate_limited(request: HttpRequest) -> bool:
     return count > int(settings.DIRECT_SESSIONS_PER_HOUR)
 
 
-_DIRECT_MODES = {"passive": "Passive", "active": "Balanced"}
+_DIRECT_MODES = {"passive": ChallengeType.PASSIVE, "active": ChallengeType.BALANCED}
 
 
 @require_http_methods(["GET", "POST"])
@@ -145,13 +141,15 @@ def direct_session(request: HttpRequest) -> HttpResponse:
         response = _page(request, "capture/problem.html", {"kind": "rateLimited"}, status=429)
         response["Retry-After"] = "3600"
         return response
-    challenge_type = _DIRECT_MODES.get(request.POST.get("mode", "passive"), "Passive")
+    challenge_type = _DIRECT_MODES.get(request.POST.get("mode", "passive"), ChallengeType.PASSIVE)
     account = account_get_or_create(name=DIRECT_ACCOUNT)
     session = session_create(
         account=account,
         body={
             "name": "direct",
-            "verifierConfigs": {"liveness": {"type": "Verification", "challengeType": challenge_type}},
+            "verifierConfigs": {
+                "liveness": {"type": LivenessType.VERIFICATION.value, "challengeType": challenge_type.value}
+            },
         },
     )
     return HttpResponseRedirect(session.session_url)
@@ -180,14 +178,14 @@ def demo_page(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
         return _page(request, "capture/demo.html", {})
     base = f"{settings.PUBLIC_BASE_URL}/demo/return/"
-    challenge_type = request.POST.get("challengeType", "Passive")
-    if challenge_type not in ("Passive", "Balanced", "Advanced"):
-        challenge_type = "Passive"
-    verifiers: dict[str, Any] = {"liveness": {"type": "Verification", "challengeType": challenge_type}}
+    challenge_type = request.POST.get("challengeType", ChallengeType.PASSIVE)
+    if challenge_type not in ChallengeType.values:
+        challenge_type = ChallengeType.PASSIVE
+    verifiers: dict[str, Any] = {"liveness": {"type": LivenessType.VERIFICATION.value, "challengeType": challenge_type}}
     if request.POST.get("age"):
-        verifiers["age"] = {"type": "CalculationOnly"}
+        verifiers["age"] = {"type": AgeType.CALCULATION_ONLY.value}
     if request.POST.get("gender"):
-        verifiers["gender"] = {"type": "CalculationOnly"}
+        verifiers["gender"] = {"type": GenderType.CALCULATION_ONLY.value}
     body = {
         "name": "demo",
         "externalId": f"demo-{uuid.uuid4().hex[:8]}",

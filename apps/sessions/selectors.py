@@ -60,5 +60,5 @@ def session_result_payload(*, session: Session) -> dict[str, Any]:
         "confidence": session.confidence,
         "scores": dict(session.scores or {}),
         "challengeOutcomes": dict(session.challenge_outcomes or {}),
-        "icaoPhotoAvailable": bool(finished and session.verification_result == "Pass" and session.icao_jpeg),
+        "icaoPhotoAvailable": bool(finished and session.passed and session.icao_jpeg),
     }

@@ -128,7 +128,7 @@ def _photo_session(request: Request) -> Session:
     session = session_get(account=request_account(request), session_id=query["verificationSessionId"])
     if session.status in Session.UNFINISHED:
         return session
-    if session.verification_result != "Pass" or not session.icao_jpeg:
+    if not session.passed or not session.icao_jpeg:
         raise ApplicationError("No ICAO photo for this session.", code="not_found", status=404)
     return session
 

@@ -1,10 +1,11 @@
 """Signed result redirects, and the rules that keep redirects from being open.
 
 A session ends by sending the browser to the stored ``passedUrl`` or ``failedUrl``
-with the ``re*`` parameters ``resultParameterConfig`` asks for, ``reExpiration``,
-``reNonce`` and (with ``includeSignature``) ``reSignature`` last. The signature
-covers the whole final query string, the target's own parameters included, so
-the integrator can check it with ``/v1/signature/validate`` or locally.
+(``apps.sessions.result_redirect`` picks the target and the ``re*`` parameters
+``resultParameterConfig`` asks for); ``redirect_url_sign`` appends them,
+``reExpiration``, ``reNonce`` and (with ``includeSignature``) ``reSignature`` last.
+The signature covers the whole final query string, the target's own parameters
+included, so the integrator can check it with ``/v1/signature/validate`` or locally.
 
 Redirect targets come only from the stored configuration or, where the config
 allows redirect overrides, from URLs whose origin the account has allowed
@@ -13,11 +14,10 @@ allows redirect overrides, from URLs whose origin the account has allowed
 
 from __future__ import annotations
 
-import logging
-import math
 import re
 import uuid
-from typing import Any, Protocol
+from collections.abc import Mapping, Sequence
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
@@ -37,35 +37,9 @@ from .canonical import (
 )
 from .services import PURPOSE_RESULT, query_sign
 
-logger = logging.getLogger(__name__)
-
 RESERVED_RE = re.compile(r"re[A-Z]")
 _UNSAFE_URL_RE = re.compile(r"[\x00-\x20\x7f\\]")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
-_RESULT_VALUES = {"Pass": "passed", "Fail": "failed"}
-
-
-class FinishedSession(Protocol):
-    """What the result redirect reads of a session (``apps.sessions.models.Session``).
-
-    A protocol, so that signing, which sessions build on, does not import sessions.
-    """
-
-    id: uuid.UUID
-    account: Account
-    config: Any  # JSON
-    custom_input_parameters: Any  # JSON
-    external_id: str | None
-    verification_result: str | None
-    verification_failed_reasons: Any  # JSON
-    liveness_result: str | None
-    face_recognition_result: str | None
-    age_result: str | None
-    gender_result: str | None
-    estimated_age: float | None
-    estimated_gender: str | None
-    face_id: str | None
-    total_face_count: int | None
 
 
 def is_reserved(name: str) -> bool:
@@ -202,79 +176,30 @@ def allowed_redirect_origins_set(*, account: Account, origins: Any) -> list[str]
 # --- The result redirect -------------------------------------------------------------------
 
 
-def _result(value: str | None) -> str:
-    return _RESULT_VALUES.get(str(value), "not_executed")
+def redirect_url_sign(
+    *, account: Account, target: str, params: Sequence[tuple[str, str]], custom: Mapping[str, str], signed: bool
+) -> str:
+    """``target`` with the result parameters appended, signed anew on every call.
 
-
-def _face_id(value: str) -> str:
-    try:
-        return uuid.UUID(value).hex
-    except ValueError:
-        return value.replace("-", "").lower()
-
-
-def result_params(*, session: FinishedSession, flags: dict[str, Any]) -> list[tuple[str, str]]:
-    """The ``re*`` result parameters ``flags`` (a resultParameterConfig) includes, in documented order.
-
-    A value the session does not have (no faceId, no age) is left out rather than sent empty.
+    In order: ``custom`` parameters (a name the target already uses keeps the target's
+    value), ``params`` (the ``re*`` results), ``reExpiration`` (now +
+    SIGNING_RESULT_EXPIRATION_SECONDS), a fresh ``reNonce`` and, when ``signed``,
+    ``reSignature`` last. Raises QueryStringError when the target's own query string
+    has no canonical form.
     """
-    candidates: list[tuple[str, str, object]] = [
-        ("includeSessionId", "reVerificationSessionId", str(session.id)),
-        ("includeVerificationResult", "reVerificationResult", "passed" if _passed(session) else "failed"),
-        ("includeLivenessCheckResult", "reLivenessResult", _result(session.liveness_result)),
-        ("includeFaceRecognitionResult", "reFaceRecognitionResult", _result(session.face_recognition_result)),
-        ("includeAgeVerificationResult", "reAgeVerificationResult", _result(session.age_result)),
-        ("includeGenderVerificationResult", "reGenderVerificationResult", _result(session.gender_result)),
-        ("includeFaceId", "reFaceId", _face_id(session.face_id) if session.face_id else None),
-        # Truncated, as people count age: 17.9 is still 17.
-        ("includeAge", "reAge", math.floor(session.estimated_age) if session.estimated_age is not None else None),
-        ("includeGender", "reGender", str(session.estimated_gender).lower() if session.estimated_gender else None),
-        ("includeCorrelationId", "reCorrelationId", session.external_id or None),
-        ("includeTotalFaceCount", "reTotalFaceCount", session.total_face_count),
-        ("includeFailedReason", "reFailedReason", ",".join(session.verification_failed_reasons or []) or None),
-    ]
-    return [(name, str(value)) for flag, name, value in candidates if flags.get(flag) and value is not None]
-
-
-def _passed(session: FinishedSession) -> bool:
-    return session.verification_result == "Pass"
-
-
-def result_redirect_url(*, session: FinishedSession) -> str | None:
-    """Where the browser goes when ``session`` is finished, or None without a redirect URL.
-
-    ``passedUrl`` when the session passed, else ``failedUrl``, plus the custom input
-    parameters (with ``includeCustomInputParameters``; a name the target URL already
-    uses keeps the target's value), the included ``re*`` results, ``reExpiration``
-    (now + SIGNING_RESULT_EXPIRATION_SECONDS), a fresh ``reNonce`` and, with
-    ``includeSignature``, ``reSignature`` last. Each call signs anew.
-    """
-    config = session.config or {}
-    redirect = config.get("redirectConfig") or {}
-    target = redirect.get("passedUrl") if _passed(session) else redirect.get("failedUrl")
-    if not target:
-        return None
     parts = urlsplit(target)
-    try:
-        own = query_parse(parts.query)
-    except QueryStringError:
-        logger.error("Redirect target of session %s has an ambiguous query string; not redirecting", session.id)
-        return None
-    flags = config.get("resultParameterConfig") or {}
+    own = query_parse(parts.query)
     # Reserved names belong to the service: a target's own re* parameters are dropped, so the
     # signed set never holds two values for one name.
     kept = [(piece, name) for piece, (name, _) in _pieces(parts.query) if not is_reserved(name)]
     kept_params = [param for param in own if not is_reserved(param[0])]
     taken = {name for _, name in kept}
-    added: list[tuple[str, str]] = []
-    if flags.get("includeCustomInputParameters"):
-        custom = {str(k): str(v) for k, v in (session.custom_input_parameters or {}).items()}
-        added += [(k, v) for k, v in custom.items() if k and k not in taken and not is_reserved(k)]
-    added += result_params(session=session, flags=flags)
+    added = [(k, v) for k, v in custom.items() if k and k not in taken and not is_reserved(k)]
+    added += params
     expiration = int(timezone.now().timestamp()) + int(settings.SIGNING_RESULT_EXPIRATION_SECONDS)
     added += [(EXPIRATION_PARAM, str(expiration)), (NONCE_PARAM, uuid.uuid4().hex)]
-    if flags.get("includeSignature"):
-        signature = query_sign(account=session.account, params=[*kept_params, *added], purpose=PURPOSE_RESULT)
+    if signed:
+        signature = query_sign(account=account, params=[*kept_params, *added], purpose=PURPOSE_RESULT)
         added.append((SIGNATURE_PARAM, signature))
     query = "&".join([piece for piece, _ in kept] + [f"{encode_component(k)}={encode_component(v)}" for k, v in added])
     return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))

@@ -17,6 +17,7 @@ from django.utils.html import format_html
 
 from apps.core.errors import ApplicationError
 
+from .enums import AgeType, ChallengeType, FaceRecognitionType, GenderType, LivenessType
 from .models import VerificationConfig
 from .selectors import verification_name_taken
 from .services import (
@@ -30,10 +31,10 @@ from .services import (
 CONFIG_PREFIX = "verificationConfig."
 EXAMPLE_CONFIG = {
     "verifierConfigs": {
-        "liveness": {"type": "Verification", "challengeType": "Balanced"},
-        "age": {"type": "Disabled"},
-        "gender": {"type": "Disabled"},
-        "faceRecognition": {"type": "Disabled"},
+        "liveness": {"type": LivenessType.VERIFICATION.value, "challengeType": ChallengeType.BALANCED.value},
+        "age": {"type": AgeType.DISABLED.value},
+        "gender": {"type": GenderType.DISABLED.value},
+        "faceRecognition": {"type": FaceRecognitionType.DISABLED.value},
     }
 }
 
@@ -135,36 +136,30 @@ class VerificationConfigAdmin(admin.ModelAdmin):
 
     # --- readable columns -------------------------------------------------------------------
 
-    @staticmethod
-    def _verifier(obj: VerificationConfig, name: str) -> dict[str, Any]:
-        return (obj.config.get("verifierConfigs") or {}).get(name) or {}
-
     @admin.display(description="liveness")
     def liveness(self, obj: VerificationConfig) -> str:
-        block = self._verifier(obj, "liveness")
-        return f"{block.get('challengeType')}" if block.get("type") == "Verification" else "Disabled"
+        block = obj.typed_config.verifiers.liveness
+        return block.challenge_type.value if block.enabled else block.type.value
 
     @admin.display(description="age")
     def age(self, obj: VerificationConfig) -> str:
-        block = self._verifier(obj, "age")
-        if block.get("type") == "ThresholdVerification":
-            return f"{block.get('direction')} {block.get('threshold')}"
-        return str(block.get("type"))
+        block = obj.typed_config.verifiers.age
+        if block.type == AgeType.THRESHOLD_VERIFICATION:
+            return f"{block.direction.value} {block.threshold}"
+        return block.type.value
 
     @admin.display(description="gender")
     def gender(self, obj: VerificationConfig) -> str:
-        return str(self._verifier(obj, "gender").get("type"))
+        return obj.typed_config.verifiers.gender.type.value
 
     @admin.display(description="face recognition")
     def face_recognition(self, obj: VerificationConfig) -> str:
-        block = self._verifier(obj, "faceRecognition")
-        if block.get("type") == "Disabled":
-            return "Disabled"
-        return f"{block.get('type')} ({block.get('collectionId')})"
+        block = obj.typed_config.verifiers.face_recognition
+        return f"{block.type.value} ({block.collection_id})" if block.enabled else block.type.value
 
     @admin.display(description="webhook", boolean=True)
     def webhook(self, obj: VerificationConfig) -> bool:
-        return bool((obj.config.get("webhookConfig") or {}).get("eventCallbackUrl"))
+        return obj.typed_config.webhook.event_callback_url is not None
 
     @admin.display(description="normalised config (defaults filled in, as sessions see it)")
     def normalised_config(self, obj: VerificationConfig) -> str:

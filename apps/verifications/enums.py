@@ -86,12 +86,22 @@ RESULT_PARAMETER_FLAGS: tuple[str, ...] = (
     "includeFailedReason",
 )
 
-SESSION_OVERRIDE_FLAGS: tuple[str, ...] = (
-    "allowVerifierOverrides",
-    "allowResultParameterOverrides",
-    "allowRedirectOverrides",
-    "allowWebhookOverrides",
-)
+# Which block of a verificationConfig each sessionOverrideConfig flag lets a session override.
+SESSION_OVERRIDE_FLAGS: dict[str, str] = {
+    "verifierConfigs": "allowVerifierOverrides",
+    "resultParameterConfig": "allowResultParameterOverrides",
+    "redirectConfig": "allowRedirectOverrides",
+    "webhookConfig": "allowWebhookOverrides",
+}
+
+
+class VerifierResult(models.TextChoices):
+    """The outcome of one verifier, and of the whole session (which is never NotExecuted)."""
+
+    PASS = "Pass", "Pass"
+    FAIL = "Fail", "Fail"
+    NOT_EXECUTED = "NotExecuted", "NotExecuted: the verifier is disabled, or did not run"
+
 
 # Every enum that appears in the API, by the OpenAPI component name it gets.
 ALL_ENUMS: dict[str, type[models.TextChoices]] = {

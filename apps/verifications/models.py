@@ -9,6 +9,8 @@ from django.utils import timezone
 
 from apps.accounts.models import Account
 
+from .session_config import SessionConfig, session_config_cached
+
 
 class VerificationConfig(models.Model):
     """One named ``verificationConfig`` of an account.
@@ -36,3 +38,8 @@ class VerificationConfig(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def typed_config(self) -> SessionConfig:
+        """``config`` as typed values (what a session created from this configuration starts from)."""
+        return session_config_cached(self, self.config)

@@ -328,6 +328,9 @@ class SessionOverrideConfigSerializer(StrictSerializer):
     allowWebhookOverrides = _flag("create-session may override webhookConfig (Liveproof extension).")
 
 
+assert tuple(SessionOverrideConfigSerializer().fields) == tuple(enums.SESSION_OVERRIDE_FLAGS.values())
+
+
 class WebhookConfigSerializer(StrictSerializer):
     """webhookConfig: where session-completed events are POSTed."""
 

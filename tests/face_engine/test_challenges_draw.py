@@ -10,6 +10,8 @@ import pytest
 from apps.face_engine.challenges import challenges_draw
 from apps.face_engine.types import CHALLENGES
 from apps.sessions.services import capture_plan_for
+from apps.verifications.enums import ChallengeType, LivenessType
+from apps.verifications.session_config import LivenessConfig
 
 
 @pytest.mark.parametrize("count", [0, 1, 2, 4, 6])
@@ -30,8 +32,8 @@ def test_draws_vary_so_the_next_prompt_cannot_be_guessed():
 
 @pytest.mark.parametrize(("challenge_type", "count"), [("Passive", 0), ("Balanced", 2), ("Advanced", 4)])
 def test_sessions_draw_their_challenges_with_the_same_rules(challenge_type, count):
-    config = {"verifierConfigs": {"liveness": {"type": "Verification", "challengeType": challenge_type}}}
+    liveness = LivenessConfig(type=LivenessType.VERIFICATION, challenge_type=ChallengeType(challenge_type))
     for _ in range(200):
-        mode, challenges = capture_plan_for(config)
+        mode, challenges = capture_plan_for(liveness)
         assert mode == ("passive" if count == 0 else "active") and len(set(challenges)) == len(challenges) == count
         assert not any({a, b} == {"turn_left", "turn_right"} for a, b in itertools.pairwise(challenges))

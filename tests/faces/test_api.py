@@ -9,6 +9,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from apps.faces.services import face_recognition_apply
+from apps.verifications.session_config import FaceRecognitionConfig
 
 pytestmark = pytest.mark.django_db
 
@@ -26,7 +27,7 @@ def enrol(integrator, embed):
         session_id = uuid.uuid4()
         outcome = face_recognition_apply(
             account=account or integrator.account,
-            config={"type": "CalculationOnly", "collectionId": collection},
+            config=FaceRecognitionConfig.from_json({"type": "CalculationOnly", "collectionId": collection}),
             embedding=e.embedding,
             engine=e.engine,
             model_version=e.model_version,

@@ -10,6 +10,7 @@ from django.db import connection
 
 from apps.faces.models import Face
 from apps.faces.services import face_recognition_apply
+from apps.verifications.session_config import FaceRecognitionConfig
 from tests.conftest import require_postgres
 
 
@@ -20,7 +21,7 @@ def test_concurrent_sessions_of_one_person_keep_one_face_id(integrator, embed, f
     # Create the collection first, as the row lock serialises writers of an existing collection.
     first = embed(faces.astronaut)
     again = embed(faces.astronaut_again)
-    config = {"type": "CalculationOnly", "collectionId": "race"}
+    config = FaceRecognitionConfig.from_json({"type": "CalculationOnly", "collectionId": "race"})
     face_recognition_apply(
         account=integrator.account,
         config=config,

@@ -8,6 +8,7 @@ import pytest
 
 from apps.faces.models import Face, FaceCollection
 from apps.faces.services import face_recognition_apply
+from apps.verifications.session_config import FaceRecognitionConfig
 
 pytestmark = pytest.mark.django_db
 
@@ -21,7 +22,7 @@ def apply(integrator, embed):
         session_id = uuid.uuid4()
         outcome = face_recognition_apply(
             account=account or integrator.account,
-            config={"type": mode, "collectionId": collection},
+            config=FaceRecognitionConfig.from_json({"type": mode, "collectionId": collection}),
             embedding=e.embedding,
             engine=e.engine,
             model_version=e.model_version,
@@ -116,7 +117,7 @@ def test_a_collection_refuses_embeddings_of_another_model(integrator, apply, fac
     e = embed(faces.people[5])
     outcome = face_recognition_apply(
         account=integrator.account,
-        config={"type": "CalculationOnly", "collectionId": "members"},
+        config=FaceRecognitionConfig.from_json({"type": "CalculationOnly", "collectionId": "members"}),
         embedding=e.embedding,
         engine=e.engine,
         model_version="some-other-model",
@@ -147,8 +148,12 @@ def test_a_session_without_a_face_or_without_face_recognition_is_not_executed(in
     e = embed(faces.astronaut)
     base = dict(account=integrator.account, engine=e.engine, model_version=e.model_version, external_id=None)
     no_face = face_recognition_apply(
-        config={"type": "CalculationOnly", "collectionId": "x"}, embedding=None, session_id=uuid.uuid4(), **base
+        config=FaceRecognitionConfig.from_json({"type": "CalculationOnly", "collectionId": "x"}),
+        embedding=None,
+        session_id=uuid.uuid4(),
+        **base,
     )
-    no_config = face_recognition_apply(config={}, embedding=e.embedding, session_id=uuid.uuid4(), **base)
+    disabled = FaceRecognitionConfig()
+    no_config = face_recognition_apply(config=disabled, embedding=e.embedding, session_id=uuid.uuid4(), **base)
     assert no_face.result == no_config.result == "NotExecuted"
     assert not FaceCollection.objects.exists()

@@ -85,12 +85,13 @@ def test_this_processs_own_write_patches_its_cached_matrix_on_commit(integrator,
     import uuid
 
     from apps.faces.services import face_delete, face_recognition_apply
+    from apps.verifications.session_config import FaceRecognitionConfig
 
     def enrol(image: bytes) -> str:
         e = embed(image)
         return face_recognition_apply(
             account=integrator.account,
-            config={"type": "CalculationOnly", "collectionId": "c"},
+            config=FaceRecognitionConfig.from_json({"type": "CalculationOnly", "collectionId": "c"}),
             embedding=e.embedding,
             engine=e.engine,
             model_version=e.model_version,

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from apps.sessions.result_redirect import result_redirect_url
 from apps.signing.canonical import QueryStringError, query_encode, signature_compute
-from apps.signing.redirects import result_redirect_url
 
 from .helpers import NOW, locally_signed, secret_of
 from .test_result_redirect import finished_session

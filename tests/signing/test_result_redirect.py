@@ -11,8 +11,9 @@ from django.test import override_settings
 
 from apps.core.errors import ApplicationError
 from apps.sessions.models import Session
+from apps.sessions.result_redirect import result_redirect_url
 from apps.sessions.services import session_create
-from apps.signing.redirects import redirect_override_check, redirect_url_problem, result_redirect_url
+from apps.signing.redirects import redirect_override_check, redirect_url_problem
 
 from .helpers import NOW, verification_create
 
@@ -170,7 +171,7 @@ def test_the_target_keeps_its_own_parameters_and_path_and_fragment(integrator):
 
 def test_no_redirect_url_means_no_redirect(integrator):
     session = finished_session(integrator, passed=False)
-    session.config["redirectConfig"] = {"passedUrl": "https://example.com/"}
+    session.config = {**session.config, "redirectConfig": {"passedUrl": "https://example.com/"}}
     assert result_redirect_url(session=session) is None
 
 

@@ -19,19 +19,14 @@ from apps.face_engine.challenges import challenges_draw
 from apps.face_engine.types import CapturePlan, CaptureState, FaceEngine
 from apps.signing.redirects import redirect_override_check
 from apps.verifications import serializers as vs
+from apps.verifications.enums import SESSION_OVERRIDE_FLAGS
 from apps.verifications.selectors import verification_get
 from apps.verifications.services import verification_config_parse
+from apps.verifications.session_config import LivenessConfig, RedirectConfig, SessionConfig
 
 from ..models import Session
 from ..state_store import CaptureRecord, capture_record_put
 
-CHALLENGE_COUNTS = {"Passive": 0, "Balanced": 2, "Advanced": 4}
-_OVERRIDE_FLAGS = {
-    "verifierConfigs": "allowVerifierOverrides",
-    "resultParameterConfig": "allowResultParameterOverrides",
-    "redirectConfig": "allowRedirectOverrides",
-    "webhookConfig": "allowWebhookOverrides",
-}
 _BLOCK_SERIALIZERS: dict[str, type[vs.StrictSerializer]] = {
     "verifierConfigs": vs.VerifierConfigsSerializer,
     "redirectConfig": vs.RedirectConfigSerializer,
@@ -57,7 +52,7 @@ def _effective_config(
     *, account: Account, body: dict[str, Any], verification_id: uuid.UUID | None, overrides: dict[str, Any] | None
 ) -> dict[str, Any]:
     """The frozen verificationConfig of a new session: stored config plus the overrides it allows."""
-    keys = tuple(_OVERRIDE_FLAGS)
+    keys = tuple(SESSION_OVERRIDE_FLAGS)
     requested = {k: body[k] for k in keys if body.get(k) is not None}
     requested.update({k: v for k, v in (overrides or {}).items() if k in keys and v is not None})
     if verification_id is None:
@@ -69,15 +64,15 @@ def _effective_config(
             )
         parsed = verification_config_parse(data=requested, field_prefix="")
         # No stored configuration vouches for these targets: each one is an override.
-        _redirect_overrides_check(account=account, stored={}, block=parsed.get("redirectConfig") or {})
+        _redirect_overrides_check(account=account, stored=RedirectConfig(), block=parsed.get("redirectConfig") or {})
         return parsed
     stored = verification_get(account=account, verification_id=verification_id)
     config: dict[str, Any] = copy.deepcopy(stored.config or {})
-    allowed = config.get("sessionOverrideConfig") or {}
+    allowed = stored.typed_config.overrides
     refused = {
         key: ["The verification's sessionOverrideConfig does not allow overriding this."]
-        for key, flag in _OVERRIDE_FLAGS.items()
-        if key in requested and not allowed.get(flag)
+        for key in SESSION_OVERRIDE_FLAGS
+        if key in requested and not allowed.allows(key)
     }
     if refused:
         raise ApplicationError(
@@ -86,38 +81,29 @@ def _effective_config(
     for key, raw in requested.items():
         block = _validated_block(key, raw)
         if key == "redirectConfig":
-            _redirect_overrides_check(account=account, stored=config.get("redirectConfig") or {}, block=block)
+            _redirect_overrides_check(account=account, stored=stored.typed_config.redirect, block=block)
         config[key] = {**(config.get(key) or {}), **block} if key == "verifierConfigs" else block
     return config
 
 
-def _redirect_overrides_check(*, account: Account, stored: dict[str, Any], block: dict[str, Any]) -> None:
+def _redirect_overrides_check(*, account: Account, stored: RedirectConfig, block: dict[str, Any]) -> None:
     """A redirect URL the stored configuration does not hold must have an origin the account allows.
 
     That covers a session overriding a stored verification and a session created
     without one: no open redirects.
     """
+    known = stored.to_json()
     for name, url in block.items():
-        if url and url != stored.get(name):
+        if url and url != known.get(name):
             redirect_override_check(account=account, url=url, field=f"redirectConfig.{name}")
 
 
-def capture_plan_for(config: dict[str, Any]) -> tuple[str, list[str]]:
-    """(mode, challenges) for a verificationConfig: liveness challengeType picks the count."""
-    liveness = (config.get("verifierConfigs") or {}).get("liveness") or {}
-    if liveness.get("type", "Verification") == "Disabled":
-        return "passive", []
-    count = CHALLENGE_COUNTS.get(liveness.get("challengeType") or "Balanced", 2)
-    if count == 0:
+def capture_plan_for(liveness: LivenessConfig) -> tuple[str, list[str]]:
+    """(mode, challenges) of one attempt: the liveness challengeType picks the count."""
+    if liveness.challenge_count == 0:
         return "passive", []
     # Distinct, unguessable, and never both turns in a row (one sweep cannot answer two challenges).
-    return "active", list(challenges_draw(count=count))
-
-
-def _max_attempts(config: dict[str, Any]) -> int:
-    common = (config.get("verifierConfigs") or {}).get("commonSettings") or {}
-    value = common.get("maxAttempts")
-    return int(value) if isinstance(value, int) and value >= 1 else int(settings.SESSION_MAX_ATTEMPTS)
+    return "active", list(challenges_draw(count=liveness.challenge_count))
 
 
 def session_create(
@@ -141,7 +127,8 @@ def session_create(
         verification_id = body["verificationId"]
     vid = uuid.UUID(str(verification_id)) if verification_id else None
     config = _effective_config(account=account, body=body, verification_id=vid, overrides=overrides)
-    mode, challenges = capture_plan_for(config)
+    verifiers = SessionConfig.from_json(config).verifiers
+    mode, challenges = capture_plan_for(verifiers.liveness)
     now = timezone.now()
     return Session.objects.create(
         account=account,
@@ -152,7 +139,7 @@ def session_create(
         config=config,
         mode=mode,
         challenges=challenges,
-        max_attempts=_max_attempts(config),
+        max_attempts=verifiers.common.max_attempts or int(settings.SESSION_MAX_ATTEMPTS),
         expires_at=now + timedelta(seconds=int(settings.SESSION_TTL_SECONDS)),
     )
 
@@ -166,14 +153,13 @@ def capture_attempt_reset(*, session: Session) -> CaptureRecord:
     The engine state itself is created by the worker on the first frame, so the
     web process never loads the face models.
     """
-    config = session.config or {}
-    common = (config.get("verifierConfigs") or {}).get("commonSettings") or {}
+    verifiers = session.typed_config.verifiers
     plan = {
         "mode": "passive" if session.mode == "passive" else "active",
         "challenges": list(session.challenges),
-        "fail_on_multiple_faces": bool(common.get("failOnMultipleFacesDetected", False)),
-        "want_age_gender": _wants(config, "age") or _wants(config, "gender"),
-        "want_embedding": _wants(config, "faceRecognition"),
+        "fail_on_multiple_faces": verifiers.common.fail_on_multiple_faces,
+        "want_age_gender": verifiers.wants_age_gender,
+        "want_embedding": verifiers.face_recognition.enabled,
         "want_icao": True,
     }
     record: CaptureRecord = {
@@ -190,11 +176,6 @@ def capture_attempt_reset(*, session: Session) -> CaptureRecord:
     capture_record_put(session_id=str(session.id), record=record)
     Session.objects.filter(id=session.id).update(attempt_started_at=timezone.now())
     return record
-
-
-def _wants(config: dict[str, Any], verifier: str) -> bool:
-    block = (config.get("verifierConfigs") or {}).get(verifier) or {}
-    return bool(block) and block.get("type", "Disabled") != "Disabled"
 
 
 def capture_state_load(engine: FaceEngine, record: CaptureRecord) -> CaptureState:

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from apps.verifications.enums import VerifierResult
 from apps.webhooks import services as webhooks
 from apps.webhooks.event_types import EventType
 
@@ -30,7 +31,7 @@ def session_retry(*, session_id: str) -> Session | None:
     session = Session.objects.filter(id=session_id).first()
     if session is None:
         return None
-    _, challenges = capture_plan_for(session.config or {})
+    _, challenges = capture_plan_for(session.typed_config.verifiers.liveness)
     updated = Session.objects.filter(
         id=session_id,
         status=Session.Status.IN_PROGRESS,
@@ -53,12 +54,14 @@ def session_result_notify(*, session: Session) -> None:
         notify_message(session_id=str(session.id), message=message)
 
 
-def _finish_without_verdict(*, session_id: uuid.UUID | str, status: str, reason: str, event_type: EventType) -> bool:
+def _finish_without_verdict(
+    *, session_id: uuid.UUID | str, status: Session.Status, reason: str, event_type: EventType
+) -> bool:
     with transaction.atomic():
         updated = Session.objects.filter(id=session_id, status__in=Session.UNFINISHED).update(
             status=status,
             completed_at=timezone.now(),
-            verification_result="Fail",
+            verification_result=VerifierResult.FAIL,
             verification_failed_reasons=[reason],
         )
         if updated != 1:
@@ -76,7 +79,7 @@ def webhook_event_record_safe(*, session: Session, event_type: EventType) -> Non
         account=session.account,
         event_type=event_type,
         payload=session_result_payload(session=session),
-        url=((session.config or {}).get("webhookConfig") or {}).get("eventCallbackUrl") or None,
+        url=session.typed_config.webhook.event_callback_url,
     )
 
 
