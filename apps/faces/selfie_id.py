@@ -26,8 +26,8 @@ from apps.core.engine import get_engine
 from apps.core.errors import ApplicationError
 from apps.core.timestamps import utc_timestamp
 from apps.face_engine.types import CapturePlan, Comparison, FaceEngine, FrameError, Verdict
-from apps.webhooks.event_types import EventType
 from apps.verifications.enums import VerifierResult
+from apps.webhooks.event_types import EventType
 from apps.webhooks.services import webhook_event_record
 from apps.webhooks.ssrf import check_url_on_save
 
