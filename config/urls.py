@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from csp.constants import UNSAFE_INLINE
+from csp.decorators import csp_update
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from apps.core import views as core_views
 
@@ -25,7 +27,13 @@ urlpatterns = [
     path("v1/", include(api_v1)),
     path("admin/", admin.site.urls),
     path("swagger/schema.json", SpectacularAPIView.as_view(), name="schema"),
-    path("swagger/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger"),
+    # The split view serves its start-up script as a file (script-src 'self'); Swagger UI's own inline <style>
+    # block needs inline styles on this page only.
+    path(
+        "swagger/",
+        csp_update({"style-src": [UNSAFE_INLINE]})(SpectacularSwaggerSplitView.as_view(url_name="schema")),
+        name="swagger",
+    ),
     path("", include("apps.sessions.page_urls")),
     path("", include("apps.faces.page_urls")),
 ]

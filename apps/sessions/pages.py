@@ -6,6 +6,7 @@ import json
 import uuid
 from typing import Any
 
+from csp.constants import SELF
 from django.conf import settings
 from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
@@ -29,11 +30,6 @@ from .tokens import page_key_check, session_token_issue
 
 DEMO_ACCOUNT = "Demo integrator"
 DIRECT_ACCOUNT = "Direct sessions"
-_CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
-    "media-src 'self' blob:; connect-src 'self' ws: wss:; frame-ancestors {ancestors}; base-uri 'none'; "
-    "form-action 'self'"
-)
 
 
 def _page(
@@ -45,9 +41,13 @@ def _page(
 ) -> HttpResponse:
     """A hosted page; ``embed_origins`` (bare origins) may also show it in an iframe."""
     response = render(request, template, context, status=status)
-    response["Content-Security-Policy"] = _CSP.format(ancestors=" ".join(["'self'", *(embed_origins or [])]))
+    # The site-wide CSP (settings.CONTENT_SECURITY_POLICY), except who may frame the page: the account's origins.
+    # This is what django-csp's csp_replace decorator sets; a decorator cannot know the session's account.
+    response._csp_replace = {"frame-ancestors": [SELF, *(embed_origins or [])]}  # type: ignore[attr-defined]
     if embed_origins:
         response.xframe_options_exempt = True  # CSP frame-ancestors names who may frame it
+    else:
+        response["X-Frame-Options"] = "SAMEORIGIN"
     response["Cache-Control"] = "no-store"
     # The camera is needed on this origin only.
     response["Permissions-Policy"] = "camera=(self), microphone=(), geolocation=()"

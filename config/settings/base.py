@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
+from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import absolute_base_url, env, setting
@@ -40,6 +42,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "channels",
+    "csp",
     "apps.core",
     "apps.accounts",
     "apps.verifications",
@@ -51,6 +54,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "apps.core.middleware.ApiBodySizeMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -204,9 +208,30 @@ SPECTACULAR_SETTINGS: dict[str, Any] = {  # drf-spectacular's settings: values o
 # --- Security -----------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
-X_FRAME_OPTIONS = "SAMEORIGIN"
+# Pages that may be framed say so themselves (the hosted page: CSP frame-ancestors and its own X-Frame-Options).
+X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# Every HTML page (hosted pages, admin, Swagger) gets this policy from django-csp; a page that needs more or
+# less says so with csp_update/csp_replace. Scripts and sockets come only from this service: connect-src names
+# its own origin and the ws(s):// form of it, never ws:/wss: to any host.
+_PUBLIC = urlsplit(PUBLIC_BASE_URL)
+PUBLIC_SOCKET_ORIGIN = f"{'wss' if _PUBLIC.scheme == 'https' else 'ws'}://{_PUBLIC.netloc}"
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        # The nonce is added only on pages whose template asks for one (the selfie-ID page's accent colour).
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF, "data:", "blob:"],
+        "media-src": [SELF, "blob:"],
+        "connect-src": [SELF, PUBLIC_SOCKET_ORIGIN],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 # http:// webhook and redirect targets are refused unless this is on (local development, tests).
 ALLOW_HTTP_OUTBOUND = setting("ALLOW_HTTP_OUTBOUND", DEBUG, bool)
 

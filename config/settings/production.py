@@ -22,8 +22,14 @@ ALLOW_HTTP_OUTBOUND = setting("ALLOW_HTTP_OUTBOUND", False, bool)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
-SECURE_SSL_REDIRECT = setting("SECURE_SSL_REDIRECT", False, bool)
-SECURE_HSTS_SECONDS = setting("SECURE_HSTS_SECONDS", 0, int)
+# HTTPS only, by default. Behind a proxy that terminates TLS and redirects itself, set SECURE_SSL_REDIRECT=false
+# (and SECURE_HSTS_SECONDS=0 when the proxy sends Strict-Transport-Security); docs/operations.md.
+SECURE_SSL_REDIRECT = setting("SECURE_SSL_REDIRECT", True, bool)
+# Load balancers probe health over plain HTTP inside the network: a redirect would read as "down".
+SECURE_REDIRECT_EXEMPT = [r"^v1/healthz$", r"^v1/readyz$"]
+SECURE_HSTS_SECONDS = setting("SECURE_HSTS_SECONDS", 31_536_000, int)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = setting("SECURE_HSTS_INCLUDE_SUBDOMAINS", True, bool)
+SECURE_HSTS_PRELOAD = setting("SECURE_HSTS_PRELOAD", True, bool)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
