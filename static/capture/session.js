@@ -19,6 +19,7 @@
     cancelled: "the verification was cancelled", attemptsExhausted: "no attempts are left",
     ageVerificationFailed: "the age check did not pass"
   };
+  // Close codes after which reconnecting cannot help: values of apps/sessions/protocol.py's CloseCode.
   var TERMINAL_CLOSE = { 4401: "expired", 4403: "connection", 4404: "connection", 4409: "connection", 4410: "expired", 4411: "connection" };
 
   var token = boot.token, ws = null, stream = null, timer = null, finished = false, capturing = false;

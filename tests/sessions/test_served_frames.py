@@ -14,6 +14,7 @@ from collections.abc import Iterator
 import pytest
 import websockets
 
+from apps.sessions.protocol import CloseCode
 from tests.served import embedded_env, free_port, manage, serving, wait_until_healthy
 
 from .synthetic_clips import clips
@@ -88,7 +89,7 @@ async def test_a_1_6_mb_frame_gets_frame_too_large_and_close_1009(served):
     assert error["type"] == "error" and error["code"] == "frameTooLarge", error
     with pytest.raises(websockets.ConnectionClosed):
         await asyncio.wait_for(ws.recv(), 10)
-    assert ws.close_code == 1009
+    assert ws.close_code == CloseCode.TOO_BIG
 
 
 async def test_a_message_over_the_servers_cap_gets_close_1009_not_a_dropped_connection(served):
@@ -99,4 +100,4 @@ async def test_a_message_over_the_servers_cap_gets_close_1009_not_a_dropped_conn
     with pytest.raises(websockets.ConnectionClosed):
         while True:
             await asyncio.wait_for(ws.recv(), 10)
-    assert ws.close_code == 1009
+    assert ws.close_code == CloseCode.TOO_BIG
