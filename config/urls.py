@@ -6,7 +6,8 @@ from csp.constants import UNSAFE_INLINE
 from csp.decorators import csp_update
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from drf_spectacular.renderers import OpenApiJsonRenderer, OpenApiJsonRenderer2
+from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerSplitView, SpectacularYAMLAPIView
 
 from apps.core import views as core_views
 
@@ -26,7 +27,14 @@ api_v1: list[URLPattern | URLResolver] = [
 urlpatterns = [
     path("v1/", include(api_v1)),
     path("admin/", admin.site.urls),
-    path("swagger/schema.json", SpectacularAPIView.as_view(), name="schema"),
+    # JSON at .json (what clients and Swagger UI parse), the same document as YAML at .yaml.
+    path(
+        "swagger/schema.json",
+        # Content-Type application/json first: clients that check it for plain JSON read the schema too.
+        SpectacularJSONAPIView.as_view(renderer_classes=[OpenApiJsonRenderer2, OpenApiJsonRenderer]),
+        name="schema",
+    ),
+    path("swagger/schema.yaml", SpectacularYAMLAPIView.as_view(), name="schema-yaml"),
     # The split view serves its start-up script as a file (script-src 'self'); Swagger UI's own inline <style>
     # block needs inline styles on this page only.
     path(

@@ -5,8 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular import openapi
+from drf_spectacular.extensions import OpenApiSerializerExtension, OpenApiSerializerFieldExtension
+from drf_spectacular.plumbing import get_class
 from drf_spectacular.utils import OpenApiResponse, inline_serializer
 from rest_framework import serializers
+
+from .fields import StrictCharField
 
 _ERROR_DESCRIPTIONS = {
     400: "Bad Request - invalid parameters; `error.fields` names each offending field",
@@ -56,3 +60,43 @@ class AutoSchema(openapi.AutoSchema):
             if not name.startswith(prefix):
                 name = prefix + name
         return name
+
+    def _get_request_for_media_type(self, serializer: Any, direction: str = "request") -> tuple[Any, bool]:
+        schema, required = super()._get_request_for_media_type(serializer, direction)
+        # A body whose fields are each optional but which needs one of them (anyOf) is itself required.
+        return schema, required or bool(getattr(get_class(serializer), "schema_body_required", False))
+
+
+class StrictCharFieldExtension(OpenApiSerializerFieldExtension):
+    """A strict text field publishes the very pattern it enforces (no NUL, not blank, its own rule)."""
+
+    target_class = StrictCharField
+    match_subclasses = True
+
+    def map_serializer_field(self, auto_schema: Any, direction: str) -> dict[str, Any]:
+        schema: dict[str, Any] = auto_schema._map_serializer_field(self.target, direction, bypass_extensions=True)
+        schema["pattern"] = self.target.schema_pattern
+        if self.target.schema_format:
+            schema["format"] = self.target.schema_format
+        return schema
+
+
+class SchemaExtraExtension(OpenApiSerializerExtension):
+    """A request serializer's ``schema_extra`` (JSON Schema keywords such as ``anyOf`` or ``not``).
+
+    For rules that span fields (one of two fields required, a flag that needs another), which
+    the per-field mapping cannot say; the serializer's ``validate`` enforces the same rule.
+    """
+
+    target_class = "rest_framework.serializers.Serializer"
+    priority = 1  # before any extension that matches the serializer's base class
+
+    @classmethod
+    def _matches(cls, target: Any) -> bool:
+        return isinstance(getattr(get_class(target), "schema_extra", None), dict)
+
+    def map_serializer(self, auto_schema: Any, direction: str) -> dict[str, Any]:
+        schema: dict[str, Any] = auto_schema._map_basic_serializer(self.target, direction)
+        if direction == "request":
+            schema.update(self.target.schema_extra)
+        return schema

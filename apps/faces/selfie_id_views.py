@@ -26,6 +26,8 @@ from apps.accounts.authentication import request_account
 from apps.accounts.models import Account, ApiKey
 from apps.accounts.services import KEY_PREFIXES, api_key_authenticate
 from apps.core.errors import ApplicationError, error_response
+from apps.core.fields import StrictCharField
+from apps.core.patterns import HTTP_URL_PATTERN
 from apps.core.schema import ERROR_RESPONSES
 
 from .models import PartnerProfile
@@ -243,11 +245,24 @@ class PartnerSettingsView(APIView):
     """The /verif/ page's theming and the webhook URL of ``verif.check.completed``."""
 
     class PartnerSerializer(serializers.Serializer):
-        displayName = serializers.CharField(source="display_name", max_length=200, allow_blank=True, required=False)
-        accentColor = serializers.RegexField(
-            r"^#[0-9a-fA-F]{6}$", source="accent_color", required=False, help_text="A colour like #2457d6"
+        # Strict: a JSON string or a 400 ("displayName": 0 is not a name).
+        displayName = StrictCharField(source="display_name", max_length=200, allow_blank=True, required=False)
+        accentColor = StrictCharField(
+            source="accent_color",
+            pattern=r"^#[0-9a-fA-F]{6}$",
+            min_length=7,
+            max_length=7,
+            required=False,
+            help_text="A colour like #2457d6",
         )
-        webhookUrl = serializers.CharField(source="webhook_url", max_length=2000, allow_blank=True, required=False)
+        webhookUrl = StrictCharField(
+            source="webhook_url",
+            pattern=HTTP_URL_PATTERN,  # or "" (blank is allowed)
+            max_length=2000,
+            allow_blank=True,
+            required=False,
+            help_text="An http(s) URL that passes the outbound rules, or empty for no webhook",
+        )
 
     @extend_schema(
         summary="Get the /verif/ partner settings",

@@ -19,7 +19,15 @@ from rest_framework.views import APIView
 
 from apps.accounts.authentication import request_account
 from apps.core.errors import ApplicationError
+from apps.core.fields import StrictCharField
 from apps.core.parsers import json_bounded_loads
+from apps.core.patterns import (
+    COLLECTION_ID_MAX_LENGTH,
+    COLLECTION_ID_PATTERN,
+    FACE_ID_PATTERN,
+    collection_id_schema,
+    face_id_schema,
+)
 from apps.core.schema import ERROR_RESPONSES
 from apps.core.timestamps import utc_timestamp
 
@@ -28,9 +36,7 @@ from .models import Face, FaceSighting
 from .selectors import collection_get, collection_list, face_get, face_list
 from .services import collection_delete, collection_describe, face_delete
 
-# Whatever a verification config accepts as collectionId: 1..128 characters, no control characters.
-COLLECTION_ID_PATTERN = r"^[^\x00-\x1f\x7f]{1,128}$"
-FACE_ID_PATTERN = r"^[0-9a-fA-F]{32}$"
+MAX_PAGE = 1_000_000
 
 
 class UtcTimestampField(serializers.Field):
@@ -68,11 +74,14 @@ class FaceOutputSerializer(serializers.Serializer):
 
 
 class _CollectionQuery(serializers.Serializer):
-    collectionId = serializers.RegexField(COLLECTION_ID_PATTERN)
+    # Whatever a verification config accepts as collectionId, kept as sent (no trimming).
+    collectionId = serializers.RegexField(
+        COLLECTION_ID_PATTERN, max_length=COLLECTION_ID_MAX_LENGTH, trim_whitespace=False
+    )
 
 
 class _FaceQuery(serializers.Serializer):
-    faceId = serializers.RegexField(FACE_ID_PATTERN)
+    faceId = serializers.RegexField(FACE_ID_PATTERN, trim_whitespace=False)
 
 
 def _query(serializer_class: type[serializers.Serializer], request: Request) -> dict[str, Any]:
@@ -81,8 +90,12 @@ def _query(serializer_class: type[serializers.Serializer], request: Request) -> 
     return serializer.validated_data
 
 
-_COLLECTION_PARAM = OpenApiParameter("collectionId", str, required=True, description="The collection's id")
-_FACE_PARAM = OpenApiParameter("faceId", str, required=True, description="32 hexadecimal characters")
+_COLLECTION_PARAM = OpenApiParameter(
+    "collectionId", collection_id_schema(), required=True, allow_blank=False, description="The collection's id"
+)
+_FACE_PARAM = OpenApiParameter(
+    "faceId", face_id_schema(), required=True, allow_blank=False, description="32 hexadecimal characters"
+)
 
 
 class CollectionGetView(APIView):
@@ -141,7 +154,9 @@ class CollectionDeleteView(APIView):
 
 class CollectionUpdateView(APIView):
     class InputSerializer(serializers.Serializer):
-        collectionId = serializers.RegexField(COLLECTION_ID_PATTERN)
+        collectionId = serializers.RegexField(
+            COLLECTION_ID_PATTERN, max_length=COLLECTION_ID_MAX_LENGTH, trim_whitespace=False
+        )
         description = serializers.CharField(max_length=500, allow_blank=True)
 
     @extend_schema(
@@ -167,15 +182,24 @@ class CollectionUpdateView(APIView):
 
 class FaceGetAllView(APIView):
     class InputSerializer(_CollectionQuery):
-        page = serializers.IntegerField(min_value=1, default=1)
+        # Capped so the row offset stays within the database's integer range.
+        page = serializers.IntegerField(min_value=1, max_value=MAX_PAGE, default=1)
         pageSize = serializers.IntegerField(min_value=1, max_value=500, default=100)
 
     @extend_schema(
         summary="List a collection's faces (paged, oldest first)",
         parameters=[
             _COLLECTION_PARAM,
-            OpenApiParameter("page", int, description="1-based page number (default 1)"),
-            OpenApiParameter("pageSize", int, description="1..500 (default 100)"),
+            OpenApiParameter(
+                "page",
+                {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1},
+                description=f"1-based page number, 1..{MAX_PAGE} (default 1)",
+            ),
+            OpenApiParameter(
+                "pageSize",
+                {"type": "integer", "minimum": 1, "maximum": 500, "default": 100},
+                description="1..500 (default 100)",
+            ),
         ],
         responses={
             200: inline_serializer(
@@ -242,16 +266,19 @@ class FaceDeleteView(APIView):
 
 
 def _image(request: Request, name: str) -> bytes | None:
-    """An image from a multipart file or a base64 JSON/form string; None when absent."""
+    """An image from a multipart file or a base64 JSON/form string; None when absent.
+
+    Sent but null or empty is a 400, as the schema says (a field is omitted, not nulled).
+    """
     _body(request)  # parse once, turning parser failures into the JSON error shape
     upload = request.FILES.get(name)
     if upload is not None:
         # Reading one byte past the limit is enough to refuse an oversized file.
         return image_check_size(data=upload.read(int(settings.FACES_MAX_IMAGE_BYTES) + 1), field=name)
-    value = _body(request).get(name)
-    if value in (None, ""):
+    if name not in _body(request):
         return None
-    if not isinstance(value, str):
+    value = _body(request).get(name)
+    if not isinstance(value, str) or not value:
         raise ApplicationError(
             f"{name} must be a base64 string or a file.", fields={name: ["Expected base64 or a file."]}
         )
@@ -306,6 +333,54 @@ class FaceComparisonSerializer(serializers.Serializer):
     modelVersions = serializers.DictField(child=serializers.CharField(), help_text="The models behind the embeddings.")
 
 
+# The request bodies as documented (the views read them with _image/_body, which enforce the same).
+_COMPARE_ONE_OF = {
+    # Two images, or one image (image or image1) and the session to compare it with.
+    "anyOf": [
+        {"required": ["image1", "image2"]},
+        {"required": ["verificationSessionId", "image"]},
+        {"required": ["verificationSessionId", "image1"]},
+    ]
+}
+
+
+def _base64_image() -> StrictCharField:
+    return StrictCharField(required=False, schema_format="byte", help_text="A JPEG or PNG, base64")
+
+
+class FaceCompareJsonSerializer(serializers.Serializer):
+    schema_extra = _COMPARE_ONE_OF
+    schema_body_required = True
+    image1 = _base64_image()
+    image2 = _base64_image()
+    image = _base64_image()
+    verificationSessionId = serializers.UUIDField(required=False)
+
+
+class FaceCompareUploadSerializer(serializers.Serializer):
+    schema_extra = _COMPARE_ONE_OF
+    schema_body_required = True
+    image1 = serializers.FileField(required=False)
+    image2 = serializers.FileField(required=False)
+    image = serializers.FileField(required=False)
+    verificationSessionId = serializers.UUIDField(required=False)
+
+
+class _CollectionIdBody(StrictCharField):
+    def __init__(self) -> None:
+        super().__init__(pattern=COLLECTION_ID_PATTERN, max_length=COLLECTION_ID_MAX_LENGTH)
+
+
+class FaceIdentifyJsonSerializer(serializers.Serializer):
+    collectionId = _CollectionIdBody()
+    image = StrictCharField(schema_format="byte", help_text="A JPEG or PNG, base64")
+
+
+class FaceIdentifyUploadSerializer(serializers.Serializer):
+    collectionId = _CollectionIdBody()
+    image = serializers.FileField()
+
+
 class FaceCompareView(APIView):
     parser_classes = _PARSERS
 
@@ -317,32 +392,13 @@ class FaceCompareView(APIView):
             "the field `verificationSessionId`). Each image must show exactly one face: 400 with code `noFace`, "
             "`multipleFaces` or `badImage` names the image in `error.fields`."
         ),
-        request={
-            "application/json": inline_serializer(
-                "FaceCompareRequest",
-                {
-                    "image1": serializers.CharField(required=False),
-                    "image2": serializers.CharField(required=False),
-                    "image": serializers.CharField(required=False),
-                    "verificationSessionId": serializers.UUIDField(required=False),
-                },
-            ),
-            "multipart/form-data": inline_serializer(
-                "FaceCompareUpload",
-                {
-                    "image1": serializers.FileField(required=False),
-                    "image2": serializers.FileField(required=False),
-                    "image": serializers.FileField(required=False),
-                    "verificationSessionId": serializers.UUIDField(required=False),
-                },
-            ),
-        },
+        request={"application/json": FaceCompareJsonSerializer, "multipart/form-data": FaceCompareUploadSerializer},
         responses={200: FaceComparisonSerializer, **ERROR_RESPONSES(400, 401, 404, 409, 413)},
         tags=["Face Recognition"],
     )
     def post(self, request: Request) -> Response:
         session_id = _body(request).get("verificationSessionId")
-        if session_id is not None and not isinstance(session_id, str):
+        if "verificationSessionId" in _body(request) and (not isinstance(session_id, str) or not session_id):
             raise ApplicationError(
                 "verificationSessionId must be a string.", fields={"verificationSessionId": ["Expected a UUID."]}
             )
@@ -391,14 +447,7 @@ class FaceIdentifyView(APIView):
     @extend_schema(
         summary="1:N: find the person in an image among a collection's faces",
         description='JSON `{"collectionId", "image": <base64>}` or multipart with the file `image`.',
-        request={
-            "application/json": inline_serializer(
-                "FaceIdentifyRequest", {"collectionId": serializers.CharField(), "image": serializers.CharField()}
-            ),
-            "multipart/form-data": inline_serializer(
-                "FaceIdentifyUpload", {"collectionId": serializers.CharField(), "image": serializers.FileField()}
-            ),
-        },
+        request={"application/json": FaceIdentifyJsonSerializer, "multipart/form-data": FaceIdentifyUploadSerializer},
         responses={
             200: inline_serializer(
                 "FaceIdentify", {"match": FaceMatchSerializer(allow_null=True), "threshold": serializers.FloatField()}

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -15,9 +15,11 @@ from rest_framework.views import APIView
 from apps.accounts.authentication import request_account
 from apps.core.errors import ApplicationError
 from apps.core.exceptions import flatten_errors
+from apps.core.fields import StrictCharField
+from apps.core.patterns import NON_BLANK_TEXT_PATTERN
 from apps.core.schema import ERROR_RESPONSES
 from apps.verifications import serializers as vs
-from apps.verifications.serializers import StrictCharField, StrictSerializer, StrictUUIDField
+from apps.verifications.serializers import StrictSerializer, StrictUUIDField
 
 from .models import Session
 from .selectors import session_get, session_result_payload
@@ -44,6 +46,28 @@ class _JsonObjectField(serializers.JSONField):
         return data
 
 
+@extend_schema_field(
+    {
+        "type": "object",
+        "maxProperties": MAX_CUSTOM_PARAMETERS,
+        "additionalProperties": {"type": "string", "minLength": 1, "maxLength": 500, "pattern": NON_BLANK_TEXT_PATTERN},
+        "description": f"At most {MAX_CUSTOM_PARAMETERS} keys of up to 100 characters; string values.",
+    }
+)
+class _CustomInputParametersField(serializers.DictField):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(child=StrictCharField(max_length=500), **kwargs)
+
+    def to_internal_value(self, data: Any) -> dict[str, str]:
+        value: dict[str, str] = super().to_internal_value(data)
+        if len(value) > MAX_CUSTOM_PARAMETERS or any(len(k) > 100 for k in value):
+            raise serializers.ValidationError(f"At most {MAX_CUSTOM_PARAMETERS} keys of up to 100 characters.")
+        # Values are strict text (no NUL); keys are not, and PostgreSQL's JSONB cannot store NUL.
+        if any("\x00" in k for k in value):
+            raise serializers.ValidationError("Keys may not contain NUL (\\u0000) characters.")
+        return value
+
+
 class _SessionIdQuery(serializers.Serializer):
     verificationSessionId = StrictUUIDField(help_text="The session's id.")
 
@@ -60,29 +84,26 @@ class CreateSessionView(APIView):
         webhookConfig = _JsonObjectField(required=False)
         redirectConfig = _JsonObjectField(required=False)
         resultParameterConfig = _JsonObjectField(required=False)
-        customInputParameters = serializers.DictField(
-            child=StrictCharField(max_length=500), required=False, help_text="Returned with the result."
-        )
+        customInputParameters = _CustomInputParametersField(required=False, help_text="Returned with the result.")
 
-        def validate_customInputParameters(self, value: dict[str, str]) -> dict[str, str]:  # noqa: N802
-            if len(value) > MAX_CUSTOM_PARAMETERS or any(len(k) > 100 for k in value):
-                raise serializers.ValidationError(f"At most {MAX_CUSTOM_PARAMETERS} keys of up to 100 characters.")
-            # Values are CharFields (which refuse NUL); keys are not, and PostgreSQL's JSONB cannot store NUL.
-            if any("\x00" in k for k in value):
-                raise serializers.ValidationError("Keys may not contain NUL (\\u0000) characters.")
-            return value
+    class CreateSessionSerializer(StrictSerializer):
+        """What the OpenAPI schema shows: the input fields, with the verification blocks' real shapes."""
 
-    class CreateSessionSerializer(serializers.Serializer):
-        """What the OpenAPI schema shows: the verification blocks with their real shapes."""
+        # Without a stored verification there is nothing to verify with: one of the two is required.
+        schema_extra = {
+            **StrictSerializer.schema_extra,
+            "anyOf": [{"required": ["verifierConfigs"]}, {"required": ["verificationId"]}],
+        }
+        schema_body_required = True
 
-        verificationId = serializers.UUIDField(required=False, help_text="Start from this stored verification.")
-        name = serializers.CharField(required=False, max_length=200)
-        externalId = serializers.CharField(required=False, max_length=200, help_text="Returned as correlationId.")
+        verificationId = StrictUUIDField(required=False, help_text="Start from this stored verification.")
+        name = StrictCharField(required=False, max_length=200)
+        externalId = StrictCharField(required=False, max_length=200, help_text="Returned as correlationId.")
         verifierConfigs = vs.VerifierConfigsSerializer(required=False, help_text="Required without verificationId.")
         webhookConfig = vs.WebhookConfigSerializer(required=False)
         redirectConfig = vs.RedirectConfigSerializer(required=False)
         resultParameterConfig = vs.ResultParameterConfigSerializer(required=False)
-        customInputParameters = serializers.DictField(child=serializers.CharField(), required=False)
+        customInputParameters = _CustomInputParametersField(required=False, help_text="Returned with the result.")
 
     class CreateSessionResponseSerializer(serializers.Serializer):
         verificationSessionId = serializers.UUIDField()
@@ -159,7 +180,11 @@ class SessionPhotoReportView(APIView):
         summary="Get the ICAO compliance report",
         description="Which ICAO checks the photo of a passed session meets; 202 while unfinished; 404 otherwise.",
         parameters=[_SESSION_ID_PARAM],
-        responses={200: OpenApiTypes.OBJECT, 202: OpenApiResponse(description="Unfinished"), **ERROR_RESPONSES(404)},
+        responses={
+            200: OpenApiTypes.OBJECT,
+            202: OpenApiResponse(description="Unfinished"),
+            **ERROR_RESPONSES(400, 401, 404),
+        },
     )
     def get(self, request: Request) -> Response:
         session = _photo_session(request)

@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from drf_spectacular.utils import OpenApiExample, extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -14,10 +14,11 @@ from rest_framework.views import APIView
 
 from apps.accounts.authentication import request_account
 from apps.accounts.models import Account
+from apps.core.patterns import HTTP_URL_PATTERN
 from apps.core.schema import ERROR_RESPONSES
 
 from .canonical import MAX_QUERY_STRING_LENGTH
-from .redirects import allowed_redirect_origins_set
+from .redirects import MAX_ALLOWED_ORIGINS, allowed_redirect_origins_set
 from .services import (
     DEFAULT_EXPIRATION_SECONDS,
     MAX_EXPIRATION_SECONDS,
@@ -58,7 +59,27 @@ class QueryStringField(serializers.CharField):
         return str(super().to_internal_value(data))
 
 
+@extend_schema_field(
+    {
+        "type": "array",
+        "maxItems": MAX_ALLOWED_ORIGINS,
+        "items": {"type": "string", "format": "uri", "pattern": HTTP_URL_PATTERN},
+        "description": "Bare origins such as https://shop.example (no path, query, user or fragment).",
+    }
+)
+class _OriginListField(serializers.JSONField):
+    """Checked entry by entry by allowed_redirect_origins_set, so each error names its index."""
+
+
 class SecuritySettingsSerializer(serializers.Serializer):
+    # What validate() refuses, for the OpenAPI schema: a nonce with expiration turned off.
+    schema_extra = {
+        "not": {
+            "required": ["enableNonce", "expirationEnabled"],
+            "properties": {"enableNonce": {"enum": [True]}, "expirationEnabled": {"enum": [False]}},
+        }
+    }
+
     enableNonce = StrictBooleanField(required=False, default=False)
     expirationEnabled = StrictBooleanField(required=False, default=True)
     expirationInSeconds = StrictIntegerField(
@@ -230,7 +251,7 @@ class AllowedRedirectOriginsView(APIView):
         class Meta:
             ref_name = "AllowedRedirectOrigins"
 
-        allowedRedirectOrigins = serializers.JSONField()
+        allowedRedirectOrigins = _OriginListField()
 
     class OutputSerializer(serializers.Serializer):
         class Meta:

@@ -1,25 +1,10 @@
-"""OpenAPI: strict serializers are documented as closed objects (unknown keys are refused)."""
+"""OpenAPI examples of the verification API (the Service API document's own)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.utils import OpenApiExample
-
-from .serializers import StrictSerializer
-
-
-class StrictSerializerExtension(OpenApiSerializerExtension):
-    target_class = StrictSerializer
-    match_subclasses = True
-
-    def map_serializer(self, auto_schema: Any, direction: str) -> dict[str, Any]:
-        schema = auto_schema._map_basic_serializer(self.target, direction)
-        if direction == "request":
-            schema["additionalProperties"] = False
-        return schema
-
 
 _SEED_CONFIG: dict[str, Any] = {
     "verifierConfigs": {

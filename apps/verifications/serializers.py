@@ -22,13 +22,14 @@ from django.core.validators import URLValidator
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail, ValidationError
 
+from apps.core.fields import StrictCharField
+from apps.core.patterns import COLLECTION_ID_MAX_LENGTH, COLLECTION_ID_PATTERN, HTTP_URL_PATTERN
 from apps.signing.redirects import redirect_url_problem
 from apps.webhooks.ssrf import check_url_on_save
 
 from . import enums
 
 NAME_MAX_LENGTH = 200
-COLLECTION_ID_MAX_LENGTH = 128
 URL_MAX_LENGTH = 2048
 AGE_THRESHOLD_MIN = 1
 AGE_THRESHOLD_MAX = 120
@@ -47,23 +48,6 @@ class StrictBooleanField(serializers.BooleanField):
             return data
         self.fail("invalid")
         raise AssertionError  # unreachable: fail() raises
-
-
-class StrictCharField(serializers.CharField):
-    """Only JSON strings; DRF's own field turns ``42`` into ``"42"``. Whitespace is kept as sent."""
-
-    default_error_messages = {"invalid": "Must be a JSON string."}
-
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("trim_whitespace", False)
-        super().__init__(**kwargs)
-
-    def to_internal_value(self, data: Any) -> str:
-        if not isinstance(data, str):
-            self.fail("invalid")
-        if not data.strip() and not self.allow_blank:
-            self.fail("blank")
-        return super().to_internal_value(data)
 
 
 class StrictIntegerField(serializers.IntegerField):
@@ -105,6 +89,12 @@ class HttpUrlField(StrictCharField):
         kwargs.setdefault("max_length", URL_MAX_LENGTH)
         super().__init__(**kwargs)
 
+    schema_format: str | None = "uri"
+
+    @property
+    def schema_pattern(self) -> str:
+        return HTTP_URL_PATTERN
+
     def to_internal_value(self, data: Any) -> str:
         url = super().to_internal_value(data)
         try:
@@ -135,6 +125,8 @@ class StrictSerializer(serializers.Serializer):
     """Rejects keys it does not declare, reporting them next to every other field error."""
 
     unknown_field_message = "Unknown field."
+    # OpenAPI (apps/core/schema.py SchemaExtraExtension): a closed object, as to_internal_value enforces.
+    schema_extra: dict[str, Any] = {"additionalProperties": False}
 
     def to_internal_value(self, data: Any) -> dict[str, Any]:
         unknown = [key for key in data if key not in self.fields] if isinstance(data, Mapping) else []
@@ -171,6 +163,15 @@ class LivenessConfigSerializer(StrictSerializer):
 class AgeConfigSerializer(StrictSerializer):
     """verifierConfigs.age: age estimation, optionally verified against a threshold."""
 
+    schema_extra = {
+        **StrictSerializer.schema_extra,
+        # validate(): ThresholdVerification needs its threshold.
+        "anyOf": [
+            {"properties": {"type": {"not": {"enum": [enums.AgeType.THRESHOLD_VERIFICATION.value]}}}},
+            {"required": ["threshold"]},
+        ],
+    }
+
     type = StrictChoiceField(choices=enums.AgeType.choices)
     threshold = StrictIntegerField(
         required=False,
@@ -201,11 +202,21 @@ class GenderConfigSerializer(StrictSerializer):
 class FaceRecognitionConfigSerializer(StrictSerializer):
     """verifierConfigs.faceRecognition: search and index the face in a collection."""
 
+    schema_extra = {
+        **StrictSerializer.schema_extra,
+        # validate(): every type but Disabled needs its collection.
+        "anyOf": [
+            {"properties": {"type": {"enum": [enums.FaceRecognitionType.DISABLED.value]}}},
+            {"required": ["collectionId"]},
+        ],
+    }
+
     type = StrictChoiceField(choices=enums.FaceRecognitionType.choices)
     collectionId = StrictCharField(
         required=False,
         default=None,
         max_length=COLLECTION_ID_MAX_LENGTH,
+        pattern=COLLECTION_ID_PATTERN,
         help_text="The face collection; required for every type except Disabled.",
     )
 

@@ -18,7 +18,7 @@ from rest_framework.views import APIView
 from apps.accounts.authentication import request_account
 from apps.core.schema import ERROR_RESPONSES
 
-from . import schema  # also registers the OpenAPI extension for strict serializers
+from . import schema
 from .models import VerificationConfig
 from .selectors import verification_get, verification_list
 from .serializers import (

@@ -10,6 +10,8 @@ from rest_framework.views import APIView
 
 from apps.accounts.authentication import request_account
 from apps.core.errors import ApplicationError
+from apps.core.fields import StrictCharField
+from apps.core.patterns import HTTP_URL_PATTERN
 from apps.core.schema import ERROR_RESPONSES
 from apps.core.timestamps import utc_timestamp
 
@@ -59,7 +61,7 @@ class WebhookSecretRotateView(APIView):
 
 class WebhookTestView(APIView):
     class InputSerializer(serializers.Serializer):
-        url = serializers.CharField(max_length=2048)
+        url = StrictCharField(max_length=2048, pattern=HTTP_URL_PATTERN, schema_format="uri")
 
         class Meta:
             ref_name = "WebhookTestInput"
