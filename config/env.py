@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -33,6 +34,19 @@ def absolute_base_url(name: str, value: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.hostname or extras:
         raise ImproperlyConfigured(f"Setting {name} is malformed: {value!r} is not an absolute http(s) URL")
     return value.rstrip("/")
+
+
+_RATE = re.compile(r"^[1-9][0-9]*/[1-9]?[0-9]*[smhd]$")
+
+
+def rate_setting(name: str, default: str) -> str:
+    """A rate limit such as ``20/10m`` (count/period; s, m, h or d); ImproperlyConfigured otherwise."""
+    value = str(setting(name, default)).strip()
+    if not _RATE.match(value):
+        raise ImproperlyConfigured(
+            f"Setting {name} is malformed: {value!r} is not a rate such as 20/10m (count/period in s, m, h or d)"
+        )
+    return value
 
 
 def setting(name: str, default: Any = None, cast: type = str) -> Any:

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
+from apps.core.ratelimits import RateLimitExceeded, client_address, rate_limit_check, rate_limit_count
+
 from .models import Account, ApiKey
-from .services import api_key_authenticate, api_token_authenticate
+from .services import api_key_authenticate, api_token_authenticate, split_api_key
 
 if TYPE_CHECKING:
     # Not at run time: rest_framework.views loads this module through its settings.
@@ -22,6 +26,47 @@ def _credentials(request: Request) -> tuple[str, str]:
     header = get_authorization_header(request).decode("latin-1").strip()
     scheme, _, credential = header.partition(" ")
     return scheme.lower(), credential.strip()
+
+
+FAILURES_BY_ADDRESS = "api-auth-failures:address"
+FAILURES_BY_KEY = "api-auth-failures:key"
+
+
+def _failure_limits(request: Request, credential: str) -> list[tuple[str, str, str]]:
+    """(group, rate, key) of each limit a failed attempt with ``credential`` counts against."""
+    limits = [(FAILURES_BY_ADDRESS, str(settings.API_AUTH_FAILURES_PER_ADDRESS), client_address(request))]
+    prefix = split_api_key(credential)
+    if prefix is not None:
+        limits.append((FAILURES_BY_KEY, str(settings.API_AUTH_FAILURES_PER_KEY), prefix))
+    return limits
+
+
+def _throttled(exc: RateLimitExceeded) -> exceptions.Throttled:
+    return exceptions.Throttled(exc.retry_after, "Too many failed authentication attempts; try again later.")
+
+
+def authenticate_limited(
+    request: Request, credential: str, check: Callable[[str], ApiKey | None], refusal: str
+) -> ApiKey:
+    """``check(credential)`` behind the failed-authentication limits: 429 (Throttled) once they are used up.
+
+    The limits are checked before the credential, so once an address or a key prefix has used up its
+    failures even a right guess is refused until the window ends: guessing cannot go on. Only failures
+    count, so a working integration is never limited.
+    """
+    limits = _failure_limits(request, credential)
+    try:
+        for group, rate, key in limits:
+            rate_limit_check(group=group, rate=rate, key=key)
+        api_key = check(credential)
+        if api_key is None:
+            for group, rate, key in limits:
+                rate_limit_count(group=group, rate=rate, key=key)
+    except RateLimitExceeded as exc:
+        raise _throttled(exc) from None
+    if api_key is None:
+        raise exceptions.AuthenticationFailed(refusal)
+    return api_key
 
 
 class ApiKeyAuthentication(BaseAuthentication):
@@ -38,9 +83,9 @@ class ApiKeyAuthentication(BaseAuthentication):
             raise exceptions.AuthenticationFailed(
                 "Use 'Authorization: ApiKey <key>' or 'Authorization: Bearer <token>'."
             )
-        api_key = api_key_authenticate(plaintext=credential)
-        if api_key is None:
-            raise exceptions.AuthenticationFailed("Invalid or revoked API key.")
+        api_key = authenticate_limited(
+            request, credential, lambda key: api_key_authenticate(plaintext=key), "Invalid or revoked API key."
+        )
         return api_key.account, api_key
 
     def authenticate_header(self, request: Request) -> str:
@@ -54,9 +99,9 @@ class BearerTokenAuthentication(ApiKeyAuthentication):
         scheme, credential = _credentials(request)
         if scheme != "bearer":
             return None
-        api_key = api_token_authenticate(token=credential)
-        if api_key is None:
-            raise exceptions.AuthenticationFailed("Invalid or expired token.")
+        api_key = authenticate_limited(
+            request, credential, lambda token: api_token_authenticate(token=token), "Invalid or expired token."
+        )
         return api_key.account, api_key
 
 

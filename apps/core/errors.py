@@ -22,12 +22,14 @@ class ApplicationError(Exception):
         code: str = "invalid",
         status: int = 400,
         fields: dict[str, list[str]] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.code = code
         self.status = status
         self.fields = fields or {}
+        self.headers = headers or {}  # e.g. Retry-After on a 429
 
 
 def error_body(code: str, message: str, fields: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -7,13 +7,11 @@ import mimetypes
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.core.cache import cache
 from django.core.exceptions import RequestDataTooBig
 from django.core.files.storage import default_storage
 from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
 from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import render
-from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -28,6 +26,7 @@ from apps.accounts.services import KEY_PREFIXES, api_key_authenticate
 from apps.core.errors import ApplicationError, error_response
 from apps.core.fields import StrictCharField
 from apps.core.patterns import HTTP_URL_PATTERN
+from apps.core.ratelimits import RateLimitExceeded, client_address, rate_limit_count
 from apps.core.schema import ERROR_RESPONSES
 
 from .models import PartnerProfile
@@ -69,16 +68,18 @@ def _first(request: HttpRequest, *names: str) -> str:
     return ""
 
 
-def _rate_limited(request: HttpRequest, account: Account) -> bool:
-    """A fixed one-hour window per partner and client address: each check costs seconds of CPU."""
-    window = int(timezone.now().timestamp() // 3600)
-    key = f"faces:verif:{account.pk}:{request.META.get('REMOTE_ADDR') or 'unknown'}:{window}"
-    cache.add(key, 0, timeout=3600)
+def _submit_count(request: HttpRequest, account: Account) -> None:
+    """Count a submission per partner and client address (each check costs seconds of CPU); 429 over the limit."""
+    rate = f"{int(settings.VERIF_SUBMITS_PER_HOUR)}/h"
     try:
-        count = cache.incr(key)
-    except ValueError:  # evicted between add and incr
-        count = 1
-    return count > int(settings.VERIF_SUBMITS_PER_HOUR)
+        rate_limit_count(group=f"verif-submit:{account.pk}", rate=rate, key=client_address(request))
+    except RateLimitExceeded as exc:
+        raise ApplicationError(
+            "Too many verification attempts from this address; try again later.",
+            code="throttled",
+            status=429,
+            headers={"Retry-After": str(exc.retry_after)},
+        ) from None
 
 
 def _submit_input(request: HttpRequest) -> tuple[Account, SubmitInput]:
@@ -100,10 +101,7 @@ def _submit_input(request: HttpRequest) -> tuple[Account, SubmitInput]:
             fields={"user_identifier": ["Required."]},
         )
     account = _publishable_account(api_key)
-    if _rate_limited(request, account):
-        raise ApplicationError(
-            "Too many verification attempts from this address; try again later.", code="throttled", status=429
-        )
+    _submit_count(request, account)
     selfie, photo = files.get("selfie_video"), files.get("id_photo")
     if selfie is None or photo is None:
         missing = {name: ["Required."] for name, f in (("selfie_video", selfie), ("id_photo", photo)) if f is None}
@@ -138,8 +136,7 @@ async def verif_submit(request: HttpRequest) -> HttpResponse:
         analysis = await sync_to_async(selfie_check_analyse, thread_sensitive=False)(data=data)
         body = await sync_to_async(_submit_result)(account, data, analysis)
     except ApplicationError as exc:
-        headers = {"Retry-After": "3600"} if exc.status == 429 else None
-        return error_response(exc.status, exc.code, exc.message, exc.fields, headers=headers)
+        return error_response(exc.status, exc.code, exc.message, exc.fields, headers=exc.headers)
     except Exception:
         logger.exception("Selfie check failed")
         return error_response(500, "processing_failed", "Verification processing failed")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections import deque
 from collections.abc import Coroutine, Mapping
 from typing import Any
 
@@ -47,6 +48,7 @@ class SessionConsumer(AsyncWebsocketConsumer):
         self.last_frame_at = 0.0
         self.last_slow_down_at = 0.0
         self.dropped: list[float] = []
+        self.received: deque[float] = deque()  # when each message of the last second arrived, of any kind
         self.pending: set[asyncio.Task[None]] = set()
         await self.accept()
         self.auth_deadline = asyncio.get_running_loop().call_later(
@@ -62,7 +64,7 @@ class SessionConsumer(AsyncWebsocketConsumer):
     # --- client -> server -----------------------------------------------------------------
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        if self.closed:
+        if self.closed or await self._flooded(time.monotonic()):
             return
         if bytes_data is not None:
             await self._on_frame(bytes_data)
@@ -117,6 +119,18 @@ class SessionConsumer(AsyncWebsocketConsumer):
         self.frame_of_seq[self.seq] = self.frames
         self.last_sent_at = now
         self._spawn(self._dispatch(self.gen, self.seq, frame, now))
+
+    async def _flooded(self, now: float) -> bool:
+        """Every message counts, of any kind and in any state (frames, pings, junk, before auth): each one costs
+        the server work, so more than CAPTURE_MAX_MESSAGES_PER_SECOND within a second closes with 4429."""
+        self.received.append(now)
+        while now - self.received[0] >= 1.0:
+            self.received.popleft()
+        if len(self.received) <= int(settings.CAPTURE_MAX_MESSAGES_PER_SECOND):
+            return False
+        await self._error("flood", "Too many messages; the connection is closed.")
+        await self._close(CloseCode.FLOOD)
+        return True
 
     async def _throttled(self, now: float) -> bool:
         interval = 1.0 / float(settings.CAPTURE_MAX_FPS)

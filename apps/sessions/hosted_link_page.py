@@ -10,6 +10,8 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
+from apps.core.ratelimits import client_address
+
 from .hosted_links import LinkRefused, hosted_link_open
 
 # Stricter than the site-wide policy: this page shows a message and runs nothing.
@@ -47,13 +49,13 @@ def hosted_link(request: HttpRequest, verification_id: uuid.UUID) -> HttpRespons
         session = hosted_link_open(
             verification_id=verification_id,
             query_string=query_string,
-            client_address=str(request.META.get("REMOTE_ADDR") or "unknown"),
+            client_address=client_address(request),
         )
     except LinkRefused as refused:
         context = {"kind": refused.kind, "message": refused.message, "status": refused.status}
         response = render(request, "capture/link_error.html", context, status=refused.status)
         response._csp_replace = _CSP  # type: ignore[attr-defined]  # what django-csp's csp_replace sets
-        if refused.status == 429:
-            response["Retry-After"] = "3600"
+        if refused.retry_after is not None:
+            response["Retry-After"] = str(refused.retry_after)
         return _no_store(response)
     return _no_store(HttpResponseRedirect(session.session_url))

@@ -13,12 +13,11 @@ import uuid
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import transaction
-from django.utils import timezone
 
 from apps.accounts.models import Account
 from apps.core.errors import ApplicationError
+from apps.core.ratelimits import RateLimitExceeded, rate_limit_count
 from apps.signing.canonical import EXPIRATION_PARAM, NONCE_PARAM, SIGNATURE_PARAM, QueryStringError, query_parse
 from apps.signing.redirects import is_reserved, redirect_override_check
 from apps.signing.services import (
@@ -58,11 +57,12 @@ def result_parameter_override_name(flag: str) -> str:
 class LinkRefused(Exception):  # noqa: N818 - reads as the outcome it is
     """Why a hosted link creates nothing; ``kind`` picks the error page, ``status`` its HTTP status."""
 
-    def __init__(self, kind: str, status: int, message: str) -> None:
+    def __init__(self, kind: str, status: int, message: str, retry_after: int | None = None) -> None:
         super().__init__(message)
         self.kind = kind
         self.status = status
         self.message = message
+        self.retry_after = retry_after  # seconds, for a 429
 
 
 _REFUSALS = {
@@ -120,16 +120,14 @@ def _verification(verification_id: uuid.UUID) -> VerificationConfig:
     return verification
 
 
-def _unsigned_rate_exceeded(client_address: str) -> bool:
-    """Count an unsigned opening in a fixed one-hour window per client address (shared cache)."""
-    window = int(timezone.now().timestamp() // 3600)
-    key = f"signing:unsigned-link:{client_address}:{window}"
-    cache.add(key, 0, timeout=3600)
+def _unsigned_opening_count(client_address: str) -> None:
+    """Count an unsigned opening per client address; LinkRefused (429) over HOSTED_LINK_UNSIGNED_PER_HOUR."""
+    rate = f"{int(settings.HOSTED_LINK_UNSIGNED_PER_HOUR)}/h"
     try:
-        count = cache.incr(key)
-    except ValueError:  # evicted between add and incr
-        count = 1
-    return count > int(settings.HOSTED_LINK_UNSIGNED_PER_HOUR)
+        rate_limit_count(group="hosted-links-unsigned", rate=rate, key=client_address)
+    except RateLimitExceeded as exc:
+        message = "Too many verifications from this address; try again later."
+        raise LinkRefused("rateLimited", 429, message, retry_after=exc.retry_after) from None
 
 
 def hosted_link_open(*, verification_id: uuid.UUID, query_string: str, client_address: str = "unknown") -> Session:
@@ -154,8 +152,8 @@ def hosted_link_open(*, verification_id: uuid.UUID, query_string: str, client_ad
     outcome = query_check(account=account, params=pairs, purposes=(PURPOSE_LINK,), require_signature=force)
     if outcome is not Outcome.VALID:
         raise LinkRefused(*_REFUSALS[outcome])
-    if SIGNATURE_PARAM not in params and _unsigned_rate_exceeded(client_address):
-        raise LinkRefused("rateLimited", 429, "Too many verifications from this address; try again within an hour.")
+    if SIGNATURE_PARAM not in params:
+        _unsigned_opening_count(client_address)
     external_id = params.get(EXTERNAL_ID_PARAM)
     if external_id is not None and not 1 <= len(external_id) <= MAX_EXTERNAL_ID_LENGTH:
         raise LinkRefused("malformed", 400, f"reExternalId must be 1 to {MAX_EXTERNAL_ID_LENGTH} characters.")

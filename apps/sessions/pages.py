@@ -8,7 +8,6 @@ from typing import Any
 
 from csp.constants import SELF
 from django.conf import settings
-from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -17,6 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from apps.accounts.models import Account
 from apps.accounts.services import account_get_or_create
 from apps.core.errors import ApplicationError
+from apps.core.ratelimits import RateLimitExceeded, client_address, rate_limit_count
 from apps.signing.redirects import allowed_redirect_origins_set, url_origin
 from apps.verifications.enums import AgeType, ChallengeType, GenderType, LivenessType
 
@@ -111,22 +111,6 @@ def session_status(request: HttpRequest, session_id: uuid.UUID) -> JsonResponse:
 # --- direct session (002) ------------------------------------------------------------------------
 
 
-def _client_address(request: HttpRequest) -> str:
-    return str(request.META.get("REMOTE_ADDR") or "unknown")
-
-
-def _rate_limited(request: HttpRequest) -> bool:
-    """A fixed one-hour window per client address, counted in the shared cache."""
-    window = int(timezone.now().timestamp() // 3600)
-    key = f"capture:direct:{_client_address(request)}:{window}"
-    cache.add(key, 0, timeout=3600)
-    try:
-        count = cache.incr(key)
-    except ValueError:
-        count = 1
-    return count > int(settings.DIRECT_SESSIONS_PER_HOUR)
-
-
 _DIRECT_MODES = {"passive": ChallengeType.PASSIVE, "active": ChallengeType.BALANCED}
 
 
@@ -137,9 +121,12 @@ def direct_session(request: HttpRequest) -> HttpResponse:
         raise Http404
     if request.method == "GET":
         return _page(request, "capture/direct.html", {})
-    if _rate_limited(request):
+    try:
+        rate = f"{int(settings.DIRECT_SESSIONS_PER_HOUR)}/h"
+        rate_limit_count(group="direct-sessions", rate=rate, key=client_address(request))
+    except RateLimitExceeded as exc:
         response = _page(request, "capture/problem.html", {"kind": "rateLimited"}, status=429)
-        response["Retry-After"] = "3600"
+        response["Retry-After"] = str(exc.retry_after)
         return response
     challenge_type = _DIRECT_MODES.get(request.POST.get("mode", "passive"), ChallengeType.PASSIVE)
     account = account_get_or_create(name=DIRECT_ACCOUNT)

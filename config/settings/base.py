@@ -9,6 +9,7 @@ Every value is read here once; malformed values fail at start-up.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -16,7 +17,7 @@ from urllib.parse import urlsplit
 from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import absolute_base_url, env, setting
+from config.env import absolute_base_url, env, rate_setting, setting
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -43,6 +44,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "channels",
     "csp",
+    "axes",
+    "django_ratelimit",
     "apps.core",
     "apps.accounts",
     "apps.verifications",
@@ -64,6 +67,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it answers a locked-out admin login.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -234,6 +239,31 @@ CONTENT_SECURITY_POLICY = {
 }
 # http:// webhook and redirect targets are refused unless this is on (local development, tests).
 ALLOW_HTTP_OUTBOUND = setting("ALLOW_HTTP_OUTBOUND", DEBUG, bool)
+
+# --- Rate limits and lockouts (docs/operations.md, "Rate limits and lockouts") ------------------
+# Counted by django-ratelimit in the default cache (Redis when REDIS_URL is set). IPv6 clients are counted by
+# network: one subscriber usually holds a whole /64.
+RATELIMIT_USE_CACHE = "default"
+RATELIMIT_IPV6_MASK = setting("RATE_LIMIT_IPV6_PREFIX_BITS", 64, int)
+if not 32 <= RATELIMIT_IPV6_MASK <= 128:
+    raise ImproperlyConfigured("Setting RATE_LIMIT_IPV6_PREFIX_BITS is malformed: use 32..128")
+# Failed API-key or token authentications, per client address and per key prefix; then 429 until the window ends.
+API_AUTH_FAILURES_PER_ADDRESS = rate_setting("API_AUTH_FAILURES_PER_ADDRESS", "20/10m")
+API_AUTH_FAILURES_PER_KEY = rate_setting("API_AUTH_FAILURES_PER_KEY", "10/10m")
+# Admin login lockout (django-axes): after this many failures an address, and a user name, are locked out.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = setting("ADMIN_LOGIN_FAILURES", 10, int)
+AXES_COOLOFF_TIME = timedelta(minutes=setting("ADMIN_LOCKOUT_MINUTES", 30, int))
+AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
+AXES_RESET_ON_SUCCESS = True
+if AXES_FAILURE_LIMIT < 1 or AXES_COOLOFF_TIME.total_seconds() < 60:
+    raise ImproperlyConfigured("ADMIN_LOGIN_FAILURES (>= 1) or ADMIN_LOCKOUT_MINUTES (>= 1) is malformed")
+SILENCED_SYSTEM_CHECKS = [
+    # "Not officially supported": Django's own RedisCache, whose incr is Redis's atomic INCRBY.
+    "django_ratelimit.W001",
+    # "Not a shared cache": the embedded default is one process, so its local memory is the whole cache.
+    *([] if REDIS_URL else ["django_ratelimit.E003"]),
+]
 
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",

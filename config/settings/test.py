@@ -49,3 +49,7 @@ ALLOW_HTTP_OUTBOUND = True
 CELERY_TASK_ALWAYS_EAGER = True
 # The test process imports config.asgi: no scheduler thread racing the tests' own job runs.
 PERIODIC_JOBS_IN_PROCESS = False
+# Every test client is 127.0.0.1 and, on Redis, the cache outlives each test: hundreds of deliberate bad-key
+# tests would trip the failed-authentication limits. tests/core/test_rate_limits.py sets its own, small ones.
+API_AUTH_FAILURES_PER_ADDRESS = "1000000/10m"
+API_AUTH_FAILURES_PER_KEY = "1000000/10m"

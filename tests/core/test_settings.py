@@ -43,6 +43,16 @@ def _import_settings(module: str, **env: str) -> subprocess.CompletedProcess[str
             "CHANNEL_LAYER_SOCKET_TIMEOUT_SECONDS is malformed",
         ),
         (
+            {"SECRET_KEY": "x" * 50, "API_AUTH_FAILURES_PER_ADDRESS": "lots"},
+            "API_AUTH_FAILURES_PER_ADDRESS is malformed",
+        ),
+        ({"SECRET_KEY": "x" * 50, "API_AUTH_FAILURES_PER_KEY": "0/10m"}, "API_AUTH_FAILURES_PER_KEY is malformed"),
+        ({"SECRET_KEY": "x" * 50, "ADMIN_LOGIN_FAILURES": "0"}, "ADMIN_LOGIN_FAILURES"),
+        (
+            {"SECRET_KEY": "x" * 50, "CAPTURE_MAX_MESSAGES_PER_SECOND": "5"},
+            "CAPTURE_MAX_MESSAGES_PER_SECOND is malformed",
+        ),
+        (
             {"SECRET_KEY": "x" * 50, "WEBSOCKET_MAX_MESSAGE_BYTES": "1500000"},
             "WEBSOCKET_MAX_MESSAGE_BYTES is malformed",
         ),

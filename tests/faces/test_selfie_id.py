@@ -390,4 +390,4 @@ def test_submissions_are_rate_limited_per_partner_and_address(publishable, setti
     limited = submit(publishable, None, faces.astronaut)
     assert limited.status_code == 429
     assert limited.json()["error"]["code"] == "throttled"
-    assert limited["Retry-After"] == "3600"
+    assert 0 < int(limited["Retry-After"]) <= 3600

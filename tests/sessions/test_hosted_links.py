@@ -251,7 +251,7 @@ def test_unsigned_openings_are_rate_limited_per_address_but_signed_ones_are_not(
     vid = verification_create(integrator, securityConfig={"forceSignedInput": False})
     assert [open_link(browser, vid, "userId=1").status_code for _ in range(2)] == [302, 302]
     limited = open_link(browser, vid, "userId=1")
-    assert limited.status_code == 429 and limited["Retry-After"] == "3600"
+    assert limited.status_code == 429 and 0 < int(limited["Retry-After"]) <= 3600
     assert b"Too many attempts" in limited.content
     assert open_link(browser, vid, signed_link(integrator, "userId=1")).status_code == 302
     assert browser.get(f"/v/{vid}?userId=1", REMOTE_ADDR="10.0.0.2").status_code == 302

@@ -103,8 +103,9 @@ def test_direct_sessions_are_off_by_default(db):
 def test_a_direct_session_needs_no_api_key_and_is_rate_limited_per_address(db, settings):
     settings.DIRECT_SESSIONS_ENABLED = True
     settings.DIRECT_SESSIONS_PER_HOUR = 2
-    # Addresses unique to this run: a shared cache (Redis) keeps counters between runs.
-    address = f"2001:db8::{uuid.uuid4().hex[:4]}"
+    # Addresses unique to this run: a shared cache (Redis) keeps counters between runs. IPv6 counts by /64.
+    network = f"2001:db8:{uuid.uuid4().hex[:4]}:{uuid.uuid4().hex[:4]}"
+    address = f"{network}::1"
     client = Client(REMOTE_ADDR=address)
     assert client.get("/direct/").status_code == 200
     first = client.post("/direct/", {"mode": "passive"})
@@ -112,8 +113,10 @@ def test_a_direct_session_needs_no_api_key_and_is_rate_limited_per_address(db, s
     assert Session.objects.get().mode == "passive"
     assert client.post("/direct/", {"mode": "active"}).status_code == 302
     limited = client.post("/direct/", {"mode": "active"})
-    assert limited.status_code == 429 and limited["Retry-After"] == "3600"
-    assert Client(REMOTE_ADDR=f"{address}:1").post("/direct/", {}).status_code == 302
+    assert limited.status_code == 429 and 0 < int(limited["Retry-After"]) <= 3600
+    assert Client(REMOTE_ADDR=f"{network}::2").post("/direct/", {}).status_code == 429  # the same /64
+    elsewhere = f"2001:db8:{uuid.uuid4().hex[:4]}:{uuid.uuid4().hex[:4]}::1"
+    assert Client(REMOTE_ADDR=elsewhere).post("/direct/", {}).status_code == 302
     assert Session.objects.count() == 3
 
 

@@ -299,3 +299,34 @@ async def test_a_malformed_socket_path_closes_with_4404():
     assert connected
     messages, code = await closed_with(socket)
     assert code == CloseCode.UNKNOWN_SESSION and messages[0]["code"] == "unknownSession"
+
+
+async def _flood(socket, messages: int, send) -> tuple[list[dict], int]:
+    for _ in range(messages):
+        await send()
+    return await closed_with(socket)
+
+
+async def test_a_flood_of_pings_closes_with_4429(integrator, settings):
+    session = await _session(integrator)
+    socket, _ = await authed_socket(session.id, session_token_issue(session_id=session.id))
+    messages, code = await _flood(socket, 1000, lambda: socket.send_json_to({"type": "ping"}))
+    assert code == CloseCode.FLOOD and messages[-1]["code"] == "flood"
+    assert len([m for m in messages if m["type"] == "pong"]) < settings.CAPTURE_MAX_MESSAGES_PER_SECOND
+
+
+async def test_a_flood_of_frames_that_are_not_jpeg_closes_with_4429(integrator, settings):
+    session = await _session(integrator)
+    socket, _ = await authed_socket(session.id, session_token_issue(session_id=session.id))
+    messages, code = await _flood(socket, 400, lambda: socket.send_to(bytes_data=b"\x89PNG not a jpeg"))
+    assert code == CloseCode.FLOOD and messages[-1]["code"] == "flood"
+    assert len([m for m in messages if m.get("code") == "badFrame"]) < settings.CAPTURE_MAX_MESSAGES_PER_SECOND
+
+
+async def test_pings_at_a_human_pace_are_all_answered(integrator):
+    session = await _session(integrator)
+    socket, _ = await authed_socket(session.id, session_token_issue(session_id=session.id))
+    for _ in range(20):
+        await socket.send_json_to({"type": "ping"})
+        assert await socket.receive_json_from() == {"type": "pong"}
+    await socket.disconnect()

@@ -22,6 +22,8 @@ SESSION_MAX_ATTEMPTS = setting("SESSION_MAX_ATTEMPTS", 3, int)
 # Frame protocol limits.
 CAPTURE_MAX_FRAME_BYTES = setting("CAPTURE_MAX_FRAME_BYTES", 1_500_000, int)
 CAPTURE_MAX_FPS = setting("CAPTURE_MAX_FPS", 10, int)
+# Messages of any kind (frames, pings, anything) one capture socket may send within a second; more close it (4429).
+CAPTURE_MAX_MESSAGES_PER_SECOND = setting("CAPTURE_MAX_MESSAGES_PER_SECOND", 5 * CAPTURE_MAX_FPS, int)
 # The web server's (daphne's, via `python -m config.serve`) cap on one WebSocket message. Above the frame limit,
 # so an oversized frame still reaches the consumer and gets frameTooLarge and close 1009; beyond this cap daphne
 # itself drops the connection, which bounds the memory one client can make the server hold.
@@ -45,6 +47,10 @@ if CAPTURE_MAX_FPS < 1 or CAPTURE_MAX_FRAME_BYTES < 1024 or SESSION_MAX_ATTEMPTS
         "Capture limits are malformed: check CAPTURE_MAX_FPS, CAPTURE_MAX_FRAME_BYTES and SESSION_MAX_ATTEMPTS"
     )
 
+if CAPTURE_MAX_MESSAGES_PER_SECOND <= CAPTURE_MAX_FPS:
+    raise ImproperlyConfigured(
+        "Setting CAPTURE_MAX_MESSAGES_PER_SECOND is malformed: it must exceed CAPTURE_MAX_FPS (frames plus control)"
+    )
 if WEBSOCKET_MAX_MESSAGE_BYTES <= CAPTURE_MAX_FRAME_BYTES:
     raise ImproperlyConfigured(
         "Setting WEBSOCKET_MAX_MESSAGE_BYTES is malformed: it must exceed CAPTURE_MAX_FRAME_BYTES, or oversized "

@@ -1,0 +1,67 @@
+"""Rate limits: every limited door counts through django-ratelimit, in the shared cache.
+
+A limit is a rate string (``"10/h"``, ``"20/10m"``) and a key: the client
+address (:func:`client_address`) or any value the caller names (an API key's
+prefix). The caller decides what to answer; :class:`RateLimitExceeded` carries
+the seconds to put in ``Retry-After``. Limits fail open: a cache outage must
+not take the API down with it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest
+from django_ratelimit.core import get_usage
+
+logger = logging.getLogger(__name__)
+
+
+class RateLimitExceeded(Exception):  # noqa: N818 - reads as the outcome it is
+    """The limit is used up; ``retry_after`` seconds until its window ends."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"Rate limit exceeded; retry after {retry_after} s.")
+        self.retry_after = retry_after
+
+
+def client_address(request: HttpRequest) -> str:
+    """The client as limits count it: an IPv4 address, or the IPv6 network of ``RATELIMIT_IPV6_MASK`` bits.
+
+    One IPv6 subscriber usually holds a whole /64, so counting single IPv6 addresses would count nothing.
+    Behind a proxy, ``python -m config.serve --proxy-headers`` puts the real client in REMOTE_ADDR.
+    """
+    raw = str(request.META.get("REMOTE_ADDR") or "unknown")
+    try:
+        address = ipaddress.ip_address(raw.split("%")[0])
+    except ValueError:
+        return raw
+    bits = int(settings.RATELIMIT_IPV6_MASK) if address.version == 6 else 32
+    return str(ipaddress.ip_network(f"{address}/{bits}", strict=False).network_address)
+
+
+def _usage(*, group: str, rate: str, key: str, increment: bool) -> dict[str, Any] | None:
+    try:
+        # The key is computed by the caller, so the request django-ratelimit would read it from is a blank one.
+        return get_usage(HttpRequest(), group=group, key=lambda _group, _request: key, rate=rate, increment=increment)
+    except Exception:
+        logger.warning("Rate limit %s could not be counted; letting the request through", group, exc_info=True)
+        return None
+
+
+def _raise_if_limited(usage: dict[str, Any] | None) -> None:
+    if usage is not None and usage["should_limit"]:
+        raise RateLimitExceeded(max(int(usage["time_left"]), 1))
+
+
+def rate_limit_count(*, group: str, rate: str, key: str) -> None:
+    """Count one use of ``group`` by ``key``; raise RateLimitExceeded when this use is over ``rate``."""
+    _raise_if_limited(_usage(group=group, rate=rate, key=key, increment=True))
+
+
+def rate_limit_check(*, group: str, rate: str, key: str) -> None:
+    """Raise RateLimitExceeded when ``key`` has already used up ``rate`` in ``group``; counts nothing."""
+    _raise_if_limited(_usage(group=group, rate=rate, key=key, increment=False))
