@@ -8,6 +8,8 @@ frame queued for an older attempt is recognised and dropped.
 from __future__ import annotations
 
 import json
+import threading
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, TypedDict
@@ -16,7 +18,10 @@ from django.core.cache import cache
 
 # Longer than any session's TTL, so live state never vanishes mid-capture.
 _STATE_TIMEOUT = 2 * 60 * 60
-_LOCK_TIMEOUT = 30
+# A session's lock lives this long unless its holder renews it (every second while it works), so a
+# lock left by a killed worker blocks the session for a few seconds, not for a whole capture.
+LOCK_TTL_SECONDS = 4
+_LOCK_RENEW_SECONDS = 1.0
 
 
 class CaptureRecord(TypedDict):
@@ -48,16 +53,41 @@ def capture_record_delete(*, session_id: str) -> None:
     cache.delete_many([_state_key(session_id), *_key_embedding_keys(session_id)])
 
 
+def _lock_key(session_id: str) -> str:
+    return f"capture:lock:{session_id}"
+
+
+def _lock_renew(key: str, token: str, done: threading.Event) -> None:
+    while not done.wait(_LOCK_RENEW_SECONDS):
+        if cache.get(key) != token:
+            return  # expired and taken by another worker: never extend someone else's lock
+        cache.touch(key, LOCK_TTL_SECONDS)
+
+
 @contextmanager
 def session_lock(*, session_id: str) -> Iterator[bool]:
-    """Yield whether this process holds the session's frame lock (``cache.add`` is atomic)."""
-    key = f"capture:lock:{session_id}"
-    acquired = bool(cache.add(key, "1", timeout=_LOCK_TIMEOUT))
+    """Yield whether this process holds the session's lock (``cache.add`` is atomic).
+
+    Held while a frame is analysed or the verdict computed. The lock expires after
+    LOCK_TTL_SECONDS; a thread renews it while the holder is alive, so only a dead
+    holder's lock lapses.
+    """
+    key, token = _lock_key(session_id), uuid.uuid4().hex
+    acquired = bool(cache.add(key, token, timeout=LOCK_TTL_SECONDS))
+    done = threading.Event()
+    if acquired:
+        threading.Thread(target=_lock_renew, args=(key, token, done), name="session-lock", daemon=True).start()
     try:
         yield acquired
     finally:
-        if acquired:
+        done.set()
+        if acquired and cache.get(key) == token:
             cache.delete(key)
+
+
+def session_lock_held(*, session_id: str) -> bool:
+    """Whether a live process is working on the session right now."""
+    return cache.get(_lock_key(session_id)) is not None
 
 
 def _key_count_key(session_id: str) -> str:
@@ -102,3 +132,26 @@ def key_embeddings_get(*, session_id: str, gen: str, times: list[float]) -> dict
 
 def record_summary(record: CaptureRecord | None) -> dict[str, Any]:
     return {} if record is None else {"gen": record["gen"], "seq": record["seq"], "complete": record["complete"]}
+
+
+# A finished session's result was published to its sockets: the recovery sweep leaves it alone.
+_ANNOUNCED_TIMEOUT = 30 * 60
+
+
+def _announced_key(session_id: str) -> str:
+    return f"capture:announced:{session_id}"
+
+
+def result_announced_mark(*, session_id: str) -> None:
+    cache.set(_announced_key(session_id), 1, timeout=_ANNOUNCED_TIMEOUT)
+
+
+def results_unannounced(*, session_ids: list[str]) -> list[str]:
+    """The sessions among ``session_ids`` whose result nobody has published yet."""
+    marked = cache.get_many([_announced_key(sid) for sid in session_ids])
+    return [sid for sid in session_ids if _announced_key(sid) not in marked]
+
+
+def decide_queued_mark(*, session_id: str, seconds: int) -> bool:
+    """True once per ``seconds`` for a session: a rescued verdict is queued once, not on every sweep."""
+    return bool(cache.add(f"capture:decide-queued:{session_id}", 1, timeout=seconds))

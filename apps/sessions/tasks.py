@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from . import retention
-from .services import frames, key_frames, lifecycle, verdict
+from .services import frames, key_frames, lifecycle, recovery, verdict
 
 
 def key_frame_embed_request(*, session_id: str, gen: str, t: float, jpeg: bytes) -> None:
@@ -52,3 +52,9 @@ def sessions_expire() -> int:
 def sessions_retention_purge() -> int:
     # Hourly: ICAO photos go with the result window, the other personal fields after SESSION_RETENTION_DAYS.
     return lifecycle.sessions_photos_purge() + retention.sessions_personal_data_purge()
+
+
+@shared_task(name="apps.sessions.tasks.sessions_recover", ignore_result=True)
+def sessions_recover() -> int:
+    # Every few seconds: a killed worker's session gets its verdict (re-)computed or re-published.
+    return recovery.sessions_rescue_analysing(decide=session_decide.delay) + recovery.sessions_results_announce()

@@ -23,7 +23,10 @@
   var TERMINAL_CLOSE = { 4401: "expired", 4403: "connection", 4404: "connection", 4409: "connection", 4410: "expired", 4411: "connection" };
 
   var token = boot.token, ws = null, stream = null, timer = null, finished = false, capturing = false;
-  var reconnects = 0, pollTimer = null, tokenExpired = false;
+  var reconnects = 0, polling = false, watchdog = null, tokenExpired = false;
+  // Analysing for longer than this without a result over the socket: ask the database instead
+  // (a worker may have died after storing the verdict; the channel layer delivers at most once).
+  var ANALYSIS_WATCHDOG_MS = 4000;
   var video = document.getElementById("video");
   var canvas = document.createElement("canvas");
 
@@ -75,7 +78,7 @@
         if (msg.resumeToken) { token = msg.resumeToken; reconnects = 0; }
         $("steps").textContent = msg.challengesTotal ? ("Attempt " + msg.attempt + " of " + msg.maxAttempts) : "";
         if (msg.status === "in_progress") { startCapture(msg); }
-        else if (msg.status === "analysing") { stopFrames(); show("analysing"); }
+        else if (msg.status === "analysing") { stopFrames(); show("analysing"); armWatchdog(); }
         break;
       case "challenge":
         $("challenge").textContent = CHALLENGES[msg.challenge] || msg.challenge;
@@ -122,7 +125,14 @@
     }, "image/jpeg", 0.85);
   }
 
+  function armWatchdog() {
+    if (watchdog) { clearTimeout(watchdog); }
+    watchdog = setTimeout(function () { watchdog = null; poll(null, true); }, ANALYSIS_WATCHDOG_MS);
+  }
+
   function showResult(msg) {
+    if (finished) { return; }  // the socket and the status poll may both deliver it
+    if (watchdog) { clearTimeout(watchdog); watchdog = null; }
     stopFrames();
     var badge = $("result-badge");
     badge.className = "badge " + msg.verdict;
@@ -167,17 +177,22 @@
     });
   }
 
-  // The database is the source of truth: when the socket cannot tell us, ask it.
-  function poll(fallback) {
-    if (pollTimer) { return; }
+  // The database is the source of truth: when the socket cannot tell us, ask it. ``quiet``: the socket
+  // is still open (the analysis watchdog), so a session that is not analysing any more is left to it.
+  function poll(fallback, quiet) {
+    if (polling) { return; }
+    polling = true;
     var tries = 0;
     function once() {
+      if (finished) { polling = false; return; }
       fetch(boot.statusUrl, { cache: "no-store" }).then(function (r) { return r.ok ? r.json() : null; }).then(function (body) {
-        if (body && body.result) { showResult(body.result); return; }
-        if (body && body.status === "analysing" && tries < 60) { show("analysing"); tries += 1; pollTimer = setTimeout(once, 1000); return; }
+        if (body && body.result) { polling = false; showResult(body.result); return; }
+        if (body && body.status === "analysing" && tries < 60) { show("analysing"); tries += 1; setTimeout(once, 1000); return; }
+        polling = false;
+        if (quiet) { return; }
         if (body && body.status === "expired") { show("expired"); return; }
         show(fallback === "expired" ? "expired" : "connection");
-      }).catch(function () { show("connection"); });
+      }).catch(function () { polling = false; if (!quiet) { show("connection"); } });
     }
     once();
   }

@@ -107,5 +107,6 @@ async def test_a_worker_process_analyses_frames_and_stores_the_verdict(integrato
     # ... and, being biometric, its embedding left Redis with the rest of the capture at the verdict.
     import redis
 
-    left = redis.Redis.from_url(require_redis()).keys(f"*capture:*:{session.id}*")
+    client = redis.Redis.from_url(require_redis())
+    left = client.keys(f"*capture:state:{session.id}*") + client.keys(f"*capture:keyemb:{session.id}*")
     assert left == [], left

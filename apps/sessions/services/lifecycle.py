@@ -19,7 +19,7 @@ from ..messages import session_result_message
 from ..models import Session
 from ..notifier import notify_message
 from ..selectors import session_result_payload
-from ..state_store import capture_record_delete, capture_record_get
+from ..state_store import capture_record_delete, capture_record_get, result_announced_mark
 from .create import capture_attempt_reset, capture_plan_for
 
 # How a stuck session's verdict is queued again: (session_id, gen); the task module passes its task.
@@ -48,10 +48,16 @@ def session_retry(*, session_id: str) -> Session | None:
 
 
 def session_result_notify(*, session: Session) -> None:
-    """Tell the session's sockets its stored result (nothing when there is none yet)."""
+    """Tell the session's sockets its stored result (nothing when there is none yet).
+
+    Marks the result as published; a session finished without that mark (its worker died
+    after the commit) is published again by ``recovery.sessions_results_announce``.
+    """
     message = session_result_message(session=session)
     if message:
         notify_message(session_id=str(session.id), message=message)
+        if session.is_finished:
+            result_announced_mark(session_id=str(session.id))
 
 
 def _finish_without_verdict(

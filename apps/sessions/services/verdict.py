@@ -20,7 +20,7 @@ from apps.verifications.session_config import FaceRecognitionConfig
 from apps.webhooks.event_types import EventType
 
 from ..models import Session
-from ..state_store import capture_record_delete, capture_record_get
+from ..state_store import capture_record_delete, capture_record_get, session_lock
 from ..verdict_rules import VerifierResults, session_outcome, verifier_results
 from .create import capture_state_load
 from .key_frames import key_frames_with_embeddings
@@ -28,19 +28,26 @@ from .lifecycle import session_result_notify, webhook_event_record_safe
 
 
 def session_decide(*, session_id: str, gen: str) -> None:
-    """Ask the engine for the verdict of a finished capture and store it (idempotent)."""
-    session = Session.objects.filter(id=session_id, status=Session.Status.ANALYSING).first()
-    if session is None:
-        return
-    record = capture_record_get(session_id=str(session_id))
-    if record is None or record["gen"] != gen:
-        return
-    engine = get_engine()
-    state = key_frames_with_embeddings(
-        engine, session_id=str(session_id), gen=gen, state=capture_state_load(engine, record)
-    )
-    verdict = engine.decide(state)
-    session_verdict_record(session=session, verdict=verdict)
+    """Ask the engine for the verdict of a finished capture and store it (idempotent).
+
+    Holds the session's lock while deciding: a session left analysing with its lock free
+    has lost its worker, and the recovery sweep queues this again.
+    """
+    with session_lock(session_id=str(session_id)) as acquired:
+        if not acquired:
+            return  # another live worker is on it
+        session = Session.objects.filter(id=session_id, status=Session.Status.ANALYSING).first()
+        if session is None:
+            return
+        record = capture_record_get(session_id=str(session_id))
+        if record is None or record["gen"] != gen:
+            return
+        engine = get_engine()
+        state = key_frames_with_embeddings(
+            engine, session_id=str(session_id), gen=gen, state=capture_state_load(engine, record)
+        )
+        verdict = engine.decide(state)
+        session_verdict_record(session=session, verdict=verdict)
 
 
 def session_verdict_record(*, session: Session, verdict: Verdict) -> bool:

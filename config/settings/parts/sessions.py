@@ -17,6 +17,8 @@ SESSION_RESULT_RETENTION_DAYS = setting("SESSION_RESULT_RETENTION_DAYS", 7, int)
 # After this many days a session row loses its personal fields (externalId, custom parameters, estimates,
 # scores, faceId); status, results, timestamps, account and config stay for aggregates.
 SESSION_RETENTION_DAYS = setting("SESSION_RETENTION_DAYS", 30, int)
+# How often the recovery sweep looks for sessions a killed worker left behind (verdict lost or unpublished).
+SESSION_RECOVERY_SWEEP_SECONDS = setting("SESSION_RECOVERY_SWEEP_SECONDS", 2.0, float)
 # Attempts per session when the config does not say (a "retry" verdict may start another one).
 SESSION_MAX_ATTEMPTS = setting("SESSION_MAX_ATTEMPTS", 3, int)
 # Frame protocol limits.
@@ -57,6 +59,8 @@ if WEBSOCKET_MAX_MESSAGE_BYTES <= CAPTURE_MAX_FRAME_BYTES:
         "frames are dropped by the server without frameTooLarge"
     )
 
+if not 0.5 <= SESSION_RECOVERY_SWEEP_SECONDS <= 60:
+    raise ImproperlyConfigured("Setting SESSION_RECOVERY_SWEEP_SECONDS is malformed: use 0.5..60 seconds")
 if SESSION_RESULT_RETENTION_DAYS < 1 or SESSION_RETENTION_DAYS < SESSION_RESULT_RETENTION_DAYS:
     raise ImproperlyConfigured(
         "Setting SESSION_RETENTION_DAYS is malformed: use at least SESSION_RESULT_RETENTION_DAYS (and that >= 1) days"
@@ -68,6 +72,12 @@ BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": timedelta(minutes=1),
         # Beat runs expiry on the default queue: the frames queue is latency-critical.
         "options": {"queue": "default"},
+    },
+    "capture-sessions-recover": {
+        "task": "apps.sessions.tasks.sessions_recover",
+        "schedule": SESSION_RECOVERY_SWEEP_SECONDS,
+        # A sweep not run within its interval is superseded by the next one.
+        "options": {"queue": "default", "expires": SESSION_RECOVERY_SWEEP_SECONDS},
     },
     "capture-sessions-retention": {
         "task": "apps.sessions.tasks.sessions_retention_purge",

@@ -1,0 +1,185 @@
+"""A killed frames worker never strands the page: its lock lapses, its verdict is (re)computed or
+re-published by the recovery sweep, the page's status poll reads the stored result, and the
+capture state (face crops) goes with the session. Real Redis (cache and channel layer) and
+PostgreSQL in CI.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from channels.db import database_sync_to_async
+from django.test import Client
+
+from apps.sessions import services, tasks
+from apps.sessions.models import Session
+from apps.sessions.services import frames, verdict
+from apps.sessions.state_store import LOCK_TTL_SECONDS, capture_record_get, session_lock, session_lock_held
+from apps.sessions.tokens import page_key_create, session_token_issue
+from tests.conftest import require_postgres, require_redis
+from tests.face_engine.synth_capture import passive_clip
+
+from . import real_captures
+from .conftest import make_session
+from .socket_helpers import authed_socket, receive_until
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _status(session: Session) -> dict:
+    """What the hosted page polls: the stored view of the session, with its page key."""
+    response = Client().get(f"/s/{session.id}/status?k={page_key_create(session_id=session.id)}")
+    assert response.status_code == 200
+    return response.json()
+
+
+def _capture_until_the_worker_dies(session: Session, *, where: object, name: str, monkeypatch) -> dict:
+    """A live person holding still until the capture completes, on a worker that dies at ``where.name``."""
+    Session.objects.filter(id=session.id).update(status="in_progress", attempt=1)
+    record = services.capture_attempt_reset(session=session)
+    start = time.time()
+
+    def worker_dies(*args: object, **kwargs: object) -> None:
+        raise SystemExit("worker killed")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(where, name, worker_dies)
+        with pytest.raises(SystemExit):
+            for seq, frame in enumerate(passive_clip("astronaut", 3.5), start=1):
+                services.session_frame_analyze(
+                    session_id=str(session.id),
+                    gen=record["gen"],
+                    seq=seq,
+                    frame_b64=services.frame_encode(frame),
+                    received_at=start + seq / 15,
+                    key_frame_request=tasks.key_frame_embed_request,
+                )
+    return record
+
+
+@pytest.mark.slow
+@pytest.mark.django_db
+def test_a_worker_killed_mid_verdict_gets_its_verdict_from_the_next_sweep(integrator, real_engine, monkeypatch):
+    require_redis()
+    session = make_session(integrator.account)
+    _capture_until_the_worker_dies(session, where=frames, name="session_decide", monkeypatch=monkeypatch)
+    session.refresh_from_db()
+    assert session.status == "analysing" and _status(session)["result"] is None
+    assert not session_lock_held(session_id=str(session.id))  # the dead worker's lock is gone
+
+    started = time.monotonic()
+    tasks.sessions_recover()  # one beat of the sweep (every SESSION_RECOVERY_SWEEP_SECONDS)
+
+    session.refresh_from_db()
+    assert session.status == "completed" and session.verification_result == "Pass"
+    assert _status(session)["result"]["verdict"] == "pass"
+    assert capture_record_get(session_id=str(session.id)) is None
+    assert time.monotonic() - started < 10
+
+
+@pytest.mark.django_db
+def test_the_sweep_leaves_a_session_alone_while_a_live_worker_holds_its_lock(integrator):
+    require_redis()
+    session = make_session(integrator.account)
+    Session.objects.filter(id=session.id).update(status="in_progress", attempt=1)
+    services.capture_attempt_reset(session=session)
+    Session.objects.filter(id=session.id).update(status="analysing")
+    queued: list[tuple[str, str]] = []
+
+    with session_lock(session_id=str(session.id)) as acquired:
+        assert acquired
+        time.sleep(LOCK_TTL_SECONDS + 1)  # renewed while held: still ours past its TTL
+        assert session_lock_held(session_id=str(session.id))
+        from apps.sessions.services import recovery
+
+        assert recovery.sessions_rescue_analysing(decide=lambda *args: queued.append(args)) == 0
+    assert queued == []
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+async def test_a_verdict_stored_by_a_worker_killed_before_publishing_reaches_the_open_socket(
+    integrator, real_engine, monkeypatch
+):
+    require_redis()
+    require_postgres()
+    session = await database_sync_to_async(make_session)(integrator.account)
+    socket, state = await authed_socket(session.id, session_token_issue(session_id=session.id))
+    assert state["status"] == "in_progress"
+    # The worker commits the verdict, then dies before it deletes the capture state and publishes.
+    session = await database_sync_to_async(Session.objects.get)(id=session.id)
+    await database_sync_to_async(Session.objects.filter(id=session.id).update)(status="analysing")
+    session = await database_sync_to_async(Session.objects.get)(id=session.id)
+    passed = real_captures.live_passive_verdict()
+
+    def worker_dies(**kwargs: object) -> None:
+        raise SystemExit("worker killed")
+
+    monkeypatch.setattr(verdict, "capture_record_delete", worker_dies)
+    with pytest.raises(SystemExit):
+        await database_sync_to_async(services.session_verdict_record)(session=session, verdict=passed)
+    monkeypatch.undo()
+    assert await database_sync_to_async(capture_record_get)(session_id=str(session.id)) is not None
+    # The page's poll already sees the stored result ...
+    polled = await database_sync_to_async(_status)(session)
+    assert polled["status"] == "completed" and polled["result"]["verdict"] == "pass"
+
+    time.sleep(2.1)  # past the grace a live worker gets to publish its own result
+    await database_sync_to_async(tasks.sessions_recover)()
+
+    # ... and the sweep publishes it to the open socket and drops the face crops.
+    messages = await receive_until(socket, "result", timeout=5)
+    assert messages[-1]["verdict"] == "pass" and messages[-1]["redirectUrl"] is None
+    assert await database_sync_to_async(capture_record_get)(session_id=str(session.id)) is None
+    await database_sync_to_async(tasks.sessions_recover)()
+    assert await socket.receive_nothing(timeout=0.5)  # published once
+    await socket.disconnect()
+
+
+_HOLDER = """
+import os, sys, time
+import django
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
+django.setup()
+from apps.sessions.state_store import session_lock
+with session_lock(session_id=sys.argv[1]) as acquired:
+    print("held" if acquired else "busy", flush=True)
+    time.sleep(600)
+"""
+
+
+def test_a_lock_held_by_a_killed_worker_stops_blocking_within_seconds():
+    redis_url = require_redis()
+    session_id = "lock-" + os.urandom(6).hex()
+    env = {**os.environ, "REDIS_URL": redis_url, "DJANGO_SETTINGS_MODULE": "config.settings.base"}
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLDER, session_id], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        time.sleep(LOCK_TTL_SECONDS + 1)
+        with session_lock(session_id=session_id) as acquired:
+            assert not acquired  # a live holder renews its lock
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(timeout=10)
+        killed = time.monotonic()
+        while True:
+            with session_lock(session_id=session_id) as acquired:
+                if acquired:
+                    break
+            assert time.monotonic() - killed < LOCK_TTL_SECONDS + 1, "the dead worker's lock still blocks"
+            time.sleep(0.2)
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+
+
+def test_the_recovery_sweep_runs_every_two_seconds(settings):
+    entry = settings.CELERY_BEAT_SCHEDULE["capture-sessions-recover"]
+    assert entry["task"] == "apps.sessions.tasks.sessions_recover" and entry["schedule"] == 2.0
