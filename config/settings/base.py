@@ -277,7 +277,7 @@ LOGGING = {
 }
 
 # --- Per-area settings: each area owns one module in config/settings/parts/ -----------
-from .parts import faces, sessions, signing, verifications, webhooks  # noqa: E402
+from .parts import accounts, faces, sessions, signing, verifications, webhooks  # noqa: E402
 from .parts.engine import *  # noqa: E402
 from .parts.faces import *  # noqa: E402
 from .parts.sessions import *  # noqa: E402
@@ -286,6 +286,7 @@ from .parts.verifications import *  # noqa: E402
 from .parts.webhooks import *  # noqa: E402
 
 CELERY_BEAT_SCHEDULE = {
+    **accounts.BEAT_SCHEDULE,
     **sessions.BEAT_SCHEDULE,
     **faces.BEAT_SCHEDULE,
     **signing.BEAT_SCHEDULE,

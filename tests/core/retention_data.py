@@ -13,6 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from axes.models import AccessLog
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -107,7 +108,9 @@ def seed(*, account_name: str = "Retention Ltd") -> dict[str, Any]:
     SessionFace.objects.create(account=account, session_id=old.id, embedding=b"\x01" * 512, engine="dlib")
     check = _selfie_check(account)
     event = _webhook_event(account, old)
+    login = AccessLog.objects.create(username="admin", ip_address="203.0.113.7", user_agent="Firefox")
     past = timezone.now() - AGE
+    AccessLog.objects.filter(id=login.id).update(attempt_time=past)
     Session.objects.filter(id=old.id).update(created_at=past, completed_at=past, expires_at=past)
     SessionFace.objects.filter(session_id=old.id).update(created_at=past)
     SelfieCheck.objects.filter(id=check.id).update(created_at=past)
@@ -117,6 +120,7 @@ def seed(*, account_name: str = "Retention Ltd") -> dict[str, Any]:
         "young": str(young.id),
         "check": str(check.id),
         "event": event.id,
+        "login": login.id,
         "files": [check.selfie_path, check.id_photo_path],
     }
 
@@ -149,6 +153,8 @@ def problems(seeded: dict[str, Any]) -> list[str]:
         or WebhookAttempt.objects.filter(delivery__event_id=seeded["event"]).exists()
     ):
         found.append("webhook event (payload with externalId) kept")
+    if AccessLog.objects.filter(id=seeded["login"]).exists():
+        found.append("admin login log (address, user agent) kept")
     return found
 
 
