@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -356,3 +357,33 @@ def test_an_allowed_origin_embeds_the_page_in_an_iframe_and_hears_where_it_went(
     finally:
         browser.close()
         embedder.close()
+
+
+def test_a_verdict_the_socket_never_delivers_reaches_the_page_through_its_status_poll(
+    server, videos, playwright_driver
+):
+    # A worker that stored the verdict and died before publishing it: the page is on "Analysing…",
+    # its socket open, and no result will ever come over it (the verdict is older than the window in
+    # which the recovery sweep re-publishes, so only the page's own poll can find it).
+    browser = _browser(playwright_driver, videos["live"])
+    page = browser.new_page(bypass_csp=True)
+    session_id = _start_demo(page, server["base"], "Passive")
+    row = uuid.UUID(session_id).hex
+    with sqlite3.connect(server["database"]) as db:
+        db.execute("UPDATE capture_session SET status = 'analysing', attempt = 1 WHERE id = ?", (row,))
+    page.click("#consent-accept")
+    page.wait_for_selector("body[data-screen=analysing]", timeout=20_000)
+    _shot(page, "poll-analysing")
+    with sqlite3.connect(server["database"]) as db:
+        db.execute(
+            "UPDATE capture_session SET status = 'completed', verdict = 'pass', verification_result = 'Pass',"
+            " liveness_result = 'Pass', completed_at = datetime('now', '-20 minutes') WHERE id = ?",
+            (row,),
+        )
+    stored = time.monotonic()
+    page.wait_for_selector("body[data-screen=result]", timeout=10_000)
+    assert time.monotonic() - stored < 10
+    assert page.text_content("#result-title") == "Verified"
+    _shot(page, "poll-result")
+    page.wait_for_url("**/demo/return/?outcome=passed*", timeout=10_000)
+    browser.close()
