@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -34,7 +35,7 @@ def camera(tmp_path_factory) -> Path:
 def test_the_hosted_page_records_a_selfie_and_verifies_it_against_the_id_photo(
     live_server, integrator, engine, faces, camera, tmp_path, settings
 ):
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package (scripts/test does it)")
@@ -57,14 +58,11 @@ def test_the_hosted_page_records_a_selfie_and_verifies_it_against_the_id_photo(
             page = browser.new_page()
             page.goto(f"{live_server.url}/verif/?api_key={key}&user_identifier=user123&user_email=u@example.com")
             page.click("#record")
-            page.wait_for_function(
-                "document.getElementById('record-status').textContent === 'Recorded.'", timeout=20_000
-            )
+            # expect() polls without eval, so the page runs under its real CSP (script-src 'self').
+            expect(page.locator("#record-status")).to_have_text("Recorded.", timeout=20_000)
             page.set_input_files("#id-photo", str(photo))
             page.click("#submit")
-            page.wait_for_function(
-                "['ok', 'error'].includes(document.getElementById('status').className)", timeout=60_000
-            )
+            expect(page.locator("#status")).to_have_class(re.compile(r"^(ok|error)$"), timeout=60_000)
             status = page.text_content("#status")
         finally:
             browser.close()
