@@ -15,11 +15,10 @@ from rest_framework.views import APIView
 from apps.accounts.authentication import request_account
 from apps.core.errors import ApplicationError
 from apps.core.exceptions import flatten_errors
-from apps.core.fields import StrictCharField
+from apps.core.fields import StrictCharField, StrictSerializer, StrictUUIDField
 from apps.core.patterns import NON_BLANK_TEXT_PATTERN
 from apps.core.schema import ERROR_RESPONSES
 from apps.verifications import serializers as vs
-from apps.verifications.serializers import StrictSerializer, StrictUUIDField
 
 from .models import Session
 from .selectors import session_get, session_result_payload

@@ -13,16 +13,22 @@ The sessions area reuses ``VerifierConfigsSerializer``, ``WebhookConfigSerialize
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import URLValidator
 from rest_framework import serializers
-from rest_framework.exceptions import ErrorDetail, ValidationError
+from rest_framework.exceptions import ValidationError
 
-from apps.core.fields import StrictCharField
+from apps.core.fields import (
+    StrictBooleanField,
+    StrictCharField,
+    StrictChoiceField,
+    StrictIntegerField,
+    StrictSerializer,
+    StrictUUIDField,
+)
 from apps.core.patterns import COLLECTION_ID_MAX_LENGTH, COLLECTION_ID_PATTERN, HTTP_URL_PATTERN
 from apps.signing.redirects import redirect_url_problem
 from apps.webhooks.ssrf import check_url_on_save
@@ -36,45 +42,6 @@ AGE_THRESHOLD_MAX = 120
 
 
 # --- Strict fields ------------------------------------------------------------------
-
-
-class StrictBooleanField(serializers.BooleanField):
-    """Only JSON ``true``/``false``; DRF's own field would accept ``"yes"``, ``1``, ``"true"``."""
-
-    default_error_messages = {"invalid": "Must be a JSON boolean (true or false)."}
-
-    def to_internal_value(self, data: Any) -> bool:
-        if data is True or data is False:
-            return data
-        self.fail("invalid")
-        raise AssertionError  # unreachable: fail() raises
-
-
-class StrictIntegerField(serializers.IntegerField):
-    """Only JSON integers; DRF's own field accepts ``"18"``, ``18.0`` and ``true``."""
-
-    default_error_messages = {"invalid": "Must be a JSON integer."}
-
-    def to_internal_value(self, data: Any) -> int:
-        if isinstance(data, bool) or not isinstance(data, int):
-            self.fail("invalid")
-        return super().to_internal_value(data)
-
-
-class StrictChoiceField(serializers.ChoiceField):
-    """A JSON string that is exactly one of the enum's values (case-sensitive)."""
-
-    default_error_messages = {
-        "invalid": "Must be a JSON string.",
-        "invalid_choice": '"{input}" is not one of: {allowed}.',
-    }
-
-    def to_internal_value(self, data: Any) -> str:
-        if not isinstance(data, str):
-            self.fail("invalid")
-        if data not in self.choices:
-            self.fail("invalid_choice", input=data, allowed=", ".join(str(c) for c in self.choices))
-        return data
 
 
 class HttpUrlField(StrictCharField):
@@ -116,33 +83,6 @@ class WebhookUrlField(HttpUrlField):
         except ValueError as exc:
             raise ValidationError(str(exc), code="forbidden_url") from exc
         return url
-
-
-# --- Strict serializer base ------------------------------------------------------------
-
-
-class StrictSerializer(serializers.Serializer):
-    """Rejects keys it does not declare, reporting them next to every other field error."""
-
-    unknown_field_message = "Unknown field."
-    # OpenAPI (apps/core/schema.py SchemaExtraExtension): a closed object, as to_internal_value enforces.
-    schema_extra: dict[str, Any] = {"additionalProperties": False}
-
-    def to_internal_value(self, data: Any) -> dict[str, Any]:
-        unknown = [key for key in data if key not in self.fields] if isinstance(data, Mapping) else []
-        errors: dict[str, Any] = {}
-        value: dict[str, Any] = {}
-        try:
-            value = super().to_internal_value(data)
-        except ValidationError as exc:
-            if not isinstance(exc.detail, dict):
-                raise
-            errors.update(exc.detail)
-        for key in unknown:
-            errors[str(key)] = [ErrorDetail(self.unknown_field_message, code="unknown_field")]
-        if errors:
-            raise ValidationError(errors)
-        return value
 
 
 # --- verifierConfigs --------------------------------------------------------------------
@@ -381,21 +321,6 @@ class VerificationWriteSerializer(StrictSerializer):
 
     name = VerificationNameField()
     verificationConfig = VerificationConfigSerializer()
-
-
-class StrictUUIDField(serializers.UUIDField):
-    """A UUID as a JSON string; DRF's own field also accepts integers."""
-
-    default_error_messages = {"invalid": "Must be a valid UUID."}
-
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("format", "hex_verbose")
-        super().__init__(**kwargs)
-
-    def to_internal_value(self, data: Any) -> Any:
-        if not isinstance(data, str):
-            self.fail("invalid")
-        return super().to_internal_value(data)
 
 
 class VerificationUpdateSerializer(VerificationWriteSerializer):

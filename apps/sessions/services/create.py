@@ -15,6 +15,7 @@ from django.utils import timezone
 from apps.accounts.models import Account
 from apps.core.errors import ApplicationError
 from apps.core.exceptions import flatten_errors
+from apps.core.fields import StrictSerializer
 from apps.face_engine.challenges import challenges_draw
 from apps.face_engine.types import CapturePlan, CaptureState, FaceEngine
 from apps.signing.redirects import redirect_override_check
@@ -27,7 +28,7 @@ from apps.verifications.session_config import LivenessConfig, RedirectConfig, Se
 from ..models import Session
 from ..state_store import CaptureRecord, capture_record_put
 
-_BLOCK_SERIALIZERS: dict[str, type[vs.StrictSerializer]] = {
+_BLOCK_SERIALIZERS: dict[str, type[StrictSerializer]] = {
     "verifierConfigs": vs.VerifierConfigsSerializer,
     "redirectConfig": vs.RedirectConfigSerializer,
     "resultParameterConfig": vs.ResultParameterConfigSerializer,
