@@ -109,7 +109,9 @@ def link_overrides(*, account: Account, config: SessionConfig, params: dict[str,
                 except ApplicationError as exc:
                     raise LinkRefused("badRedirect", 400, f"{name}: {exc.fields[name][0]}") from None
         if targets:
-            overrides["redirectConfig"] = {**config.redirect.to_json(), **targets}
+            # A URL the config leaves unset stays absent: the block refuses null.
+            urls = {key: url for key, url in config.redirect.to_json().items() if url is not None}
+            overrides["redirectConfig"] = {**urls, **targets}
     return overrides
 
 

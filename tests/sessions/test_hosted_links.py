@@ -9,7 +9,7 @@ from django.test import Client, override_settings
 
 from apps.sessions.models import Session
 from apps.signing.models import UsedNonce
-from tests.signing.helpers import NOW, locally_signed, secret_of, signed_link, verification_create
+from tests.signing.helpers import NOW, locally_signed, secret_of, signed_link, verification_config, verification_create
 
 pytestmark = pytest.mark.django_db
 
@@ -170,6 +170,20 @@ def test_redirect_overrides_must_use_an_allowed_origin(integrator, browser):
         "passedUrl": "https://shop.example:443/done?a=1",
         "failedUrl": "https://example.com?result=failed",
     }
+
+
+def test_a_redirect_override_on_a_config_with_only_one_redirect_url_keeps_the_other_unset(integrator, browser):
+    integrator.account.allowed_redirect_origins = ["https://shop.example"]
+    integrator.account.save()
+    config = verification_config(sessionOverrideConfig={"allowRedirectOverrides": True})
+    config["redirectConfig"] = {"passedUrl": "https://shop.example/passed"}  # no failedUrl
+    response = integrator.client.post(
+        "/v1/verification/create", {"name": "One URL", "verificationConfig": config}, format="json"
+    )
+    assert response.status_code == 200, response.json()
+    query = signed_link(integrator, "rePassedUrl=https%3A%2F%2Fshop.example%2Fother")
+    assert open_link(browser, response.json()["verificationId"], query).status_code == 302
+    assert only_session().config["redirectConfig"] == {"passedUrl": "https://shop.example/other", "failedUrl": None}
 
 
 @pytest.mark.parametrize(
