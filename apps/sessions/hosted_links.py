@@ -122,11 +122,12 @@ def _verification(verification_id: uuid.UUID) -> VerificationConfig:
     return verification
 
 
-def _unsigned_opening_count(client_address: str) -> None:
-    """Count an unsigned opening per client address; LinkRefused (429) over HOSTED_LINK_UNSIGNED_PER_HOUR."""
-    rate = f"{int(settings.HOSTED_LINK_UNSIGNED_PER_HOUR)}/h"
+def _opening_count(client_address: str, *, signed: bool) -> None:
+    """Count an opening per client address; LinkRefused (429) over HOSTED_LINK_(UN)SIGNED_PER_HOUR."""
+    kind = "signed" if signed else "unsigned"
+    rate = f"{int(getattr(settings, f'HOSTED_LINK_{kind.upper()}_PER_HOUR'))}/h"
     try:
-        rate_limit_count(group="hosted-links-unsigned", rate=rate, key=client_address)
+        rate_limit_count(group=f"hosted-links-{kind}", rate=rate, key=client_address)
     except RateLimitExceeded as exc:
         message = "Too many verifications from this address; try again later."
         raise LinkRefused("rateLimited", 429, message, retry_after=exc.retry_after) from None
@@ -138,7 +139,7 @@ def hosted_link_open(*, verification_id: uuid.UUID, query_string: str, client_ad
     The nonce is consumed in the same transaction that creates the session, so two
     simultaneous openings of one link create exactly one session, and a session
     that fails to be created leaves the nonce unused. Unsigned openings (configs
-    without forceSignedInput) are rate-limited per ``client_address``.
+    without forceSignedInput) and signed ones are rate-limited per ``client_address``, each kind on its own.
     """
     verification = _verification(verification_id)
     account, config = verification.account, verification.typed_config
@@ -154,8 +155,7 @@ def hosted_link_open(*, verification_id: uuid.UUID, query_string: str, client_ad
     outcome = query_check(account=account, params=pairs, purposes=(PURPOSE_LINK,), require_signature=force)
     if outcome is not Outcome.VALID:
         raise LinkRefused(*_REFUSALS[outcome])
-    if SIGNATURE_PARAM not in params:
-        _unsigned_opening_count(client_address)
+    _opening_count(client_address, signed=SIGNATURE_PARAM in params)
     external_id = params.get(EXTERNAL_ID_PARAM)
     if external_id is not None and not 1 <= len(external_id) <= MAX_EXTERNAL_ID_LENGTH:
         raise LinkRefused("malformed", 400, f"reExternalId must be 1 to {MAX_EXTERNAL_ID_LENGTH} characters.")

@@ -53,3 +53,5 @@ PERIODIC_JOBS_IN_PROCESS = False
 # tests would trip the failed-authentication limits. tests/core/test_rate_limits.py sets its own, small ones.
 API_AUTH_FAILURES_PER_ADDRESS = "1000000/10m"
 API_AUTH_FAILURES_PER_KEY = "1000000/10m"
+# Likewise every signed hosted link opens from 127.0.0.1; tests/sessions/test_hosted_links.py sets a small limit.
+HOSTED_LINK_SIGNED_PER_HOUR = 1_000_000

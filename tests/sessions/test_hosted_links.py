@@ -260,7 +260,7 @@ def test_raw_bytes_that_are_not_utf8_get_a_400_page(integrator, browser):
 
 
 @override_settings(HOSTED_LINK_UNSIGNED_PER_HOUR=2)
-def test_unsigned_openings_are_rate_limited_per_address_but_signed_ones_are_not(integrator, browser, frozen):
+def test_unsigned_openings_are_rate_limited_per_address_apart_from_signed_ones(integrator, browser, frozen):
     cache.clear()
     vid = verification_create(integrator, securityConfig={"forceSignedInput": False})
     assert [open_link(browser, vid, "userId=1").status_code for _ in range(2)] == [302, 302]
@@ -272,3 +272,15 @@ def test_unsigned_openings_are_rate_limited_per_address_but_signed_ones_are_not(
     frozen.shift(3600)
     assert open_link(browser, vid, "userId=1").status_code == 302
     assert Session.objects.count() == 5
+
+
+@override_settings(HOSTED_LINK_SIGNED_PER_HOUR=2)
+def test_signed_openings_have_a_per_address_limit_of_their_own(integrator, browser, frozen):
+    cache.clear()
+    vid = verification_create(integrator)
+    link = signed_link(integrator, "userId=1")  # no nonce: the same link opens again until it expires
+    assert [open_link(browser, vid, link).status_code for _ in range(2)] == [302, 302]
+    limited = open_link(browser, vid, link)
+    assert limited.status_code == 429 and 0 < int(limited["Retry-After"]) <= 3600
+    assert browser.get(f"/v/{vid}?{link}", REMOTE_ADDR="10.0.0.2").status_code == 302
+    assert Session.objects.count() == 3
