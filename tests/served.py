@@ -16,6 +16,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -70,3 +71,25 @@ def wait_until_healthy(process: subprocess.Popen[bytes], base: str, log: Path, s
         except OSError:
             assert process.poll() is None and time.monotonic() < deadline, log.read_text()[-3000:]
             time.sleep(0.2)
+
+
+@dataclass(frozen=True)
+class Service:
+    """A running embedded default: its port, base URL and one secret API key."""
+
+    port: int
+    base: str
+    key: str
+
+
+@contextmanager
+def embedded_service(folder: Path, key_name: str = "Tests") -> Iterator[Service]:
+    """The embedded default in ``folder`` (migrated, one API key) served on a free port for the block."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = embedded_env(folder / "served.sqlite3", base)
+    manage(env, "migrate", "--no-input", "-v", "0")
+    key = manage(env, "create_api_key", key_name).split()[-1]
+    with serving(env, port, folder / "serve.log") as process:
+        wait_until_healthy(process, base, folder / "serve.log")
+        yield Service(port=port, base=base, key=key)

@@ -10,37 +10,23 @@ from __future__ import annotations
 import http.client
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import pytest
 
-from tests.served import embedded_env, free_port, manage, serving, wait_until_healthy
+from tests.served import Service, embedded_service
 
 pytestmark = [pytest.mark.slow]
 
 PASSIVE = {"verifierConfigs": {"liveness": {"type": "Verification", "challengeType": "Passive"}}}
 
 
-@dataclass(frozen=True)
-class Served:
-    port: int
-    key: str
-
-
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    folder = tmp_path_factory.mktemp("served")
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = embedded_env(folder / "served.sqlite3", base)
-    manage(env, "migrate", "--no-input", "-v", "0")
-    key = manage(env, "create_api_key", "Bodies").split()[-1]
-    with serving(env, port, folder / "serve.log") as process:
-        wait_until_healthy(process, base, folder / "serve.log")
-        yield Served(port=port, key=key)
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    with embedded_service(tmp_path_factory.mktemp("served"), "Bodies") as service:
+        yield service
 
 
-def _post(served: Served, path: str, body: bytes, content_type: str, chunked: bool = False) -> tuple[int, str, bytes]:
+def _post(served: Service, path: str, body: bytes, content_type: str, chunked: bool = False) -> tuple[int, str, bytes]:
     connection = http.client.HTTPConnection("127.0.0.1", served.port, timeout=30)
     headers = {"Authorization": f"ApiKey {served.key}", "Content-Type": content_type}
     if chunked:

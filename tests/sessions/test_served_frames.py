@@ -15,7 +15,7 @@ import pytest
 import websockets
 
 from apps.sessions.protocol import CloseCode
-from tests.served import embedded_env, free_port, manage, serving, wait_until_healthy
+from tests.served import Service, embedded_service
 
 from .synthetic_clips import clips
 
@@ -23,25 +23,18 @@ pytestmark = [pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     """The service as the Procfile starts it, on the embedded default (SQLite file, in-process analysis)."""
-    folder = tmp_path_factory.mktemp("served")
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = embedded_env(folder / "served.sqlite3", base)
-    manage(env, "migrate", "--no-input", "-v", "0")
-    key = manage(env, "create_api_key", "Frames").split()[-1]
-    with serving(env, port, folder / "serve.log") as process:
-        wait_until_healthy(process, base, folder / "serve.log")
-        yield {"base": base, "key": key}
+    with embedded_service(tmp_path_factory.mktemp("served"), "Frames") as service:
+        yield service
 
 
-def _session(served: dict[str, str]) -> dict[str, str]:
+def _session(served: Service) -> dict[str, str]:
     body = {"verifierConfigs": {"liveness": {"type": "Verification", "challengeType": "Passive"}}}
     request = urllib.request.Request(
-        f"{served['base']}/v1/verification/create-session",
+        f"{served.base}/v1/verification/create-session",
         data=json.dumps(body).encode(),
-        headers={"Authorization": f"ApiKey {served['key']}", "Content-Type": "application/json"},
+        headers={"Authorization": f"ApiKey {served.key}", "Content-Type": "application/json"},
     )
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.loads(response.read())
@@ -53,10 +46,10 @@ def _padded_jpeg(size: int) -> bytes:
     return frame + b"\0" * (size - len(frame))
 
 
-async def _capture_socket(served: dict[str, str]) -> websockets.ClientConnection:
+async def _capture_socket(served: Service) -> websockets.ClientConnection:
     session = _session(served)
-    url = served["base"].replace("http://", "ws://") + f"/ws/v1/sessions/{session['verificationSessionId']}/"
-    ws = await websockets.connect(url, origin=served["base"], max_size=None)
+    url = served.base.replace("http://", "ws://") + f"/ws/v1/sessions/{session['verificationSessionId']}/"
+    ws = await websockets.connect(url, origin=served.base, max_size=None)
     await ws.send(json.dumps({"type": "auth", "token": session["sessionToken"]}))
     state = json.loads(await asyncio.wait_for(ws.recv(), 10))
     assert state["type"] == "state" and state["status"] == "in_progress", state
