@@ -7,14 +7,14 @@ each challenge's outcome, the failure reasons, age and gender.
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from apps.core.capture_replay import NoUsableFrame, capture_replay
 from apps.core.engine import get_engine
 from apps.face_engine.report import verdict_to_dict
-from apps.face_engine.types import CHALLENGES, CapturePlan, FrameError, ModelFilesMissing
+from apps.face_engine.types import CHALLENGES, CapturePlan, ModelFilesMissing
 from apps.face_engine.video import CaptureReadError, read_capture
 
 
@@ -35,26 +35,14 @@ class Command(BaseCommand):
             engine = get_engine(options["engine"])
         except ModelFilesMissing as exc:
             raise CommandError(str(exc)) from exc
-        state = engine.new_capture(plan)
-        frames = bad = 0
-        started = time.process_time()
         try:
-            for t, jpeg in read_capture(options["path"], fps=options["fps"]):
-                try:
-                    result = engine.analyze_frame(state, jpeg, t)
-                except FrameError:
-                    bad += 1  # the live flow would drop such a frame too
-                    continue
-                frames += 1
-                state = result.state
-                if result.capture_complete:
-                    break
-        except CaptureReadError as exc:
+            replay = capture_replay(engine=engine, plan=plan, frames=read_capture(options["path"], fps=options["fps"]))
+        except (CaptureReadError, NoUsableFrame) as exc:
             raise CommandError(str(exc)) from exc
-        if frames == 0:
-            raise CommandError("No usable frame in the capture.")
-        report = verdict_to_dict(engine.decide(state))
-        report.update(framesAnalysed=frames, framesRejected=bad, cpuSeconds=round(time.process_time() - started, 3))
+        report = verdict_to_dict(replay.verdict)
+        report.update(
+            framesAnalysed=replay.frames_analysed, framesRejected=replay.frames_rejected, cpuSeconds=replay.cpu_seconds
+        )
         self.stdout.write(json.dumps(report, indent=2))
 
     def _plan(self, options: dict[str, Any]) -> CapturePlan:
