@@ -17,7 +17,9 @@ from apps.accounts.models import Account
 from apps.accounts.services import account_get_or_create
 from apps.core.errors import ApplicationError
 from apps.core.ratelimits import RateLimitExceeded, client_address, rate_limit_count
+from apps.signing.canonical import SIGNATURE_PARAM, QueryStringError, query_parse
 from apps.signing.redirects import allowed_redirect_origins_set, url_origin
+from apps.signing.services import PURPOSE_RESULT, Outcome, query_check
 from apps.verifications.enums import AgeType, ChallengeType, GenderType, LivenessType
 
 from .messages import session_result_message
@@ -210,8 +212,27 @@ def demo_return(request: HttpRequest) -> HttpResponse:
     if session is None:
         return _problem(request, "unknown", 404)
     result = json.dumps(session_result_payload(session=session), indent=2)
-    return _page(
-        request,
-        "capture/demo_return.html",
-        {"result": result, "outcome": request.GET.get("outcome", ""), "query": sorted(request.GET.items())},
-    )
+    signature = _demo_signature_check(account=session.account, query_string=request.META.get("QUERY_STRING", ""))
+    context: dict[str, Any] = {
+        "result": result,
+        "outcome": request.GET.get("outcome", ""),
+        "query": sorted(request.GET.items()),
+        "signature": signature,
+        "signature_valid": signature == Outcome.VALID,
+    }
+    return _page(request, "capture/demo_return.html", context)
+
+
+def _demo_signature_check(*, account: Account, query_string: str) -> str:
+    """What the integrator's backend checks first: the redirect's ``reSignature`` (a ``query_check`` outcome).
+
+    ``Missing`` when the redirect carries no signature, ``Unreadable`` when the query string has no
+    canonical form. Read-only: the check never marks the redirect's nonce used.
+    """
+    try:
+        params = query_parse(query_string)
+    except QueryStringError:
+        return "Unreadable"
+    if SIGNATURE_PARAM not in dict(params):
+        return "Missing"
+    return str(query_check(account=account, params=params, purposes=(PURPOSE_RESULT,)))

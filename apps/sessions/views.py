@@ -6,7 +6,7 @@ from typing import Any
 
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -19,6 +19,7 @@ from apps.core.fields import StrictCharField, StrictSerializer, StrictUUIDField
 from apps.core.patterns import NON_BLANK_TEXT_PATTERN
 from apps.core.schema import ERROR_RESPONSES
 from apps.verifications import serializers as vs
+from apps.verifications.schema import SEED_ID
 
 from .models import Session
 from .selectors import session_get, session_result_payload
@@ -73,6 +74,36 @@ class _SessionIdQuery(serializers.Serializer):
 
 _SESSION_ID_PARAM = OpenApiParameter("verificationSessionId", OpenApiTypes.UUID, required=True)
 
+# Each works as shown with the demo key (tests/core/test_swagger_examples.py sends them). Without them Swagger UI
+# made one up from the schema, with a random verificationId: 404.
+CREATE_SESSION_EXAMPLES = [
+    OpenApiExample(
+        "Passive liveness, no stored configuration",
+        value={"verifierConfigs": {"liveness": {"type": "Verification", "challengeType": "Passive"}}},
+        request_only=True,
+    ),
+    OpenApiExample(
+        "Two challenges, age and gender, a webhook",
+        value={
+            "name": "Onboarding",
+            "externalId": "customer-1234",
+            "verifierConfigs": {
+                "liveness": {"type": "Verification", "challengeType": "Balanced"},
+                "age": {"type": "CalculationOnly"},
+                "gender": {"type": "CalculationOnly"},
+            },
+            "webhookConfig": {"eventCallbackUrl": "https://your-server.example.com/webhook"},
+            "customInputParameters": {"orderId": "A-1001"},
+        },
+        request_only=True,
+    ),
+    OpenApiExample(
+        "From the stored verification (the demo has it)",
+        value={"verificationId": SEED_ID, "externalId": "customer-1234"},
+        request_only=True,
+    ),
+]
+
 
 class CreateSessionView(APIView):
     class InputSerializer(StrictSerializer):
@@ -113,6 +144,7 @@ class CreateSessionView(APIView):
         summary="Create session",
         description="Creates a verification session and a short-lived, single-use session token.",
         request=CreateSessionSerializer,
+        examples=CREATE_SESSION_EXAMPLES,
         responses={200: CreateSessionResponseSerializer, **ERROR_RESPONSES(400, 401, 404)},
     )
     def post(self, request: Request) -> Response:

@@ -1,4 +1,12 @@
-"""OpenAPI examples of the verification API (the Service API document's own)."""
+"""OpenAPI examples of the verification API (the Service API document's own).
+
+Every request example works as shown against the demo account (``manage.py demo_setup`` then
+``manage.py verification_examples_setup``, which ``scripts/run`` both runs): the update
+example's ``verificationId`` is the stored verification that command keeps for the demo.
+Names are unique per account, so the update example (which renames it to "Test Verification")
+answers 409 once the create example has taken that name. ``tests/core/test_swagger_examples.py``
+sends each one.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +14,7 @@ from typing import Any
 
 from drf_spectacular.utils import OpenApiExample
 
-_SEED_CONFIG: dict[str, Any] = {
+SEED_CONFIG: dict[str, Any] = {
     "verifierConfigs": {
         "liveness": {"type": "Verification", "challengeType": "Balanced"},
         "age": {"type": "CalculationOnly"},
@@ -41,24 +49,27 @@ _SEED_CONFIG: dict[str, Any] = {
     },
     "webhookConfig": {"eventCallbackUrl": "https://your-server.example.com/webhook"},
 }
-_SEED_ID = "39e00c96-6431-4b2e-8707-2fb80e561fbf"
+SEED_ID = "39e00c96-6431-4b2e-8707-2fb80e561fbf"
+SEED_NAME = "Test Verification"
+# The demo's stored verification at SEED_ID: not SEED_NAME, so the create example (which takes SEED_NAME) works too.
+DEMO_NAME = "Demo verification"
 # The document's update example turns face recognition off.
-_SEED_UPDATE_CONFIG: dict[str, Any] = {
-    **_SEED_CONFIG,
-    "verifierConfigs": {**_SEED_CONFIG["verifierConfigs"], "faceRecognition": {"type": "Disabled"}},
+SEED_UPDATE_CONFIG: dict[str, Any] = {
+    **SEED_CONFIG,
+    "verifierConfigs": {**SEED_CONFIG["verifierConfigs"], "faceRecognition": {"type": "Disabled"}},
 }
 
 WRITE_EXAMPLES = [
     OpenApiExample(
         "Service API example",
-        value={"name": "Test Verification", "verificationConfig": _SEED_CONFIG},
+        value={"name": SEED_NAME, "verificationConfig": SEED_CONFIG},
         request_only=True,
     )
 ]
 UPDATE_EXAMPLES = [
     OpenApiExample(
         "Service API example",
-        value={"name": "Test Verification", "verificationConfig": _SEED_UPDATE_CONFIG, "verificationId": _SEED_ID},
+        value={"name": SEED_NAME, "verificationConfig": SEED_UPDATE_CONFIG, "verificationId": SEED_ID},
         request_only=True,
     )
 ]
@@ -69,9 +80,9 @@ GET_EXAMPLES = [
             "verification": {
                 "created": "2025-11-07T00:00:00Z",
                 "lastModified": "2025-11-07T00:00:00Z",
-                "verificationId": _SEED_ID,
-                "name": "Test Verification",
-                "verificationConfig": _SEED_CONFIG,
+                "verificationId": SEED_ID,
+                "name": SEED_NAME,
+                "verificationConfig": SEED_CONFIG,
             }
         },
         response_only=True,

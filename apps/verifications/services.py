@@ -163,3 +163,28 @@ def verification_duplicate(*, verification: VerificationConfig) -> VerificationC
             if exc.status != 409:
                 raise
     raise ApplicationError(f"No free name for a copy of {base!r}.", code="conflict", status=409)
+
+
+def verification_example_ensure(
+    *, account: Account, verification_id: uuid.UUID, name: str, verification_config: dict[str, Any]
+) -> VerificationConfig:
+    """Give ``account`` a verification with this fixed id, name and config (created, or reset to them).
+
+    The demo uses it so the API reference's examples, which name the Service API document's
+    ``verificationId``, work as shown with the demo key. 409 when another verification holds the name.
+    """
+    parsed = verification_input_parse(name=name, verification_config=verification_config)
+    if verification_name_taken(account=account, name=parsed.name, exclude_id=verification_id):
+        raise _conflict()
+    existing = VerificationConfig.objects.filter(id=verification_id).first()
+    if existing is not None and existing.account_id != account.pk:
+        raise ApplicationError("Another account holds this verificationId.", code="conflict", status=409)
+    if existing is not None:
+        return _apply(existing, parsed)
+    return VerificationConfig.objects.create(
+        id=verification_id,
+        account=account,
+        name=parsed.name,
+        config=parsed.config,
+        submitted_config=parsed.submitted_config,
+    )

@@ -152,3 +152,23 @@ def test_operators_can_read_sessions_in_the_admin(integrator, admin_client):
     assert listing.status_code == 200 and str(session.id) in listing.content.decode()
     assert admin_client.get(f"/admin/capture/session/{session.id}/change/").status_code == 200
     assert admin_client.get("/admin/capture/session/add/").status_code == 403
+
+
+def test_the_demo_return_page_checks_the_redirects_signature(db, settings):
+    from urllib.parse import urlsplit
+
+    from apps.sessions.result_redirect import result_redirect_url
+
+    settings.DEMO_MODE = True
+    client = Client()
+    client.post("/demo/", {"challengeType": "Passive"})
+    session = Session.objects.get()
+    Session.objects.filter(id=session.id).update(status="completed", verification_result="Pass")
+    session.refresh_from_db()
+    query = urlsplit(result_redirect_url(session=session) or "").query
+    valid = client.get(f"/demo/return/?{query}")
+    assert valid.status_code == 200 and b'data-outcome="Valid"' in valid.content and b"signature valid" in valid.content
+    tampered = client.get(f"/demo/return/?{query.replace('outcome=passed', 'outcome=failed')}")
+    assert b'data-outcome="InvalidSignature"' in tampered.content and b"signature valid" not in tampered.content
+    unsigned = client.get("/demo/return/", {"reVerificationSessionId": str(session.id)})
+    assert b'data-outcome="Missing"' in unsigned.content

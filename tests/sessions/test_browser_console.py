@@ -1,0 +1,145 @@
+"""The integrator's and the operator's screens in real headless Chromium (Debian's), desktop and phone sizes.
+
+Swagger UI's create-session example executed as shown, the demo return page's
+signature check, the admin's session console (attempts, timeline, filters, dashboard)
+and the branding on the hosted page. The app runs as ``scripts/run`` starts it (the
+embedded default, under its real CSP). Screenshots go to test-artifacts/console/.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from tests.served import ROOT, embedded_env, free_port, manage, serving, wait_until_healthy
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+ARTIFACTS = ROOT / "test-artifacts" / "console"
+CHROMIUM = "/usr/bin/chromium"
+SIZES = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package (scripts/test does it)")
+    folder = tmp_path_factory.mktemp("console")
+    database = folder / "console.sqlite3"
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = embedded_env(database, base, DEMO_MODE="true", DEBUG="true")
+    manage(env, "migrate", "--no-input", "-v", "0")
+    printed = manage(env, "demo_setup", "--base-url", base)
+    manage(env, "verification_examples_setup")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with serving(env, port, ARTIFACTS / "daphne.log") as process:
+        wait_until_healthy(process, base, ARTIFACTS / "daphne.log")
+        yield {
+            "base": base,
+            "database": str(database),
+            "key": re.search(r"Demo API key: (\S+)", printed).group(1),  # type: ignore[union-attr]
+            "password": re.search(r"login: admin / (\S+)\)", printed).group(1),  # type: ignore[union-attr]
+            "env": env,  # type: ignore[dict-item]
+        }
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as driver:
+        args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+        launched = driver.chromium.launch(executable_path=CHROMIUM, headless=True, args=args)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(params=list(SIZES))
+def page(request: pytest.FixtureRequest, browser) -> Iterator[object]:
+    context = browser.new_context(viewport=SIZES[request.param], is_mobile=request.param == "phone")
+    opened = context.new_page()
+    opened.size_name = request.param
+    errors: list[str] = []
+    opened.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    yield opened
+    context.close()
+    csp = [e for e in errors if "Content Security Policy" in e]
+    assert not csp, csp
+
+
+def _shot(page, name: str) -> None:
+    page.screenshot(path=str(ARTIFACTS / f"{name}-{page.size_name}.png"), full_page=True)
+
+
+def _demo_session(database: str) -> str:
+    with sqlite3.connect(database) as db:
+        row = db.execute(
+            "SELECT s.id FROM capture_session s JOIN accounts_account a ON a.id = s.account_id "
+            "WHERE a.name = 'Demo integrator' ORDER BY s.created_at DESC LIMIT 1"
+        ).fetchone()
+    return str(uuid.UUID(row[0]))
+
+
+# --- item 7: examples that work as shown, a checked signature ---------------------------------------------------
+
+
+def test_swagger_uis_create_session_example_executes_as_shown_and_answers_200(server, page):
+    from playwright.sync_api import expect
+
+    page.goto(f"{server['base']}/swagger/")
+    page.get_by_role("button", name=re.compile("Authorize")).first.click()
+    scheme = page.locator(".dialog-ux .auth-container", has_text="ApiKey").first
+    scheme.locator("input").first.fill(f"ApiKey {server['key']}")
+    scheme.locator("button.authorize").click()
+    page.locator(".dialog-ux").get_by_role("button", name="Close").first.click()
+    operation = page.locator("#operations-verification-verification_create_session_create")
+    if not operation.count():
+        operation = page.locator(".opblock", has_text="/v1/verification/create-session").first
+    operation.locator(".opblock-summary").first.click()
+    operation.get_by_role("button", name="Try it out").click()
+    expect(operation.locator("textarea.body-param__text")).to_contain_text("Passive")
+    # By keyboard: on a phone, Swagger UI's operation headers overlap the button for a pointer.
+    operation.get_by_role("button", name="Execute").press("Enter")
+    live = operation.locator(".live-responses-table .response .response-col_status").first
+    expect(live).to_have_text("200", timeout=15_000)
+    expect(operation.locator(".live-responses-table")).to_contain_text("sessionUrl")
+    _shot(page, "swagger-create-session")
+
+
+def test_the_demo_return_page_says_signature_valid_and_refuses_a_changed_parameter(server, page):
+    from playwright.sync_api import expect
+
+    page.goto(f"{server['base']}/demo/")
+    page.check("input[name=challengeType][value=Passive]")
+    page.click("button[type=submit]")
+    page.wait_for_url("**/s/*/?k=*")
+    session_id = _demo_session(server["database"])
+    printed = manage(server["env"], "shell", "-c", _REDIRECT_SCRIPT.format(session_id=session_id))  # type: ignore[arg-type]
+    redirect = printed.strip().splitlines()[-1]
+    page.goto(redirect)
+    expect(page.locator("#signature-check")).to_have_text(re.compile("signature valid"))
+    expect(page.locator("#signature-check")).to_have_attribute("data-outcome", "Valid")
+    _shot(page, "demo-return-signature-valid")
+    tampered = redirect.replace("outcome=passed", "outcome=failed")
+    assert tampered != redirect
+    page.goto(tampered)
+    expect(page.locator("#signature-check")).to_have_attribute("data-outcome", "InvalidSignature")
+    expect(page.locator("#signature-check")).to_contain_text("not valid")
+    _shot(page, "demo-return-signature-invalid")
+    assert urlsplit(redirect).path == "/demo/return/"
+
+
+# The session is finished as the verdict would finish it; the redirect is the one the hosted page sends the browser to.
+_REDIRECT_SCRIPT = (
+    "from apps.sessions.models import Session\n"
+    "from apps.sessions.result_redirect import result_redirect_url\n"
+    "Session.objects.filter(id='{session_id}').update(status='completed', verification_result='Pass')\n"
+    "print(result_redirect_url(session=Session.objects.get(id='{session_id}')))\n"
+)
