@@ -20,7 +20,8 @@ from django.core.files.storage import default_storage
 from django.utils import timezone
 
 from apps.accounts.models import Account
-from apps.faces.models import SelfieCheck, SessionFace
+from apps.faces.models import Face, FaceCollection, SelfieCheck, SessionFace
+from apps.faces.session_faces import SESSIONS_COLLECTION_ID
 from apps.sessions.models import Session, UsedSessionToken
 from apps.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
 
@@ -106,6 +107,11 @@ def seed(*, account_name: str = "Retention Ltd") -> dict[str, Any]:
     old, young = _session(account), _session(account)
     UsedSessionToken.objects.create(jti=uuid.uuid4().hex, session=old)
     SessionFace.objects.create(account=account, session_id=old.id, embedding=b"\x01" * 512, engine="dlib")
+    # The person's face in the account's reserved session collection (their faceId across sessions).
+    collection = FaceCollection.objects.create(
+        account=account, collection_id=SESSIONS_COLLECTION_ID, engine="dlib", model_version="v", dimension=128
+    )
+    session_person = Face.objects.create(collection=collection, embedding=b"\x01" * 512)
     check = _selfie_check(account)
     event = _webhook_event(account, old)
     login = AccessLog.objects.create(username="admin", ip_address="203.0.113.7", user_agent="Firefox")
@@ -113,6 +119,7 @@ def seed(*, account_name: str = "Retention Ltd") -> dict[str, Any]:
     AccessLog.objects.filter(id=login.id).update(attempt_time=past)
     Session.objects.filter(id=old.id).update(created_at=past, completed_at=past, expires_at=past)
     SessionFace.objects.filter(session_id=old.id).update(created_at=past)
+    Face.objects.filter(pk=session_person.pk).update(last_seen_at=past)
     SelfieCheck.objects.filter(id=check.id).update(created_at=past)
     WebhookEvent.objects.filter(id=event.id).update(created_at=past)
     return {
@@ -121,6 +128,7 @@ def seed(*, account_name: str = "Retention Ltd") -> dict[str, Any]:
         "check": str(check.id),
         "event": event.id,
         "login": login.id,
+        "session_person": session_person.pk,
         "files": [check.selfie_path, check.id_photo_path],
     }
 
@@ -137,6 +145,8 @@ def problems(seeded: dict[str, Any]) -> list[str]:
         found.append("used session token kept")
     if SessionFace.objects.filter(session_id=old.id).exists():
         found.append("session face embedding kept")
+    if Face.objects.filter(pk=seeded["session_person"]).exists():
+        found.append("face of the session collection kept")
     young = Session.objects.get(id=seeded["young"])
     found += [f"fresh session.{name} lost" for name, value in PERSONAL.items() if getattr(young, name) != value]
     check = SelfieCheck.objects.get(id=seeded["check"])

@@ -140,3 +140,70 @@ def test_compare_with_a_session_that_has_not_passed_is_a_conflict_and_another_ac
     assert own.status_code == 409 and own.json()["error"]["code"] == "no_face_data"
     foreign = other_integrator.client.post("/v1/face/compare", compare, format="json")
     assert foreign.status_code == 404 and foreign.json()["error"]["code"] == "not_found"
+
+
+# --- 000 as written: no faceRecognition block, yet a faceId each cycle and compare against the session ------
+
+WEB_SDK_BODY = {  # the 000 document's create-session body, verbatim
+    "verifierConfigs": {
+        "liveness": {"type": "Verification", "challengeType": "Balanced"},
+        "age": {"type": "CalculationOnly"},
+        "gender": {"type": "CalculationOnly"},
+    }
+}
+
+
+def _web_sdk_session(client) -> str:
+    response = client.post("/v1/verification/create-session", WEB_SDK_BODY, format="json")
+    assert response.status_code == 200, response.content
+    return response.json()["verificationSessionId"]
+
+
+def test_every_attempt_computes_the_face_descriptor_even_without_face_recognition(integrator):
+    from apps.sessions.services.create import capture_attempt_reset
+
+    session = Session.objects.get(id=_web_sdk_session(integrator.client))
+    assert capture_attempt_reset(session=session)["plan"]["want_embedding"] is True
+
+
+@pytest.mark.slow
+def test_the_web_sdk_body_returns_one_face_id_per_person_and_compare_works_against_it(integrator, faces):
+    client = integrator.client
+    first_id = _web_sdk_session(client)
+    first = _finish(client, first_id, "astronaut")
+    again = _finish(client, _web_sdk_session(client), "astronaut", seed=1)
+    other = _finish(client, _web_sdk_session(client), "t1_3")
+    assert first["verificationResult"] == again["verificationResult"] == "Pass"
+    assert first["faceRecognitionResult"] == "NotExecuted"  # no recognition configured: nothing can fail on it
+    assert len(first["faceId"]) == 32
+    assert again["faceId"] == first["faceId"]  # verified: same person
+    assert other["faceId"] not in (None, first["faceId"])  # different: someone else
+
+    compare = {"image": base64.b64encode(faces.astronaut).decode(), "verificationSessionId": first_id}
+    answer = client.post("/v1/face/compare", compare, format="json")
+    assert answer.status_code == 200, answer.content
+    assert answer.json()["isIdentical"] is True
+
+
+def test_faces_of_the_session_collection_go_once_not_seen_for_the_result_retention(integrator, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apps.faces.models import Face, FaceCollection
+    from apps.faces.session_faces import SESSIONS_COLLECTION_ID, session_collection_faces_purge
+
+    account = integrator.account
+    sessions = FaceCollection.objects.create(
+        account=account, collection_id=SESSIONS_COLLECTION_ID, engine="dlib", model_version="v", dimension=2
+    )
+    kept = FaceCollection.objects.create(
+        account=account, collection_id="mine", engine="dlib", model_version="v", dimension=2
+    )
+    stale = Face.objects.create(collection=sessions, embedding=b"\x00" * 8)
+    fresh = Face.objects.create(collection=sessions, embedding=b"\x00" * 8)
+    enrolled = Face.objects.create(collection=kept, embedding=b"\x00" * 8)
+    old = timezone.now() - timedelta(days=settings.SESSION_RESULT_RETENTION_DAYS, hours=1)
+    Face.objects.filter(pk__in=[stale.pk, enrolled.pk]).update(last_seen_at=old)
+    assert session_collection_faces_purge() == 1
+    assert set(Face.objects.values_list("pk", flat=True)) == {fresh.pk, enrolled.pk}

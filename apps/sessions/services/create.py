@@ -160,7 +160,9 @@ def capture_attempt_reset(*, session: Session) -> CaptureRecord:
         "challenges": list(session.challenges),
         "fail_on_multiple_faces": verifiers.common.fail_on_multiple_faces,
         "want_age_gender": verifiers.wants_age_gender,
-        "want_embedding": verifiers.face_recognition.enabled,
+        # Always: a passed session keeps its face (face compare, faceId, continuous checks) whether or not
+        # face recognition is configured.
+        "want_embedding": True,
         "want_icao": True,
     }
     record: CaptureRecord = {

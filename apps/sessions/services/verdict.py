@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from django.db import transaction
@@ -14,8 +15,8 @@ from apps.faces.services import (
     FaceRecognitionOutcome,
     embedding_model_version,
     face_recognition_apply,
-    session_face_record,
 )
+from apps.faces.session_faces import session_face_keep
 from apps.verifications.session_config import FaceRecognitionConfig
 from apps.webhooks.event_types import EventType
 
@@ -127,7 +128,7 @@ def session_verdict_record(*, session: Session, verdict: Verdict) -> bool:
 def _face_keep(
     *, session: Session, verdict: Verdict, config: FaceRecognitionConfig, results: VerifierResults
 ) -> FaceRecognitionOutcome:
-    """Recognise the face in the configured collection, or keep it for /v1/face/compare (live, unvetoed faces only)."""
+    """Recognise the face in the configured collection, or keep it for compare with a faceId (live, unvetoed only)."""
     if not results.recognition_allowed or not verdict.embedding:
         return NOT_EXECUTED
     embedding = tuple(verdict.embedding)
@@ -142,12 +143,12 @@ def _face_keep(
             external_id=session.external_id,
             session_id=session.id,
         )
-    # Every passed session stays comparable through /v1/face/compare.
-    session_face_record(
+    # Every passed session stays comparable through /v1/face/compare and gets the person's faceId (000).
+    face_id = session_face_keep(
         account=session.account,
         session_id=session.id,
         embedding=embedding,
         engine=str(verdict.engine),
         model_version=model_version,
     )
-    return NOT_EXECUTED
+    return replace(NOT_EXECUTED, face_id=face_id)

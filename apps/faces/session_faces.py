@@ -1,0 +1,85 @@
+"""Every session that passed liveness keeps its face: for compare against the session and for its ``faceId``.
+
+A session whose configuration runs no face recognition still gets a ``faceId``:
+its face is recognised (CalculationOnly) in the account's reserved collection
+``SESSIONS_COLLECTION_ID``, so the same person keeps one ``faceId`` across
+sessions, which is what continuous verification (000) compares cycle by cycle.
+That collection holds a face only while it keeps being seen: a face not seen
+for SESSION_RESULT_RETENTION_DAYS is deleted (``session_collection_faces_purge``).
+"""
+
+from __future__ import annotations
+
+import functools
+import uuid
+from datetime import datetime, timedelta
+
+import numpy as np
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from apps.accounts.models import Account
+from apps.core.engine import get_engine
+
+from .models import Face, FaceCollection, SessionFace
+from .search import search_cache
+from .services import _bump_version, _calculation_only, _collection_for_write, collection_accepts, session_face_record
+
+# The account's collection of session faces (no faceRecognition configured). Reserved: do not configure it.
+SESSIONS_COLLECTION_ID = "liveproof.sessions"
+
+
+def session_face_keep(
+    *, account: Account, session_id: uuid.UUID, embedding: tuple[float, ...], engine: str, model_version: str
+) -> str | None:
+    """Keep a passed session's embedding (for compare) and return the person's ``faceId``.
+
+    None when this server's engine differs from the one that made the embedding
+    or from the one the account's session collection was built with.
+    """
+    session_face_record(
+        account=account, session_id=session_id, embedding=embedding, engine=engine, model_version=model_version
+    )
+    face_engine = get_engine()
+    vector = np.asarray(embedding, dtype=np.float32)
+    if face_engine.name != engine:
+        return None
+    with transaction.atomic():
+        collection = _collection_for_write(
+            account=account,
+            collection_id=SESSIONS_COLLECTION_ID,
+            engine=engine,
+            model_version=model_version,
+            dimension=vector.shape[0],
+        )
+        if not collection_accepts(collection, engine=engine, model_version=model_version, dimension=vector.shape[0]):
+            return None
+        outcome = _calculation_only(
+            engine=face_engine, collection=collection, vector=vector, external_id=None, session_id=session_id
+        )
+    return outcome.face_id
+
+
+def session_face_get(*, session_id: uuid.UUID | str) -> SessionFace | None:
+    """The kept face of a session that passed liveness (None when it has none, or it is past retention)."""
+    return SessionFace.objects.filter(session_id=session_id).first()
+
+
+def session_collection_faces_purge(*, now: datetime | None = None) -> int:
+    """Delete faces of the reserved session collections not seen for SESSION_RESULT_RETENTION_DAYS."""
+    cutoff = (now or timezone.now()) - timedelta(days=int(settings.SESSION_RESULT_RETENTION_DAYS))
+    deleted = 0
+    for collection_pk in (
+        Face.objects.filter(collection__collection_id=SESSIONS_COLLECTION_ID, last_seen_at__lt=cutoff)
+        .values_list("collection_id", flat=True)
+        .distinct()
+    ):
+        with transaction.atomic():
+            collection = FaceCollection.objects.select_for_update().get(pk=collection_pk)
+            count, _ = Face.objects.filter(collection=collection, last_seen_at__lt=cutoff).delete()
+            if count:
+                _bump_version(collection)
+                transaction.on_commit(functools.partial(search_cache.forget, collection_pk=collection.pk))
+            deleted += count
+    return deleted
