@@ -10,17 +10,18 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
 django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 
 from apps.core.periodic import periodic_scheduler_start  # noqa: E402
+from apps.sessions.origins import SessionOriginValidator  # noqa: E402
 from apps.sessions.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
+        # ALLOWED_HOSTS, plus a session's account origins for that session's socket (the SDK's headless mode).
         # types-channels wants its own pattern type, which django-stubs' path() cannot return.
-        "websocket": AllowedHostsOriginValidator(URLRouter(websocket_urlpatterns)),  # type: ignore[arg-type]
+        "websocket": SessionOriginValidator(URLRouter(websocket_urlpatterns)),  # type: ignore[arg-type]
     }
 )
 

@@ -12,17 +12,21 @@ import json
 import time
 from collections import deque
 from collections.abc import Coroutine, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
+from apps.core.timestamps import utc_timestamp
+
 from . import tasks
-from .events import ErrorMessage, FeedbackMessage, session_group
+from .events import ErrorMessage, FeedbackMessage, WatchMessage, session_group
 from .messages import session_result_message, session_state_message
 from .models import Session
 from .protocol import CloseCode
+from .services.checks import session_check_window_open
 from .services.connect import ConnectRefusedError, session_connect
 from .services.frames import frame_encode
 from .services.lifecycle import session_cancel, session_expire, session_retry
@@ -50,6 +54,11 @@ class SessionConsumer(AsyncWebsocketConsumer):
         self.dropped: list[float] = []
         self.received: deque[float] = deque()  # when each message of the last second arrived, of any kind
         self.pending: set[asyncio.Task[None]] = set()
+        # Continuous checks: the client asked to watch ("watch": true in auth); watching once the session passed.
+        self.watch = False
+        self.watch_until = 0.0
+        self.check_sent_at = 0.0
+        self.check_pending = False
         await self.accept()
         self.auth_deadline = asyncio.get_running_loop().call_later(
             float(settings.CAPTURE_AUTH_TIMEOUT_SECONDS), lambda: self._spawn(self._auth_timeout())
@@ -81,6 +90,7 @@ class SessionConsumer(AsyncWebsocketConsumer):
         kind = message.get("type") if isinstance(message, dict) else None
         if not self.authenticated:
             if kind == "auth":
+                self.watch = message.get("watch") is True
                 await self._authenticate(message.get("token"))
             else:
                 await self._refuse("notAuthenticated", 'Send {"type": "auth", "token": ...} first.')
@@ -100,6 +110,9 @@ class SessionConsumer(AsyncWebsocketConsumer):
         if len(frame) > int(settings.CAPTURE_MAX_FRAME_BYTES):
             await self._error("frameTooLarge", f"Frames may not exceed {settings.CAPTURE_MAX_FRAME_BYTES} bytes.")
             await self._close(CloseCode.TOO_BIG)
+            return
+        if self.watch_until:
+            await self._on_sample(frame)
             return
         now = time.time()
         if now >= self.expires_at and self.status in Session.UNFINISHED:
@@ -174,7 +187,7 @@ class SessionConsumer(AsyncWebsocketConsumer):
         await self._adopt(session)
         await self._send(session_state_message(session=session, resume_token=resume))
         await self._announce(session)
-        if session.is_finished:
+        if session.is_finished and not (self.watch and await self._watch_start()):
             await self._close(CloseCode.SESSION_FINISHED)
 
     async def _adopt(self, session: Session) -> None:
@@ -208,6 +221,45 @@ class SessionConsumer(AsyncWebsocketConsumer):
     async def _on_ping(self) -> None:
         await self._send({"type": "pong"})
 
+    # --- continuous checks (the SDK's headless mode) ---------------------------------------------
+
+    async def _watch_start(self) -> bool:
+        """Start taking samples when the session passed and its check window is open."""
+        session = await database_sync_to_async(Session.objects.filter(id=self.session_id).first)()
+        if session is None or not await database_sync_to_async(session_check_window_open)(session=session):
+            return False
+        assert session.completed_at is not None
+        until = session.completed_at.timestamp() + float(settings.SESSION_CHECK_WINDOW_SECONDS)
+        self.watch_until = until
+        watch: WatchMessage = {
+            "type": "watch",
+            "minIntervalMs": int(settings.SESSION_CHECK_MIN_INTERVAL_MS),
+            "until": utc_timestamp(datetime.fromtimestamp(until, UTC)),
+        }
+        await self._send(watch)
+        return True
+
+    async def _on_sample(self, frame: bytes) -> None:
+        now = time.time()
+        if now > self.watch_until:
+            await self._error("checkWindowClosed", "The session's check window is over.")
+            await self._close(CloseCode.SESSION_FINISHED)
+            return
+        if not frame.startswith(JPEG_MAGIC):
+            await self._error("badFrame", "Samples must be JPEG images.")
+            return
+        interval = float(settings.SESSION_CHECK_MIN_INTERVAL_MS) / 1000.0
+        # One sample at a time (a lost answer frees the slot after 5 s), at most one per interval (20 % slack).
+        if now - self.check_sent_at < interval * 0.8 or (self.check_pending and now - self.check_sent_at < 5):
+            return
+        self.check_pending, self.check_sent_at = True, now
+        self._spawn(self._dispatch_sample(self.frames, frame))
+
+    async def _dispatch_sample(self, number: int, frame: bytes) -> None:
+        await database_sync_to_async(tasks.session_check.delay, thread_sensitive=False)(
+            self.session_id, number, frame_encode(frame)
+        )
+
     async def _auth_timeout(self) -> None:
         if not self.authenticated and not self.closed:
             await self._refuse("authTimeout", "No auth message arrived in time.")
@@ -228,12 +280,16 @@ class SessionConsumer(AsyncWebsocketConsumer):
 
     async def capture_message(self, event: dict[str, Any]) -> None:
         message = event["message"]
-        if message.get("type") == "state":
+        if message.get("type") == "check":
+            self.check_pending = False
+        elif message.get("type") == "state":
             self.status = message["status"]
         elif message.get("type") == "result":
             self.gen = None
             self.status = Session.Status.IN_PROGRESS if message["verdict"] == "retry" else Session.Status.COMPLETED
         await self._send(message)
+        if message.get("type") == "result" and message["verdict"] == "pass" and self.watch and not self.watch_until:
+            await self._watch_start()
 
     async def capture_takeover(self, event: dict[str, Any]) -> None:
         if event.get("channel") != self.channel_name:

@@ -61,7 +61,36 @@ class ErrorMessage(TypedDict):
     message: str
 
 
-ServerMessage = StateMessage | FeedbackMessage | ChallengeMessage | ProgressMessage | ResultMessage | ErrorMessage
+class CheckMessage(TypedDict):
+    """One continuous-check sample compared with the session's enrolled face (docs/websocket.md)."""
+
+    type: Literal["check"]
+    samePerson: bool
+    similarity: float | None  # the best face's similarity with the enrolled one; None without a face
+    faceCount: int
+    live: bool | None  # the picture moved since the previous sample; None on the first
+    alert: str | None  # faceChanged | multipleFaces | None
+    frame: int  # which of the client's binary messages (1-based, since connecting) this answers
+
+
+class WatchMessage(TypedDict):
+    """The session passed and this socket watches: send samples, at most one per ``minIntervalMs``."""
+
+    type: Literal["watch"]
+    minIntervalMs: int
+    until: str  # when the check window closes (UTC)
+
+
+ServerMessage = (
+    StateMessage
+    | FeedbackMessage
+    | ChallengeMessage
+    | ProgressMessage
+    | ResultMessage
+    | ErrorMessage
+    | CheckMessage
+    | WatchMessage
+)
 
 
 class FrameAnalysedEvent(TypedDict):

@@ -65,6 +65,9 @@ class Session(models.Model):
     model_versions = models.JSONField(default=dict, blank=True)
     icao_jpeg = models.BinaryField(null=True, blank=True, editable=False)
     icao_checks = models.JSONField(default=dict, blank=True)
+    # Continuous checks (the SDK's headless mode): each change of person or extra face seen after the
+    # session passed, oldest first (services/checks.py), at most SESSION_CHECKS_KEPT entries.
+    checks = models.JSONField(default=list, blank=True)
     # Set when SESSION_RETENTION_DAYS removed the personal fields (apps/sessions/retention.py).
     personal_data_purged_at = models.DateTimeField(null=True, blank=True)
 

@@ -28,6 +28,7 @@ PERSONAL_FIELDS_CLEARED: dict[str, object] = {
     "challenge_outcomes": {},
     "icao_jpeg": None,
     "icao_checks": {},
+    "checks": [],
 }
 
 

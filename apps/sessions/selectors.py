@@ -61,4 +61,6 @@ def session_result_payload(*, session: Session) -> dict[str, Any]:
         "scores": dict(session.scores or {}),
         "challengeOutcomes": dict(session.challenge_outcomes or {}),
         "icaoPhotoAvailable": bool(finished and session.passed and session.icao_jpeg),
+        # Continuous checks (docs/sdk.md): each change of person or extra face seen after the session passed.
+        "checks": list(session.checks or []),
     }

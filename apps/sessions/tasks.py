@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from . import retention
-from .services import frames, key_frames, lifecycle, recovery, verdict
+from .services import checks, frames, key_frames, lifecycle, recovery, verdict
 
 
 def key_frame_embed_request(*, session_id: str, gen: str, t: float, jpeg: bytes) -> None:
@@ -26,6 +26,12 @@ def frame_analyze(session_id: str, gen: str, seq: int, frame_b64: str, received_
         received_at=received_at,
         key_frame_request=key_frame_embed_request,
     )
+
+
+@shared_task(name="apps.sessions.tasks.session_check", ignore_result=True, acks_late=False)
+def session_check(session_id: str, frame: int, frame_b64: str) -> None:
+    # A continuous-check sample (the SDK's headless mode): worthless once the next one is due, never redelivered.
+    checks.session_check_run(session_id=session_id, frame=frame, frame_b64=frame_b64)
 
 
 @shared_task(name="apps.sessions.tasks.key_frame_embed", ignore_result=True, acks_late=False)

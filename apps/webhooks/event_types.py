@@ -9,6 +9,8 @@ class EventType(StrEnum):
     SESSION_COMPLETED = "verification.session.completed"
     SESSION_EXPIRED = "verification.session.expired"
     SESSION_CANCELLED = "verification.session.cancelled"
+    # Continuous checks (the SDK's headless mode): a change of person or several faces after the session passed.
+    SESSION_CHECK = "verification.session.check"
     SELFIE_CHECK_COMPLETED = "verif.check.completed"
     TEST = "webhook.test"  # the admin's "send test event" and POST /v1/webhooks/test
 

@@ -57,7 +57,8 @@ def payload_build(*, event_id: str, event_type: str, occurred_at: datetime, data
     data = _small(data)
     body: dict[str, Any] = {"type": event_type, "id": event_id, "timestamp": utc_timestamp(occurred_at)}
     if event_type.startswith(SESSION_EVENT_PREFIX):
-        body["event"] = SEED_SESSION_EVENT
+        if event_type != EventType.SESSION_CHECK:  # a check alert is no completion, whatever 001 receivers assume
+            body["event"] = SEED_SESSION_EVENT
         body["verificationSessionId"] = data.get("verificationSessionId")
     if event_type in TOP_LEVEL_DATA_EVENTS:
         body |= {key: value for key, value in data.items() if key not in _RESERVED}

@@ -36,12 +36,22 @@ CAPTURE_MAX_IN_FLIGHT = setting("CAPTURE_MAX_IN_FLIGHT", 1, int)
 CAPTURE_AUTH_TIMEOUT_SECONDS = setting("CAPTURE_AUTH_TIMEOUT_SECONDS", 10, int)
 # A frame that waited longer than this for a worker is skipped: under load, fresh frames beat old ones.
 CAPTURE_STALE_FRAME_SECONDS = setting("CAPTURE_STALE_FRAME_SECONDS", 1.0, float)
+# Continuous checks (the SDK's headless mode, docs/sdk.md): how long after a session passed its socket may
+# keep sending samples, the shortest interval between two samples (faster ones are dropped), and how many
+# changes of person / extra faces a session lists in get-session-result (the oldest go first).
+SESSION_CHECK_WINDOW_SECONDS = setting("SESSION_CHECK_WINDOW_SECONDS", 3600, int)
+SESSION_CHECK_MIN_INTERVAL_MS = setting("SESSION_CHECK_MIN_INTERVAL_MS", 500, int)
+SESSION_CHECKS_KEPT = setting("SESSION_CHECKS_KEPT", 100, int)
 # Direct sessions (002): a public page that creates its own session, off by default.
 DIRECT_SESSIONS_ENABLED = setting("DIRECT_SESSIONS_ENABLED", False, bool)
 DIRECT_SESSIONS_PER_HOUR = setting("DIRECT_SESSIONS_PER_HOUR", 10, int)
 
 if SESSION_TOKEN_TTL_SECONDS < 1 or SESSION_TOKEN_TTL_SECONDS > 600:
     raise ImproperlyConfigured("Setting SESSION_TOKEN_TTL_SECONDS is malformed: use 1..600 seconds")
+if SESSION_CHECK_WINDOW_SECONDS < 0 or SESSION_CHECK_MIN_INTERVAL_MS < 100 or SESSION_CHECKS_KEPT < 1:
+    raise ImproperlyConfigured(
+        "Settings SESSION_CHECK_*: use a window of at least 0 s, an interval of at least 100 ms, keep at least 1"
+    )
 if SESSION_TTL_SECONDS < 60:
     raise ImproperlyConfigured("Setting SESSION_TTL_SECONDS is malformed: use at least 60 seconds")
 if CAPTURE_MAX_FPS < 1 or CAPTURE_MAX_FRAME_BYTES < 1024 or SESSION_MAX_ATTEMPTS < 1:

@@ -1,0 +1,68 @@
+"""Who may open a capture socket: this service's own hosts, and for one session its account's allowed origins.
+
+A browser sends the ``Origin`` of the page that opened the socket. The hosted
+page is on one of ``ALLOWED_HOSTS``; an integrator's own page (the SDK's headless
+mode, docs/sdk.md) is on its site, which the account lists in its allowed
+origins (``allowedRedirectOrigins``, the same list that may frame the hosted
+page). Any other origin, and a socket without one, is refused before the
+handshake (HTTP 403), as Channels' ``AllowedHostsOriginValidator`` does.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import urlparse
+
+from channels.db import database_sync_to_async
+from channels.security.websocket import AllowedHostsOriginValidator, OriginValidator, WebsocketDenier
+
+from apps.signing.redirects import url_origin
+
+from .models import Session
+
+_SESSION_PATH = re.compile(r"^/ws/v1/sessions/([0-9a-fA-F-]{36})/$")
+
+
+def _origin_header(scope: dict[str, Any]) -> str | None:
+    for name, value in scope.get("headers", []):
+        if name == b"origin":
+            try:
+                return str(value.decode("latin1"))
+            except UnicodeDecodeError:
+                return None
+    return None
+
+
+def session_origin_allowed(*, session_id: str, origin: str) -> bool:
+    """Whether ``origin`` is on the allowed origins of the account that owns the session."""
+    normalised = url_origin(origin)
+    if normalised is None:
+        return False
+    try:
+        allowed = (
+            Session.objects.filter(id=session_id).values_list("account__allowed_redirect_origins", flat=True).first()
+        )
+    except ValueError:  # not a UUID after all
+        return False
+    return normalised in (allowed or [])
+
+
+class SessionOriginValidator:
+    """``AllowedHostsOriginValidator`` that also lets a session's account origins open that session's socket."""
+
+    def __init__(self, application: Any) -> None:
+        self.application = application
+        self.hosts: OriginValidator = AllowedHostsOriginValidator(application)
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
+        if scope["type"] != "websocket":
+            raise ValueError("SessionOriginValidator handles WebSocket connections only")
+        origin = _origin_header(scope)
+        if origin is not None:
+            match = _SESSION_PATH.match(str(scope.get("path", "")))
+            if self.hosts.valid_origin(urlparse(origin)):
+                return await self.application(scope, receive, send)
+            if match and await database_sync_to_async(session_origin_allowed)(session_id=match[1], origin=origin):
+                return await self.application(scope, receive, send)
+        return await WebsocketDenier()(scope, receive, send)  # type: ignore[arg-type]

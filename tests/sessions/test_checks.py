@@ -1,0 +1,134 @@
+"""Continuous checks (the SDK's headless mode) over the real socket, and who may open a session's socket.
+
+A live person passes a passive session on a socket that asked to watch; then samples of the same person, of
+someone else, and of two people are compared with the face the session kept, by the real engine.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import pytest
+from channels.db import database_sync_to_async as sync_to_async
+from channels.testing import WebsocketCommunicator
+
+from apps.sessions.models import Session
+from apps.sessions.protocol import CloseCode
+from apps.sessions.tokens import session_token_issue
+from apps.webhooks.models import WebhookEvent
+from config.asgi import application
+
+from .conftest import make_session
+from .socket_helpers import closed_with, receive_until, stream_until
+from .synthetic_clips import ScriptedUser
+
+pytestmark = [pytest.mark.django_db(transaction=True)]
+SITE = "https://shop.example"
+
+
+@functools.cache
+def _samples() -> dict[str, bytes]:
+    from tests.face_engine import synthetic
+
+    same = synthetic.passive_sequence("astronaut", 0.3, fps=10, seed=7)
+    other = synthetic.passive_sequence("t1_3", 0.3, fps=10, seed=8)
+    pair = np.ascontiguousarray(np.hstack([same[1][:, 160:480], other[1][:, 160:480]]))
+    return {
+        "same": synthetic.encode_jpeg(same[0]),
+        "same_moved": synthetic.encode_jpeg(same[2]),
+        "other": synthetic.encode_jpeg(other[0]),
+        "pair": synthetic.encode_jpeg(pair),
+    }
+
+
+async def _connect(session_id, origin: str) -> tuple[WebsocketCommunicator, bool]:
+    socket = WebsocketCommunicator(
+        application, f"/ws/v1/sessions/{session_id}/", headers=[(b"origin", origin.encode())]
+    )
+    connected, _ = await socket.connect()
+    return socket, connected
+
+
+@sync_to_async
+def _account_session(account, origins: list[str], **body) -> Session:
+    account.allowed_redirect_origins = origins
+    account.save(update_fields=["allowed_redirect_origins"])
+    return make_session(account, **body)
+
+
+async def test_an_accounts_allowed_origin_opens_its_own_sessions_socket_and_no_other(integrator, other_integrator):
+    own = await _account_session(integrator.account, [SITE])
+    foreign = await _account_session(other_integrator.account, ["https://other.example"])
+    socket, connected = await _connect(own.id, SITE)
+    assert connected
+    await socket.disconnect()
+    for session_id, origin in (
+        (foreign.id, SITE),  # another account's session
+        (own.id, "https://evil.example"),  # an origin nobody allowed
+        (own.id, "https://shop.example:8443"),  # another port is another origin
+        (own.id, "null"),  # a sandboxed frame
+    ):
+        socket, connected = await _connect(session_id, origin)
+        assert not connected, (session_id, origin)
+    socket = WebsocketCommunicator(application, f"/ws/v1/sessions/{own.id}/")  # no Origin at all
+    assert not (await socket.connect())[0]
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("real_engine")
+async def test_a_watching_socket_checks_each_sample_against_the_enrolled_face_and_records_changes(integrator):
+    samples = await sync_to_async(_samples)()
+    hook = {"eventCallbackUrl": "https://hooks.example.com/liveproof"}
+    session = await _account_session(integrator.account, [SITE], webhookConfig=hook)
+    socket, connected = await _connect(session.id, SITE)
+    assert connected
+    await socket.send_json_to({"type": "auth", "token": session_token_issue(session_id=session.id), "watch": True})
+    user = ScriptedUser(passive_blink=True)
+    seen = await stream_until(socket, user, kind="watch", gap=0.105, timeout=40, on_message=user.on_message)
+    result = next(m for m in seen if m["type"] == "result")
+    assert result["verdict"] == "pass", seen[-5:]
+    assert seen[-1]["minIntervalMs"] == 500
+
+    async def check(name: str) -> dict:
+        await socket.send_to(bytes_data=samples[name])
+        answer = (await receive_until(socket, "check", timeout=20))[-1]
+        await socket.receive_nothing(timeout=0.45)  # the next sample after the minimum interval
+        return answer
+
+    same = await check("same")
+    assert (same["samePerson"], same["faceCount"], same["alert"]) == (True, 1, None)
+    assert same["similarity"] >= 0.6 and same["live"] is None  # nothing to compare the first sample with
+    moved = await check("same_moved")
+    assert moved["samePerson"] is True and moved["live"] is True
+    frozen = await check("same_moved")
+    assert frozen["samePerson"] is True and frozen["live"] is False  # the very same picture again
+    other = await check("other")
+    assert (other["samePerson"], other["faceCount"], other["alert"]) == (False, 1, "faceChanged")
+    assert other["similarity"] < same["similarity"]
+    again = await check("other")
+    assert again["alert"] == "faceChanged"  # still the stranger: the same alert, not recorded twice
+    pair = await check("pair")
+    assert (pair["samePerson"], pair["faceCount"], pair["alert"]) == (True, 2, "multipleFaces")
+    await socket.disconnect()
+
+    stored = await sync_to_async(Session.objects.get)(id=session.id)
+    assert [c["reason"] for c in stored.checks] == ["faceChanged", "multipleFaces"]
+    assert stored.checks[0]["faceCount"] == 1 and stored.checks[1]["faceCount"] == 2
+    events = await sync_to_async(list)(
+        WebhookEvent.objects.filter(session_id=session.id, type="verification.session.check")
+    )
+    assert len(events) == 2
+
+
+async def test_a_socket_that_does_not_watch_is_closed_once_the_session_is_finished(integrator):
+    session = await _account_session(integrator.account, [SITE])
+    await sync_to_async(Session.objects.filter(id=session.id).update)(
+        status="completed", verification_result="Fail", verdict="fail"
+    )
+    socket, connected = await _connect(session.id, SITE)
+    assert connected
+    await socket.send_json_to({"type": "auth", "token": session_token_issue(session_id=session.id), "watch": True})
+    messages, code = await closed_with(socket)
+    assert code == CloseCode.SESSION_FINISHED  # a failed session has no face to watch
+    assert "watch" not in [m["type"] for m in messages]
