@@ -28,7 +28,7 @@ from .selectors import session_result_payload
 from .services.create import session_create
 from .services.frames import engine_warm_up
 from .services.lifecycle import session_expire
-from .tokens import page_key_check, session_token_issue
+from .tokens import SessionTokenError, page_key_check, page_key_create, session_token_decode, session_token_issue
 
 DEMO_ACCOUNT = "Demo integrator"
 DIRECT_ACCOUNT = "Direct sessions"
@@ -56,12 +56,30 @@ def _page(
     return response
 
 
-def _problem(request: HttpRequest, kind: str, status: int) -> HttpResponse:
-    return _page(request, "capture/problem.html", {"kind": kind}, status=status)
+def _problem(request: HttpRequest, kind: str, status: int, session: Session | None = None) -> HttpResponse:
+    """A problem page; for a known session it may be framed by the account's origins and tells its embedder."""
+    if session is None:
+        return _page(request, "capture/problem.html", {"kind": kind}, status=status)
+    origins = _embed_origins(session)
+    boot = {"sessionId": str(session.id), "kind": kind, "embedOrigins": origins}
+    return _page(request, "capture/problem.html", {"kind": kind, "boot": boot}, status=status, embed_origins=origins)
 
 
-def _session_for_page(session_id: uuid.UUID, key: str) -> Session | None:
-    if not key or not page_key_check(session_id=session_id, key=key):
+def _embed_origins(session: Session) -> list[str]:
+    return [str(origin) for origin in session.account.allowed_redirect_origins or []]
+
+
+def _token_opens(session_id: uuid.UUID, token: str) -> bool:
+    """Whether ``token`` is a live session token of this session (the Web SDK frames /s/<id>/?t=<sessionToken>)."""
+    try:
+        return session_token_decode(token=token).session_id == str(session_id)
+    except SessionTokenError:
+        return False
+
+
+def _session_for_page(session_id: uuid.UUID, key: str, token: str = "") -> Session | None:
+    """The session when ``key`` is its page key or ``token`` one of its live session tokens (not spent here)."""
+    if not (key and page_key_check(session_id=session_id, key=key)) and not (token and _token_opens(session_id, token)):
         return None
     return Session.objects.select_related("account").filter(id=session_id).first()
 
@@ -69,19 +87,20 @@ def _session_for_page(session_id: uuid.UUID, key: str) -> Session | None:
 @require_GET
 def session_page(request: HttpRequest, session_id: uuid.UUID) -> HttpResponse:
     """The hosted page at sessionUrl: mints a fresh single-use token for its socket on every load."""
-    key = request.GET.get("k", "")
-    session = _session_for_page(session_id, key)
+    session = _session_for_page(session_id, request.GET.get("k", ""), request.GET.get("t", ""))
     if session is None:
         return _problem(request, "unknown", 404)
+    # The status poll needs the page key; a page opened with a session token (the Web SDK) gets it here.
+    key = page_key_create(session_id=session.id)
     if session.status in Session.UNFINISHED and session.expires_at <= timezone.now():
         session_expire(session_id=session.id)
         session.refresh_from_db()
     if session.status == Session.Status.EXPIRED:
-        return _problem(request, "expired", 410)
+        return _problem(request, "expired", 410, session)
     if session.status in (Session.Status.COMPLETED, Session.Status.CANCELLED):
-        return _problem(request, "used", 410)
+        return _problem(request, "used", 410, session)
     engine_warm_up()
-    embed_origins = [str(origin) for origin in session.account.allowed_redirect_origins or []]
+    embed_origins = _embed_origins(session)
     boot = {
         "sessionId": str(session.id),
         "token": session_token_issue(session_id=session.id),

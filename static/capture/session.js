@@ -22,6 +22,13 @@
   // Close codes after which reconnecting cannot help: values of apps/sessions/protocol.py's CloseCode.
   var TERMINAL_CLOSE = { 4401: "expired", 4403: "connection", 4404: "connection", 4409: "connection", 4410: "expired", 4411: "connection" };
 
+  // Problem screens the embedder hears about (the Web SDK's onServiceError): operation, code, message.
+  var PROBLEMS = {
+    "camera-denied": ["camera", "cameraDenied", "Camera access was blocked."],
+    "camera-missing": ["camera", "cameraMissing", "No camera, or not a secure context."],
+    connection: ["connection", "connectionLost", "The connection to the verification service was lost."],
+    expired: ["session", "sessionExpired", "This verification has expired."]
+  };
   var token = boot.token, ws = null, stream = null, timer = null, finished = false, capturing = false;
   var reconnects = 0, polling = false, watchdog = null, tokenExpired = false;
   // Analysing for longer than this without a result over the socket: ask the database instead
@@ -35,6 +42,7 @@
     var sections = document.querySelectorAll(".screen");
     for (var i = 0; i < sections.length; i++) { sections[i].hidden = sections[i].getAttribute("data-name") !== name; }
     document.body.setAttribute("data-screen", name);
+    if (PROBLEMS[name]) { tellParent({ type: "error", operation: PROBLEMS[name][0], code: PROBLEMS[name][1], message: PROBLEMS[name][2] }); }
     var heading = document.querySelector('.screen[data-name="' + name + '"] h1');
     if (heading) { heading.focus({ preventScroll: true }); }
   }
@@ -155,6 +163,8 @@
     }
     if (stream) { stream.getTracks().forEach(function (t) { t.stop(); }); }
     show("result");
+    if ((msg.reasons || []).indexOf("cancelled") >= 0) { tellParent({ type: "cancelled" }); }
+    else { tellParent({ type: "completed", verificationResult: msg.verificationResult, redirectedTo: msg.redirectUrl || null }); }
     if (msg.redirectUrl) {
       var link = $("continue");
       link.href = msg.redirectUrl; link.hidden = false; $("redirect-note").hidden = false;
@@ -174,6 +184,17 @@
       (boot.embedOrigins || []).forEach(function (origin) {
         try { target.postMessage({ redirectedTo: url }, origin); } catch (e) { /* a closed opener */ }
       });
+    });
+  }
+
+  // In an integrator's iframe (the Web SDK, docs/sdk.md): every outcome and problem, addressed to each allowed
+  // origin only, whether or not a redirect URL is set.
+  function tellParent(data) {
+    if (!window.parent || window.parent === window) { return; }
+    data.source = "liveproof";
+    data.verificationSessionId = boot.sessionId;
+    (boot.embedOrigins || []).forEach(function (origin) {
+      try { window.parent.postMessage(data, origin); } catch (e) { /* a detached frame */ }
     });
   }
 

@@ -1,0 +1,248 @@
+"""The Web SDK in real Chromium, used by an integrator's page on another origin (docs/sdk.md).
+
+The service runs the embedded default on http://127.0.0.1:<port>; the integrator's page is served by a
+second local server on http://localhost:<port> (another origin, still a secure context), whose origin the
+account allows. The fake camera plays a synthetic live face (.y4m). Embedded: ``Liveproof.mount`` (the
+global build) frames the hosted page and reports the verdict. Headless: ``watch`` (the ES module, imported
+across origins) streams the page's own canvas stream of that camera; a second person steps in, then
+replaces the first, and each change is reported, listed in get-session-result and nothing is shown.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from tests.served import ROOT, embedded_service
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+ARTIFACTS = ROOT / "test-artifacts" / "sdk"
+CHROMIUM = "/usr/bin/chromium"
+FPS = 10
+PASSIVE = {"verifierConfigs": {"liveness": {"type": "Verification", "challengeType": "Passive"}}}
+
+EMBEDDED_PAGE = """<!doctype html><meta charset="utf-8"><title>Shop: sign up</title>
+<script src="{base}/sdk/v1/liveproof.global.js"></script>
+<div id="verify"></div><pre id="completed"></pre><pre id="errors"></pre>
+<script>
+Liveproof.mount(document.getElementById("verify"), {{
+  sessionUrl: {session_url},
+  onVerificationCompleted: (r) => {{ document.getElementById("completed").textContent = JSON.stringify(r); }},
+  onServiceError: (e) => {{ document.getElementById("errors").textContent += e.operation + ":" + e.code + "\\n"; }},
+}});
+</script>"""
+
+HEADLESS_PAGE = """<!doctype html><meta charset="utf-8"><title>Shop: exam</title>
+<video id="camera" autoplay muted playsinline width="320"></video>
+<button id="step-in">a second person steps in</button><button id="swap">someone else takes over</button>
+<pre id="completed"></pre><pre id="checks"></pre><pre id="errors"></pre>
+<script type="module">
+import {{ watch }} from "{base}/sdk/v1/liveproof.js";
+const camera = document.getElementById("camera");
+const other = new Image();
+other.src = "/other.jpg";
+let scene = "alone";
+document.getElementById("step-in").onclick = () => {{ scene = "pair"; }};
+document.getElementById("swap").onclick = () => {{ scene = "other"; }};
+// The integrator's own pipeline: the camera through a canvas (where a second person can appear).
+const canvas = document.createElement("canvas");
+canvas.width = 640; canvas.height = 480;
+const paint = canvas.getContext("2d");
+setInterval(() => {{
+  if (!camera.videoWidth) return;
+  if (scene === "alone") paint.drawImage(camera, 0, 0, 640, 480);
+  else if (scene === "other") paint.drawImage(other, 0, 0, 640, 480);
+  else {{
+    paint.drawImage(camera, 160, 0, 320, 480, 0, 0, 320, 480);
+    paint.drawImage(other, 160, 0, 320, 480, 320, 0, 320, 480);
+  }}
+}}, 50);
+navigator.mediaDevices.getUserMedia({{ video: {{ width: 640, height: 480 }} }}).then((stream) => {{
+  camera.srcObject = stream;
+  window.watcher = watch({{
+    sessionToken: {token},
+    video: canvas.captureStream({fps}),
+    intervalMs: 600,
+    onVerificationCompleted: (r) => {{ document.getElementById("completed").textContent = r.verificationResult; }},
+    onCheck: (c) => {{ document.getElementById("checks").textContent += JSON.stringify(c) + "\\n"; }},
+    onServiceError: (e) => {{ document.getElementById("errors").textContent += e.operation + ":" + e.code + "\\n"; }},
+  }});
+}});
+</script>"""
+
+
+@pytest.fixture(scope="module")
+def camera(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path | bytes]:
+    from tests.face_engine import synthetic
+
+    folder = tmp_path_factory.mktemp("camera")
+    actor = synthetic.FaceActor("astronaut", fps=FPS, seed=5)
+    live = actor.hold(1.0)
+    for _ in range(4):
+        live += actor.act("blink") + actor.hold(0.6)
+    other = synthetic.passive_sequence("t1_3", 0.2, fps=FPS, seed=2)[0]
+    return {"live": synthetic.write_y4m(live, folder / "live.y4m", fps=FPS), "other": synthetic.encode_jpeg(other)}
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package (scripts/test does it)")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    folder = tmp_path_factory.mktemp("service")
+    with embedded_service(folder, key_name="Shop") as running:
+        yield SimpleNamespace(base=running.base, key=running.key, database=folder / "served.sqlite3")
+
+
+class _Integrator:
+    """The integrator's site on http://localhost:<port>: pages that use the SDK, and its own picture."""
+
+    def __init__(self, pages: dict[str, str], files: dict[str, bytes]) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                path = self.path.split("?")[0]
+                if path in pages:
+                    body, kind = pages[path].encode(), "text/html; charset=utf-8"
+                elif path in files:
+                    body, kind = files[path], "image/jpeg"
+                else:
+                    self.send_error(404)
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.origin = f"http://localhost:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _api(service, method: str, path: str, body: dict | None = None) -> dict:
+    request = urllib.request.Request(
+        f"{service.base}{path}",
+        data=json.dumps(body).encode() if body is not None else None,
+        headers={"Authorization": f"ApiKey {service.key}", "Content-Type": "application/json"},
+        method=method,
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())
+
+
+def _allow(service, origin: str) -> None:
+    """The account's allowed origins (the API refuses local addresses, so the row is set directly)."""
+    with sqlite3.connect(service.database) as db:
+        db.execute("UPDATE accounts_account SET allowed_redirect_origins = ?", (json.dumps([origin]),))
+
+
+def _browser(driver, video: Path):
+    args = [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1 , EXCLUDE localhost",
+        "--use-fake-device-for-media-stream",
+        "--use-fake-ui-for-media-stream",
+        f"--use-file-for-fake-video-capture={video.resolve()}",
+    ]
+    return driver.chromium.launch(executable_path=CHROMIUM, headless=True, args=args)
+
+
+@pytest.fixture(scope="module")
+def playwright_driver() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as driver:
+        yield driver
+
+
+def test_embedded_mount_frames_the_hosted_page_and_reports_the_verdict_to_another_origin(
+    service, camera, playwright_driver
+):
+    from playwright.sync_api import expect
+
+    created = _api(service, "POST", "/v1/verification/create-session", PASSIVE)
+    page_html = EMBEDDED_PAGE.format(base=service.base, session_url=json.dumps(created["sessionUrl"]))
+    integrator = _Integrator({"/": page_html}, {})
+    _allow(service, integrator.origin)
+    browser = _browser(playwright_driver, camera["live"])
+    try:
+        page = browser.new_page()
+        page.goto(f"{integrator.origin}/")
+        frame = page.frame_locator("iframe[data-liveproof=embedded]")
+        frame.locator("#consent-accept").click()
+        frame.locator("body[data-screen=result]").wait_for(timeout=60_000)
+        while frame.locator("#retry").is_visible():  # a loaded machine may leave the engine unsure: try again
+            frame.locator("#retry").click()
+            frame.locator("body[data-screen=result]").wait_for(timeout=60_000)
+        expect(page.locator("#completed")).not_to_be_empty(timeout=10_000)
+        page.screenshot(path=str(ARTIFACTS / "embedded.png"), full_page=True)
+        reported = json.loads(page.text_content("#completed") or "{}")
+        result = _api(
+            service,
+            "GET",
+            f"/v1/verification/get-session-result?verificationSessionId={reported['verificationSessionId']}",
+        )
+        assert reported == {
+            "verificationSessionId": created["verificationSessionId"],
+            "verificationResult": result["verificationResult"],
+            "redirectedTo": None,  # no redirect URL: the page still tells its embedder
+        }
+        assert result["verificationResult"] == "Pass", result
+        assert len(result["faceId"]) == 32  # no faceRecognition configured, still the person's faceId
+
+        page.reload()  # the same, finished session again: the embedder hears that it is used
+        expect(page.locator("#errors")).to_have_text("session:sessionUsed\n", timeout=10_000)
+    finally:
+        browser.close()
+        integrator.close()
+
+
+def test_headless_watch_checks_the_integrators_own_video_and_reports_a_second_person(
+    service, camera, playwright_driver
+):
+    from playwright.sync_api import expect
+
+    created = _api(service, "POST", "/v1/verification/create-session", PASSIVE)
+    page_html = HEADLESS_PAGE.format(base=service.base, token=json.dumps(created["sessionToken"]), fps=FPS)
+    integrator = _Integrator({"/": page_html}, {"/other.jpg": camera["other"]})
+    _allow(service, integrator.origin)
+    browser = _browser(playwright_driver, camera["live"])
+    try:
+        page = browser.new_page()
+        page.goto(f"{integrator.origin}/")
+        expect(page.locator("#completed")).to_have_text("Pass", timeout=90_000)
+        checks = page.locator("#checks")
+        expect(checks).to_contain_text('"samePerson":true', timeout=30_000)
+        assert page.locator("iframe").count() == 0  # headless: the SDK shows nothing
+        page.click("#step-in")
+        expect(checks).to_contain_text('"alert":"multipleFaces"', timeout=30_000)
+        page.click("#swap")
+        expect(checks).to_contain_text('"alert":"faceChanged"', timeout=30_000)
+        page.screenshot(path=str(ARTIFACTS / "headless.png"), full_page=True)
+        assert page.text_content("#errors") == ""
+        session_id = created["verificationSessionId"]
+        result = _api(service, "GET", f"/v1/verification/get-session-result?verificationSessionId={session_id}")
+        assert [c["reason"] for c in result["checks"]] == ["multipleFaces", "faceChanged"], result["checks"]
+        assert result["checks"][0]["faceCount"] == 2 and result["checks"][1]["samePerson"] is False
+    finally:
+        browser.close()
+        integrator.close()
