@@ -349,11 +349,16 @@ def test_an_allowed_origin_embeds_the_page_in_an_iframe_and_hears_where_it_went(
         frame.locator("#consent-accept").click()
         frame.locator("body[data-screen=result]").wait_for(timeout=60_000)
         _shot(page, "embedded-result")
-        page.wait_for_function("window.got.length > 0", timeout=10_000)
-        [message] = page.evaluate("window.got")
-        assert message["origin"] == server["base"]
+        page.wait_for_function("window.got.length > 1", timeout=10_000)  # completed, then redirectedTo
+        got = page.evaluate("window.got")
+        assert {m["origin"] for m in got} == {server["base"]}
+        # The Web SDK's completion message and the older bare {redirectedTo} one (docs/sdk.md, docs/signing.md).
+        [message] = [m for m in got if "source" not in m["data"]]
         assert message["data"]["redirectedTo"].startswith(f"{server['base']}/demo/return/?outcome=failed")
         assert "reSignature=" in message["data"]["redirectedTo"], _session_row(server["database"], session_id)
+        [completed] = [m["data"] for m in got if m["data"].get("type") == "completed"]
+        assert completed["source"] == "liveproof" and completed["verificationSessionId"] == session_id
+        assert (completed["verificationResult"], completed["redirectedTo"]) == ("Fail", message["data"]["redirectedTo"])
     finally:
         browser.close()
         embedder.close()
