@@ -79,6 +79,25 @@ navigator.mediaDevices.getUserMedia({{ video: {{ width: 640, height: 480 }} }}).
 </script>"""
 
 
+REACT_PAGE = """<!doctype html><meta charset="utf-8"><title>Shop (React)</title>
+<script src="/react.js"></script><script src="/react-dom.js"></script>
+<script type="importmap">{{"imports": {{"react": "/react-shim.js"}}}}</script>
+<div id="app"></div><pre id="completed"></pre><pre id="errors"></pre>
+<script type="module">
+import {{ VerifyVerifier }} from "{base}/sdk/v1/react.js";
+ReactDOM.createRoot(document.getElementById("app")).render(React.createElement(VerifyVerifier, {{
+  sessionId: {session_id},
+  accessToken: {token},
+  region: "eu",
+  baseUrl: "{base}",
+  onVerificationCompleted: (sessionId) => {{ document.getElementById("completed").textContent = sessionId; }},
+  onServiceError: (operation) => {{ document.getElementById("errors").textContent += operation + "\\n"; }},
+}}));
+</script>"""
+REACT_SHIM = b"const R = window.React; export const { createElement, useEffect, useRef } = R; export default R;\n"
+VENDOR = Path(__file__).parent / "vendor" / "react"
+
+
 @pytest.fixture(scope="module")
 def camera(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path | bytes]:
     from tests.face_engine import synthetic
@@ -117,7 +136,8 @@ class _Integrator:
                 if path in pages:
                     body, kind = pages[path].encode(), "text/html; charset=utf-8"
                 elif path in files:
-                    body, kind = files[path], "image/jpeg"
+                    body = files[path]
+                    kind = "text/javascript" if path.endswith(".js") else "image/jpeg"
                 else:
                     self.send_error(404)
                     return
@@ -153,14 +173,14 @@ def _allow(service, origin: str) -> None:
         db.execute("UPDATE accounts_account SET allowed_redirect_origins = ?", (json.dumps([origin]),))
 
 
-def _browser(driver, video: Path):
+def _browser(driver, video: Path, *, allow_camera: bool = True):
     args = [
         "--no-sandbox",
         "--disable-gpu",
         "--disable-background-networking",
         "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1 , EXCLUDE localhost",
         "--use-fake-device-for-media-stream",
-        "--use-fake-ui-for-media-stream",
+        "--use-fake-ui-for-media-stream" if allow_camera else "--deny-permission-prompts",
         f"--use-file-for-fake-video-capture={video.resolve()}",
     ]
     return driver.chromium.launch(executable_path=CHROMIUM, headless=True, args=args)
@@ -243,6 +263,70 @@ def test_headless_watch_checks_the_integrators_own_video_and_reports_a_second_pe
         result = _api(service, "GET", f"/v1/verification/get-session-result?verificationSessionId={session_id}")
         assert [c["reason"] for c in result["checks"]] == ["multipleFaces", "faceChanged"], result["checks"]
         assert result["checks"][0]["faceCount"] == 2 and result["checks"][1]["samePerson"] is False
+    finally:
+        browser.close()
+        integrator.close()
+
+
+def test_embedded_mount_reports_a_blocked_camera_and_an_expired_session(service, camera, playwright_driver):
+    from playwright.sync_api import expect
+
+    blocked = _api(service, "POST", "/v1/verification/create-session", PASSIVE)
+    expired = _api(service, "POST", "/v1/verification/create-session", PASSIVE)
+    with sqlite3.connect(service.database) as db:
+        db.execute(
+            "UPDATE capture_session SET expires_at = datetime('now', '-1 minutes') WHERE id = ?",
+            (expired["verificationSessionId"].replace("-", ""),),
+        )
+    pages = {
+        "/blocked": EMBEDDED_PAGE.format(base=service.base, session_url=json.dumps(blocked["sessionUrl"])),
+        "/expired": EMBEDDED_PAGE.format(base=service.base, session_url=json.dumps(expired["sessionUrl"])),
+    }
+    integrator = _Integrator(pages, {})
+    _allow(service, integrator.origin)
+    browser = _browser(playwright_driver, camera["live"], allow_camera=False)
+    try:
+        page = browser.new_page()
+        page.goto(f"{integrator.origin}/blocked")
+        page.frame_locator("iframe[data-liveproof=embedded]").locator("#consent-accept").click()
+        expect(page.locator("#errors")).to_have_text("camera:cameraDenied\n", timeout=20_000)
+        page.goto(f"{integrator.origin}/expired")
+        expect(page.locator("#errors")).to_have_text("session:sessionExpired\n", timeout=20_000)
+        expect(page.locator("#completed")).to_be_empty()
+    finally:
+        browser.close()
+        integrator.close()
+
+
+def test_the_react_component_runs_the_documents_props_with_real_react(service, camera, playwright_driver):
+    from playwright.sync_api import expect
+
+    created = _api(service, "POST", "/v1/verification/create-session", PASSIVE)
+    page_html = REACT_PAGE.format(
+        base=service.base,
+        session_id=json.dumps(created["verificationSessionId"]),
+        token=json.dumps(created["sessionToken"]),
+    )
+    files = {
+        "/react.js": (VENDOR / "react.production.min.js").read_bytes(),
+        "/react-dom.js": (VENDOR / "react-dom.production.min.js").read_bytes(),
+        "/react-shim.js": REACT_SHIM,
+    }
+    integrator = _Integrator({"/": page_html}, files)
+    _allow(service, integrator.origin)
+    browser = _browser(playwright_driver, camera["live"])
+    try:
+        page = browser.new_page()
+        page.goto(f"{integrator.origin}/")
+        frame = page.frame_locator("#app iframe[data-liveproof=embedded]")  # sessionId + accessToken: /s/<id>/?t=
+        frame.locator("#consent-accept").click()
+        frame.locator("body[data-screen=result]").wait_for(timeout=60_000)
+        while frame.locator("#retry").is_visible():
+            frame.locator("#retry").click()
+            frame.locator("body[data-screen=result]").wait_for(timeout=60_000)
+        # onVerificationCompleted(sessionId), as the document's example reads it.
+        expect(page.locator("#completed")).to_have_text(created["verificationSessionId"], timeout=10_000)
+        expect(page.locator("#errors")).to_be_empty()
     finally:
         browser.close()
         integrator.close()
