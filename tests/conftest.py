@@ -15,6 +15,7 @@ from rest_framework.test import APIClient
 
 from apps.accounts.models import Account
 from apps.accounts.services import api_key_create
+from tests.catalogues import catalogues_compile
 
 REQUIRE_SERVICES = os.environ.get("LIVEPROOF_REQUIRE_SERVICES") == "1"
 
@@ -23,6 +24,11 @@ REQUIRE_SERVICES = os.environ.get("LIVEPROOF_REQUIRE_SERVICES") == "1"
 hypothesis.settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
 if REQUIRE_SERVICES:
     hypothesis.settings.load_profile("ci")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not hasattr(config, "workerinput"):  # once, in the controller, before any xdist worker starts
+        catalogues_compile()
 
 
 def require_redis() -> str:

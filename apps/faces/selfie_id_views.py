@@ -25,11 +25,13 @@ from apps.accounts.models import Account, ApiKey
 from apps.accounts.services import KEY_PREFIXES, api_key_authenticate
 from apps.core.errors import ApplicationError, error_response
 from apps.core.fields import StrictCharField
+from apps.core.languages import language_active, language_headers
 from apps.core.patterns import HTTP_URL_PATTERN
 from apps.core.ratelimits import RateLimitExceeded, client_address, rate_limit_count
 from apps.core.schema import ERROR_RESPONSES
 
 from .models import PartnerProfile
+from .page_texts import verif_texts
 from .selectors import selfie_check_get
 from .selfie_id import (
     Analysis,
@@ -148,19 +150,21 @@ def verif_page(request: HttpRequest) -> HttpResponse:
     """The hosted page: camera selfie video plus a photo of the ID, submitted to /verif/submit."""
     api_key = _first(request, "api_key")
     user_identifier = _first(request, "user_identifier", "user_id")
+    # error: which problem page to show (templates/faces/verif.html words it in the visitor's language).
     status, error = 200, ""
     account: Account | None = None
     if not api_key:
-        status, error = 400, "API key is required"
+        status, error = 400, "missingKey"
     elif not user_identifier:
-        status, error = 400, "User identifier is required"
+        status, error = 400, "missingUser"
     else:
         try:
             account = _publishable_account(api_key)
         except ApplicationError as exc:
-            status, error = exc.status, exc.message
+            secret = api_key.startswith(KEY_PREFIXES[ApiKey.Kind.SECRET])
+            status, error = exc.status, "secretKey" if secret else "badKey"
     profile = PartnerProfile.objects.filter(account=account).first() if account else None
-    context = {
+    context: dict[str, object] = {
         "error": error,
         "api_key": api_key if account else "",
         "user_identifier": user_identifier,
@@ -171,7 +175,10 @@ def verif_page(request: HttpRequest) -> HttpResponse:
         ),
         "accent_color": profile.accent_color if profile else "#2457d6",
     }
-    response = render(request, "faces/verif.html", context, status=status)
+    with language_active(request=request, locale=_first(request, "locale")) as language:
+        context["texts"] = verif_texts()
+        response = render(request, "faces/verif.html", context, status=status)
+    language_headers(response, language=language)
     # The URL carries the key: never leak it to other origins through the Referer header.
     response["Referrer-Policy"] = "no-referrer"
     response["Cache-Control"] = "no-store"

@@ -10,9 +10,10 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
+from apps.core.languages import language_active, language_headers
 from apps.core.ratelimits import client_address
 
-from .hosted_links import LinkRefused, hosted_link_open
+from .hosted_links import LOCALE_PARAM, LinkRefused, hosted_link_open
 
 # Stricter than the site-wide policy: this page shows a message and runs nothing.
 _CSP = {"default-src": [NONE], "script-src": [NONE], "connect-src": [NONE], "form-action": [NONE]}
@@ -23,6 +24,12 @@ def _no_store(response: HttpResponse) -> HttpResponse:
     # The link carries a signature and possibly personal parameters: never leak it onwards.
     response["Referrer-Policy"] = "no-referrer"
     return response
+
+
+def _link_locale(request: HttpRequest) -> str | None:
+    """The link's reLocale, for its error page (a refused link opens no session that could carry it)."""
+    value = request.GET.get(LOCALE_PARAM)
+    return value if isinstance(value, str) else None
 
 
 def _raw_query_string(request: HttpRequest) -> str:
@@ -53,7 +60,9 @@ def hosted_link(request: HttpRequest, verification_id: uuid.UUID) -> HttpRespons
         )
     except LinkRefused as refused:
         context = {"kind": refused.kind, "message": refused.message, "status": refused.status}
-        response = render(request, "capture/link_error.html", context, status=refused.status)
+        with language_active(request=request, locale=_link_locale(request)) as language:
+            response = render(request, "capture/link_error.html", context, status=refused.status)
+        language_headers(response, language=language)
         response._csp_replace = _CSP  # type: ignore[attr-defined]  # what django-csp's csp_replace sets
         if refused.retry_after is not None:
             response["Retry-After"] = str(refused.retry_after)

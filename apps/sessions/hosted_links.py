@@ -17,6 +17,7 @@ from django.db import transaction
 
 from apps.accounts.models import Account
 from apps.core.errors import ApplicationError
+from apps.core.languages import LOCALES
 from apps.core.ratelimits import RateLimitExceeded, rate_limit_count
 from apps.signing.canonical import EXPIRATION_PARAM, NONCE_PARAM, SIGNATURE_PARAM, QueryStringError, query_parse
 from apps.signing.redirects import is_reserved, redirect_override_check
@@ -36,6 +37,7 @@ from .models import Session
 from .services import session_create
 
 EXTERNAL_ID_PARAM = "reExternalId"
+LOCALE_PARAM = "reLocale"  # the hosted page's language, one of apps.core.languages.LOCALES
 MAX_EXTERNAL_ID_LENGTH = 200
 # Verifier overrides (with allowVerifierOverrides): "true" disables the verifier for this session.
 VERIFIER_OVERRIDES: dict[str, tuple[str, str]] = {
@@ -159,6 +161,9 @@ def hosted_link_open(*, verification_id: uuid.UUID, query_string: str, client_ad
     external_id = params.get(EXTERNAL_ID_PARAM)
     if external_id is not None and not 1 <= len(external_id) <= MAX_EXTERNAL_ID_LENGTH:
         raise LinkRefused("malformed", 400, f"reExternalId must be 1 to {MAX_EXTERNAL_ID_LENGTH} characters.")
+    locale = params.get(LOCALE_PARAM)
+    if locale is not None and locale not in LOCALES:
+        raise LinkRefused("malformed", 400, f"{LOCALE_PARAM} must be one of: {', '.join(LOCALES)}.")
     overrides = link_overrides(account=account, config=config, params=params)
     recognition = config.verifiers.face_recognition
     recognition_disabled = "faceRecognition" in (overrides.get("verifierConfigs") or {})
@@ -178,7 +183,7 @@ def hosted_link_open(*, verification_id: uuid.UUID, query_string: str, client_ad
                 used = nonce_consume(account=account, nonce=nonce, expires_at=expires_at)
             session = session_create(
                 account=account,
-                body={},
+                body={"locale": locale} if locale else {},
                 verification_id=verification.id,
                 custom_input_parameters=custom,
                 external_id=external_id,

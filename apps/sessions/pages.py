@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from apps.accounts.models import Account
 from apps.accounts.services import account_get_or_create
 from apps.core.errors import ApplicationError
+from apps.core.languages import language_active, language_headers
 from apps.core.ratelimits import RateLimitExceeded, client_address, rate_limit_count
 from apps.signing.canonical import SIGNATURE_PARAM, QueryStringError, query_parse
 from apps.signing.redirects import allowed_redirect_origins_set, url_origin
@@ -24,6 +25,7 @@ from apps.verifications.enums import AgeType, ChallengeType, GenderType, Livenes
 
 from .messages import session_result_message
 from .models import Session
+from .page_texts import page_texts
 from .selectors import session_result_payload
 from .services.create import session_create
 from .services.frames import engine_warm_up
@@ -40,9 +42,12 @@ def _page(
     context: dict[str, Any],
     status: int = 200,
     embed_origins: list[str] | None = None,
+    locale: str | None = None,
 ) -> HttpResponse:
-    """A hosted page; ``embed_origins`` (bare origins) may also show it in an iframe."""
-    response = render(request, template, context, status=status)
+    """A hosted page in the session's ``locale`` or the browser's language; ``embed_origins`` may frame it."""
+    with language_active(request=request, locale=locale) as language:
+        response = render(request, template, context, status=status)
+    language_headers(response, language=language)
     # The site-wide CSP (settings.CONTENT_SECURITY_POLICY), except who may frame the page: the account's origins.
     # This is what django-csp's csp_replace decorator sets; a decorator cannot know the session's account.
     response._csp_replace = {"frame-ancestors": [SELF, *(embed_origins or [])]}  # type: ignore[attr-defined]
@@ -113,8 +118,15 @@ def session_page(request: HttpRequest, session_id: uuid.UUID) -> HttpResponse:
         # the final page tells it where it went with {"redirectedTo": url}.
         "embedOrigins": embed_origins,
         "consent": session.typed_config.verifiers.common.show_consent_screen,
+        "texts": page_texts(max_attempts=session.max_attempts),
     }
-    return _page(request, "capture/session.html", {"boot": boot, "session": session}, embed_origins=embed_origins)
+    return _page(
+        request,
+        "capture/session.html",
+        {"boot": boot, "session": session},
+        embed_origins=embed_origins,
+        locale=session.typed_config.verifiers.common.locale,
+    )
 
 
 @require_GET

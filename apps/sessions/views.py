@@ -15,7 +15,8 @@ from rest_framework.views import APIView
 from apps.accounts.authentication import request_account
 from apps.core.errors import ApplicationError
 from apps.core.exceptions import flatten_errors
-from apps.core.fields import StrictCharField, StrictSerializer, StrictUUIDField
+from apps.core.fields import StrictCharField, StrictChoiceField, StrictSerializer, StrictUUIDField
+from apps.core.languages import LOCALE_HELP, LOCALES
 from apps.core.patterns import NON_BLANK_TEXT_PATTERN
 from apps.core.schema import ERROR_RESPONSES
 from apps.verifications import serializers as vs
@@ -115,6 +116,7 @@ class CreateSessionView(APIView):
         redirectConfig = _JsonObjectField(required=False)
         resultParameterConfig = _JsonObjectField(required=False)
         customInputParameters = _CustomInputParametersField(required=False, help_text="Returned with the result.")
+        locale = StrictChoiceField(choices=LOCALES, required=False, help_text=LOCALE_HELP)
 
     class CreateSessionSerializer(StrictSerializer):
         """What the OpenAPI schema shows: the input fields, with the verification blocks' real shapes."""
@@ -134,6 +136,7 @@ class CreateSessionView(APIView):
         redirectConfig = vs.RedirectConfigSerializer(required=False)
         resultParameterConfig = vs.ResultParameterConfigSerializer(required=False)
         customInputParameters = _CustomInputParametersField(required=False, help_text="Returned with the result.")
+        locale = StrictChoiceField(choices=LOCALES, required=False, help_text=LOCALE_HELP)
 
     class CreateSessionResponseSerializer(serializers.Serializer):
         verificationSessionId = serializers.UUIDField()

@@ -29,6 +29,7 @@ from apps.core.fields import (
     StrictSerializer,
     StrictUUIDField,
 )
+from apps.core.languages import LOCALE_HELP, LOCALES
 from apps.core.patterns import COLLECTION_ID_MAX_LENGTH, COLLECTION_ID_PATTERN, HTTP_URL_PATTERN
 from apps.signing.redirects import redirect_url_problem
 from apps.webhooks.ssrf import check_url_on_save
@@ -189,6 +190,7 @@ class CommonSettingsSerializer(StrictSerializer):
         help_text="How many captures a session allows before a retry verdict becomes a failure. "
         "Default: the SESSION_MAX_ATTEMPTS setting.",
     )
+    locale = StrictChoiceField(choices=LOCALES, required=False, help_text=LOCALE_HELP)
 
 
 _DISABLED = {"type": "Disabled"}

@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
+from apps.core.languages import LOCALES
+
 from .enums import (
     CHALLENGE_COUNTS,
     RESULT_PARAMETER_FLAGS,
@@ -132,15 +134,17 @@ class CommonSettings:
     fail_on_multiple_faces: bool = False
     show_consent_screen: bool = True
     max_attempts: int | None = None  # None: the SESSION_MAX_ATTEMPTS setting
+    locale: str | None = None  # the hosted page's language (apps.core.languages.LOCALES); None: Accept-Language
 
     @classmethod
     def from_json(cls, block: Mapping[str, Any]) -> CommonSettings:
-        attempts = block.get("maxAttempts")
+        attempts, locale = block.get("maxAttempts"), block.get("locale")
         valid = isinstance(attempts, int) and not isinstance(attempts, bool) and attempts >= 1
         return cls(
             fail_on_multiple_faces=bool(block.get("failOnMultipleFacesDetected", False)),
             show_consent_screen=block.get("showConsentScreen") is not False,
             max_attempts=attempts if valid else None,
+            locale=locale if isinstance(locale, str) and locale in LOCALES else None,
         )
 
 

@@ -3,22 +3,12 @@
 (function () {
   "use strict";
   var boot = JSON.parse(document.getElementById("boot").textContent);
-  var FEEDBACK = {
-    ok: "Good, hold it there", noFace: "We can't see your face", multipleFaces: "Only one face, please",
-    comeCloser: "Come closer", moveBack: "Move back a little", centerFace: "Centre your face in the oval",
-    moreLight: "More light, please", lessLight: "Too bright, move away from the light", holdStill: "Hold still",
-    tooBlurry: "Hold still, the picture is blurry"
-  };
-  var CHALLENGES = {
-    blink: "Blink your eyes", turn_left: "Turn your head to the left", turn_right: "Turn your head to the right",
-    nod: "Nod your head", smile: "Smile", mouth_open: "Open your mouth"
-  };
-  var REASONS = {
-    noFace: "no face was seen", multipleFaces: "more than one face was seen", faceChanged: "the face changed",
-    presentationAttack: "this did not look like a live person", sessionExpired: "the session expired",
-    cancelled: "the verification was cancelled", attemptsExhausted: "no attempts are left",
-    ageVerificationFailed: "the age check did not pass"
-  };
+  // Every word on screen comes from the server's gettext catalogues, in the page's language
+  // (apps/sessions/page_texts.py); the socket's codes never reach the screen.
+  var T = boot.texts, UI = T.ui;
+  function fill(text, values) {
+    return text.replace(/%\((\w+)\)s/g, function (all, name) { return String(values[name]); });
+  }
   // Close codes after which reconnecting cannot help: values of apps/sessions/protocol.py's CloseCode.
   var TERMINAL_CLOSE = { 4401: "expired", 4403: "connection", 4404: "connection", 4409: "connection", 4410: "expired", 4411: "connection" };
 
@@ -84,19 +74,19 @@
     switch (msg.type) {
       case "state":
         if (msg.resumeToken) { token = msg.resumeToken; reconnects = 0; }
-        $("steps").textContent = msg.challengesTotal ? ("Attempt " + msg.attempt + " of " + msg.maxAttempts) : "";
+        $("steps").textContent = msg.challengesTotal ? fill(UI.attempt, { attempt: msg.attempt, total: msg.maxAttempts }) : "";
         if (msg.status === "in_progress") { startCapture(msg); }
         else if (msg.status === "analysing") { stopFrames(); show("analysing"); armWatchdog(); }
         break;
       case "challenge":
-        $("challenge").textContent = CHALLENGES[msg.challenge] || msg.challenge;
-        $("steps").textContent = "Step " + (msg.index + 1) + " of " + msg.total;
+        $("challenge").textContent = T.challenges[msg.challenge] || "";
+        $("steps").textContent = fill(UI.step, { step: msg.index + 1, total: msg.total });
         break;
       case "feedback":
         if (msg.codes.indexOf("slowDown") >= 0) { return; }
         var code = msg.codes[0] || "ok";
         document.body.classList.toggle("face-ok", code === "ok");
-        setFeedback(FEEDBACK[code] || code, code !== "ok");
+        if (T.feedback[code]) { setFeedback(T.feedback[code], code !== "ok"); }
         break;
       case "progress":
         var pct = Math.round(msg.progress * 100);
@@ -113,7 +103,7 @@
 
   function startCapture(state) {
     show("capture");
-    if (state.mode === "passive") { $("challenge").textContent = "Look at the camera and hold still"; }
+    if (state.mode === "passive") { $("challenge").textContent = UI.lookAndHold; }
     $("progress-bar").style.width = "0%";
     capturing = true;
     if (timer) { return; }
@@ -138,6 +128,20 @@
     watchdog = setTimeout(function () { watchdog = null; poll(null, true); }, ANALYSIS_WATCHDOG_MS);
   }
 
+  // Why the attempt did not pass and what to change: the texts of its first two reasons, never a code.
+  function showReasons(reasons, title) {
+    var texts = [];
+    (reasons || []).forEach(function (code) {
+      var text = T.reasons[code] || UI.fallbackReason;
+      if (texts.indexOf(text) < 0 && texts.length < 2) { texts.push(text); }
+    });
+    var list = $("result-reasons");
+    list.textContent = "";
+    texts.forEach(function (text) { var item = document.createElement("li"); item.textContent = text; list.appendChild(item); });
+    $("result-why-title").textContent = title || "";
+    $("result-why").hidden = texts.length === 0;
+  }
+
   function showResult(msg) {
     if (finished) { return; }  // the socket and the status poll may both deliver it
     if (watchdog) { clearTimeout(watchdog); watchdog = null; }
@@ -145,21 +149,28 @@
     var badge = $("result-badge");
     badge.className = "badge " + msg.verdict;
     $("retry").hidden = true; $("continue").hidden = true; $("redirect-note").hidden = true;
-    var reasons = (msg.reasons || []).map(function (r) { return REASONS[r] || r; }).join("; ");
+    var reasons = msg.reasons || [];
     if (msg.verdict === "retry") {
-      $("result-title").textContent = "Let's try that again";
-      $("result-text").textContent = "We couldn't be sure. " + msg.attemptsLeft + (msg.attemptsLeft === 1 ? " attempt" : " attempts") + " left.";
+      $("result-title").textContent = UI.retryTitle;
+      $("result-text").textContent = T.attemptsLeft[String(msg.attemptsLeft)] || "";
+      showReasons(reasons.length ? reasons : ["fallback"], UI.retryWhy);
       $("retry").hidden = false;
       show("result");
       return;
     }
     finished = true;
     if (msg.verdict === "pass") {
-      $("result-title").textContent = "Verified";
-      $("result-text").textContent = "Thank you, you're done.";
+      $("result-title").textContent = UI.verified;
+      $("result-text").textContent = UI.verifiedText;
+      showReasons([]);
+    } else if (reasons.indexOf("cancelled") >= 0) {
+      $("result-title").textContent = UI.cancelled;
+      $("result-text").textContent = T.reasons.cancelled;
+      showReasons([]);
     } else {
-      $("result-title").textContent = "Verification failed";
-      $("result-text").textContent = reasons ? "Reason: " + reasons + "." : "We could not verify you.";
+      $("result-title").textContent = UI.failed;
+      $("result-text").textContent = UI.failedText;
+      showReasons(reasons, UI.failedWhy);
     }
     if (stream) { stream.getTracks().forEach(function (t) { t.stop(); }); }
     show("result");

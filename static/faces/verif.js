@@ -3,6 +3,8 @@
   "use strict";
   const form = document.getElementById("verif-form");
   if (!form) return;
+  // Every text comes from the server's catalogues, in the visitor's language (apps/faces/page_texts.py).
+  const T = JSON.parse(document.getElementById("verif-texts").textContent);
   const preview = document.getElementById("preview");
   const recordButton = document.getElementById("record");
   const recordStatus = document.getElementById("record-status");
@@ -33,15 +35,15 @@
       recorder.onstop = () => {
         stream.getTracks().forEach((t) => t.stop());
         selfie = new Blob(chunks, { type: recorder.mimeType || "video/webm" });
-        recordStatus.textContent = "Recorded.";
+        recordStatus.textContent = T.recorded;
         ready();
       };
-      recordStatus.textContent = "Recording…";
+      recordStatus.textContent = T.recording;
       recordButton.disabled = true;
       recorder.start();
       setTimeout(() => { recorder.stop(); recordButton.disabled = false; }, RECORD_MS);
     } catch (err) {
-      recordStatus.textContent = "Camera unavailable: upload a selfie video instead.";
+      recordStatus.textContent = T.cameraUnavailable;
     }
   });
 
@@ -59,23 +61,23 @@
     data.append("id_photo", idPhoto.files[0]);
     submit.disabled = true;
     status.className = "";
-    status.textContent = "Checking…";
+    status.textContent = T.checking;
     try {
       const response = await fetch(form.dataset.submitUrl, { method: "POST", body: data, credentials: "omit" });
       const body = await response.json();
       if (!response.ok) {
         status.className = "error";
-        status.textContent = (body.error && body.error.message) || "Verification processing failed";
+        status.textContent = (body.error && T.errors[body.error.code]) || T.failed;
       } else if (body.result.status === "verified") {
         status.className = "ok";
-        status.textContent = "Verified. You can close this page.";
+        status.textContent = T.verified;
       } else {
         status.className = "error";
-        status.textContent = body.result.verificationAssessment.summary;
+        status.textContent = T.notVerified;
       }
     } catch (err) {
       status.className = "error";
-      status.textContent = "Network error: please try again.";
+      status.textContent = T.network;
     }
     ready();
   });

@@ -322,9 +322,9 @@ def test_the_hosted_page_refuses_a_secret_key_in_its_url_without_echoing_it(inte
 @pytest.mark.parametrize(
     ("params", "status", "message"),
     [
-        ({"user_identifier": "u"}, 400, "API key is required"),
-        ({"api_key": "PK"}, 400, "User identifier is required"),
-        ({"api_key": "lp_pk_000000000000_nope", "user_id": "u"}, 401, "Invalid API key"),
+        ({"user_identifier": "u"}, 400, "This link is missing its key."),
+        ({"api_key": "PK"}, 400, "This link does not say who is being verified."),
+        ({"api_key": "lp_pk_000000000000_nope", "user_id": "u"}, 401, "key is not valid. Go back"),
     ],
 )
 def test_the_hosted_page_explains_what_is_missing(publishable, params, status, message):

@@ -120,7 +120,7 @@ def session_create(
 
     ``body`` holds the create-session fields (``name``, ``externalId``,
     ``verifierConfigs``, ``webhookConfig``, optionally ``redirectConfig``,
-    ``resultParameterConfig``, ``customInputParameters``); ``overrides`` are
+    ``resultParameterConfig``, ``customInputParameters``, ``locale``); ``overrides`` are
     session-level overrides from a hosted link, checked against the stored
     configuration's ``sessionOverrideConfig`` like the body's.
     """
@@ -128,6 +128,13 @@ def session_create(
         verification_id = body["verificationId"]
     vid = uuid.UUID(str(verification_id)) if verification_id else None
     config = _effective_config(account=account, body=body, verification_id=vid, overrides=overrides)
+    if body.get("locale"):
+        # The page's language is no security matter: create-session and a hosted link may always choose it.
+        verifier_configs = config.setdefault("verifierConfigs", {})
+        verifier_configs["commonSettings"] = {
+            **(verifier_configs.get("commonSettings") or {}),
+            "locale": body["locale"],
+        }
     verifiers = SessionConfig.from_json(config).verifiers
     mode, challenges = capture_plan_for(verifiers.liveness)
     now = timezone.now()

@@ -1,0 +1,66 @@
+"""Helpers for the hosted pages' browser tests: Debian's Chromium with a fake camera, screenshots, axe-core.
+
+axe-core comes from npm (``package.json``, installed by ``scripts/test`` with ``npm ci``) and is injected
+from ``node_modules``: no network. ``axe_serious`` runs it on the page as it stands and returns the
+serious and critical violations.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.served import ROOT
+
+CHROMIUM = "/usr/bin/chromium"
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+DESKTOP = {"viewport": {"width": 1280, "height": 800}}
+PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True, "device_scale_factor": 2}
+SIZES = {"desktop": DESKTOP, "phone": PHONE}
+
+
+def chromium(driver: Any, video: Path | None = None, *, camera: bool = True) -> Any:
+    """Headless Chromium; ``camera``: a fake camera that is allowed (fed from ``video``), else prompts are denied."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package (scripts/test does it)")
+    args = [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1 , EXCLUDE localhost",
+        "--use-fake-device-for-media-stream",
+        "--use-fake-ui-for-media-stream" if camera else "--deny-permission-prompts",
+    ]
+    if video is not None:
+        args.append(f"--use-file-for-fake-video-capture={video.resolve()}")
+    return driver.chromium.launch(executable_path=CHROMIUM, headless=True, args=args)
+
+
+def shot(page: Any, folder: Path, name: str) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+
+
+def axe_serious(page: Any) -> list[dict[str, Any]]:
+    """axe-core's serious and critical violations on the page as shown now (hidden screens are not checked)."""
+    if not AXE.exists():
+        pytest.fail(f"{AXE} is missing: run 'npm ci' (scripts/test does it)")
+    if not page.evaluate("() => typeof window.axe === 'object'"):
+        # Evaluated through the DevTools protocol, so the page's own CSP (script-src 'self') stays in force.
+        page.evaluate(AXE.read_text(encoding="utf-8"))
+    found = page.evaluate(
+        """async () => {
+          const result = await axe.run(document, {resultTypes: ['violations']});
+          return result.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+                                               nodes: v.nodes.map(n => n.target.join(' '))}));
+        }"""
+    )
+    return [v for v in found if v["impact"] in ("serious", "critical")]
+
+
+def assert_accessible(page: Any, what: str) -> None:
+    serious = axe_serious(page)
+    assert serious == [], f"{what}: {json.dumps(serious, indent=1)}"
