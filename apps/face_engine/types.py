@@ -39,7 +39,7 @@ FeedbackCode = Literal[
     "tooBlurry",
 ]
 VerdictName = Literal["pass", "fail", "retry"]
-EngineName = Literal["dlib", "insightface"]
+EngineName = Literal["dlib", "insightface", "mediapipe"]
 
 
 class FrameError(Exception):
@@ -64,7 +64,7 @@ class ModelFilesMissing(Exception):  # noqa: N818 - agreed public name
 
 @dataclass(frozen=True)
 class EngineSettings:
-    engine: Literal["auto", "dlib", "insightface"] = "auto"
+    engine: Literal["auto", "dlib", "insightface", "mediapipe"] = "auto"
     insightface_home: str | None = None
     insightface_pack: str = "buffalo_l"
     pass_threshold: float = 0.70

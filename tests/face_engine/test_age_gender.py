@@ -15,20 +15,20 @@ T1_GENDERS = ("Female", "Female", "Male", "Male", "Male", "Female")
 
 
 @pytest.fixture(scope="module")
-def t1_estimates(dlib_engine) -> list:
+def t1_estimates(each_engine) -> list:
     bgr = cv2.imread(str(synthetic.t1_path()))
     gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
-    boxes = sorted(dlib_engine._detect(gray), key=lambda b: b[0])
+    boxes = sorted(each_engine._detect(gray), key=lambda b: b[0])
     assert len(boxes) == 6
-    return [dlib_engine.backend.age_gender(bgr, dlib_engine.backend.landmarks(gray, b)) for b in boxes]
+    return [each_engine.backend.age_gender(bgr, each_engine.backend.landmarks(gray, b)) for b in boxes]
 
 
-def test_it_estimates_an_adult_woman_for_the_astronaut(dlib_engine) -> None:
+def test_it_estimates_an_adult_woman_for_the_astronaut(each_engine) -> None:
     from skimage import data
 
     bgr = cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)
     gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
-    est = dlib_engine.backend.age_gender(bgr, dlib_engine.backend.landmarks(gray, dlib_engine._detect(gray)[0]))
+    est = each_engine.backend.age_gender(bgr, each_engine.backend.landmarks(gray, each_engine._detect(gray)[0]))
     assert est.gender == "Female" and est.gender_confidence > 0.8
     assert 20 <= est.age <= 55
     assert 0.0 <= est.age_confidence <= 1.0
@@ -66,12 +66,12 @@ def test_a_wider_margin_widens_the_retry_band() -> None:
     assert age_threshold_check(age_gender=_ag(25.0, margin=8.0), threshold=18) == "retry"
 
 
-def test_age_confidence_is_the_probability_mass_within_the_margin(dlib_engine) -> None:
+def test_age_confidence_is_the_probability_mass_within_the_margin(each_engine) -> None:
     bgr = cv2.cvtColor(synthetic.portrait("t1_0").image, cv2.COLOR_RGB2BGR)
     gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
-    pts = dlib_engine.backend.landmarks(gray, dlib_engine._detect(gray)[0])
-    sharp = dlib_engine.backend.age_gender(bgr, pts)
+    pts = each_engine.backend.landmarks(gray, each_engine._detect(gray)[0])
+    sharp = each_engine.backend.age_gender(bgr, pts)
     noisy = np.clip(bgr + np.random.default_rng(0).normal(0, 40, bgr.shape), 0, 255).astype(np.uint8)
-    degraded = dlib_engine.backend.age_gender(noisy, pts)
+    degraded = each_engine.backend.age_gender(noisy, pts)
     assert sharp.age_confidence > 0.5
     assert degraded.age_confidence != sharp.age_confidence

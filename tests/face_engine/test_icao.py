@@ -32,7 +32,7 @@ def portrait_bgr() -> np.ndarray:
 def _photo(engine, bgr: np.ndarray) -> IcaoPhoto:
     gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
     pts = engine.backend.landmarks(gray, engine._detect(gray)[0])
-    return icao_photo(bgr, pts, face_measures(pts))
+    return icao_photo(bgr, pts, face_measures(pts), open_eye_ratio=engine.backend.open_eye_ratio)
 
 
 def _eyes(engine, jpeg: bytes) -> tuple[np.ndarray, np.ndarray]:
@@ -42,44 +42,44 @@ def _eyes(engine, jpeg: bytes) -> tuple[np.ndarray, np.ndarray]:
     return pts[RIGHT_EYE].mean(axis=0), pts[LEFT_EYE].mean(axis=0)
 
 
-def test_the_photo_is_a_480x600_jpeg_with_every_check_reported(dlib_engine, portrait_bgr) -> None:
-    photo = _photo(dlib_engine, portrait_bgr)
+def test_the_photo_is_a_480x600_jpeg_with_every_check_reported(each_engine, portrait_bgr) -> None:
+    photo = _photo(each_engine, portrait_bgr)
     assert photo.jpeg[:3] == b"\xff\xd8\xff"
     assert set(photo.checks) == CHECKS
     assert all(isinstance(v, bool) for v in photo.checks.values())
 
 
 @pytest.mark.parametrize("tilt", [0, 14, -14])
-def test_the_eyes_come_out_level_on_the_icao_eye_line_and_centred(dlib_engine, portrait_bgr, tilt: int) -> None:
+def test_the_eyes_come_out_level_on_the_icao_eye_line_and_centred(each_engine, portrait_bgr, tilt: int) -> None:
     h, w = portrait_bgr.shape[:2]
     tilted = cv2.warpAffine(portrait_bgr, cv2.getRotationMatrix2D((w / 2, h / 2), tilt, 1.0), (w, h))
-    right, left = _eyes(dlib_engine, _photo(dlib_engine, tilted).jpeg)
+    right, left = _eyes(each_engine, _photo(each_engine, tilted).jpeg)
     assert abs(math.degrees(math.atan2(left[1] - right[1], left[0] - right[0]))) < 2.0
     assert abs((right[1] + left[1]) / 2 - EYE_LINE_FROM_TOP * HEIGHT) < 0.03 * HEIGHT
     assert abs((right[0] + left[0]) / 2 - WIDTH / 2) < 0.03 * WIDTH
 
 
-def test_a_turned_head_fails_the_pose_check(dlib_engine) -> None:
+def test_a_turned_head_fails_the_pose_check(each_engine) -> None:
     actor = synthetic.FaceActor("t1_0", fps=5, seed=2)
     actor.perform("turn_left")
     frames = [actor.frame() for _ in range(4)]  # the turn's hold
-    photo = _photo(dlib_engine, cv2.cvtColor(frames[-1], cv2.COLOR_RGB2BGR))
+    photo = _photo(each_engine, cv2.cvtColor(frames[-1], cv2.COLOR_RGB2BGR))
     assert photo.checks["poseWithinLimits"] is False
     assert not photo.compliant
 
 
-def test_blur_and_darkness_fail_sharpness_and_exposure(dlib_engine, portrait_bgr) -> None:
-    assert _photo(dlib_engine, portrait_bgr).checks["sharpness"] is True
-    assert _photo(dlib_engine, portrait_bgr).checks["exposure"] is True
+def test_blur_and_darkness_fail_sharpness_and_exposure(each_engine, portrait_bgr) -> None:
+    assert _photo(each_engine, portrait_bgr).checks["sharpness"] is True
+    assert _photo(each_engine, portrait_bgr).checks["exposure"] is True
     blurred = cv2.GaussianBlur(portrait_bgr, (0, 0), 3.5)
     dark = (portrait_bgr * 0.3).astype(np.uint8)
-    assert _photo(dlib_engine, blurred).checks["sharpness"] is False
-    assert _photo(dlib_engine, dark).checks["exposure"] is False
+    assert _photo(each_engine, blurred).checks["sharpness"] is False
+    assert _photo(each_engine, dark).checks["exposure"] is False
 
 
-def test_the_background_check_reads_the_area_around_the_head(dlib_engine, portrait_bgr) -> None:
+def test_the_background_check_reads_the_area_around_the_head(each_engine, portrait_bgr) -> None:
     gray = cv2.cvtColor(portrait_bgr, cv2.COLOR_BGR2GRAY)
-    pts = dlib_engine.backend.landmarks(gray, dlib_engine._detect(gray)[0])
+    pts = each_engine.backend.landmarks(gray, each_engine._detect(gray)[0])
     (cx, cy), half_w = pts.mean(axis=0), (pts[:, 0].max() - pts[:, 0].min()) / 2
     head = np.zeros(gray.shape, np.uint8)
     cv2.ellipse(head, (int(cx), int(cy - 0.3 * half_w)), (int(1.1 * half_w), int(1.7 * half_w)), 0, 0, 360, 255, -1)
@@ -92,15 +92,15 @@ def test_the_background_check_reads_the_area_around_the_head(dlib_engine, portra
     assert icao_photo(busy, pts, face_measures(pts)).checks["backgroundUniformity"] is False
 
 
-def test_a_face_at_the_edge_of_the_frame_is_not_centred(dlib_engine, portrait_bgr) -> None:
+def test_a_face_at_the_edge_of_the_frame_is_not_centred(each_engine, portrait_bgr) -> None:
     shifted = np.roll(portrait_bgr, -230, axis=1)
     shifted[:, -230:] = 0
-    assert _photo(dlib_engine, shifted).checks["faceCentred"] is False
+    assert _photo(each_engine, shifted).checks["faceCentred"] is False
 
 
-def test_the_head_is_three_quarters_of_the_photo_height(dlib_engine, portrait_bgr) -> None:
-    out = cv2.imdecode(np.frombuffer(_photo(dlib_engine, portrait_bgr).jpeg, np.uint8), cv2.IMREAD_GRAYSCALE)
-    pts = dlib_engine.backend.landmarks(out, dlib_engine.backend.detect(out)[0].box)
+def test_the_head_is_three_quarters_of_the_photo_height(each_engine, portrait_bgr) -> None:
+    out = cv2.imdecode(np.frombuffer(_photo(each_engine, portrait_bgr).jpeg, np.uint8), cv2.IMREAD_GRAYSCALE)
+    pts = each_engine.backend.landmarks(out, each_engine.backend.detect(out)[0].box)
     eyes = (pts[RIGHT_EYE].mean(axis=0) + pts[LEFT_EYE].mean(axis=0)) / 2
     head = 2 * float(np.hypot(*(pts[8] - eyes)))  # the crown sits about as far above the eyes as the chin below
     assert abs(head / HEIGHT - 0.75) < 0.04  # ICAO: chin to crown 70-80 % of the height
@@ -121,21 +121,21 @@ def _acting(engine, face: str, action: str, pick) -> np.ndarray:
     return max(frames, key=lambda f: pick(measures(f)))
 
 
-def test_closed_eyes_and_a_smile_fail_their_checks(dlib_engine, portrait_bgr) -> None:
-    open_ = _photo(dlib_engine, portrait_bgr).checks
+def test_closed_eyes_and_a_smile_fail_their_checks(each_engine, portrait_bgr) -> None:
+    open_ = _photo(each_engine, portrait_bgr).checks
     assert open_["eyesOpen"] is True and open_["neutralExpression"] is True
-    closed = _acting(dlib_engine, "t1_0", "blink", lambda m: -m.eye_open)
-    assert _photo(dlib_engine, closed).checks["eyesOpen"] is False
+    closed = _acting(each_engine, "t1_0", "blink", lambda m: -m.eye_open)
+    assert _photo(each_engine, closed).checks["eyesOpen"] is False
     # A smile is judged against the person's own neutral face (the capture's baseline): across people the
     # mouth-width ratio overlaps (the astronaut's photo, already smiling, reads 1.04; t1_0's broad smile 1.02).
-    smiling = _acting(dlib_engine, "t1_0", "smile", lambda m: m.smile)
-    neutral = _acting(dlib_engine, "t1_0", "blink", lambda m: m.eye_open)
+    smiling = _acting(each_engine, "t1_0", "smile", lambda m: m.smile)
+    neutral = _acting(each_engine, "t1_0", "blink", lambda m: m.eye_open)
     gray, neutral_gray = cv2.cvtColor(smiling, cv2.COLOR_BGR2GRAY), cv2.cvtColor(neutral, cv2.COLOR_BGR2GRAY)
-    pts = dlib_engine.backend.landmarks(gray, dlib_engine._detect(gray)[0])
-    base = face_measures(dlib_engine.backend.landmarks(neutral_gray, dlib_engine._detect(neutral_gray)[0]))
+    pts = each_engine.backend.landmarks(gray, each_engine._detect(gray)[0])
+    base = face_measures(each_engine.backend.landmarks(neutral_gray, each_engine._detect(neutral_gray)[0]))
     judged = icao_photo(smiling, pts, face_measures(pts), smile_baseline=base.smile, mouth_baseline=base.mouth_open)
     assert judged.checks["neutralExpression"] is False
-    assert icao_photo(neutral, *_pts_and_measures(dlib_engine, neutral), smile_baseline=base.smile).checks[
+    assert icao_photo(neutral, *_pts_and_measures(each_engine, neutral), smile_baseline=base.smile).checks[
         "neutralExpression"
     ]
 

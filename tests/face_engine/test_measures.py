@@ -38,48 +38,48 @@ def _series(engine: Engine, frames: list[np.ndarray]) -> list[FaceMeasures]:
     return [_measures(engine, f) for f in frames]
 
 
-def test_turning_to_the_users_own_left_moves_the_nose_toward_the_images_right(dlib_engine, actions_clip) -> None:
-    base = _measures(dlib_engine, actions_clip["neutral"][0])
-    peak = max(_series(dlib_engine, actions_clip["turn_left"]), key=lambda m: abs(m.yaw))
+def test_turning_to_the_users_own_left_moves_the_nose_toward_the_images_right(each_engine, actions_clip) -> None:
+    base = _measures(each_engine, actions_clip["neutral"][0])
+    peak = max(_series(each_engine, actions_clip["turn_left"]), key=lambda m: abs(m.yaw))
     assert peak.yaw_ratio - base.yaw_ratio > 0.25
     assert peak.yaw > 12
 
 
-def test_turning_right_reads_as_negative_yaw(dlib_engine, actions_clip) -> None:
-    base = _measures(dlib_engine, actions_clip["neutral"][0])
-    peak = max(_series(dlib_engine, actions_clip["turn_right"]), key=lambda m: abs(m.yaw))
+def test_turning_right_reads_as_negative_yaw(each_engine, actions_clip) -> None:
+    base = _measures(each_engine, actions_clip["neutral"][0])
+    peak = max(_series(each_engine, actions_clip["turn_right"]), key=lambda m: abs(m.yaw))
     assert peak.yaw_ratio - base.yaw_ratio < -0.25
     assert peak.yaw < -12
 
 
-def test_a_blink_closes_the_eyes_relative_to_the_open_baseline(dlib_engine, actions_clip) -> None:
-    base = _measures(dlib_engine, actions_clip["neutral"][0])
-    lowest = min(m.eye_open for m in _series(dlib_engine, actions_clip["blink"]))
+def test_a_blink_closes_the_eyes_relative_to_the_open_baseline(each_engine, actions_clip) -> None:
+    base = _measures(each_engine, actions_clip["neutral"][0])
+    lowest = min(m.eye_open for m in _series(each_engine, actions_clip["blink"]))
     assert lowest < 0.7 * base.eye_open
 
 
-def test_a_smile_widens_the_mouth_and_an_open_mouth_opens_it(dlib_engine, actions_clip) -> None:
-    base = _measures(dlib_engine, actions_clip["neutral"][0])
-    widest = max(m.smile for m in _series(dlib_engine, actions_clip["smile"]))
-    widest_gap = max(m.mouth_open for m in _series(dlib_engine, actions_clip["mouth_open"]))
+def test_a_smile_widens_the_mouth_and_an_open_mouth_opens_it(each_engine, actions_clip) -> None:
+    base = _measures(each_engine, actions_clip["neutral"][0])
+    widest = max(m.smile for m in _series(each_engine, actions_clip["smile"]))
+    widest_gap = max(m.mouth_open for m in _series(each_engine, actions_clip["mouth_open"]))
     assert widest > 1.1 * base.smile
     assert widest_gap > base.mouth_open + 0.25
 
 
-def test_a_nod_changes_the_pitch_without_reading_as_a_turn(dlib_engine, actions_clip) -> None:
-    base = _measures(dlib_engine, actions_clip["neutral"][0])
-    series = _series(dlib_engine, actions_clip["nod"])
+def test_a_nod_changes_the_pitch_without_reading_as_a_turn(each_engine, actions_clip) -> None:
+    base = _measures(each_engine, actions_clip["neutral"][0])
+    series = _series(each_engine, actions_clip["nod"])
     peak = max(series, key=lambda m: abs(m.pitch_ratio - base.pitch_ratio))
     assert abs(peak.pitch_ratio - base.pitch_ratio) > 0.07
     assert abs(peak.yaw_ratio - base.yaw_ratio) < 0.15
 
 
-def test_rolling_the_image_reads_as_roll_not_as_a_turn(dlib_engine, actions_clip) -> None:
+def test_rolling_the_image_reads_as_roll_not_as_a_turn(each_engine, actions_clip) -> None:
     frame = actions_clip["neutral"][0]
-    base = _measures(dlib_engine, frame)
+    base = _measures(each_engine, frame)
     h, w = frame.shape[:2]
     rotated = cv2.warpAffine(frame, cv2.getRotationMatrix2D((w / 2, h / 2), 15, 1.0), (w, h))
-    rolled = _measures(dlib_engine, rotated)
+    rolled = _measures(each_engine, rotated)
     assert abs((rolled.roll - base.roll) + 15) < 4  # OpenCV's positive angle is counter-clockwise
     assert abs(rolled.yaw_ratio - base.yaw_ratio) < 0.1
 
@@ -105,9 +105,9 @@ class CountingBackend:
 
 
 def test_the_tracker_refreshes_landmarks_every_frame_and_redetects_only_every_n_frames(
-    dlib_engine, actions_clip
+    each_engine, actions_clip
 ) -> None:
-    counting = CountingBackend(dlib_engine.backend)
+    counting = CountingBackend(each_engine.backend)
     engine = Engine(counting, EngineSettings(engine="dlib", redetect_every=5))  # type: ignore[arg-type]
     frames = actions_clip["neutral"] + actions_clip["smile"] + actions_clip["neutral"]
     jpegs = [synthetic.encode_jpeg(f) for f in frames]
@@ -118,8 +118,8 @@ def test_the_tracker_refreshes_landmarks_every_frame_and_redetects_only_every_n_
     assert counting.detects == -(-len(jpegs) // 6)  # frame 0, then after every 5 tracked frames
 
 
-def test_the_tracker_redetects_at_once_when_the_face_jumps(dlib_engine, actions_clip) -> None:
-    counting = CountingBackend(dlib_engine.backend)
+def test_the_tracker_redetects_at_once_when_the_face_jumps(each_engine, actions_clip) -> None:
+    counting = CountingBackend(each_engine.backend)
     engine = Engine(counting, EngineSettings(engine="dlib", redetect_every=100))  # type: ignore[arg-type]
     frame = actions_clip["neutral"][0]
     moved = np.roll(frame, 180, axis=1)  # the face is 180 px to the right in the next frame
@@ -132,7 +132,7 @@ def test_the_tracker_redetects_at_once_when_the_face_jumps(dlib_engine, actions_
     assert state.box is not None and (state.box[0] + state.box[2]) / 2 > frame.shape[1] / 2 + 60
 
 
-def test_frame_feedback_asks_for_light_distance_and_a_face(dlib_engine, actions_clip) -> None:
+def test_frame_feedback_asks_for_light_distance_and_a_face(each_engine, actions_clip) -> None:
     frame = actions_clip["neutral"][0]
     dark = (frame * 0.18).astype(np.uint8)
     small = cv2.resize(frame, None, fx=0.5, fy=0.5)
@@ -141,8 +141,8 @@ def test_frame_feedback_asks_for_light_distance_and_a_face(dlib_engine, actions_
     blank = np.full_like(frame, 128)
 
     def feedback(img: np.ndarray) -> tuple[str, ...]:
-        state = dlib_engine.new_capture(CapturePlan(mode="passive"))
-        return dlib_engine.analyze_frame(state, synthetic.encode_jpeg(img), 0.0).feedback
+        state = each_engine.new_capture(CapturePlan(mode="passive"))
+        return each_engine.analyze_frame(state, synthetic.encode_jpeg(img), 0.0).feedback
 
     assert feedback(frame) == ("ok",)
     assert "moreLight" in feedback(dark)
@@ -159,21 +159,21 @@ def test_frame_feedback_asks_for_light_distance_and_a_face(dlib_engine, actions_
 
 
 @pytest.mark.slow
-def test_a_capture_of_mostly_blurred_frames_is_low_quality(dlib_engine) -> None:
+def test_a_capture_of_mostly_blurred_frames_is_low_quality(each_engine) -> None:
     from tests.face_engine.synth_capture import passive_clip, run_capture
 
     def blurred(jpeg: bytes) -> bytes:
         image = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
         return synthetic.encode_jpeg(cv2.GaussianBlur(image, (0, 0), 5))
 
-    verdict = run_capture(dlib_engine, [blurred(j) for j in passive_clip(seconds=3.5)], mode="passive").verdict
+    verdict = run_capture(each_engine, [blurred(j) for j in passive_clip(seconds=3.5)], mode="passive").verdict
     assert "lowQuality" in verdict.reasons and verdict.scores["quality"] < 1.0
     assert verdict.verdict != "pass"
 
 
-def test_a_picture_with_six_people_is_reported_as_multiple_faces(dlib_engine) -> None:
+def test_a_picture_with_six_people_is_reported_as_multiple_faces(each_engine) -> None:
     t1 = synthetic.t1_path().read_bytes()
-    state = dlib_engine.new_capture(CapturePlan(mode="passive"))
-    result = dlib_engine.analyze_frame(state, t1, 0.0)
+    state = each_engine.new_capture(CapturePlan(mode="passive"))
+    result = each_engine.analyze_frame(state, t1, 0.0)
     assert result.face_count == 6
     assert "multipleFaces" in result.feedback

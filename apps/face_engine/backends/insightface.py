@@ -196,6 +196,7 @@ class InsightFaceBackend:
     match_threshold: float = MATCH_THRESHOLD
     embedding_size: int = EMBEDDING_SIZE
     has_antispoof: bool = True  # the liveness addon is a required file of the pack
+    open_eye_ratio = 0.2  # mapped to the 68-point layout like dlib's
     # Below this the addon itself calls a face not live; the pipeline may use it instead of a generic 0.5.
     antispoof_threshold: float = ANTISPOOF_THRESHOLD
 

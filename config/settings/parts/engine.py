@@ -10,8 +10,8 @@ BEAT_SCHEDULE: dict[str, dict] = {}
 
 # --- Face engine ------------------------------------------------------------------
 FACE_ENGINE = setting("FACE_ENGINE", "auto")
-if FACE_ENGINE not in ("auto", "dlib", "insightface"):
-    raise ImproperlyConfigured("Setting FACE_ENGINE is malformed: use auto, dlib or insightface")
+if FACE_ENGINE not in ("auto", "dlib", "insightface", "mediapipe"):
+    raise ImproperlyConfigured("Setting FACE_ENGINE is malformed: use auto, dlib, insightface or mediapipe")
 INSIGHTFACE_HOME = setting("INSIGHTFACE_HOME", "var/insightface")
 INSIGHTFACE_PACK = setting("INSIGHTFACE_PACK", "buffalo_l")
 LIVENESS_PASS_THRESHOLD = setting("LIVENESS_PASS_THRESHOLD", 0.70, float)

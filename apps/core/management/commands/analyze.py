@@ -25,7 +25,9 @@ class Command(BaseCommand):
         parser.add_argument("path", help="video file or folder of frames (name order)")
         parser.add_argument("--challenges", default="", help=f"comma-separated, in order; of {', '.join(CHALLENGES)}")
         parser.add_argument("--passive", action="store_true", help="passive mode: a ~3 s hold, no challenges")
-        parser.add_argument("--engine", choices=["dlib", "insightface"], default=None, help="default: FACE_ENGINE")
+        parser.add_argument(
+            "--engine", choices=["dlib", "insightface", "mediapipe"], default=None, help="default: FACE_ENGINE"
+        )
         parser.add_argument("--fps", type=float, default=15.0, help="frame rate of a folder of frames (default 15)")
         parser.add_argument("--allow-multiple-faces", action="store_true", help="track the dominant face instead")
 
