@@ -20,6 +20,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("apps.signing.urls")),
     path("", include("apps.webhooks.urls")),
     path("", include("apps.faces.urls")),
+    path("", include("apps.users.urls")),
     # Last: any other /v1/ path is a JSON 404, with DEBUG on too (Django's debug page would answer HTML).
     re_path(r"^.*$", core_views.api_not_found),
 ]

@@ -65,6 +65,17 @@ class StrictIntegerField(serializers.IntegerField):
         return super().to_internal_value(data)
 
 
+class StrictFloatField(serializers.FloatField):
+    """Only JSON numbers (integers too); DRF's own field accepts ``"0.5"`` and ``true``."""
+
+    default_error_messages = {"invalid": "Must be a JSON number."}
+
+    def to_internal_value(self, data: Any) -> float:
+        if isinstance(data, bool) or not isinstance(data, int | float):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class StrictChoiceField(serializers.ChoiceField):
     """A JSON string that is exactly one of the enum's values (case-sensitive)."""
 

@@ -25,7 +25,13 @@ def collection_get(*, account: Account, collection_id: str) -> FaceCollection:
 
 
 def collection_list(*, account: Account) -> QuerySet[FaceCollection]:
-    return FaceCollection.objects.filter(account=account).annotate(face_count=Count("faces")).order_by("collection_id")
+    # The users collection (apps.faces.enrolment) is reached through /v1/user/*, never listed here.
+    return (
+        FaceCollection.objects.filter(account=account)
+        .exclude(collection_id__startswith="\x1f")
+        .annotate(face_count=Count("faces"))
+        .order_by("collection_id")
+    )
 
 
 def face_list(*, collection: FaceCollection) -> QuerySet[Face]:
@@ -36,6 +42,7 @@ def face_get(*, account: Account, face_id: str) -> Face:
     face = (
         Face.objects.select_related("collection")
         .filter(face_id=face_id.lower(), collection__account=account)
+        .exclude(collection__collection_id__startswith="\x1f")
         .prefetch_related("sightings")
         .first()
     )

@@ -68,6 +68,15 @@ class Session(models.Model):
     # Continuous checks (the SDK's headless mode): each change of person or extra face seen after the
     # session passed, oldest first (services/checks.py), at most SESSION_CHECKS_KEPT entries.
     checks = models.JSONField(default=list, blank=True)
+    # Entry (003): the user a session is bound to (create-session entryUserId, Recovery) or that Identify found.
+    entry_user_id = models.UUIDField(null=True, blank=True, db_index=True)
+    user_similarity = models.FloatField(null=True, blank=True)
+    minor = models.BooleanField(default=False)  # under 13 by the estimate or the stored date of birth
+    risk_signals = models.JSONField(default=list, blank=True)
+    # The browser or SDK that ran the session: a hashed device id, its address and user agent.
+    device_id = models.CharField(max_length=64, blank=True)
+    client_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=500, blank=True)
     # Set when SESSION_RETENTION_DAYS removed the personal fields (apps/sessions/retention.py).
     personal_data_purged_at = models.DateTimeField(null=True, blank=True)
 

@@ -56,6 +56,13 @@ def result_params(*, session: Session, flags: ResultParameterConfig) -> list[tup
         (flags.include_total_face_count, "reTotalFaceCount", session.total_face_count),
         (flags.include_failed_reason, "reFailedReason", ",".join(session.verification_failed_reasons or []) or None),
     ]
+    if session.typed_config.verifiers.face_recognition.searches_users:
+        # Identify and Recovery name the user (or no one) in every redirect: it is their whole answer.
+        similarity = session.user_similarity
+        candidates += [
+            (True, "reEntryUserId", str(session.entry_user_id) if session.entry_user_id and session.passed else None),
+            (True, "reUserSimilarity", f"{similarity:.4f}" if similarity is not None else None),
+        ]
     return [(name, str(value)) for included, name, value in candidates if included and value is not None]
 
 

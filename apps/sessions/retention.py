@@ -29,6 +29,11 @@ PERSONAL_FIELDS_CLEARED: dict[str, object] = {
     "icao_jpeg": None,
     "icao_checks": {},
     "checks": [],
+    "entry_user_id": None,
+    "user_similarity": None,
+    "device_id": "",
+    "client_address": None,
+    "user_agent": "",
 }
 
 

@@ -11,6 +11,8 @@ from django.utils import timezone
 
 from apps.accounts.models import Account
 from apps.core.errors import ApplicationError
+from apps.users.models import EntryUser
+from apps.verifications.enums import AgeType
 
 from .models import Session
 
@@ -63,4 +65,34 @@ def session_result_payload(*, session: Session) -> dict[str, Any]:
         "icaoPhotoAvailable": bool(finished and session.passed and session.icao_jpeg),
         # Continuous checks (docs/sdk.md): each change of person or extra face seen after the session passed.
         "checks": list(session.checks or []),
+        **entry_result_fields(session=session),
+    }
+
+
+def entry_result_fields(*, session: Session) -> dict[str, Any]:
+    """The Entry (003) fields: the user (bound or identified), minor, risk signals and the thresholds applied."""
+    verifiers = session.typed_config.verifiers
+    user = None
+    if session.entry_user_id is not None:
+        found = EntryUser.objects.filter(account_id=session.account_id, id=session.entry_user_id).first()
+        user = {
+            "entryUserId": str(session.entry_user_id),
+            "isRegistrationComplete": bool(found and found.is_registration_complete),
+            "deviceId": (found.device_id or None) if found else None,
+            "similarity": session.user_similarity,
+        }
+    age = verifiers.age
+    return {
+        "user": user,
+        "minor": session.minor,
+        "riskSignals": list(session.risk_signals or []),
+        "deviceId": session.device_id or None,
+        "thresholds": {
+            "livenessPass": verifiers.liveness.pass_threshold or float(settings.LIVENESS_PASS_THRESHOLD),
+            "livenessRetry": verifiers.liveness.retry_threshold or float(settings.LIVENESS_RETRY_THRESHOLD),
+            # null: the engine's own (dlib: 0.5)
+            "faceSimilarity": verifiers.face_recognition.similarity_threshold,
+            "age": age.threshold if age.type == AgeType.THRESHOLD_VERIFICATION else None,
+            "ageMargin": float(age.margin if age.margin is not None else settings.AGE_MARGIN_YEARS),
+        },
     }

@@ -106,11 +106,27 @@ CREATE_SESSION_EXAMPLES = [
 ]
 
 
+_RECOVERY_SCHEMA = {
+    "required": ["verifierConfigs"],
+    "properties": {
+        "verifierConfigs": {
+            "required": ["faceRecognition"],
+            "properties": {"faceRecognition": {"required": ["type"], "properties": {"type": {"enum": ["Recovery"]}}}},
+        }
+    },
+}
+_ENTRY_USER_HELP = (
+    "Bind the session to one of your users (/v1/user/*): required for faceRecognition Recovery; the user's "
+    "dateOfBirth then decides the age check. Unknown users answer 404."
+)
+
+
 class CreateSessionView(APIView):
     class InputSerializer(StrictSerializer):
         verificationId = StrictUUIDField(required=False, help_text="Start from this stored verification.")
         name = StrictCharField(required=False, max_length=200)
         externalId = StrictCharField(required=False, max_length=200, help_text="Returned as correlationId.")
+        entryUserId = StrictUUIDField(required=False, help_text=_ENTRY_USER_HELP)
         verifierConfigs = _JsonObjectField(required=False)
         webhookConfig = _JsonObjectField(required=False)
         redirectConfig = _JsonObjectField(required=False)
@@ -124,13 +140,18 @@ class CreateSessionView(APIView):
         # Without a stored verification there is nothing to verify with: one of the two is required.
         schema_extra = {
             **StrictSerializer.schema_extra,
-            "anyOf": [{"required": ["verifierConfigs"]}, {"required": ["verificationId"]}],
+            "allOf": [
+                {"anyOf": [{"required": ["verifierConfigs"]}, {"required": ["verificationId"]}]},
+                # Recovery is bound to a user: entryUserId is required with it (session_create checks).
+                {"anyOf": [{"not": _RECOVERY_SCHEMA}, {"required": ["entryUserId"]}]},
+            ],
         }
         schema_body_required = True
 
         verificationId = StrictUUIDField(required=False, help_text="Start from this stored verification.")
         name = StrictCharField(required=False, max_length=200)
         externalId = StrictCharField(required=False, max_length=200, help_text="Returned as correlationId.")
+        entryUserId = StrictUUIDField(required=False, help_text=_ENTRY_USER_HELP)
         verifierConfigs = vs.VerifierConfigsSerializer(required=False, help_text="Required without verificationId.")
         webhookConfig = vs.WebhookConfigSerializer(required=False)
         redirectConfig = vs.RedirectConfigSerializer(required=False)

@@ -66,6 +66,39 @@ class FaceRecognitionType(models.TextChoices):
         "MatchVerification",
         "MatchVerification: needs reExternalId; passes only when the face matches the one stored under it",
     )
+    IDENTIFY = (
+        "Identify",
+        "Identify: passwordless sign-in; 1:N search among the account's enrolled users (no collectionId); passes "
+        "only when exactly one user matches",
+    )
+    RECOVERY = (
+        "Recovery",
+        "Recovery: account recovery; needs the session's entryUserId; passes only on a 1:1 match with that user's "
+        "face (and, when stored, a dateOfBirth the estimate agrees with)",
+    )
+
+
+# Face recognition types that search the account's users (apps.users), not a collection.
+USER_RECOGNITION_TYPES = frozenset({FaceRecognitionType.IDENTIFY, FaceRecognitionType.RECOVERY})
+
+
+class AgePreset(models.TextChoices):
+    """Named age thresholds; each sets ``threshold`` (direction Above)."""
+
+    OVER_13 = "Over13", "Over13: 13, COPPA (US children's privacy)"
+    OVER_16 = "Over16", "Over16: 16, GDPR digital consent in much of the EU"
+    OVER_18 = "Over18", "Over18: 18, alcohol, gambling, adult content"
+    OVER_21 = "Over21", "Over21: 21, alcohol in the US"
+    OVER_25 = "Over25", "Over25: 25, Challenge 25 retail policies"
+
+
+AGE_PRESET_YEARS: dict[str, int] = {
+    AgePreset.OVER_13: 13,
+    AgePreset.OVER_16: 16,
+    AgePreset.OVER_18: 18,
+    AgePreset.OVER_21: 21,
+    AgePreset.OVER_25: 25,
+}
 
 
 # The 14 resultParameterConfig flags, in the order the Service API document lists them.
@@ -111,4 +144,5 @@ ALL_ENUMS: dict[str, type[models.TextChoices]] = {
     "AgeDirectionEnum": AgeDirection,
     "GenderTypeEnum": GenderType,
     "FaceRecognitionTypeEnum": FaceRecognitionType,
+    "AgePresetEnum": AgePreset,
 }

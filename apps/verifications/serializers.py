@@ -25,6 +25,7 @@ from apps.core.fields import (
     StrictBooleanField,
     StrictCharField,
     StrictChoiceField,
+    StrictFloatField,
     StrictIntegerField,
     StrictSerializer,
     StrictUUIDField,
@@ -34,13 +35,10 @@ from apps.core.patterns import COLLECTION_ID_MAX_LENGTH, COLLECTION_ID_PATTERN, 
 from apps.signing.redirects import redirect_url_problem
 from apps.webhooks.ssrf import check_url_on_save
 
-from . import enums
+from . import enums, limits
 
 NAME_MAX_LENGTH = 200
 URL_MAX_LENGTH = 2048
-AGE_THRESHOLD_MIN = 1
-AGE_THRESHOLD_MAX = 120
-
 
 # --- Strict fields ------------------------------------------------------------------
 
@@ -99,27 +97,55 @@ class LivenessConfigSerializer(StrictSerializer):
         default=enums.ChallengeType.BALANCED.value,
         help_text="Passive: hold still ~3 s; Balanced: 2 random challenges; Advanced: 4. Default Balanced.",
     )
+    passThreshold = StrictFloatField(
+        required=False,
+        min_value=limits.LIVENESS_PASS_MIN,
+        max_value=limits.LIVENESS_THRESHOLD_MAX,
+        help_text=f"Liveness confidence that passes ({limits.LIVENESS_PASS_MIN}..{limits.LIVENESS_THRESHOLD_MAX}); "
+        "default LIVENESS_PASS_THRESHOLD.",
+    )
+    retryThreshold = StrictFloatField(
+        required=False,
+        min_value=limits.LIVENESS_RETRY_MIN,
+        max_value=limits.LIVENESS_THRESHOLD_MAX,
+        help_text="Liveness confidence from which a capture may be retried; at or above passThreshold there is "
+        "no retry band. Default LIVENESS_RETRY_THRESHOLD.",
+    )
 
 
 class AgeConfigSerializer(StrictSerializer):
-    """verifierConfigs.age: age estimation, optionally verified against a threshold."""
+    """verifierConfigs.age: age estimation, optionally verified against a threshold (or a preset)."""
 
     schema_extra = {
         **StrictSerializer.schema_extra,
-        # validate(): ThresholdVerification needs its threshold.
+        # validate(): ThresholdVerification needs its threshold or a preset, never both.
         "anyOf": [
             {"properties": {"type": {"not": {"enum": [enums.AgeType.THRESHOLD_VERIFICATION.value]}}}},
             {"required": ["threshold"]},
+            {"required": ["preset"]},
         ],
+        "not": {"required": ["threshold", "preset"]},
     }
 
     type = StrictChoiceField(choices=enums.AgeType.choices)
     threshold = StrictIntegerField(
         required=False,
         default=None,
-        min_value=AGE_THRESHOLD_MIN,
-        max_value=AGE_THRESHOLD_MAX,
-        help_text="Age in years; required when type is ThresholdVerification.",
+        min_value=limits.AGE_THRESHOLD_MIN,
+        max_value=limits.AGE_THRESHOLD_MAX,
+        help_text="Age in years; ThresholdVerification needs it or a preset.",
+    )
+    preset = StrictChoiceField(
+        choices=enums.AgePreset.choices,
+        required=False,
+        help_text="Over13, Over16, Over18, Over21 or Over25: the threshold (13..25); instead of threshold.",
+    )
+    margin = StrictIntegerField(
+        required=False,
+        min_value=0,
+        max_value=limits.AGE_MARGIN_MAX,
+        help_text="Years around the threshold where an estimate decides nothing (retry with a document); "
+        "default AGE_MARGIN_YEARS (5).",
     )
     direction = StrictChoiceField(
         choices=enums.AgeDirection.choices,
@@ -129,7 +155,10 @@ class AgeConfigSerializer(StrictSerializer):
     )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        if attrs["type"] == enums.AgeType.THRESHOLD_VERIFICATION and attrs.get("threshold") is None:
+        has_threshold = attrs.get("threshold") is not None
+        if "preset" in attrs and has_threshold:
+            raise ValidationError({"preset": ["Send either threshold or preset, not both."]})
+        if attrs["type"] == enums.AgeType.THRESHOLD_VERIFICATION and not has_threshold and "preset" not in attrs:
             raise ValidationError({"threshold": ["This field is required when type is ThresholdVerification."]})
         return attrs
 
@@ -147,7 +176,16 @@ class FaceRecognitionConfigSerializer(StrictSerializer):
         **StrictSerializer.schema_extra,
         # validate(): every type but Disabled needs its collection.
         "anyOf": [
-            {"properties": {"type": {"enum": [enums.FaceRecognitionType.DISABLED.value]}}},
+            {
+                "properties": {
+                    "type": {
+                        "enum": [
+                            enums.FaceRecognitionType.DISABLED.value,
+                            *(t.value for t in sorted(enums.USER_RECOGNITION_TYPES)),
+                        ]
+                    }
+                }
+            },
             {"required": ["collectionId"]},
         ],
     }
@@ -158,12 +196,25 @@ class FaceRecognitionConfigSerializer(StrictSerializer):
         default=None,
         max_length=COLLECTION_ID_MAX_LENGTH,
         pattern=COLLECTION_ID_PATTERN,
-        help_text="The face collection; required for every type except Disabled.",
+        help_text="The face collection; required for every type except Disabled, Identify and Recovery "
+        "(which search the account's users).",
+    )
+    similarityThreshold = StrictFloatField(
+        required=False,
+        min_value=limits.SIMILARITY_THRESHOLD_MIN,
+        max_value=limits.SIMILARITY_THRESHOLD_MAX,
+        help_text=f"Similarity (0..1) from which two faces are one person ({limits.SIMILARITY_THRESHOLD_MIN}.."
+        f"{limits.SIMILARITY_THRESHOLD_MAX}); default the engine's (dlib 0.5).",
     )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        if attrs["type"] != enums.FaceRecognitionType.DISABLED and attrs.get("collectionId") is None:
-            raise ValidationError({"collectionId": ["This field is required unless type is Disabled."]})
+        needs_collection = attrs["type"] != enums.FaceRecognitionType.DISABLED and (
+            attrs["type"] not in enums.USER_RECOGNITION_TYPES
+        )
+        if needs_collection and attrs.get("collectionId") is None:
+            raise ValidationError(
+                {"collectionId": ["This field is required unless type is Disabled, Identify or Recovery."]}
+            )
         return attrs
 
 

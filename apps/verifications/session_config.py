@@ -17,9 +17,11 @@ from typing import Any
 from apps.core.languages import LOCALES
 
 from .enums import (
+    AGE_PRESET_YEARS,
     CHALLENGE_COUNTS,
     RESULT_PARAMETER_FLAGS,
     SESSION_OVERRIDE_FLAGS,
+    USER_RECOGNITION_TYPES,
     AgeDirection,
     AgeType,
     ChallengeType,
@@ -50,16 +52,25 @@ def _url(block: Mapping[str, Any], key: str) -> str | None:
 # --- verifierConfigs -------------------------------------------------------------------------
 
 
+def _number(block: Mapping[str, Any], key: str) -> float | None:
+    value = block.get(key)
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
 @dataclass(frozen=True)
 class LivenessConfig:
     type: LivenessType = LivenessType.VERIFICATION
     challenge_type: ChallengeType = ChallengeType.BALANCED
+    pass_threshold: float | None = None  # None: the engine's (LIVENESS_PASS_THRESHOLD)
+    retry_threshold: float | None = None  # None: the engine's (LIVENESS_RETRY_THRESHOLD)
 
     @classmethod
     def from_json(cls, block: Mapping[str, Any]) -> LivenessConfig:
         return cls(
             type=LivenessType(block.get("type") or LivenessType.VERIFICATION),
             challenge_type=ChallengeType(block.get("challengeType") or ChallengeType.BALANCED),
+            pass_threshold=_number(block, "passThreshold"),
+            retry_threshold=_number(block, "retryThreshold"),
         )
 
     @property
@@ -72,21 +83,30 @@ class LivenessConfig:
         return CHALLENGE_COUNTS[self.challenge_type] if self.enabled else 0
 
 
+def _age_threshold(block: Mapping[str, Any]) -> int:
+    threshold, preset = block.get("threshold"), block.get("preset")
+    if isinstance(threshold, int) and not isinstance(threshold, bool):
+        return threshold
+    return AGE_PRESET_YEARS.get(str(preset), DEFAULT_AGE_THRESHOLD)
+
+
 @dataclass(frozen=True)
 class AgeConfig:
     type: AgeType = AgeType.DISABLED
     threshold: int = DEFAULT_AGE_THRESHOLD
     direction: AgeDirection = AgeDirection.ABOVE
+    margin: int | None = None  # None: the AGE_MARGIN_YEARS setting
 
     @classmethod
     def from_json(cls, block: Mapping[str, Any]) -> AgeConfig:
-        threshold = block.get("threshold")
+        margin = block.get("margin")
         # "thresholdDirection": how rows written before the field was renamed spell it.
         direction = block.get("direction") or block.get("thresholdDirection") or AgeDirection.ABOVE
         return cls(
             type=AgeType(block.get("type") or AgeType.DISABLED),
-            threshold=threshold if isinstance(threshold, int) else DEFAULT_AGE_THRESHOLD,
+            threshold=_age_threshold(block),
             direction=AgeDirection(direction),
+            margin=margin if isinstance(margin, int) and not isinstance(margin, bool) else None,
         )
 
     @property
@@ -111,6 +131,7 @@ class GenderConfig:
 class FaceRecognitionConfig:
     type: FaceRecognitionType = FaceRecognitionType.DISABLED
     collection_id: str | None = None
+    similarity_threshold: float | None = None  # None: the engine's own
 
     @classmethod
     def from_json(cls, block: Mapping[str, Any]) -> FaceRecognitionConfig:
@@ -118,7 +139,13 @@ class FaceRecognitionConfig:
         return cls(
             type=FaceRecognitionType(block.get("type") or FaceRecognitionType.DISABLED),
             collection_id=str(collection_id) if collection_id else None,
+            similarity_threshold=_number(block, "similarityThreshold"),
         )
+
+    @property
+    def searches_users(self) -> bool:
+        """Identify and Recovery: the account's users (apps.users), not a collection."""
+        return self.type in USER_RECOGNITION_TYPES
 
     @property
     def enabled(self) -> bool:
@@ -168,7 +195,9 @@ class VerifierConfigs:
 
     @property
     def wants_age_gender(self) -> bool:
-        return self.age.enabled or self.gender.enabled
+        # Recovery compares the estimate with the user's stored date of birth.
+        recovery = self.face_recognition.type == FaceRecognitionType.RECOVERY
+        return self.age.enabled or self.gender.enabled or recovery
 
 
 # --- The other blocks --------------------------------------------------------------------------

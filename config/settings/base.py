@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "apps.signing",
     "apps.webhooks",
     "apps.faces",
+    "apps.users",
     "apps.sessions",
 ]
 
@@ -288,11 +289,12 @@ LOGGING = {
 }
 
 # --- Per-area settings: each area owns one module in config/settings/parts/ -----------
-from .parts import accounts, faces, sessions, signing, verifications, webhooks  # noqa: E402
+from .parts import accounts, faces, sessions, signing, users, verifications, webhooks  # noqa: E402
 from .parts.engine import *  # noqa: E402
 from .parts.faces import *  # noqa: E402
 from .parts.sessions import *  # noqa: E402
 from .parts.signing import *  # noqa: E402
+from .parts.users import *  # noqa: E402
 from .parts.verifications import *  # noqa: E402
 from .parts.webhooks import *  # noqa: E402
 
@@ -301,6 +303,7 @@ CELERY_BEAT_SCHEDULE = {
     **sessions.BEAT_SCHEDULE,
     **faces.BEAT_SCHEDULE,
     **signing.BEAT_SCHEDULE,
+    **users.BEAT_SCHEDULE,
     **verifications.BEAT_SCHEDULE,
     **webhooks.BEAT_SCHEDULE,
 }

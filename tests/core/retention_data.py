@@ -39,6 +39,11 @@ PERSONAL = {
     "challenge_outcomes": {"blink": True},
     "icao_jpeg": b"\xff\xd8\xff\xe0 icao photo",
     "icao_checks": {"eyesOpen": True},
+    "entry_user_id": uuid.UUID("0d3f6b1e-4c1a-4c55-9a51-0f1f3b9b2c11"),
+    "user_similarity": 0.81,
+    "device_id": "d" * 64,
+    "client_address": "203.0.113.7",
+    "user_agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X)",
 }
 AGGREGATE = {
     "status": Session.Status.COMPLETED,

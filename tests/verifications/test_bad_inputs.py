@@ -111,7 +111,11 @@ BAD_BODIES: list[tuple[str, Any, int, str, dict[str, str | None]]] = [
         "face recognition without collectionId",
         edited({f"{VERIFIERS}.faceRecognition.collectionId": DROP}),
         *INVALID,
-        {f"{VERIFIERS}.faceRecognition.collectionId": "This field is required unless type is Disabled."},
+        {
+            f"{VERIFIERS}.faceRecognition.collectionId": (
+                "This field is required unless type is Disabled, Identify or Recovery."
+            )
+        },
     ),
     (
         "collectionId is a number",
@@ -121,7 +125,7 @@ BAD_BODIES: list[tuple[str, Any, int, str, dict[str, str | None]]] = [
     ),
     (
         "unknown face recognition type",
-        edited({f"{VERIFIERS}.faceRecognition.type": "Identify"}),
+        edited({f"{VERIFIERS}.faceRecognition.type": "Identity"}),
         *INVALID,
         {f"{VERIFIERS}.faceRecognition.type": None},
     ),

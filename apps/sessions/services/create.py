@@ -19,11 +19,12 @@ from apps.core.fields import StrictSerializer
 from apps.face_engine.challenges import challenges_draw
 from apps.face_engine.types import CapturePlan, CaptureState, FaceEngine
 from apps.signing.redirects import redirect_override_check
+from apps.users.selectors import user_get
 from apps.verifications import serializers as vs
-from apps.verifications.enums import SESSION_OVERRIDE_FLAGS
+from apps.verifications.enums import SESSION_OVERRIDE_FLAGS, FaceRecognitionType
 from apps.verifications.selectors import verification_get
 from apps.verifications.services import verification_config_parse
-from apps.verifications.session_config import LivenessConfig, RedirectConfig, SessionConfig
+from apps.verifications.session_config import LivenessConfig, RedirectConfig, SessionConfig, VerifierConfigs
 
 from ..models import Session
 from ..state_store import CaptureRecord, capture_record_put
@@ -136,6 +137,7 @@ def session_create(
             "locale": body["locale"],
         }
     verifiers = SessionConfig.from_json(config).verifiers
+    entry_user_id = _entry_user_check(account=account, body=body, verifiers=verifiers)
     mode, challenges = capture_plan_for(verifiers.liveness)
     now = timezone.now()
     return Session.objects.create(
@@ -149,7 +151,22 @@ def session_create(
         challenges=challenges,
         max_attempts=verifiers.common.max_attempts or int(settings.SESSION_MAX_ATTEMPTS),
         expires_at=now + timedelta(seconds=int(settings.SESSION_TTL_SECONDS)),
+        entry_user_id=entry_user_id,
     )
+
+
+def _entry_user_check(*, account: Account, body: dict[str, Any], verifiers: VerifierConfigs) -> uuid.UUID | None:
+    """The user a session is bound to (``entryUserId``): one of the account's; Recovery needs one."""
+    raw = body.get("entryUserId")
+    if raw is None:
+        if verifiers.face_recognition.type == FaceRecognitionType.RECOVERY:
+            raise ApplicationError(
+                "The request has invalid fields.",
+                code="invalid",
+                fields={"entryUserId": ["Required when faceRecognition.type is Recovery."]},
+            )
+        return None
+    return user_get(account=account, entry_user_id=raw).id
 
 
 # --- attempts -----------------------------------------------------------------------------

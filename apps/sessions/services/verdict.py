@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -22,8 +23,9 @@ from apps.webhooks.event_types import EventType
 
 from ..models import Session
 from ..state_store import capture_record_delete, capture_record_get, session_lock
-from ..verdict_rules import VerifierResults, session_outcome, verifier_results
+from ..verdict_rules import VerifierResults, liveness_verdict, session_outcome, verifier_results
 from .create import capture_state_load
+from .entry import age_margin, bound_user_age, user_recognise
 from .key_frames import key_frames_with_embeddings
 from .lifecycle import session_result_notify, webhook_event_record_safe
 
@@ -55,9 +57,20 @@ def session_verdict_record(*, session: Session, verdict: Verdict) -> bool:
     """Write the verdict exactly once (conditional UPDATE from analysing), then tell the socket.
 
     A "retry" verdict with attempts left sends the session back to in_progress
-    instead; the browser offers a retry button.
+    instead; the browser offers a retry button. A config's own liveness thresholds re-grade
+    the engine's verdict first (``verdict_rules.liveness_verdict``).
     """
-    if verdict.verdict == "retry" and session.attempt < session.max_attempts:
+    verifiers = session.typed_config.verifiers
+    name = liveness_verdict(
+        engine_verdict=verdict.verdict,
+        confidence=float(verdict.confidence),
+        reasons=[str(r) for r in verdict.reasons],
+        pass_threshold=verifiers.liveness.pass_threshold,
+        retry_threshold=verifiers.liveness.retry_threshold,
+        engine_pass=float(settings.LIVENESS_PASS_THRESHOLD),
+        engine_retry=float(settings.LIVENESS_RETRY_THRESHOLD),
+    )
+    if name == "retry" and session.attempt < session.max_attempts:
         updated = Session.objects.filter(
             id=session.id, status=Session.Status.ANALYSING, attempt=session.attempt
         ).update(
@@ -69,23 +82,25 @@ def session_verdict_record(*, session: Session, verdict: Verdict) -> bool:
             session.refresh_from_db()
             session_result_notify(session=session)
         return updated == 1
-    verifiers = session.typed_config.verifiers
     age_gender = verdict.age_gender
     estimated_age = round(float(age_gender.estimated_age), 1) if age_gender else None
     estimated_gender = age_gender.estimated_gender if age_gender else None
     results = verifier_results(
         verifiers=verifiers,
-        verdict=verdict.verdict,
+        verdict=name,
         reasons=verdict.reasons,
         estimated_age=estimated_age,
         estimated_gender=estimated_gender,
         total_face_count=int(verdict.total_face_count),
+        age_margin=age_margin(verifiers.age),
+        date_of_birth_age=bound_user_age(session=session),
     )
     fields: dict[str, Any] = {
         "status": Session.Status.COMPLETED,
         "completed_at": timezone.now(),
-        "verdict": verdict.verdict,
+        "verdict": name,
         "liveness_result": results.liveness,
+        "minor": results.minor,
         "age_result": results.age,
         "estimated_age": estimated_age,
         "gender_result": results.gender,
@@ -97,8 +112,17 @@ def session_verdict_record(*, session: Session, verdict: Verdict) -> bool:
         "engine": str(verdict.engine),
         "model_versions": dict(verdict.versions),
     }
+    signals = list(results.risk_signals)
     with transaction.atomic():
         recognition = _face_keep(session=session, verdict=verdict, config=verifiers.face_recognition, results=results)
+        if verifiers.face_recognition.searches_users and results.recognition_allowed and verdict.embedding:
+            user = user_recognise(
+                session=session, verdict=verdict, config=verifiers.face_recognition, estimated_age=estimated_age
+            )
+            recognition = FaceRecognitionOutcome(result=user.result, face_id=recognition.face_id, reasons=user.reasons)
+            fields["entry_user_id"], fields["user_similarity"] = user.entry_user_id, user.similarity
+            signals.extend(s for s in user.risk_signals if s not in signals)
+        fields["risk_signals"] = signals
         outcome = session_outcome(
             results=results, face_recognition=recognition.result, recognition_reasons=recognition.reasons
         )
@@ -107,7 +131,7 @@ def session_verdict_record(*, session: Session, verdict: Verdict) -> bool:
             fields["face_id"] = recognition.face_id
         fields["verification_result"] = outcome.verification_result
         fields["verification_failed_reasons"] = list(outcome.failed_reasons)
-        if not outcome.failed and verdict.icao is not None:
+        if not outcome.failed and verdict.icao is not None and not results.minor:
             fields["icao_jpeg"] = bytes(verdict.icao.jpeg)
             fields["icao_checks"] = {k: bool(v) for k, v in verdict.icao.checks.items()}
         updated = Session.objects.filter(
@@ -133,7 +157,7 @@ def _face_keep(
         return NOT_EXECUTED
     embedding = tuple(verdict.embedding)
     model_version = embedding_model_version(dict(verdict.versions))
-    if config.enabled:
+    if config.enabled and not config.searches_users:
         return face_recognition_apply(
             account=session.account,
             config=config,

@@ -15,4 +15,5 @@ VERIFICATIONS_ENUM_NAME_OVERRIDES: dict[str, str] = {
     "AgeDirectionEnum": "apps.verifications.enums.AgeDirection",
     "GenderTypeEnum": "apps.verifications.enums.GenderType",
     "FaceRecognitionTypeEnum": "apps.verifications.enums.FaceRecognitionType",
+    "AgePresetEnum": "apps.verifications.enums.AgePreset",
 }

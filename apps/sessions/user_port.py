@@ -1,0 +1,30 @@
+"""The sessions side of ``apps.users.ports``: what the users app may ask of sessions."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db.models import Q
+from django.utils import timezone
+
+from apps.accounts.models import Account
+from apps.users.ports import SessionSummary
+
+from .models import Session
+from .retention import PERSONAL_FIELDS_CLEARED
+
+
+class SessionsForUsers:
+    def summary(self, *, account: Account, session_id: uuid.UUID) -> SessionSummary | None:
+        session = Session.objects.filter(id=session_id, account=account).first()
+        if session is None:
+            return None
+        return SessionSummary(passed=session.passed, minor=session.minor, device_id=session.device_id)
+
+    def forget_user(
+        self, *, account: Account, entry_user_id: uuid.UUID, session_ids: list[uuid.UUID]
+    ) -> list[uuid.UUID]:
+        sessions = Session.objects.filter(Q(entry_user_id=entry_user_id) | Q(id__in=session_ids), account=account)
+        ids = list(sessions.values_list("id", flat=True))
+        Session.objects.filter(id__in=ids).update(**PERSONAL_FIELDS_CLEARED, personal_data_purged_at=timezone.now())
+        return ids
