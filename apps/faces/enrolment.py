@@ -67,7 +67,7 @@ def session_face_get(*, account: Account, session_id: uuid.UUID) -> SessionFace 
 
 
 def session_faces_delete(*, account: Account, session_ids: list[uuid.UUID]) -> int:
-    """Delete what ``session_ids`` kept of a face: their embeddings and the faces they put in the sessions collection."""
+    """Delete what ``session_ids`` kept of a face: embeddings, and their faces in the sessions collection."""
     kept = Face.objects.filter(
         collection__account=account,
         collection__collection_id=SESSIONS_COLLECTION_ID,

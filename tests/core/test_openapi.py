@@ -42,10 +42,9 @@ def test_the_schema_states_the_constraints_the_server_enforces(served_schema):
     assert components["AllowedRedirectOriginsRequest"]["properties"]["allowedRedirectOrigins"]["type"] == "array"
     create_session = paths["/v1/verification/create-session"]["post"]["requestBody"]
     assert create_session["required"] is True
-    assert components["CreateSessionRequest"]["anyOf"] == [
-        {"required": ["verifierConfigs"]},
-        {"required": ["verificationId"]},
-    ]
+    one_of_two, recovery_needs_user = components["CreateSessionRequest"]["allOf"]
+    assert one_of_two["anyOf"] == [{"required": ["verifierConfigs"]}, {"required": ["verificationId"]}]
+    assert recovery_needs_user["anyOf"][1] == {"required": ["entryUserId"]}
     report = paths["/v1/verification/get-session-photo-report"]["get"]["responses"]
     assert {"400", "401"} <= set(report)
 
