@@ -8,12 +8,16 @@ serious and critical violations.
 from __future__ import annotations
 
 import json
+import sqlite3
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.served import ROOT
+from tests.served import ROOT, embedded_env, free_port, manage, serving, wait_until_healthy
 
 CHROMIUM = "/usr/bin/chromium"
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
@@ -64,3 +68,43 @@ def axe_serious(page: Any) -> list[dict[str, Any]]:
 def assert_accessible(page: Any, what: str) -> None:
     serious = axe_serious(page)
     assert serious == [], f"{what}: {json.dumps(serious, indent=1)}"
+
+
+@contextmanager
+def hosted_app(folder: Path, artifacts: Path, **settings: str) -> Iterator[dict[str, str]]:
+    """The app as ``scripts/run`` starts it (embedded default, demo on) on a free port; its base URL and database."""
+    database = folder / "browser.sqlite3"
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = embedded_env(database, base, DEMO_MODE="true", DEBUG="true", **settings)
+    manage(env, "migrate", "--no-input", "-v", "0")
+    artifacts.mkdir(parents=True, exist_ok=True)
+    with serving(env, port, artifacts / "daphne.log") as process:
+        wait_until_healthy(process, base, artifacts / "daphne.log")
+        yield {"base": base, "database": str(database), "env": json.dumps(env)}
+
+
+def demo_session(page: Any, base: str, challenge_type: str = "Passive") -> str:
+    """A session made by the demo integrator (failedUrl and passedUrl on /demo/return/, signed); its id."""
+    page.goto(f"{base}/demo/")
+    page.check(f"input[name=challengeType][value={challenge_type}]")
+    page.click("button[type=submit]")
+    page.wait_for_url("**/s/*/?k=*")
+    return str(page.url.split("/s/")[1].split("/")[0])
+
+
+def session_update(database: str, session_id: str, **columns: object) -> None:
+    """Set columns of a session row (JSON for lists and dicts)."""
+    sets = ", ".join(f"{name} = ?" for name in columns)
+    values = [json.dumps(v) if isinstance(v, (list, dict)) else v for v in columns.values()]
+    with sqlite3.connect(database) as db:
+        db.execute(f"UPDATE capture_session SET {sets} WHERE id = ?", (*values, uuid.UUID(session_id).hex))
+
+
+def session_config_edit(database: str, session_id: str, edit: Any) -> None:
+    """Change a session's stored config with ``edit(config)``."""
+    with sqlite3.connect(database) as db:
+        (raw,) = db.execute("SELECT config FROM capture_session WHERE id = ?", (uuid.UUID(session_id).hex,)).fetchone()
+    config = json.loads(raw)
+    edit(config)
+    session_update(database, session_id, config=config)

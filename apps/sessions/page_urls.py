@@ -9,6 +9,7 @@ from . import hosted_link_page, pages, sdk_files
 urlpatterns: list[URLPattern] = [
     path("s/<uuid:session_id>/", pages.session_page, name="session-page"),
     path("s/<uuid:session_id>/status", pages.session_status, name="session-status"),
+    path("s/<uuid:session_id>/consent", pages.session_consent, name="session-consent"),
     path("sdk/v1/<str:name>", sdk_files.sdk_file, name="sdk-file"),
     path("direct/", pages.direct_session, name="direct-session"),
     path("demo/", pages.demo_page, name="demo"),

@@ -11,7 +11,8 @@ from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from apps.accounts.models import Account
 from apps.accounts.services import account_get_or_create
@@ -29,7 +30,7 @@ from .page_texts import page_texts
 from .selectors import session_result_payload
 from .services.create import session_create
 from .services.frames import engine_warm_up
-from .services.lifecycle import session_expire
+from .services.lifecycle import session_cancel, session_expire
 from .tokens import SessionTokenError, page_key_check, page_key_create, session_token_decode, session_token_issue
 
 DEMO_ACCOUNT = "Demo integrator"
@@ -43,14 +44,22 @@ def _page(
     status: int = 200,
     embed_origins: list[str] | None = None,
     locale: str | None = None,
+    form_origins: list[str] | None = None,
 ) -> HttpResponse:
-    """A hosted page in the session's ``locale`` or the browser's language; ``embed_origins`` may frame it."""
+    """A hosted page in the session's ``locale`` or the browser's language; ``embed_origins`` may frame it.
+
+    ``form_origins``: where a form of the page may lead after the server's redirect (the consent form's
+    decline goes to ``failedUrl``); CSP's form-action governs that redirect too.
+    """
     with language_active(request=request, locale=locale) as language:
         response = render(request, template, context, status=status)
     language_headers(response, language=language)
     # The site-wide CSP (settings.CONTENT_SECURITY_POLICY), except who may frame the page: the account's origins.
     # This is what django-csp's csp_replace decorator sets; a decorator cannot know the session's account.
-    response._csp_replace = {"frame-ancestors": [SELF, *(embed_origins or [])]}  # type: ignore[attr-defined]
+    response._csp_replace = {  # type: ignore[attr-defined]
+        "frame-ancestors": [SELF, *(embed_origins or [])],
+        "form-action": [SELF, *(form_origins or [])],
+    }
     if embed_origins:
         response.xframe_options_exempt = True  # CSP frame-ancestors names who may frame it
     else:
@@ -117,16 +126,55 @@ def session_page(request: HttpRequest, session_id: uuid.UUID) -> HttpResponse:
         # An integrator's page on one of these origins may embed this page (iframe) or open it (popup);
         # the final page tells it where it went with {"redirectedTo": url}.
         "embedOrigins": embed_origins,
-        "consent": session.typed_config.verifiers.common.show_consent_screen,
+        # Consent collected by the integrator (showConsentScreen false) or given before the script ran (?start=1).
+        "consent": session.typed_config.verifiers.common.show_consent_screen and request.GET.get("start") != "1",
+        "consentUrl": f"/s/{session.id}/consent?k={key}",
         "texts": page_texts(max_attempts=session.max_attempts),
     }
+    failed_url = session.typed_config.redirect.failed_url
+    failed_origin = url_origin(failed_url) if failed_url else None
     return _page(
         request,
         "capture/session.html",
-        {"boot": boot, "session": session},
+        {"boot": boot, "session": session, "consent_url": boot["consentUrl"]},
         embed_origins=embed_origins,
         locale=session.typed_config.verifiers.common.locale,
+        form_origins=[failed_origin] if failed_origin else None,
     )
+
+
+def _see_other(url: str) -> HttpResponse:
+    response = HttpResponseRedirect(url, status=303)  # the answer to a form POST is a GET
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@csrf_exempt  # the page key in the URL is the proof: a form on another site cannot know it
+@require_POST
+def session_consent(request: HttpRequest, session_id: uuid.UUID) -> HttpResponse:
+    """The consent screen's form, which works before (and without) the page's script.
+
+    ``choice=accept`` goes back to the page, which starts the camera at once; ``choice=decline`` ends the
+    session ``cancelled`` and goes to ``failedUrl`` with its signed result (``reVerificationResult=Cancelled``),
+    or shows a page saying so. The script posts the same form and reads JSON (``Accept: application/json``).
+    """
+    key = request.GET.get("k", "")
+    session = _session_for_page(session_id, key)
+    if session is None:
+        return _problem(request, "unknown", 404)
+    page = f"/s/{session.id}/?k={key}"
+    if request.POST.get("choice") != "decline":
+        return _see_other(f"{page}&start=1")
+    session_cancel(session_id=session.id)
+    session.refresh_from_db()
+    result = session_result_message(session=session)
+    if "application/json" in request.headers.get("Accept", ""):
+        return JsonResponse({"status": session.status, "result": result}, headers={"Cache-Control": "no-store"})
+    if session.status != Session.Status.CANCELLED:
+        return _see_other(page)  # finished otherwise meanwhile: the page says how
+    if result and result["redirectUrl"]:
+        return _see_other(result["redirectUrl"])
+    return _problem(request, "declined", 200, session)
 
 
 @require_GET

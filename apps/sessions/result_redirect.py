@@ -28,6 +28,13 @@ def _result(value: str | None) -> str:
     return _RESULT_VALUES.get(value, "not_executed")
 
 
+def _verification_result(session: Session) -> str:
+    """passed, failed, or Cancelled when the person declined consent or cancelled (docs/signing.md)."""
+    if session.status == Session.Status.CANCELLED:
+        return "Cancelled"
+    return "passed" if session.passed else "failed"
+
+
 def _face_id(value: str) -> str:
     try:
         return uuid.UUID(value).hex
@@ -43,7 +50,7 @@ def result_params(*, session: Session, flags: ResultParameterConfig) -> list[tup
     age = session.estimated_age
     candidates: list[tuple[bool, str, object]] = [
         (flags.include_session_id, "reVerificationSessionId", str(session.id)),
-        (flags.include_verification_result, "reVerificationResult", "passed" if session.passed else "failed"),
+        (flags.include_verification_result, "reVerificationResult", _verification_result(session)),
         (flags.include_liveness_check_result, "reLivenessResult", _result(session.liveness_result)),
         (flags.include_face_recognition_result, "reFaceRecognitionResult", _result(session.face_recognition_result)),
         (flags.include_age_verification_result, "reAgeVerificationResult", _result(session.age_result)),

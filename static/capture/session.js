@@ -105,6 +105,7 @@
     show("capture");
     if (state.mode === "passive") { $("challenge").textContent = UI.lookAndHold; }
     $("progress-bar").style.width = "0%";
+    $("cancel-confirm").hidden = true; $("cancel").hidden = false; $("cancel-yes").disabled = false;
     capturing = true;
     if (timer) { return; }
     var interval = Math.ceil(1100 / boot.maxFps);
@@ -229,12 +230,32 @@
     once();
   }
 
-  $("consent-accept").addEventListener("click", startCamera);
+  // The consent form posts by itself before this script runs; from here on the page answers in place.
+  // Declining (and cancelling without a socket) posts the same form for JSON: the session ends cancelled.
+  function decline() {
+    $("consent-accept").disabled = true; $("consent-decline").disabled = true;
+    fetch(boot.consentUrl, { method: "POST", cache: "no-store", headers: { Accept: "application/json" },
+                             body: new URLSearchParams({ choice: "decline" }) })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (body) { if (body && body.result) { showResult(body.result); } else { show("connection"); } })
+      .catch(function () { show("connection"); });
+  }
+  $("consent-accept").addEventListener("click", function (event) { event.preventDefault(); startCamera(); });
+  $("consent-decline").addEventListener("click", function (event) { event.preventDefault(); decline(); });
   $("retry").addEventListener("click", function () {
     if (ws && ws.readyState === 1) { ws.send(JSON.stringify({ type: "retry" })); }
   });
-  $("cancel").addEventListener("click", function () {
-    if (ws && ws.readyState === 1) { ws.send(JSON.stringify({ type: "cancel" })); }
+  // Cancel asks once: a question under the button, "No, continue" first.
+  function askCancel(open) {
+    $("cancel-confirm").hidden = !open; $("cancel").hidden = open;
+    $("cancel").setAttribute("aria-expanded", String(open));
+    (open ? $("cancel-question") : $("cancel")).focus();
+  }
+  $("cancel").addEventListener("click", function () { askCancel(true); });
+  $("cancel-no").addEventListener("click", function () { askCancel(false); });
+  $("cancel-yes").addEventListener("click", function () {
+    $("cancel-yes").disabled = true;
+    if (ws && ws.readyState === 1) { ws.send(JSON.stringify({ type: "cancel" })); } else { decline(); }
   });
   var reloads = document.querySelectorAll('[data-action="reload"]');
   for (var i = 0; i < reloads.length; i++) { reloads[i].addEventListener("click", function () { location.reload(); }); }

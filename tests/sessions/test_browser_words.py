@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,8 +16,17 @@ from pathlib import Path
 import pytest
 
 from apps.sessions.page_texts import FEEDBACK, REASONS
-from tests.hosted_browser import SIZES, assert_accessible, chromium, shot
-from tests.served import ROOT, embedded_env, free_port, manage, serving, wait_until_healthy
+from tests.hosted_browser import (
+    SIZES,
+    assert_accessible,
+    chromium,
+    demo_session,
+    hosted_app,
+    session_config_edit,
+    session_update,
+    shot,
+)
+from tests.served import ROOT, manage
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -30,17 +38,9 @@ CODES = sorted({*FEEDBACK, *REASONS} - {"ok", "cancelled", "timeout"}, key=len, 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    folder = tmp_path_factory.mktemp("server")
-    database = folder / "browser.sqlite3"
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = embedded_env(database, base, DEMO_MODE="true", DEBUG="true", DIRECT_SESSIONS_ENABLED="true")
-    manage(env, "migrate", "--no-input", "-v", "0")
-    key = manage(env, "create_api_key", "Words shop", "--publishable").strip().splitlines()[-1]
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with serving(env, port, ARTIFACTS / "daphne.log") as process:
-        wait_until_healthy(process, base, ARTIFACTS / "daphne.log")
-        yield {"base": base, "database": str(database), "publishable": key}
+    with hosted_app(tmp_path_factory.mktemp("server"), ARTIFACTS, DIRECT_SESSIONS_ENABLED="true") as app:
+        key = manage(json.loads(app["env"]), "create_api_key", "Words shop", "--publishable").strip().splitlines()[-1]
+        yield {**app, "publishable": key}
 
 
 @pytest.fixture(scope="module")
@@ -60,27 +60,12 @@ def attack_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return synthetic.write_y4m(attack, folder / "attack.y4m", fps=FPS)
 
 
-def _demo_session(page, base: str, challenge_type: str = "Passive") -> str:
-    page.goto(f"{base}/demo/")
-    page.check(f"input[name=challengeType][value={challenge_type}]")
-    page.click("button[type=submit]")
-    page.wait_for_url("**/s/*/?k=*")
-    return page.url.split("/s/")[1].split("/")[0]
-
-
-def _update(database: str, session_id: str, **columns: object) -> None:
-    sets = ", ".join(f"{name} = ?" for name in columns)
-    values = [json.dumps(v) if isinstance(v, (list, dict)) else v for v in columns.values()]
-    with sqlite3.connect(database) as db:
-        db.execute(f"UPDATE capture_session SET {sets} WHERE id = ?", (*values, uuid.UUID(session_id).hex))
-
-
 def _set_locale(database: str, session_id: str, locale: str) -> None:
-    with sqlite3.connect(database) as db:
-        (raw,) = db.execute("SELECT config FROM capture_session WHERE id = ?", (uuid.UUID(session_id).hex,)).fetchone()
-    config = json.loads(raw)
-    config["verifierConfigs"].setdefault("commonSettings", {})["locale"] = locale
-    _update(database, session_id, config=config)
+    session_config_edit(
+        database,
+        session_id,
+        lambda config: config["verifierConfigs"].setdefault("commonSettings", {}).update(locale=locale),
+    )
 
 
 def _no_codes_on_screen(page) -> None:
@@ -95,9 +80,9 @@ def test_the_retry_screen_says_why_and_what_to_change_in_the_sessions_language(s
 
     browser = chromium(driver)
     page = browser.new_page(**SIZES[size])
-    session_id = _demo_session(page, server["base"], "Balanced")
+    session_id = demo_session(page, server["base"], "Balanced")
     # The first attempt ended inconclusive: a nod was never seen before the time ran out.
-    _update(
+    session_update(
         server["database"], session_id, status="in_progress", verdict="retry", attempt=1, max_attempts=3,
         verification_failed_reasons=["challengeFailed:nod", "timeout"],
     )  # fmt: skip
@@ -128,8 +113,8 @@ def test_a_failed_capture_says_what_happened_in_words_on_a_phone_in_spanish(serv
     browser = chromium(driver, attack_video)
     context = browser.new_context(locale="es-ES", **SIZES["phone"])
     page = context.new_page()
-    session_id = _demo_session(page, server["base"])
-    _update(server["database"], session_id, max_attempts=1)  # an inconclusive photo must fail, not retry
+    session_id = demo_session(page, server["base"])
+    session_update(server["database"], session_id, max_attempts=1)  # an inconclusive photo must fail, not retry
     expect(page.locator("#consent-title")).to_have_text("Confirma que eres tú")
     page.click("#consent-accept")
     expect(page.locator("body")).to_have_attribute("data-screen", "capture", timeout=15_000)
@@ -162,7 +147,7 @@ def test_arabic_pages_are_laid_out_right_to_left(server, driver, size):
     browser = chromium(driver, camera=False)
     context = browser.new_context(locale="ar", **SIZES[size])
     page = context.new_page()
-    _demo_session(page, server["base"])
+    demo_session(page, server["base"])
     expect(page.locator("html")).to_have_attribute("dir", "rtl")
     expect(page.locator("#consent-title")).to_have_text("أكّد أنك أنت")
     assert page.eval_on_selector("#consent-title", "el => getComputedStyle(el).direction") == "rtl"
@@ -195,7 +180,7 @@ def test_every_hosted_screen_has_no_serious_accessibility_violation(server, driv
     browser = chromium(driver)
     page = browser.new_page(**SIZES[size])
     base = server["base"]
-    session_id = _demo_session(page, base)
+    session_id = demo_session(page, base)
     link = page.url
     assert_accessible(page, "consent")
     shot(page, ARTIFACTS, f"a11y-consent-{size}")
@@ -220,9 +205,9 @@ def test_every_hosted_screen_has_no_serious_accessibility_violation(server, driv
         assert_accessible(page, what)
         shot(page, ARTIFACTS, f"a11y-{re.sub(r'[^a-z]+', '-', what).strip('-')}-{size}")
     for status_value, expires, what in (("completed", None, "used"), ("created", "2000-01-01 00:00:00", "expired")):
-        _update(server["database"], session_id, status=status_value)
+        session_update(server["database"], session_id, status=status_value)
         if expires:
-            _update(server["database"], session_id, expires_at=expires)
+            session_update(server["database"], session_id, expires_at=expires)
         response = page.goto(link)
         assert response is not None and response.status == 410
         assert_accessible(page, f"{what} session")
