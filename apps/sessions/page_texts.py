@@ -71,6 +71,24 @@ REASONS: dict[str, Any] = {
     "faceRegisteredToOtherExternalId": _(
         "This face is registered to another account. Contact the site that sent you here for help."
     ),
+    "ageDocumentRequired": _(
+        "We need to confirm your age another way. "
+        "Go back to the site that sent you here: it will ask for an ID document."
+    ),
+    "dateOfBirthMismatch": _(
+        "The age check did not fit the date of birth on record. Contact the site that sent you here for help."
+    ),
+    "userNotFound": _(
+        "We couldn't find your account from your face. Go back to the site that sent you here to sign in another way."
+    ),
+    "ambiguousUser": _("We couldn't tell which account is yours. Contact the site that sent you here for help."),
+    "userNotEnrolled": _(
+        "Your account has no face on record yet. Go back to the site that sent you here to set it up first."
+    ),
+    "userFaceMismatch": _(
+        "The face did not match the one on record for this account. Make sure you are the account holder, "
+        "or contact the site that sent you here."
+    ),
     "externalIdRequired": _("We couldn't finish the check on our side. Contact the site that sent you here for help."),
     "externalIdUnknown": _("We couldn't finish the check on our side. Contact the site that sent you here for help."),
     "collectionEngineMismatch": _(

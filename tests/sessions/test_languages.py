@@ -143,6 +143,14 @@ def test_every_code_the_service_sends_has_words():
         face_services.EXTERNAL_ID_UNKNOWN, face_services.FACE_REGISTERED_TO_OTHER_ID, face_services.ENGINE_MISMATCH,
     }  # fmt: skip
     assert engine | rules | recognition <= set(REASONS)
+    # Every reason a service names in its code (reason="…", or a module constant of the verdict rules).
+    named = set()
+    for path in (ROOT / "apps").rglob("*.py"):
+        named |= set(re.findall(r'\breason="([a-z][A-Za-z]+)"', path.read_text(encoding="utf-8")))
+    rules_source = (ROOT / "apps" / "sessions" / "verdict_rules.py").read_text(encoding="utf-8")
+    named |= set(re.findall(r'^[A-Z_]+ = "([a-z][A-Za-z]+)"', rules_source, flags=re.M))
+    assert {"userNotFound", "ageDocumentRequired", "cancelled"} <= named
+    assert named <= set(REASONS)
     # What the engine can say, read from its source: a reason it learns later fails here until it has words.
     source = (ROOT / "apps" / "face_engine" / "verdict.py").read_text(encoding="utf-8")
     lines = [line for line in source.splitlines() if "reasons" in line or 'return ["' in line]
