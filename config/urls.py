@@ -27,6 +27,8 @@ api_v1: list[URLPattern | URLResolver] = [
 
 urlpatterns = [
     path("v1/", include(api_v1)),
+    # The iLive (002) compatible API: the same sessions in its paths and shapes.
+    path("api/v1/", include("apps.ilive.urls")),
     path("admin/", admin.site.urls),
     # JSON at .json (what clients and Swagger UI parse), the same document as YAML at .yaml.
     path(

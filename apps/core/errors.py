@@ -11,6 +11,9 @@ from typing import Any
 
 from django.http import JsonResponse
 
+# Paths whose errors answer in the JSON error shape: our API and the iLive (002) compatible one.
+API_PREFIXES = ("/v1/", "/api/v1/")
+
 
 class ApplicationError(Exception):
     """A domain error a service raises; the API layer renders it as JSON."""

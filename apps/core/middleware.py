@@ -8,7 +8,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
-from .errors import error_response
+from .errors import API_PREFIXES, error_response
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ class ApiBodySizeMiddleware:
         for prefix, limit in getattr(settings, "API_BODY_LIMITS", {}).items():
             if path.startswith(prefix):
                 return int(limit)
-        if path.startswith("/v1/"):
+        if path.startswith(API_PREFIXES):
             return int(settings.API_MAX_BODY_BYTES)
         return None
 
@@ -61,7 +61,7 @@ class ApiErrorMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        if not request.path.startswith("/v1/"):
+        if not request.path.startswith(API_PREFIXES):
             return None
         logger.error("Unhandled error on %s %s", request.method, request.path, exc_info=exception)
         return error_response(500, "server_error", "An internal error occurred.")

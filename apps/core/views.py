@@ -11,7 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .errors import error_response
+from .errors import API_PREFIXES, error_response
 from .health import readiness
 from .timestamps import utc_timestamp
 
@@ -53,7 +53,7 @@ class ReadyzView(APIView):
 
 
 def _is_api(request: HttpRequest) -> bool:
-    return request.path.startswith("/v1/")
+    return request.path.startswith(API_PREFIXES)
 
 
 def api_not_found(request: HttpRequest) -> HttpResponse:

@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "apps.faces",
     "apps.users",
     "apps.sessions",
+    "apps.ilive",
 ]
 
 MIDDLEWARE = [
@@ -292,6 +293,7 @@ LOGGING = {
 from .parts import accounts, faces, sessions, signing, users, verifications, webhooks  # noqa: E402
 from .parts.engine import *  # noqa: E402
 from .parts.faces import *  # noqa: E402
+from .parts.ilive import *  # noqa: E402
 from .parts.sessions import *  # noqa: E402
 from .parts.signing import *  # noqa: E402
 from .parts.users import *  # noqa: E402

@@ -116,6 +116,7 @@ def session_create(
     custom_input_parameters: dict[str, Any] | None = None,
     external_id: str | None = None,
     overrides: dict[str, Any] | None = None,
+    session_id: uuid.UUID | None = None,
 ) -> Session:
     """Create a session from a validated create-session body (and/or a stored verification).
 
@@ -123,7 +124,8 @@ def session_create(
     ``verifierConfigs``, ``webhookConfig``, optionally ``redirectConfig``,
     ``resultParameterConfig``, ``customInputParameters``, ``locale``); ``overrides`` are
     session-level overrides from a hosted link, checked against the stored
-    configuration's ``sessionOverrideConfig`` like the body's.
+    configuration's ``sessionOverrideConfig`` like the body's. ``session_id`` fixes the new
+    session's id up front (an adapter that must name the session in its own parameters).
     """
     if verification_id is None and body.get("verificationId"):
         verification_id = body["verificationId"]
@@ -141,6 +143,7 @@ def session_create(
     mode, challenges = capture_plan_for(verifiers.liveness)
     now = timezone.now()
     return Session.objects.create(
+        id=session_id or uuid.uuid4(),
         account=account,
         verification_id=vid,
         name=str(body.get("name") or ""),

@@ -1,0 +1,228 @@
+"""The iLive (002) HTTP endpoints, called with the document's own request bodies."""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from datetime import timedelta
+from io import BytesIO
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import time_machine
+from django.utils import timezone
+from PIL import Image
+from rest_framework.test import APIClient
+
+from apps.ilive.tokens import ilive_token_issue
+from apps.sessions.messages import session_result_message
+from apps.sessions.models import Session
+from apps.signing.redirects import allowed_redirect_origins_set
+
+from .helpers import finish, fresh_address, solved_altcha
+
+pytestmark = pytest.mark.django_db
+
+# 002, "Quick start: managed session" and "Passive mode".
+MANAGED_BODY = {"redirect_url": "https://yourapp.com/verify/callback", "webhook_url": "https://yourapp.com/api/webhook"}
+PASSIVE_BODY = {**MANAGED_BODY, "mode": "passive"}
+
+
+@pytest.fixture
+def ilive(integrator):
+    """An integrator calling as 002 says: ``Authorization: Bearer <API_KEY>``, its app's origin allowed."""
+    allowed_redirect_origins_set(account=integrator.account, origins=["https://yourapp.com"])
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {integrator.key}")
+    return client
+
+
+def managed(client, body=MANAGED_BODY):
+    return client.post("/api/v1/managed-session", body, format="json")
+
+
+def test_managed_session_answers_snake_case_with_a_session_url(ilive, integrator, settings):
+    response = managed(ilive)
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert set(body) == {"session_id", "session_url", "token", "mode", "ws_url", "expires_at", "direct"}
+    session = Session.objects.get(id=body["session_id"])
+    assert session.account == integrator.account and session.status == "created"
+    assert body["session_url"] == session.session_url
+    assert body["session_url"].startswith(f"{settings.PUBLIC_BASE_URL}/s/{body['session_id']}/")
+    assert body["mode"] == "active" and body["direct"] is False
+    # 002: active mode asks 3-6 challenges.
+    assert 3 <= len(session.challenges) <= 6 and len(set(session.challenges)) == len(session.challenges)
+    assert session.typed_config.webhook.event_callback_url == MANAGED_BODY["webhook_url"]
+    assert body["ws_url"].endswith(f"/api/v1/session/{body['session_id']}/ws?token={body['token']}")
+
+
+def test_passive_mode_has_no_challenges(ilive):
+    body = managed(ilive, PASSIVE_BODY).json()
+    session = Session.objects.get(id=body["session_id"])
+    assert body["mode"] == session.mode == "passive" and session.challenges == []
+
+
+def test_the_api_key_is_required_and_checked(integrator):
+    assert managed(APIClient()).status_code == 401
+    wrong = APIClient()
+    wrong.credentials(HTTP_AUTHORIZATION="Bearer lp_sk_000000000000_nottherightsecret")
+    assert managed(wrong).status_code == 401
+    # Our own scheme works on the same endpoint.
+    assert managed(integrator.client, {"mode": "passive"}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"mode": "sleepy"}, "mode"),
+        ({"mode": 1}, "mode"),
+        ({"redirect_url": "not a url"}, "redirect_url"),
+        ({"webhook_url": "https://10.0.0.1/hook"}, "webhook_url"),  # 002: internal addresses are refused
+        ({"redirect_url": "https://elsewhere.example.net/back"}, "redirect_url"),  # not an allowed origin
+        ({"unknown": True}, "unknown"),
+    ],
+)
+def test_bad_fields_answer_400_naming_the_ilive_field(ilive, body, field):
+    response = managed(ilive, body)
+    assert response.status_code == 400, response.content
+    assert field in response.json()["error"]["fields"]
+
+
+@pytest.mark.slow
+def test_the_redirect_carries_the_session_id(ilive):
+    body = managed(ilive, PASSIVE_BODY).json()
+    session = finish(Session.objects.get(id=body["session_id"]))
+    redirect = session_result_message(session=session)["redirectUrl"]
+    assert redirect.startswith("https://yourapp.com/verify/callback?")
+    assert parse_qs(urlsplit(redirect).query)["session_id"] == [body["session_id"]]
+
+
+def result(client, session_id, token):
+    return client.get(f"/api/v1/session/{session_id}/result", {"token": token})
+
+
+@pytest.mark.slow
+def test_result_reads_pending_then_pass_with_confidence(ilive):
+    created = managed(ilive, PASSIVE_BODY).json()
+    anyone = APIClient()  # 002: the token alone reads the result
+    pending = result(anyone, created["session_id"], created["token"])
+    assert pending.status_code == 200
+    assert pending.json()["verdict"] is None and pending.json()["status"] == "created"
+    finish(Session.objects.get(id=created["session_id"]))
+    body = result(anyone, created["session_id"], created["token"]).json()
+    assert body["session_id"] == created["session_id"] and body["status"] == "completed"
+    assert body["verdict"] == "pass" and body["confidence"] >= 0.70  # 002: pass means confidence >= 70%
+    assert body["photo_available"] is True and body["reasons"] == []
+
+
+@pytest.mark.slow
+def test_a_print_attack_reads_fail(ilive):
+    created = managed(ilive, PASSIVE_BODY).json()
+    finish(Session.objects.get(id=created["session_id"]), attack=True)
+    body = result(APIClient(), created["session_id"], created["token"]).json()
+    assert body["verdict"] == "fail" and body["reasons"]
+    photo = APIClient().get(f"/api/v1/session/{created['session_id']}/photo", {"token": created["token"]})
+    assert photo.status_code == 404
+
+
+def test_an_inconclusive_attempt_reads_retry(ilive):
+    created = managed(ilive, PASSIVE_BODY).json()
+    Session.objects.filter(id=created["session_id"]).update(
+        status="in_progress", verdict="retry", attempt=1, confidence=0.55
+    )
+    body = result(APIClient(), created["session_id"], created["token"]).json()
+    assert body["verdict"] == "retry" and body["confidence"] == 0.55
+
+
+def test_a_wrong_token_an_unknown_and_an_old_session_all_answer_session_not_found(ilive):
+    created = managed(ilive).json()
+    sid = created["session_id"]
+    wrong = result(APIClient(), sid, ilive_token_issue(session_id=uuid.uuid4()))
+    unknown_id = uuid.uuid4()
+    unknown = result(APIClient(), unknown_id, ilive_token_issue(session_id=unknown_id))
+    with time_machine.travel(timezone.now() + timedelta(days=7, minutes=1)):
+        old = result(APIClient(), sid, created["token"])
+    assert wrong.status_code == unknown.status_code == old.status_code == 404
+    assert wrong.json() == unknown.json() == old.json()
+    assert wrong.json()["error"]["message"] == "Session not found"
+
+
+def test_the_token_is_required_and_a_bad_id_is_a_json_404(ilive):
+    sid = managed(ilive).json()["session_id"]
+    missing = APIClient().get(f"/api/v1/session/{sid}/result")
+    assert missing.status_code == 400 and "token" in missing.json()["error"]["fields"]
+    assert APIClient().get("/api/v1/session/not-a-uuid/result", {"token": "x"}).json()["error"]["code"] == "not_found"
+
+
+@pytest.mark.slow
+def test_photo_is_202_while_processing_then_a_480x600_jpeg(ilive):
+    created = managed(ilive).json()
+    url = f"/api/v1/session/{created['session_id']}/photo"
+    waiting = APIClient().get(url, {"token": created["token"]})
+    assert waiting.status_code == 202 and waiting.json()["status"] == "created"
+    finish(Session.objects.get(id=created["session_id"]))
+    response = APIClient().get(url, {"token": created["token"]})
+    assert response.status_code == 200 and response["Content-Type"] == "image/jpeg"
+    assert Image.open(BytesIO(response.content)).size == (480, 600)
+
+
+@pytest.fixture
+def direct_on(settings):
+    settings.DIRECT_SESSIONS_ENABLED = True
+    settings.DIRECT_SESSIONS_PER_HOUR = 3
+
+
+def test_direct_session_needs_no_key_but_a_solved_captcha(direct_on):
+    client = APIClient(REMOTE_ADDR=fresh_address())
+    response = client.post("/api/v1/session", {"mode": "passive", "altcha": solved_altcha(client)}, format="json")
+    assert response.status_code == 200, response.content
+    body = response.json()
+    session = Session.objects.get(id=body["session_id"])
+    assert session.account.name == "Direct sessions" and body["direct"] is True and session.mode == "passive"
+    assert result(client, body["session_id"], body["token"]).json()["status"] == "created"
+
+
+def test_direct_session_refuses_a_missing_wrong_or_replayed_captcha(direct_on, settings):
+    settings.DIRECT_SESSIONS_PER_HOUR = 10
+    client = APIClient(REMOTE_ADDR=fresh_address())
+    missing = client.post("/api/v1/session", {"mode": "active"}, format="json")
+    assert missing.status_code == 400 and "altcha" in missing.json()["error"]["fields"]
+    garbage = client.post("/api/v1/session", {"altcha": "bm90IGpzb24="}, format="json")
+    assert garbage.status_code == 400 and garbage.json()["error"]["code"] == "captcha_failed"
+    solved = solved_altcha(client)
+    forged = json.loads(base64.b64decode(solved))
+    forged["number"] += 1
+    forged_payload = base64.b64encode(json.dumps(forged).encode()).decode()
+    wrong = client.post("/api/v1/session", {"altcha": forged_payload}, format="json")
+    assert wrong.status_code == 400 and wrong.json()["error"]["code"] == "captcha_failed"
+    assert client.post("/api/v1/session", {"altcha": solved}, format="json").status_code == 200
+    replay = client.post("/api/v1/session", {"altcha": solved}, format="json")
+    assert replay.status_code == 400 and "already used" in replay.json()["error"]["message"]
+
+
+def test_an_expired_captcha_is_refused(direct_on):
+    client = APIClient(REMOTE_ADDR=fresh_address())
+    solved = solved_altcha(client)
+    with time_machine.travel(timezone.now() + timedelta(minutes=6)):
+        response = client.post("/api/v1/session", {"altcha": solved}, format="json")
+    assert response.status_code == 400 and response.json()["error"]["code"] == "captcha_failed"
+
+
+def test_direct_sessions_are_limited_per_address(direct_on):
+    client = APIClient(REMOTE_ADDR=fresh_address())
+    for _ in range(3):
+        assert client.post("/api/v1/session", {"altcha": solved_altcha(client)}, format="json").status_code == 200
+    limited = client.post("/api/v1/session", {"altcha": solved_altcha(client)}, format="json")
+    assert limited.status_code == 429 and int(limited["Retry-After"]) > 0
+    other = APIClient(REMOTE_ADDR=fresh_address())
+    assert other.post("/api/v1/session", {"altcha": solved_altcha(other)}, format="json").status_code == 200
+
+
+def test_direct_sessions_are_off_by_default():
+    response = APIClient().post("/api/v1/session", {"mode": "passive"}, format="json")
+    assert response.status_code == 404 and response.json()["error"]["code"] == "not_found"
+def test_a_token_with_any_characters_is_just_wrong(ilive):
+    sid = managed(ilive).json()["session_id"]
+    assert result(APIClient(), sid, "tökén\u2603").status_code == 404
