@@ -123,9 +123,9 @@ class DirectSessionView(APIView):
         tags=TAGS,
     )
     def post(self, request: Request) -> Response:
+        body = _validated(self.InputSerializer, request.data)
         if not settings.DIRECT_SESSIONS_ENABLED:
             raise ApplicationError("Direct sessions are turned off on this server.", code="not_found", status=404)
-        body = _validated(self.InputSerializer, request.data)
         _limited(group="direct-sessions", rate=f"{int(settings.DIRECT_SESSIONS_PER_HOUR)}/h", request=request)
         captcha_solution_spend(payload=body.get("altcha"))
         session = ilive_direct_session_create(mode=body["mode"])
