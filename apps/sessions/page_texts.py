@@ -119,6 +119,8 @@ UI: dict[str, Any] = {
     "retryTitle": _("Let's try that again"),
     "retryWhy": _("What to change:"),
     "failedWhy": _("What happened:"),
+    # The seconds left for the current challenge.
+    "secondsLeft": _("%(seconds)s s"),
     "fallbackReason": REASON_FALLBACK,
 }
 

@@ -19,6 +19,7 @@ from apps.accounts.services import account_get_or_create
 from apps.core.errors import ApplicationError
 from apps.core.languages import language_active, language_headers
 from apps.core.ratelimits import RateLimitExceeded, client_address, rate_limit_count
+from apps.face_engine.challenges import CHALLENGE_TIMEOUT_S
 from apps.signing.canonical import SIGNATURE_PARAM, QueryStringError, query_parse
 from apps.signing.redirects import allowed_redirect_origins_set, url_origin
 from apps.signing.services import PURPOSE_RESULT, Outcome, query_check
@@ -130,6 +131,10 @@ def session_page(request: HttpRequest, session_id: uuid.UUID) -> HttpResponse:
         "consent": session.typed_config.verifiers.common.show_consent_screen and request.GET.get("start") != "1",
         "consentUrl": f"/s/{session.id}/consent?k={key}",
         "texts": page_texts(max_attempts=session.max_attempts),
+        # The engine's time for one challenge (the page counts it down) and how long the page waits for a
+        # usable face before it offers help and a fresh start.
+        "challengeSeconds": CHALLENGE_TIMEOUT_S,
+        "helpAfterSeconds": int(settings.HOSTED_PAGE_HELP_AFTER_SECONDS),
     }
     failed_url = session.typed_config.redirect.failed_url
     failed_origin = url_origin(failed_url) if failed_url else None

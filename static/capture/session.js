@@ -21,6 +21,9 @@
   };
   var token = boot.token, ws = null, stream = null, timer = null, finished = false, capturing = false;
   var reconnects = 0, polling = false, watchdog = null, tokenExpired = false;
+  var countdown = null, helpTimer = null, lastUsable = 0;
+  // Feedback codes that mean the face is there and usable (the rest: missing, off-centre, too far, too dark…).
+  var USABLE = ["ok", "holdStill", "tooBlurry", "moveBack"];
   // Analysing for longer than this without a result over the socket: ask the database instead
   // (a worker may have died after storing the verdict; the channel layer delivers at most once).
   var ANALYSIS_WATCHDOG_MS = 4000;
@@ -81,11 +84,14 @@
       case "challenge":
         $("challenge").textContent = T.challenges[msg.challenge] || "";
         $("steps").textContent = fill(UI.step, { step: msg.index + 1, total: msg.total });
+        cue(msg.challenge);
         break;
       case "feedback":
         if (msg.codes.indexOf("slowDown") >= 0) { return; }
         var code = msg.codes[0] || "ok";
         document.body.classList.toggle("face-ok", code === "ok");
+        // A face that is there, centred and lit: what the help timer waits for.
+        if (USABLE.indexOf(code) >= 0) { lastUsable = Date.now(); }
         if (T.feedback[code]) { setFeedback(T.feedback[code], code !== "ok"); }
         break;
       case "progress":
@@ -101,8 +107,38 @@
     }
   }
 
+  // Each challenge: an animated cue (CSS, by challenge name) and the seconds left to do it.
+  function cue(name) {
+    $("cue").setAttribute("data-cue", name || ""); $("cue").hidden = !name;
+    $("countdown").hidden = !name;
+    if (countdown) { clearInterval(countdown); countdown = null; }
+    if (!name) { return; }
+    var deadline = Date.now() + boot.challengeSeconds * 1000;
+    function tick() {
+      var left = Math.max(0, Math.ceil((deadline - Date.now()) / 1000));
+      $("countdown-text").textContent = fill(UI.secondsLeft, { seconds: left });
+      $("countdown-bar").style.width = (100 * Math.max(0, deadline - Date.now()) / (boot.challengeSeconds * 1000)) + "%";
+      if (left === 0 && countdown) { clearInterval(countdown); countdown = null; }
+    }
+    tick();
+    countdown = setInterval(tick, 200);
+  }
+  // No usable face for HELP_AFTER seconds: stop sending frames and offer help and a fresh start.
+  function watchHelp() {
+    if (helpTimer) { clearInterval(helpTimer); }
+    lastUsable = Date.now();
+    helpTimer = setInterval(function () {
+      if (!capturing) { return; }
+      if (Date.now() - lastUsable >= boot.helpAfterSeconds * 1000) {
+        stopFrames(); cue(null); clearInterval(helpTimer); helpTimer = null;
+        $("help").hidden = false; $("help-title").focus();
+      }
+    }, 500);
+  }
+
   function startCapture(state) {
     show("capture");
+    $("help").hidden = true; cue(null); watchHelp();
     if (state.mode === "passive") { $("challenge").textContent = UI.lookAndHold; }
     $("progress-bar").style.width = "0%";
     $("cancel-confirm").hidden = true; $("cancel").hidden = false; $("cancel-yes").disabled = false;
@@ -111,7 +147,11 @@
     var interval = Math.ceil(1100 / boot.maxFps);
     timer = setInterval(sendFrame, interval);
   }
-  function stopFrames() { capturing = false; if (timer) { clearInterval(timer); timer = null; } }
+  function stopFrames() {
+    capturing = false;
+    if (timer) { clearInterval(timer); timer = null; }
+    if (countdown) { clearInterval(countdown); countdown = null; }
+  }
 
   function sendFrame() {
     if (!capturing || !ws || ws.readyState !== 1 || ws.bufferedAmount > 1000000 || !video.videoWidth) { return; }
@@ -256,6 +296,10 @@
   $("cancel-yes").addEventListener("click", function () {
     $("cancel-yes").disabled = true;
     if (ws && ws.readyState === 1) { ws.send(JSON.stringify({ type: "cancel" })); } else { decline(); }
+  });
+  // A fresh start after the help offer: consent was given, so back to the camera at once.
+  $("help-retry").addEventListener("click", function () {
+    location.assign(location.href.indexOf("start=1") >= 0 ? location.href : location.href + (location.search ? "&" : "?") + "start=1");
   });
   var reloads = document.querySelectorAll('[data-action="reload"]');
   for (var i = 0; i < reloads.length; i++) { reloads[i].addEventListener("click", function () { location.reload(); }); }

@@ -21,6 +21,8 @@ SESSION_RETENTION_DAYS = setting("SESSION_RETENTION_DAYS", 30, int)
 SESSION_RECOVERY_SWEEP_SECONDS = setting("SESSION_RECOVERY_SWEEP_SECONDS", 2.0, float)
 # Attempts per session when the config does not say (a "retry" verdict may start another one).
 SESSION_MAX_ATTEMPTS = setting("SESSION_MAX_ATTEMPTS", 3, int)
+# The hosted page offers help and a fresh start after this long without a usable face (docs/sessions.md).
+HOSTED_PAGE_HELP_AFTER_SECONDS = setting("HOSTED_PAGE_HELP_AFTER_SECONDS", 20, int)
 # Frame protocol limits.
 CAPTURE_MAX_FRAME_BYTES = setting("CAPTURE_MAX_FRAME_BYTES", 1_500_000, int)
 CAPTURE_MAX_FPS = setting("CAPTURE_MAX_FPS", 10, int)

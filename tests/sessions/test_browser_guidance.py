@@ -1,0 +1,91 @@
+"""Guidance in real Chromium, desktop and phone: each challenge shows an animated cue and the seconds left;
+without a usable face the page stops and offers help and a fresh start. axe-core on each state; screenshots
+in test-artifacts/guidance/."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.hosted_browser import SIZES, assert_accessible, chromium, demo_session, hosted_app, session_update, shot
+from tests.served import ROOT
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+ARTIFACTS = ROOT / "test-artifacts" / "guidance"
+FPS = 10
+HELP_AFTER = 4  # seconds (20 by default): the server is started with it
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    with hosted_app(
+        tmp_path_factory.mktemp("server"), ARTIFACTS, HOSTED_PAGE_HELP_AFTER_SECONDS=str(HELP_AFTER)
+    ) as app:
+        yield app
+
+
+@pytest.fixture(scope="module")
+def driver() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        yield playwright
+
+
+@pytest.fixture(scope="module")
+def face_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from tests.face_engine import synthetic
+
+    actor = synthetic.FaceActor("astronaut", fps=FPS, seed=5)
+    clip = actor.hold(1.5) + actor.act("blink") + actor.hold(0.6) + actor.act("turn_left") + actor.hold(0.6)
+    return synthetic.write_y4m(clip, tmp_path_factory.mktemp("camera") / "face.y4m", fps=FPS)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_each_challenge_shows_an_animated_cue_and_a_countdown(server, driver, face_video, size):
+    from playwright.sync_api import expect
+
+    browser = chromium(driver, face_video)
+    page = browser.new_page(**SIZES[size])
+    session_id = demo_session(page, server["base"], "Balanced")
+    session_update(server["database"], session_id, challenges=["blink", "turn_left"])  # what the video does
+    page.click("#consent-accept")
+    expect(page.locator("#cue")).to_have_attribute("data-cue", "blink", timeout=30_000)
+    expect(page.locator("#cue")).to_be_visible()
+    assert page.eval_on_selector(".cue-eye", "el => getComputedStyle(el).animationName") == "cue-blink"
+    countdown = page.locator("#countdown-text")
+    expect(countdown).to_be_visible()
+    expect(countdown).to_have_text(re.compile(r"^[1-7] s$"))
+    first = countdown.inner_text()
+    shot(page, ARTIFACTS, f"challenge-cue-{size}")
+    assert_accessible(page, "challenge with cue and countdown")
+    # The seconds go down (or the next challenge starts, with its own cue and a full count).
+    expect(page.locator("#countdown-text, #cue[data-cue=turn_left]").first).not_to_have_text(first, timeout=5_000)
+    expect(page.locator("body")).to_have_attribute("data-screen", re.compile("capture|analysing|result"))
+    browser.close()
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_without_a_usable_face_the_page_stops_and_offers_help_and_a_fresh_start(server, driver, size):
+    from playwright.sync_api import expect
+
+    browser = chromium(driver)  # Chromium's own fake camera: a moving pattern, never a face
+    page = browser.new_page(**SIZES[size])
+    demo_session(page, server["base"])
+    page.click("#consent-accept")
+    expect(page.locator("body")).to_have_attribute("data-screen", "capture", timeout=15_000)
+    expect(page.locator("#help")).to_be_hidden()
+    expect(page.locator("#help")).to_be_visible(timeout=(HELP_AFTER + 10) * 1000)
+    expect(page.locator("#help-title")).to_be_focused()
+    expect(page.locator("#help-title")).to_contain_text("Having trouble?")
+    shot(page, ARTIFACTS, f"help-{size}")
+    assert_accessible(page, "help offer")
+    page.click("#help-retry")  # a fresh page and socket; consent was given, so straight back to the camera
+    page.wait_for_url("**start=1*")
+    expect(page.locator("body")).to_have_attribute("data-screen", "capture", timeout=15_000)
+    expect(page.locator("#help")).to_be_hidden()
+    browser.close()
