@@ -16,6 +16,7 @@ from __future__ import annotations
 import itertools
 import secrets
 from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 from .state import MeasureRow
 from .types import CHALLENGES, ChallengeName
@@ -36,6 +37,26 @@ BLINK_STILL_PITCH = 0.05
 BLINK_STILL_STEP_YAW = 0.06  # ... nor may it have moved since the frame before (a waved photo does)
 BLINK_STILL_STEP_PITCH = 0.025
 HOLD_FRAMES = 2  # consecutive frames a pose must be held
+# The mesh (MediaPipe) measures the lids and the lips itself (``mesh_signals``): the eye measure is the
+# visible share of the iris, the mouth gap the inner lips' own; thresholds relative to the baseline.
+MESH_LIDS_CLOSED = 0.7  # iris visibility at most 70 % of the open baseline (still-frame jitter: +-8 %) ...
+MESH_LIDS_OPEN = 0.9  # ... and back to 90 %
+# The mesh's yaw is a real angle, so a blink can ask for a stiller head: a waved print of a three-quarter
+# face, turned by 0.08 (about 5 degrees), read its lids at 73 % of the baseline.
+MESH_BLINK_STILL_YAW = 0.06
+MESH_MOUTH_DELTA = 0.06  # inner-lip gap over mouth width above neutral (neutral jitter: +-0.045)
+
+
+class Limits(NamedTuple):
+    """What the detectors read: the 68-point estimates (default) or the mesh's own lids and lips."""
+
+    lids: bool = False  # eyes judged from the lids (mesh) rather than the eye regions' look
+    mouth_delta: float = MOUTH_DELTA
+    blink_still_yaw: float = BLINK_STILL_YAW
+
+
+LIMITS_68 = Limits()
+LIMITS_MESH = Limits(lids=True, mouth_delta=MESH_MOUTH_DELTA, blink_still_yaw=MESH_BLINK_STILL_YAW)
 
 
 def _held(rows: Sequence[Row], ok: Callable[[Row], bool], frames: int = HOLD_FRAMES) -> bool:
@@ -51,18 +72,9 @@ def _eye_look_change(row: Row, base: Baseline) -> float:
     return max(abs(row.eye_std / max(base.eye_std, 1e-6) - 1.0), abs(row.eye_dark / max(base.eye_dark, 1e-6) - 1.0))
 
 
-def eyes_closed(row: Row, base: Baseline, previous: Row | None = None) -> bool:
-    """The lids are down: the eye regions look different while the head is still.
-
-    The look decides, not the eye ratio: on narrow or downcast eyes the ratio
-    jitters by 30% from frame to frame and the landmark model often does not
-    follow a closing lid at all, while a tilted photo changes the geometry but
-    never the look of its eyes. Contrast and darkness are taken relative to the
-    skin under the eye, so an exposure change or a glare is not a blink.
-    """
+def _still(row: Row, base: Baseline, previous: Row | None, limits: Limits) -> bool:
     return (
-        _eye_look_change(row, base) >= EYE_LOOK_CLOSED
-        and abs(row.yaw_ratio - base.yaw_ratio) < BLINK_STILL_YAW
+        abs(row.yaw_ratio - base.yaw_ratio) < limits.blink_still_yaw
         and abs(row.pitch_ratio - base.pitch_ratio) < BLINK_STILL_PITCH
         and (
             previous is None
@@ -74,18 +86,38 @@ def eyes_closed(row: Row, base: Baseline, previous: Row | None = None) -> bool:
     )
 
 
-def eyes_open(row: Row, base: Baseline) -> bool:
+def eyes_closed(row: Row, base: Baseline, previous: Row | None = None, limits: Limits = LIMITS_68) -> bool:
+    """The lids are down: the eye regions look different while the head is still.
+
+    The look decides, not the eye ratio: on narrow or downcast eyes the ratio
+    jitters by 30% from frame to frame and the landmark model often does not
+    follow a closing lid at all, while a tilted photo changes the geometry but
+    never the look of its eyes. Contrast and darkness are taken relative to the
+    skin under the eye, so an exposure change or a glare is not a blink.
+
+    With the mesh (``limits.lids``) the iris model's lid contour does follow
+    a closing lid: the share of the iris the lids leave visible, relative to
+    the person's own open eyes, decides.
+    """
+    if limits.lids:
+        return row.eye_open <= MESH_LIDS_CLOSED * base.eye_open and _still(row, base, previous, limits)
+    return _eye_look_change(row, base) >= EYE_LOOK_CLOSED and _still(row, base, previous, limits)
+
+
+def eyes_open(row: Row, base: Baseline, limits: Limits = LIMITS_68) -> bool:
+    if limits.lids:
+        return row.eye_open >= MESH_LIDS_OPEN * base.eye_open
     return _eye_look_change(row, base) < EYE_LOOK_OPEN
 
 
-def blink_detected(rows: Sequence[Row], base: Baseline) -> bool:
+def blink_detected(rows: Sequence[Row], base: Baseline, limits: Limits = LIMITS_68) -> bool:
     """Eyes close (relative to the open baseline) and open again."""
     closed = False
     previous: Row | None = None
     for row in rows:
-        if not closed and eyes_closed(row, base, previous):
+        if not closed and eyes_closed(row, base, previous, limits):
             closed = True
-        elif closed and eyes_open(row, base):
+        elif closed and eyes_open(row, base, limits):
             return True
         previous = row
     return False
@@ -95,16 +127,16 @@ def _turn(rows: Sequence[Row], base: Baseline, sign: float) -> bool:
     return _held(rows, lambda r: sign * (r.yaw_ratio - base.yaw_ratio) > TURN_DELTA)
 
 
-def turn_left_detected(rows: Sequence[Row], base: Baseline) -> bool:
+def turn_left_detected(rows: Sequence[Row], base: Baseline, limits: Limits = LIMITS_68) -> bool:
     """The user turns to their own left: the nose moves toward the image's right (yaw ratio up)."""
     return _turn(rows, base, 1.0)
 
 
-def turn_right_detected(rows: Sequence[Row], base: Baseline) -> bool:
+def turn_right_detected(rows: Sequence[Row], base: Baseline, limits: Limits = LIMITS_68) -> bool:
     return _turn(rows, base, -1.0)
 
 
-def nod_detected(rows: Sequence[Row], base: Baseline) -> bool:
+def nod_detected(rows: Sequence[Row], base: Baseline, limits: Limits = LIMITS_68) -> bool:
     """Head pitched (down or up) clearly beyond neutral without turning."""
     return _held(
         rows,
@@ -119,16 +151,16 @@ def _head_still(r: Row, base: Baseline) -> bool:
     )
 
 
-def smile_detected(rows: Sequence[Row], base: Baseline) -> bool:
+def smile_detected(rows: Sequence[Row], base: Baseline, limits: Limits = LIMITS_68) -> bool:
     """The mouth widens while the head stays put (turning changes the mouth's apparent width too)."""
     return _held(rows, lambda r: r.smile / max(base.smile, 1e-6) > SMILE_WIDEN and _head_still(r, base))
 
 
-def mouth_open_detected(rows: Sequence[Row], base: Baseline) -> bool:
-    return _held(rows, lambda r: r.mouth_open - base.mouth_open > MOUTH_DELTA)
+def mouth_open_detected(rows: Sequence[Row], base: Baseline, limits: Limits = LIMITS_68) -> bool:
+    return _held(rows, lambda r: r.mouth_open - base.mouth_open > limits.mouth_delta)
 
 
-DETECTORS: dict[str, Callable[[Sequence[Row], Baseline], bool]] = {
+DETECTORS: dict[str, Callable[[Sequence[Row], Baseline, Limits], bool]] = {
     "blink": blink_detected,
     "turn_left": turn_left_detected,
     "turn_right": turn_right_detected,

@@ -24,9 +24,9 @@ import numpy.typing as npt
 from .backends.base import Backend, BgrImage, Box, Landmarks
 from .decode import decode_image, encode_jpeg
 from .icao import icao_photo
-from .measures import FaceMeasures, box_from_landmarks, face_measures
+from .measures import FaceMeasures, box_from_landmarks
 from .state import CaptureData, KeyFrame
-from .tracking import detect_faces
+from .tracking import detect_faces, face_points
 from .types import AgeGender, EngineSettings, IcaoPhoto, KeyEmbedding
 from .verdict import FaceEvidence
 
@@ -45,6 +45,7 @@ class FoundFace:
 
     bgr: BgrImage
     landmarks: Landmarks
+    measures: FaceMeasures  # from the mesh when the backend gives one
 
 
 @dataclass(frozen=True)
@@ -148,7 +149,8 @@ def face_in(backend: Backend, settings: EngineSettings, jpeg: bytes) -> FoundFac
     boxes = detect_faces(backend, img.gray)
     if not boxes:
         return None
-    return FoundFace(img.bgr, backend.landmarks(img.gray, boxes[0], img.bgr))
+    face = face_points(backend, img.gray, boxes[0], img.bgr)
+    return FoundFace(img.bgr, face.landmarks, face.measures()) if face is not None else None
 
 
 def embed_key_frame(backend: Backend, settings: EngineSettings, jpeg: bytes) -> KeyEmbedding | None:
@@ -232,7 +234,7 @@ def _icao(st: CaptureData, face: FoundFace, open_eye_ratio: float) -> IcaoPhoto:
     return icao_photo(
         face.bgr,
         face.landmarks,
-        face_measures(face.landmarks),
+        face.measures,
         eye_open_baseline=b.eye_open if b else None,
         mouth_baseline=b.mouth_open if b else None,
         smile_baseline=b.smile if b else None,

@@ -17,10 +17,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from . import key_frames, progress, stills
-from .backends.base import Backend, Box, GrayImage
+from .backends.base import Backend, Box, GrayImage, MeshBackend
 from .challenges import DETECTORS
 from .decode import decode_image
-from .measures import box_from_landmarks, face_measures, face_quality
+from .measures import box_from_landmarks, face_quality, rigid_points
+from .mesh_signals import mesh_rigid_points
 from .state import CaptureData
 from .tracking import TrackedFace, detect_faces, track_face
 from .types import (
@@ -68,6 +69,7 @@ class Engine:
             want_embedding=plan.want_embedding,
             want_icao=plan.want_icao,
             engine=self.name,
+            mesh=isinstance(self.backend, MeshBackend),
         )
 
     def load_capture(self, data: str) -> CaptureState:
@@ -94,10 +96,11 @@ class Engine:
 
     def _face_frame(self, st: CaptureData, frame: bytes, gray: GrayImage, t: float, face: TrackedFace) -> FrameResult:
         st.box = list(face.box)
-        m = face_measures(face.landmarks)
+        m = face.measures()
         # Quality is read in the same landmark-anchored box on every backend (detector boxes differ).
         q = face_quality(gray, box_from_landmarks(face.landmarks))
-        row = progress.note_face(st, t, gray, face.landmarks, m, q)
+        rigid = mesh_rigid_points(face.mesh) if face.mesh is not None else rigid_points(face.landmarks)
+        row = progress.note_face(st, t, gray, face.landmarks, rigid, m, q)
         progress.advance(st, t, row)
         key_frames.keep_key_frames(st, frame, t, m, quality_ok=q.ok, box=face.box, settings=self.settings)
         return progress.frame_result(st, progress.frame_feedback(st, q, row))

@@ -14,9 +14,9 @@ import numpy as np
 import numpy.typing as npt
 
 from .backends.base import GrayImage, Landmarks
-from .challenges import CHALLENGE_TIMEOUT_S, DETECTORS, eyes_closed, eyes_open
-from .measures import RIGID_POINTS, FaceMeasures, Quality, eye_appearance, rigid_points
-from .planar import PlanarResult, planar_check
+from .challenges import CHALLENGE_TIMEOUT_S, DETECTORS, LIMITS_68, LIMITS_MESH, Limits, eyes_closed, eyes_open
+from .measures import RIGID_POINTS, FaceMeasures, Quality, eye_appearance
+from .planar import PARALLAX, PlanarResult, noise_parallax_threshold, planar_check
 from .state import CaptureData, MeasureRow, Outcome, PoseRatios
 from .types import ChallengeName, FeedbackCode, FrameResult
 
@@ -51,8 +51,16 @@ def note_motion(st: CaptureData, gray: GrayImage) -> None:
         st.thumb = thumb.ravel().tolist()
 
 
-def note_face(st: CaptureData, t: float, gray: GrayImage, pts: Landmarks, m: FaceMeasures, q: Quality) -> MeasureRow:
-    """Count a frame with a face and store its measures and skull-fixed landmarks; returns its row."""
+def note_face(
+    st: CaptureData,
+    t: float,
+    gray: GrayImage,
+    pts: Landmarks,
+    rig: npt.NDArray[np.float32],
+    m: FaceMeasures,
+    q: Quality,
+) -> MeasureRow:
+    """Count a frame with a face and store its measures and skull-fixed points (``rig``); returns its row."""
     st.frames_one += 1
     if st.t_first is None:
         st.t_first = t
@@ -62,7 +70,6 @@ def note_face(st: CaptureData, t: float, gray: GrayImage, pts: Landmarks, m: Fac
     row = MeasureRow(round(t, 3), round(m.yaw_ratio, 4), round(m.pitch_ratio, 4), round(m.eye_open, 4),
                      round(m.mouth_open, 4), round(m.smile, 4),
                      round(look.std, 4), round(look.dark, 4))  # fmt: skip
-    rig = rigid_points(pts)
     if st.pts:
         last = np.asarray(st.pts[-1], np.float32).reshape(-1, 2)
         st.max_pts_motion = max(st.max_pts_motion, float(np.abs(rig - last).max()))
@@ -94,18 +101,24 @@ def _set_baseline(st: CaptureData) -> None:
     pts = np.asarray(st.pts[-BASELINE_FRAMES:], dtype=np.float64)
     st.baseline_pts = np.median(pts, axis=0).reshape(-1, 2).round(2).tolist()
     ref = np.asarray(st.baseline_pts)
-    i36, i39, i42, i45 = (RIGID_POINTS.index(k) for k in (36, 39, 42, 45))
+    # The eye corners: the mesh's rigid set starts with them; the 68-point set holds them at these places.
+    i36, i39, i42, i45 = (0, 1, 2, 3) if st.mesh else (RIGID_POINTS.index(k) for k in (36, 39, 42, 45))
     st.baseline_iod = float(np.hypot(*((ref[i42] + ref[i45]) / 2 - (ref[i36] + ref[i39]) / 2)))
     st.challenge_started = st.series[-1].t
+
+
+def limits(st: CaptureData) -> Limits:
+    """The detectors' thresholds for this capture's measures (the mesh's own, or the 68 points')."""
+    return LIMITS_MESH if st.mesh else LIMITS_68
 
 
 def _track_blink(st: CaptureData, row: MeasureRow) -> None:
     if st.baseline is None:
         return
     previous = st.series[-2] if len(st.series) >= 2 else None
-    if not st.blink_closed and eyes_closed(row, st.baseline, previous):
+    if not st.blink_closed and eyes_closed(row, st.baseline, previous, limits(st)):
         st.blink_closed = True
-    elif st.blink_closed and eyes_open(row, st.baseline):
+    elif st.blink_closed and eyes_open(row, st.baseline, limits(st)):
         st.blink_closed = False
         st.blinks += 1
 
@@ -138,7 +151,7 @@ def _run_challenges(st: CaptureData, t: float, row: MeasureRow) -> None:
         return
     name = st.challenges[st.challenge_index]
     rows = [r for r in st.series if r.t >= st.challenge_started]
-    if DETECTORS[name](rows, st.baseline or row):
+    if DETECTORS[name](rows, st.baseline or row, limits(st)):
         st.outcomes.append(Outcome(name, True, t))
         st.challenge_index += 1
         st.challenge_started = None
@@ -165,7 +178,9 @@ def planar_evidence(st: CaptureData) -> PlanarResult:
     frames = [np.asarray(p, np.float32).reshape(-1, 2) for p in st.pts]
     yaw, pitch = (st.baseline.yaw_ratio, st.baseline.pitch_ratio) if st.baseline else (0.0, 0.0)
     turns = [(p.yaw_ratio - yaw, p.pitch_ratio - pitch) for p in st.pts_pose] if st.pts_pose else None
-    return planar_check(frames, np.asarray(st.baseline_pts, np.float32), st.baseline_iod, turns=turns)
+    reference = np.asarray(st.baseline_pts, np.float32)
+    threshold = noise_parallax_threshold(frames, reference, st.baseline_iod) if st.mesh else PARALLAX
+    return planar_check(frames, reference, st.baseline_iod, turns=turns, parallax_threshold=threshold)
 
 
 def _run_passive(st: CaptureData, t: float) -> None:

@@ -92,6 +92,7 @@ class CaptureData:
     want_embedding: bool = True
     want_icao: bool = True
     engine: str = "dlib"
+    mesh: bool = False  # the backend gives the dense mesh: measures, rigid points and thresholds are the mesh's
     frames: int = 0
     t_first: float | None = None  # first frame with a face
     t_last: float = 0.0

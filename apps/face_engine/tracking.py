@@ -15,20 +15,37 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from .backends.base import Backend, Box, Detection, GrayImage, Landmarks
-from .measures import box_from_landmarks, box_relation
+from .backends.base import Backend, BgrImage, Box, Detection, GrayImage, Landmarks, MeshBackend
+from .measures import FaceMeasures, box_from_landmarks, box_relation, face_measures
+from .mesh_signals import MeshPoints, ibug68, mesh_measures
 from .state import CaptureData
 
 DETECT_WIDTH = 320  # frames are detected at this width; a selfie face is >= 80 px there
 TRACK_MIN_NCC = 0.6  # face patch correlation with the previous frame below which tracking is lost
 MIN_EXTRA_FACE_SCORE = 0.2  # detector score a second face needs (t1.jpg's weakest real face: 0.48)
+MIN_MESH_PRESENCE = 0.5  # a mesh backend's face probability below which the followed face is lost
 
 
 class TrackedFace(NamedTuple):
-    """The dominant face of a frame."""
+    """The dominant face of a frame: 68 iBUG landmarks, and the dense mesh when the backend gives one."""
 
     landmarks: Landmarks
     box: Box
+    mesh: MeshPoints | None = None
+
+    def measures(self) -> FaceMeasures:
+        """Pose and expression: from the mesh when there is one, else from the 68 landmarks."""
+        return mesh_measures(self.mesh) if self.mesh is not None else face_measures(self.landmarks)
+
+
+def face_points(backend: Backend, gray: GrayImage, box: Box, bgr: BgrImage | None = None) -> TrackedFace | None:
+    """The face's points in ``box``; None when a mesh backend says the crop holds no face."""
+    if isinstance(backend, MeshBackend):
+        found = backend.mesh(gray, box, bgr)
+        if found.presence < MIN_MESH_PRESENCE:
+            return None
+        return TrackedFace(ibug68(found), box, found.points)
+    return TrackedFace(backend.landmarks(gray, box, bgr), box)
 
 
 def as_box(values: list[int]) -> Box:
@@ -104,7 +121,10 @@ def track_face(backend: Backend, st: CaptureData, gray: GrayImage, *, redetect_e
 
 def _follow(backend: Backend, st: CaptureData, gray: GrayImage, prev: Box) -> TrackedFace | None:
     h, w = gray.shape[:2]
-    pts = backend.landmarks(gray, prev)
+    found = face_points(backend, gray, prev)
+    if found is None:
+        return None
+    pts = found.landmarks
     box = box_from_landmarks(pts, st.box_rel)
     cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
     patch = _patch(gray, box)
@@ -118,7 +138,7 @@ def _follow(backend: Backend, st: CaptureData, gray: GrayImage, prev: Box) -> Tr
         return None
     st.since_detect += 1
     st.patch = patch.ravel().tolist()
-    return TrackedFace(pts, box)
+    return TrackedFace(pts, box, found.mesh)
 
 
 def _redetect(backend: Backend, st: CaptureData, gray: GrayImage) -> TrackedFace | None:
@@ -133,7 +153,10 @@ def _redetect(backend: Backend, st: CaptureData, gray: GrayImage) -> TrackedFace
         return None
     if st.box is not None and not same_place(as_box(st.box), boxes[0]):
         st.key_due = True  # the periodic re-detection found the dominant face elsewhere
-    pts = backend.landmarks(gray, boxes[0])  # largest face: the dominant one
-    st.box_rel = [round(v, 4) for v in box_relation(pts, boxes[0])]
-    st.patch = _patch(gray, box_from_landmarks(pts, st.box_rel)).ravel().tolist()
-    return TrackedFace(pts, boxes[0])
+    found = face_points(backend, gray, boxes[0])  # largest face: the dominant one
+    if found is None:
+        st.box = None
+        return None
+    st.box_rel = [round(v, 4) for v in box_relation(found.landmarks, boxes[0])]
+    st.patch = _patch(gray, box_from_landmarks(found.landmarks, st.box_rel)).ravel().tolist()
+    return found

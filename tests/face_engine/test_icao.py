@@ -10,6 +10,7 @@ import pytest
 
 from apps.face_engine.icao import EYE_LINE_FROM_TOP, HEIGHT, WIDTH, icao_photo
 from apps.face_engine.measures import LEFT_EYE, RIGHT_EYE, face_measures
+from apps.face_engine.tracking import face_points
 from apps.face_engine.types import IcaoPhoto
 from tests.face_engine import synthetic
 
@@ -29,10 +30,15 @@ def portrait_bgr() -> np.ndarray:
     return cv2.cvtColor(synthetic.portrait("t1_0").image, cv2.COLOR_RGB2BGR)
 
 
-def _photo(engine, bgr: np.ndarray) -> IcaoPhoto:
+def _face(engine, bgr: np.ndarray):
+    """The face as the engine reads it: 68 landmarks and the measures (the mesh's on a mesh backend)."""
     gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
-    pts = engine.backend.landmarks(gray, engine._detect(gray)[0])
-    return icao_photo(bgr, pts, face_measures(pts), open_eye_ratio=engine.backend.open_eye_ratio)
+    return face_points(engine.backend, gray, engine._detect(gray)[0])
+
+
+def _photo(engine, bgr: np.ndarray) -> IcaoPhoto:
+    face = _face(engine, bgr)
+    return icao_photo(bgr, face.landmarks, face.measures(), open_eye_ratio=engine.backend.open_eye_ratio)
 
 
 def _eyes(engine, jpeg: bytes) -> tuple[np.ndarray, np.ndarray]:
@@ -114,11 +120,7 @@ def _acting(engine, face: str, action: str, pick) -> np.ndarray:
     while actor.busy:
         frames.append(cv2.cvtColor(actor.frame(), cv2.COLOR_RGB2BGR))
 
-    def measures(bgr: np.ndarray):
-        gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
-        return face_measures(engine.backend.landmarks(gray, engine._detect(gray)[0]))
-
-    return max(frames, key=lambda f: pick(measures(f)))
+    return max(frames, key=lambda f: pick(_face(engine, f).measures()))
 
 
 def test_closed_eyes_and_a_smile_fail_their_checks(each_engine, portrait_bgr) -> None:
@@ -130,10 +132,10 @@ def test_closed_eyes_and_a_smile_fail_their_checks(each_engine, portrait_bgr) ->
     # mouth-width ratio overlaps (the astronaut's photo, already smiling, reads 1.04; t1_0's broad smile 1.02).
     smiling = _acting(each_engine, "t1_0", "smile", lambda m: m.smile)
     neutral = _acting(each_engine, "t1_0", "blink", lambda m: m.eye_open)
-    gray, neutral_gray = cv2.cvtColor(smiling, cv2.COLOR_BGR2GRAY), cv2.cvtColor(neutral, cv2.COLOR_BGR2GRAY)
-    pts = each_engine.backend.landmarks(gray, each_engine._detect(gray)[0])
-    base = face_measures(each_engine.backend.landmarks(neutral_gray, each_engine._detect(neutral_gray)[0]))
-    judged = icao_photo(smiling, pts, face_measures(pts), smile_baseline=base.smile, mouth_baseline=base.mouth_open)
+    face, base = _face(each_engine, smiling), _face(each_engine, neutral).measures()
+    judged = icao_photo(
+        smiling, face.landmarks, face.measures(), smile_baseline=base.smile, mouth_baseline=base.mouth_open
+    )
     assert judged.checks["neutralExpression"] is False
     assert icao_photo(neutral, *_pts_and_measures(each_engine, neutral), smile_baseline=base.smile).checks[
         "neutralExpression"
@@ -141,17 +143,16 @@ def test_closed_eyes_and_a_smile_fail_their_checks(each_engine, portrait_bgr) ->
 
 
 def _pts_and_measures(engine, bgr: np.ndarray):
-    gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
-    pts = engine.backend.landmarks(gray, engine._detect(gray)[0])
-    return pts, face_measures(pts)
+    face = _face(engine, bgr)
+    return face.landmarks, face.measures()
 
 
 @pytest.mark.slow
-def test_a_capture_takes_its_photo_from_a_frontal_open_eyed_neutral_frame(dlib_engine) -> None:
+def test_a_capture_takes_its_photo_from_a_frontal_open_eyed_neutral_frame(each_engine) -> None:
     from tests.face_engine.synth_capture import live_clip, run_capture
 
     challenges = ("turn_left", "smile", "blink")
-    verdict = run_capture(dlib_engine, live_clip("astronaut", challenges), mode="active", challenges=challenges).verdict
+    verdict = run_capture(each_engine, live_clip("astronaut", challenges), mode="active", challenges=challenges).verdict
     assert verdict.verdict == "pass" and verdict.icao is not None
     checks = verdict.icao.checks
     assert checks["poseWithinLimits"] and checks["eyesOpen"] and checks["neutralExpression"], checks

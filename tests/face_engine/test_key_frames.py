@@ -35,9 +35,9 @@ class CountingBackend:
 
 
 @pytest.fixture
-def counting(dlib_engine: Engine) -> tuple[Engine, CountingBackend]:
-    backend = CountingBackend(dlib_engine.backend)
-    return Engine(backend, dlib_engine.settings), backend  # type: ignore[arg-type]
+def counting(each_engine: Engine) -> tuple[Engine, CountingBackend]:
+    backend = CountingBackend(each_engine.backend)
+    return Engine(backend, each_engine.settings), backend  # type: ignore[arg-type]
 
 
 def _state(
@@ -59,21 +59,21 @@ def _embedded(engine: Engine, state: CaptureData) -> CaptureData:
     return engine.with_key_embeddings(state, {t: e for t, e in found.items() if e is not None})  # type: ignore[return-value]
 
 
-def test_a_continuously_tracked_passive_capture_keeps_one_key_frame(dlib_engine: Engine) -> None:
-    state = _state(dlib_engine, passive_clip("astronaut"), mode="passive")
+def test_a_continuously_tracked_passive_capture_keeps_one_key_frame(each_engine: Engine) -> None:
+    state = _state(each_engine, passive_clip("astronaut"), mode="passive")
     assert len(state.keys) == 1 and state.best is not None and state.keys[0].t == state.best.t
-    pending = dlib_engine.key_frames_pending(state)
+    pending = each_engine.key_frames_pending(state)
     assert [t for t, _ in pending] == [state.keys[0].t]
     assert pending[0][1].startswith(b"\xff\xd8")  # a face crop as JPEG; no descriptor in the frame path
 
 
-def test_an_embedding_handed_back_is_kept_and_survives_the_state_round_trip(dlib_engine: Engine) -> None:
-    state = _state(dlib_engine, passive_clip("astronaut"), mode="passive")
-    embedded = _embedded(dlib_engine, state)
+def test_an_embedding_handed_back_is_kept_and_survives_the_state_round_trip(each_engine: Engine) -> None:
+    state = _state(each_engine, passive_clip("astronaut"), mode="passive")
+    embedded = _embedded(each_engine, state)
     key = CaptureData.from_json(embedded.to_json()).keys[0]
-    assert key.embedding is not None and len(key.embedding) == dlib_engine.backend.embedding_size
-    assert dlib_engine.key_frames_pending(embedded) == ()
-    assert dlib_engine.key_frames_pending(state) != ()  # the original state is not changed
+    assert key.embedding is not None and len(key.embedding) == each_engine.backend.embedding_size
+    assert each_engine.key_frames_pending(embedded) == ()
+    assert each_engine.key_frames_pending(state) != ()  # the original state is not changed
 
 
 def test_decide_computes_no_descriptor_for_key_frames_already_embedded(counting) -> None:
@@ -108,31 +108,31 @@ def test_one_key_frame_and_no_face_recognition_needs_no_descriptor_at_all(counti
     assert verdict.embedding is None and verdict.scores["sameFace"] == 1.0
 
 
-def test_a_long_capture_adds_a_guard_key_frame_of_the_same_person(dlib_engine: Engine) -> None:
+def test_a_long_capture_adds_a_guard_key_frame_of_the_same_person(each_engine: Engine) -> None:
     challenges = ("blink", "turn_left", "smile")
-    state = _embedded(dlib_engine, _state(dlib_engine, live_clip("astronaut", challenges), mode="active",
+    state = _embedded(each_engine, _state(each_engine, live_clip("astronaut", challenges), mode="active",
                                           challenges=challenges, want_embedding=False))  # fmt: skip
     assert len(state.keys) >= 2
     assert state.keys[1].t - state.keys[0].t >= 3.0
     first, last = (np.asarray(k.embedding) for k in (state.keys[0], state.keys[-1]))
-    assert dlib_engine.backend.similarity(first, last) >= dlib_engine.backend.match_threshold
+    assert each_engine.backend.similarity(first, last) >= each_engine.backend.match_threshold
 
 
 @pytest.mark.parametrize("embedded_first", [True, False])
-def test_a_lost_track_keeps_a_key_frame_at_once_and_the_swap_fails(dlib_engine: Engine, embedded_first: bool) -> None:
+def test_a_lost_track_keeps_a_key_frame_at_once_and_the_swap_fails(each_engine: Engine, embedded_first: bool) -> None:
     """The swap clip cuts to another person halfway: the tracker loses the face there, and that frame is kept."""
     jpegs = attack_clip("face_swap")
-    state = _state(dlib_engine, jpegs, mode="passive", want_embedding=False)
+    state = _state(each_engine, jpegs, mode="passive", want_embedding=False)
     assert len(state.keys) == 2
-    assert len(dlib_engine.key_frames_pending(state)) == 2  # two key frames: both are compared
+    assert len(each_engine.key_frames_pending(state)) == 2  # two key frames: both are compared
     assert abs(state.keys[1].t - (len(jpegs) // 2) / 15) < 0.1
-    verdict = dlib_engine.decide(_embedded(dlib_engine, state) if embedded_first else state)
+    verdict = each_engine.decide(_embedded(each_engine, state) if embedded_first else state)
     assert verdict.verdict == "fail" and "faceChanged" in verdict.reasons
 
 
-def test_a_key_frame_crop_without_a_face_gives_no_embedding(dlib_engine: Engine) -> None:
+def test_a_key_frame_crop_without_a_face_gives_no_embedding(each_engine: Engine) -> None:
     from apps.face_engine.decode import encode_jpeg
 
-    assert dlib_engine.embed_key_frame(encode_jpeg(np.full((120, 100, 3), 128, np.uint8))) is None
+    assert each_engine.embed_key_frame(encode_jpeg(np.full((120, 100, 3), 128, np.uint8))) is None
     plan = CapturePlan(mode="passive")
-    assert dlib_engine.key_frames_pending(dlib_engine.new_capture(plan)) == ()
+    assert each_engine.key_frames_pending(each_engine.new_capture(plan)) == ()

@@ -19,8 +19,8 @@ from tests.face_engine.synth_capture import attack_clip, live_clip, passive_clip
 
 
 @pytest.mark.parametrize("challenge", CHALLENGES)
-def test_each_challenge_is_detected_on_a_live_person(dlib_engine: FaceEngine, challenge: str) -> None:
-    capture = run_capture(dlib_engine, live_clip("astronaut", (challenge,)), mode="active", challenges=(challenge,))
+def test_each_challenge_is_detected_on_a_live_person(each_engine: FaceEngine, challenge: str) -> None:
+    capture = run_capture(each_engine, live_clip("astronaut", (challenge,)), mode="active", challenges=(challenge,))
     verdict = capture.verdict
     assert dict(verdict.challenge_outcomes) == {challenge: True}
     assert verdict.verdict == "pass", verdict.reasons
@@ -30,9 +30,9 @@ def test_each_challenge_is_detected_on_a_live_person(dlib_engine: FaceEngine, ch
 
 
 @pytest.mark.slow
-def test_three_challenges_in_a_row_pass_for_another_person(dlib_engine: FaceEngine) -> None:
+def test_three_challenges_in_a_row_pass_for_another_person(each_engine: FaceEngine) -> None:
     challenges = ("turn_right", "mouth_open", "nod")
-    capture = run_capture(dlib_engine, live_clip("t1_2", challenges), mode="active", challenges=challenges)
+    capture = run_capture(each_engine, live_clip("t1_2", challenges), mode="active", challenges=challenges)
     assert dict(capture.verdict.challenge_outcomes) == dict.fromkeys(challenges, True)
     assert capture.verdict.verdict == "pass", capture.verdict.reasons
     # The engine asked for them one at a time, in the planned order.
@@ -42,11 +42,11 @@ def test_three_challenges_in_a_row_pass_for_another_person(dlib_engine: FaceEngi
 
 
 @pytest.mark.slow
-def test_a_person_who_answers_each_prompt_as_it_comes_passes(dlib_engine: FaceEngine) -> None:
+def test_a_person_who_answers_each_prompt_as_it_comes_passes(each_engine: FaceEngine) -> None:
     """Nothing is scripted in advance: the person reacts to the challenge the engine shows, like a user."""
     challenges = ("smile", "turn_right", "blink", "nod")
     actor = synthetic.FaceActor("astronaut", seed=21)
-    capture = run_prompted(dlib_engine, actor, challenges)
+    capture = run_prompted(each_engine, actor, challenges)
     assert capture.results[-1].capture_complete
     assert dict(capture.verdict.challenge_outcomes) == dict.fromkeys(challenges, True)
     assert capture.verdict.verdict == "pass", capture.verdict.reasons
@@ -54,15 +54,15 @@ def test_a_person_who_answers_each_prompt_as_it_comes_passes(dlib_engine: FaceEn
     assert capture.frames_used / 15 < 12
 
 
-def test_opening_the_mouth_is_not_mistaken_for_a_picture(dlib_engine: FaceEngine) -> None:
+def test_opening_the_mouth_is_not_mistaken_for_a_picture(each_engine: FaceEngine) -> None:
     clip = live_clip("t1_5", ("mouth_open",), seed=1)
-    capture = run_capture(dlib_engine, clip, mode="active", challenges=("mouth_open",))
+    capture = run_capture(each_engine, clip, mode="active", challenges=("mouth_open",))
     assert capture.verdict.challenge_outcomes == {"mouth_open": True}
     assert capture.verdict.verdict == "pass", capture.verdict.reasons
 
 
-def test_a_live_person_holding_still_passes_the_passive_check(dlib_engine: FaceEngine) -> None:
-    capture = run_capture(dlib_engine, passive_clip("astronaut"), mode="passive")
+def test_a_live_person_holding_still_passes_the_passive_check(each_engine: FaceEngine) -> None:
+    capture = run_capture(each_engine, passive_clip("astronaut"), mode="passive")
     verdict = capture.verdict
     assert verdict.verdict == "pass", verdict.reasons
     assert verdict.challenge_outcomes == {}
@@ -72,10 +72,10 @@ def test_a_live_person_holding_still_passes_the_passive_check(dlib_engine: FaceE
     assert 45 <= capture.frames_used <= 60
 
 
-def test_the_verdict_is_the_same_when_every_frame_lands_on_another_worker(dlib_engine: FaceEngine) -> None:
+def test_the_verdict_is_the_same_when_every_frame_lands_on_another_worker(each_engine: FaceEngine) -> None:
     clip = live_clip("astronaut", ("blink",))
-    kept = run_capture(dlib_engine, clip, mode="active", challenges=("blink",), reload_every=0)
-    moved = run_capture(dlib_engine, clip, mode="active", challenges=("blink",), reload_every=1)
+    kept = run_capture(each_engine, clip, mode="active", challenges=("blink",), reload_every=0)
+    moved = run_capture(each_engine, clip, mode="active", challenges=("blink",), reload_every=1)
     assert moved.verdict.verdict == kept.verdict.verdict == "pass"
     assert moved.frames_used == kept.frames_used
     assert moved.verdict.confidence == kept.verdict.confidence
@@ -83,11 +83,11 @@ def test_the_verdict_is_the_same_when_every_frame_lands_on_another_worker(dlib_e
     assert [r.progress for r in moved.results] == [r.progress for r in kept.results]
 
 
-def test_a_passing_capture_carries_the_persons_embedding_age_and_icao_photo(dlib_engine: FaceEngine) -> None:
-    verdict = run_capture(dlib_engine, live_clip("astronaut", ("blink",)), mode="active", challenges=("blink",)).verdict
+def test_a_passing_capture_carries_the_persons_embedding_age_and_icao_photo(each_engine: FaceEngine) -> None:
+    verdict = run_capture(each_engine, live_clip("astronaut", ("blink",)), mode="active", challenges=("blink",)).verdict
     assert verdict.embedding is not None
-    still = dlib_engine.face_from_image(synthetic.encode_jpeg(synthetic.portrait("astronaut").image, 95))
-    assert dlib_engine.compare(verdict.embedding, still.embedding).is_identical
+    still = each_engine.face_from_image(synthetic.encode_jpeg(synthetic.portrait("astronaut").image, 95))
+    assert each_engine.compare(verdict.embedding, still.embedding).is_identical
     assert verdict.age_gender is not None and verdict.age_gender.estimated_gender in ("Male", "Female")
     assert verdict.icao is not None
     photo = synthetic.decode_jpeg(verdict.icao.jpeg)
@@ -97,20 +97,20 @@ def test_a_passing_capture_carries_the_persons_embedding_age_and_icao_photo(dlib
 # --------------------------------------------------------------------------- directions are the user's own
 
 
-def test_turning_the_wrong_way_does_not_answer_a_turn_challenge(dlib_engine: FaceEngine) -> None:
+def test_turning_the_wrong_way_does_not_answer_a_turn_challenge(each_engine: FaceEngine) -> None:
     clip = live_clip("astronaut", ("turn_right",))
-    capture = run_capture(dlib_engine, clip, mode="active", challenges=("turn_left",))
+    capture = run_capture(each_engine, clip, mode="active", challenges=("turn_left",))
     assert capture.verdict.challenge_outcomes == {"turn_left": False}
     assert capture.verdict.verdict != "pass"
 
 
-def test_a_mirrored_camera_image_turns_the_other_way(dlib_engine: FaceEngine) -> None:
+def test_a_mirrored_camera_image_turns_the_other_way(each_engine: FaceEngine) -> None:
     """The analysis never guesses a mirror: a flipped turn to the left is a turn to the right."""
     flipped = tuple(
         synthetic.encode_jpeg(cv2.flip(synthetic.decode_jpeg(jpeg), 1), 88)
         for jpeg in live_clip("astronaut", ("turn_left",))
     )
-    capture = run_capture(dlib_engine, flipped, mode="active", challenges=("turn_right",))
+    capture = run_capture(each_engine, flipped, mode="active", challenges=("turn_right",))
     assert capture.verdict.challenge_outcomes == {"turn_right": True}
     assert capture.verdict.verdict == "pass", capture.verdict.reasons
 
@@ -118,44 +118,44 @@ def test_a_mirrored_camera_image_turns_the_other_way(dlib_engine: FaceEngine) ->
 # --------------------------------------------------------------------------- attacks fail, with the right reason
 
 
-def test_a_frozen_frame_is_not_live(dlib_engine: FaceEngine) -> None:
-    verdict = run_capture(dlib_engine, attack_clip("frozen"), mode="passive").verdict
+def test_a_frozen_frame_is_not_live(each_engine: FaceEngine) -> None:
+    verdict = run_capture(each_engine, attack_clip("frozen"), mode="passive").verdict
     assert verdict.verdict == "fail", (verdict.verdict, verdict.reasons)
     assert "presentationAttack" in verdict.reasons
 
 
-def test_a_frozen_frame_cannot_blink_on_request(dlib_engine: FaceEngine) -> None:
-    verdict = run_capture(dlib_engine, attack_clip("frozen"), mode="active", challenges=("blink",)).verdict
+def test_a_frozen_frame_cannot_blink_on_request(each_engine: FaceEngine) -> None:
+    verdict = run_capture(each_engine, attack_clip("frozen"), mode="active", challenges=("blink",)).verdict
     assert verdict.verdict == "fail"
     assert verdict.challenge_outcomes == {"blink": False}
     assert "presentationAttack" in verdict.reasons
 
 
-def test_a_face_that_changes_mid_capture_fails_as_face_changed(dlib_engine: FaceEngine) -> None:
-    verdict = run_capture(dlib_engine, attack_clip("face_swap"), mode="passive").verdict
+def test_a_face_that_changes_mid_capture_fails_as_face_changed(each_engine: FaceEngine) -> None:
+    verdict = run_capture(each_engine, attack_clip("face_swap"), mode="passive").verdict
     assert verdict.verdict == "fail"
     assert "faceChanged" in verdict.reasons
 
 
 @pytest.mark.parametrize("seed", [1, 2])
-def test_a_swap_to_a_person_facing_another_way_fails_as_face_changed(dlib_engine: FaceEngine, seed: int) -> None:
-    verdict = run_capture(dlib_engine, attack_clip("face_swap", "t1_5", seed=seed), mode="passive").verdict
+def test_a_swap_to_a_person_facing_another_way_fails_as_face_changed(each_engine: FaceEngine, seed: int) -> None:
+    verdict = run_capture(each_engine, attack_clip("face_swap", "t1_5", seed=seed), mode="passive").verdict
     assert verdict.verdict == "fail", (verdict.verdict, verdict.reasons, dict(verdict.scores))
     assert "faceChanged" in verdict.reasons
 
 
-def test_two_people_sharing_the_challenges_fail_as_face_changed(dlib_engine: FaceEngine) -> None:
+def test_two_people_sharing_the_challenges_fail_as_face_changed(each_engine: FaceEngine) -> None:
     challenges = ("blink", "turn_left")
     clip = attack_clip("face_swap", actions=challenges)
-    verdict = run_capture(dlib_engine, clip, mode="active", challenges=challenges).verdict
+    verdict = run_capture(each_engine, clip, mode="active", challenges=challenges).verdict
     assert verdict.verdict == "fail"
     assert "faceChanged" in verdict.reasons
 
 
-def test_a_print_held_almost_still_never_passes(dlib_engine: FaceEngine) -> None:
+def test_a_print_held_almost_still_never_passes(each_engine: FaceEngine) -> None:
     """Too little motion to judge planarity is not a pass (the engine asks for a retry at most)."""
     clip = tuple(synthetic.encode_jpeg(f, 88) for f in synthetic.attack_sequence("print_moved", motion=0.2))
-    verdict = run_capture(dlib_engine, clip, mode="passive").verdict
+    verdict = run_capture(each_engine, clip, mode="passive").verdict
     assert verdict.verdict != "pass"
 
 
@@ -168,9 +168,9 @@ def test_a_print_held_almost_still_never_passes(dlib_engine: FaceEngine) -> None
      ("print_moved", "t1_5", 0)],
 )  # fmt: skip
 def test_a_waved_photo_or_screen_fails_as_a_presentation_attack(
-    dlib_engine: FaceEngine, kind: str, face: str, seed: int
+    each_engine: FaceEngine, kind: str, face: str, seed: int
 ) -> None:
-    verdict = run_capture(dlib_engine, attack_clip(kind, face, seed=seed), mode="passive").verdict
+    verdict = run_capture(each_engine, attack_clip(kind, face, seed=seed), mode="passive").verdict
     assert verdict.verdict == "fail", (verdict.verdict, verdict.reasons, dict(verdict.scores))
     assert "presentationAttack" in verdict.reasons
 
@@ -182,18 +182,18 @@ def test_a_waved_photo_or_screen_fails_as_a_presentation_attack(
     [("print_moved", 3, ()), ("print_moved", 3, ("blink",)), ("screen_replay", 1, ()), ("screen_replay", 3, ())],
 )
 def test_a_waved_picture_does_not_blink_while_it_moves(
-    dlib_engine: FaceEngine, kind: str, seed: int, challenges: tuple[str, ...]
+    each_engine: FaceEngine, kind: str, seed: int, challenges: tuple[str, ...]
 ) -> None:
     """A blink counts only while the head is still and did not move since the frame before."""
     mode = "active" if challenges else "passive"
-    verdict = run_capture(dlib_engine, attack_clip(kind, "t1_4", seed=seed), mode=mode, challenges=challenges).verdict
+    verdict = run_capture(each_engine, attack_clip(kind, "t1_4", seed=seed), mode=mode, challenges=challenges).verdict
     assert verdict.verdict != "pass", (verdict.reasons, dict(verdict.scores))
     assert verdict.scores["depth"] != 0.72  # not "a natural blink was seen"
 
 
 @pytest.mark.slow
-def test_tilting_a_print_to_fake_a_head_turn_fails_as_a_presentation_attack(dlib_engine: FaceEngine) -> None:
+def test_tilting_a_print_to_fake_a_head_turn_fails_as_a_presentation_attack(each_engine: FaceEngine) -> None:
     clip = attack_clip("print_moved", seconds=5.0, actions=("turn_left",))
-    verdict = run_capture(dlib_engine, clip, mode="active", challenges=("turn_left",)).verdict
+    verdict = run_capture(each_engine, clip, mode="active", challenges=("turn_left",)).verdict
     assert verdict.verdict == "fail", (verdict.verdict, verdict.reasons, dict(verdict.scores))
     assert "presentationAttack" in verdict.reasons

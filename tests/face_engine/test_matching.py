@@ -21,40 +21,40 @@ Image = np.ndarray
 
 
 @pytest.fixture(scope="module")
-def t1_embeddings(dlib_engine: FaceEngine) -> dict[str, tuple[float, ...]]:
+def t1_embeddings(each_engine: FaceEngine) -> dict[str, tuple[float, ...]]:
     return {
-        name: dlib_engine.face_from_image(synthetic.encode_jpeg(synthetic.portrait(name).image, 92)).embedding
+        name: each_engine.face_from_image(synthetic.encode_jpeg(synthetic.portrait(name).image, 92)).embedding
         for name in synthetic.T1_PEOPLE
     }
 
 
 def test_the_six_people_in_t1_never_match_each_other(
-    dlib_engine: FaceEngine, t1_embeddings: dict[str, tuple[float, ...]]
+    each_engine: FaceEngine, t1_embeddings: dict[str, tuple[float, ...]]
 ) -> None:
     for a, b in itertools.combinations(synthetic.T1_PEOPLE, 2):
-        comparison = dlib_engine.compare(t1_embeddings[a], t1_embeddings[b])
+        comparison = each_engine.compare(t1_embeddings[a], t1_embeddings[b])
         assert not comparison.is_identical, (a, b, comparison.similarity)
         assert comparison.similarity < comparison.threshold
 
 
 def test_nobody_in_t1_matches_the_astronaut(
-    dlib_engine: FaceEngine, t1_embeddings: dict[str, tuple[float, ...]]
+    each_engine: FaceEngine, t1_embeddings: dict[str, tuple[float, ...]]
 ) -> None:
-    astronaut = dlib_engine.face_from_image(synthetic.encode_jpeg(synthetic.portrait("astronaut").image, 92))
+    astronaut = each_engine.face_from_image(synthetic.encode_jpeg(synthetic.portrait("astronaut").image, 92))
     for name, embedding in t1_embeddings.items():
-        assert not dlib_engine.compare(astronaut.embedding, embedding).is_identical, name
+        assert not each_engine.compare(astronaut.embedding, embedding).is_identical, name
 
 
 def test_a_comparison_is_symmetric_bounded_and_names_its_threshold(
-    dlib_engine: FaceEngine, t1_embeddings: dict[str, tuple[float, ...]]
+    each_engine: FaceEngine, t1_embeddings: dict[str, tuple[float, ...]]
 ) -> None:
     a, b = t1_embeddings["t1_0"], t1_embeddings["t1_5"]
-    ab, ba = dlib_engine.compare(a, b), dlib_engine.compare(b, a)
+    ab, ba = each_engine.compare(a, b), each_engine.compare(b, a)
     assert ab.similarity == pytest.approx(ba.similarity)
     assert 0.0 <= ab.similarity <= 1.0
-    assert ab.threshold == dlib_engine.match_threshold and ab.engine == dlib_engine.name == "dlib"
-    assert ab.versions == dlib_engine.versions and "dlib_face_recognition_resnet_model_v1" in ab.versions
-    itself = dlib_engine.compare(a, a)
+    assert ab.threshold == each_engine.match_threshold and ab.engine == each_engine.name
+    assert ab.versions == each_engine.versions and "dlib_face_recognition_resnet_model_v1" in ab.versions
+    itself = each_engine.compare(a, a)
     assert itself.is_identical and itself.similarity == pytest.approx(1.0, abs=1e-3)
 
 
@@ -92,26 +92,26 @@ VARIANTS: dict[str, tuple[int, int, Callable[[Image], Image] | None]] = {
 
 
 @pytest.mark.parametrize("face", ["astronaut", "t1_2"])
-def test_one_face_still_matches_itself_across_scale_quality_and_lighting(dlib_engine: FaceEngine, face: str) -> None:
-    reference = dlib_engine.face_from_image(synthetic.encode_jpeg(synthetic.portrait(face).image, 95)).embedding
+def test_one_face_still_matches_itself_across_scale_quality_and_lighting(each_engine: FaceEngine, face: str) -> None:
+    reference = each_engine.face_from_image(synthetic.encode_jpeg(synthetic.portrait(face).image, 95)).embedding
     misses = {}
     for variant, (width, quality, light) in VARIANTS.items():
         image = synthetic.portrait(face, face_width=width).image
         if light is not None:
             image = light(image)
-        found = dlib_engine.face_from_image(synthetic.encode_jpeg(image, quality))
-        comparison = dlib_engine.compare(reference, found.embedding)
+        found = each_engine.face_from_image(synthetic.encode_jpeg(image, quality))
+        comparison = each_engine.compare(reference, found.embedding)
         if not comparison.is_identical:
             misses[variant] = comparison.similarity
     assert misses == {}
 
 
 def test_a_live_capture_matches_the_persons_still_photo_and_nobody_else(
-    dlib_engine: FaceEngine, t1_embeddings: dict[str, tuple[float, ...]]
+    each_engine: FaceEngine, t1_embeddings: dict[str, tuple[float, ...]]
 ) -> None:
     from tests.face_engine.synth_capture import passive_clip, run_capture
 
-    verdict = run_capture(dlib_engine, passive_clip("t1_0"), mode="passive").verdict
+    verdict = run_capture(each_engine, passive_clip("t1_0"), mode="passive").verdict
     assert verdict.embedding is not None
-    matches = [name for name, emb in t1_embeddings.items() if dlib_engine.compare(verdict.embedding, emb).is_identical]
+    matches = [name for name, emb in t1_embeddings.items() if each_engine.compare(verdict.embedding, emb).is_identical]
     assert matches == ["t1_0"]

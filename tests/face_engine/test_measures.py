@@ -6,6 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
+from apps.face_engine.backends.base import MeshBackend
 from apps.face_engine.measures import FaceMeasures, Quality, face_measures
 from apps.face_engine.pipeline import Engine
 from apps.face_engine.types import CapturePlan, EngineSettings
@@ -85,7 +86,7 @@ def test_rolling_the_image_reads_as_roll_not_as_a_turn(each_engine, actions_clip
 
 
 class CountingBackend:
-    """The real dlib backend, counting detector and landmark calls."""
+    """The real backend, counting detector and landmark calls."""
 
     def __init__(self, inner) -> None:
         self.inner = inner
@@ -104,10 +105,22 @@ class CountingBackend:
         return self.inner.landmarks(gray, box, bgr)
 
 
+class MeshCountingBackend(CountingBackend):
+    """The same, for a backend whose landmarks come with the dense mesh (one call gives both)."""
+
+    def mesh(self, gray, box, bgr=None):
+        self.landmark_calls += 1
+        return self.inner.mesh(gray, box, bgr)
+
+
+def counting_backend(inner) -> CountingBackend:
+    return MeshCountingBackend(inner) if isinstance(inner, MeshBackend) else CountingBackend(inner)
+
+
 def test_the_tracker_refreshes_landmarks_every_frame_and_redetects_only_every_n_frames(
     each_engine, actions_clip
 ) -> None:
-    counting = CountingBackend(each_engine.backend)
+    counting = counting_backend(each_engine.backend)
     engine = Engine(counting, EngineSettings(engine="dlib", redetect_every=5))  # type: ignore[arg-type]
     frames = actions_clip["neutral"] + actions_clip["smile"] + actions_clip["neutral"]
     jpegs = [synthetic.encode_jpeg(f) for f in frames]
@@ -119,7 +132,7 @@ def test_the_tracker_refreshes_landmarks_every_frame_and_redetects_only_every_n_
 
 
 def test_the_tracker_redetects_at_once_when_the_face_jumps(each_engine, actions_clip) -> None:
-    counting = CountingBackend(each_engine.backend)
+    counting = counting_backend(each_engine.backend)
     engine = Engine(counting, EngineSettings(engine="dlib", redetect_every=100))  # type: ignore[arg-type]
     frame = actions_clip["neutral"][0]
     moved = np.roll(frame, 180, axis=1)  # the face is 180 px to the right in the next frame

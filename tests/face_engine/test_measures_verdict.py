@@ -24,11 +24,11 @@ def _run(engine: Engine, jpegs, plan: CapturePlan, fps: float = 15.0):
     return result, engine.decide(state)
 
 
-def test_the_pass_and_retry_thresholds_are_settings(dlib_engine) -> None:
+def test_the_pass_and_retry_thresholds_are_settings(each_engine) -> None:
     clip = live_clip("astronaut", ("blink",))
     plan = CapturePlan(mode="active", challenges=("blink",))
-    _, default = _run(dlib_engine, clip, plan)
-    strict = Engine(dlib_engine.backend, EngineSettings(engine="dlib", pass_threshold=0.99, retry_threshold=0.5))
+    _, default = _run(each_engine, clip, plan)
+    strict = Engine(each_engine.backend, EngineSettings(engine="dlib", pass_threshold=0.99, retry_threshold=0.5))
     _, strict_verdict = _run(strict, clip, plan)
     assert default.verdict == "pass"
     assert strict_verdict.confidence == default.confidence < 0.99
@@ -36,10 +36,10 @@ def test_the_pass_and_retry_thresholds_are_settings(dlib_engine) -> None:
 
 
 @pytest.mark.slow
-def test_a_challenge_not_done_in_time_fails_by_name(dlib_engine) -> None:
+def test_a_challenge_not_done_in_time_fails_by_name(each_engine) -> None:
     neutral = live_clip("astronaut", ("blink",))[:12]
     frames = list(itertools.islice(itertools.cycle(neutral), 150))  # 10 s of someone not smiling
-    result, verdict = _run(dlib_engine, frames, CapturePlan(mode="active", challenges=("smile", "blink")))
+    result, verdict = _run(each_engine, frames, CapturePlan(mode="active", challenges=("smile", "blink")))
     assert result.capture_complete  # the engine stopped on its own after the timeout
     assert result.state.t_last < 9.0
     assert verdict.verdict == "fail"
@@ -47,52 +47,52 @@ def test_a_challenge_not_done_in_time_fails_by_name(dlib_engine) -> None:
     assert verdict.challenge_outcomes == {"smile": False, "blink": False}
 
 
-def test_a_capture_cut_short_is_a_timeout_and_never_a_pass(dlib_engine) -> None:
+def test_a_capture_cut_short_is_a_timeout_and_never_a_pass(each_engine) -> None:
     clip = live_clip("astronaut", ("blink",))[:10]
-    _, verdict = _run(dlib_engine, clip, CapturePlan(mode="passive"))
+    _, verdict = _run(each_engine, clip, CapturePlan(mode="passive"))
     assert verdict.verdict != "pass"
     assert "timeout" in verdict.reasons
 
 
 @pytest.mark.slow
-def test_no_face_at_all_fails_as_no_face(dlib_engine) -> None:
+def test_no_face_at_all_fails_as_no_face(each_engine) -> None:
     blank = synthetic.encode_jpeg(np.full((480, 640, 3), 120, np.uint8))
-    _, verdict = _run(dlib_engine, [blank] * 20, CapturePlan(mode="passive"))
+    _, verdict = _run(each_engine, [blank] * 20, CapturePlan(mode="passive"))
     assert verdict.verdict == "fail"
     assert verdict.reasons[0] == "noFace"
     assert verdict.total_face_count == 0 and verdict.confidence == 0.0
 
 
 @pytest.mark.slow
-def test_several_people_fail_unless_the_config_tracks_the_dominant_face(dlib_engine) -> None:
+def test_several_people_fail_unless_the_config_tracks_the_dominant_face(each_engine) -> None:
     t1 = synthetic.t1_path().read_bytes()
     frames = [t1] * 25
-    _, strict = _run(dlib_engine, frames, CapturePlan(mode="passive", fail_on_multiple_faces=True))
-    _, lenient = _run(dlib_engine, frames, CapturePlan(mode="passive", fail_on_multiple_faces=False))
+    _, strict = _run(each_engine, frames, CapturePlan(mode="passive", fail_on_multiple_faces=True))
+    _, lenient = _run(each_engine, frames, CapturePlan(mode="passive", fail_on_multiple_faces=False))
     assert "multipleFaces" in strict.reasons and strict.verdict == "fail"
     assert strict.total_face_count == 6
     assert "multipleFaces" not in lenient.reasons
 
 
-def test_the_capture_state_stays_small_enough_to_store_per_frame(dlib_engine) -> None:
-    state = dlib_engine.new_capture(CapturePlan(mode="active", challenges=("blink",)))
+def test_the_capture_state_stays_small_enough_to_store_per_frame(each_engine) -> None:
+    state = each_engine.new_capture(CapturePlan(mode="active", challenges=("blink",)))
     for i, jpeg in enumerate(live_clip("astronaut", ("blink",))):
-        state = dlib_engine.analyze_frame(state, jpeg, i / 15).state
+        state = each_engine.analyze_frame(state, jpeg, i / 15).state
     text = state.to_json()
     assert len(text) < 250_000
-    again = dlib_engine.load_capture(text)
+    again = each_engine.load_capture(text)
     assert again.to_json() == text
 
 
-def test_a_corrupt_or_foreign_state_is_refused_with_a_typed_error(dlib_engine) -> None:
+def test_a_corrupt_or_foreign_state_is_refused_with_a_typed_error(each_engine) -> None:
     import pytest
 
     from apps.face_engine.types import FrameError
 
-    good = dlib_engine.new_capture(CapturePlan(mode="active", challenges=("blink",))).to_json()
+    good = each_engine.new_capture(CapturePlan(mode="active", challenges=("blink",))).to_json()
     for bad in ("", "[]", "{}", good.replace('"blink"', '"wink"'), good.replace('"v":2', '"v":99'), "\x00{"):
         with pytest.raises(FrameError) as err:
-            dlib_engine.load_capture(bad)
+            each_engine.load_capture(bad)
         assert err.value.code == "badState"
 
 

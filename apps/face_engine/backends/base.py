@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any, Literal, NamedTuple, Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
@@ -52,6 +52,20 @@ class AgeGenderEstimate:
     gender: Literal["Male", "Female"]
     gender_confidence: float  # 0..1
     age_margin: float  # the model's typical absolute error in years (used for threshold checks)
+
+
+class Mesh(NamedTuple):
+    """A dense face mesh: 478 points (x, y in image pixels; z in pixels, larger = farther) and the face score."""
+
+    points: npt.NDArray[Any]  # float32, shape (478, 3)
+    presence: float  # the mesh model's probability that its crop holds a face
+
+
+@runtime_checkable
+class MeshBackend(Protocol):
+    """A backend that also gives the dense mesh (MediaPipe); the pipeline then reads the mesh signals."""
+
+    def mesh(self, gray: GrayImage, box: Box, bgr: BgrImage | None = None) -> Mesh: ...
 
 
 @runtime_checkable

@@ -27,14 +27,14 @@ from __future__ import annotations
 import math
 import threading
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import cv2
 import numpy as np
 import numpy.typing as npt
 from ai_edge_litert.interpreter import Interpreter
 
-from .base import Box, Detection, GrayImage
+from .base import Box, Detection, GrayImage, Mesh
 
 FloatArray = npt.NDArray[Any]
 
@@ -55,13 +55,6 @@ RIGHT_EYE_CONTOUR = (33, 7, 163, 144, 145, 153, 154, 155, 133, 246, 161, 160, 15
 LEFT_EYE_CONTOUR = (263, 249, 390, 373, 374, 380, 381, 382, 362, 466, 388, 387, 386, 385, 384, 398)
 RIGHT_EYE_CORNERS = (33, 133)  # the subject's right eye (the image's left), outer then inner corner
 LEFT_EYE_CORNERS = (362, 263)  # the subject's left eye, inner then outer corner (left to right in the image)
-
-
-class Mesh(NamedTuple):
-    """478 points (x, y in image pixels; z in pixels, smaller = nearer the camera) and the face score."""
-
-    points: FloatArray  # float32, shape (478, 3)
-    presence: float  # the mesh model's face-presence probability for the crop
 
 
 def _ssd_anchors() -> FloatArray:

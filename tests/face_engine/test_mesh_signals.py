@@ -1,0 +1,122 @@
+"""The MediaPipe backend's 478-point mesh and the signals read from it (pose, lids, lips, noise-relative parallax)."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from apps.face_engine.backends.base import MeshBackend
+from apps.face_engine.mesh_signals import MESH_RIGID, mesh_measures, mesh_rigid_points
+from apps.face_engine.pipeline import Engine
+from apps.face_engine.planar import NOISE_PARALLAX_FACTOR, NOISE_PARALLAX_FLOOR, noise_parallax_threshold
+from tests.face_engine import synthetic
+
+FPS = 15
+
+
+def _meshes(engine: Engine, face: str, action: str, seed: int = 1) -> tuple[np.ndarray, list[np.ndarray]]:
+    """The neutral mesh of ``face`` and one mesh per frame of ``action``."""
+    backend = engine.backend
+    assert isinstance(backend, MeshBackend)
+    actor = synthetic.FaceActor(face, fps=FPS, seed=seed)
+
+    def mesh(rgb: np.ndarray) -> np.ndarray:
+        gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+        return backend.mesh(gray, engine._detect(gray)[0]).points
+
+    neutral = mesh(actor.frame())
+    actor.perform(action)
+    frames = []
+    while actor.busy:
+        frames.append(mesh(actor.frame()))
+    return neutral, frames
+
+
+def test_the_mesh_has_478_points_with_both_irises_inside_their_eyes(mediapipe_engine) -> None:
+    from skimage import data
+
+    gray = cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2GRAY)
+    found = mediapipe_engine.backend.mesh(gray, mediapipe_engine._detect(gray)[0])
+    assert found.points.shape == (478, 3) and found.presence > 0.99
+    for iris, (outer, inner) in ((468, (33, 133)), (473, (263, 362))):
+        x0, x1 = sorted((found.points[outer, 0], found.points[inner, 0]))
+        assert x0 < found.points[iris, 0] < x1
+    blank = np.full_like(gray, 128)
+    assert mediapipe_engine.backend.mesh(blank, (150, 150, 350, 350)).presence < 0.01
+    assert mediapipe_engine.backend.detect(blank) == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("action", "sign"), [("turn_left", 1), ("turn_right", -1)])
+def test_head_pose_in_degrees_turns_the_right_way(mediapipe_engine, action: str, sign: int) -> None:
+    neutral, frames = _meshes(mediapipe_engine, "astronaut", action)
+    base = mesh_measures(neutral)
+    peak = max((mesh_measures(m) for m in frames), key=lambda m: abs(m.yaw - base.yaw))
+    assert sign * (peak.yaw - base.yaw) > 15  # the synthetic head turns by 28 degrees
+    assert abs(peak.pitch - base.pitch) < 8
+
+
+@pytest.mark.slow
+def test_a_nod_is_pitch_and_a_rolled_image_is_roll(mediapipe_engine) -> None:
+    neutral, frames = _meshes(mediapipe_engine, "astronaut", "nod")
+    base = mesh_measures(neutral)
+    assert max(mesh_measures(m).pitch - base.pitch for m in frames) > 10
+    rolled = neutral.copy()
+    c, s = np.cos(np.radians(20)), np.sin(np.radians(20))
+    rolled[:, :2] = neutral[:, :2] @ np.array([[c, s], [-s, c]])
+    assert mesh_measures(rolled).roll - base.roll == pytest.approx(20, abs=0.5)
+    assert abs(mesh_measures(rolled).yaw - base.yaw) < 0.5
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("face", ["astronaut", "t1_5"])  # t1_5: eyes narrow at rest
+def test_a_blink_hides_the_iris_relative_to_the_persons_own_open_eyes(mediapipe_engine, face: str) -> None:
+    neutral, frames = _meshes(mediapipe_engine, face, "blink")
+    base = mesh_measures(neutral).eye_open
+    lowest = min(mesh_measures(m).eye_open for m in frames)
+    assert lowest <= 0.7 * base
+    assert mesh_measures(frames[-1]).eye_open >= 0.9 * base
+
+
+@pytest.mark.slow
+def test_the_mouth_opens_and_a_smile_widens_relative_to_neutral(mediapipe_engine) -> None:
+    neutral, opening = _meshes(mediapipe_engine, "astronaut", "mouth_open")
+    _, smiling = _meshes(mediapipe_engine, "astronaut", "smile")
+    base = mesh_measures(neutral)
+    assert max(mesh_measures(m).mouth_open for m in opening) - base.mouth_open > 0.1
+    assert max(mesh_measures(m).smile for m in smiling) / base.smile > 1.08
+
+
+def test_the_parallax_threshold_follows_the_noise_of_the_still_frames() -> None:
+    rng = np.random.default_rng(0)
+    reference = rng.uniform(0, 100, (len(MESH_RIGID), 2)).astype(np.float32)
+    iod = 60.0
+
+    def jittered(sigma_px: float) -> list[np.ndarray]:
+        return [(reference + rng.normal(0, sigma_px, reference.shape)).astype(np.float32) for _ in range(20)]
+
+    quiet = noise_parallax_threshold(jittered(0.2), reference, iod)
+    noisy = noise_parallax_threshold(jittered(1.5), reference, iod)
+    assert quiet == NOISE_PARALLAX_FLOOR  # four times a tiny noise is below the floor
+    assert noisy > NOISE_PARALLAX_FACTOR * 1.0 / iod  # ~1.4 px of residual noise, times four
+    assert noisy > quiet
+
+
+@pytest.mark.slow
+def test_the_same_frames_give_the_same_verdict_twice(mediapipe_engine) -> None:
+    """No wall clock and no hidden state in the analysis: identical frames, identical verdict and scores."""
+    from tests.face_engine.synth_capture import live_clip, run_capture
+
+    clip = live_clip("t1_2", ("blink",))
+    first = run_capture(mediapipe_engine, clip, mode="active", challenges=("blink",)).verdict
+    again = run_capture(mediapipe_engine, clip, mode="active", challenges=("blink",), reload_every=1).verdict
+    assert first.verdict == again.verdict == "pass"
+    assert dict(first.scores) == dict(again.scores) and first.reasons == again.reasons
+    assert first.embedding == again.embedding
+
+
+def test_the_rigid_set_starts_with_the_eye_corners() -> None:
+    points = np.zeros((478, 3), np.float32)
+    points[:, 0] = np.arange(478)
+    assert mesh_rigid_points(points)[:4, 0].tolist() == [33, 133, 362, 263]
