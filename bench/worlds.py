@@ -1,7 +1,7 @@
 """The two test worlds as labelled data sets, and the engine's error rates on them.
 
     .venv/bin/python bench/worlds.py build --world a OUT [--people 7 --lives 9 --attacks 24 --seed 0 --jobs 1]
-    .venv/bin/python bench/worlds.py run ROOT [--engine dlib --engine mediapipe ...] [--jobs 1]
+    .venv/bin/python bench/worlds.py run ROOT [--engine dlib --engine mediapipe ...] [--jobs 1] [--rendered-only]
 
 ``build`` writes one folder of JPEG frames (quality 88, what the hosted page
 sends) per clip and ``manifest.json`` (the format ``manage.py evaluate``
@@ -9,7 +9,9 @@ reads; docs/evaluation.md), with ``--lives`` live clips and ``--attacks``
 attacks per person (defaults: 9 and 24 per person over 7 people: 63 live clips
 and 168 attacks per world). ``run`` builds both worlds under ROOT when they are
 missing, runs ``manage.py evaluate`` on each with each engine, keeps each JSON
-line in ROOT/<world>-<engine>.json and prints one markdown table.
+line in ROOT/world-<world>-<engine>.json and prints one markdown table;
+``--rendered-only`` evaluates just the clips a running build has finished
+(round robin over the people, so a partial build samples all of them).
 
 * **World A** (``tests/face_engine/synthetic.py`` and ``world_a.py``): 2-D
   warps of the photos over dlib's landmarks; its attacks are the waved
@@ -53,6 +55,22 @@ def evaluate(directory: Path, engine: str) -> dict[str, object]:
     return dict(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
+def rendered_only(directory: Path) -> Path:
+    """A data set of the clips of ``directory`` rendered so far (links to them), for a build still running."""
+    manifest = json.loads((directory / "manifest.json").read_text())
+    out = directory.with_name(directory.name + "-rendered")
+    out.mkdir(exist_ok=True)
+    done = {}
+    for name, entry in manifest.items():
+        if (directory / name / ".done").is_file():
+            link = out / name
+            if not link.exists():
+                link.symlink_to(directory / name)
+            done[name] = entry
+    (out / "manifest.json").write_text(json.dumps(done, indent=1))
+    return out
+
+
 def _pct(value: object) -> str:
     return "n/a" if value is None else f"{100 * float(value):.1f} %"  # type: ignore[arg-type]
 
@@ -83,6 +101,9 @@ def main(argv: list[str] | None = None) -> int:
     r = sub.add_parser("run", help="build both worlds (when missing), evaluate each with each engine, print a table")
     r.add_argument("root", type=Path)
     r.add_argument("--engine", action="append", help="repeat for several (default: dlib)")
+    r.add_argument(
+        "--rendered-only", action="store_true", help="evaluate only the clips already rendered (a build still running)"
+    )
     for p in (b, r):
         p.add_argument("--people", type=int, default=7)
         p.add_argument("--lives", type=int, default=9, help="live clips per person")
@@ -102,7 +123,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     rows = []
     for world in ("a", "b"):
-        directory = build(world, args.root / f"world-{world}", **sizes)
+        directory = args.root / f"world-{world}"
+        directory = rendered_only(directory) if args.rendered_only else build(world, directory, **sizes)
         for engine in args.engine or ["dlib"]:
             started = time.time()
             summary = evaluate(directory, engine)

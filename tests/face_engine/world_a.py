@@ -8,7 +8,10 @@ face swaps. This adds, for the two-world evaluation (docs/benchmarks.md):
   in a hand (a cylinder cut into facets, each a pinhole homography), swept and
   tilted, tilted further when a live person would turn or nod;
 * ``replay_sequence``: a screen replaying a recorded *live* clip of the person
-  (``live_sequence``), which answered other challenges than the ones asked.
+  (``live_sequence``), which answered other challenges than the ones asked;
+* ``face_swap_sequence``: a swap that comes before the capture is complete
+  (``attack_sequence("face_swap")`` lets the first person answer a single
+  challenge alone, and the engine is done before the second one shows up).
 """
 
 from __future__ import annotations
@@ -162,3 +165,21 @@ def replay_sequence(
         frame = picture * alpha + bg * (1 - alpha) + np.roll(glare, int(0.2 * size[0] * wv[0]), axis=1) * alpha
         frames.append(_camera(np.clip(frame, 0, 255).astype(np.uint8), 1.0, sensor_noise(rng, 2.0, size[1], size[0])))
     return frames
+
+
+def face_swap_sequence(
+    face: str, other: str, *, actions: Sequence[str] = (), fps: float = 15, seed: int = 0
+) -> list[Frame]:
+    """``face`` answers the first half of ``actions`` (rounded down), then ``other`` steps in for the rest.
+
+    The second person always answers the last challenge, and in a passive hold
+    comes in after 1.5 s: a swap after the capture is complete would be no attack.
+    """
+    half = len(actions) // 2
+    first = synthetic.live_sequence(face, actions[:half], fps=fps, seed=seed, neutral_s=1.2, tail_s=0.3)
+    if not actions:
+        first = first[: round(1.5 * fps)]
+        second = synthetic.passive_sequence(other, 4.5, fps=fps, seed=seed + 1, blink_at_s=1.0)
+    else:
+        second = synthetic.live_sequence(other, actions[half:], fps=fps, seed=seed + 1, neutral_s=0.6, tail_s=1.2)
+    return first + second

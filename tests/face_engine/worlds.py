@@ -119,15 +119,13 @@ def _frames_a(spec: Spec) -> Iterable[np.ndarray]:
                 spec.person, 6.0, fps=FPS, seed=spec.seed, blink_at_s=float(rng.uniform(0.8, 2.0))
             )
         return synthetic.live_sequence(spec.person, acts, fps=FPS, seed=spec.seed, tail_s=1.0)
-    if spec.kind in ("print", "screen", "frozen", "face_swap"):
+    if spec.kind == "face_swap":
+        others = [p for p in synthetic.FACES if p != spec.person]
+        other = others[int(rng.integers(len(others)))]
+        return world_a.face_swap_sequence(spec.person, other, actions=acts, fps=FPS, seed=spec.seed)
+    if spec.kind in ("print", "screen", "frozen"):
         kind = {"print": "print_moved", "screen": "screen_replay"}.get(spec.kind, spec.kind)
-        other = None
-        if kind == "face_swap":
-            others = [p for p in synthetic.FACES if p != spec.person]
-            other = others[int(rng.integers(len(others)))]
-        return synthetic.attack_sequence(
-            kind, spec.person, seconds=seconds, fps=FPS, seed=spec.seed, actions=acts, other=other
-        )
+        return synthetic.attack_sequence(kind, spec.person, seconds=seconds, fps=FPS, seed=spec.seed, actions=acts)
     if spec.kind == "bent_print":
         return world_a.bent_print_sequence(spec.person, seconds=seconds, fps=FPS, seed=spec.seed, actions=acts)
     recorded = [c for c in ("smile", "mouth_open", "turn_right", "turn_left", "blink", "nod") if c not in acts][:2]

@@ -13,7 +13,8 @@
   challenges, played on that screen;
 * ``frozen``: one live frame delivered again and again (only JPEG
   re-encoding differs);
-* ``face_swap``: one person answers the first challenges, another the rest.
+* ``face_swap``: one person answers the first challenges, another the rest
+  (at least the last one: the swap happens before the capture is complete).
 
 Pictures are flat meshes (bent ones curved) rendered with the same z-buffer
 and perspective camera as the heads.
@@ -228,18 +229,20 @@ def frozen_attack(name: str, *, seed: int, seconds: float = 6.0, fps: float = 15
 def face_swap_attack(
     name: str, challenges: Sequence[str], *, seed: int, other: str | None = None, fps: float = 15.0
 ) -> Iterator[np.ndarray]:
-    """``name`` answers the first half of the challenges (or holds still), ``other`` takes over for the rest."""
+    """``name`` answers the first half of the challenges (rounded down), ``other`` takes over for the rest."""
     rng = np.random.default_rng(seed)
     if other is None:
         others = [p for p in PEOPLE if p != name]
         other = others[int(rng.integers(len(others)))]
-    half = (len(challenges) + 1) // 2
+    # The second person answers the last challenge (or the swap comes 1.5 s into a passive hold):
+    # a swap after the capture is complete would be no attack at all.
+    half = len(challenges) // 2
     first, first_end = performance(name, challenges[:half], seed=seed, fps=fps, tail=0.6)
     second, second_end = performance(other, challenges[half:], seed=seed + 1, fps=fps, lead=0.6)
     second.backdrop = first.backdrop  # the same room: only the person changes
     second.camera = first.camera
     if not challenges:
-        first_end, second_end = 3.0, 3.5
+        first_end, second_end = 1.5, 4.5
     n1 = round(first_end * fps)
     for i in range(n1):
         yield first.camera.shoot(first.scene(i / fps), i)
