@@ -33,7 +33,7 @@ def _evaluate(directory: Path) -> dict[str, Any]:
 @pytest.mark.xfail(
     strict=True,
     raises=AssertionError,
-    reason="issue 11: the default (dlib) engine refuses live people as presentationAttack in both worlds (BPCER 33 % here)",
+    reason="issue 11: the default (dlib) engine refuses live people as presentationAttack in both worlds",
 )
 def test_both_worlds_meet_the_targets(tmp_path: Path) -> None:
     summaries = {}
