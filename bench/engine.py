@@ -57,7 +57,7 @@ class _TimingBackend:
 
     def __getattr__(self, name: str) -> object:
         attr = getattr(self.inner, name)
-        if name not in ("detect", "landmarks"):
+        if name not in ("detect", "landmarks", "mesh"):
             return attr
 
         def timed(*args: object, **kwargs: object) -> object:
