@@ -112,3 +112,55 @@ class UsedSessionToken(models.Model):
     jti = models.CharField(max_length=64, primary_key=True)
     session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="used_tokens")
     used_at = models.DateTimeField(auto_now_add=True)
+
+
+class SessionAttempt(models.Model):
+    """One capture attempt of a session, as its verdict (or cancel, or expiry) left it: kept for the operator.
+
+    The session row holds only the last attempt's result; a retry used to overwrite the
+    earlier one. ``timeline`` holds the engine's per-frame series and the page's per-frame
+    feedback (the admin draws it); it and the scores go after SESSION_RETENTION_DAYS, the
+    thumbnails after SESSION_RESULT_RETENTION_DAYS (``apps/sessions/retention.py``).
+    """
+
+    class Outcome(models.TextChoices):
+        PASS = "pass"  # noqa: S105 - a verdict, not a password
+        FAIL = "fail"
+        RETRY = "retry"
+        CANCELLED = "cancelled"
+        EXPIRED = "expired"
+
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="attempts")
+    number = models.PositiveIntegerField()  # 1 for the first attempt
+    outcome = models.CharField(max_length=12, choices=Outcome.choices)
+    reasons = models.JSONField(default=list, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(db_index=True)
+    challenges = models.JSONField(default=list, blank=True)
+    frames = models.PositiveIntegerField(default=0)
+    engine = models.CharField(max_length=20, blank=True)
+    # Personal (what the capture showed of the person): cleared after SESSION_RETENTION_DAYS.
+    confidence = models.FloatField(null=True, blank=True)
+    scores = models.JSONField(default=dict, blank=True)
+    challenge_outcomes = models.JSONField(default=dict, blank=True)
+    timeline = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["session", "number"]
+        constraints = [models.UniqueConstraint(fields=["session", "number"], name="session_attempt_unique_number")]
+
+    def __str__(self) -> str:
+        return f"attempt {self.number} ({self.outcome})"
+
+
+class AttemptThumbnail(models.Model):
+    """A small JPEG of a kept frame of an attempt; deleted after SESSION_RESULT_RETENTION_DAYS."""
+
+    attempt = models.ForeignKey(SessionAttempt, on_delete=models.CASCADE, related_name="thumbnails")
+    t = models.FloatField()  # seconds into the capture
+    kind = models.CharField(max_length=10)  # "best" or "key"
+    jpeg = models.BinaryField()
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["attempt", "t"]

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from .models import Session, UsedSessionToken
+from .models import Session, SessionAttempt, UsedSessionToken
 
 # Every personal field and the value it is left with. A new personal column belongs here.
 PERSONAL_FIELDS_CLEARED: dict[str, object] = {
@@ -35,6 +35,13 @@ PERSONAL_FIELDS_CLEARED: dict[str, object] = {
     "client_address": None,
     "user_agent": "",
 }
+# The same for each kept attempt (apps/sessions/services/attempts.py): what the capture showed of the person.
+ATTEMPT_PERSONAL_FIELDS_CLEARED: dict[str, object] = {
+    "confidence": None,
+    "scores": {},
+    "challenge_outcomes": {},
+    "timeline": {},
+}
 
 
 def sessions_personal_data_purge(*, now: datetime | None = None) -> int:
@@ -44,6 +51,9 @@ def sessions_personal_data_purge(*, now: datetime | None = None) -> int:
     old = Session.objects.filter(created_at__lt=cutoff)
     # Spent socket tokens only guard against replay while a token lives (minutes); these are long dead.
     UsedSessionToken.objects.filter(session__in=old).delete()
+    SessionAttempt.objects.filter(session__in=old.filter(personal_data_purged_at__isnull=True)).update(
+        **ATTEMPT_PERSONAL_FIELDS_CLEARED
+    )
     # One conditional UPDATE: a second run (or a racing process) finds nothing left to clear.
     due = old.filter(personal_data_purged_at__isnull=True)
     return due.update(**PERSONAL_FIELDS_CLEARED, personal_data_purged_at=now)

@@ -12,7 +12,7 @@ import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 from django.core.cache import cache
 
@@ -33,6 +33,8 @@ class CaptureRecord(TypedDict):
     complete: bool
     t0: float  # wall-clock time of the first analysed frame; engine timestamps are relative to it
     total: int  # challenges in this attempt
+    # Per analysed frame: [engine time s, faces, feedback codes, current challenge or None] (the admin's timeline).
+    log: NotRequired[list[list[Any]]]
 
 
 def _state_key(session_id: str) -> str:

@@ -22,7 +22,7 @@ from django.utils import timezone
 from apps.accounts.models import Account
 from apps.faces.models import Face, FaceCollection, SelfieCheck, SessionFace
 from apps.faces.session_faces import SESSIONS_COLLECTION_ID
-from apps.sessions.models import Session, UsedSessionToken
+from apps.sessions.models import AttemptThumbnail, Session, SessionAttempt, UsedSessionToken
 from apps.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
 
 # Older than every window: SESSION_RETENTION_DAYS and WEBHOOK_RETENTION_DAYS (30), the 7-day ones.
@@ -64,6 +64,23 @@ def _session(account: Account) -> Session:
     return Session.objects.create(
         account=account, expires_at=now, started_at=now, completed_at=now, **AGGREGATE, **PERSONAL
     )
+
+
+# What a kept attempt shows of the person (apps/sessions/services/attempts.py).
+ATTEMPT_PERSONAL = {
+    "confidence": 0.88,
+    "scores": {"liveness": 0.91},
+    "challenge_outcomes": {"blink": True},
+    "timeline": {"series": {"t": [0.0, 0.1], "eye_open": [0.3, 0.1]}, "frames": [[0.0, 1, ["ok"], "blink"]]},
+}
+
+
+def _attempt(session: Session) -> SessionAttempt:
+    attempt = SessionAttempt.objects.create(
+        session=session, number=1, outcome="pass", reasons=[], ended_at=timezone.now(), **ATTEMPT_PERSONAL
+    )
+    AttemptThumbnail.objects.create(attempt=attempt, t=0.5, kind="best", jpeg=b"\xff\xd8\xff\xe0 thumbnail")
+    return attempt
 
 
 def _selfie_check(account: Account) -> SelfieCheck:
@@ -111,6 +128,7 @@ def seed(*, account_name: str = "Retention Ltd") -> dict[str, Any]:
     account = Account.objects.create(name=account_name)
     old, young = _session(account), _session(account)
     UsedSessionToken.objects.create(jti=uuid.uuid4().hex, session=old)
+    _attempt(old), _attempt(young)
     SessionFace.objects.create(account=account, session_id=old.id, embedding=b"\x01" * 512, engine="dlib")
     # The person's face in the account's reserved session collection (their faceId across sessions).
     collection = FaceCollection.objects.create(
@@ -152,7 +170,19 @@ def problems(seeded: dict[str, Any]) -> list[str]:
         found.append("session face embedding kept")
     if Face.objects.filter(pk=seeded["session_person"]).exists():
         found.append("face of the session collection kept")
+    for attempt in SessionAttempt.objects.filter(session_id=old.id):
+        found += [f"attempt.{name} kept" for name in ATTEMPT_PERSONAL if _stored(getattr(attempt, name))]
+        if attempt.outcome != "pass":
+            found.append("attempt outcome lost")
+    if not SessionAttempt.objects.filter(session_id=old.id).exists():
+        found.append("attempt row lost")
+    if AttemptThumbnail.objects.filter(attempt__session_id=old.id).exists():
+        found.append("attempt thumbnail kept")
     young = Session.objects.get(id=seeded["young"])
+    fresh = SessionAttempt.objects.get(session_id=young.id)
+    found += [f"fresh attempt.{name} lost" for name, v in ATTEMPT_PERSONAL.items() if getattr(fresh, name) != v]
+    if not AttemptThumbnail.objects.filter(attempt=fresh).exists():
+        found.append("fresh attempt thumbnail lost")
     found += [f"fresh session.{name} lost" for name, value in PERSONAL.items() if getattr(young, name) != value]
     check = SelfieCheck.objects.get(id=seeded["check"])
     for name in ("user_identifier", "user_email", "user_phone", "selfie_path", "id_photo_path"):

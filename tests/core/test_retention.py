@@ -52,6 +52,19 @@ def test_every_session_column_is_either_cleared_or_kept_on_purpose():
     assert not KEPT_FOR_AGGREGATES & set(PERSONAL_FIELDS_CLEARED)
 
 
+ATTEMPT_KEPT_FOR_AGGREGATES = {
+    "id", "session", "number", "outcome", "reasons", "started_at", "ended_at", "challenges", "frames", "engine",
+}  # fmt: skip
+
+
+def test_every_attempt_column_is_either_cleared_or_kept_on_purpose():
+    from apps.sessions.models import SessionAttempt
+    from apps.sessions.retention import ATTEMPT_PERSONAL_FIELDS_CLEARED
+
+    columns = {field.name for field in SessionAttempt._meta.concrete_fields}
+    assert columns == ATTEMPT_KEPT_FOR_AGGREGATES | set(ATTEMPT_PERSONAL_FIELDS_CLEARED)
+
+
 @pytest.mark.django_db
 def test_purge_removes_every_personal_field_and_file_past_its_window_and_keeps_the_aggregates():
     seeded = retention_data.seed()

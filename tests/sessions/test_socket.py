@@ -14,6 +14,17 @@ from .synthetic_clips import ScriptedUser, empty_room, frozen_still, photo_attac
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("real_engine"), pytest.mark.slow]
 
 
+def _attempts(session_id) -> list[dict]:
+    from apps.sessions.models import SessionAttempt
+
+    rows = SessionAttempt.objects.filter(session_id=session_id).order_by("number")
+    return [
+        {**{f: getattr(a, f) for f in ("number", "outcome", "reasons", "timeline", "frames", "scores")},
+         "thumbnails": a.thumbnails.count()}
+        for a in rows
+    ]  # fmt: skip
+
+
 async def _get(session_id) -> Session:
     return await sync_to_async(Session.objects.get)(id=session_id)
 
@@ -80,6 +91,17 @@ async def test_a_retry_verdict_offers_another_attempt_on_the_same_socket(integra
     assert second["verdict"] == "pass", second
     stored = await _get(session.id)
     assert stored.attempt == 2 and stored.verification_result == "Pass"
+    # Both attempts are kept for the operator, each with what the engine saw frame by frame.
+    attempts = await sync_to_async(_attempts)(session.id)
+    assert [(a["number"], a["outcome"], a["reasons"]) for a in attempts] == [
+        (1, "retry", ["insufficientMotion"]),
+        (2, "pass", []),
+    ]
+    for attempt in attempts:
+        series, frames = attempt["timeline"]["series"], attempt["timeline"]["frames"]
+        assert len(series["t"]) >= 20 and {"yaw_ratio", "eye_open", "mouth_open"} <= set(series)
+        assert attempt["frames"] == len(frames) >= len(series["t"]) and attempt["thumbnails"] >= 1
+        assert attempt["scores"] and attempt["timeline"]["parallax"]["t"]
     await socket.send_json_to({"type": "retry"})
     assert (await socket.receive_json_from())["code"] == "retryNotAllowed"
     await socket.disconnect()

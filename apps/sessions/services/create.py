@@ -202,6 +202,7 @@ def capture_attempt_reset(*, session: Session) -> CaptureRecord:
         "complete": False,
         "t0": 0.0,
         "total": len(session.challenges),
+        "log": [],
     }
     capture_record_put(session_id=str(session.id), record=record)
     Session.objects.filter(id=session.id).update(attempt_started_at=timezone.now())

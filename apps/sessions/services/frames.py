@@ -16,6 +16,7 @@ from ..messages import frame_messages, session_state_message
 from ..models import Session
 from ..notifier import notify, notify_message
 from ..state_store import capture_record_get, capture_record_put, session_lock
+from .attempts import frame_log_append
 from .create import capture_state_load
 from .key_frames import KeyFrameRequest
 from .verdict import session_decide
@@ -64,7 +65,8 @@ def session_frame_analyze(
             record["t0"] = record["t0"] or received_at
             state = capture_state_load(engine, record)
             known = {t for t, _ in engine.key_frames_pending(state)}
-            result = engine.analyze_frame(state, frame, max(received_at - record["t0"], 0.0))
+            engine_time = max(received_at - record["t0"], 0.0)
+            result = engine.analyze_frame(state, frame, engine_time)
         except (FrameError, ValueError) as exc:
             record["seq"] = seq
             capture_record_put(session_id=sid, record=record)
@@ -81,6 +83,7 @@ def session_frame_analyze(
         record["state"] = result.state.to_json()
         record["challenge"] = result.current_challenge or record["challenge"]
         record["complete"] = bool(result.capture_complete)
+        frame_log_append(record, t=engine_time, result=result)
         capture_record_put(session_id=sid, record=record)
     event: FrameAnalysedEvent = {"type": "capture.frame", "seq": seq, "messages": messages}
     notify(session_id=sid, event=event)

@@ -16,10 +16,11 @@ from apps.webhooks import services as webhooks
 from apps.webhooks.event_types import EventType
 
 from ..messages import session_result_message
-from ..models import Session
+from ..models import AttemptThumbnail, Session, SessionAttempt
 from ..notifier import notify_message
 from ..selectors import session_result_payload
 from ..state_store import capture_record_delete, capture_record_get, result_announced_mark
+from .attempts import session_attempt_record
 from .create import capture_attempt_reset, capture_plan_for
 
 # How a stuck session's verdict is queued again: (session_id, gen); the task module passes its task.
@@ -73,6 +74,13 @@ def _finish_without_verdict(
         if updated != 1:
             return False
         session = Session.objects.select_related("account").get(id=session_id)
+        if session.attempt_started_at is not None:  # an attempt was under way: keep what it showed
+            session_attempt_record(
+                session=session,
+                outcome=SessionAttempt.Outcome(status.value),
+                reasons=[reason],
+                record=capture_record_get(session_id=str(session.id)),
+            )
         webhook_event_record_safe(session=session, event_type=event_type)
     capture_record_delete(session_id=str(session.id))
     session_result_notify(session=session)
@@ -123,9 +131,10 @@ def sessions_rescue_stuck(*, decide: DecideRequest, now: datetime | None = None)
 
 
 def sessions_photos_purge(*, now: datetime | None = None) -> int:
-    """Drop ICAO photos of sessions past the result retention: no API can serve them any more."""
+    """Drop ICAO photos and attempt thumbnails of sessions past the result retention; returns the photos dropped."""
     now = now or timezone.now()
     oldest = now - timedelta(days=int(settings.SESSION_RESULT_RETENTION_DAYS))
+    AttemptThumbnail.objects.filter(attempt__session__created_at__lt=oldest).delete()
     return Session.objects.filter(created_at__lt=oldest, icao_jpeg__isnull=False).update(icao_jpeg=None)
 
 

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.core.engine import get_engine
-from apps.face_engine.types import Verdict
+from apps.face_engine.types import CaptureState, Verdict
 from apps.faces.services import (
     NOT_EXECUTED,
     FaceRecognitionOutcome,
@@ -21,9 +21,10 @@ from apps.faces.session_faces import session_face_keep
 from apps.verifications.session_config import FaceRecognitionConfig
 from apps.webhooks.event_types import EventType
 
-from ..models import Session
-from ..state_store import capture_record_delete, capture_record_get, session_lock
+from ..models import Session, SessionAttempt
+from ..state_store import CaptureRecord, capture_record_delete, capture_record_get, session_lock
 from ..verdict_rules import VerifierResults, liveness_verdict, session_outcome, verifier_results
+from .attempts import session_attempt_record
 from .create import capture_state_load
 from .entry import age_margin, bound_user_age, user_recognise
 from .key_frames import key_frames_with_embeddings
@@ -50,15 +51,18 @@ def session_decide(*, session_id: str, gen: str) -> None:
             engine, session_id=str(session_id), gen=gen, state=capture_state_load(engine, record)
         )
         verdict = engine.decide(state)
-        session_verdict_record(session=session, verdict=verdict)
+        session_verdict_record(session=session, verdict=verdict, record=record, state=state)
 
 
-def session_verdict_record(*, session: Session, verdict: Verdict) -> bool:
+def session_verdict_record(
+    *, session: Session, verdict: Verdict, record: CaptureRecord | None = None, state: CaptureState | None = None
+) -> bool:
     """Write the verdict exactly once (conditional UPDATE from analysing), then tell the socket.
 
     A "retry" verdict with attempts left sends the session back to in_progress
     instead; the browser offers a retry button. A config's own liveness thresholds re-grade
     the engine's verdict first (``verdict_rules.liveness_verdict``).
+    Either way the attempt is kept as a ``SessionAttempt`` (with the timeline of ``record`` and ``state``).
     """
     verifiers = session.typed_config.verifiers
     name = liveness_verdict(
@@ -80,6 +84,14 @@ def session_verdict_record(*, session: Session, verdict: Verdict) -> bool:
         )
         if updated == 1:
             session.refresh_from_db()
+            session_attempt_record(
+                session=session,
+                outcome=SessionAttempt.Outcome.RETRY,
+                reasons=list(session.verification_failed_reasons),
+                record=record,
+                state=state,
+                verdict=verdict,
+            )
             session_result_notify(session=session)
         return updated == 1
     age_gender = verdict.age_gender
@@ -142,6 +154,14 @@ def session_verdict_record(*, session: Session, verdict: Verdict) -> bool:
             transaction.set_rollback(True)
             return False
         session.refresh_from_db()
+        session_attempt_record(
+            session=session,
+            outcome=SessionAttempt.Outcome.PASS if session.passed else SessionAttempt.Outcome.FAIL,
+            reasons=list(session.verification_failed_reasons),
+            record=record,
+            state=state,
+            verdict=verdict,
+        )
         webhook_event_record_safe(session=session, event_type=EventType.SESSION_COMPLETED)
     # The capture state holds face crops: it goes as soon as the verdict is stored.
     capture_record_delete(session_id=str(session.id))

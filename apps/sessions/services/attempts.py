@@ -1,0 +1,100 @@
+"""Every attempt of a session, kept for the operator console: its outcome, scores, signal timeline and thumbnails.
+
+The verdict, a cancel or an expiry writes one ``SessionAttempt`` row (once: the row is
+unique per session and number) from what the attempt's capture record holds: the
+engine state (measure series, landmarks, key frames) and the per-frame log the frame
+service keeps (``frame_log_append``). A retry then starts the next attempt on the
+session row without losing this one.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from apps.face_engine.timeline import capture_thumbnails, capture_timeline
+from apps.face_engine.types import CaptureState, FrameError, FrameResult, Verdict
+
+from ..models import AttemptThumbnail, Session, SessionAttempt
+from ..state_store import CaptureRecord
+
+logger = logging.getLogger(__name__)
+
+# About two minutes at 10 fps: longer captures keep their first frames' log only.
+MAX_LOG_FRAMES = 1200
+
+
+def frame_log_append(record: CaptureRecord, *, t: float, result: FrameResult) -> None:
+    """Note one analysed frame in the attempt's log: time, faces, feedback codes, the challenge shown."""
+    log = record.setdefault("log", [])
+    if len(log) < MAX_LOG_FRAMES:
+        log.append([round(t, 3), int(result.face_count), list(result.feedback), result.current_challenge])
+
+
+class _StoredState:
+    """A capture state as stored (its JSON), read without loading an engine (and its models)."""
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+
+    def to_json(self) -> str:
+        return self._text
+
+
+def _evidence(record: CaptureRecord | None, state: CaptureState | None) -> tuple[dict[str, Any], list[Any]]:
+    """(timeline JSON, thumbnails) of an attempt; empty when its capture never got a frame."""
+    if state is None and record is not None and record["state"]:
+        state = _StoredState(record["state"])
+    log = list(record.get("log") or []) if record is not None else []
+    if state is None:
+        return ({"frames": log} if log else {}), []
+    try:
+        timeline = capture_timeline(state).to_json()
+        thumbs = capture_thumbnails(state)
+    except (FrameError, ValueError, TypeError) as exc:  # a state from another engine version: keep the rest
+        logger.warning("attempt timeline unavailable: %s", exc)
+        return ({"frames": log} if log else {}), []
+    return {**timeline, "frames": log}, thumbs
+
+
+def session_attempt_record(
+    *,
+    session: Session,
+    outcome: SessionAttempt.Outcome,
+    reasons: list[str],
+    record: CaptureRecord | None,
+    state: CaptureState | None = None,
+    verdict: Verdict | None = None,
+) -> SessionAttempt | None:
+    """Keep the attempt that just ended (number ``session.attempt``, 1 from the first connect); None when kept."""
+    number = max(int(session.attempt), 1)
+    if SessionAttempt.objects.filter(session=session, number=number).exists():
+        return None
+    timeline, thumbs = _evidence(record, state)
+    fields: dict[str, Any] = {
+        "outcome": outcome,
+        "reasons": list(reasons),
+        "started_at": session.attempt_started_at,
+        "ended_at": timezone.now(),
+        "challenges": list(session.challenges or []),
+        "frames": len(timeline.get("frames") or []),
+        "timeline": timeline,
+    }
+    if verdict is not None:
+        fields.update(
+            engine=str(verdict.engine),
+            confidence=float(verdict.confidence),
+            scores={k: round(float(v), 4) for k, v in verdict.scores.items()},
+            challenge_outcomes={k: bool(v) for k, v in verdict.challenge_outcomes.items()},
+        )
+    with transaction.atomic():
+        attempt, created = SessionAttempt.objects.get_or_create(session=session, number=number, defaults=fields)
+        if not created:
+            return None
+        AttemptThumbnail.objects.bulk_create(
+            AttemptThumbnail(attempt=attempt, t=thumb.t, kind=thumb.kind, jpeg=thumb.jpeg) for thumb in thumbs
+        )
+    return attempt
