@@ -9,4 +9,5 @@ from . import selfie_id_views
 urlpatterns: list[URLPattern] = [
     path("verif/", selfie_id_views.verif_page, name="faces-verif-page"),
     path("verif/submit", selfie_id_views.verif_submit, name="faces-verif-submit"),
+    path("verif/files/<uuid:check_id>/<str:kind>", selfie_id_views.verif_file, name="faces-verif-file"),
 ]

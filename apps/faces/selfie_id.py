@@ -24,7 +24,7 @@ from django.utils import timezone
 from apps.accounts.models import Account
 from apps.core.engine import get_engine
 from apps.core.errors import ApplicationError
-from apps.core.timestamps import utc_timestamp
+from apps.core.timestamps import utc_timestamp_ms
 from apps.face_engine.types import CapturePlan, Comparison, FaceEngine, FrameError, Verdict
 from apps.verifications.enums import VerifierResult
 from apps.webhooks.event_types import EventType
@@ -32,6 +32,8 @@ from apps.webhooks.services import webhook_event_record
 from apps.webhooks.ssrf import check_url_on_save
 
 from .comparison import face_from_upload, image_check_size
+from .file_links import check_file_link
+from .id_photo import id_photo_for_engine
 from .media import VideoError, video_frames
 from .models import PartnerProfile, SelfieCheck
 from .services import ENGINE_LOCK
@@ -79,7 +81,19 @@ def _liveness(*, engine: FaceEngine, data: SubmitInput) -> Verdict:
     return engine.decide(state)
 
 
-def _assessment(*, live: bool, identical: bool, liveness_confidence: float, similarity: float) -> dict[str, Any]:
+def _risk_factors(*, live: bool, identical: bool, reasons: list[str], level: str) -> list[str]:
+    """Why a check is rejected or doubtful (004's ``verificationAssessment.riskFactors``), most serious first."""
+    factors = [] if live else ["livenessFailed", *reasons]
+    if not identical:
+        factors.append("faceMismatch")
+    if level == "low":
+        factors.append("lowConfidence")
+    return factors
+
+
+def _assessment(
+    *, live: bool, identical: bool, liveness_confidence: float, similarity: float, reasons: list[str]
+) -> dict[str, Any]:
     verified = live and identical
     # 50 is the line between verified and rejected; the distance from it is the confidence.
     mean = round(100 * (liveness_confidence + similarity) / 2)
@@ -97,6 +111,7 @@ def _assessment(*, live: bool, identical: bool, liveness_confidence: float, simi
         "verificationStatus": SelfieCheck.Status.VERIFIED if verified else SelfieCheck.Status.REJECTED,
         "confidenceLevel": level,
         "summary": summary,
+        "riskFactors": _risk_factors(live=live, identical=identical, reasons=reasons, level=level),
     }
 
 
@@ -113,7 +128,8 @@ def _store(check_id: uuid.UUID, name: str, upload: UploadedFile) -> str:
 
 
 def check_file_url(*, check: SelfieCheck, kind: str) -> str:
-    return f"{settings.PUBLIC_BASE_URL}/v1/verif/check/file?checkId={check.id}&file={kind}"
+    """A link a browser can open without a key: signed for this one file, expiring (see ``file_links``)."""
+    return check_file_link(check=check, kind=kind)
 
 
 def selfie_check_result(*, check: SelfieCheck) -> dict[str, Any]:
@@ -146,7 +162,7 @@ def _webhook_payload(check: SelfieCheck, result: dict[str, Any]) -> dict[str, An
             },
             "verificationAssessment": {
                 k: result["verificationAssessment"][k]
-                for k in ("overallScore", "verificationStatus", "confidenceLevel")
+                for k in ("overallScore", "verificationStatus", "confidenceLevel", "riskFactors")
             },
         },
         "selfie_video_url": result["files"]["selfieVideo"]["url"],
@@ -183,9 +199,8 @@ def selfie_check_analyse(*, data: SubmitInput) -> Analysis:
         )
     engine = get_engine()
     data.id_photo.seek(0)
-    id_face = face_from_upload(
-        engine=engine, data=image_check_size(data=data.id_photo.read(), field="id_photo"), field="id_photo"
-    )
+    photo = id_photo_for_engine(data=image_check_size(data=data.id_photo.read(), field="id_photo"))
+    id_face = face_from_upload(engine=engine, data=photo, field="id_photo")
     with ENGINE_LOCK:
         verdict = _liveness(engine=engine, data=data)
     if verdict.embedding is None:
@@ -210,7 +225,7 @@ def selfie_check_record(*, account: Account, data: SubmitInput, analysis: Analys
     similarity = round(float(comparison.similarity), 4)
     result: dict[str, Any] = {
         "sessionId": str(check_id),
-        "timestamp": utc_timestamp(now),
+        "timestamp": utc_timestamp_ms(now),
         "faceComparison": {
             "isIdentical": bool(comparison.is_identical),
             "confidence": similarity,
@@ -228,6 +243,7 @@ def selfie_check_record(*, account: Account, data: SubmitInput, analysis: Analys
             identical=comparison.is_identical,
             liveness_confidence=float(verdict.confidence),
             similarity=similarity,
+            reasons=list(verdict.reasons),
         ),
     }
     result["status"] = result["verificationAssessment"]["verificationStatus"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import mimetypes
+import uuid
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -29,8 +30,10 @@ from apps.core.languages import language_active, language_headers
 from apps.core.patterns import HTTP_URL_PATTERN
 from apps.core.ratelimits import RateLimitExceeded, client_address, rate_limit_count
 from apps.core.schema import ERROR_RESPONSES
+from apps.signing.canonical import EXPIRATION_PARAM, SIGNATURE_PARAM
 
-from .models import PartnerProfile
+from .file_links import check_file_link_open
+from .models import PartnerProfile, SelfieCheck
 from .page_texts import verif_texts
 from .selectors import selfie_check_get
 from .selfie_id import (
@@ -49,6 +52,16 @@ PUBLISHABLE_ONLY_MESSAGE = (
     "Invalid API key: this page accepts only a publishable key (lp_pk_...). "
     "A secret key must never be put in a URL or sent from a browser."
 )
+
+
+def _submit_account(api_key: str) -> Account:
+    """/verif/submit is called from a browser (publishable key) or from the partner's backend (secret key)."""
+    key = api_key_authenticate(plaintext=api_key, kind=ApiKey.Kind.SECRET) or api_key_authenticate(
+        plaintext=api_key, kind=ApiKey.Kind.PUBLISHABLE
+    )
+    if key is None:
+        raise ApplicationError("Invalid API key", code="invalid_api_key", status=401)
+    return key.account
 
 
 def _publishable_account(api_key: str) -> Account:
@@ -85,7 +98,7 @@ def _submit_count(request: HttpRequest, account: Account) -> None:
 
 
 def _submit_input(request: HttpRequest) -> tuple[Account, SubmitInput]:
-    """Authenticate the publishable key and read the form, in 004's order of errors."""
+    """Authenticate the key (secret or publishable) and read the form, in 004's order of errors."""
     try:
         form, files = request.POST, request.FILES
     except RequestDataTooBig:
@@ -102,7 +115,7 @@ def _submit_input(request: HttpRequest) -> tuple[Account, SubmitInput]:
             code="user_identifier_required",
             fields={"user_identifier": ["Required."]},
         )
-    account = _publishable_account(api_key)
+    account = _submit_account(api_key)
     _submit_count(request, account)
     selfie, photo = files.get("selfie_video"), files.get("id_photo")
     if selfie is None or photo is None:
@@ -125,7 +138,7 @@ def _submit_result(account: Account, data: SubmitInput, analysis: Analysis) -> d
 
 @csrf_exempt
 async def verif_submit(request: HttpRequest) -> HttpResponse:
-    """004's submission endpoint (multipart/form-data, publishable ``api_key``).
+    """004's submission endpoint (multipart/form-data, a secret or publishable ``api_key``).
 
     The few seconds of video analysis run in a worker thread of their own
     (``thread_sensitive=False``), not on the thread every other synchronous
@@ -185,6 +198,34 @@ def verif_page(request: HttpRequest) -> HttpResponse:
     return response
 
 
+@require_GET
+def verif_file(request: HttpRequest, check_id: uuid.UUID, kind: str) -> HttpResponse | FileResponse:
+    """A check's file through its signed link (``file_links``): opens in a browser, no key needed."""
+    try:
+        check = check_file_link_open(
+            check_id=check_id,
+            kind=kind,
+            expiration=request.GET.get(EXPIRATION_PARAM, ""),
+            signature=request.GET.get(SIGNATURE_PARAM, ""),
+        )
+    except ApplicationError as exc:
+        return error_response(exc.status, exc.code, exc.message)
+    return _file_response(check, kind, as_attachment=False)
+
+
+def _file_response(check: SelfieCheck, kind: str, *, as_attachment: bool) -> FileResponse:
+    path, name = (
+        (check.selfie_path, check.selfie_name) if kind == "selfieVideo" else (check.id_photo_path, check.id_photo_name)
+    )
+    content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
+    response = FileResponse(
+        default_storage.open(path, "rb"), as_attachment=as_attachment, filename=name, content_type=content_type
+    )
+    response["Cache-Control"] = "private, no-store"
+    response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
 _CHECK_PARAM = OpenApiParameter("checkId", str, required=True, description="The check_id from /verif/submit")
 
 
@@ -234,15 +275,7 @@ class CheckFileView(APIView):
             raise ApplicationError("file must be selfieVideo or idPhoto.", fields={"file": ["selfieVideo or idPhoto."]})
         if check.files_purged_at is not None:
             raise ApplicationError("The files were deleted after the retention period.", code="gone", status=410)
-        path, name = (
-            (check.selfie_path, check.selfie_name)
-            if kind == "selfieVideo"
-            else (check.id_photo_path, check.id_photo_name)
-        )
-        content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
-        return FileResponse(
-            default_storage.open(path, "rb"), as_attachment=True, filename=name, content_type=content_type
-        )
+        return _file_response(check, kind, as_attachment=True)
 
 
 class PartnerSettingsView(APIView):

@@ -23,6 +23,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from . import signatures, ssrf
+from .event_types import EVENT_USER_AGENTS
 from .models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from .signing_secrets import webhook_secret_get_or_create, webhook_secrets_for_signing
 from .transport import HttpOutcome, post_json
@@ -75,6 +76,7 @@ def _request(delivery: WebhookDelivery) -> HttpOutcome:
         msg_id=delivery.event_id,
         timestamp=int(time.time()),
         body=body,
+        agent=EVENT_USER_AGENTS.get(delivery.event.type),
     )
     return post_json(
         target=target,

@@ -22,3 +22,7 @@ class EventType(StrEnum):
 
 # Every event about a verification session starts with this prefix (the payload adds the seed's fields).
 SESSION_EVENT_PREFIX = "verification.session."
+
+# Events whose receivers were written against another document's User-Agent (004: "Webhooks are sent with
+# User-Agent: IdentityVerification/1.0"); every other event sends Liveproof-Webhooks/<version>.
+EVENT_USER_AGENTS: dict[str, str] = {EventType.SELFIE_CHECK_COMPLETED: "IdentityVerification/1.0"}

@@ -46,11 +46,16 @@ def user_agent() -> str:
     return f"Liveproof-Webhooks/{version}"
 
 
-def signed_headers(*, secrets_: list[str], msg_id: str, timestamp: int, body: str) -> dict[str, str]:
-    """The headers of one attempt; the timestamp is the attempt's own, the id is the event's."""
+def signed_headers(
+    *, secrets_: list[str], msg_id: str, timestamp: int, body: str, agent: str | None = None
+) -> dict[str, str]:
+    """The headers of one attempt; the timestamp is the attempt's own, the id is the event's.
+
+    ``agent`` replaces the default User-Agent (an event type that has its own, see EVENT_USER_AGENTS).
+    """
     return {
         "Content-Type": "application/json",
-        "User-Agent": user_agent(),
+        "User-Agent": agent or user_agent(),
         "webhook-id": msg_id,
         "webhook-timestamp": str(timestamp),
         "webhook-signature": " ".join(

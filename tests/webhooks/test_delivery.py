@@ -514,3 +514,12 @@ def test_a_broker_outage_at_commit_loses_no_event_and_the_sweep_sends_it(
     app.conf.task_always_eager = True  # the broker is back (tasks run here)
     assert webhook_deliveries_sweep() == 1
     assert [r.headers["webhook-id"] for r in receiver.requests] == [delivery.event_id]
+
+
+def test_a_selfie_check_event_carries_the_004_user_agent(integrator, receiver: Receiver):
+    payload = {"check_id": "c1", "user_identifier": "user123", "verification_result": {"status": "verified"}}
+    delivery = record(integrator.account, receiver.url, payload, EventType.SELFIE_CHECK_COMPLETED)
+    assert webhook_delivery_send(delivery_id=delivery.pk) == "delivered"
+    [received] = receiver.requests
+    assert received.headers["User-Agent"] == "IdentityVerification/1.0"  # 004, "Webhook Security"
+    assert verify(integrator.account, received)["check_id"] == "c1"

@@ -13,6 +13,8 @@ VERIF_MAX_VIDEO_BYTES = setting("VERIF_MAX_VIDEO_BYTES", 50 * 1024 * 1024, int)
 FACES_MAX_IMAGE_BYTES = setting("FACES_MAX_IMAGE_BYTES", 10 * 1024 * 1024, int)
 # 004: uploaded files are deleted after 7 days.
 VERIF_FILE_RETENTION_DAYS = setting("VERIF_FILE_RETENTION_DAYS", 7, int)
+# The signed file links of a check (result, webhook) open in a browser for this long (004: a partner's browser).
+VERIF_FILE_LINK_TTL_SECONDS = setting("VERIF_FILE_LINK_TTL_SECONDS", 24 * 3600, int)
 # The selfie video is cut after this many seconds and sampled at this rate for passive liveness.
 VERIF_MAX_VIDEO_SECONDS = setting("VERIF_MAX_VIDEO_SECONDS", 20, int)
 VERIF_SAMPLE_FPS = setting("VERIF_SAMPLE_FPS", 10, int)
@@ -23,6 +25,8 @@ FACES_SEARCH_CANDIDATES = setting("FACES_SEARCH_CANDIDATES", 3, int)
 
 if VERIF_MAX_VIDEO_BYTES < 1 or FACES_MAX_IMAGE_BYTES < 1:
     raise ImproperlyConfigured("VERIF_MAX_VIDEO_BYTES / FACES_MAX_IMAGE_BYTES is malformed: use a positive size")
+if not 60 <= VERIF_FILE_LINK_TTL_SECONDS <= 7 * 24 * 3600:
+    raise ImproperlyConfigured("VERIF_FILE_LINK_TTL_SECONDS must lie in [60, 604800]")
 if VERIF_FILE_RETENTION_DAYS < 1:
     raise ImproperlyConfigured("Setting VERIF_FILE_RETENTION_DAYS is malformed: use at least 1 day")
 if VERIF_SUBMITS_PER_HOUR < 1:
