@@ -228,3 +228,25 @@ def test_direct_sessions_are_off_by_default():
 def test_a_token_with_any_characters_is_just_wrong(ilive):
     sid = managed(ilive).json()["session_id"]
     assert result(APIClient(), sid, "tökén\u2603").status_code == 404
+
+
+@pytest.mark.slow
+def test_a_face_compares_with_an_ilive_session_that_ran_no_recognition(ilive, integrator):
+    # 002, "Compare against a verified liveness session": an iLive session runs liveness only, yet a
+    # passed one can be compared with a photo (not 409).
+    import cv2
+
+    from tests.face_engine.synth_faces import portrait
+
+    created = managed(ilive, PASSIVE_BODY).json()
+    assert finish(Session.objects.get(id=created["session_id"])).verification_result == "Pass"
+
+    def compare(name: str) -> dict:
+        image = cv2.imencode(".jpg", cv2.cvtColor(portrait(name).image, cv2.COLOR_RGB2BGR))[1].tobytes()
+        payload = {"image": base64.b64encode(image).decode(), "verificationSessionId": created["session_id"]}
+        response = integrator.client.post("/v1/face/compare", payload, format="json")
+        assert response.status_code == 200, response.content
+        return response.json()
+
+    assert compare("astronaut")["isIdentical"] is True
+    assert compare("t1_3")["isIdentical"] is False
