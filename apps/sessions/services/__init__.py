@@ -10,7 +10,8 @@ or racing task (two workers, a redelivered message) changes nothing twice.
 - ``frames``: frame analysis and the end of a capture;
 - ``key_frames``: key-frame embeddings computed apart;
 - ``verdict``: the engine's verdict, stored once;
-- ``lifecycle``: retry, cancel, expiry and the periodic sweep.
+- ``lifecycle``: retry, cancel, expiry and the periodic sweep;
+- ``checks``: continuous checks of a passed session (the Web SDK's headless mode).
 
 The socket's message builders live in ``apps.sessions.messages``.
 """
