@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from apps.accounts.models import Account
 from apps.accounts.services import account_get_or_create
 from apps.core.errors import ApplicationError
-from apps.core.languages import language_active, language_headers
+from apps.core.languages import language_active, language_headers, locale_language
 from apps.core.ratelimits import RateLimitExceeded, client_address, rate_limit_count
 from apps.face_engine.challenges import CHALLENGE_TIMEOUT_S
 from apps.signing.canonical import SIGNATURE_PARAM, QueryStringError, query_parse
@@ -77,7 +77,9 @@ def _problem(request: HttpRequest, kind: str, status: int, session: Session | No
         return _page(request, "capture/problem.html", {"kind": kind}, status=status)
     origins = _embed_origins(session)
     boot = {"sessionId": str(session.id), "kind": kind, "embedOrigins": origins}
-    return _page(request, "capture/problem.html", {"kind": kind, "boot": boot}, status=status, embed_origins=origins)
+    context = {"kind": kind, "boot": boot}
+    locale = _page_locale(request, session)
+    return _page(request, "capture/problem.html", context, status=status, embed_origins=origins, locale=locale)
 
 
 def _embed_origins(session: Session) -> list[str]:
@@ -143,9 +145,15 @@ def session_page(request: HttpRequest, session_id: uuid.UUID) -> HttpResponse:
         "capture/session.html",
         {"boot": boot, "session": session, "consent_url": boot["consentUrl"]},
         embed_origins=embed_origins,
-        locale=session.typed_config.verifiers.common.locale,
+        locale=_page_locale(request, session),
         form_origins=[failed_origin] if failed_origin else None,
     )
+
+
+def _page_locale(request: HttpRequest, session: Session) -> str | None:
+    """The page's ``?locale=`` (the Web SDK's ``mount(…, {locale})``) when supported, else the session's."""
+    requested = request.GET.get("locale", "")
+    return requested if locale_language(requested) else session.typed_config.verifiers.common.locale
 
 
 def _see_other(url: str) -> HttpResponse:

@@ -18,6 +18,10 @@ from tests.served import ROOT
 from .conftest import make_session
 
 SDK = ROOT / "sdk" / "js"
+PASSIVE_FR = {
+    "liveness": {"type": "Verification", "challengeType": "Passive"},
+    "commonSettings": {"locale": "fr"},
+}
 
 
 @pytest.mark.parametrize(
@@ -83,3 +87,13 @@ def test_a_finished_sessions_page_may_be_framed_by_the_account_and_tells_it_why(
     assert page.status_code == 410
     assert "frame-ancestors 'self' https://shop.example" in page["Content-Security-Policy"]
     assert b'"kind": "used"' in page.content and b"capture/problem.js" in page.content
+
+
+@pytest.mark.django_db
+def test_the_sdks_locale_picks_the_pages_language_and_an_unknown_one_falls_back_to_the_sessions(integrator):
+    session = make_session(integrator.account, PASSIVE_FR)
+    token = session_token_issue(session_id=session.id)
+    chosen = integrator.client.get(f"/s/{session.id}/", {"t": token, "locale": "de"})
+    assert chosen.status_code == 200 and chosen["Content-Language"] == "de"
+    unknown = integrator.client.get(f"/s/{session.id}/", {"t": token, "locale": "xx"})
+    assert unknown["Content-Language"] == "fr"  # the session's commonSettings.locale
