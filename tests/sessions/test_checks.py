@@ -85,11 +85,15 @@ async def test_a_watching_socket_checks_each_sample_against_the_enrolled_face_an
     socket, connected = await _connect(session.id, SITE)
     assert connected
     await socket.send_json_to({"type": "auth", "token": session_token_issue(session_id=session.id), "watch": True})
-    user = ScriptedUser(passive_blink=True)
-    seen = await stream_until(socket, user, kind="watch", gap=0.105, timeout=40, on_message=user.on_message)
-    result = next(m for m in seen if m["type"] == "result")
-    assert result["verdict"] == "pass", seen[-5:]
-    assert seen[-1]["minIntervalMs"] == 500
+    for _attempt in range(3):  # a loaded machine drops frames, and the engine may be unsure: try again, as the SDK
+        user = ScriptedUser(passive_blink=True)
+        seen = await stream_until(socket, user, kind="result", gap=0.105, timeout=40, on_message=user.on_message)
+        if seen[-1]["verdict"] != "retry":
+            break
+        await socket.send_json_to({"type": "retry"})
+    assert seen[-1]["verdict"] == "pass", seen[-5:]
+    watch = (await receive_until(socket, "watch", timeout=10))[-1]
+    assert watch["minIntervalMs"] == 500
 
     async def check(name: str) -> dict:
         await socket.send_to(bytes_data=samples[name])
