@@ -4,15 +4,23 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('webhooks', '0001_initial'),
+        ("webhooks", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='webhookevent',
-            name='type',
-            field=models.CharField(choices=[('verification.session.completed', 'Session Completed'), ('verification.session.expired', 'Session Expired'), ('verification.session.cancelled', 'Session Cancelled'), ('verif.check.completed', 'Selfie Check Completed'), ('webhook.test', 'Test')], max_length=64),
+            model_name="webhookevent",
+            name="type",
+            field=models.CharField(
+                choices=[
+                    ("verification.session.completed", "Session Completed"),
+                    ("verification.session.expired", "Session Expired"),
+                    ("verification.session.cancelled", "Session Cancelled"),
+                    ("verif.check.completed", "Selfie Check Completed"),
+                    ("webhook.test", "Test"),
+                ],
+                max_length=64,
+            ),
         ),
     ]
