@@ -31,7 +31,7 @@ from .page_texts import page_texts
 from .selectors import session_result_payload
 from .services.create import session_create
 from .services.frames import engine_warm_up
-from .services.lifecycle import session_cancel, session_expire
+from .services.lifecycle import session_cancel, session_expire, session_page_reload
 from .tokens import SessionTokenError, page_key_check, page_key_create, session_token_decode, session_token_issue
 
 DEMO_ACCOUNT = "Demo integrator"
@@ -111,6 +111,8 @@ def session_page(request: HttpRequest, session_id: uuid.UUID) -> HttpResponse:
     key = page_key_create(session_id=session.id)
     if session.status in Session.UNFINISHED and session.expires_at <= timezone.now():
         session_expire(session_id=session.id)
+        session.refresh_from_db()
+    if session_page_reload(session=session):
         session.refresh_from_db()
     if session.status == Session.Status.EXPIRED:
         return _problem(request, "expired", 410, session)

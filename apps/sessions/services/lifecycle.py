@@ -20,6 +20,7 @@ from ..models import AttemptThumbnail, Session, SessionAttempt
 from ..notifier import notify_message
 from ..selectors import session_result_payload
 from ..state_store import capture_record_delete, capture_record_get, result_announced_mark
+from ..verdict_rules import ATTEMPTS_EXHAUSTED
 from .attempts import session_attempt_record
 from .create import capture_attempt_reset, capture_plan_for
 
@@ -46,6 +47,30 @@ def session_retry(*, session_id: str) -> Session | None:
     session.refresh_from_db()
     capture_attempt_reset(session=session)
     return session
+
+
+def session_page_reload(*, session: Session) -> bool:
+    """A page load during a started attempt spends that attempt; True when it did.
+
+    Otherwise a reload would show the same challenges again for free (a preview of the next one). With
+    attempts left the next one starts with new challenges; on the last one the session fails
+    ``attemptsExhausted``. A socket that only reconnects (the resume token) still costs nothing.
+    """
+    if session.status != Session.Status.IN_PROGRESS or session.verdict or session.attempt_started_at is None:
+        return False
+    if session.attempt >= session.max_attempts:
+        return _finish_without_verdict(
+            session_id=session.id,
+            status=Session.Status.COMPLETED,
+            reason=ATTEMPTS_EXHAUSTED,
+            event_type=EventType.SESSION_COMPLETED,
+        )
+    _, challenges = capture_plan_for(session.typed_config.verifiers.liveness)
+    return bool(
+        Session.objects.filter(
+            id=session.id, status=Session.Status.IN_PROGRESS, attempt=session.attempt, verdict=""
+        ).update(attempt=session.attempt + 1, challenges=challenges, attempt_started_at=None)
+    )
 
 
 def session_result_notify(*, session: Session) -> None:

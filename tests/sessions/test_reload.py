@@ -1,0 +1,78 @@
+"""A page reload during a started attempt spends it: new challenges, one attempt fewer; a socket reconnect does not."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from apps.sessions.models import Session
+from apps.sessions.services.connect import session_connect
+from apps.sessions.tokens import session_token_issue
+
+from .conftest import make_session
+
+pytestmark = pytest.mark.django_db
+
+BALANCED = {"liveness": {"type": "Verification", "challengeType": "Advanced"}}
+
+
+def _path(session: Session) -> str:
+    return session.session_url.split("127.0.0.1:8000", 1)[-1]
+
+
+def _started(integrator, max_attempts: int = 3) -> Session:
+    session = make_session(integrator.account, BALANCED)
+    Session.objects.filter(id=session.id).update(max_attempts=max_attempts)
+    session_connect(session_id=str(session.id), token=session_token_issue(session_id=session.id))  # the capture began
+    session.refresh_from_db()
+    assert session.status == Session.Status.IN_PROGRESS and session.attempt_started_at is not None
+    return session
+
+
+def test_a_reload_during_an_attempt_draws_new_challenges_and_counts_as_an_attempt(integrator):
+    session = _started(integrator)
+    seen = [list(session.challenges)]
+    assert Client().get(_path(session)).status_code == 200
+    session.refresh_from_db()
+    assert session.attempt == 2 and session.attempt_started_at is None
+    seen.append(list(session.challenges))
+    # A second load before the new attempt began costs nothing more.
+    assert Client().get(_path(session)).status_code == 200
+    session.refresh_from_db()
+    assert session.attempt == 2
+    # Four challenges drawn from six: two draws alike by chance at most rarely; three in a row never here.
+    session_connect(session_id=str(session.id), token=session_token_issue(session_id=session.id))
+    Client().get(_path(session))
+    session.refresh_from_db()
+    seen.append(list(session.challenges))
+    assert session.attempt == 3 and len({tuple(c) for c in seen}) > 1
+
+
+def test_a_socket_reconnect_costs_no_attempt(integrator):
+    session = _started(integrator)
+    session_connect(session_id=str(session.id), token=session_token_issue(session_id=session.id))
+    session.refresh_from_db()
+    assert session.attempt == 1
+
+
+def test_a_reload_on_the_last_attempt_ends_the_session_failed(integrator):
+    session = _started(integrator, max_attempts=1)
+    page = Client().get(_path(session))
+    assert page.status_code == 410  # the page says it is finished; the integrator has the result
+    session.refresh_from_db()
+    assert session.status == Session.Status.COMPLETED and session.verification_result == "Fail"
+    assert session.verification_failed_reasons == ["attemptsExhausted"]
+    assert session.completed_at is not None and session.completed_at <= timezone.now()
+
+
+def test_a_reload_before_the_capture_began_or_while_a_retry_waits_costs_nothing(integrator):
+    fresh = make_session(integrator.account, BALANCED)
+    Client().get(_path(fresh))
+    fresh.refresh_from_db()
+    assert fresh.status == Session.Status.CREATED
+    waiting = _started(integrator)
+    Session.objects.filter(id=waiting.id).update(verdict="retry")
+    Client().get(_path(waiting))
+    waiting.refresh_from_db()
+    assert waiting.attempt == 1
