@@ -102,7 +102,10 @@ def _finish_without_verdict(
         if session.attempt_started_at is not None:  # an attempt was under way: keep what it showed
             session_attempt_record(
                 session=session,
-                outcome=SessionAttempt.Outcome(status.value),
+                # A reload on the last attempt completes the session failed (session_page_reload).
+                outcome=SessionAttempt.Outcome.FAIL
+                if status == Session.Status.COMPLETED
+                else SessionAttempt.Outcome(status.value),
                 reasons=[reason],
                 record=capture_record_get(session_id=str(session.id)),
             )
