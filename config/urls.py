@@ -10,6 +10,7 @@ from drf_spectacular.renderers import OpenApiJsonRenderer, OpenApiJsonRenderer2
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerSplitView, SpectacularYAMLAPIView
 
 from apps.core import views as core_views
+from apps.core.metrics import metrics_view
 
 api_v1: list[URLPattern | URLResolver] = [
     path("healthz", core_views.HealthzView.as_view(), name="healthz"),
@@ -30,6 +31,8 @@ urlpatterns = [
     # The iLive (002) compatible API: the same sessions in its paths and shapes.
     path("api/v1/", include("apps.ilive.urls")),
     path("admin/", admin.site.urls),
+    # Prometheus scrapes; 404 unless METRICS_TOKEN is set (docs/operations.md#metrics).
+    path("metrics", metrics_view, name="metrics"),
     # JSON at .json (what clients and Swagger UI parse), the same document as YAML at .yaml.
     path(
         "swagger/schema.json",

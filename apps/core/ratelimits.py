@@ -17,6 +17,8 @@ from django.conf import settings
 from django.http import HttpRequest
 from django_ratelimit.core import get_usage
 
+from .metrics import rate_limit_refused
+
 logger = logging.getLogger(__name__)
 
 
@@ -52,16 +54,17 @@ def _usage(*, group: str, rate: str, key: str, increment: bool) -> dict[str, Any
         return None
 
 
-def _raise_if_limited(usage: dict[str, Any] | None) -> None:
+def _raise_if_limited(usage: dict[str, Any] | None, *, group: str) -> None:
     if usage is not None and usage["should_limit"]:
+        rate_limit_refused(limit=group)
         raise RateLimitExceeded(max(int(usage["time_left"]), 1))
 
 
 def rate_limit_count(*, group: str, rate: str, key: str) -> None:
     """Count one use of ``group`` by ``key``; raise RateLimitExceeded when this use is over ``rate``."""
-    _raise_if_limited(_usage(group=group, rate=rate, key=key, increment=True))
+    _raise_if_limited(_usage(group=group, rate=rate, key=key, increment=True), group=group)
 
 
 def rate_limit_check(*, group: str, rate: str, key: str) -> None:
     """Raise RateLimitExceeded when ``key`` has already used up ``rate`` in ``group``; counts nothing."""
-    _raise_if_limited(_usage(group=group, rate=rate, key=key, increment=False))
+    _raise_if_limited(_usage(group=group, rate=rate, key=key, increment=False), group=group)

@@ -11,11 +11,14 @@ class SessionsConfig(AppConfig):
 
     def ready(self) -> None:
         # Imported here: app modules that touch models may load only once the app registry is ready.
+        from apps.core.metrics import metrics_collector_register
         from apps.faces.comparison import session_lookup_register
         from apps.users.ports import sessions_port_register
 
+        from .metrics import SessionStatusCollector
         from .selectors import session_exists
         from .user_port import SessionsForUsers
 
         session_lookup_register(session_exists)
         sessions_port_register(SessionsForUsers())
+        metrics_collector_register(SessionStatusCollector())

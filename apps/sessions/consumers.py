@@ -19,10 +19,12 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
+from apps.core.metrics import rate_limit_refused
 from apps.core.timestamps import utc_timestamp
 
 from . import tasks
 from .events import ErrorMessage, FeedbackMessage, WatchMessage, session_group
+from .frame_timing import frame_marks_observe_delivered
 from .messages import session_result_message, session_state_message
 from .models import Session
 from .protocol import CloseCode
@@ -141,6 +143,7 @@ class SessionConsumer(AsyncWebsocketConsumer):
             self.received.popleft()
         if len(self.received) <= int(settings.CAPTURE_MAX_MESSAGES_PER_SECOND):
             return False
+        rate_limit_refused(limit="capture-messages")
         await self._error("flood", "Too many messages; the connection is closed.")
         await self._close(CloseCode.FLOOD)
         return True
@@ -154,6 +157,7 @@ class SessionConsumer(AsyncWebsocketConsumer):
         self.dropped = [t for t in self.dropped if now - t < 1.0]
         self.dropped.append(now)
         if len(self.dropped) > 5 * int(settings.CAPTURE_MAX_FPS):
+            rate_limit_refused(limit="capture-frames")
             await self._error("flood", "Too many frames; the connection is closed.")
             await self._close(CloseCode.FLOOD)
             return True
@@ -165,8 +169,8 @@ class SessionConsumer(AsyncWebsocketConsumer):
 
     async def _dispatch(self, gen: str, seq: int, frame: bytes, received_at: float) -> None:
         # Eager (embedded) mode runs the analysis inside this call, so it must leave the event loop.
-        await database_sync_to_async(tasks.frame_analyze.delay, thread_sensitive=False)(
-            self.session_id, gen, seq, frame_encode(frame), received_at
+        await database_sync_to_async(tasks.frame_analyze_request, thread_sensitive=False)(
+            session_id=self.session_id, gen=gen, seq=seq, frame=frame, received_at=received_at
         )
 
     async def _authenticate(self, token: Any) -> None:
@@ -269,10 +273,15 @@ class SessionConsumer(AsyncWebsocketConsumer):
     async def capture_frame(self, event: dict[str, Any]) -> None:
         self.acked = max(self.acked, int(event["seq"]))
         frame = self.frame_of_seq.pop(int(event["seq"]), None)
+        marks, delivered = event.get("timing"), time.time()
         for message in event["messages"]:
             if message.get("type") == "feedback" and frame is not None:
                 message = {**message, "frame": frame}
+                if marks and settings.CAPTURE_FRAME_TIMINGS:
+                    message["timings"] = {**marks, "delivered": delivered, "sent": time.time()}
             await self._send(message)
+        if marks:
+            frame_marks_observe_delivered(marks, delivered=delivered, sent=time.time())
 
     async def capture_skipped(self, event: dict[str, Any]) -> None:
         self.acked = max(self.acked, int(event["seq"]))

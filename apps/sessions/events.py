@@ -30,6 +30,7 @@ class FeedbackMessage(TypedDict):
     faceCount: int
     seq: int  # the server's count of frames sent for analysis in this attempt
     frame: NotRequired[int]  # which of the client's binary messages (1-based, since connecting) this answers
+    timings: NotRequired[dict[str, float]]  # the frame's marks (apps/sessions/frame_timing.py): CAPTURE_FRAME_TIMINGS
 
 
 class ChallengeMessage(TypedDict):
@@ -99,6 +100,7 @@ class FrameAnalysedEvent(TypedDict):
     type: Literal["capture.frame"]
     seq: int
     messages: list[ServerMessage]
+    timing: NotRequired[dict[str, float]]  # the frame's marks so far (apps/sessions/frame_timing.py)
 
 
 class FrameSkippedEvent(TypedDict):

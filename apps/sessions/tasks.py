@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from celery import shared_task
 
 from . import retention
@@ -15,8 +17,16 @@ def key_frame_embed_request(*, session_id: str, gen: str, t: float, jpeg: bytes)
     key_frame_embed.apply_async((session_id, gen, t, frame_b64), expires=key_frames.KEY_EMBED_EXPIRES_S)
 
 
+def frame_analyze_request(*, session_id: str, gen: str, seq: int, frame: bytes, received_at: float) -> None:
+    """Queue one frame on the "frames" queue (embedded mode: analyse it here and now)."""
+    frame_b64 = frames.frame_encode(frame)
+    frame_analyze.delay(session_id, gen, seq, frame_b64, received_at, time.time())
+
+
 @shared_task(name="apps.sessions.tasks.frame_analyze", ignore_result=True, acks_late=False)
-def frame_analyze(session_id: str, gen: str, seq: int, frame_b64: str, received_at: float) -> None:
+def frame_analyze(
+    session_id: str, gen: str, seq: int, frame_b64: str, received_at: float, enqueued_at: float = 0.0
+) -> None:
     # acks_late off: a frame is worthless seconds later, so a lost one is never redelivered.
     frames.session_frame_analyze(
         session_id=session_id,
@@ -24,6 +34,7 @@ def frame_analyze(session_id: str, gen: str, seq: int, frame_b64: str, received_
         seq=seq,
         frame_b64=frame_b64,
         received_at=received_at,
+        enqueued_at=enqueued_at,
         key_frame_request=key_frame_embed_request,
     )
 

@@ -22,6 +22,8 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from apps.core.metrics import WEBHOOK_ATTEMPTS, WEBHOOK_LAG
+
 from . import signatures, ssrf
 from .event_types import EVENT_USER_AGENTS
 from .models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
@@ -106,6 +108,7 @@ def webhook_delivery_send(*, delivery_id: int, publish: Publish) -> str:
         return "skipped"  # delivered, failed, not yet due, or another worker holds it
     delivery = WebhookDelivery.objects.select_related("event__account", "endpoint").get(id=delivery_id)
     started_at = timezone.now()
+    WEBHOOK_LAG.observe(max((started_at - delivery.event.created_at).total_seconds(), 0.0))
     try:
         outcome = _request(delivery)  # no transaction is open here: the request may take seconds
     except Exception as exc:  # a bug must cost one attempt, not hold the delivery forever
@@ -156,6 +159,7 @@ def _finish(
                 disabled=True, disabled_at=finished, disabled_reason="The receiver answered 410 Gone."
             )
     logger.info("Webhook %s attempt %d: %s %s", delivery.event_id, delivery.attempt_count, result, error)
+    WEBHOOK_ATTEMPTS.labels(outcome=result if owned else "skipped").inc()
     if owned and "enqueued_at" in changes and delay is not None:
         publish(delivery.pk, delay)
     return result if owned else "skipped"

@@ -9,6 +9,7 @@ Every value is read here once; malformed values fail at start-up.
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -252,6 +253,19 @@ CONTENT_SECURITY_POLICY = {
 }
 # http:// webhook and redirect targets are refused unless this is on (local development, tests).
 ALLOW_HTTP_OUTBOUND = setting("ALLOW_HTTP_OUTBOUND", DEBUG, bool)
+
+# --- Metrics (docs/operations.md, "Metrics") ---------------------------------------------------------------------
+# GET /metrics answers 404 until this is set, then 401 without "Authorization: Bearer <METRICS_TOKEN>".
+METRICS_TOKEN = str(setting("METRICS_TOKEN", ""))
+if METRICS_TOKEN and len(METRICS_TOKEN) < 16:
+    raise ImproperlyConfigured("Setting METRICS_TOKEN is malformed: use at least 16 characters")
+# prometheus-client's multiprocess mode reads PROMETHEUS_MULTIPROC_DIR itself; a missing directory would fail the
+# first metric a process counts, so it is checked here, at start-up.
+PROMETHEUS_MULTIPROC_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")  # the library reads the variable
+if PROMETHEUS_MULTIPROC_DIR and not Path(PROMETHEUS_MULTIPROC_DIR).is_dir():
+    raise ImproperlyConfigured(
+        f"Setting PROMETHEUS_MULTIPROC_DIR is malformed: {PROMETHEUS_MULTIPROC_DIR!r} is not a directory"
+    )
 
 # --- Rate limits and lockouts (docs/operations.md, "Rate limits and lockouts") ------------------
 # Counted by django-ratelimit in the default cache (Redis when REDIS_URL is set). IPv6 clients are counted by

@@ -58,6 +58,11 @@ def _import_settings(module: str, **env: str) -> subprocess.CompletedProcess[str
         ),
         ({"SECRET_KEY": "x" * 50, "SESSION_RETENTION_DAYS": "3"}, "SESSION_RETENTION_DAYS is malformed"),
         ({"SECRET_KEY": "x" * 50, "PERIODIC_JOBS_IN_PROCESS": "often"}, "PERIODIC_JOBS_IN_PROCESS is malformed"),
+        ({"SECRET_KEY": "x" * 50, "METRICS_TOKEN": "short"}, "METRICS_TOKEN is malformed"),
+        (
+            {"SECRET_KEY": "x" * 50, "PROMETHEUS_MULTIPROC_DIR": "/nonexistent/dir"},
+            "PROMETHEUS_MULTIPROC_DIR is malformed",
+        ),
     ],
 )
 def test_production_settings_refuse_to_start_and_say_why(env, message):

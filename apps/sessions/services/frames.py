@@ -9,9 +9,11 @@ import time
 from django.conf import settings
 
 from apps.core.engine import get_engine
+from apps.core.metrics import VERDICT_LATENCY, EngineTimer
 from apps.face_engine.types import FrameError
 
 from ..events import FrameAnalysedEvent, FrameSkippedEvent
+from ..frame_timing import frame_mark, frame_marks_observe_worker, frame_marks_start
 from ..messages import frame_messages, session_state_message
 from ..models import Session
 from ..notifier import notify, notify_message
@@ -40,6 +42,7 @@ def session_frame_analyze(
     frame_b64: str,
     received_at: float,
     key_frame_request: KeyFrameRequest,
+    enqueued_at: float = 0.0,
 ) -> None:
     """Run one frame through the engine and publish feedback; the last frame starts the analysis.
 
@@ -49,6 +52,7 @@ def session_frame_analyze(
     while the capture goes on.
     """
     sid = str(session_id)
+    marks = frame_marks_start(received_at=received_at, enqueued_at=enqueued_at)
     # Stale only once the capture has started: the first frame may wait for the models to load.
     late = time.time() - received_at > float(settings.CAPTURE_STALE_FRAME_SECONDS)
     with session_lock(session_id=sid) as acquired:
@@ -66,7 +70,10 @@ def session_frame_analyze(
             state = capture_state_load(engine, record)
             known = {t for t, _ in engine.key_frames_pending(state)}
             engine_time = max(received_at - record["t0"], 0.0)
-            result = engine.analyze_frame(state, frame, engine_time)
+            frame_mark(marks, "loaded")
+            with EngineTimer("analyze_frame"):
+                result = engine.analyze_frame(state, frame, engine_time)
+            frame_mark(marks, "analysed")
         except (FrameError, ValueError) as exc:
             record["seq"] = seq
             capture_record_put(session_id=sid, record=record)
@@ -85,16 +92,18 @@ def session_frame_analyze(
         record["complete"] = bool(result.capture_complete)
         frame_log_append(record, t=engine_time, result=result)
         capture_record_put(session_id=sid, record=record)
-    event: FrameAnalysedEvent = {"type": "capture.frame", "seq": seq, "messages": messages}
+        frame_mark(marks, "saved")
+    frame_marks_observe_worker(marks)
+    event: FrameAnalysedEvent = {"type": "capture.frame", "seq": seq, "messages": messages, "timing": marks}
     notify(session_id=sid, event=event)
     for t, jpeg in engine.key_frames_pending(result.state):
         if t not in known:
             key_frame_request(session_id=sid, gen=gen, t=t, jpeg=jpeg)
     if result.capture_complete:
-        session_capture_complete(session_id=sid, gen=gen)
+        session_capture_complete(session_id=sid, gen=gen, received_at=received_at)
 
 
-def session_capture_complete(*, session_id: str, gen: str) -> bool:
+def session_capture_complete(*, session_id: str, gen: str, received_at: float | None = None) -> bool:
     """in_progress -> analysing, once; then this worker computes the verdict.
 
     The verdict runs right here rather than as a new task: queued behind other
@@ -107,5 +116,7 @@ def session_capture_complete(*, session_id: str, gen: str) -> bool:
         return False
     session = Session.objects.get(id=session_id)
     notify_message(session_id=str(session_id), message=session_state_message(session=session))
-    session_decide(session_id=str(session_id), gen=gen)
+    if session_decide(session_id=str(session_id), gen=gen) and received_at is not None:
+        # From the completing frame's arrival on the socket; a verdict the recovery sweep re-runs is not timed.
+        VERDICT_LATENCY.observe(max(time.time() - received_at, 0.0))
     return True

@@ -11,6 +11,7 @@ import base64
 from typing import Protocol
 
 from apps.core.engine import get_engine
+from apps.core.metrics import EngineTimer
 from apps.face_engine.types import CaptureState, FaceEngine, KeyEmbedding
 
 from ..state_store import capture_record_get, key_embedding_put, key_embeddings_get
@@ -30,7 +31,9 @@ def session_key_frame_embed(*, session_id: str, gen: str, t: float, frame_b64: s
     record = capture_record_get(session_id=session_id)
     if record is None or record["gen"] != gen:
         return  # a finished or restarted attempt: nobody will read it
-    found = get_engine().embed_key_frame(base64.b64decode(frame_b64))
+    engine = get_engine()
+    with EngineTimer("key_frame_embed"):
+        found = engine.embed_key_frame(base64.b64decode(frame_b64))
     value = None if found is None else {"embedding": list(found.embedding), "spoof": found.spoof}
     key_embedding_put(session_id=session_id, gen=gen, t=t, value=value)
 

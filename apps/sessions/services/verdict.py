@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.core.engine import get_engine
+from apps.core.metrics import VERDICTS, EngineTimer
 from apps.face_engine.types import CaptureState, Verdict
 from apps.faces.services import (
     NOT_EXECUTED,
@@ -31,27 +32,28 @@ from .key_frames import key_frames_with_embeddings
 from .lifecycle import session_result_notify, webhook_event_record_safe
 
 
-def session_decide(*, session_id: str, gen: str) -> None:
+def session_decide(*, session_id: str, gen: str) -> bool:
     """Ask the engine for the verdict of a finished capture and store it (idempotent).
 
     Holds the session's lock while deciding: a session left analysing with its lock free
-    has lost its worker, and the recovery sweep queues this again.
+    has lost its worker, and the recovery sweep queues this again. True when this call stored it.
     """
     with session_lock(session_id=str(session_id)) as acquired:
         if not acquired:
-            return  # another live worker is on it
+            return False  # another live worker is on it
         session = Session.objects.filter(id=session_id, status=Session.Status.ANALYSING).first()
         if session is None:
-            return
+            return False
         record = capture_record_get(session_id=str(session_id))
         if record is None or record["gen"] != gen:
-            return
+            return False
         engine = get_engine()
         state = key_frames_with_embeddings(
             engine, session_id=str(session_id), gen=gen, state=capture_state_load(engine, record)
         )
-        verdict = engine.decide(state)
-        session_verdict_record(session=session, verdict=verdict, record=record, state=state)
+        with EngineTimer("decide"):
+            verdict = engine.decide(state)
+        return session_verdict_record(session=session, verdict=verdict, record=record, state=state)
 
 
 def session_verdict_record(
@@ -92,6 +94,7 @@ def session_verdict_record(
                 state=state,
                 verdict=verdict,
             )
+            _verdict_count(result="retry", reasons=[str(r) for r in verdict.reasons])
             session_result_notify(session=session)
         return updated == 1
     age_gender = verdict.age_gender
@@ -163,10 +166,16 @@ def session_verdict_record(
             verdict=verdict,
         )
         webhook_event_record_safe(session=session, event_type=EventType.SESSION_COMPLETED)
+    _verdict_count(result=str(session.verification_result), reasons=list(session.verification_failed_reasons))
     # The capture state holds face crops: it goes as soon as the verdict is stored.
     capture_record_delete(session_id=str(session.id))
     session_result_notify(session=session)
     return True
+
+
+def _verdict_count(*, result: str, reasons: list[str]) -> None:
+    for reason in reasons or ["none"]:
+        VERDICTS.labels(result=result, reason=reason).inc()
 
 
 def _face_keep(

@@ -38,6 +38,9 @@ CAPTURE_MAX_IN_FLIGHT = setting("CAPTURE_MAX_IN_FLIGHT", 1, int)
 CAPTURE_AUTH_TIMEOUT_SECONDS = setting("CAPTURE_AUTH_TIMEOUT_SECONDS", 10, int)
 # A frame that waited longer than this for a worker is skipped: under load, fresh frames beat old ones.
 CAPTURE_STALE_FRAME_SECONDS = setting("CAPTURE_STALE_FRAME_SECONDS", 1.0, float)
+# Feedback messages carry the frame's server-side timestamps ("timings"; bench/sessions.py reads them). Off in
+# production: the timestamps are always taken (a few clock reads per frame), only not sent.
+CAPTURE_FRAME_TIMINGS = setting("CAPTURE_FRAME_TIMINGS", False, bool)
 # Continuous checks (the SDK's headless mode, docs/sdk.md): how long after a session passed its socket may
 # keep sending samples, the shortest interval between two samples (faster ones are dropped), and how many
 # changes of person / extra faces a session lists in get-session-result (the oldest go first).
