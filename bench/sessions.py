@@ -13,7 +13,15 @@ Reported per N:
 * feedback latency: frame sent -> its ``feedback`` message (p50/p95, ms);
 * verdict latency: the frame that completed the capture was sent -> ``result``
   message (p50/p95, ms);
-* frames sent/answered, passes, errors.
+* frames sent/answered, passes, errors;
+* where a frame's time goes: the share of each stage of its trip (socket receive,
+  enqueue, queue wait, state load, analysis, state save, notify, socket send), from the
+  timestamps each frame carries (``CAPTURE_FRAME_TIMINGS`` echoes them in its feedback;
+  apps/sessions/frame_timing.py), summed over the round's answered frames;
+* the CPU ratio: CPU time of the whole server side (the web process, the workers and
+  the Redis server, read from /proc and Redis ``INFO cpu``) over the CPU time spent
+  inside the face engine (``liveproof_engine_cpu_seconds_total`` from ``/metrics``,
+  the processes sharing one PROMETHEUS_MULTIPROC_DIR), both measured over the same round.
 
 The last lines are one JSON object per N. Usage::
 
@@ -29,17 +37,32 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 FPS = 10
+# The stages of a frame's trip, each from one mark to the next (apps/sessions/frame_timing.py); "sentByClient" and
+# "gotByClient" are the benchmark client's own clock (same machine).
+STAGES = {
+    "socketReceive": ("sentByClient", "received"),
+    "enqueue": ("received", "enqueued"),
+    "queueWait": ("enqueued", "started"),
+    "stateLoad": ("started", "loaded"),
+    "analysis": ("loaded", "analysed"),
+    "stateSave": ("analysed", "saved"),
+    "notify": ("saved", "delivered"),
+    "socketSend": ("delivered", "gotByClient"),
+}
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -100,6 +123,7 @@ async def run_client(
     created.raise_for_status()
     body = created.json()
     sent: dict[int, float] = {}
+    sent_wall: dict[int, float] = {}
     last_frame = 0
     complete_frame = 0
     async with websockets.connect(
@@ -119,6 +143,7 @@ async def run_client(
                 frame = frames[seq % len(frames)]
                 seq += 1
                 sent[seq] = time.perf_counter()
+                sent_wall[seq] = time.time()
                 await ws.send(frame)
                 out["sent"] += 1
                 await asyncio.sleep(1 / FPS)
@@ -126,6 +151,7 @@ async def run_client(
         task = asyncio.create_task(sender())
         try:
             async for raw in ws:
+                got = time.time()
                 message = json.loads(raw)
                 now = time.perf_counter()
                 kind = message["type"]
@@ -133,6 +159,10 @@ async def run_client(
                     last_frame = message["frame"]
                     out["answered"] += 1
                     out["feedback"].append((now - sent[last_frame]) * 1000)
+                    if "timings" in message:
+                        marks = {**message["timings"], "sentByClient": sent_wall[last_frame], "gotByClient": got}
+                        for stage, (start, end) in STAGES.items():
+                            out["stages"][stage] += max(marks[end] - marks[start], 0.0)
                 elif kind == "state" and message["status"] == "analysing":
                     task.cancel()
                     complete_frame = last_frame
@@ -151,15 +181,24 @@ async def run_client(
 
 
 async def run_round(
-    n: int, base: str, ws_base: str, key: str, frames: list[bytes], verifiers: dict[str, Any] = PASSIVE
+    n: int,
+    base: str,
+    ws_base: str,
+    key: str,
+    frames: list[bytes],
+    verifiers: dict[str, Any] = PASSIVE,
+    watched: Watched | None = None,
 ) -> dict[str, Any]:
     out: dict[str, Any] = {
         "sent": 0, "answered": 0, "passes": 0, "errors": 0, "feedback": [], "verdict": [], "errorKinds": [],
+        "stages": dict.fromkeys(STAGES, 0.0),
     }  # fmt: skip
     started = time.perf_counter()
+    cpu_before = server_cpu_seconds(watched) if watched else None
     results = await asyncio.gather(
         *(run_client(base, ws_base, key, frames, out, verifiers) for _ in range(n)), return_exceptions=True
     )
+    cpu_after = server_cpu_seconds(watched) if watched else None
     out["errors"] += sum(isinstance(r, BaseException) for r in results)
     out["errorKinds"] += [type(r).__name__ for r in results if isinstance(r, BaseException)]
     return {
@@ -174,6 +213,78 @@ async def run_round(
         "errors": out["errors"],
         "errorKinds": sorted(set(out["errorKinds"])),
         "seconds": round(time.perf_counter() - started, 1),
+        **stage_figures(out["stages"], out["answered"]),
+        **cpu_figures(cpu_before, cpu_after),
+    }
+
+
+def stage_figures(stages: dict[str, float], answered: int) -> dict[str, Any]:
+    total = sum(stages.values())
+    if not total or not answered:
+        return {"stageShares": None, "stageMeanMs": None}
+    return {
+        "stageShares": {stage: round(seconds / total, 3) for stage, seconds in stages.items()},
+        "stageMeanMs": {stage: round(seconds / answered * 1000, 2) for stage, seconds in stages.items()},
+    }
+
+
+class Watched:
+    """What the CPU ratio reads: the server's process groups, the Redis server, and /metrics."""
+
+    def __init__(self, groups: list[int], redis_url: str, metrics_url: str, token: str) -> None:
+        self.groups, self.redis_url, self.metrics_url, self.token = groups, redis_url, metrics_url, token
+
+
+def _group_cpu(groups: set[int]) -> float:
+    """CPU seconds of every live process in ``groups`` plus what their exited, reaped children used."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # exited meanwhile
+        if int(fields[2]) in groups:  # pgrp
+            total += sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime
+    return total / ticks
+
+
+def _engine_cpu(watched: Watched) -> float:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    request = urllib.request.Request(watched.metrics_url, headers={"Authorization": f"Bearer {watched.token}"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        text = response.read().decode()
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(text)
+        if family.name == "liveproof_engine_cpu_seconds"
+        for sample in family.samples
+        if sample.name.endswith("_total")
+    )
+
+
+def server_cpu_seconds(watched: Watched) -> dict[str, float]:
+    import redis
+
+    info = redis.Redis.from_url(watched.redis_url).info("cpu")
+    return {
+        "processes": _group_cpu(set(watched.groups)),
+        "redis": float(info["used_cpu_sys"]) + float(info["used_cpu_user"]),
+        "engine": _engine_cpu(watched),
+    }
+
+
+def cpu_figures(before: dict[str, float] | None, after: dict[str, float] | None) -> dict[str, Any]:
+    if before is None or after is None:
+        return {}
+    path = (after["processes"] - before["processes"]) + (after["redis"] - before["redis"])
+    engine = after["engine"] - before["engine"]
+    return {
+        "serverCpuS": round(path, 2),
+        "redisCpuS": round(after["redis"] - before["redis"], 2),
+        "engineCpuS": round(engine, 2),
+        "cpuRatio": round(path / engine, 2) if engine > 0 else None,
     }
 
 
@@ -207,8 +318,13 @@ def main() -> int:
     var.mkdir(exist_ok=True)
     port = free_port()
     base, ws_base = f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}"
+    metrics_dir = tempfile.mkdtemp(prefix="liveproof-bench-metrics-")
+    token = os.urandom(16).hex()
     env = {
         **os.environ,
+        "CAPTURE_FRAME_TIMINGS": "true",
+        "PROMETHEUS_MULTIPROC_DIR": metrics_dir,
+        "METRICS_TOKEN": token,
         "DJANGO_SETTINGS_MODULE": "config.settings.base",
         "DATABASE_URL": os.environ.get("DATABASE_URL", f"sqlite:///{var / 'bench.sqlite3'}"),
         "REDIS_URL": redis_url,
@@ -240,8 +356,10 @@ def main() -> int:
         print("warming up the workers' engines…", flush=True)
         # Each worker process loads the models on its first frame: enough sessions to reach all of them.
         asyncio.run(run_round(3 * args.worker_processes, base, ws_base, key, frames, verifiers))
+        groups = [p.pid for p in (web, worker, keys) if p is not None]
+        watched = Watched(groups, redis_url, f"{base}/metrics", token)
         for n in (int(x) for x in args.clients.split(",")):
-            row = asyncio.run(run_round(n, base, ws_base, key, frames, verifiers))
+            row = asyncio.run(run_round(n, base, ws_base, key, frames, verifiers, watched))
             rows.append(row)
             print(
                 f"N={n:>2}: feedback p50 {row['feedbackP50Ms']} ms, p95 {row['feedbackP95Ms']} ms; "
@@ -250,11 +368,20 @@ def main() -> int:
                 f"{row['errors']} errors, {row['seconds']} s",
                 flush=True,
             )
+            if row["stageShares"]:
+                shares = ", ".join(f"{stage} {share:.0%}" for stage, share in row["stageShares"].items())
+                print(f"      where a frame's time goes: {shares}", flush=True)
+            print(
+                f"      CPU: server {row.get('serverCpuS')} s (Redis {row.get('redisCpuS')} s), "
+                f"engine {row.get('engineCpuS')} s, ratio {row.get('cpuRatio')}",
+                flush=True,
+            )
     finally:
         stop(web)
         stop(worker)
         if keys is not None:
             stop(keys)
+        shutil.rmtree(metrics_dir, ignore_errors=True)
     for row in rows:
         print(json.dumps(row))
     return 0

@@ -1,0 +1,276 @@
+"""API throughput: create-session, get-session-result and signature validate under concurrent clients.
+
+Starts the web processes as the Procfile does (``python -m config.serve``, daphne, production
+settings, ``--web-processes`` of them on their own ports, the clients spreading over them as a
+load balancer would) on ``DATABASE_URL`` and ``REDIS_URL``, then drives each endpoint for
+``--seconds`` with ``--concurrency`` clients (keep-alive HTTP/1.1, httpx) from ``--client-processes``
+processes, and prints requests a second and p50/p95 latency per endpoint. The last line is one
+JSON object (``createSessionRps``, ``createSessionP95Ms``, ``getSessionResultRps``, ...). Usage::
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/liveproof_bench REDIS_URL=redis://127.0.0.1:6379/6 \\
+      .venv/bin/python bench/api.py [--seconds 10] [--concurrency 32] [--web-processes 2]
+
+The clients run on the same machine as the server: on a small machine they take CPU the
+server would otherwise have, so the figures are a floor. Nothing is left running afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import json
+import multiprocessing
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+PASSIVE = {"verifierConfigs": {"liveness": {"type": "Verification", "challengeType": "Passive"}}}
+ENDPOINTS = ("createSession", "getSessionResult", "signatureValidate")
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))], 1)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def setup(env: dict[str, str], results: int) -> dict[str, Any]:
+    """Migrate; an API key; ``results`` finished sessions to read back; a signed query string to validate."""
+    os.environ.update(env)
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    call_command("migrate", verbosity=0, interactive=False)
+    from apps.accounts.services import account_get_or_create, api_key_create
+    from apps.sessions.models import Session
+    from apps.sessions.services import session_create
+    from apps.signing.services import signature_create
+
+    account = account_get_or_create(name="API benchmark")
+    key = api_key_create(account=account, name="bench").plaintext
+    ids = []
+    for _ in range(results):
+        session = session_create(account=account, body=PASSIVE)
+        ids.append(str(session.id))
+    # As the verdict leaves them: completed, passed, with scores.
+    Session.objects.filter(id__in=ids).update(
+        status=Session.Status.COMPLETED, completed_at=timezone.now(), verdict="pass", verification_result="Pass",
+        liveness_result="Pass", total_face_count=1, confidence=0.93, scores={"liveness": 0.93}, engine="dlib",
+    )  # fmt: skip
+    # The hosted-link kind: signature and expiration checked, no nonce (a nonce validates once only).
+    signed = signature_create(account=account, query_string="userId=42&plan=gold", expiration_in_seconds=3600)
+    return {"key": key, "ids": ids, "signed": signed.signed_query_string}
+
+
+def client_process(job: dict[str, Any], queue: Any) -> None:
+    """One process of clients: ``job['concurrency']`` coroutines for ``job['seconds']``; latencies to ``queue``."""
+    queue.put(asyncio.run(_clients(job)))
+
+
+async def _clients(job: dict[str, Any]) -> dict[str, Any]:
+    import httpx
+
+    bases, endpoint, key = job["bases"], job["endpoint"], job["key"]
+    headers = {"Authorization": f"ApiKey {key}"}
+    ids = itertools.cycle(job["ids"])
+    latencies: list[float] = []
+    errors: dict[str, int] = {}
+    stop_at = time.perf_counter() + job["seconds"]
+
+    async def one(client: httpx.AsyncClient) -> None:
+        while time.perf_counter() < stop_at:
+            started = time.perf_counter()
+            if endpoint == "createSession":
+                response = await client.post("/v1/verification/create-session", json=PASSIVE)
+            elif endpoint == "getSessionResult":
+                response = await client.get(
+                    "/v1/verification/get-session-result", params={"verificationSessionId": next(ids)}
+                )
+            else:
+                response = await client.post("/v1/signature/validate", json={"queryString": job["signed"]})
+            latencies.append((time.perf_counter() - started) * 1000)
+            if response.status_code != 200 or (
+                endpoint == "signatureValidate" and response.json()["result"] != "Valid"
+            ):
+                errors[str(response.status_code)] = errors.get(str(response.status_code), 0) + 1
+
+    limits = httpx.Limits(max_connections=job["concurrency"], max_keepalive_connections=job["concurrency"])
+    clients = [
+        httpx.AsyncClient(base_url=base, headers=headers, timeout=30, limits=limits) for base in bases
+    ]  # one pool per web process: each coroutine sticks to one, as a balancer's connection would
+    try:
+        await asyncio.gather(*(one(clients[n % len(clients)]) for n in range(job["concurrency"])))
+    finally:
+        for client in clients:
+            await client.aclose()
+    return {"latencies": latencies, "errors": errors}
+
+
+def drive(job: dict[str, Any], processes: int) -> dict[str, Any]:
+    """Run ``processes`` client processes on one endpoint; requests a second and latency percentiles."""
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    share = {**job, "concurrency": max(1, job["concurrency"] // processes)}
+    workers = [context.Process(target=client_process, args=(share, queue)) for _ in range(processes)]
+    started = time.perf_counter()
+    for worker in workers:
+        worker.start()
+    parts = [queue.get() for _ in workers]
+    for worker in workers:
+        worker.join()
+    elapsed = time.perf_counter() - started
+    latencies = [ms for part in parts for ms in part["latencies"]]
+    errors: dict[str, int] = {}
+    for part in parts:
+        for code, count in part["errors"].items():
+            errors[code] = errors.get(code, 0) + count
+    # Requests over the driving window only (process start-up is outside it: each client measures its own).
+    return {
+        "requests": len(latencies),
+        "rps": round(len(latencies) / job["seconds"], 1),
+        "p50": percentile(latencies, 50),
+        "p95": percentile(latencies, 95),
+        "errors": errors,
+        "wall": round(elapsed, 1),
+    }
+
+
+def start(cmd: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    handle = log.open("wb")
+    return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+
+
+def wait_healthy(base: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(f"{base}/v1/healthz", timeout=1)
+            return
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the web process did not start; see {log}") from None
+            time.sleep(0.2)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=10.0, help="driving time per endpoint")
+    parser.add_argument("--concurrency", type=int, default=32, help="concurrent clients per endpoint (all processes)")
+    parser.add_argument("--web-processes", type=int, default=2, help="daphne processes (one per core)")
+    parser.add_argument("--client-processes", type=int, default=2, help="processes the clients run in")
+    parser.add_argument(
+        "--endpoints", default=",".join(ENDPOINTS), help="comma-separated subset of " + ",".join(ENDPOINTS)
+    )
+    args = parser.parse_args()
+    database_url, redis_url = os.environ.get("DATABASE_URL"), os.environ.get("REDIS_URL")
+    if not database_url or not redis_url:
+        print(
+            "Set DATABASE_URL (PostgreSQL) and REDIS_URL: the benchmark runs the production processes.", file=sys.stderr
+        )
+        return 2
+    var = ROOT / "var"
+    var.mkdir(exist_ok=True)
+    ports = [free_port() for _ in range(args.web_processes)]
+    bases = [f"http://127.0.0.1:{port}" for port in ports]
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.production",
+        "SECRET_KEY": secrets.token_urlsafe(48),
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "PUBLIC_BASE_URL": bases[0],
+        # Plain HTTP on loopback stands for the TLS-terminating proxy in front (docs/operations.md).
+        "SECURE_SSL_REDIRECT": "false",
+        "SECURE_HSTS_SECONDS": "0",
+        "LOG_LEVEL": "WARNING",
+        # A benchmark's clients all come from 127.0.0.1: failed-authentication limits stay out of the way.
+        "API_AUTH_FAILURES_PER_ADDRESS": "1000000/10m",
+    }
+    print("setting up (migrate, API key, finished sessions)…", flush=True)
+    data = setup(env, results=1000)
+    webs = [
+        start(
+            [sys.executable, "-m", "config.serve", "-b", "127.0.0.1", "-p", str(port)],
+            env,
+            var / f"bench-api-{port}.log",
+        )
+        for port in ports
+    ]
+    rows: dict[str, dict[str, Any]] = {}
+    try:
+        for web, base, port in zip(webs, bases, ports, strict=True):
+            wait_healthy(base, web, var / f"bench-api-{port}.log")
+        job = {"bases": bases, "key": data["key"], "ids": data["ids"], "signed": data["signed"]}
+        for endpoint in args.endpoints.split(","):
+            # Warm every process's connections and caches first, outside the measurement.
+            drive({**job, "endpoint": endpoint, "seconds": 1.0, "concurrency": args.concurrency}, args.client_processes)
+            row = drive(
+                {**job, "endpoint": endpoint, "seconds": args.seconds, "concurrency": args.concurrency},
+                args.client_processes,
+            )
+            rows[endpoint] = row
+            print(
+                f"{endpoint:>18}: {row['rps']:>7} req/s, p50 {row['p50']} ms, p95 {row['p95']} ms "
+                f"({row['requests']} requests, errors {row['errors'] or 'none'})",
+                flush=True,
+            )
+    finally:
+        for web in webs:
+            stop(web)
+    summary: dict[str, Any] = {
+        "webProcesses": args.web_processes,
+        "concurrency": args.concurrency,
+        "clientProcesses": args.client_processes,
+        "seconds": args.seconds,
+        "cpu": _cpu_model(),
+        "loadAverage": round(os.getloadavg()[0], 2),
+    }
+    for endpoint, row in rows.items():
+        summary[f"{endpoint}Rps"] = row["rps"]
+        summary[f"{endpoint}P50Ms"] = row["p50"]
+        summary[f"{endpoint}P95Ms"] = row["p95"]
+        summary[f"{endpoint}Errors"] = sum(row["errors"].values())
+    print(json.dumps(summary))
+    return 0
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

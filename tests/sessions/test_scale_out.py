@@ -1,0 +1,200 @@
+"""Scale-out: two web processes and two frames workers on one PostgreSQL and one Redis.
+
+The browser streams to web process A, its socket drops mid-capture, it reconnects with its
+resume token to web process B and finishes there: one verdict, one webhook (to a real local
+receiver), frames analysed by both frames workers. All processes share one
+PROMETHEUS_MULTIPROC_DIR, so either web process's /metrics adds up everyone's counts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+import websockets
+from channels.db import database_sync_to_async as sync_to_async
+from django.conf import settings
+
+from apps.sessions.models import Session
+from apps.webhooks.models import WebhookDelivery, WebhookEvent
+from tests.conftest import require_postgres, require_redis
+from tests.core.metrics_helpers import parse, value
+from tests.served import free_port, serving, wait_until_healthy
+from tests.webhooks.conftest import Receiver, assert_every_request_verifies
+
+from .synthetic_clips import ScriptedUser, clips
+from .test_worker import _database_url
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.redis, pytest.mark.postgres, pytest.mark.slow]
+ROOT = Path(__file__).resolve().parents[2]
+TOKEN = "scale-out-metrics-token-0123"
+WORKERS = {"frames-a": "frames", "frames-b": "frames", "other": "default,webhooks,keys"}
+
+
+@contextmanager
+def _celery(env: dict[str, str], name: str, queues: str, log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    command = [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queues, "-P", "solo", "-l", "info"]
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [*command, "-n", f"{name}@%h"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+        try:
+            yield process
+        finally:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+
+
+@pytest.fixture
+def cluster(integrator: Any, tmp_path: Path) -> Iterator[dict[str, Any]]:
+    """Web A and B, frames workers a and b, one worker for the other queues; and a webhook receiver."""
+    redis_url = require_redis()
+    require_postgres()
+    from config.celery import app
+
+    clips()
+    metrics_dir = tmp_path / "metrics"
+    metrics_dir.mkdir()
+    ports = [free_port(), free_port()]
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.base",
+        "DATABASE_URL": _database_url(),
+        "REDIS_URL": settings.REDIS_URL or redis_url,
+        "SECRET_KEY": settings.SECRET_KEY,
+        "PUBLIC_BASE_URL": f"http://127.0.0.1:{ports[0]}",
+        "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+        "METRICS_TOKEN": TOKEN,
+        "ALLOW_HTTP_OUTBOUND": "true",
+        "WEBHOOK_ALLOW_LOOPBACK": "true",
+        "PERIODIC_JOBS_IN_PROCESS": "false",
+    }
+    receiver = Receiver()
+    eager = app.conf.task_always_eager
+    app.conf.task_always_eager = False
+    with ExitStack() as stack:
+        stack.callback(receiver.close)
+        stack.callback(setattr, app.conf, "task_always_eager", eager)
+        logs = {name: tmp_path / f"{name}.log" for name in (*WORKERS, "web-a", "web-b")}
+        for name, queues in WORKERS.items():
+            stack.enter_context(_celery(env, name, queues, logs[name]))
+        bases = []
+        for name, port in zip(("web-a", "web-b"), ports, strict=True):
+            web = stack.enter_context(serving(env, port, logs[name]))
+            bases.append((web, f"http://127.0.0.1:{port}", logs[name]))
+        for web, base, log in bases:
+            wait_until_healthy(web, base, log, seconds=90)
+        deadline = time.monotonic() + 90
+        while len(app.control.ping(timeout=1) or []) < len(WORKERS):
+            assert time.monotonic() < deadline, "the workers did not start: " + logs["other"].read_text()[-2000:]
+        yield {"bases": [b for _, b, _ in bases], "receiver": receiver, "logs": logs, "key": integrator.key}
+
+
+def _post(base: str, key: str, body: dict[str, Any]) -> dict[str, Any]:
+    request = urllib.request.Request(
+        f"{base}/v1/verification/create-session",
+        data=json.dumps(body).encode(),
+        headers={"Authorization": f"ApiKey {key}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())
+
+
+def _scrape(base: str) -> str:
+    request = urllib.request.Request(f"{base}/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return response.read().decode()
+
+
+async def _connect(base: str, session_id: str, token: str) -> tuple[Any, dict[str, Any]]:
+    ws = await websockets.connect(f"{base.replace('http', 'ws')}/ws/v1/sessions/{session_id}/", origin=base)
+    await ws.send(json.dumps({"type": "auth", "token": token}))
+    state = json.loads(await asyncio.wait_for(ws.recv(), 30))
+    assert state["type"] == "state", state
+    return ws, state
+
+
+async def _stream(ws: Any, user: ScriptedUser, *, until: Any, timeout: float) -> list[dict[str, Any]]:
+    """Frames at 10 fps until ``until(messages)``; every message received."""
+    seen: list[dict[str, Any]] = []
+
+    async def sender() -> None:
+        while True:
+            await ws.send(next(user))
+            await asyncio.sleep(0.1)
+
+    task = asyncio.create_task(sender())
+    try:
+        async with asyncio.timeout(timeout):
+            while not until(seen):
+                message = json.loads(await ws.recv())
+                user.on_message(message)
+                seen.append(message)
+    finally:
+        task.cancel()
+    return seen
+
+
+async def test_a_capture_moves_to_another_web_process_and_ends_with_one_verdict_and_one_webhook(cluster):
+    web_a, web_b = cluster["bases"]
+    body = {
+        "verifierConfigs": {"liveness": {"type": "Verification", "challengeType": "Passive"}},
+        "webhookConfig": {"eventCallbackUrl": cluster["receiver"].url},
+    }
+    created = await asyncio.to_thread(_post, web_a, cluster["key"], body)
+    session_id = created["verificationSessionId"]
+    user = ScriptedUser(passive_blink=True)
+
+    ws, state = await _connect(web_a, session_id, created["sessionToken"])
+    assert state["status"] == "in_progress"
+    # Mid-capture: a few frames answered (the workers load their models first), then the connection just dies.
+    before = await _stream(ws, user, until=lambda s: sum(m["type"] == "feedback" for m in s) >= 3, timeout=90)
+    assert not any(m["type"] == "result" for m in before)
+    ws.transport.abort()
+
+    ws, state = await _connect(web_b, session_id, state["resumeToken"])
+    assert state["status"] == "in_progress" and state["attempt"] == 1, state
+    after = await _stream(ws, user, until=lambda s: bool(s) and s[-1]["type"] == "result", timeout=90)
+    await ws.close()
+    assert after[-1]["verdict"] == "pass", after[-1]
+    assert any(m["type"] == "feedback" for m in after)
+
+    stored = await sync_to_async(Session.objects.get)(id=session_id)
+    assert stored.status == "completed" and stored.verification_result == "Pass"
+    receiver = cluster["receiver"]
+    assert await asyncio.to_thread(receiver.arrived.wait, 30), "no webhook arrived"
+    await asyncio.sleep(2)  # a duplicate would come now
+    assert len(receiver.requests) == 1
+    await sync_to_async(assert_every_request_verifies)(receiver)
+    assert await sync_to_async(WebhookEvent.objects.filter(session_id=session_id).count)() == 1
+    delivery = await sync_to_async(WebhookDelivery.objects.get)(event__session_id=session_id)
+    assert delivery.status == WebhookDelivery.Status.DELIVERED
+
+    # Both frames workers analysed frames of this capture.
+    for name in ("frames-a", "frames-b"):
+        log = cluster["logs"][name].read_text()
+        assert "apps.sessions.tasks.frame_analyze[" in log and "succeeded" in log, (name, log[-1500:])
+
+    # Each web process serves the whole host's counts: the workers' engine time, verdict and webhook included.
+    scraped = [parse(await asyncio.to_thread(_scrape, base))[1] for base in (web_a, web_b)]
+    for samples in scraped:
+        assert value(samples, "liveproof_verdicts_total", result="Pass", reason="none") == 1
+        assert value(samples, "liveproof_webhook_attempts_total", outcome="delivered") == 1
+        assert value(samples, "liveproof_engine_seconds_count", stage="analyze_frame") >= 3
+        assert value(samples, "liveproof_frame_latency_seconds_count") >= 3
+        assert value(samples, "liveproof_sessions", status="completed") == 1
