@@ -12,10 +12,14 @@ from rest_framework.authentication import BaseAuthentication, get_authorization_
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
+from apps.audit.context import Actor, actor_set
+from apps.audit.models import AuditEventType
+from apps.audit.services import api_key_address_seen, audit_record
+from apps.core.errors import ApplicationError
 from apps.core.ratelimits import RateLimitExceeded, client_address, rate_limit_check, rate_limit_count
 
 from .models import Account, ApiKey
-from .services import api_key_authenticate, api_token_authenticate, split_api_key
+from .services import api_key_address_allowed, api_key_authenticate, api_token_authenticate, split_api_key
 
 if TYPE_CHECKING:
     # Not at run time: rest_framework.views loads this module through its settings.
@@ -66,7 +70,26 @@ def authenticate_limited(
         raise _throttled(exc) from None
     if api_key is None:
         raise exceptions.AuthenticationFailed(refusal)
+    _caller_check(request, api_key)
     return api_key
+
+
+def _caller_check(request: Request, api_key: ApiKey) -> None:
+    """The key's IP allow-list (403 outside it), then the audit trail's actor and new-address event."""
+    address = client_address(request)
+    if not api_key_address_allowed(api_key=api_key, address=address):
+        audit_record(
+            account_id=api_key.account_id,
+            type=AuditEventType.API_KEY_ADDRESS_REFUSED,
+            actor=f"apiKey:{api_key.prefix}",
+            address=address if address != "unknown" else None,
+            subject_type="apiKey",
+            subject_id=api_key.prefix,
+        )
+        raise ApplicationError("This API key may not be used from this address.", code="forbidden", status=403)
+    known = address if address != "unknown" else None
+    actor_set(Actor(f"apiKey:{api_key.prefix}", known))
+    api_key_address_seen(account_id=api_key.account_id, key_prefix=api_key.prefix, address=known)
 
 
 class ApiKeyAuthentication(BaseAuthentication):

@@ -44,6 +44,8 @@ class ApiKey(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # CIDR networks (IPv4 or IPv6) this key may be used from; empty: anywhere.
+    allowed_networks = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -13,6 +14,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from apps.audit.models import AuditEventType
+from apps.audit.services import audit_record
 from apps.core.keys import derive_key
 
 from .models import Account, ApiKey
@@ -53,11 +56,63 @@ def api_key_create(*, account: Account, name: str = "", kind: str = ApiKey.Kind.
     api_key = ApiKey.objects.create(
         account=account, name=name, kind=kind, prefix=lookup, hashed_key=hash_api_key(plaintext)
     )
+    audit_record(
+        account_id=account.pk,
+        type=AuditEventType.API_KEY_CREATED,
+        subject_type="apiKey",
+        subject_id=lookup,
+        details={"kind": str(kind), "name": name},
+    )
     return IssuedKey(api_key=api_key, plaintext=plaintext)
 
 
 def api_key_revoke(*, api_key: ApiKey) -> None:
-    ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    with transaction.atomic():
+        revoked = ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+        if revoked:
+            audit_record(
+                account_id=api_key.account_id,
+                type=AuditEventType.API_KEY_REVOKED,
+                subject_type="apiKey",
+                subject_id=api_key.prefix,
+            )
+
+
+def api_key_networks_parse(networks: list[str]) -> list[str]:
+    """Normalised CIDR networks (``10.0.0.0/8``, ``2001:db8::/32``, a single address); ValueError names a bad one."""
+    parsed = []
+    for value in networks:
+        try:
+            parsed.append(str(ipaddress.ip_network(value.strip(), strict=False)))
+        except ValueError:
+            raise ValueError(f"{value!r} is not an IP network in CIDR notation.") from None
+    return list(dict.fromkeys(parsed))
+
+
+def api_key_networks_set(*, api_key: ApiKey, networks: list[str]) -> list[str]:
+    """Set the key's IP allow-list (empty: anywhere)."""
+    normalised = api_key_networks_parse(networks)
+    with transaction.atomic():
+        ApiKey.objects.filter(pk=api_key.pk).update(allowed_networks=normalised)
+        audit_record(
+            account_id=api_key.account_id,
+            type=AuditEventType.API_KEY_NETWORKS_CHANGED,
+            subject_type="apiKey",
+            subject_id=api_key.prefix,
+            details={"allowedNetworks": normalised},
+        )
+    api_key.allowed_networks = normalised
+    return normalised
+
+
+def api_key_address_allowed(*, api_key: ApiKey, address: str) -> bool:
+    if not api_key.allowed_networks:
+        return True
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in ipaddress.ip_network(network, strict=False) for network in api_key.allowed_networks)
 
 
 def api_key_authenticate(*, plaintext: str, kind: str = ApiKey.Kind.SECRET) -> ApiKey | None:

@@ -22,6 +22,8 @@ from django.db.models import F
 from django.utils import timezone
 
 from apps.accounts.models import Account
+from apps.audit.models import AuditEventType
+from apps.audit.services import audit_record
 from apps.core.engine import get_engine
 from apps.core.errors import ApplicationError
 from apps.face_engine.types import Comparison, FaceEngine
@@ -167,6 +169,13 @@ def face_delete(*, account: Account, face_id: str) -> None:
         # The person's biometric data goes entirely: the session embeddings kept for compare too.
         SessionFace.objects.filter(session_id__in=face.sightings.values("session_id"), account=account).delete()
         face.delete()
+        audit_record(
+            account_id=account.pk,
+            type=AuditEventType.FACE_DELETED,
+            subject_type="face",
+            subject_id=face_id.lower(),
+            details={"collectionId": collection.collection_id.lstrip("\x1f")},
+        )
         old, new = _bump_version(collection)
         transaction.on_commit(
             lambda: search_cache.after_write(

@@ -17,6 +17,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.accounts.models import Account
+from apps.audit.models import AuditEventType
+from apps.audit.services import audit_record
 from apps.core.errors import ApplicationError
 from apps.core.keys import derive_key
 
@@ -120,7 +122,15 @@ def signing_secret_rotate(*, account: Account, revoke_previous: bool = False) ->
         SigningSecret.objects.filter(account=account).delete()
     else:
         SigningSecret.objects.filter(account=account, retired_at__isnull=True).update(retired_at=now)
-    return SigningSecret.objects.create(account=account, salt=secrets.token_hex(32), created_at=now)
+    created = SigningSecret.objects.create(account=account, salt=secrets.token_hex(32), created_at=now)
+    audit_record(
+        account_id=account.pk,
+        type=AuditEventType.SIGNING_SECRET_ROTATED,
+        subject_type="signingSecret",
+        subject_id=created.pk,
+        details={"revokedPrevious": revoke_previous},
+    )
+    return created
 
 
 def _secret_values(*, account: Account) -> list[str]:
@@ -260,3 +270,25 @@ def used_nonces_purge() -> int:
     """Delete nonces whose links have expired (they are refused as expired before any nonce check)."""
     deleted, _ = UsedNonce.objects.filter(expires_at__lt=timezone.now() - timedelta(minutes=5)).delete()
     return deleted
+
+
+def signing_secrets_rotate_due(*, now: datetime | None = None) -> int:
+    """Rotate every account's current secret older than SIGNING_SECRET_ROTATION_DAYS; returns how many.
+
+    Idempotent: a rotated account's new secret is young, so a second run finds nothing.
+    """
+    days = int(settings.SIGNING_SECRET_ROTATION_DAYS)
+    if days <= 0:
+        return 0
+    cutoff = (now or timezone.now()) - timedelta(days=days)
+    due = SigningSecret.objects.filter(retired_at__isnull=True, created_at__lt=cutoff).values_list(
+        "account_id", flat=True
+    )
+    rotated = 0
+    for account in Account.objects.filter(pk__in=list(due)):
+        with transaction.atomic():
+            # Checked again under the rotation's lock: a racing runner may have rotated it already.
+            if SigningSecret.objects.filter(account=account, retired_at__isnull=True, created_at__lt=cutoff).exists():
+                signing_secret_rotate(account=account)
+                rotated += 1
+    return rotated

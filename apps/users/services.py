@@ -14,6 +14,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.accounts.models import Account
+from apps.audit.models import AuditEventType
+from apps.audit.services import audit_record
 from apps.core.engine import get_engine
 from apps.core.errors import ApplicationError
 from apps.core.keys import derive_key
@@ -47,9 +49,13 @@ def user_create(
     digest = document_number_hash(account=account, number=document_number) if document_number else ""
     try:
         with transaction.atomic():
-            return EntryUser.objects.create(
+            user = EntryUser.objects.create(
                 account=account, external_id=external_id, date_of_birth=date_of_birth, document_number_hash=digest
             )
+            audit_record(
+                account_id=account.pk, type=AuditEventType.USER_CREATED, subject_type="user", subject_id=user.id
+            )
+            return user
     except IntegrityError:
         raise ApplicationError(
             "A user with this externalId already exists.",
@@ -102,6 +108,13 @@ def user_enrol(*, account: Account, entry_user_id: uuid.UUID, session_id: uuid.U
         updated_at=timezone.now(),
     )
     user.refresh_from_db()
+    audit_record(
+        account_id=account.pk,
+        type=AuditEventType.USER_ENROLLED,
+        subject_type="user",
+        subject_id=user.id,
+        details={"verificationSessionId": str(session_id)},
+    )
     return user
 
 
@@ -126,6 +139,13 @@ def user_delete(*, account: Account, entry_user_id: uuid.UUID) -> UserDeletion:
         session_ids = port.forget_user(account=account, entry_user_id=user.id, session_ids=known) if port else []
         session_faces_delete(account=account, session_ids=session_ids)
         user.delete()
+        audit_record(
+            account_id=account.pk,
+            type=AuditEventType.USER_DELETED,
+            subject_type="user",
+            subject_id=entry_user_id,
+            details={"deletedFaceCount": faces, "clearedSessionCount": len(session_ids)},
+        )
     return UserDeletion(deleted_face_count=faces, cleared_session_count=len(session_ids))
 
 

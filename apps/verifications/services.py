@@ -17,6 +17,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.accounts.models import Account
+from apps.audit.models import AuditEventType
+from apps.audit.services import audit_record
 from apps.core.errors import ApplicationError
 from apps.core.exceptions import flatten_errors
 
@@ -80,14 +82,26 @@ def verification_create(*, account: Account, name: str, verification_config: dic
     try:
         # A savepoint: two racing creates both pass the check above; the constraint decides.
         with transaction.atomic():
-            return VerificationConfig.objects.create(
+            created = VerificationConfig.objects.create(
                 account=account,
                 name=parsed.name,
                 config=parsed.config,
                 submitted_config=parsed.submitted_config,
             )
+            _audit(created, AuditEventType.CONFIG_CREATED)
+            return created
     except IntegrityError:
         raise _conflict() from None
+
+
+def _audit(verification: VerificationConfig, event: AuditEventType) -> None:
+    audit_record(
+        account_id=verification.account_id,
+        type=event,
+        subject_type="verification",
+        subject_id=verification.id,
+        details={"name": verification.name},
+    )
 
 
 def _apply(verification: VerificationConfig, parsed: ParsedVerification) -> VerificationConfig:
@@ -96,6 +110,7 @@ def _apply(verification: VerificationConfig, parsed: ParsedVerification) -> Veri
     verification.submitted_config = parsed.submitted_config
     verification.last_modified = timezone.now()
     verification.save(update_fields=["name", "config", "submitted_config", "last_modified"])
+    _audit(verification, AuditEventType.CONFIG_UPDATED)
     return verification
 
 
@@ -136,6 +151,7 @@ def verification_create_or_update(
                         config=parsed.config,
                         submitted_config=parsed.submitted_config,
                     )
+                    _audit(created, AuditEventType.CONFIG_CREATED)
                 return created, True
             except IntegrityError:
                 continue
@@ -144,7 +160,10 @@ def verification_create_or_update(
 
 def verification_delete(*, account: Account, verification_id: uuid.UUID | str) -> None:
     """Delete a config; 404 for an unknown or foreign id. Sessions keep their frozen copy."""
-    verification_get(account=account, verification_id=verification_id).delete()
+    verification = verification_get(account=account, verification_id=verification_id)
+    with transaction.atomic():
+        _audit(verification, AuditEventType.CONFIG_DELETED)
+        verification.delete()
 
 
 def verification_duplicate(*, verification: VerificationConfig) -> VerificationConfig:

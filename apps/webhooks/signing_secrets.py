@@ -5,13 +5,16 @@ Below both the services (which record events) and the delivery code (which signs
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from apps.accounts.models import Account
+from apps.audit.models import AuditEventType
+from apps.audit.services import audit_record
 
 from . import signatures
 from .models import WebhookSecret
@@ -34,6 +37,13 @@ def webhook_secret_rotate(*, account: Account) -> WebhookSecret:
     secret.secret = signatures.secret_generate()
     secret.rotated_at = now
     secret.save(update_fields=["secret", "previous_secret", "previous_expires_at", "rotated_at"])
+    audit_record(
+        account_id=account.pk,
+        type=AuditEventType.WEBHOOK_SECRET_ROTATED,
+        subject_type="webhookSecret",
+        subject_id=secret.pk,
+        details={"previousValidUntil": secret.previous_expires_at.isoformat()},
+    )
     return secret
 
 
@@ -43,3 +53,20 @@ def webhook_secrets_for_signing(*, secret: WebhookSecret) -> list[str]:
     if secret.previous_secret and secret.previous_expires_at and secret.previous_expires_at > timezone.now():
         live.append(secret.previous_secret)
     return live
+
+
+def webhook_secrets_rotate_due(*, now: datetime | None = None) -> int:
+    """Rotate every secret last set more than WEBHOOK_SECRET_ROTATION_DAYS ago; returns how many (idempotent)."""
+    days = int(settings.WEBHOOK_SECRET_ROTATION_DAYS)
+    if days <= 0:
+        return 0
+    cutoff = (now or timezone.now()) - timedelta(days=days)
+    due = WebhookSecret.objects.annotate(last_set=Coalesce("rotated_at", "created_at")).filter(last_set__lt=cutoff)
+    rotated = 0
+    for secret in due.select_related("account"):
+        with transaction.atomic():
+            fresh = WebhookSecret.objects.select_for_update().get(pk=secret.pk)
+            if (fresh.rotated_at or fresh.created_at) < cutoff:
+                webhook_secret_rotate(account=secret.account)
+                rotated += 1
+    return rotated

@@ -10,6 +10,7 @@ from django.db import transaction
 from .delivery import webhook_deliveries_sweep as _sweep
 from .delivery import webhook_delivery_send as _send
 from .delivery import webhook_events_purge as _purge
+from .signing_secrets import webhook_secrets_rotate_due as _rotate_due
 
 logger = logging.getLogger(__name__)
 
@@ -48,3 +49,9 @@ def webhook_deliveries_sweep() -> int:
 def webhook_events_purge() -> int:
     """Beat, daily: forget old events, their deliveries and attempts (they hold session results)."""
     return _purge()
+
+
+@shared_task(name="apps.webhooks.tasks.webhook_secrets_rotate_due", ignore_result=True)
+def webhook_secrets_rotate_due() -> int:
+    """Hourly: rotate webhook secrets older than WEBHOOK_SECRET_ROTATION_DAYS (off when 0)."""
+    return _rotate_due()

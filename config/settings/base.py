@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "axes",
     "django_ratelimit",
     "apps.core",
+    "apps.audit",
     "apps.accounts",
     "apps.verifications",
     "apps.signing",
@@ -66,6 +67,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "apps.core.middleware.ApiErrorMiddleware",
+    "apps.audit.context.AuditActorMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -304,7 +306,8 @@ LOGGING = {
 }
 
 # --- Per-area settings: each area owns one module in config/settings/parts/ -----------
-from .parts import accounts, faces, sessions, signing, users, verifications, webhooks  # noqa: E402
+from .parts import accounts, audit, faces, sessions, signing, users, verifications, webhooks  # noqa: E402
+from .parts.audit import *  # noqa: E402
 from .parts.engine import *  # noqa: E402
 from .parts.faces import *  # noqa: E402
 from .parts.ilive import *  # noqa: E402
@@ -316,6 +319,7 @@ from .parts.webhooks import *  # noqa: E402
 
 CELERY_BEAT_SCHEDULE = {
     **accounts.BEAT_SCHEDULE,
+    **audit.BEAT_SCHEDULE,
     **sessions.BEAT_SCHEDULE,
     **faces.BEAT_SCHEDULE,
     **signing.BEAT_SCHEDULE,

@@ -9,6 +9,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from apps.audit.models import AuditEventType
+from apps.audit.services import audit_record
 from apps.core.engine import get_engine
 from apps.core.metrics import VERDICTS, EngineTimer
 from apps.face_engine.types import CaptureState, Verdict
@@ -166,6 +168,18 @@ def session_verdict_record(
             verdict=verdict,
         )
         webhook_event_record_safe(session=session, event_type=EventType.SESSION_COMPLETED)
+        audit_record(
+            account_id=session.account_id,
+            type=AuditEventType.SESSION_VERDICT,
+            actor="system",
+            subject_type="session",
+            subject_id=session.id,
+            details={
+                "verificationResult": str(session.verification_result),
+                "reasons": list(session.verification_failed_reasons or []),
+                "entryUserId": str(session.entry_user_id) if session.entry_user_id else None,
+            },
+        )
     _verdict_count(result=str(session.verification_result), reasons=list(session.verification_failed_reasons))
     # The capture state holds face crops: it goes as soon as the verdict is stored.
     capture_record_delete(session_id=str(session.id))

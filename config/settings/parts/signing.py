@@ -28,6 +28,13 @@ for _name in ("HOSTED_LINK_UNSIGNED_PER_HOUR", "HOSTED_LINK_SIGNED_PER_HOUR"):
     if globals()[_name] < 1:
         raise ImproperlyConfigured(f"Setting {_name} is malformed: it must be >= 1")
 
+# Scheduled rotation: an account's signing secret older than this many days is rotated (the old one keeps
+# validating for SIGNING_SECRET_OVERLAP_SECONDS); 0 turns it off.
+SIGNING_SECRET_ROTATION_DAYS = setting("SIGNING_SECRET_ROTATION_DAYS", 0, int)
+if SIGNING_SECRET_ROTATION_DAYS < 0:
+    raise ImproperlyConfigured("Setting SIGNING_SECRET_ROTATION_DAYS is malformed: it must be >= 0")
+
 BEAT_SCHEDULE: dict[str, dict] = {
     "signing-purge-used-nonces": {"task": "apps.signing.tasks.used_nonces_purge", "schedule": 3600.0},
+    "signing-secrets-rotate": {"task": "apps.signing.tasks.signing_secrets_rotate_due", "schedule": 3600.0},
 }

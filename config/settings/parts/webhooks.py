@@ -34,6 +34,9 @@ WEBHOOK_COUNTDOWN_MAX_SECONDS = setting("WEBHOOK_COUNTDOWN_MAX_SECONDS", 60, int
 WEBHOOK_SWEEP_INTERVAL_SECONDS = setting("WEBHOOK_SWEEP_INTERVAL_SECONDS", 15.0, float)
 # After a rotation the previous secret keeps signing (second signature) for this long.
 WEBHOOK_SECRET_ROTATION_OVERLAP_SECONDS = setting("WEBHOOK_SECRET_ROTATION_OVERLAP_SECONDS", 86400, int)
+# Scheduled rotation: a webhook secret older than this many days is rotated (the old one keeps signing, as a
+# second signature, for WEBHOOK_SECRET_ROTATION_OVERLAP_SECONDS); 0 turns it off.
+WEBHOOK_SECRET_ROTATION_DAYS = setting("WEBHOOK_SECRET_ROTATION_DAYS", 0, int)
 WEBHOOK_MAX_PAYLOAD_BYTES = setting("WEBHOOK_MAX_PAYLOAD_BYTES", 65536, int)
 WEBHOOK_RESPONSE_EXCERPT_BYTES = setting("WEBHOOK_RESPONSE_EXCERPT_BYTES", 1024, int)
 # A slower DNS answer counts as "does not resolve": accepted when saving a URL, retried at delivery.
@@ -61,6 +64,11 @@ BEAT_SCHEDULE: dict[str, dict] = {
         "task": "apps.webhooks.tasks.webhook_deliveries_sweep",
         "schedule": WEBHOOK_SWEEP_INTERVAL_SECONDS,
         "options": {"queue": "webhooks", "expires": WEBHOOK_SWEEP_INTERVAL_SECONDS},
+    },
+    "webhooks-secrets-rotate": {
+        "task": "apps.webhooks.tasks.webhook_secrets_rotate_due",
+        "schedule": 3600.0,
+        "options": {"queue": "webhooks"},
     },
     "webhooks-purge": {
         "task": "apps.webhooks.tasks.webhook_events_purge",
