@@ -23,7 +23,7 @@ from apps.audit.selectors import (
 )
 from apps.core.errors import ApplicationError
 from apps.core.exceptions import flatten_errors
-from apps.core.fields import StrictCharField, StrictSerializer
+from apps.core.fields import QueryIntegerField, StrictCharField, StrictSerializer
 from apps.core.schema import ERROR_RESPONSES
 
 from .authentication import request_account, request_api_key
@@ -61,7 +61,7 @@ class _FilterQuery(serializers.Serializer):
 
 class _PageQuery(_FilterQuery):
     cursor = serializers.RegexField(CURSOR_PATTERN, required=False)
-    limit = serializers.IntegerField(required=False, min_value=1, max_value=500, default=100)
+    limit = QueryIntegerField(required=False, min_value=1, max_value=500, default=100)
 
 
 def _filtered(request: Request, query: dict[str, Any]) -> Any:

@@ -129,3 +129,16 @@ class StrictUUIDField(serializers.UUIDField):
         if not isinstance(data, str):
             self.fail("invalid")
         return super().to_internal_value(data)
+
+
+class QueryIntegerField(serializers.IntegerField):
+    """An integer query parameter with a default: ``?page=`` (present but blank) is refused, not read as absent.
+
+    DRF reads a blank value in form or query data as a missing one, so the default would answer a request
+    that its schema (an integer) calls malformed.
+    """
+
+    def get_value(self, dictionary: Any) -> Any:
+        if self.field_name in dictionary and dictionary.get(self.field_name) == "":
+            return ""
+        return super().get_value(dictionary)

@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts.authentication import request_account
+from apps.core.fields import QueryIntegerField
 from apps.core.patterns import (
     COLLECTION_ID_MAX_LENGTH,
     COLLECTION_ID_PATTERN,
@@ -175,8 +176,8 @@ class CollectionUpdateView(APIView):
 class FaceGetAllView(APIView):
     class InputSerializer(CollectionQuery):
         # Capped so the row offset stays within the database's integer range.
-        page = serializers.IntegerField(min_value=1, max_value=MAX_PAGE, default=1)
-        pageSize = serializers.IntegerField(min_value=1, max_value=500, default=100)
+        page = QueryIntegerField(min_value=1, max_value=MAX_PAGE, default=1)
+        pageSize = QueryIntegerField(min_value=1, max_value=500, default=100)
 
     @extend_schema(
         summary="List a collection's faces (paged, oldest first)",

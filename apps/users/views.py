@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 from apps.accounts.authentication import request_account
 from apps.core.errors import ApplicationError
 from apps.core.exceptions import flatten_errors
-from apps.core.fields import StrictCharField, StrictSerializer, StrictUUIDField
+from apps.core.fields import QueryIntegerField, StrictCharField, StrictSerializer, StrictUUIDField
 from apps.core.schema import ERROR_RESPONSES
 
 from .selectors import user_get, user_get_by_external_id, user_list, user_payload
@@ -145,8 +145,8 @@ class UserGetByExternalIdView(APIView):
 
 
 class _PageQuery(serializers.Serializer):
-    page = serializers.IntegerField(min_value=1, max_value=MAX_PAGE, default=1)
-    pageSize = serializers.IntegerField(min_value=1, max_value=500, default=100)
+    page = QueryIntegerField(min_value=1, max_value=MAX_PAGE, default=1)
+    pageSize = QueryIntegerField(min_value=1, max_value=500, default=100)
 
 
 class UserGetAllView(APIView):

@@ -152,3 +152,10 @@ def test_the_users_collection_is_never_listed_nor_addressable(integrator):
     )
     assert integrator.client.get("/v1/collection/get-all").json()["collections"] == []
     assert integrator.client.get("/v1/collection/get", {"collectionId": USERS_COLLECTION_ID}).status_code == 400
+
+
+@pytest.mark.parametrize("query", ["page=", "pageSize=", "page=0", "page=x"])
+def test_a_blank_or_bad_page_parameter_is_a_400_not_the_default(integrator, query):
+    response = integrator.client.get(f"/v1/user/get-all?{query}")
+    assert response.status_code == 400, response.content
+    assert query.split("=")[0] in response.json()["error"]["fields"]
