@@ -22,7 +22,7 @@ from apps.audit.selectors import (
     audit_events_page,
 )
 from apps.core.errors import ApplicationError
-from apps.core.exceptions import flatten_errors
+from apps.core.exceptions import validated_data
 from apps.core.fields import QueryIntegerField, StrictCharField, StrictSerializer
 from apps.core.schema import ERROR_RESPONSES
 
@@ -41,15 +41,6 @@ _NETWORK_ERROR = {"pattern": "Not an IP network in CIDR notation (10.0.0.0/8, 20
 MAX_EXPORT = 10_000
 MAX_NETWORKS = 50
 _TAGS = ["Audit"]
-
-
-def _validated(serializer_class: type[serializers.Serializer], data: Any) -> dict[str, Any]:
-    serializer = serializer_class(data=data)
-    if not serializer.is_valid():
-        raise ApplicationError(
-            "The request has invalid fields.", code="invalid", fields=flatten_errors(serializer.errors)
-        )
-    return dict(serializer.validated_data)
 
 
 class _FilterQuery(serializers.Serializer):
@@ -79,7 +70,7 @@ def _query(serializer_class: type[serializers.Serializer], request: Request) -> 
         key: request.query_params.getlist(key) if key == "type" else value
         for key, value in request.query_params.items()
     }
-    return _validated(serializer_class, data)
+    return validated_data(serializer_class, data)
 
 
 _FILTERS = [
@@ -202,7 +193,7 @@ class AllowedNetworksView(APIView):
         tags=_TAGS,
     )
     def put(self, request: Request) -> Response:
-        body = _validated(self.InputSerializer, request.data)
+        body = validated_data(self.InputSerializer, request.data)
         try:
             networks = api_key_networks_set(api_key=request_api_key(request), networks=body["allowedNetworks"])
         except ValueError as exc:

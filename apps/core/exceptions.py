@@ -82,3 +82,13 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     logger.exception("Unhandled API error", exc_info=exc)
     set_rollback()
     return Response(error_body("server_error", "An internal error occurred."), status=500)
+
+
+def validated_data(serializer_class: type[Any], data: Any) -> dict[str, Any]:
+    """``data`` through ``serializer_class``; an invalid field raises the one 400 ``invalid`` error shape."""
+    serializer = serializer_class(data=data)
+    if not serializer.is_valid():
+        raise ApplicationError(
+            "The request has invalid fields.", code="invalid", fields=flatten_errors(serializer.errors)
+        )
+    return dict(serializer.validated_data)

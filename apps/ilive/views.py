@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 
 from apps.accounts.authentication import ApiKeyAuthentication, request_account
 from apps.core.errors import ApplicationError
-from apps.core.exceptions import flatten_errors
+from apps.core.exceptions import validated_data
 from apps.core.fields import StrictCharField
 from apps.core.ratelimits import RateLimitExceeded, client_address, rate_limit_count
 from apps.core.schema import ERROR_RESPONSES
@@ -36,13 +36,6 @@ from .services import (
 
 TAGS = ["iLive compatibility"]
 _MODE_HELP = "active (default): 3-6 random challenges; passive: hold still for about 3 seconds"
-
-
-def _validated(serializer_class: type[serializers.Serializer], data: Any) -> dict[str, Any]:
-    serializer = serializer_class(data=data)
-    if not serializer.is_valid():
-        raise ApplicationError("The request has invalid fields.", fields=flatten_errors(serializer.errors))
-    return dict(serializer.validated_data)
 
 
 def _limited(*, group: str, rate: str, request: Request) -> None:
@@ -89,7 +82,7 @@ class ManagedSessionView(APIView):
         tags=TAGS,
     )
     def post(self, request: Request) -> Response:
-        body = _validated(self.InputSerializer, request.data)
+        body = validated_data(self.InputSerializer, request.data)
         session = ilive_session_create(
             account=request_account(request),
             mode=body["mode"],
@@ -123,7 +116,7 @@ class DirectSessionView(APIView):
         tags=TAGS,
     )
     def post(self, request: Request) -> Response:
-        body = _validated(self.InputSerializer, request.data)
+        body = validated_data(self.InputSerializer, request.data)
         if not settings.DIRECT_SESSIONS_ENABLED:
             raise ApplicationError("Direct sessions are turned off on this server.", code="not_found", status=404)
         _limited(group="direct-sessions", rate=f"{int(settings.DIRECT_SESSIONS_PER_HOUR)}/h", request=request)
@@ -166,7 +159,7 @@ class _TokenQuery(serializers.Serializer):
 
 
 def _session(request: Request, session_id: Any) -> Session:
-    query = _validated(_TokenQuery, request.query_params)
+    query = validated_data(_TokenQuery, request.query_params)
     return ilive_session_get(session_id=session_id, token=query["token"])
 
 

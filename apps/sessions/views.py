@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 
 from apps.accounts.authentication import request_account
 from apps.core.errors import ApplicationError
-from apps.core.exceptions import flatten_errors
+from apps.core.exceptions import validated_data
 from apps.core.fields import StrictCharField, StrictChoiceField, StrictSerializer, StrictUUIDField
 from apps.core.languages import LOCALE_HELP, LOCALES
 from apps.core.patterns import NON_BLANK_TEXT_PATTERN
@@ -28,14 +28,6 @@ from .services.create import session_create
 from .tokens import session_token_issue
 
 MAX_CUSTOM_PARAMETERS = 50
-
-
-def _validated(serializer_class: type[serializers.Serializer], data: Any) -> dict[str, Any]:
-    serializer = serializer_class(data=data)
-    if not serializer.is_valid():
-        fields = flatten_errors(serializer.errors)
-        raise ApplicationError("The request has invalid fields.", code="invalid", fields=fields)
-    return dict(serializer.validated_data)
 
 
 class _JsonObjectField(serializers.JSONField):
@@ -172,7 +164,7 @@ class CreateSessionView(APIView):
         responses={200: CreateSessionResponseSerializer, **ERROR_RESPONSES(400, 401, 404)},
     )
     def post(self, request: Request) -> Response:
-        body = _validated(self.InputSerializer, request.data)
+        body = validated_data(self.InputSerializer, request.data)
         session = session_create(account=request_account(request), body=body)
         return Response(
             {
@@ -194,13 +186,13 @@ class GetSessionResultView(APIView):
         responses={200: OpenApiTypes.OBJECT, **ERROR_RESPONSES(400, 401, 404)},
     )
     def get(self, request: Request) -> Response:
-        query = _validated(_SessionIdQuery, request.query_params)
+        query = validated_data(_SessionIdQuery, request.query_params)
         session = session_get(account=request_account(request), session_id=query["verificationSessionId"])
         return Response(session_result_payload(session=session))
 
 
 def _photo_session(request: Request) -> Session:
-    query = _validated(_SessionIdQuery, request.query_params)
+    query = validated_data(_SessionIdQuery, request.query_params)
     session = session_get(account=request_account(request), session_id=query["verificationSessionId"])
     if session.status in Session.UNFINISHED:
         return session

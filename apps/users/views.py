@@ -14,8 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts.authentication import request_account
-from apps.core.errors import ApplicationError
-from apps.core.exceptions import flatten_errors
+from apps.core.exceptions import validated_data
 from apps.core.fields import QueryIntegerField, StrictCharField, StrictSerializer, StrictUUIDField
 from apps.core.schema import ERROR_RESPONSES
 
@@ -34,15 +33,6 @@ DATE_PATTERN = rf"^({_years_pattern(timezone.now().year - 1)})-(0[1-9]|1[0-2])-(
 DOCUMENT_PATTERN = r"^[ ]*[0-9A-Za-z][0-9A-Za-z -]{0,63}$"
 MAX_PAGE = 1_000_000
 _TAGS = ["Users"]
-
-
-def _validated(serializer_class: type[serializers.Serializer], data: Any) -> dict[str, Any]:
-    serializer = serializer_class(data=data)
-    if not serializer.is_valid():
-        raise ApplicationError(
-            "The request has invalid fields.", code="invalid", fields=flatten_errors(serializer.errors)
-        )
-    return dict(serializer.validated_data)
 
 
 class DateOfBirthField(StrictCharField):
@@ -102,7 +92,7 @@ class UserCreateView(APIView):
         tags=_TAGS,
     )
     def post(self, request: Request) -> Response:
-        body = _validated(self.InputSerializer, request.data)
+        body = validated_data(self.InputSerializer, request.data)
         user = user_create(
             account=request_account(request),
             external_id=body["externalId"],
@@ -124,7 +114,7 @@ class UserGetView(APIView):
         tags=_TAGS,
     )
     def get(self, request: Request) -> Response:
-        query = _validated(_IdQuery, request.query_params)
+        query = validated_data(_IdQuery, request.query_params)
         user = user_get(account=request_account(request), entry_user_id=query["entryUserId"])
         return Response({"user": user_payload(user=user)})
 
@@ -139,7 +129,7 @@ class UserGetByExternalIdView(APIView):
         tags=_TAGS,
     )
     def get(self, request: Request) -> Response:
-        query = _validated(_ExternalIdQuery, request.query_params)
+        query = validated_data(_ExternalIdQuery, request.query_params)
         user = user_get_by_external_id(account=request_account(request), external_id=query["externalId"])
         return Response({"user": user_payload(user=user)})
 
@@ -171,7 +161,7 @@ class UserGetAllView(APIView):
         tags=_TAGS,
     )
     def get(self, request: Request) -> Response:
-        query = _validated(_PageQuery, request.query_params)
+        query = validated_data(_PageQuery, request.query_params)
         users = user_list(account=request_account(request))
         page, size = query["page"], query["pageSize"]
         rows = users[(page - 1) * size : page * size]
@@ -202,7 +192,7 @@ class UserEnrollView(APIView):
         tags=_TAGS,
     )
     def post(self, request: Request) -> Response:
-        body = _validated(self.InputSerializer, request.data)
+        body = validated_data(self.InputSerializer, request.data)
         user = user_enrol(
             account=request_account(request),
             entry_user_id=body["entryUserId"],
@@ -228,7 +218,7 @@ class UserCheckDocumentView(APIView):
         tags=_TAGS,
     )
     def post(self, request: Request) -> Response:
-        body = _validated(self.InputSerializer, request.data)
+        body = validated_data(self.InputSerializer, request.data)
         user = user_get(account=request_account(request), entry_user_id=body["entryUserId"])
         matches = user_document_matches(user=user, document_number=body["photoIdentityDocumentNumber"])
         return Response({"entryUserId": str(user.id), "matches": matches})
@@ -253,7 +243,7 @@ class UserDeleteView(APIView):
         tags=_TAGS,
     )
     def delete(self, request: Request) -> Response:
-        query = _validated(_IdQuery, request.query_params)
+        query = validated_data(_IdQuery, request.query_params)
         deletion = user_delete(account=request_account(request), entry_user_id=query["entryUserId"])
         return Response(
             {
