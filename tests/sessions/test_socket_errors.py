@@ -52,6 +52,15 @@ async def _status(session_id) -> str:
     return (await sync_to_async(Session.objects.get)(id=session_id)).status
 
 
+@pytest.fixture
+def memory_layer(settings):
+    """The in-process channel layer: these refusals never reach the layer, and cancelling a consumer that
+    is blocked in channels-redis' receive at teardown has hung the event loop past the test timeout
+    (the Redis layer's own behaviour is tested in test_redis_layer.py)."""
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+
+@pytest.mark.usefixtures("memory_layer")
 async def test_a_frame_before_auth_is_refused_with_4401(integrator):
     session = await _session(integrator)
     socket = await open_socket(session.id)
@@ -61,6 +70,7 @@ async def test_a_frame_before_auth_is_refused_with_4401(integrator):
     assert await _status(session.id) == "created"
 
 
+@pytest.mark.usefixtures("memory_layer")
 async def test_a_control_message_before_auth_is_refused_with_4401(integrator):
     session = await _session(integrator)
     socket = await open_socket(session.id)
@@ -69,6 +79,7 @@ async def test_a_control_message_before_auth_is_refused_with_4401(integrator):
     assert code == CloseCode.UNAUTHENTICATED and messages[0]["type"] == "error"
 
 
+@pytest.mark.usefixtures("memory_layer")
 @pytest.mark.parametrize("token", ["", "abc.def.ghi", 42])
 async def test_a_wrong_token_is_refused_with_4401(integrator, token):
     session = await _session(integrator)
