@@ -124,3 +124,34 @@ def other_integrator(db: None) -> Integrator:
 @pytest.fixture
 def anonymous() -> APIClient:
     return APIClient()
+
+
+@pytest.fixture(autouse=True)
+def _a_channel_layer_per_test() -> Iterator[None]:
+    """Each test gets channel-layer instances of its own, closed afterwards.
+
+    channels keeps one layer instance per process, and channels-redis keeps per-instance receive state
+    (a lock, a count, buffers) that belongs to the event loop that made it. A server has one loop; each
+    async test has a loop of its own, so a consumer left behind by one test could lock the next one out
+    ("bound to a different event loop") or hang its teardown.
+    """
+    from channels.layers import channel_layers
+
+    channel_layers.backends = {}
+    yield
+    layers, channel_layers.backends = channel_layers.backends, {}
+    for layer in layers.values():
+        _close_publisher_connections(layer)
+
+
+def _close_publisher_connections(layer: Any) -> None:
+    """Close the connections the worker-side notifier opened for ``layer`` on its long-lived loop."""
+    import asyncio
+
+    from apps.sessions import notifier
+
+    loop = notifier._loop
+    per_loop = getattr(layer, "_layers", None)
+    if loop is None or loop.is_closed() or not per_loop or loop not in per_loop:
+        return
+    asyncio.run_coroutine_threadsafe(per_loop.pop(loop).flush(), loop).result(timeout=5)
