@@ -36,7 +36,11 @@ def client_address(request: HttpRequest) -> str:
     One IPv6 subscriber usually holds a whole /64, so counting single IPv6 addresses would count nothing.
     Behind a proxy, ``python -m config.serve --proxy-headers`` puts the real client in REMOTE_ADDR.
     """
-    raw = str(request.META.get("REMOTE_ADDR") or "unknown")
+    return address_key(str(request.META.get("REMOTE_ADDR") or "unknown"))
+
+
+def address_key(raw: str) -> str:
+    """``raw`` as one client: an IPv4 address or its IPv6 network of ``RATELIMIT_IPV6_MASK`` bits (else ``raw``)."""
     try:
         address = ipaddress.ip_address(raw.split("%")[0])
     except ValueError:

@@ -30,6 +30,7 @@ from .models import Session
 from .protocol import CloseCode
 from .services.checks import session_check_window_open
 from .services.connect import ConnectRefusedError, session_connect
+from .services.devices import device_seen_from_scope
 from .services.frames import frame_encode
 from .services.lifecycle import session_cancel, session_expire, session_retry
 from .state_store import capture_record_get
@@ -93,7 +94,7 @@ class SessionConsumer(AsyncWebsocketConsumer):
         if not self.authenticated:
             if kind == "auth":
                 self.watch = message.get("watch") is True
-                await self._authenticate(message.get("token"))
+                await self._authenticate(message.get("token"), message.get("deviceId"))
             else:
                 await self._refuse("notAuthenticated", 'Send {"type": "auth", "token": ...} first.')
             return
@@ -173,11 +174,13 @@ class SessionConsumer(AsyncWebsocketConsumer):
             session_id=self.session_id, gen=gen, seq=seq, frame=frame, received_at=received_at
         )
 
-    async def _authenticate(self, token: Any) -> None:
+    async def _authenticate(self, token: Any, device_id: Any = None) -> None:
         self.auth_deadline.cancel()
         try:
             session, resume = await database_sync_to_async(session_connect)(
-                session_id=self.session_id, token=token if isinstance(token, str) else ""
+                session_id=self.session_id,
+                token=token if isinstance(token, str) else "",
+                seen=device_seen_from_scope(self.scope, sdk_device_id=device_id),
             )
         except ConnectRefusedError as exc:
             await self._error(exc.code, exc.message)

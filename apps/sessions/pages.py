@@ -30,6 +30,7 @@ from .models import Session
 from .page_texts import page_texts
 from .selectors import session_result_payload
 from .services.create import session_create
+from .services.devices import device_cookie_set, device_seen_from_request, session_device_record
 from .services.frames import engine_warm_up
 from .services.lifecycle import session_cancel, session_expire, session_page_reload
 from .tokens import SessionTokenError, page_key_check, page_key_create, session_token_decode, session_token_issue
@@ -142,7 +143,9 @@ def session_page(request: HttpRequest, session_id: uuid.UUID) -> HttpResponse:
     }
     failed_url = session.typed_config.redirect.failed_url
     failed_origin = url_origin(failed_url) if failed_url else None
-    return _page(
+    seen, fresh_device_id = device_seen_from_request(request)
+    session_device_record(session_id=session.id, seen=seen)
+    response = _page(
         request,
         "capture/session.html",
         {"boot": boot, "session": session, "consent_url": boot["consentUrl"]},
@@ -150,6 +153,9 @@ def session_page(request: HttpRequest, session_id: uuid.UUID) -> HttpResponse:
         locale=_page_locale(request, session),
         form_origins=[failed_origin] if failed_origin else None,
     )
+    if fresh_device_id:
+        device_cookie_set(response, request=request, device_id=fresh_device_id)
+    return response
 
 
 def _page_locale(request: HttpRequest, session: Session) -> str | None:

@@ -12,6 +12,7 @@ from apps.users.ports import SessionSummary
 
 from .models import Session
 from .retention import PERSONAL_FIELDS_CLEARED
+from .services.devices import device_risk_signals
 
 
 class SessionsForUsers:
@@ -20,6 +21,13 @@ class SessionsForUsers:
         if session is None:
             return None
         return SessionSummary(passed=session.passed, minor=session.minor, device_id=session.device_id)
+
+    def enrolment_signals(self, *, account: Account, session_id: uuid.UUID, entry_user_id: uuid.UUID) -> list[str]:
+        session = Session.objects.get(id=session_id, account=account)
+        signals = list(session.risk_signals or [])
+        signals.extend(s for s in device_risk_signals(session=session, entry_user_id=entry_user_id) if s not in signals)
+        Session.objects.filter(id=session.id).update(risk_signals=signals)
+        return signals
 
     def forget_user(
         self, *, account: Account, entry_user_id: uuid.UUID, session_ids: list[uuid.UUID]

@@ -23,6 +23,10 @@ class SessionSummary:
 class SessionsPort(Protocol):
     def summary(self, *, account: Account, session_id: uuid.UUID) -> SessionSummary | None: ...
 
+    def enrolment_signals(self, *, account: Account, session_id: uuid.UUID, entry_user_id: uuid.UUID) -> list[str]:
+        """Add the device risk signals of enrolling the user from this session to it (before the user changes)."""
+        ...
+
     def forget_user(
         self, *, account: Account, entry_user_id: uuid.UUID, session_ids: list[uuid.UUID]
     ) -> list[uuid.UUID]:

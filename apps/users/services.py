@@ -100,6 +100,7 @@ def user_enrol(*, account: Account, entry_user_id: uuid.UUID, session_id: uuid.U
             status=409,
             fields={"verificationSessionId": ["The face matches another user of this account."]},
         )
+    signals = port.enrolment_signals(account=account, session_id=session_id, entry_user_id=user.id) if port else []
     EntryUser.objects.filter(pk=user.pk).update(
         face=enrolment.face,
         enrolled_session_id=session_id,
@@ -113,7 +114,7 @@ def user_enrol(*, account: Account, entry_user_id: uuid.UUID, session_id: uuid.U
         type=AuditEventType.USER_ENROLLED,
         subject_type="user",
         subject_id=user.id,
-        details={"verificationSessionId": str(session_id)},
+        details={"verificationSessionId": str(session_id), "riskSignals": signals},
     )
     return user
 

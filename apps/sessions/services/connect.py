@@ -9,6 +9,7 @@ from ..models import Session, UsedSessionToken
 from ..protocol import CloseCode
 from ..tokens import SessionTokenError, session_token_decode, session_token_issue
 from .create import capture_attempt_reset
+from .devices import DeviceSeen, session_device_record
 from .lifecycle import session_expire
 
 
@@ -22,8 +23,8 @@ class ConnectRefusedError(Exception):
         self.close_code = close_code
 
 
-def session_connect(*, session_id: str, token: str) -> tuple[Session, str]:
-    """Spend ``token`` on ``session_id`` and start (or restart) its current attempt.
+def session_connect(*, session_id: str, token: str, seen: DeviceSeen | None = None) -> tuple[Session, str]:
+    """Spend ``token`` on ``session_id``, note the client ``seen`` and start (or restart) its current attempt.
 
     Returns the session and a fresh single-use resume token for reconnecting.
     Raises ConnectRefusedError (bad/expired token, another session's token, unknown
@@ -47,6 +48,8 @@ def session_connect(*, session_id: str, token: str) -> tuple[Session, str]:
     except IntegrityError as exc:
         raise ConnectRefusedError("tokenUsed", "This session token was already used.", CloseCode.TOKEN_USED) from exc
     resume = session_token_issue(session_id=session.id)
+    if seen is not None:
+        session_device_record(session_id=session.id, seen=seen)
     if session.is_finished:
         return session, resume
     if session.status == Session.Status.CREATED:

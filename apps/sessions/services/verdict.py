@@ -29,6 +29,7 @@ from ..state_store import CaptureRecord, capture_record_delete, capture_record_g
 from ..verdict_rules import VerifierResults, liveness_verdict, session_outcome, verifier_results
 from .attempts import session_attempt_record
 from .create import capture_state_load
+from .devices import device_risk_signals, user_device_note
 from .entry import age_margin, bound_user_age, user_recognise
 from .key_frames import key_frames_with_embeddings
 from .lifecycle import session_result_notify, webhook_event_record_safe
@@ -139,6 +140,8 @@ def session_verdict_record(
             recognition = FaceRecognitionOutcome(result=user.result, face_id=recognition.face_id, reasons=user.reasons)
             fields["entry_user_id"], fields["user_similarity"] = user.entry_user_id, user.similarity
             signals.extend(s for s in user.risk_signals if s not in signals)
+        bound_user = fields.get("entry_user_id", session.entry_user_id)
+        signals.extend(s for s in device_risk_signals(session=session, entry_user_id=bound_user) if s not in signals)
         fields["risk_signals"] = signals
         outcome = session_outcome(
             results=results, face_recognition=recognition.result, recognition_reasons=recognition.reasons
@@ -159,6 +162,7 @@ def session_verdict_record(
             transaction.set_rollback(True)
             return False
         session.refresh_from_db()
+        user_device_note(session=session)
         session_attempt_record(
             session=session,
             outcome=SessionAttempt.Outcome.PASS if session.passed else SessionAttempt.Outcome.FAIL,
