@@ -4,7 +4,8 @@ A browser sends the ``Origin`` of the page that opened the socket. The hosted
 page is on one of ``ALLOWED_HOSTS``; an integrator's own page (the SDK's headless
 mode, docs/sdk.md) is on its site, which the account lists in its allowed
 origins (``allowedRedirectOrigins``, the same list that may frame the hosted
-page). Any other origin, and a socket without one, is refused before the
+page). The same holds for a session's iLive frame socket (``/api/v1/session/<id>/ws``,
+docs/ilive.md). Any other origin, and a socket without one, is refused before the
 handshake (HTTP 403), as Channels' ``AllowedHostsOriginValidator`` does.
 """
 
@@ -21,7 +22,8 @@ from apps.signing.redirects import url_origin
 
 from .models import Session
 
-_SESSION_PATH = re.compile(r"^/ws/v1/sessions/([0-9a-fA-F-]{36})/$")
+# The capture socket of one session, and the iLive (002) frame socket of one session (apps/ilive/routing.py).
+_SESSION_PATH = re.compile(r"^/(?:ws/v1/sessions/([0-9a-fA-F-]{36})/|api/v1/session/([0-9a-fA-F-]{36})/ws)$")
 
 
 def _origin_header(scope: dict[str, Any]) -> str | None:
@@ -63,6 +65,8 @@ class SessionOriginValidator:
             match = _SESSION_PATH.match(str(scope.get("path", "")))
             if self.hosts.valid_origin(urlparse(origin)):
                 return await self.application(scope, receive, send)
-            if match and await database_sync_to_async(session_origin_allowed)(session_id=match[1], origin=origin):
+            session_id = match and (match[1] or match[2])
+            allowed = database_sync_to_async(session_origin_allowed)
+            if session_id and await allowed(session_id=session_id, origin=origin):
                 return await self.application(scope, receive, send)
         return await WebsocketDenier()(scope, receive, send)  # type: ignore[arg-type]
