@@ -164,3 +164,19 @@ class AttemptThumbnail(models.Model):
 
     class Meta:
         ordering = ["attempt", "t"]
+
+
+class SessionHandoff(models.Model):
+    """A short code (shown with its QR code) that opens a session's hosted page on another device.
+
+    Short-lived and single-use; only an HMAC of the code is stored (``services/handoff.py``).
+    """
+
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="handoffs")
+    code_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"handoff of {self.session_id}"

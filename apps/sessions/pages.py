@@ -135,6 +135,10 @@ def session_page(request: HttpRequest, session_id: uuid.UUID) -> HttpResponse:
         # Consent collected by the integrator (showConsentScreen false) or given before the script ran (?start=1).
         "consent": session.typed_config.verifiers.common.show_consent_screen and request.GET.get("start") != "1",
         "consentUrl": f"/s/{session.id}/consent?k={key}",
+        # Continue on a phone (a short code and QR code); a page opened by such a code leaves the redirect to
+        # the first device, which follows the session on statusUrl.
+        "handoffUrl": f"/s/{session.id}/handoff?k={key}",
+        "handedOff": request.GET.get("handoff") == "1",
         "texts": page_texts(max_attempts=session.max_attempts),
         # The engine's time for one challenge (the page counts it down) and how long the page waits for a
         # usable face before it offers help and a fresh start.

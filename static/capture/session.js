@@ -217,7 +217,10 @@
     show("result");
     if ((msg.reasons || []).indexOf("cancelled") >= 0) { tellParent({ type: "cancelled" }); }
     else { tellParent({ type: "completed", verificationResult: msg.verificationResult, redirectedTo: msg.redirectUrl || null }); }
-    if (msg.redirectUrl) {
+    if (boot.handedOff) {
+      // Opened with a code from another device: that device follows the session and takes the redirect.
+      $("handed-off-note").hidden = false;
+    } else if (msg.redirectUrl) {
       var link = $("continue");
       link.href = msg.redirectUrl; link.hidden = false; $("redirect-note").hidden = false;
       tellEmbedder(msg.redirectUrl);
@@ -269,6 +272,51 @@
     }
     once();
   }
+
+  // Continue on a phone: a short code and its QR code open this session there; this page follows the
+  // session on the status poll and shows its result (and takes its redirect) when the phone is done.
+  var following = null, codeExpiry = null;
+  function startHandoff() {
+    $("handoff-new").hidden = true; $("handoff-expired").hidden = true;
+    fetch(boot.handoffUrl, { method: "POST", cache: "no-store" })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (body) {
+        if (!body) { poll("connection"); return; }
+        $("handoff-qr").src = body.qrCode;
+        $("handoff-address").textContent = body.entryUrl;
+        $("handoff-code").textContent = body.code;
+        show("handoff");
+        if (codeExpiry) { clearTimeout(codeExpiry); }
+        codeExpiry = setTimeout(function () {
+          $("handoff-code").textContent = ""; $("handoff-qr").removeAttribute("src");
+          $("handoff-expired").hidden = false; $("handoff-new").hidden = false;
+        }, body.expiresInSeconds * 1000);
+        follow();
+      })
+      .catch(function () { show("connection"); });
+  }
+  function follow() {
+    if (following) { return; }
+    following = setInterval(function () {
+      fetch(boot.statusUrl, { cache: "no-store" }).then(function (r) { return r.ok ? r.json() : null; }).then(function (body) {
+        if (!body) { return; }
+        if (body.result && body.result.verdict !== "retry") { clearInterval(following); showResult(body.result); return; }
+        if (body.status === "expired") { clearInterval(following); show("expired"); return; }
+        var started = body.status !== "created";
+        $("handoff-waiting").hidden = started; $("handoff-active").hidden = !started;
+        if (started && codeExpiry) {
+          clearTimeout(codeExpiry); codeExpiry = null;
+          $("handoff-code").textContent = ""; $("handoff-qr").removeAttribute("src"); $("handoff-qr").hidden = true;
+        }
+      }).catch(function () { /* the next tick asks again */ });
+    }, 2000);
+  }
+  var handoffs = document.querySelectorAll('[data-action="handoff"]');
+  for (var h = 0; h < handoffs.length; h++) {
+    handoffs[h].hidden = false;
+    handoffs[h].addEventListener("click", startHandoff);
+  }
+  $("handoff-new").addEventListener("click", startHandoff);
 
   // The consent form posts by itself before this script runs; from here on the page answers in place.
   // Declining (and cancelling without a socket) posts the same form for JSON: the session ends cancelled.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -30,3 +31,12 @@ def real_engine() -> Any:
 
 def make_session(account: Any, verifiers: dict[str, Any] | None = None, **body: Any) -> Session:
     return session_create(account=account, body={"verifierConfigs": verifiers or PASSIVE, **body})
+
+
+@pytest.fixture(scope="module")
+def driver() -> Iterator[Any]:
+    """Playwright, for the hosted pages' browser tests (one per module: a sync driver owns its thread's loop)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        yield playwright

@@ -32,14 +32,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]
         yield app
 
 
-@pytest.fixture(scope="module")
-def driver() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        yield playwright
-
-
 def _status(database: str, session_id: str) -> str:
     with sqlite3.connect(database) as db:
         (status,) = db.execute(

@@ -44,14 +44,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]
 
 
 @pytest.fixture(scope="module")
-def driver() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        yield playwright
-
-
-@pytest.fixture(scope="module")
 def attack_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from tests.face_engine import synthetic
 

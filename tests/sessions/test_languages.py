@@ -28,7 +28,7 @@ LANGUAGES = ("de", "fr", "es", "pt-br", "ar")
 # The pages a verified person (or someone with a broken link) sees; demo*.html play the integrator.
 HOSTED_TEMPLATES = [
     ROOT / "templates" / "capture" / name
-    for name in ("base.html", "session.html", "problem.html", "link_error.html", "direct.html")
+    for name in ("base.html", "session.html", "problem.html", "link_error.html", "direct.html", "handoff.html")
 ] + [ROOT / "templates" / "faces" / "verif.html"]
 SCRIPTS = [ROOT / "static" / "capture" / "session.js", ROOT / "static" / "faces" / "verif.js"]
 # Words that are the same in every language: the product's name.

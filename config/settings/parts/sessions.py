@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import setting
+from config.env import rate_setting, setting
 
 # Unused (and unfinished) sessions expire after this many seconds (002: 30 minutes).
 SESSION_TTL_SECONDS = setting("SESSION_TTL_SECONDS", 30 * 60, int)
@@ -100,3 +100,11 @@ BEAT_SCHEDULE: dict[str, dict] = {
         "options": {"queue": "default"},
     },
 }
+
+# Cross-device continuation (docs/sessions.md, "Continue on a phone"): how long a short code lives, how many codes
+# one session may ask for, and how many codes one client address may try.
+SESSION_HANDOFF_TTL_SECONDS = setting("SESSION_HANDOFF_TTL_SECONDS", 300, int)
+SESSION_HANDOFF_CODES_PER_SESSION = rate_setting("SESSION_HANDOFF_CODES_PER_SESSION", "10/h")
+SESSION_HANDOFF_TRIES_PER_ADDRESS = rate_setting("SESSION_HANDOFF_TRIES_PER_ADDRESS", "10/10m")
+if not 60 <= SESSION_HANDOFF_TTL_SECONDS <= 900:
+    raise ImproperlyConfigured("Setting SESSION_HANDOFF_TTL_SECONDS is malformed: use 60..900 seconds")
