@@ -4,7 +4,8 @@ Each detector reads the time series of measures since its challenge was shown,
 *relative to the user's own neutral baseline* (a smiling or squinting face has
 a low eye ratio while its eyes are open, a narrow face a small yaw range), and
 answers whether the requested action happened. A challenge not met within
-``CHALLENGE_TIMEOUT_S`` fails.
+``CHALLENGE_TIMEOUT_S`` is replaced by a fresh one (``reprompt_pick``), at most
+``MAX_REPROMPTS`` times per capture; after that it fails.
 
 Series rows are ``state.MeasureRow``s (``eye_std`` and ``eye_dark``: contrast
 and darkest decile of the eye regions over the cheek just below, see
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import itertools
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import NamedTuple
 
 from .state import MeasureRow
@@ -25,6 +26,7 @@ Row = MeasureRow
 Baseline = MeasureRow  # the user's own neutral face
 
 CHALLENGE_TIMEOUT_S = 7.0
+MAX_REPROMPTS = 2  # fresh challenges per capture after one was not answered in time
 # Relative thresholds (see docs/engine.md ("Liveness", "Tuning and known limits") for how they were chosen).
 TURN_DELTA = 0.22  # yaw ratio change (~13 degrees)
 NOD_DELTA = 0.07  # pitch ratio change
@@ -179,6 +181,32 @@ def challenges_draw(*, count: int) -> tuple[ChallengeName, ...]:
     rng = secrets.SystemRandom()
     while True:
         drawn = tuple(rng.sample(CHALLENGES, count))
-        adjacent_turns = any({a, b} == {"turn_left", "turn_right"} for a, b in itertools.pairwise(drawn))
+        adjacent_turns = any(_turns_adjacent(a, b) for a, b in itertools.pairwise(drawn))
         if not adjacent_turns:
             return drawn
+
+
+def _turns_adjacent(a: str | None, b: str | None) -> bool:
+    return {a, b} == {"turn_left", "turn_right"}
+
+
+def challenges_reserve_draw(*, plan: Sequence[ChallengeName]) -> tuple[ChallengeName, ...]:
+    """The challenges not in ``plan``, in random order: what a re-prompt draws from (drawn with the plan, so
+    that analysing the same frames again asks the same re-prompts)."""
+    rest = [name for name in CHALLENGES if name not in plan]
+    return tuple(secrets.SystemRandom().sample(rest, len(rest)))
+
+
+def reprompt_pick(
+    plan: Sequence[ChallengeName], index: int, reserve: Sequence[ChallengeName], used: Collection[str]
+) -> ChallengeName:
+    """The challenge that replaces ``plan[index]`` (not answered in time): deterministic, no randomness here.
+
+    The first of ``reserve`` (then of the rest of ``CHALLENGES``) not asked yet in this capture, never a
+    turn next to the opposite turn; when every challenge has been asked, the missed one again.
+    """
+    neighbours = (plan[index - 1] if index > 0 else None, plan[index + 1] if index + 1 < len(plan) else None)
+    for name in (*reserve, *CHALLENGES):
+        if name not in used and name not in plan and not any(_turns_adjacent(name, n) for n in neighbours):
+            return name
+    return plan[index]

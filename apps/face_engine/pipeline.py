@@ -58,12 +58,13 @@ class Engine:
     def new_capture(self, plan: CapturePlan) -> CaptureState:
         if plan.mode == "active" and not plan.challenges:
             raise ValueError("An active capture needs at least one challenge.")
-        for name in plan.challenges:
+        for name in (*plan.challenges, *plan.reprompt_challenges):
             if name not in DETECTORS:
                 raise ValueError(f"Unknown challenge {name!r}.")
         return CaptureData(
             mode=plan.mode,
             challenges=list(plan.challenges) if plan.mode == "active" else [],
+            reserve=list(plan.reprompt_challenges),
             fail_on_multiple_faces=plan.fail_on_multiple_faces,
             want_age_gender=plan.want_age_gender,
             want_embedding=plan.want_embedding,

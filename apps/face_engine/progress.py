@@ -14,7 +14,17 @@ import numpy as np
 import numpy.typing as npt
 
 from .backends.base import GrayImage, Landmarks
-from .challenges import CHALLENGE_TIMEOUT_S, DETECTORS, LIMITS_68, LIMITS_MESH, Limits, eyes_closed, eyes_open
+from .challenges import (
+    CHALLENGE_TIMEOUT_S,
+    DETECTORS,
+    LIMITS_68,
+    LIMITS_MESH,
+    MAX_REPROMPTS,
+    Limits,
+    eyes_closed,
+    eyes_open,
+    reprompt_pick,
+)
 from .measures import RIGID_POINTS, FaceMeasures, Quality, eye_appearance
 from .planar import PARALLAX, PlanarResult, noise_parallax_threshold, planar_check
 from .state import CaptureData, MeasureRow, Outcome, PoseRatios
@@ -160,15 +170,26 @@ def _run_challenges(st: CaptureData, t: float, row: MeasureRow) -> None:
 
 
 def advance_timeouts(st: CaptureData, t: float) -> None:
-    """End the capture when the current challenge or the passive window has run out of time."""
+    """Re-prompt (or end the capture) when the current challenge, or end it when the passive window, ran out."""
     if st.mode == "active":
         if st.challenge_started is not None and st.challenge_index < len(st.challenges):
             if t - st.challenge_started > CHALLENGE_TIMEOUT_S:
                 st.outcomes.append(Outcome(st.challenges[st.challenge_index], False, t))
-                st.challenge_index = len(st.challenges)
-                st.complete = True  # one failed challenge fails the capture; stop early
+                _reprompt_or_end(st)
     elif st.t_first is not None and t - st.t_first >= PASSIVE_MAX_S:
         st.complete = True
+
+
+def _reprompt_or_end(st: CaptureData) -> None:
+    """A fresh challenge in place of the missed one (its timer starts back at neutral), up to MAX_REPROMPTS."""
+    if st.reprompts >= MAX_REPROMPTS:
+        st.challenge_index = len(st.challenges)
+        st.complete = True  # out of re-prompts: the missed challenge fails the capture; stop early
+        return
+    used = {o.name for o in st.outcomes}
+    st.challenges[st.challenge_index] = reprompt_pick(st.challenges, st.challenge_index, st.reserve, used)
+    st.reprompts += 1
+    st.challenge_started = None
 
 
 def planar_evidence(st: CaptureData) -> PlanarResult:
@@ -235,4 +256,5 @@ def frame_result(st: CaptureData, feedback: tuple[FeedbackCode, ...]) -> FrameRe
         challenges_done=sum(1 for o in st.outcomes if o.passed),
         progress=round(_progress(st), 3),
         capture_complete=st.complete,
+        reprompts=st.reprompts,
     )

@@ -113,6 +113,8 @@ class CaptureData:
     pts: list[list[float]] = field(default_factory=list)  # flattened rigid points per face frame
     pts_pose: list[PoseRatios] = field(default_factory=list)  # of each pts entry
     challenge_index: int = 0
+    reserve: list[ChallengeName] = field(default_factory=list)  # what re-prompts draw from, in order
+    reprompts: int = 0  # challenges replaced after a timeout (``challenges`` holds the replacements)
     challenge_started: float | None = None
     outcomes: list[Outcome] = field(default_factory=list)
     thumb: list[int] | None = None  # 32x24 thumbnail of the first frame, for the frozen-frame check
@@ -148,7 +150,9 @@ class CaptureData:
             state.best = KeyFrame.from_obj(best) if best else None
             state.keys = [KeyFrame.from_obj(k) for k in keys]
             state._name_rows()
-            if state.mode not in ("active", "passive") or any(c not in CHALLENGES for c in state.challenges):
+            if state.mode not in ("active", "passive") or any(
+                c not in CHALLENGES for c in (*state.challenges, *state.reserve)
+            ):
                 raise ValueError("bad plan")
         except (ValueError, TypeError, KeyError) as exc:
             raise FrameError("badState", f"The capture state cannot be loaded: {exc}") from exc

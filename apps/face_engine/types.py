@@ -79,6 +79,9 @@ class CapturePlan:
     mode: Literal["active", "passive"]
     challenges: tuple[ChallengeName, ...] = ()
     fail_on_multiple_faces: bool = True
+    # What replaces a challenge not answered in time, in order (``challenges_reserve_draw``); empty: the
+    # challenges not in the plan, in ``CHALLENGES`` order. Part of the plan, so re-analysis asks the same.
+    reprompt_challenges: tuple[ChallengeName, ...] = ()
     # Whether to compute age/gender, the embedding and the ICAO photo at decide().
     want_age_gender: bool = True
     want_embedding: bool = True
@@ -100,6 +103,7 @@ class FrameResult:
     challenges_done: int
     progress: float  # 0..1 of the whole capture
     capture_complete: bool
+    reprompts: int = 0  # challenges replaced so far because they were not answered in time
 
 
 @dataclass(frozen=True)

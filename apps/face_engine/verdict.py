@@ -16,6 +16,7 @@ from .state import CaptureData
 from .types import VerdictName
 
 FROZEN_THUMB_DIFF = 0.35  # mean gray-level change of a 32x24 thumbnail; a live head's sway exceeds it
+FROZEN_MIN_S = PASSIVE_HOLD_S  # ... over at least this long with a face (shorter: too little evidence)
 MULTI_FACE_FRAMES = 2  # detection frames with 2+ faces before "multipleFaces" (one false hit is tolerated)
 LOW_QUALITY_SHARE = 0.5  # of the face frames, from which the capture is "lowQuality"
 INSUFFICIENT_DEPTH = 0.55  # the depth score without any evidence either way: too little is not a pass
@@ -47,7 +48,7 @@ def verdict_rules(
 ) -> Judgement:
     """Combine every component into pass / fail / retry."""
     outcomes = challenge_outcomes(st)
-    depth = _depth(st, planar, outcomes)
+    depth = _depth(st, planar)
     scores = {
         "facePresence": _presence(st),
         "singleFace": 0.0 if _multiple_faces(st) else 1.0,
@@ -66,8 +67,7 @@ def verdict_rules(
     ]
     if depth == INSUFFICIENT_DEPTH and st.mode == "passive" and "presentationAttack" not in reasons:
         reasons.append("insufficientMotion")
-    parts = [scores["facePresence"], scores["singleFace"], scores["naturalMotion"], depth,
-             _challenge_score(st, outcomes), scores["quality"],
+    parts = [scores["facePresence"], scores["singleFace"], scores["naturalMotion"], depth, scores["quality"],
              scores.get("sameFace", 1.0), scores.get("antiSpoof", 1.0)]  # fmt: skip
     confidence = _confidence(parts, reasons, pass_threshold=pass_threshold, retry_threshold=retry_threshold)
     return Judgement(
@@ -98,9 +98,10 @@ def verdict_name(confidence: float, *, pass_threshold: float, retry_threshold: f
 
 def _confidence(parts: list[float], reasons: list[str], *, pass_threshold: float, retry_threshold: float) -> float:
     confidence = 0.0 if "noFace" in reasons else round(float(min(parts)), 3)
-    if "timeout" in reasons:
-        # A capture cut short can be tried again, never pass.
-        confidence = min(confidence, (pass_threshold + retry_threshold) / 2)
+    if "timeout" in reasons or any(r.startswith("challengeFailed:") for r in reasons):
+        # A capture cut short, or a challenge missed (after its re-prompts), is too little evidence to pass and
+        # no evidence of an attack: the user may try again. Positive evidence keeps its own, lower, score.
+        confidence = min(confidence, round((pass_threshold + retry_threshold) / 2, 3))
     return confidence
 
 
@@ -121,15 +122,17 @@ def _presence_reasons(st: CaptureData) -> list[str]:
 
 
 def _frozen(st: CaptureData) -> bool:
-    # Landmarks jitter by pixels on re-encoded copies of one image, so only the pixels can tell "frozen".
-    return st.frames_one >= BASELINE_FRAMES and st.max_thumb_diff < FROZEN_THUMB_DIFF
+    # Landmarks jitter by pixels on re-encoded copies of one image, so only the pixels can tell "frozen"; and
+    # only over long enough a time: a live head's sway is seen over seconds, not over a capture cut short.
+    long_enough = st.frames_one >= BASELINE_FRAMES and held_s(st) >= FROZEN_MIN_S
+    return long_enough and st.max_thumb_diff < FROZEN_THUMB_DIFF
 
 
 def _attack_reasons(st: CaptureData, planar: PlanarResult) -> list[str]:
     return ["presentationAttack"] if _frozen(st) or planar.outcome == "planar" else []
 
 
-def _depth(st: CaptureData, planar: PlanarResult, outcomes: dict[str, bool]) -> float:
+def _depth(st: CaptureData, planar: PlanarResult) -> float:
     """0..1: how surely the face is three-dimensional and alive."""
     if planar.outcome == "live":
         return 0.85 + 0.15 * planar.score
@@ -137,7 +140,7 @@ def _depth(st: CaptureData, planar: PlanarResult, outcomes: dict[str, bool]) -> 
         return min(0.3, planar.score)
     if _frozen(st):
         return 0.0
-    if st.mode == "active" and outcomes and all(outcomes.values()):
+    if st.mode == "active" and all_answered(st):
         return 0.75  # non-rigid evidence: a printed photo cannot blink, smile or open its mouth on request
     if st.blinks > 0:
         return 0.72
@@ -151,16 +154,16 @@ def _challenge_scores(st: CaptureData, outcomes: dict[str, bool]) -> dict[str, f
     return {"challenges": round(sum(outcomes.values()) / len(outcomes), 3) if outcomes else 0.0}
 
 
-def _challenge_score(st: CaptureData, outcomes: dict[str, bool]) -> float:
-    if st.mode != "active":
-        return 1.0
-    passed = sum(outcomes.values())
-    return 1.0 if passed == len(outcomes) else 0.2 * passed / max(1, len(outcomes))
+def all_answered(st: CaptureData) -> bool:
+    """Every challenge of the plan was answered: in place of a missed one, the fresh one that replaced it."""
+    return bool(st.challenges) and sum(1 for o in st.outcomes if o.passed) >= len(st.challenges)
 
 
 def _challenge_reasons(st: CaptureData, outcomes: dict[str, bool]) -> list[str]:
     if st.mode != "active":
         return ["timeout"] if not st.complete and held_s(st) < PASSIVE_HOLD_S else []
+    if all_answered(st):
+        return []  # a missed challenge replaced by an answered re-prompt stays in the outcomes only
     tried = {o.name for o in st.outcomes}
     reasons = [f"challengeFailed:{n}" for n, ok in outcomes.items() if not ok and n in tried]
     if not st.complete and st.challenge_index < len(st.challenges):

@@ -38,6 +38,8 @@ class ChallengeMessage(TypedDict):
     challenge: str
     index: int
     total: int
+    reprompt: bool  # this challenge replaces one not answered in time
+    repromptsLeft: int  # how many more times a missed challenge will be replaced before the attempt ends
 
 
 class ProgressMessage(TypedDict):

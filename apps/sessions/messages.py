@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from apps.face_engine.challenges import MAX_REPROMPTS
 from apps.face_engine.types import FrameResult
 
 from .events import ChallengeMessage, FeedbackMessage, ProgressMessage, ResultMessage, ServerMessage, StateMessage
@@ -57,12 +58,15 @@ def frame_messages(*, record: CaptureRecord, result: FrameResult, seq: int, tota
         "seq": seq,
     }
     messages: list[ServerMessage] = [feedback]
-    if result.current_challenge and result.current_challenge != record.get("challenge"):
+    reprompted = result.reprompts > record.get("reprompts", 0)
+    if result.current_challenge and (result.current_challenge != record.get("challenge") or reprompted):
         challenge: ChallengeMessage = {
             "type": "challenge",
             "challenge": result.current_challenge,
             "index": int(result.challenges_done),
             "total": total,
+            "reprompt": reprompted,
+            "repromptsLeft": max(MAX_REPROMPTS - result.reprompts, 0),
         }
         messages.append(challenge)
     progress: ProgressMessage = {

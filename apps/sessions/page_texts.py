@@ -117,6 +117,8 @@ UI: dict[str, Any] = {
     "failedText": _("We could not verify you."),
     "cancelled": _("Verification cancelled"),
     "retryTitle": _("Let's try that again"),
+    # Above a fresh challenge that replaces one not answered in time (docs/websocket.md "challenge").
+    "reprompt": _("Let's try another one"),
     "retryWhy": _("What to change:"),
     "failedWhy": _("What happened:"),
     # The seconds left for the current challenge.

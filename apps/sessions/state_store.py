@@ -33,6 +33,7 @@ class CaptureRecord(TypedDict):
     complete: bool
     t0: float  # wall-clock time of the first analysed frame; engine timestamps are relative to it
     total: int  # challenges in this attempt
+    reprompts: NotRequired[int]  # challenges the engine has replaced so far (not answered in time)
     # Per analysed frame: [engine time s, faces, feedback codes, current challenge or None] (the admin's timeline).
     log: NotRequired[list[list[Any]]]
 

@@ -82,6 +82,8 @@
         else if (msg.status === "analysing") { stopFrames(); show("analysing"); armWatchdog(); }
         break;
       case "challenge":
+        // A fresh challenge in place of one not answered in time: say so, so the change is not a surprise.
+        $("reprompt").textContent = msg.reprompt ? UI.reprompt : ""; $("reprompt").hidden = !msg.reprompt;
         $("challenge").textContent = T.challenges[msg.challenge] || "";
         $("steps").textContent = fill(UI.step, { step: msg.index + 1, total: msg.total });
         cue(msg.challenge);
@@ -138,7 +140,7 @@
 
   function startCapture(state) {
     show("capture");
-    $("help").hidden = true; cue(null); watchHelp();
+    $("help").hidden = true; $("reprompt").hidden = true; cue(null); watchHelp();
     if (state.mode === "passive") { $("challenge").textContent = UI.lookAndHold; }
     $("progress-bar").style.width = "0%";
     $("cancel-confirm").hidden = true; $("cancel").hidden = false; $("cancel-yes").disabled = false;

@@ -7,7 +7,7 @@ a 4-second raw clip is ~55 MB, its JPEGs ~4 MB.
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from apps.face_engine.types import CapturePlan, ChallengeName, FaceEngine, FrameResult, Verdict
@@ -21,6 +21,7 @@ JPEG_QUALITY = 88
 class Capture:
     verdict: Verdict
     results: tuple[FrameResult, ...]
+    frames: tuple[bytes, ...] = ()  # the JPEGs analysed (run_prompted), to analyse them again
 
     @property
     def frames_used(self) -> int:
@@ -87,23 +88,27 @@ def run_prompted(
     *,
     reaction_s: float = 0.5,
     max_s: float = 25.0,
+    ignore: Collection[str] = (),
 ) -> Capture:
     """A person who only acts when the engine asks: each new ``current_challenge`` is performed after
-    ``reaction_s`` (a human's reaction time), with nothing planned in advance."""
+    ``reaction_s`` (a human's reaction time), with nothing planned in advance; a prompt in ``ignore`` is not
+    (the person misses it)."""
     state = engine.new_capture(CapturePlan(mode="active", challenges=tuple(challenges)))
     results: list[FrameResult] = []
+    frames: list[bytes] = []
     answered: set[tuple[int, str]] = set()
     prompt_seen_at: float | None = None
     for i in range(round(max_s * actor.fps)):
         t = i / actor.fps
-        result = engine.analyze_frame(state, synthetic.encode_jpeg(actor.frame(), JPEG_QUALITY), t)
+        frames.append(synthetic.encode_jpeg(actor.frame(), JPEG_QUALITY))
+        result = engine.analyze_frame(state, frames[-1], t)
         results.append(result)
         if result.capture_complete:
             break
         state = engine.load_capture(result.state.to_json())
         prompt = result.current_challenge
         key = (result.challenges_done, prompt or "")
-        if prompt is None or actor.busy or key in answered:
+        if prompt is None or prompt in ignore or actor.busy or key in answered:
             prompt_seen_at = None
             continue
         if prompt_seen_at is None:
@@ -112,4 +117,4 @@ def run_prompted(
             actor.perform(prompt)
             answered.add(key)
             prompt_seen_at = None
-    return Capture(verdict=engine.decide(results[-1].state), results=tuple(results))
+    return Capture(verdict=engine.decide(results[-1].state), results=tuple(results), frames=tuple(frames))

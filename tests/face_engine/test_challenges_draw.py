@@ -7,7 +7,7 @@ from collections import Counter
 
 import pytest
 
-from apps.face_engine.challenges import challenges_draw
+from apps.face_engine.challenges import challenges_draw, challenges_reserve_draw, reprompt_pick
 from apps.face_engine.types import CHALLENGES
 from apps.sessions.services import capture_plan_for
 from apps.verifications.enums import ChallengeType, LivenessType
@@ -37,3 +37,26 @@ def test_sessions_draw_their_challenges_with_the_same_rules(challenge_type, coun
         mode, challenges = capture_plan_for(liveness)
         assert mode == ("passive" if count == 0 else "active") and len(set(challenges)) == len(challenges) == count
         assert not any({a, b} == {"turn_left", "turn_right"} for a, b in itertools.pairwise(challenges))
+
+
+def test_the_reserve_is_every_challenge_not_in_the_plan_in_varying_order():
+    draws = Counter(challenges_reserve_draw(plan=("blink", "nod")) for _ in range(400))
+    assert all(sorted(d) == sorted(("turn_left", "turn_right", "smile", "mouth_open")) for d in draws)
+    assert len(draws) == 24  # every order of the four shows up: a re-prompt cannot be guessed either
+    assert challenges_reserve_draw(plan=CHALLENGES) == ()
+
+
+@pytest.mark.parametrize(
+    ("plan", "index", "reserve", "used", "expected"),
+    [
+        (("smile", "blink"), 0, ("nod", "mouth_open"), {"smile"}, "nod"),  # the reserve's order
+        (("smile", "blink"), 0, ("nod", "mouth_open"), {"smile", "nod"}, "mouth_open"),  # never asked twice
+        (("smile", "blink"), 0, (), {"smile"}, "turn_left"),  # no reserve: CHALLENGES' order
+        (("turn_left", "smile"), 1, ("turn_right", "nod"), {"smile"}, "nod"),  # never a turn next to the other
+        (("smile", "turn_left"), 0, ("turn_right", "nod"), {"smile"}, "nod"),
+        (CHALLENGES, 3, (), {"blink", "turn_left", "turn_right", "nod"}, "nod"),  # all asked: the missed one again
+    ],
+)
+def test_a_reprompt_is_a_fresh_challenge_picked_without_randomness(plan, index, reserve, used, expected):
+    assert reprompt_pick(plan, index, reserve, used) == expected
+    assert reprompt_pick(plan, index, reserve, used) == expected  # the same frames: the same re-prompt

@@ -36,15 +36,15 @@ def test_the_pass_and_retry_thresholds_are_settings(each_engine) -> None:
 
 
 @pytest.mark.slow
-def test_a_challenge_not_done_in_time_fails_by_name(each_engine) -> None:
+def test_a_challenge_not_done_in_time_is_reprompted_twice_then_fails_by_name(each_engine) -> None:
     neutral = live_clip("astronaut", ("blink",))[:12]
-    frames = list(itertools.islice(itertools.cycle(neutral), 150))  # 10 s of someone not smiling
+    frames = list(itertools.islice(itertools.cycle(neutral), 450))  # 30 s of someone not moving at all
     result, verdict = _run(each_engine, frames, CapturePlan(mode="active", challenges=("smile", "blink")))
-    assert result.capture_complete  # the engine stopped on its own after the timeout
-    assert result.state.t_last < 9.0
-    assert verdict.verdict == "fail"
-    assert "challengeFailed:smile" in verdict.reasons
-    assert verdict.challenge_outcomes == {"smile": False, "blink": False}
+    assert result.capture_complete  # the engine stopped on its own after the third timeout
+    assert 3 * 7.0 < result.state.t_last < 25.0 and result.reprompts == 2
+    assert verdict.verdict == "retry"  # no evidence of an attack either: try again
+    assert verdict.reasons == ("challengeFailed:smile", "challengeFailed:turn_left", "challengeFailed:turn_right")
+    assert verdict.challenge_outcomes == {"smile": False, "turn_left": False, "turn_right": False, "blink": False}
 
 
 def test_a_capture_cut_short_is_a_timeout_and_never_a_pass(each_engine) -> None:

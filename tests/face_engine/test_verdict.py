@@ -123,20 +123,42 @@ def test_every_challenge_passed_is_depth_evidence_and_passes() -> None:
     assert judged.scores["challenges"] == 1.0 and judged.scores["depth"] == 0.75
 
 
-def test_a_failed_challenge_fails_by_name() -> None:
-    judged = judge(active([Outcome("blink", True, 1.0), Outcome("smile", False, 8.5)]))
-    assert judged.verdict == "fail"
-    assert judged.reasons == ("challengeFailed:smile",)
-    assert judged.challenge_outcomes == {"blink": True, "smile": False}
-    assert judged.scores["challenges"] == 0.5
-    assert judged.confidence == 0.1  # 0.2 per passed share: a failed challenge weighs more than any other score
+def test_a_challenge_missed_after_its_reprompts_is_a_retry_by_name_not_an_attack() -> None:
+    # blink passed; smile, then its two fresh replacements (nod, mouth_open) were not answered in time.
+    missed = [Outcome("smile", False, 8.5), Outcome("nod", False, 16.0), Outcome("mouth_open", False, 24.0)]
+    st = active([Outcome("blink", True, 1.0), *missed], challenges=["blink", "mouth_open"], challenge_index=2,
+                reprompts=2)  # fmt: skip
+    judged = judge(st)
+    assert judged.verdict == "retry"  # no evidence of an attack: the user may try again
+    assert judged.reasons == ("challengeFailed:smile", "challengeFailed:nod", "challengeFailed:mouth_open")
+    assert judged.challenge_outcomes == {"blink": True, "smile": False, "nod": False, "mouth_open": False}
+    assert judged.scores["challenges"] == 0.25
+    assert judged.confidence == 0.55  # no depth evidence either way; a missed challenge caps it at 0.575
+    three_d = judge(st, PlanarResult("live", 12, 5, 0.1, 0.12))
+    assert three_d.verdict == "retry" and three_d.confidence == (PASS + RETRY) / 2  # never a pass
+
+
+def test_a_missed_challenge_replaced_by_an_answered_reprompt_passes_and_stays_in_the_outcomes() -> None:
+    st = active([Outcome("smile", False, 7.5), Outcome("nod", True, 9.0), Outcome("blink", True, 11.0)],
+                challenges=["nod", "blink"], reprompts=1)  # fmt: skip
+    judged = judge(st)
+    assert judged.verdict == "pass" and judged.reasons == ()
+    assert judged.challenge_outcomes == {"smile": False, "nod": True, "blink": True}
+    assert judged.scores["challenges"] == 0.667 and judged.scores["depth"] == 0.75
+
+
+def test_a_missed_challenge_with_evidence_of_an_attack_still_fails() -> None:
+    frozen = judge(active([Outcome("blink", False, 8.0)], max_thumb_diff=0.1, t_last=24.0, complete=True))
+    assert frozen.verdict == "fail" and frozen.reasons[0] == "presentationAttack"
+    flat = judge(active([Outcome("blink", False, 8.0)]), PlanarResult("planar", 12, 0, 0.03, 0.09))
+    assert flat.verdict == "fail" and "presentationAttack" in flat.reasons
 
 
 def test_a_challenge_still_pending_when_the_capture_ended_is_failed_and_a_timeout() -> None:
     judged = judge(active([Outcome("blink", True, 1.0)], complete=False))
     assert judged.reasons == ("challengeFailed:smile", "timeout")
     assert judged.challenge_outcomes == {"blink": True, "smile": False}
-    assert judged.verdict == "fail"
+    assert judged.verdict == "retry"
 
 
 def test_challenge_outcomes_list_the_ended_ones_first_then_those_never_reached() -> None:
@@ -192,3 +214,43 @@ def test_the_thresholds_decide_between_pass_retry_and_fail() -> None:
 )
 def test_each_threshold_is_inclusive(confidence: float, expected: str) -> None:
     assert verdict_name(confidence, pass_threshold=PASS, retry_threshold=RETRY) == expected
+
+
+# -- presentationAttack only on positive evidence; too little evidence is a retry that says what to do -------------
+MISSED_THRICE = [Outcome("smile", False, 8.0), Outcome("nod", False, 16.0), Outcome("mouth_open", False, 24.0)]
+TOO_LITTLE = {
+    "still, no blink, no parallax": (passive(blinks=0), UNKNOWN),
+    "some out-of-plane motion, not enough to judge": (passive(blinks=0), PlanarResult("unknown", 4, 1, 0.05, 0.07)),
+    "no change of the picture, but over too short a time": (
+        passive(blinks=0, max_thumb_diff=0.1, t_last=1.5, complete=False), UNKNOWN),
+    "challenges missed after their re-prompts": (
+        active([Outcome("blink", True, 1.0), *MISSED_THRICE], challenges=["blink", "mouth_open"], reprompts=2),
+        UNKNOWN),
+    "poor frames and no blink": (passive(blinks=0, frames_low_quality=40), UNKNOWN),
+}  # fmt: skip
+POSITIVE = {
+    "frozen picture": (passive(blinks=0, max_thumb_diff=0.1), UNKNOWN, ONE_KEY_FRAME, "presentationAttack"),
+    "flat under out-of-plane motion": (passive(), PlanarResult("planar", 12, 0, 0.03, 0.09), ONE_KEY_FRAME,
+                                       "presentationAttack"),
+    "anti-spoof model": (passive(), UNKNOWN, replace(ONE_KEY_FRAME, antispoof=0.2), "presentationAttack"),
+    "another face mid-capture": (passive(), UNKNOWN, replace(ONE_KEY_FRAME, key_frames=2, lowest_similarity=0.3),
+                                 "faceChanged"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", TOO_LITTLE)
+def test_too_little_evidence_is_a_retry_with_words_that_say_what_to_do_never_an_attack(case: str) -> None:
+    from apps.sessions.page_texts import REASONS
+
+    st, planar = TOO_LITTLE[case]
+    judged = judge(st, planar)
+    assert judged.verdict == "retry", (judged.reasons, judged.scores)
+    assert "presentationAttack" not in judged.reasons
+    assert judged.reasons and all(reason in REASONS for reason in judged.reasons)  # each has its instruction
+
+
+@pytest.mark.parametrize("case", POSITIVE)
+def test_positive_evidence_of_an_attack_fails(case: str) -> None:
+    st, planar, faces, reason = POSITIVE[case]
+    judged = judge(st, planar, faces)
+    assert judged.verdict == "fail" and reason in judged.reasons, (judged.reasons, judged.scores)

@@ -105,3 +105,23 @@ async def test_a_retry_verdict_offers_another_attempt_on_the_same_socket(integra
     await socket.send_json_to({"type": "retry"})
     assert (await socket.receive_json_from())["code"] == "retryNotAllowed"
     await socket.disconnect()
+
+
+async def test_a_missed_challenge_is_asked_again_as_a_fresh_one_and_the_session_can_still_pass(integrator):
+    session = await sync_to_async(make_session)(integrator.account, BALANCED)
+    socket, _ = await authed_socket(session.id, session_token_issue(session_id=session.id))
+    first, second = session.challenges
+    user = ScriptedUser(answers={first: "hold"})  # the person misses the first prompt, then does each one asked
+    messages = await _capture(socket, user, timeout=45)
+    shown = [m for m in messages if m["type"] == "challenge"]
+    prompts = [(m["challenge"], m["index"], m["reprompt"], m["repromptsLeft"]) for m in shown]
+    assert len(prompts) == 3, prompts
+    fresh = prompts[1][0]
+    assert fresh not in session.challenges  # a challenge not in the plan, from the attempt's own reserve
+    assert prompts == [(first, 0, False, 2), (fresh, 0, True, 1), (second, 1, False, 1)]
+    assert messages[-1]["verdict"] == "pass", messages[-1]
+    stored = await _get(session.id)
+    assert stored.verification_result == "Pass" and stored.verification_failed_reasons == []
+    # The operator still sees the miss.
+    assert stored.challenge_outcomes == {first: False, fresh: True, second: True}
+    await socket.disconnect()

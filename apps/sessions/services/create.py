@@ -16,7 +16,7 @@ from apps.accounts.models import Account
 from apps.core.errors import ApplicationError
 from apps.core.exceptions import flatten_errors
 from apps.core.fields import StrictSerializer
-from apps.face_engine.challenges import challenges_draw
+from apps.face_engine.challenges import challenges_draw, challenges_reserve_draw
 from apps.face_engine.types import CapturePlan, CaptureState, FaceEngine
 from apps.signing.redirects import redirect_override_check
 from apps.users.selectors import user_get
@@ -185,6 +185,8 @@ def capture_attempt_reset(*, session: Session) -> CaptureRecord:
     plan = {
         "mode": "passive" if session.mode == "passive" else "active",
         "challenges": list(session.challenges),
+        # Drawn now, with the attempt: what replaces a challenge not answered in time (docs/engine.md).
+        "reprompt_challenges": list(challenges_reserve_draw(plan=session.challenges)) if session.challenges else [],
         "fail_on_multiple_faces": verifiers.common.fail_on_multiple_faces,
         "want_age_gender": verifiers.wants_age_gender,
         # Always: a passed session keeps its face (face compare, faceId, continuous checks) whether or not
@@ -214,4 +216,5 @@ def capture_state_load(engine: FaceEngine, record: CaptureRecord) -> CaptureStat
     if record["state"]:
         return engine.load_capture(record["state"])
     plan = dict(record["plan"])
-    return engine.new_capture(CapturePlan(**{**plan, "challenges": tuple(plan["challenges"])}))
+    lists = {name: tuple(plan.get(name) or ()) for name in ("challenges", "reprompt_challenges")}
+    return engine.new_capture(CapturePlan(**{**plan, **lists}))

@@ -89,6 +89,7 @@ def session_frame_analyze(
         record["seq"] = seq
         record["state"] = result.state.to_json()
         record["challenge"] = result.current_challenge or record["challenge"]
+        record["reprompts"] = result.reprompts
         record["complete"] = bool(result.capture_complete)
         frame_log_append(record, t=engine_time, result=result)
         capture_record_put(session_id=sid, record=record)
