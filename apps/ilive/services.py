@@ -3,7 +3,8 @@
 A managed or direct iLive session *is* a Liveproof session: ``mode`` picks the liveness challenge type
 (active: Advanced, four random challenges, inside 002's 3-6; passive: no challenges), ``redirect_url``
 becomes the redirect target of both outcomes with ``session_id`` appended, ``webhook_url`` the session's
-webhook. The result is read from the same row get-session-result reads.
+webhook, which receives 002's result (``ilive_result_payload``, what the result endpoint answers). The
+result is read from the same row get-session-result reads.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from apps.verifications.enums import ChallengeType, LivenessType
 from .tokens import ilive_token_check, ilive_token_issue
 
 Mode = Literal["active", "passive"]
+# The sessions' webhook_format of iLive sessions: their webhook_url gets 002's result (apps.py registers it).
+WEBHOOK_FORMAT = "ilive"
 Verdict = Literal["pass", "fail", "retry"]
 
 _CHALLENGE_TYPES: dict[str, ChallengeType] = {"active": ChallengeType.ADVANCED, "passive": ChallengeType.PASSIVE}
@@ -64,7 +67,7 @@ def ilive_session_create(
     if webhook_url:
         body["webhookConfig"] = {"eventCallbackUrl": webhook_url}
     try:
-        return session_create(account=account, body=body, session_id=session_id)
+        return session_create(account=account, body=body, session_id=session_id, webhook_format=WEBHOOK_FORMAT)
     except ApplicationError as exc:
         raise _renamed(exc) from None
 

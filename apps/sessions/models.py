@@ -77,6 +77,9 @@ class Session(models.Model):
     device_id = models.CharField(max_length=64, blank=True)
     client_address = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=500, blank=True)
+    # The body of the session's webhooks: ours ("") or that of the adapter's API that created it ("ilive":
+    # 002's result), built by what that adapter registered (apps/sessions/webhook_formats.py).
+    webhook_format = models.CharField(max_length=16, blank=True)
     # Set when SESSION_RETENTION_DAYS removed the personal fields (apps/sessions/retention.py).
     personal_data_purged_at = models.DateTimeField(null=True, blank=True)
 

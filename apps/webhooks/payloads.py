@@ -2,7 +2,8 @@
 
 Shape: ``{"type", "id", "timestamp", ...seed fields, "data": {...}}`` where
 ``id`` equals the ``webhook-id`` header and ``data`` is the caller's result
-dict (for sessions: the get-session-result fields) without binary data.
+dict (for sessions: the get-session-result fields) without binary data; or,
+for a session created through an adapter's API, that API's body alone.
 """
 
 from __future__ import annotations
@@ -52,9 +53,17 @@ def _dumps(body: dict[str, Any]) -> str:
     return json.dumps(body, cls=DjangoJSONEncoder, separators=(",", ":"), ensure_ascii=False)
 
 
-def payload_build(*, event_id: str, event_type: str, occurred_at: datetime, data: dict[str, Any]) -> str:
-    """Serialise the body: Standard Webhooks ``type``/``timestamp``/``data``, the event id and seed fields."""
+def payload_build(
+    *, event_id: str, event_type: str, occurred_at: datetime, data: dict[str, Any], enveloped: bool = True
+) -> str:
+    """Serialise the body: Standard Webhooks ``type``/``timestamp``/``data``, the event id and seed fields.
+
+    ``enveloped=False``: ``data`` is the whole body, for receivers written against another API (002's
+    webhook is its session result). The event id and time still travel in the signed headers.
+    """
     data = _small(data)
+    if not enveloped:
+        return _dumps(data)
     body: dict[str, Any] = {"type": event_type, "id": event_id, "timestamp": utc_timestamp(occurred_at)}
     if event_type.startswith(SESSION_EVENT_PREFIX):
         if event_type != EventType.SESSION_CHECK:  # a check alert is no completion, whatever 001 receivers assume

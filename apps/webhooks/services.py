@@ -26,15 +26,23 @@ def _session_id(payload: dict[str, Any]) -> uuid.UUID | None:
 
 
 def webhook_event_record(
-    *, account: Account, event_type: EventType, payload: dict[str, Any], url: str | None
+    *,
+    account: Account,
+    event_type: EventType,
+    payload: dict[str, Any],
+    url: str | None,
+    session_id: uuid.UUID | None = None,
+    enveloped: bool = True,
 ) -> WebhookDelivery | None:
     """Record an event and its delivery in the caller's transaction; None when there is no URL.
 
     Call it inside the transaction that changes the session: the event then
     exists exactly when the change does, and the delivery is enqueued only
     after that transaction commits. ``payload`` is the get-session-result
-    dict (no images). A disabled endpoint gets a failed delivery, visible in
-    the admin, instead of a request. An unknown ``event_type`` is a ValueError.
+    dict (no images); with ``enveloped=False`` it is the whole body (another
+    API's shape, payloads.py). ``session_id`` defaults to the payload's
+    ``verificationSessionId``. A disabled endpoint gets a failed delivery,
+    visible in the admin, instead of a request. An unknown ``event_type`` is a ValueError.
     """
     event_type = EventType(event_type)
     if not url:
@@ -48,8 +56,10 @@ def webhook_event_record(
             id=event_id,
             account=account,
             type=event_type,
-            session_id=_session_id(payload),
-            body=payload_build(event_id=event_id, event_type=event_type, occurred_at=now, data=payload),
+            session_id=session_id or _session_id(payload),
+            body=payload_build(
+                event_id=event_id, event_type=event_type, occurred_at=now, data=payload, enveloped=enveloped
+            ),
         )
         if endpoint.disabled:
             return WebhookDelivery.objects.create(

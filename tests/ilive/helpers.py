@@ -13,6 +13,13 @@ from apps.sessions.models import Session
 from apps.sessions.services import session_verdict_record
 from tests.sessions import real_captures
 
+# 002, "Quick start: managed session".
+MANAGED_BODY = {"redirect_url": "https://yourapp.com/verify/callback", "webhook_url": "https://yourapp.com/api/webhook"}
+
+
+def managed(client: Any, body: dict[str, Any] = MANAGED_BODY) -> Any:
+    return client.post("/api/v1/managed-session", body, format="json")
+
 
 def fresh_address() -> str:
     """An IPv6 client address of a /64 unique to this call: a shared cache (Redis) keeps counters between runs."""

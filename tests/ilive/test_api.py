@@ -18,28 +18,13 @@ from rest_framework.test import APIClient
 from apps.ilive.tokens import ilive_token_issue
 from apps.sessions.messages import session_result_message
 from apps.sessions.models import Session
-from apps.signing.redirects import allowed_redirect_origins_set
 
-from .helpers import finish, fresh_address, solved_altcha
+from .helpers import MANAGED_BODY, finish, fresh_address, managed, solved_altcha
 
 pytestmark = pytest.mark.django_db
 
-# 002, "Quick start: managed session" and "Passive mode".
-MANAGED_BODY = {"redirect_url": "https://yourapp.com/verify/callback", "webhook_url": "https://yourapp.com/api/webhook"}
+# 002, "Passive mode".
 PASSIVE_BODY = {**MANAGED_BODY, "mode": "passive"}
-
-
-@pytest.fixture
-def ilive(integrator):
-    """An integrator calling as 002 says: ``Authorization: Bearer <API_KEY>``, its app's origin allowed."""
-    allowed_redirect_origins_set(account=integrator.account, origins=["https://yourapp.com"])
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {integrator.key}")
-    return client
-
-
-def managed(client, body=MANAGED_BODY):
-    return client.post("/api/v1/managed-session", body, format="json")
 
 
 def test_managed_session_answers_snake_case_with_a_session_url(ilive, integrator, settings):

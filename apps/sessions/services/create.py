@@ -117,6 +117,7 @@ def session_create(
     external_id: str | None = None,
     overrides: dict[str, Any] | None = None,
     session_id: uuid.UUID | None = None,
+    webhook_format: str = "",
 ) -> Session:
     """Create a session from a validated create-session body (and/or a stored verification).
 
@@ -125,7 +126,8 @@ def session_create(
     ``resultParameterConfig``, ``customInputParameters``, ``locale``); ``overrides`` are
     session-level overrides from a hosted link, checked against the stored
     configuration's ``sessionOverrideConfig`` like the body's. ``session_id`` fixes the new
-    session's id up front (an adapter that must name the session in its own parameters).
+    session's id up front (an adapter that must name the session in its own parameters);
+    ``webhook_format`` gives its webhooks an adapter's body (apps/sessions/webhook_formats.py).
     """
     if verification_id is None and body.get("verificationId"):
         verification_id = body["verificationId"]
@@ -155,6 +157,7 @@ def session_create(
         max_attempts=verifiers.common.max_attempts or int(settings.SESSION_MAX_ATTEMPTS),
         expires_at=now + timedelta(seconds=int(settings.SESSION_TTL_SECONDS)),
         entry_user_id=entry_user_id,
+        webhook_format=webhook_format,
     )
 
 

@@ -21,6 +21,7 @@ from ..notifier import notify_message
 from ..selectors import session_result_payload
 from ..state_store import capture_record_delete, capture_record_get, result_announced_mark
 from ..verdict_rules import ATTEMPTS_EXHAUSTED
+from ..webhook_formats import session_webhook_body
 from .attempts import session_attempt_record
 from .create import capture_attempt_reset, capture_plan_for
 
@@ -116,12 +117,18 @@ def _finish_without_verdict(
 
 
 def webhook_event_record_safe(*, session: Session, event_type: EventType) -> None:
-    """Record the session's event with its stored result, to the session's own callback URL if it has one."""
+    """Record the session's event with its stored result, to the session's own callback URL if it has one.
+
+    A session created through an adapter's API (``webhook_format``) sends that API's body instead, bare.
+    """
+    adapted = session_webhook_body(session=session)
     webhooks.webhook_event_record(
         account=session.account,
         event_type=event_type,
-        payload=session_result_payload(session=session),
+        payload=session_result_payload(session=session) if adapted is None else adapted,
         url=session.typed_config.webhook.event_callback_url,
+        session_id=session.id,
+        enveloped=adapted is None,
     )
 
 
