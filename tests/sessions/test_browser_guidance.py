@@ -61,6 +61,39 @@ def test_each_challenge_shows_an_animated_cue_and_a_countdown(server, driver, fa
     browser.close()
 
 
+@pytest.fixture(scope="module")
+def still_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from tests.face_engine import synthetic
+
+    actor = synthetic.FaceActor("astronaut", fps=FPS, seed=6)
+    return synthetic.write_y4m(actor.hold(4.0), tmp_path_factory.mktemp("still") / "still.y4m", fps=FPS)
+
+
+def test_a_challenge_not_answered_in_time_is_replaced_with_a_line_that_says_so_and_a_fresh_countdown(
+    server, driver, still_video
+):
+    from playwright.sync_api import expect
+
+    browser = chromium(driver, still_video)  # a person in view who does nothing asked
+    page = browser.new_page(**SIZES["desktop"])
+    session_id = demo_session(page, server["base"], "Balanced")
+    session_update(server["database"], session_id, challenges=["smile", "blink"])
+    page.click("#consent-accept")
+    expect(page.locator("#challenge")).to_have_text("Smile", timeout=30_000)
+    expect(page.locator("#reprompt")).to_be_hidden()
+    # The smile's seconds run out; a fresh challenge (not in the plan) takes its place, said plainly.
+    expect(page.locator("#reprompt")).to_be_visible(timeout=20_000)
+    expect(page.locator("#reprompt")).to_have_text("Let's try another one")
+    fresh = page.locator("#challenge").inner_text()
+    assert fresh not in ("Smile", "Blink your eyes", ""), fresh
+    expect(page.locator("#cue")).not_to_have_attribute("data-cue", re.compile("^(smile|blink)?$"))
+    expect(page.locator("#countdown-text")).to_have_text(re.compile(r"^[5-7] s$"))  # a full count again
+    expect(page.locator("#steps")).to_have_text("Step 1 of 2")
+    shot(page, ARTIFACTS, "reprompt-desktop")
+    assert_accessible(page, "re-prompted challenge")
+    browser.close()
+
+
 @pytest.mark.parametrize("size", SIZES)
 def test_without_a_usable_face_the_page_stops_and_offers_help_and_a_fresh_start(server, driver, size):
     from playwright.sync_api import expect
