@@ -74,6 +74,7 @@ def note_face(
     st.frames_one += 1
     if st.t_first is None:
         st.t_first = t
+        st.frames_none = 0  # the empty room before the person sat down is no absence from the capture
     if not q.ok:
         st.frames_low_quality += 1
     look = eye_appearance(gray, pts)

@@ -59,7 +59,7 @@ def verdict_rules(
         "quality": 1.0 if _quality_ok(st) else 0.6,
     }
     reasons = [
-        *_presence_reasons(st),
+        *_presence_reasons(st, scores["facePresence"], pass_threshold),
         *_attack_reasons(st, planar),
         *_challenge_reasons(st, outcomes),
         *_same_face_reasons(faces, scores),
@@ -67,7 +67,8 @@ def verdict_rules(
     ]
     if depth == INSUFFICIENT_DEPTH and st.mode == "passive" and "presentationAttack" not in reasons:
         reasons.append("insufficientMotion")
-    parts = [scores["facePresence"], scores["singleFace"], scores["naturalMotion"], depth, scores["quality"],
+    presence = _presence_part(st, scores["facePresence"], pass_threshold, retry_threshold)
+    parts = [presence, scores["singleFace"], scores["naturalMotion"], depth, scores["quality"],
              scores.get("sameFace", 1.0), scores.get("antiSpoof", 1.0)]  # fmt: skip
     confidence = _confidence(parts, reasons, pass_threshold=pass_threshold, retry_threshold=retry_threshold)
     return Judgement(
@@ -97,12 +98,17 @@ def verdict_name(confidence: float, *, pass_threshold: float, retry_threshold: f
 
 
 def _confidence(parts: list[float], reasons: list[str], *, pass_threshold: float, retry_threshold: float) -> float:
-    confidence = 0.0 if "noFace" in reasons else round(float(min(parts)), 3)
+    confidence = round(float(min(parts)), 3)
     if "timeout" in reasons or any(r.startswith("challengeFailed:") for r in reasons):
         # A capture cut short, or a challenge missed (after its re-prompts), is too little evidence to pass and
         # no evidence of an attack: the user may try again. Positive evidence keeps its own, lower, score.
-        confidence = min(confidence, round((pass_threshold + retry_threshold) / 2, 3))
+        confidence = min(confidence, _halfway(pass_threshold, retry_threshold))
     return confidence
+
+
+def _halfway(pass_threshold: float, retry_threshold: float) -> float:
+    """A confidence that is never a pass and always a retry."""
+    return round((pass_threshold + retry_threshold) / 2, 3)
 
 
 # -- presence and motion ---------------------------------------------------------------------------
@@ -116,8 +122,20 @@ def _multiple_faces(st: CaptureData) -> bool:
     return st.fail_on_multiple_faces and st.frames_multi >= MULTI_FACE_FRAMES
 
 
-def _presence_reasons(st: CaptureData) -> list[str]:
-    reasons = ["noFace"] if st.frames_one == 0 or st.baseline is None else []
+def _no_face(st: CaptureData) -> bool:
+    return st.frames_one == 0 or st.baseline is None
+
+
+def _presence_part(st: CaptureData, presence: float, pass_threshold: float, retry_threshold: float) -> float:
+    """Presence in the confidence: none at all is nothing to judge (0); a face out of view for part of the
+    capture is too little evidence to pass, and none of an attack: at worst a retry."""
+    return 0.0 if _no_face(st) else max(presence, _halfway(pass_threshold, retry_threshold))
+
+
+def _presence_reasons(st: CaptureData, presence: float, pass_threshold: float) -> list[str]:
+    # "noFace" also when the face was out of view so often that it alone keeps the capture from passing:
+    # its words tell the person to keep their face in the oval.
+    reasons = ["noFace"] if _no_face(st) or presence < pass_threshold else []
     return [*reasons, "multipleFaces"] if _multiple_faces(st) else reasons
 
 

@@ -10,7 +10,7 @@ import pytest
 from apps.face_engine.pipeline import Engine
 from apps.face_engine.types import CapturePlan, EngineSettings
 from tests.face_engine import synthetic
-from tests.face_engine.synth_capture import live_clip
+from tests.face_engine.synth_capture import live_clip, passive_clip
 
 
 def _run(engine: Engine, jpegs, plan: CapturePlan, fps: float = 15.0):
@@ -109,3 +109,11 @@ def test_a_blink_is_the_eyes_changing_look_with_the_head_still_not_a_jittery_eye
     assert blink_detected([still, lids_down, still], base)
     assert not blink_detected([still, lids_down], base)  # closed but never reopened
     assert not blink_detected([still, lids_down_turned, still], base)
+
+
+def test_a_person_who_sits_down_late_is_not_counted_absent_for_the_empty_room_before(each_engine) -> None:
+    empty = synthetic.encode_jpeg(np.full((480, 640, 3), 120, np.uint8))
+    result, verdict = _run(each_engine, [empty] * 60 + list(passive_clip("astronaut")), CapturePlan(mode="passive"))
+    assert result.capture_complete
+    assert verdict.scores["facePresence"] == 1.0
+    assert verdict.verdict == "pass" and verdict.reasons == (), (verdict.reasons, dict(verdict.scores))

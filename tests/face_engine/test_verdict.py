@@ -83,7 +83,10 @@ def test_a_face_seen_in_only_part_of_the_frames_lowers_presence() -> None:
     judged = judge(passive(frames_one=30, frames_none=20))
     assert judged.scores["facePresence"] == 0.75  # 60 % of the frames, over the 80 % that count as full presence
     assert judged.verdict == "pass"
-    assert judge(passive(frames_one=20, frames_none=30)).confidence == 0.5
+    rarely = judge(passive(frames_one=10, frames_none=40))  # a face in 20 % of the frames: no evidence of an attack
+    assert rarely.scores["facePresence"] == 0.25
+    assert rarely.verdict == "retry" and rarely.confidence == (PASS + RETRY) / 2
+    assert rarely.reasons == ("noFace",)  # its words: keep your whole face inside the oval until the end
 
 
 def test_a_frozen_picture_is_a_presentation_attack() -> None:
@@ -227,6 +230,7 @@ TOO_LITTLE = {
         active([Outcome("blink", True, 1.0), *MISSED_THRICE], challenges=["blink", "mouth_open"], reprompts=2),
         UNKNOWN),
     "poor frames and no blink": (passive(blinks=0, frames_low_quality=40), UNKNOWN),
+    "the face out of view most of the time": (passive(frames_one=10, frames_none=90), UNKNOWN),
 }  # fmt: skip
 POSITIVE = {
     "frozen picture": (passive(blinks=0, max_thumb_diff=0.1), UNKNOWN, ONE_KEY_FRAME, "presentationAttack"),
