@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,6 +23,7 @@ _STATE_TIMEOUT = 2 * 60 * 60
 # lock left by a killed worker blocks the session for a few seconds, not for a whole capture.
 LOCK_TTL_SECONDS = 4
 _LOCK_RENEW_SECONDS = 1.0
+_LOCK_POLL_SECONDS = 0.02
 
 
 class CaptureRecord(TypedDict):
@@ -68,15 +70,20 @@ def _lock_renew(key: str, token: str, done: threading.Event) -> None:
 
 
 @contextmanager
-def session_lock(*, session_id: str) -> Iterator[bool]:
+def session_lock(*, session_id: str, wait: float = 0.0) -> Iterator[bool]:
     """Yield whether this process holds the session's lock (``cache.add`` is atomic).
 
     Held while a frame is analysed or the verdict computed. The lock expires after
     LOCK_TTL_SECONDS; a thread renews it while the holder is alive, so only a dead
-    holder's lock lapses.
+    holder's lock lapses. ``wait`` seconds: how long to keep trying while another holder
+    has it (a frame holds it for milliseconds); 0 gives up at once.
     """
     key, token = _lock_key(session_id), uuid.uuid4().hex
+    deadline = time.monotonic() + wait
     acquired = bool(cache.add(key, token, timeout=LOCK_TTL_SECONDS))
+    while not acquired and time.monotonic() < deadline:
+        time.sleep(_LOCK_POLL_SECONDS)
+        acquired = bool(cache.add(key, token, timeout=LOCK_TTL_SECONDS))
     done = threading.Event()
     if acquired:
         threading.Thread(target=_lock_renew, args=(key, token, done), name="session-lock", daemon=True).start()

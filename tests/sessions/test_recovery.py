@@ -51,16 +51,23 @@ def _capture_until_the_worker_dies(session: Session, *, where: object, name: str
     with monkeypatch.context() as patch:
         patch.setattr(where, name, worker_dies)
         with pytest.raises(SystemExit):
-            for seq, frame in enumerate(passive_clip("astronaut", 3.5), start=1):
-                services.session_frame_analyze(
-                    session_id=str(session.id),
-                    gen=record["gen"],
-                    seq=seq,
-                    frame_b64=services.frame_encode(frame),
-                    received_at=start + seq / 15,
-                    key_frame_request=tasks.key_frame_embed_request,
-                )
+            _feed_live_clip(session, record, start=start)
     return record
+
+
+def _feed_live_clip(session: Session, record: dict, *, start: float) -> None:
+    """A live person's passive clip, frame by frame through the frames worker, until the capture ends."""
+    for seq, frame in enumerate(passive_clip("astronaut", 3.5), start=1):
+        services.session_frame_analyze(
+            session_id=str(session.id),
+            gen=record["gen"],
+            seq=seq,
+            frame_b64=services.frame_encode(frame),
+            received_at=start + seq / 15,
+            key_frame_request=tasks.key_frame_embed_request,
+        )
+        if Session.objects.get(id=session.id).status != "in_progress":
+            return
 
 
 @pytest.mark.slow
@@ -183,3 +190,32 @@ def test_a_lock_held_by_a_killed_worker_stops_blocking_within_seconds():
 def test_the_recovery_sweep_runs_every_two_seconds(settings):
     entry = settings.CELERY_BEAT_SCHEDULE["capture-sessions-recover"]
     assert entry["task"] == "apps.sessions.tasks.sessions_recover" and entry["schedule"] == 2.0
+
+
+@pytest.mark.django_db
+def test_a_late_frame_holding_the_lock_does_not_leave_the_verdict_to_the_sweep(integrator, real_engine, monkeypatch):
+    """A frame that arrived after the completing one can hold the session's lock when the verdict starts
+    (frames run concurrently); the completing worker waits for it instead of giving up."""
+    import threading
+
+    require_redis()
+    session = make_session(integrator.account)
+    Session.objects.filter(id=session.id).update(status="in_progress", attempt=1)
+    record = services.capture_attempt_reset(session=session)
+    decide, holding = frames.session_decide, threading.Event()
+
+    def late_frame() -> None:
+        with session_lock(session_id=str(session.id)) as acquired:
+            assert acquired
+            holding.set()
+            time.sleep(0.5)
+
+    def decide_while_a_frame_holds_the_lock(**kwargs: object) -> bool:
+        threading.Thread(target=late_frame, daemon=True).start()
+        assert holding.wait(5)
+        return decide(**kwargs)
+
+    monkeypatch.setattr(frames, "session_decide", decide_while_a_frame_holds_the_lock)
+    _feed_live_clip(session, record, start=time.time())
+    session.refresh_from_db()
+    assert session.status == "completed" and session.verification_result == "Pass"

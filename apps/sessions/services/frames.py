@@ -23,6 +23,10 @@ from .create import capture_state_load
 from .key_frames import KeyFrameRequest
 from .verdict import session_decide
 
+# A frame that arrived after the completing one may still hold the session's lock for a few milliseconds
+# (longer on a loaded machine); the verdict waits for it rather than leaving the session to the sweep.
+DECIDE_LOCK_WAIT_SECONDS = 5.0
+
 
 def engine_warm_up() -> None:
     """Load the face models in the background when this process will analyse frames itself (embedded mode)."""
@@ -117,7 +121,8 @@ def session_capture_complete(*, session_id: str, gen: str, received_at: float | 
         return False
     session = Session.objects.get(id=session_id)
     notify_message(session_id=str(session_id), message=session_state_message(session=session))
-    if session_decide(session_id=str(session_id), gen=gen) and received_at is not None:
+    stored = session_decide(session_id=str(session_id), gen=gen, lock_wait=DECIDE_LOCK_WAIT_SECONDS)
+    if stored and received_at is not None:
         # From the completing frame's arrival on the socket; a verdict the recovery sweep re-runs is not timed.
         VERDICT_LATENCY.observe(max(time.time() - received_at, 0.0))
     return True

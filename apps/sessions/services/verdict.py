@@ -35,13 +35,15 @@ from .key_frames import key_frames_with_embeddings
 from .lifecycle import session_result_notify, webhook_event_record_safe
 
 
-def session_decide(*, session_id: str, gen: str) -> bool:
+def session_decide(*, session_id: str, gen: str, lock_wait: float = 0.0) -> bool:
     """Ask the engine for the verdict of a finished capture and store it (idempotent).
 
     Holds the session's lock while deciding: a session left analysing with its lock free
     has lost its worker, and the recovery sweep queues this again. True when this call stored it.
+    ``lock_wait``: seconds to wait for a frame that still holds the lock (the completing worker
+    waits; without it, a late frame of the same session could leave the verdict to the sweep).
     """
-    with session_lock(session_id=str(session_id)) as acquired:
+    with session_lock(session_id=str(session_id), wait=lock_wait) as acquired:
         if not acquired:
             return False  # another live worker is on it
         session = Session.objects.filter(id=session_id, status=Session.Status.ANALYSING).first()
