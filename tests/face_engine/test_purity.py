@@ -40,3 +40,21 @@ def test_the_scan_would_catch_a_forbidden_import(tmp_path: Path) -> None:
     bad = tmp_path / "bad.py"
     bad.write_text("def f():\n    from django.conf import settings\n    return settings\n")
     assert "django.conf" in _imports(bad)
+
+
+# Re-analysing the same frames must give the same verdict: only challenges.py draws (a session's plan and its
+# re-prompt reserve, before any frame); nothing that analyses reads a clock or a random source.
+CLOCKS_AND_CHANCE = ("time", "datetime", "random", "secrets", "uuid")
+DRAWS_PLANS = {"challenges.py"}
+
+
+def test_nothing_that_analyses_frames_reads_a_clock_or_a_random_source() -> None:
+    offenders = [
+        f"{path.relative_to(PACKAGE)}: {name}"
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if str(path.relative_to(PACKAGE)) not in DRAWS_PLANS
+        for name in _imports(path)
+        if name.split(".")[0] in CLOCKS_AND_CHANCE or name == "numpy.random"
+    ]
+    offenders += [str(p.relative_to(PACKAGE)) for p in PACKAGE.rglob("*.py") if "np.random" in p.read_text()]
+    assert offenders == []
