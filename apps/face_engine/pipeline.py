@@ -86,23 +86,28 @@ class Engine:
             return progress.frame_result(st, ("ok",))
         s = self.settings
         gray = decode_image(frame, max_bytes=s.max_frame_bytes, max_side=s.max_side_pixels, color=False).gray
+        since = st.t_last
         t = progress.frame_time(st, timestamp)
         progress.note_motion(st, gray)
         face = track_face(self.backend, st, gray, redetect_every=s.redetect_every)
         if face is None:
             st.frames_none += 1
-            progress.advance_timeouts(st, t)
+            progress.note_pause(st, since, t, ("noFace",))  # paused: no timer runs on
             return progress.frame_result(st, ("noFace",))
-        return self._face_frame(st, frame, gray, t, face)
+        return self._face_frame(st, frame, gray, since, t, face)
 
-    def _face_frame(self, st: CaptureData, frame: bytes, gray: GrayImage, t: float, face: TrackedFace) -> FrameResult:
+    def _face_frame(
+        self, st: CaptureData, frame: bytes, gray: GrayImage, since: float, t: float, face: TrackedFace
+    ) -> FrameResult:
         st.box = list(face.box)
         m = face.measures()
         # Quality is read in the same landmark-anchored box on every backend (detector boxes differ).
         q = face_quality(gray, box_from_landmarks(face.landmarks))
         rigid = mesh_rigid_points(face.mesh) if face.mesh is not None else rigid_points(face.landmarks)
         row = progress.note_face(st, t, gray, face.landmarks, rigid, m, q)
-        progress.advance(st, t, row)
+        # Without a usable face nothing moves on; the frame's measures are kept (the detectors read them later).
+        if not progress.note_pause(st, since, t, q.problems()):
+            progress.advance(st, t, row)
         key_frames.keep_key_frames(st, frame, t, m, quality_ok=q.ok, box=face.box, settings=self.settings)
         return progress.frame_result(st, progress.frame_feedback(st, q, row))
 

@@ -3,6 +3,11 @@
 What each frame adds to the state (its measures, the neutral baseline, blinks,
 the frozen-frame thumbnail), how the active challenges and the passive hold
 advance, and the ``FrameResult`` the browser is sent.
+
+Capture pauses while there is no usable face (``PAUSING``: missing, too far,
+off-centre, too dark or too bright): the time such frames span is not counted,
+so neither the passive hold nor a challenge's window moves on, and the capture
+resumes by itself on the next usable frame. Time is the frames' own timestamps.
 """
 
 from __future__ import annotations
@@ -35,6 +40,9 @@ PASSIVE_HOLD_S = 2.9  # "about 3 s": 45 frames at 15 fps span 2.93 s
 PASSIVE_MAX_S = 6.0
 ACTIVE_TAIL_S = 1.0
 MAX_PTS_FRAMES = 300  # landmark sets kept in the state for the planar check
+# Feedback that means no usable face: the capture pauses. Not multipleFaces (the verdict's business), nor
+# holdStill, tooBlurry or moveBack (the face is there and measured; quality counts against the verdict).
+PAUSING: frozenset[FeedbackCode] = frozenset({"noFace", "comeCloser", "centerFace", "moreLight", "lessLight"})
 
 
 def frame_time(st: CaptureData, timestamp: float) -> float:
@@ -43,6 +51,15 @@ def frame_time(st: CaptureData, timestamp: float) -> float:
     st.t_last = t
     st.frames += 1
     return t
+
+
+def note_pause(st: CaptureData, since: float, t: float, problems: tuple[FeedbackCode, ...]) -> bool:
+    """Whether this frame pauses the capture; a pausing frame's span (from the frame before, ``since``) is
+    not capture time. Nothing runs before the first face, so only the span after it is counted."""
+    st.paused = any(code in PAUSING for code in problems)
+    if st.paused and st.t_first is not None:
+        st.paused_s += max(0.0, t - max(since, st.t_first))
+    return st.paused
 
 
 def _thumb(gray: GrayImage) -> npt.NDArray[np.int16]:
@@ -115,7 +132,19 @@ def _set_baseline(st: CaptureData) -> None:
     # The eye corners: the mesh's rigid set starts with them; the 68-point set holds them at these places.
     i36, i39, i42, i45 = (0, 1, 2, 3) if st.mesh else (RIGID_POINTS.index(k) for k in (36, 39, 42, 45))
     st.baseline_iod = float(np.hypot(*((ref[i42] + ref[i45]) / 2 - (ref[i36] + ref[i39]) / 2)))
-    st.challenge_started = st.series[-1].t
+    _start_challenge(st, st.series[-1].t)
+
+
+def _start_challenge(st: CaptureData, t: float) -> None:
+    st.challenge_started = t
+    st.challenge_paused_s = st.paused_s
+
+
+def challenge_elapsed(st: CaptureData, t: float) -> float:
+    """The current challenge's time so far, without the time the capture was paused."""
+    if st.challenge_started is None:
+        return 0.0
+    return t - st.challenge_started - (st.paused_s - st.challenge_paused_s)
 
 
 def limits(st: CaptureData) -> Limits:
@@ -158,7 +187,7 @@ def _run_challenges(st: CaptureData, t: float, row: MeasureRow) -> None:
     if st.challenge_started is None:
         # Wait for a return to neutral so one held pose cannot answer two challenges.
         if _is_neutral(st, row) or _since_last_outcome(st, t) > 1.0:
-            st.challenge_started = t
+            _start_challenge(st, t)
         return
     name = st.challenges[st.challenge_index]
     rows = [r for r in st.series if r.t >= st.challenge_started]
@@ -174,10 +203,10 @@ def advance_timeouts(st: CaptureData, t: float) -> None:
     """Re-prompt (or end the capture) when the current challenge, or end it when the passive window, ran out."""
     if st.mode == "active":
         if st.challenge_started is not None and st.challenge_index < len(st.challenges):
-            if t - st.challenge_started > CHALLENGE_TIMEOUT_S:
+            if challenge_elapsed(st, t) > CHALLENGE_TIMEOUT_S:
                 st.outcomes.append(Outcome(st.challenges[st.challenge_index], False, t))
                 _reprompt_or_end(st)
-    elif st.t_first is not None and t - st.t_first >= PASSIVE_MAX_S:
+    elif st.t_first is not None and held_s(st) >= PASSIVE_MAX_S:
         st.complete = True
 
 
@@ -207,7 +236,7 @@ def planar_evidence(st: CaptureData) -> PlanarResult:
 
 def _run_passive(st: CaptureData, t: float) -> None:
     assert st.t_first is not None
-    held = t - st.t_first
+    held = held_s(st)
     if held < PASSIVE_HOLD_S:
         return
     if st.planar_outcome is None or st.planar_outcome == "unknown":
@@ -218,8 +247,8 @@ def _run_passive(st: CaptureData, t: float) -> None:
 
 
 def held_s(st: CaptureData) -> float:
-    """How long a face has been in view since the first frame with one."""
-    return st.t_last - st.t_first if st.t_first is not None else 0.0
+    """How long a usable face has been in view since the first frame with one (pauses not counted)."""
+    return st.t_last - st.t_first - st.paused_s if st.t_first is not None else 0.0
 
 
 def frame_feedback(st: CaptureData, q: Quality, row: MeasureRow) -> tuple[FeedbackCode, ...]:
@@ -247,6 +276,12 @@ def _current_challenge(st: CaptureData) -> ChallengeName | None:
     return None
 
 
+def _challenge_left_s(st: CaptureData) -> float | None:
+    if _current_challenge(st) is None:
+        return None
+    return round(max(0.0, CHALLENGE_TIMEOUT_S - challenge_elapsed(st, st.t_last)), 2)
+
+
 def frame_result(st: CaptureData, feedback: tuple[FeedbackCode, ...]) -> FrameResult:
     """What the browser is told after a frame."""
     return FrameResult(
@@ -258,4 +293,6 @@ def frame_result(st: CaptureData, feedback: tuple[FeedbackCode, ...]) -> FrameRe
         progress=round(_progress(st), 3),
         capture_complete=st.complete,
         reprompts=st.reprompts,
+        paused=st.paused and not st.complete,
+        challenge_left_s=_challenge_left_s(st),
     )

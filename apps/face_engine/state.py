@@ -116,6 +116,11 @@ class CaptureData:
     reserve: list[ChallengeName] = field(default_factory=list)  # what re-prompts draw from, in order
     reprompts: int = 0  # challenges replaced after a timeout (``challenges`` holds the replacements)
     challenge_started: float | None = None
+    # Capture pauses on frames without a usable face (``progress.PAUSING``): the time they span is kept
+    # here and taken off the passive hold and the current challenge's window.
+    paused_s: float = 0.0
+    challenge_paused_s: float = 0.0  # ``paused_s`` when the current challenge started
+    paused: bool = False  # the last frame paused the capture
     outcomes: list[Outcome] = field(default_factory=list)
     thumb: list[int] | None = None  # 32x24 thumbnail of the first frame, for the frozen-frame check
     max_thumb_diff: float = 0.0

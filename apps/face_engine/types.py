@@ -104,6 +104,8 @@ class FrameResult:
     progress: float  # 0..1 of the whole capture
     capture_complete: bool
     reprompts: int = 0  # challenges replaced so far because they were not answered in time
+    paused: bool = False  # no usable face in this frame: the hold and the challenge's window stand still
+    challenge_left_s: float | None = None  # seconds left for the current challenge (pauses not counted)
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,8 @@ class ProgressMessage(TypedDict):
     progress: float
     challengesDone: int
     challengesTotal: int
+    paused: bool  # no usable face in the frame: progress and the challenge's seconds stand still
+    challengeSecondsLeft: float | None  # for the current challenge (pauses not counted); None without one
 
 
 class ResultMessage(TypedDict):

@@ -74,6 +74,8 @@ def frame_messages(*, record: CaptureRecord, result: FrameResult, seq: int, tota
         "progress": round(float(result.progress), 3),
         "challengesDone": int(result.challenges_done),
         "challengesTotal": total,
+        "paused": bool(result.paused),
+        "challengeSecondsLeft": result.challenge_left_s,
     }
     messages.append(progress)
     return messages

@@ -22,6 +22,8 @@
   var token = boot.token, ws = null, stream = null, timer = null, finished = false, capturing = false;
   var reconnects = 0, polling = false, watchdog = null, tokenExpired = false;
   var countdown = null, helpTimer = null, lastUsable = 0;
+  // The challenge's seconds left as the server last said (``leftMs`` at ``leftAt``); frozen while paused.
+  var leftMs = 0, leftAt = 0, paused = false;
   // Feedback codes that mean the face is there and usable (the rest: missing, off-centre, too far, too dark…).
   var USABLE = ["ok", "holdStill", "tooBlurry", "moveBack"];
   // Analysing for longer than this without a result over the socket: ask the database instead
@@ -100,6 +102,8 @@
         var pct = Math.round(msg.progress * 100);
         $("progress-bar").style.width = pct + "%";
         $("progress").setAttribute("aria-valuenow", String(pct));
+        if (typeof msg.challengeSecondsLeft === "number") { leftMs = msg.challengeSecondsLeft * 1000; leftAt = Date.now(); }
+        setPaused(!!msg.paused);
         break;
       case "result": showResult(msg); break;
       case "error":
@@ -115,15 +119,24 @@
     $("countdown").hidden = !name;
     if (countdown) { clearInterval(countdown); countdown = null; }
     if (!name) { return; }
-    var deadline = Date.now() + boot.challengeSeconds * 1000;
-    function tick() {
-      var left = Math.max(0, Math.ceil((deadline - Date.now()) / 1000));
-      $("countdown-text").textContent = fill(UI.secondsLeft, { seconds: left });
-      $("countdown-bar").style.width = (100 * Math.max(0, deadline - Date.now()) / (boot.challengeSeconds * 1000)) + "%";
-      if (left === 0 && countdown) { clearInterval(countdown); countdown = null; }
-    }
+    leftMs = boot.challengeSeconds * 1000; leftAt = Date.now();
     tick();
     countdown = setInterval(tick, 200);
+  }
+  function tick() {
+    var ms = Math.max(0, paused ? leftMs : leftMs - (Date.now() - leftAt));
+    $("countdown-text").textContent = fill(UI.secondsLeft, { seconds: Math.ceil(ms / 1000) });
+    $("countdown-bar").style.width = (100 * ms / (boot.challengeSeconds * 1000)) + "%";
+  }
+  // No usable face (the server's word, docs/websocket.md "progress"): the seconds and the progress stand
+  // still, and say so, until the face is usable again.
+  function setPaused(now) {
+    if (now === paused) { return; }
+    if (now) { leftMs = Math.max(0, leftMs - (Date.now() - leftAt)); }
+    leftAt = Date.now(); paused = now;
+    $("paused").hidden = !now;
+    $("countdown").classList.toggle("paused", now);
+    if (countdown) { tick(); }
   }
   // No usable face for HELP_AFTER seconds: stop sending frames and offer help and a fresh start.
   function watchHelp() {
@@ -140,7 +153,7 @@
 
   function startCapture(state) {
     show("capture");
-    $("help").hidden = true; $("reprompt").hidden = true; cue(null); watchHelp();
+    $("help").hidden = true; $("reprompt").hidden = true; cue(null); watchHelp(); setPaused(false);
     if (state.mode === "passive") { $("challenge").textContent = UI.lookAndHold; }
     $("progress-bar").style.width = "0%";
     $("cancel-confirm").hidden = true; $("cancel").hidden = false; $("cancel-yes").disabled = false;

@@ -1,4 +1,5 @@
-"""Guidance in real Chromium, desktop and phone: each challenge shows an animated cue and the seconds left;
+"""Guidance in real Chromium, desktop and phone: each challenge shows an animated cue and the seconds left, which
+stand still (with the progress) while the face is dark or off-centre and run on when it is back;
 without a usable face the page stops and offers help and a fresh start. axe-core on each state; screenshots
 in test-artifacts/guidance/."""
 
@@ -37,16 +38,24 @@ def face_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return synthetic.write_y4m(clip, tmp_path_factory.mktemp("camera") / "face.y4m", fps=FPS)
 
 
+def _challenge_page(driver, server, video: Path, size: str, challenges: list[str]) -> tuple[object, object]:
+    """A browser on a hosted page of an active session with these challenges, consent given, the first cue shown."""
+    from playwright.sync_api import expect
+
+    browser = chromium(driver, video)
+    page = browser.new_page(**SIZES[size])
+    session_id = demo_session(page, server["base"], "Balanced")
+    session_update(server["database"], session_id, challenges=challenges)
+    page.click("#consent-accept")
+    expect(page.locator("#cue")).to_have_attribute("data-cue", challenges[0], timeout=30_000)
+    return browser, page
+
+
 @pytest.mark.parametrize("size", SIZES)
 def test_each_challenge_shows_an_animated_cue_and_a_countdown(server, driver, face_video, size):
     from playwright.sync_api import expect
 
-    browser = chromium(driver, face_video)
-    page = browser.new_page(**SIZES[size])
-    session_id = demo_session(page, server["base"], "Balanced")
-    session_update(server["database"], session_id, challenges=["blink", "turn_left"])  # what the video does
-    page.click("#consent-accept")
-    expect(page.locator("#cue")).to_have_attribute("data-cue", "blink", timeout=30_000)
+    browser, page = _challenge_page(driver, server, face_video, size, ["blink", "turn_left"])  # what the video does
     expect(page.locator("#cue")).to_be_visible()
     assert page.eval_on_selector(".cue-eye", "el => getComputedStyle(el).animationName") == "cue-blink"
     countdown = page.locator("#countdown-text")
@@ -113,4 +122,52 @@ def test_without_a_usable_face_the_page_stops_and_offers_help_and_a_fresh_start(
     page.wait_for_url("**start=1*")
     expect(page.locator("body")).to_have_attribute("data-screen", "capture", timeout=15_000)
     expect(page.locator("#help")).to_be_hidden()
+    browser.close()
+
+
+@pytest.fixture(scope="module")
+def spoiled_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A face in view, then in the dark, back, then off to the side, back (looped by Chromium)."""
+    import cv2
+    import numpy as np
+
+    from tests.face_engine import synthetic
+
+    actor = synthetic.FaceActor("astronaut", fps=FPS, seed=6)
+    h, w = 480, 640
+    shift = np.float32([[1, 0, 0.3 * w], [0, 1, 0]])
+    # Each usable stretch is short enough that two of them leave the 7 s of a challenge some seconds to run.
+    dark = [(f * 0.18).astype(np.uint8) for f in actor.hold(3.5)]
+    aside = [cv2.warpAffine(f, shift, (w, h), borderMode=cv2.BORDER_REPLICATE) for f in actor.hold(3.5)]
+    clip = actor.hold(2.5) + dark + actor.hold(2.5) + aside
+    return synthetic.write_y4m(clip, tmp_path_factory.mktemp("camera") / "spoiled.y4m", fps=FPS)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_the_countdown_and_progress_stand_still_without_a_usable_face_and_resume_by_themselves(
+    server, driver, spoiled_video, size
+):
+    from playwright.sync_api import expect
+
+    browser, page = _challenge_page(driver, server, spoiled_video, size, ["smile", "nod"])  # the video does neither
+    paused, countdown = page.locator("#paused"), page.locator("#countdown-text")
+    seen = set()
+    for _ in range(2):  # the dark and the off-centre stretch, in whichever order the loop comes round
+        expect(paused).to_be_visible(timeout=15_000)
+        page.wait_for_timeout(600)  # the frames sent before the face went are answered
+        held = countdown.inner_text(), page.get_attribute("#progress", "aria-valuenow")
+        seen.add(page.inner_text("#feedback"))
+        page.wait_for_timeout(1_800)
+        assert paused.is_visible(), "the stretch without a usable face is longer than this"
+        assert (countdown.inner_text(), page.get_attribute("#progress", "aria-valuenow")) == held
+        assert page.locator("#countdown.paused").count() == 1
+        shot(page, ARTIFACTS, f"paused-{len(seen)}-{size}")
+        assert_accessible(page, "capture paused")
+        # The face is back: the pause ends by itself and the seconds go down again.
+        expect(paused).to_be_hidden(timeout=15_000)
+        expect(countdown).not_to_have_text(held[0], timeout=5_000)
+        assert page.locator("#cue[data-cue=smile]").count() == 1 and int(countdown.inner_text().split()[0]) < int(
+            held[0].split()[0]
+        )
+    assert seen == {"Too dark: turn towards a light or a window", "Centre your face in the oval"}
     browser.close()
