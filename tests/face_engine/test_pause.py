@@ -100,9 +100,11 @@ def test_a_challenges_countdown_stands_still_without_a_usable_face_and_it_can_st
 
 
 def test_a_challenge_still_times_out_on_usable_frames(engine) -> None:
-    """The pause is not a way out of the window: a face in view that does nothing fails the challenge."""
+    """The pause is not a way out of the window: a face in view that does nothing runs the challenge out."""
     actor = synthetic.FaceActor("astronaut", fps=FPS, seed=4)
     feed = Feed(engine, CapturePlan(mode="active", challenges=("smile",)))
     results = feed(actor.hold(1.5 + CHALLENGE_TIMEOUT_S + 1.0))
-    assert results[-1].capture_complete and not any(r.paused for r in results)
-    assert "challengeFailed:smile" in engine.decide(results[-1].state).reasons
+    assert not any(r.paused for r in results)
+    # Run out: replaced by a fresh challenge (or the capture ends), about 7 s after the baseline.
+    first = next(i for i, r in enumerate(results) if r.reprompts or r.capture_complete)
+    assert CHALLENGE_TIMEOUT_S <= first / FPS <= CHALLENGE_TIMEOUT_S + 1.0

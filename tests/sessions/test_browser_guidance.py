@@ -164,7 +164,7 @@ def test_the_countdown_and_progress_stand_still_without_a_usable_face_and_resume
         shot(page, ARTIFACTS, f"paused-{len(seen)}-{size}")
         assert_accessible(page, "capture paused")
         # The face is back: the pause ends by itself and the seconds go down again.
-        expect(paused).to_be_hidden(timeout=15_000)
+        expect(paused).to_be_hidden(timeout=20_000)  # generous: a loaded machine analyses late
         expect(countdown).not_to_have_text(held[0], timeout=5_000)
         assert page.locator("#cue[data-cue=smile]").count() == 1 and int(countdown.inner_text().split()[0]) < int(
             held[0].split()[0]
