@@ -21,7 +21,7 @@ from apps.face_engine.types import FaceEngine
 
 from .models import Face, FaceCollection, SessionFace
 from .search import collection_search, embedding_from_bytes
-from .services import _collection_for_write, _face_insert, collection_accepts, face_delete
+from .services import _collection_for_write, _face_insert, collection_accepts, face_delete, same_person
 from .session_faces import SESSIONS_COLLECTION_ID
 
 USERS_COLLECTION_ID = "\x1fentry-users"
@@ -55,8 +55,7 @@ def face_matches(
         if face is None:
             continue
         comparison = engine.compare(query, tuple(float(x) for x in embedding_from_bytes(face.embedding)))
-        identical = comparison.is_identical if threshold is None else comparison.similarity >= threshold
-        if identical:
+        if same_person(comparison, threshold):
             found.append(UserFaceMatch(face.face_id, face.external_id, round(float(comparison.similarity), 4)))
     return sorted(found, key=lambda m: m.similarity, reverse=True)
 

@@ -1,4 +1,4 @@
-"""Face recognition writes: collections, faceId, the four recognition modes, session faces.
+"""Face recognition writes: collections, faceId, session faces (the four recognition modes: ``recognition``).
 
 Faces are stored as embeddings only. Within a collection the same person keeps
 one ``faceId``: every write searches the collection first, under a row lock
@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 from django.conf import settings
@@ -24,11 +24,9 @@ from django.utils import timezone
 from apps.accounts.models import Account
 from apps.audit.models import AuditEventType
 from apps.audit.services import audit_record
-from apps.core.engine import get_engine
 from apps.core.errors import ApplicationError
 from apps.face_engine.types import Comparison, FaceEngine
-from apps.verifications.enums import FaceRecognitionType, VerifierResult
-from apps.verifications.session_config import FaceRecognitionConfig
+from apps.verifications.enums import VerifierResult
 
 from .models import Face, FaceCollection, FaceSighting, SessionFace
 from .search import collection_search, embedding_from_bytes, embedding_to_bytes, search_cache
@@ -184,8 +182,15 @@ def face_delete(*, account: Account, face_id: str) -> None:
         )
 
 
-def face_best_match(*, engine: FaceEngine, collection: FaceCollection, embedding: np.ndarray) -> Match | None:
-    """The stored face the engine calls identical, best first among the top cosine candidates; else None."""
+def same_person(comparison: Comparison, threshold: float | None) -> bool:
+    """Whether a comparison is one person: at or above ``threshold`` (a config's), else the engine's own call."""
+    return comparison.is_identical if threshold is None else comparison.similarity >= threshold
+
+
+def face_best_match(
+    *, engine: FaceEngine, collection: FaceCollection, embedding: np.ndarray, threshold: float | None = None
+) -> Match | None:
+    """The most similar stored face that is the same person (``same_person``) among the top cosine candidates."""
     candidates = collection_search(collection=collection, embedding=embedding, k=int(settings.FACES_SEARCH_CANDIDATES))
     if not candidates:
         return None
@@ -197,178 +202,9 @@ def face_best_match(*, engine: FaceEngine, collection: FaceCollection, embedding
         if face is None:  # deleted since the matrix was built
             continue
         comparison = engine.compare(query, tuple(float(x) for x in embedding_from_bytes(face.embedding)))
-        if comparison.is_identical and (best is None or comparison.similarity > best.comparison.similarity):
+        if same_person(comparison, threshold) and (best is None or comparison.similarity > best.comparison.similarity):
             best = Match(face=face, comparison=comparison)
     return best
-
-
-# --- The four recognition modes ---------------------------------------------------------------
-
-
-def _pass(face: Face) -> FaceRecognitionOutcome:
-    return FaceRecognitionOutcome(result=VerifierResult.PASS, face_id=face.face_id, reasons=())
-
-
-def _fail(reason: str, face: Face | None = None) -> FaceRecognitionOutcome:
-    return FaceRecognitionOutcome(result=VerifierResult.FAIL, face_id=face.face_id if face else None, reasons=(reason,))
-
-
-def face_recognition_apply(
-    *,
-    account: Account,
-    config: FaceRecognitionConfig,
-    embedding: tuple[float, ...] | None,
-    engine: str,
-    model_version: str,
-    external_id: str | None,
-    session_id: uuid.UUID,
-) -> FaceRecognitionOutcome:
-    """Apply a session's faceRecognition config to its embedding.
-
-    ``external_id`` is the session's ``reExternalId`` input. Runs in a (nested)
-    transaction that locks the collection row, so it is safe inside the caller's
-    verdict transaction and against concurrent sessions.
-    """
-    mode, collection_id = config.type, config.collection_id
-    if mode not in _MODE_HANDLERS or not collection_id or embedding is None:
-        return NOT_EXECUTED
-    if config.needs_external_id and not external_id:
-        return _fail(EXTERNAL_ID_REQUIRED)
-    vector = np.asarray(embedding, dtype=np.float32)
-    face_engine = get_engine()
-    if face_engine.name != engine:
-        return _fail(ENGINE_MISMATCH)
-    model_version = model_version or embedding_model_version(face_engine.versions)
-    session_face_record(
-        account=account, session_id=session_id, embedding=embedding, engine=engine, model_version=model_version
-    )
-    with transaction.atomic():
-        collection = _collection_for_write(
-            account=account,
-            collection_id=collection_id,
-            engine=engine,
-            model_version=model_version,
-            dimension=vector.shape[0],
-        )
-        if not collection_accepts(collection, engine=engine, model_version=model_version, dimension=vector.shape[0]):
-            return _fail(ENGINE_MISMATCH)
-        return _MODE_HANDLERS[mode](
-            engine=face_engine,
-            collection=collection,
-            vector=vector,
-            external_id=external_id or None,
-            session_id=session_id,
-        )
-
-
-def _calculation_only(
-    *,
-    engine: FaceEngine,
-    collection: FaceCollection,
-    vector: np.ndarray,
-    external_id: str | None,
-    session_id: uuid.UUID,
-) -> FaceRecognitionOutcome:
-    match = face_best_match(engine=engine, collection=collection, embedding=vector)
-    if match is not None:
-        _face_seen(face=match.face, session_id=session_id)
-        return _pass(match.face)
-    return _pass(
-        _insert_unless_id_taken(collection=collection, vector=vector, external_id=external_id, session_id=session_id)
-    )
-
-
-def _duplicate_verification(
-    *,
-    engine: FaceEngine,
-    collection: FaceCollection,
-    vector: np.ndarray,
-    external_id: str | None,
-    session_id: uuid.UUID,
-) -> FaceRecognitionOutcome:
-    match = face_best_match(engine=engine, collection=collection, embedding=vector)
-    if match is not None:
-        # The duplicate's faceId is reported so the integrator can find the earlier account.
-        _face_seen(face=match.face, session_id=session_id)
-        return _fail(DUPLICATE_FACE, match.face)
-    return _pass(
-        _insert_unless_id_taken(collection=collection, vector=vector, external_id=external_id, session_id=session_id)
-    )
-
-
-def _unique_match_verification(
-    *,
-    engine: FaceEngine,
-    collection: FaceCollection,
-    vector: np.ndarray,
-    external_id: str | None,
-    session_id: uuid.UUID,
-) -> FaceRecognitionOutcome:
-    registered = Face.objects.filter(collection=collection, external_id=external_id).first()
-    match = face_best_match(engine=engine, collection=collection, embedding=vector)
-    if registered is not None:
-        stored = tuple(float(x) for x in embedding_from_bytes(registered.embedding))
-        if not engine.compare(tuple(float(x) for x in vector), stored).is_identical:
-            return _fail(FACE_MISMATCH)
-        if match is not None and match.face.pk != registered.pk and match.face.external_id:
-            return _fail(FACE_REGISTERED_TO_OTHER_ID)
-        _face_seen(face=registered, session_id=session_id)
-        return _pass(registered)
-    if match is not None:
-        if match.face.external_id:
-            return _fail(FACE_REGISTERED_TO_OTHER_ID)
-        # A face stored without an identifier (e.g. by CalculationOnly) adopts this one: one person, one faceId.
-        _face_seen(face=match.face, session_id=session_id, external_id=external_id)
-        return _pass(match.face)
-    return _pass(_face_insert(collection=collection, embedding=vector, external_id=external_id, session_id=session_id))
-
-
-def _match_verification(
-    *,
-    engine: FaceEngine,
-    collection: FaceCollection,
-    vector: np.ndarray,
-    external_id: str | None,
-    session_id: uuid.UUID,
-) -> FaceRecognitionOutcome:
-    registered = Face.objects.filter(collection=collection, external_id=external_id).first()
-    if registered is None:
-        return _fail(EXTERNAL_ID_UNKNOWN)
-    stored = tuple(float(x) for x in embedding_from_bytes(registered.embedding))
-    if not engine.compare(tuple(float(x) for x in vector), stored).is_identical:
-        return _fail(FACE_MISMATCH)
-    _face_seen(face=registered, session_id=session_id)
-    return _pass(registered)
-
-
-def _insert_unless_id_taken(
-    *, collection: FaceCollection, vector: np.ndarray, external_id: str | None, session_id: uuid.UUID
-) -> Face:
-    # In the modes that do not key on reExternalId, an identifier already held by
-    # another face is not moved; the new face is stored without one.
-    if external_id and Face.objects.filter(collection=collection, external_id=external_id).exists():
-        external_id = None
-    return _face_insert(collection=collection, embedding=vector, external_id=external_id, session_id=session_id)
-
-
-class _ModeHandler(Protocol):
-    def __call__(
-        self,
-        *,
-        engine: FaceEngine,
-        collection: FaceCollection,
-        vector: np.ndarray,
-        external_id: str | None,
-        session_id: uuid.UUID,
-    ) -> FaceRecognitionOutcome: ...
-
-
-_MODE_HANDLERS: dict[FaceRecognitionType, _ModeHandler] = {
-    FaceRecognitionType.CALCULATION_ONLY: _calculation_only,
-    FaceRecognitionType.DUPLICATE_VERIFICATION: _duplicate_verification,
-    FaceRecognitionType.UNIQUE_MATCH_VERIFICATION: _unique_match_verification,
-    FaceRecognitionType.MATCH_VERIFICATION: _match_verification,
-}
 
 
 def session_face_record(

@@ -23,8 +23,9 @@ from apps.accounts.models import Account
 from apps.core.engine import get_engine
 
 from .models import Face, FaceCollection, SessionFace
+from .recognition import Probe, _calculation_only
 from .search import search_cache
-from .services import _bump_version, _calculation_only, _collection_for_write, collection_accepts, session_face_record
+from .services import _bump_version, _collection_for_write, collection_accepts, session_face_record
 
 # The account's collection of session faces (no faceRecognition configured). Reserved: do not configure it.
 SESSIONS_COLLECTION_ID = "liveproof.sessions"
@@ -55,9 +56,8 @@ def session_face_keep(
         )
         if not collection_accepts(collection, engine=engine, model_version=model_version, dimension=vector.shape[0]):
             return None
-        outcome = _calculation_only(
-            engine=face_engine, collection=collection, vector=vector, external_id=None, session_id=session_id
-        )
+        # The engine's own threshold: one person, one faceId across the account's sessions.
+        outcome = _calculation_only(Probe(face_engine, collection, vector, None, session_id, None))
     return outcome.face_id
 
 

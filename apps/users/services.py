@@ -28,7 +28,7 @@ from apps.faces.enrolment import (
 )
 from apps.faces.models import Face
 from apps.faces.search import embedding_from_bytes
-from apps.faces.services import face_delete
+from apps.faces.services import face_delete, same_person
 
 from .models import EntryUser
 from .ports import sessions_port
@@ -203,7 +203,7 @@ def user_verify(
         return UserRecognition(matched=False, entry_user_id=entry_user_id, similarity=None, reason="userNotEnrolled")
     comparison = get_engine().compare(tuple(float(x) for x in vector), tuple(float(x) for x in stored))
     similarity = round(float(comparison.similarity), 4)
-    ok = comparison.is_identical if threshold is None else comparison.similarity >= threshold
+    ok = same_person(comparison, threshold)
     return UserRecognition(
         matched=ok, entry_user_id=entry_user_id, similarity=similarity, reason=None if ok else "userFaceMismatch"
     )

@@ -204,7 +204,7 @@ class FaceRecognitionConfigSerializer(StrictSerializer):
         min_value=limits.SIMILARITY_THRESHOLD_MIN,
         max_value=limits.SIMILARITY_THRESHOLD_MAX,
         help_text=f"Similarity (0..1) from which two faces are one person ({limits.SIMILARITY_THRESHOLD_MIN}.."
-        f"{limits.SIMILARITY_THRESHOLD_MAX}); default the engine's (dlib 0.5).",
+        f"{limits.SIMILARITY_THRESHOLD_MAX}) in every recognition mode; default the engine's (dlib 0.5).",
     )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:

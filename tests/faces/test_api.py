@@ -8,7 +8,7 @@ import uuid
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from apps.faces.services import face_recognition_apply
+from apps.faces.recognition import face_recognition_apply
 from apps.verifications.session_config import FaceRecognitionConfig
 
 pytestmark = pytest.mark.django_db

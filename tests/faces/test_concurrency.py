@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 
 from apps.faces.models import Face
-from apps.faces.services import face_recognition_apply
+from apps.faces.recognition import face_recognition_apply
 from apps.verifications.session_config import FaceRecognitionConfig
 from tests.conftest import require_postgres
 

@@ -7,7 +7,7 @@ import uuid
 import pytest
 
 from apps.faces.models import Face, FaceCollection
-from apps.faces.services import face_recognition_apply
+from apps.faces.recognition import face_recognition_apply
 from apps.verifications.session_config import FaceRecognitionConfig
 
 pytestmark = pytest.mark.django_db
@@ -17,12 +17,22 @@ pytestmark = pytest.mark.django_db
 def apply(integrator, embed):
     """apply(mode, image, external_id=None, collection="members") -> (outcome, session_id)."""
 
-    def run(mode: str, image: bytes, external_id: str | None = None, collection: str = "members", account=None):
+    def run(
+        mode: str,
+        image: bytes,
+        external_id: str | None = None,
+        collection: str = "members",
+        account=None,
+        threshold: float | None = None,
+    ):
         e = embed(image)
         session_id = uuid.uuid4()
+        block = {"type": mode, "collectionId": collection}
+        if threshold is not None:
+            block["similarityThreshold"] = threshold
         outcome = face_recognition_apply(
             account=account or integrator.account,
-            config=FaceRecognitionConfig.from_json({"type": mode, "collectionId": collection}),
+            config=FaceRecognitionConfig.from_json(block),
             embedding=e.embedding,
             engine=e.engine,
             model_version=e.model_version,
@@ -157,3 +167,30 @@ def test_a_session_without_a_face_or_without_face_recognition_is_not_executed(in
     no_config = face_recognition_apply(config=disabled, embedding=e.embedding, session_id=uuid.uuid4(), **base)
     assert no_face.result == no_config.result == "NotExecuted"
     assert not FaceCollection.objects.exists()
+
+
+# Another photo of the astronaut is 0.86 similar to the first (dlib); two different people of t1.jpg about 0.41.
+
+
+def test_a_config_threshold_above_the_similarity_makes_another_photo_of_a_person_someone_else(apply, faces):
+    first, _ = apply("DuplicateVerification", faces.astronaut, threshold=0.9)
+    again, _ = apply("DuplicateVerification", faces.astronaut_again, threshold=0.9)
+    assert first.result == again.result == "Pass" and again.face_id != first.face_id
+    apply("UniqueMatchVerification", faces.person0_again, "p0", collection="strict")
+    strict, _ = apply("MatchVerification", faces.people[0], "p0", collection="strict", threshold=0.9)
+    assert strict.result == "Fail" and strict.reasons == ("faceMismatch",)
+    default, _ = apply("MatchVerification", faces.people[0], "p0", collection="strict")
+    assert default.result == "Pass"
+
+
+def test_a_config_threshold_below_the_similarity_makes_two_people_one(apply, faces):
+    for collection in ("default", "lax"):
+        apply("DuplicateVerification", faces.people[0], collection=collection)
+    engine_says, _ = apply("DuplicateVerification", faces.people[1], collection="default")
+    assert engine_says.result == "Pass"  # 0.41: two people to the engine
+    lax, _ = apply("DuplicateVerification", faces.people[1], collection="lax", threshold=0.35)
+    assert lax.result == "Fail" and lax.reasons == ("duplicateFace",)
+    person0 = Face.objects.get(collection__collection_id="lax")
+    assert lax.face_id == person0.face_id
+    found, _ = apply("CalculationOnly", faces.people[1], collection="lax", threshold=0.35)
+    assert found.face_id == person0.face_id and Face.objects.filter(collection__collection_id="lax").count() == 1

@@ -84,7 +84,8 @@ def test_a_stale_version_is_not_reloaded_while_it_is_current(integrator, django_
 def test_this_processs_own_write_patches_its_cached_matrix_on_commit(integrator, embed, faces):
     import uuid
 
-    from apps.faces.services import face_delete, face_recognition_apply
+    from apps.faces.recognition import face_recognition_apply
+    from apps.faces.services import face_delete
     from apps.verifications.session_config import FaceRecognitionConfig
 
     def enrol(image: bytes) -> str:

@@ -207,3 +207,48 @@ def test_faces_of_the_session_collection_go_once_not_seen_for_the_result_retenti
     Face.objects.filter(pk__in=[stale.pk, enrolled.pk]).update(last_seen_at=old)
     assert session_collection_faces_purge() == 1
     assert set(Face.objects.values_list("pk", flat=True)) == {fresh.pk, enrolled.pk}
+
+
+def _thresholded(client, mode: str, threshold: float | None, collection: str, external_id: str | None = None) -> str:
+    recognition: dict = {"type": mode, "collectionId": collection}
+    if threshold is not None:
+        recognition["similarityThreshold"] = threshold
+    body: dict = {"verifierConfigs": {"liveness": {"type": "Verification", "challengeType": "Passive"},
+                                      "faceRecognition": recognition}}  # fmt: skip
+    if external_id:
+        body["externalId"] = external_id
+    response = client.post("/v1/verification/create-session", body, format="json")
+    assert response.status_code == 200, response.content
+    return response.json()["verificationSessionId"]
+
+
+@pytest.mark.slow
+def test_a_configs_similarity_threshold_decides_the_collection_modes_and_is_returned(integrator):
+    # Real captures: the astronaut and t1_3 are 0.34 similar (dlib), two people to the engine (0.5).
+    client = integrator.client
+    _finish(client, _thresholded(client, "DuplicateVerification", None, "engine"), "astronaut")
+    other = _finish(client, _thresholded(client, "DuplicateVerification", None, "engine"), "t1_3")
+    assert other["verificationResult"] == "Pass" and other["thresholds"]["faceSimilarity"] is None
+    _finish(client, _thresholded(client, "DuplicateVerification", 0.3, "lax"), "astronaut")
+    lax = _finish(client, _thresholded(client, "DuplicateVerification", 0.3, "lax"), "t1_3")
+    assert lax["verificationResult"] == "Fail" and "duplicateFace" in lax["verificationFailedReasons"]
+    assert lax["thresholds"]["faceSimilarity"] == 0.3
+    # A stored verification carries its threshold into each session.
+    config = {"verifierConfigs": {"liveness": {"type": "Verification", "challengeType": "Passive"},
+                                  "faceRecognition": {"type": "MatchVerification", "collectionId": "lax",
+                                                      "similarityThreshold": 0.95}}}  # fmt: skip
+    created = client.post("/v1/verification/create", {"name": "strict", "verificationConfig": config}, format="json")
+    assert created.status_code == 200, created.content
+    session_id = _stored_session(client, created.json()["verificationId"])
+    assert Session.objects.get(id=session_id).typed_config.verifiers.face_recognition.similarity_threshold == 0.95
+
+
+@pytest.mark.parametrize("bad", [0.29, 0.951, 1, -0.5, "0.6", True, None, "NaN"])
+def test_a_similarity_threshold_out_of_bounds_or_not_a_number_is_a_400(integrator, bad):
+    body = {"verifierConfigs": {"liveness": {"type": "Verification"},
+                                "faceRecognition": {"type": "CalculationOnly", "collectionId": "c",
+                                                    "similarityThreshold": bad}}}  # fmt: skip
+    response = integrator.client.post("/v1/verification/create-session", body, format="json")
+    assert response.status_code == 400, (bad, response.content)
+    fields = response.json()["error"]["fields"]
+    assert any("similarityThreshold" in key for key in fields), fields

@@ -14,12 +14,8 @@ from apps.audit.services import audit_record
 from apps.core.engine import get_engine
 from apps.core.metrics import VERDICTS, EngineTimer
 from apps.face_engine.types import CaptureState, Verdict
-from apps.faces.services import (
-    NOT_EXECUTED,
-    FaceRecognitionOutcome,
-    embedding_model_version,
-    face_recognition_apply,
-)
+from apps.faces.recognition import face_recognition_apply
+from apps.faces.services import NOT_EXECUTED, FaceRecognitionOutcome, embedding_model_version
 from apps.faces.session_faces import session_face_keep
 from apps.verifications.session_config import FaceRecognitionConfig
 from apps.webhooks.event_types import EventType
