@@ -132,6 +132,7 @@ class SessionAttempt(models.Model):
         RETRY = "retry"
         CANCELLED = "cancelled"
         EXPIRED = "expired"
+        ABANDONED = "abandoned"  # left unfinished: the page was reloaded mid-attempt (reason ``reloaded``)
 
     session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="attempts")
     number = models.PositiveIntegerField()  # 1 for the first attempt

@@ -122,8 +122,8 @@ def test_the_dashboard_shows_outcome_rates_per_day_and_the_top_reasons(integrato
     row = re.search(rf'<th scope="row">{day}</th><td>3</td>(.*?)</tr>', page, re.S)
     assert row, page
     cells = re.findall(r"<td>(.*?)</td>", row.group(1))
-    # pass, fail, retry, cancelled, expired: one of three each for the first three
-    assert [re.sub(r"<[^>]+>", "", c).split()[0] for c in cells] == ["1", "1", "1", "0", "0"]
+    # pass, fail, retry, cancelled, expired, abandoned: one of three each for the first three
+    assert [re.sub(r"<[^>]+>", "", c).split()[0] for c in cells] == ["1", "1", "1", "0", "0", "0"]
     assert "(33 %)" in row.group(1)
     reasons = re.findall(r"<td><code>(.*?)</code></td><td>(\d+)</td>", page)
     assert reasons[:2] == [("presentationAttack", "2"), ("insufficientMotion", "1")]

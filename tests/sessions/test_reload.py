@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from apps.sessions.models import Session
+from apps.sessions.models import Session, SessionAttempt
 from apps.sessions.services.connect import session_connect
 from apps.sessions.tokens import session_token_issue
 
@@ -47,6 +47,35 @@ def test_a_reload_during_an_attempt_draws_new_challenges_and_counts_as_an_attemp
     session.refresh_from_db()
     seen.append(list(session.challenges))
     assert session.attempt == 3 and len({tuple(c) for c in seen}) > 1
+
+
+def test_each_reloaded_attempt_is_kept_for_the_operator_as_abandoned(integrator, admin_client):
+    session = _started(integrator)
+    first, first_started = list(session.challenges), session.attempt_started_at
+    Client().get(_path(session))
+    session.refresh_from_db()
+    session_connect(session_id=str(session.id), token=session_token_issue(session_id=session.id))
+    session.refresh_from_db()
+    second = list(session.challenges)
+    Client().get(_path(session))
+    Client().get(_path(session))  # before the third attempt began: nothing more to keep
+    kept = list(SessionAttempt.objects.filter(session=session).order_by("number"))
+    assert [(a.number, a.outcome, a.reasons) for a in kept] == [
+        (1, "abandoned", ["reloaded"]),
+        (2, "abandoned", ["reloaded"]),
+    ]
+    assert [a.challenges for a in kept] == [first, second]  # what each spent attempt showed
+    assert kept[0].started_at == first_started and kept[0].ended_at >= first_started
+    # The operator sees them on the session's page, as the console shows every attempt.
+    page = admin_client.get(f"/admin/capture/session/{session.id}/change/").content.decode()
+    assert page.count("abandoned") >= 2 and "reloaded" in page
+
+
+def test_a_reload_on_the_last_attempt_keeps_it_as_failed(integrator):
+    session = _started(integrator, max_attempts=1)
+    Client().get(_path(session))
+    (kept,) = SessionAttempt.objects.filter(session=session)
+    assert (kept.number, kept.outcome, kept.reasons) == (1, "fail", ["attemptsExhausted"])
 
 
 def test_a_socket_reconnect_costs_no_attempt(integrator):

@@ -155,6 +155,7 @@ def rates_svg(days: Sequence[Mapping[str, Any]], *, outcomes: Sequence[str]) -> 
         "retry": "#f9a825",
         "cancelled": "#757575",
         "expired": "#bdbdbd",
+        "abandoned": "#8d6e63",
     }
     for outcome in outcomes:
         values = [float(day["rates"].get(outcome, 0.0)) for day in days]

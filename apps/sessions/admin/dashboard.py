@@ -1,4 +1,5 @@
-"""The console's dashboard: attempt outcomes per day (pass, fail, retry, cancelled, expired) and the top reasons."""
+"""The console's dashboard: attempt outcomes per day (pass, fail, retry, cancelled, expired, abandoned) and the top
+reasons."""
 
 from __future__ import annotations
 

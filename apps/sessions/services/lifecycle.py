@@ -25,6 +25,9 @@ from ..webhook_formats import session_webhook_body
 from .attempts import session_attempt_record
 from .create import capture_attempt_reset, capture_plan_for
 
+# Why an attempt was abandoned: the page was loaded again while it ran (the operator console shows it).
+RELOADED = "reloaded"
+
 # How a stuck session's verdict is queued again: (session_id, gen); the task module passes its task.
 DecideRequest = Callable[[str, str], object]
 
@@ -54,7 +57,8 @@ def session_page_reload(*, session: Session) -> bool:
     """A page load during a started attempt spends that attempt; True when it did.
 
     Otherwise a reload would show the same challenges again for free (a preview of the next one). With
-    attempts left the next one starts with new challenges; on the last one the session fails
+    attempts left the next one starts with new challenges and the spent one is kept for the operator
+    (``SessionAttempt`` ``abandoned``, reason ``reloaded``); on the last one the session fails
     ``attemptsExhausted``. A socket that only reconnects (the resume token) still costs nothing.
     """
     if session.status != Session.Status.IN_PROGRESS or session.verdict or session.attempt_started_at is None:
@@ -67,11 +71,18 @@ def session_page_reload(*, session: Session) -> bool:
             event_type=EventType.SESSION_COMPLETED,
         )
     _, challenges = capture_plan_for(session.typed_config.verifiers.liveness)
-    return bool(
-        Session.objects.filter(
+    with transaction.atomic():
+        spent = Session.objects.filter(
             id=session.id, status=Session.Status.IN_PROGRESS, attempt=session.attempt, verdict=""
         ).update(attempt=session.attempt + 1, challenges=challenges, attempt_started_at=None)
-    )
+        if spent:  # ``session`` still holds the spent attempt: its number, start and challenges
+            session_attempt_record(
+                session=session,
+                outcome=SessionAttempt.Outcome.ABANDONED,
+                reasons=[RELOADED],
+                record=capture_record_get(session_id=str(session.id)),
+            )
+    return bool(spent)
 
 
 def session_result_notify(*, session: Session) -> None:
