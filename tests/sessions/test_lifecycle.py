@@ -34,7 +34,7 @@ def recorded(monkeypatch: pytest.MonkeyPatch) -> list[dict]:
 
     events: list[dict] = []
 
-    def record(*, account, event_type, payload, url):
+    def record(*, account, event_type, payload, url, **_):
         events.append({"type": event_type, "payload": payload, "url": url, "atomic": connection.in_atomic_block})
 
     monkeypatch.setattr(webhooks, "webhook_event_record", record)
