@@ -20,9 +20,15 @@ async def open_socket(session_id: Any, *, origin: tuple[bytes, bytes] = ORIGIN) 
     return communicator
 
 
-async def authed_socket(session_id: Any, token: str) -> tuple[WebsocketCommunicator, dict[str, Any]]:
+async def authed_socket(
+    session_id: Any, token: str, *, device_id: str | None = None
+) -> tuple[WebsocketCommunicator, dict[str, Any]]:
+    """A socket that sent ``auth`` (with the SDK's ``deviceId`` when given) and got its first message."""
     communicator = await open_socket(session_id)
-    await communicator.send_json_to({"type": "auth", "token": token})
+    auth = {"type": "auth", "token": token}
+    if device_id is not None:
+        auth["deviceId"] = device_id
+    await communicator.send_json_to(auth)
     state = await communicator.receive_json_from(timeout=5)
     return communicator, state
 
