@@ -111,6 +111,7 @@ def test_a_blink_is_the_eyes_changing_look_with_the_head_still_not_a_jittery_eye
     assert not blink_detected([still, lids_down_turned, still], base)
 
 
+@pytest.mark.slow
 def test_a_person_who_sits_down_late_is_not_counted_absent_for_the_empty_room_before(each_engine) -> None:
     empty = synthetic.encode_jpeg(np.full((480, 640, 3), 120, np.uint8))
     result, verdict = _run(each_engine, [empty] * 60 + list(passive_clip("astronaut")), CapturePlan(mode="passive"))
