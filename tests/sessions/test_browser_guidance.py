@@ -78,13 +78,14 @@ def still_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return synthetic.write_y4m(actor.hold(4.0), tmp_path_factory.mktemp("still") / "still.y4m", fps=FPS)
 
 
+@pytest.mark.parametrize("size", SIZES)
 def test_a_challenge_not_answered_in_time_is_replaced_with_a_line_that_says_so_and_a_fresh_countdown(
-    server, driver, still_video
+    server, driver, still_video, size
 ):
     from playwright.sync_api import expect
 
     browser = chromium(driver, still_video)  # a person in view who does nothing asked
-    page = browser.new_page(**SIZES["desktop"])
+    page = browser.new_page(**SIZES[size])
     session_id = demo_session(page, server["base"], "Balanced")
     session_update(server["database"], session_id, challenges=["smile", "blink"])
     page.click("#consent-accept")
@@ -98,7 +99,7 @@ def test_a_challenge_not_answered_in_time_is_replaced_with_a_line_that_says_so_a
     expect(page.locator("#cue")).not_to_have_attribute("data-cue", re.compile("^(smile|blink)?$"))
     expect(page.locator("#countdown-text")).to_have_text(re.compile(r"^[5-7] s$"))  # a full count again
     expect(page.locator("#steps")).to_have_text("Step 1 of 2")
-    shot(page, ARTIFACTS, "reprompt-desktop")
+    shot(page, ARTIFACTS, f"reprompt-{size}")
     assert_accessible(page, "re-prompted challenge")
     browser.close()
 
