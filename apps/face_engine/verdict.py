@@ -58,8 +58,9 @@ def verdict_rules(
         **_same_face_scores(faces),
         "quality": 1.0 if _quality_ok(st) else 0.6,
     }
+    presence = scores["facePresence"]
     reasons = [
-        *_presence_reasons(st, scores["facePresence"], pass_threshold),
+        *_presence_reasons(st, presence, pass_threshold),
         *_attack_reasons(st, planar),
         *_challenge_reasons(st, outcomes),
         *_same_face_reasons(faces, scores),
@@ -67,8 +68,8 @@ def verdict_rules(
     ]
     if depth == INSUFFICIENT_DEPTH and st.mode == "passive" and "presentationAttack" not in reasons:
         reasons.append("insufficientMotion")
-    presence = _presence_part(st, scores["facePresence"], pass_threshold, retry_threshold)
-    parts = [presence, scores["singleFace"], scores["naturalMotion"], depth, scores["quality"],
+    seen = _presence_part(st, presence, pass_threshold, retry_threshold)
+    parts = [seen, scores["singleFace"], scores["naturalMotion"], depth, scores["quality"],
              scores.get("sameFace", 1.0), scores.get("antiSpoof", 1.0)]  # fmt: skip
     confidence = _confidence(parts, reasons, pass_threshold=pass_threshold, retry_threshold=retry_threshold)
     return Judgement(
