@@ -9,6 +9,7 @@ from django.urls import URLPattern, URLResolver, include, path, re_path
 from drf_spectacular.renderers import OpenApiJsonRenderer, OpenApiJsonRenderer2
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerSplitView, SpectacularYAMLAPIView
 
+from apps.accounts.brand_views import brand_logo
 from apps.core import views as core_views
 from apps.core.metrics import metrics_view
 
@@ -48,6 +49,8 @@ urlpatterns = [
         csp_update({"style-src": [UNSAFE_INLINE]})(SpectacularSwaggerSplitView.as_view(url_name="schema")),
         name="swagger",
     ),
+    # An integrator's logo on the hosted pages (docs/branding.md), by its SHA-256.
+    re_path(r"^brand/logo/(?P<logo_id>[0-9a-f]{64})$", brand_logo, name="brand-logo"),
     path("", include("apps.sessions.page_urls")),
     path("", include("apps.faces.page_urls")),
 ]

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from .models import Account, ApiKey
+from .branding import BrandingError, accent_color_check, brand_logo_store, https_url_check, logo_check
+from .models import Account, ApiKey, BrandLogo
 from .services import api_key_create, api_key_revoke
 
 
@@ -22,10 +26,61 @@ class ApiKeyInline(admin.TabularInline):
         return False
 
 
+class AccountForm(forms.ModelForm):
+    """The account, with its brand checked by the same rules as a config's brandingConfig."""
+
+    logo_upload = forms.FileField(
+        required=False, label="Upload a logo", help_text="PNG, JPEG or WebP, at most 150 KB (SVG is not accepted)."
+    )
+
+    class Meta:
+        model = Account
+        fields = ["name", "allowed_redirect_origins", "brand_display_name", "brand_logo", "brand_accent_color",
+                  "brand_privacy_url", "brand_support_url"]  # fmt: skip
+
+    def _brand(self, name: str, check: Any) -> str:
+        value = self.cleaned_data.get(name) or ""
+        try:
+            return str(check(value)) if value else ""
+        except BrandingError as exc:
+            raise forms.ValidationError(str(exc)) from exc
+
+    def clean_brand_accent_color(self) -> str:
+        return self._brand("brand_accent_color", accent_color_check)
+
+    def clean_brand_privacy_url(self) -> str:
+        return self._brand("brand_privacy_url", https_url_check)
+
+    def clean_brand_support_url(self) -> str:
+        return self._brand("brand_support_url", https_url_check)
+
+    def clean_logo_upload(self) -> bytes | None:
+        upload = self.cleaned_data.get("logo_upload")
+        if not upload:
+            return None
+        data = upload.read(300 * 1024)
+        try:
+            logo_check(data)
+        except BrandingError as exc:
+            raise forms.ValidationError(str(exc)) from exc
+        return bytes(data)
+
+    def save(self, commit: bool = True) -> Account:
+        account = super().save(commit=False)
+        data = self.cleaned_data.get("logo_upload")
+        if data:
+            account.brand_logo = BrandLogo.objects.get(sha256=brand_logo_store(data))
+        if commit:
+            account.save()
+        return account
+
+
 @admin.register(Account)
 class AccountAdmin(admin.ModelAdmin):
+    form = AccountForm
     list_display = ("name", "id", "created_at")
     search_fields = ("name", "id")
+    raw_id_fields = ("brand_logo",)
     inlines = [ApiKeyInline]
     actions = ["create_secret_key", "create_publishable_key"]
 

@@ -16,6 +16,13 @@ class Account(models.Model):
     # Origins (scheme://host[:port]) a session may redirect to when a config
     # allows redirect overrides; see the signing/redirect rules.
     allowed_redirect_origins = models.JSONField(default=list, blank=True)
+    # The brand on the hosted pages (apps/accounts/branding.py, docs/branding.md); a verification config's
+    # brandingConfig overrides each. Admin-editable only: accounts have no API.
+    brand_display_name = models.CharField(max_length=80, blank=True)
+    brand_logo = models.ForeignKey("BrandLogo", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    brand_accent_color = models.CharField(max_length=7, blank=True)
+    brand_privacy_url = models.URLField(max_length=2048, blank=True)
+    brand_support_url = models.URLField(max_length=2048, blank=True)
 
     class Meta:
         ordering = ["name"]
@@ -27,6 +34,18 @@ class Account(models.Model):
     @property
     def is_authenticated(self) -> bool:
         return True
+
+
+class BrandLogo(models.Model):
+    """An uploaded logo, stored once by content and served by us at ``/brand/logo/<sha256>``."""
+
+    sha256 = models.CharField(max_length=64, primary_key=True)
+    content_type = models.CharField(max_length=20)
+    data = models.BinaryField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"logo {self.sha256[:12]} ({self.content_type}, {len(self.data)} bytes)"
 
 
 class ApiKey(models.Model):

@@ -27,6 +27,7 @@ from apps.verifications.enums import AgeType, ChallengeType, GenderType, Livenes
 
 from .messages import session_result_message
 from .models import Session
+from .page_brand import page_brand
 from .page_texts import page_texts
 from .selectors import session_result_payload
 from .services.create import session_create
@@ -152,7 +153,7 @@ def session_page(request: HttpRequest, session_id: uuid.UUID) -> HttpResponse:
     response = _page(
         request,
         "capture/session.html",
-        {"boot": boot, "session": session, "consent_url": boot["consentUrl"]},
+        {"boot": boot, "session": session, "consent_url": boot["consentUrl"], "brand": page_brand(session)},
         embed_origins=embed_origins,
         locale=_page_locale(request, session),
         form_origins=[failed_origin] if failed_origin else None,

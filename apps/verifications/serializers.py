@@ -36,6 +36,7 @@ from apps.signing.redirects import redirect_url_problem
 from apps.webhooks.ssrf import check_url_on_save
 
 from . import enums, limits
+from .branding import BrandingConfigSerializer
 
 NAME_MAX_LENGTH = 200
 URL_MAX_LENGTH = 2048
@@ -350,6 +351,7 @@ class VerificationConfigSerializer(StrictSerializer):
     securityConfig = SecurityConfigSerializer(required=False)
     sessionOverrideConfig = SessionOverrideConfigSerializer(required=False)
     webhookConfig = WebhookConfigSerializer(required=False)
+    brandingConfig = BrandingConfigSerializer(required=False)
 
     def to_internal_value(self, data: Any) -> dict[str, Any]:
         value = super().to_internal_value(data)

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from apps.core.languages import LOCALES
 
+from .branding import BrandingConfig
 from .enums import (
     AGE_PRESET_YEARS,
     CHALLENGE_COUNTS,
@@ -295,6 +296,7 @@ class SessionConfig:
     security: SecurityConfig = SecurityConfig()
     overrides: SessionOverrideConfig = SessionOverrideConfig()
     webhook: WebhookConfig = WebhookConfig()
+    branding: BrandingConfig = field(default_factory=BrandingConfig)
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any] | None) -> SessionConfig:
@@ -306,6 +308,7 @@ class SessionConfig:
             security=SecurityConfig.from_json(_block(data, "securityConfig")),
             overrides=SessionOverrideConfig.from_json(_block(data, "sessionOverrideConfig")),
             webhook=WebhookConfig.from_json(_block(data, "webhookConfig")),
+            branding=BrandingConfig.from_json(_block(data, "brandingConfig")),
         )
 
 
