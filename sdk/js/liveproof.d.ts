@@ -66,8 +66,9 @@ export interface WatchOptions {
   onCheck?: (check: CheckResult) => void;
   onVerificationCompleted?: (result: { verificationSessionId: string; verificationResult: "Pass" | "Fail" | null; reasons: string[] }) => void;
   onServiceError?: (error: ServiceError) => void;
-  /** Active sessions only: the challenge to show (headless sessions are best Passive). */
-  onChallenge?: (challenge: { challenge: string; index: number; total: number }) => void;
+  /** Active sessions only: the challenge to show (headless sessions are best Passive); `index` counts from 0,
+   *  `reprompt` is true for a fresh challenge replacing one not answered in time. */
+  onChallenge?: (challenge: { challenge: string; index: number; total: number; reprompt: boolean }) => void;
 }
 
 export interface Watcher {

@@ -155,7 +155,7 @@ function watch(options) {
         call(options.onCheck, { samePerson: msg.samePerson, similarity: msg.similarity, faceCount: msg.faceCount, live: msg.live, alert: msg.alert });
         break;
       case "challenge":
-        call(options.onChallenge, { challenge: msg.challenge, index: msg.index, total: msg.total });
+        call(options.onChallenge, { challenge: msg.challenge, index: msg.index, total: msg.total, reprompt: Boolean(msg.reprompt) });
         break;
       case "error":
         if (msg.code === "notCapturing" || msg.code === "badFrame") { break; }

@@ -10,6 +10,9 @@ import pytest
 from apps.sessions.models import Session
 from apps.sessions.services import session_create
 
+# The Web SDK's browser tests share a service, a fake camera and Playwright (one each per test module).
+from .sdk_browser import sdk_camera, sdk_driver, sdk_service  # noqa: F401
+
 PASSIVE = {"liveness": {"type": "Verification", "challengeType": "Passive"}}
 BALANCED = {"liveness": {"type": "Verification", "challengeType": "Balanced"}}
 

@@ -1,8 +1,7 @@
 """The Web SDK in real Chromium, used by an integrator's page on another origin (docs/sdk.md).
 
-The service runs the embedded default on http://127.0.0.1:<port>; the integrator's page is served by a
-second local server on http://localhost:<port> (another origin, still a secure context), whose origin the
-account allows. The fake camera plays a synthetic live face (.y4m). Embedded: ``Liveproof.mount`` (the
+The service, the integrator's site on another origin and the fake camera are in tests/sessions/sdk_browser.py.
+Embedded: ``Liveproof.mount`` (the
 global build) frames the hosted page and reports the verdict. Headless: ``watch`` (the ES module, imported
 across origins) streams the page's own canvas stream of that camera; a second person steps in, then
 replaces the first, and each change is reported, listed in get-session-result and nothing is shown.
@@ -12,22 +11,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
-import urllib.request
-from collections.abc import Iterator
-from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
-from tests.served import ROOT, embedded_service
+from .sdk_browser import ARTIFACTS, FPS, PASSIVE, Integrator, allow, api, launch, npm_react
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-ARTIFACTS = ROOT / "test-artifacts" / "sdk"
-CHROMIUM = "/usr/bin/chromium"
-FPS = 10
-PASSIVE = {"verifierConfigs": {"liveness": {"type": "Verification", "challengeType": "Passive"}}}
 
 EMBEDDED_PAGE = """<!doctype html><meta charset="utf-8"><title>Shop: sign up</title>
 <script src="{base}/sdk/v1/liveproof.global.js"></script>
@@ -95,115 +84,18 @@ ReactDOM.createRoot(document.getElementById("app")).render(React.createElement(V
 }}));
 </script>"""
 REACT_SHIM = b"const R = window.React; export const { createElement, useEffect, useRef } = R; export default R;\n"
-VENDOR = Path(__file__).parent / "vendor" / "react"
-
-
-@pytest.fixture(scope="module")
-def camera(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path | bytes]:
-    from tests.face_engine import synthetic
-
-    folder = tmp_path_factory.mktemp("camera")
-    actor = synthetic.FaceActor("astronaut", fps=FPS, seed=5)
-    live = actor.hold(1.0)
-    for _ in range(4):
-        live += actor.act("blink") + actor.hold(0.6)
-    other = synthetic.passive_sequence("t1_3", 0.2, fps=FPS, seed=2)[0]
-    return {"live": synthetic.write_y4m(live, folder / "live.y4m", fps=FPS), "other": synthetic.encode_jpeg(other)}
-
-
-@pytest.fixture(scope="module")
-def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package (scripts/test does it)")
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    folder = tmp_path_factory.mktemp("service")
-    with embedded_service(folder, key_name="Shop") as running:
-        yield SimpleNamespace(base=running.base, key=running.key, database=folder / "served.sqlite3")
-
-
-class _Integrator:
-    """The integrator's site on http://localhost:<port>: pages that use the SDK, and its own picture."""
-
-    def __init__(self, pages: dict[str, str], files: dict[str, bytes]) -> None:
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                path = self.path.split("?")[0]
-                if path in pages:
-                    body, kind = pages[path].encode(), "text/html; charset=utf-8"
-                elif path in files:
-                    body = files[path]
-                    kind = "text/javascript" if path.endswith(".js") else "image/jpeg"
-                else:
-                    self.send_error(404)
-                    return
-                self.send_response(200)
-                self.send_header("Content-Type", kind)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.origin = f"http://localhost:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-def _api(service, method: str, path: str, body: dict | None = None) -> dict:
-    request = urllib.request.Request(
-        f"{service.base}{path}",
-        data=json.dumps(body).encode() if body is not None else None,
-        headers={"Authorization": f"ApiKey {service.key}", "Content-Type": "application/json"},
-        method=method,
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.loads(response.read())
-
-
-def _allow(service, origin: str) -> None:
-    """The account's allowed origins (the API refuses local addresses, so the row is set directly)."""
-    with sqlite3.connect(service.database) as db:
-        db.execute("UPDATE accounts_account SET allowed_redirect_origins = ?", (json.dumps([origin]),))
-
-
-def _browser(driver, video: Path, *, allow_camera: bool = True):
-    args = [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1 , EXCLUDE localhost",
-        "--use-fake-device-for-media-stream",
-        "--use-fake-ui-for-media-stream" if allow_camera else "--deny-permission-prompts",
-        f"--use-file-for-fake-video-capture={video.resolve()}",
-    ]
-    return driver.chromium.launch(executable_path=CHROMIUM, headless=True, args=args)
-
-
-@pytest.fixture(scope="module")
-def playwright_driver() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as driver:
-        yield driver
 
 
 def test_embedded_mount_frames_the_hosted_page_and_reports_the_verdict_to_another_origin(
-    service, camera, playwright_driver
+    sdk_service, sdk_camera, sdk_driver
 ):
     from playwright.sync_api import expect
 
-    created = _api(service, "POST", "/v1/verification/create-session", PASSIVE)
-    page_html = EMBEDDED_PAGE.format(base=service.base, session_url=json.dumps(created["sessionUrl"]))
-    integrator = _Integrator({"/": page_html}, {})
-    _allow(service, integrator.origin)
-    browser = _browser(playwright_driver, camera["live"])
+    created = api(sdk_service, "POST", "/v1/verification/create-session", PASSIVE)
+    page_html = EMBEDDED_PAGE.format(base=sdk_service.base, session_url=json.dumps(created["sessionUrl"]))
+    integrator = Integrator({"/": page_html}, {})
+    allow(sdk_service, integrator.origin)
+    browser = launch(sdk_driver, sdk_camera["live"])
     try:
         page = browser.new_page()
         page.goto(f"{integrator.origin}/")
@@ -216,8 +108,8 @@ def test_embedded_mount_frames_the_hosted_page_and_reports_the_verdict_to_anothe
         expect(page.locator("#completed")).not_to_be_empty(timeout=10_000)
         page.screenshot(path=str(ARTIFACTS / "embedded.png"), full_page=True)
         reported = json.loads(page.text_content("#completed") or "{}")
-        result = _api(
-            service,
+        result = api(
+            sdk_service,
             "GET",
             f"/v1/verification/get-session-result?verificationSessionId={reported['verificationSessionId']}",
         )
@@ -237,15 +129,15 @@ def test_embedded_mount_frames_the_hosted_page_and_reports_the_verdict_to_anothe
 
 
 def test_headless_watch_checks_the_integrators_own_video_and_reports_a_second_person(
-    service, camera, playwright_driver
+    sdk_service, sdk_camera, sdk_driver
 ):
     from playwright.sync_api import expect
 
-    created = _api(service, "POST", "/v1/verification/create-session", PASSIVE)
-    page_html = HEADLESS_PAGE.format(base=service.base, token=json.dumps(created["sessionToken"]), fps=FPS)
-    integrator = _Integrator({"/": page_html}, {"/other.jpg": camera["other"]})
-    _allow(service, integrator.origin)
-    browser = _browser(playwright_driver, camera["live"])
+    created = api(sdk_service, "POST", "/v1/verification/create-session", PASSIVE)
+    page_html = HEADLESS_PAGE.format(base=sdk_service.base, token=json.dumps(created["sessionToken"]), fps=FPS)
+    integrator = Integrator({"/": page_html}, {"/other.jpg": sdk_camera["other"]})
+    allow(sdk_service, integrator.origin)
+    browser = launch(sdk_driver, sdk_camera["live"])
     try:
         page = browser.new_page()
         page.goto(f"{integrator.origin}/")
@@ -260,7 +152,7 @@ def test_headless_watch_checks_the_integrators_own_video_and_reports_a_second_pe
         page.screenshot(path=str(ARTIFACTS / "headless.png"), full_page=True)
         assert page.text_content("#errors") == ""
         session_id = created["verificationSessionId"]
-        result = _api(service, "GET", f"/v1/verification/get-session-result?verificationSessionId={session_id}")
+        result = api(sdk_service, "GET", f"/v1/verification/get-session-result?verificationSessionId={session_id}")
         assert [c["reason"] for c in result["checks"]] == ["multipleFaces", "faceChanged"], result["checks"]
         assert result["checks"][0]["faceCount"] == 2 and result["checks"][1]["samePerson"] is False
     finally:
@@ -268,23 +160,23 @@ def test_headless_watch_checks_the_integrators_own_video_and_reports_a_second_pe
         integrator.close()
 
 
-def test_embedded_mount_reports_a_blocked_camera_and_an_expired_session(service, camera, playwright_driver):
+def test_embedded_mount_reports_a_blocked_camera_and_an_expired_session(sdk_service, sdk_camera, sdk_driver):
     from playwright.sync_api import expect
 
-    blocked = _api(service, "POST", "/v1/verification/create-session", PASSIVE)
-    expired = _api(service, "POST", "/v1/verification/create-session", PASSIVE)
-    with sqlite3.connect(service.database) as db:
+    blocked = api(sdk_service, "POST", "/v1/verification/create-session", PASSIVE)
+    expired = api(sdk_service, "POST", "/v1/verification/create-session", PASSIVE)
+    with sqlite3.connect(sdk_service.database) as db:
         db.execute(
             "UPDATE capture_session SET expires_at = datetime('now', '-1 minutes') WHERE id = ?",
             (expired["verificationSessionId"].replace("-", ""),),
         )
     pages = {
-        "/blocked": EMBEDDED_PAGE.format(base=service.base, session_url=json.dumps(blocked["sessionUrl"])),
-        "/expired": EMBEDDED_PAGE.format(base=service.base, session_url=json.dumps(expired["sessionUrl"])),
+        "/blocked": EMBEDDED_PAGE.format(base=sdk_service.base, session_url=json.dumps(blocked["sessionUrl"])),
+        "/expired": EMBEDDED_PAGE.format(base=sdk_service.base, session_url=json.dumps(expired["sessionUrl"])),
     }
-    integrator = _Integrator(pages, {})
-    _allow(service, integrator.origin)
-    browser = _browser(playwright_driver, camera["live"], allow_camera=False)
+    integrator = Integrator(pages, {})
+    allow(sdk_service, integrator.origin)
+    browser = launch(sdk_driver, sdk_camera["live"], allow_camera=False)
     try:
         page = browser.new_page()
         page.goto(f"{integrator.origin}/blocked")
@@ -298,26 +190,24 @@ def test_embedded_mount_reports_a_blocked_camera_and_an_expired_session(service,
         integrator.close()
 
 
-def test_the_react_component_runs_the_documents_props_with_real_react(service, camera, playwright_driver):
+def test_the_react_component_runs_the_documents_props_with_real_react(sdk_service, sdk_camera, sdk_driver):
     from playwright.sync_api import expect
 
-    created = _api(service, "POST", "/v1/verification/create-session", PASSIVE)
+    created = api(sdk_service, "POST", "/v1/verification/create-session", PASSIVE)
     page_html = REACT_PAGE.format(
-        base=service.base,
+        base=sdk_service.base,
         session_id=json.dumps(created["verificationSessionId"]),
         token=json.dumps(created["sessionToken"]),
     )
-    files = {
-        "/react.js": (VENDOR / "react.production.min.js").read_bytes(),
-        "/react-dom.js": (VENDOR / "react-dom.production.min.js").read_bytes(),
-        "/react-shim.js": REACT_SHIM,
-    }
-    integrator = _Integrator({"/": page_html}, files)
-    _allow(service, integrator.origin)
-    browser = _browser(playwright_driver, camera["live"])
+    react, files = npm_react()
+    integrator = Integrator({"/": page_html}, {**files, "/react-shim.js": REACT_SHIM})
+    allow(sdk_service, integrator.origin)
+    browser = launch(sdk_driver, sdk_camera["live"])
     try:
         page = browser.new_page()
         page.goto(f"{integrator.origin}/")
+        # npm's React, from node_modules (react-dom's UMD build says "18.3.1-next-…").
+        assert page.evaluate("React.version") == react and page.evaluate("ReactDOM.version").startswith(react)
         frame = page.frame_locator("#app iframe[data-liveproof=embedded]")  # sessionId + accessToken: /s/<id>/?t=
         frame.locator("#consent-accept").click()
         frame.locator("body[data-screen=result]").wait_for(timeout=60_000)

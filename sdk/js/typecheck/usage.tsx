@@ -68,9 +68,10 @@ const watching: WatchOptions = {
     seen.push(...all);
   },
   onServiceError: (error) => seen.push(error.code),
-  onChallenge({ challenge, index, total }) {
+  onChallenge({ challenge, index, total, reprompt }) {
     const position: number = index + total;
-    seen.push(challenge + position);
+    const again: boolean = reprompt;
+    seen.push(challenge + position + String(again));
   },
 };
 const watcher: Watcher = watch(watching);
