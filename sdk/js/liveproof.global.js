@@ -112,18 +112,24 @@ function watch(options) {
   var intervalMs = Math.max(Number(options.intervalMs) || 2000, 100);
   var keepChecking = options.checks !== false;
   var token = options.sessionToken, ws = null, video = null, timer = null, stopped = false;
-  var reconnects = 0, phase = "capture", minInterval = 500, completed = false;
+  var reconnects = 0, phase = "capture", minInterval = 500, completed = false, encoding = false;
   var canvas = document.createElement("canvas");
 
   function fail(operation, code, message) { call(options.onServiceError, serviceError(operation, code, message)); }
 
   function send() {
-    if (stopped || !ws || ws.readyState !== 1 || ws.bufferedAmount > 1000000 || !video || !video.videoWidth) { return; }
+    // One picture at a time: on a busy machine JPEG encodes lag, and queued ones would reach the socket in a
+    // burst (which it closes as a flood, 4429).
+    if (encoding || stopped || !ws || ws.readyState !== 1 || ws.bufferedAmount > 1000000 || !video || !video.videoWidth) { return; }
     var scale = Math.min(1, 640 / video.videoWidth);
     canvas.width = Math.round(video.videoWidth * scale);
     canvas.height = Math.round(video.videoHeight * scale);
     canvas.getContext("2d").drawImage(video, 0, 0, canvas.width, canvas.height);
-    canvas.toBlob(function (blob) { if (blob && ws && ws.readyState === 1 && !stopped) { ws.send(blob); } }, "image/jpeg", 0.85);
+    encoding = true;
+    canvas.toBlob(function (blob) {
+      encoding = false;
+      if (blob && ws && ws.readyState === 1 && !stopped) { ws.send(blob); }
+    }, "image/jpeg", 0.85);
   }
   function pace(ms) { if (timer) { clearInterval(timer); } timer = setInterval(send, ms); }
   function halt() { if (timer) { clearInterval(timer); timer = null; } }
