@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from .models import Session, SessionAttempt, UsedSessionToken
+from .models import Session, SessionAttempt, SessionHandoff, UsedSessionToken
 
 # Every personal field and the value it is left with. A new personal column belongs here.
 PERSONAL_FIELDS_CLEARED: dict[str, object] = {
@@ -49,8 +49,9 @@ def sessions_personal_data_purge(*, now: datetime | None = None) -> int:
     now = now or timezone.now()
     cutoff = now - timedelta(days=int(settings.SESSION_RETENTION_DAYS))
     old = Session.objects.filter(created_at__lt=cutoff)
-    # Spent socket tokens only guard against replay while a token lives (minutes); these are long dead.
+    # Spent socket tokens and continue-on-a-phone codes only matter while they live (minutes); these are long dead.
     UsedSessionToken.objects.filter(session__in=old).delete()
+    SessionHandoff.objects.filter(session__in=old).delete()
     SessionAttempt.objects.filter(session__in=old.filter(personal_data_purged_at__isnull=True)).update(
         **ATTEMPT_PERSONAL_FIELDS_CLEARED
     )

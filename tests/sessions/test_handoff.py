@@ -151,3 +151,16 @@ def test_the_first_device_follows_the_session_on_its_status_poll(integrator):
     )
     done = Client().get(f"/s/{session.id}/status?k={key}").json()
     assert done["status"] == "completed" and done["result"]["verdict"] == "pass"
+
+
+def test_codes_go_with_the_sessions_personal_data(integrator, settings):
+    from apps.sessions.retention import sessions_personal_data_purge
+
+    session = make_session(integrator.account)
+    _ask(session)
+    kept = make_session(integrator.account)
+    _ask(kept)
+    Session.objects.filter(id=session.id).update(created_at=timezone.now() - timedelta(days=31))
+    sessions_personal_data_purge()
+    assert not SessionHandoff.objects.filter(session=session).exists()
+    assert SessionHandoff.objects.filter(session=kept).count() == 1
