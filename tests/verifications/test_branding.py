@@ -149,3 +149,45 @@ def test_the_consent_and_result_screens_show_the_config_brand_over_the_accounts(
 def test_without_a_brand_the_page_shows_none(integrator):
     html = _page(integrator, None)
     assert 'class="brand' not in html and "<style nonce" not in html
+
+
+# --- In the admin: the account's brand (no API), and a config's brandingConfig through the API's own rules ---
+
+
+def _account_form(account, **brand: Any) -> dict[str, Any]:
+    data = {"name": account.name, "allowed_redirect_origins": "[]", "brand_display_name": "", "brand_logo": "",
+            "brand_accent_color": "", "brand_privacy_url": "", "brand_support_url": "", "_save": "Save",
+            "api_keys-TOTAL_FORMS": "0", "api_keys-INITIAL_FORMS": "0"}  # fmt: skip
+    return {**data, **brand}
+
+
+def test_the_accounts_brand_is_edited_in_the_admin_under_the_same_rules(admin_client, integrator):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    account = integrator.account
+    url = f"/admin/accounts/account/{account.id}/change/"
+    bad = admin_client.post(url, _account_form(account, brand_accent_color="#ffcc00",
+                                               brand_privacy_url="http://acme.example/privacy",
+                                               logo_upload=SimpleUploadedFile("logo.svg", b"<svg></svg>")))  # fmt: skip
+    page = bad.content.decode()
+    assert bad.status_code == 200 and "below WCAG AA" in page and "Only https://" in page and "SVG" in page
+    account.refresh_from_db()
+    assert account.brand_accent_color == "" and account.brand_logo_id is None
+    png = image()
+    good = admin_client.post(url, _account_form(account, brand_display_name="Acme Group", brand_accent_color="#0B5D1E",
+                                                brand_support_url="https://acme.example/help",
+                                                logo_upload=SimpleUploadedFile("logo.png", png)))  # fmt: skip
+    assert good.status_code == 302, re.findall(r"errorlist.*?</ul>", good.content.decode(), re.S)
+    account.refresh_from_db()
+    assert (account.brand_display_name, account.brand_accent_color) == ("Acme Group", "#0b5d1e")
+    assert account.brand_logo is not None and bytes(account.brand_logo.data) == png
+    assert "Verification for Acme Group" in _page(integrator, None)
+
+
+def test_a_configs_branding_edited_in_the_admin_is_refused_as_the_api_refuses_it(admin_client, integrator):
+    config = {"verifierConfigs": LIVENESS, "brandingConfig": {"accentColor": "#ffcc00"}}
+    data = {"account": str(integrator.account.pk), "name": "Branded", "verification_config": __import__("json").dumps(
+        config), "_save": "Save"}  # fmt: skip
+    response = admin_client.post("/admin/verifications/verificationconfig/add/", data)
+    assert response.status_code == 200 and "verificationConfig.brandingConfig.accentColor" in response.content.decode()
+    assert not VerificationConfig.objects.exists()
