@@ -63,6 +63,9 @@ export interface WatchOptions {
   baseUrl?: string;
   /** Keep checking after the session passed (default true). */
   checks?: boolean;
+  /** Your app's own id of this device (16-128 of A-Z a-z 0-9 _ -), for the result's deviceId and the newDevice
+   *  risk signal; the service stores only its HMAC. Without it a cross-site page has no device id. */
+  deviceId?: string;
   onCheck?: (check: CheckResult) => void;
   onVerificationCompleted?: (result: { verificationSessionId: string; verificationResult: "Pass" | "Fail" | null; reasons: string[] }) => void;
   onServiceError?: (error: ServiceError) => void;

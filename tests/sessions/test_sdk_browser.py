@@ -10,6 +10,7 @@ replaces the first, and each change is reported, listed in get-session-result an
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 
 import pytest
@@ -60,6 +61,7 @@ navigator.mediaDevices.getUserMedia({{ video: {{ width: 640, height: 480 }} }}).
     sessionToken: {token},
     video: canvas.captureStream({fps}),
     intervalMs: 600,
+    deviceId: "shop-app-install-000000000042",
     onVerificationCompleted: (r) => {{ document.getElementById("completed").textContent = r.verificationResult; }},
     onCheck: (c) => {{ document.getElementById("checks").textContent += JSON.stringify(c) + "\\n"; }},
     onServiceError: (e) => {{ document.getElementById("errors").textContent += e.operation + ":" + e.code + "\\n"; }},
@@ -155,6 +157,8 @@ def test_headless_watch_checks_the_integrators_own_video_and_reports_a_second_pe
         result = api(sdk_service, "GET", f"/v1/verification/get-session-result?verificationSessionId={session_id}")
         assert [c["reason"] for c in result["checks"]] == ["multipleFaces", "faceChanged"], result["checks"]
         assert result["checks"][0]["faceCount"] == 2 and result["checks"][1]["samePerson"] is False
+        # The app's own device id reached the service, which keeps only its HMAC.
+        assert re.fullmatch("[0-9a-f]{64}", result["deviceId"] or ""), result["deviceId"]
     finally:
         browser.close()
         integrator.close()

@@ -171,7 +171,12 @@ function watch(options) {
   function connect() {
     ws = new WebSocket(wsUrl);
     ws.binaryType = "arraybuffer";
-    ws.onopen = function () { ws.send(JSON.stringify({ type: "auth", token: token, watch: keepChecking })); };
+    ws.onopen = function () {
+      var auth = { type: "auth", token: token, watch: keepChecking };
+      // Your app's own id of this device (docs/entry.md "Devices"); the service keeps only its hash.
+      if (typeof options.deviceId === "string") { auth.deviceId = options.deviceId; }
+      ws.send(JSON.stringify(auth));
+    };
     ws.onmessage = function (event) { if (typeof event.data === "string") { handle(JSON.parse(event.data)); } };
     ws.onclose = function (event) {
       halt();

@@ -54,6 +54,7 @@ const watching: WatchOptions = {
   intervalMs: 2000,
   baseUrl: "https://liveproof.example",
   checks: true,
+  deviceId: "app-install-0123456789abcdef",
   onCheck(check: CheckResult) {
     const same: boolean = check.samePerson;
     const similarity: number | null = check.similarity;
