@@ -33,6 +33,10 @@ class AccountForm(forms.ModelForm):
         required=False, label="Upload a logo", help_text="PNG, JPEG or WebP, at most 150 KB (SVG is not accepted)."
     )
 
+    # Written out for assume_scheme: links are https only (https_url_check), never an assumed http.
+    brand_privacy_url = forms.URLField(required=False, max_length=2048, assume_scheme="https")
+    brand_support_url = forms.URLField(required=False, max_length=2048, assume_scheme="https")
+
     class Meta:
         model = Account
         fields = ["name", "allowed_redirect_origins", "brand_display_name", "brand_logo", "brand_accent_color",
