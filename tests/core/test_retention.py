@@ -37,7 +37,7 @@ KEPT_FOR_AGGREGATES = {
     "attempt_started_at", "created_at", "expires_at", "started_at", "completed_at", "verdict",
     "verification_result", "verification_failed_reasons", "liveness_result", "age_result", "gender_result",
     "face_recognition_result", "total_face_count", "engine", "model_versions", "personal_data_purged_at",
-    "minor", "risk_signals",
+    "minor", "risk_signals", "webhook_format",
 }  # fmt: skip
 
 

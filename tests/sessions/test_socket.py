@@ -69,7 +69,14 @@ async def test_a_held_up_photo_fails_with_presentation_attack(integrator):
     session = await sync_to_async(make_session)(integrator.account)
     socket, _ = await authed_socket(session.id, session_token_issue(session_id=session.id))
     result = (await _capture(socket, frames=photo_attack()))[-1]
-    assert result["verdict"] == "fail" and result["reasons"] == ["presentationAttack"]
+    if result["verdict"] == "retry":
+        # On a loaded machine frames that arrive late are skipped; too few left is too little evidence
+        # either way (a retry, never a pass), and the next attempt gets the whole print again.
+        assert result["reasons"] == ["insufficientMotion"], result
+        await socket.send_json_to({"type": "retry"})
+        assert (await socket.receive_json_from())["status"] == "in_progress"
+        result = (await _capture(socket, frames=photo_attack()))[-1]
+    assert result["verdict"] == "fail" and result["reasons"] == ["presentationAttack"], result
     stored = await _get(session.id)
     assert stored.verification_result == "Fail" and stored.verification_failed_reasons == ["presentationAttack"]
     await socket.disconnect()
