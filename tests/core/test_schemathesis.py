@@ -37,7 +37,7 @@ pytestmark = [pytest.mark.slow]
 EXAMPLES_PER_OPERATION = 30
 PUBLIC_URL = "https://hooks.example.com/liveproof"
 ORIGIN = "https://shop.example.com"
-_URL_FIELDS = {"eventCallbackUrl", "url", "webhookUrl", "webhook_url"}
+_URL_FIELDS = {"eventCallbackUrl", "url", "webhookUrl", "webhook_url", "privacyPolicyUrl", "supportUrl"}
 _REDIRECT_FIELDS = {"passedUrl", "failedUrl", "redirect_url"}
 _IMAGE_FIELDS = {"image", "image1", "image2"}
 
@@ -91,7 +91,9 @@ def _content_free(value: Any) -> Any:
         elif key == "allowedNetworks" and isinstance(item, list):
             # An allow-list is valid by content too: one without the caller's address locks the key out.
             out[key] = []
-        elif key in _IMAGE_FIELDS and isinstance(item, bytes | str):
+        elif key == "logoId":
+            continue  # valid only for a logo this account stored: a reference by content, like a faceId
+        elif key in _IMAGE_FIELDS | {"logo"} and isinstance(item, bytes | str):
             out[key] = base64.b64encode(_face_jpeg()).decode("ascii")
         else:
             out[key] = _content_free(item)
