@@ -48,9 +48,9 @@ from tests.face_engine.worlds import build  # noqa: E402 - after the path is set
 # --- evaluating -----------------------------------------------------------------------------------
 
 
-def evaluate(directory: Path, engine: str) -> dict[str, object]:
-    """``manage.py evaluate DIR --engine ENGINE``; its last line (the JSON summary)."""
-    cmd = [sys.executable, str(ROOT / "manage.py"), "evaluate", str(directory), "--engine", engine]
+def evaluate(directory: Path, engine: str, jobs: int = 1) -> dict[str, object]:
+    """``manage.py evaluate DIR --engine ENGINE --jobs JOBS``; its last line (the JSON summary)."""
+    cmd = [sys.executable, str(ROOT / "manage.py"), "evaluate", str(directory), "--engine", engine, "--jobs", str(jobs)]
     done = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=ROOT)
     return dict(json.loads(done.stdout.strip().splitlines()[-1]))
 
@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--lives", type=int, default=9, help="live clips per person")
         p.add_argument("--attacks", type=int, default=24, help="attacks per person (at most 24)")
         p.add_argument("--seed", type=int, default=0)
-        p.add_argument("--jobs", type=int, default=1, help="processes rendering clips")
+        p.add_argument("--jobs", type=int, default=1, help="processes rendering and evaluating clips")
     args = parser.parse_args(argv)
     sizes = {
         "n_people": args.people,
@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         directory = rendered_only(directory) if args.rendered_only else build(world, directory, **sizes)
         for engine in args.engine or ["dlib"]:
             started = time.time()
-            summary = evaluate(directory, engine)
+            summary = evaluate(directory, engine, args.jobs)
             (args.root / f"world-{world}-{engine}.json").write_text(json.dumps(summary))
             print(f"world {world}, {engine}: evaluated in {time.time() - started:.0f} s", file=sys.stderr)
             rows.append((world, engine, summary))

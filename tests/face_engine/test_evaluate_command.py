@@ -22,9 +22,9 @@ from tests.face_engine import synthetic
 from tests.face_engine.synth_capture import attack_clip, live_clip, passive_clip
 
 
-def _evaluate(directory: Path) -> tuple[list[str], dict[str, Any]]:
+def _evaluate(directory: Path, *args: str) -> tuple[list[str], dict[str, Any]]:
     out = io.StringIO()
-    call_command("evaluate", str(directory), "--engine", "dlib", stdout=out, stderr=io.StringIO())
+    call_command("evaluate", str(directory), "--engine", "dlib", *args, stdout=out, stderr=io.StringIO())
     lines = out.getvalue().rstrip("\n").split("\n")
     return lines, json.loads(lines[-1])
 
@@ -78,6 +78,8 @@ def test_a_labelled_data_set_gets_per_clip_verdicts_and_the_error_rates(tmp_path
     assert by_clip["live_blink"]["verdict"] == "pass"
     assert by_clip["frozen"]["verdict"] == "fail" and "presentationAttack" in by_clip["frozen"]["reasons"]
     assert by_clip["print_t1_0"]["verdict"] != "pass"
+    # Two processes give the same table and figures, in manifest order.
+    assert _evaluate(tmp_path, "--jobs", "2") == (lines, summary)
     lives_rejected = sum(by_clip[n]["verdict"] != "pass" for n in ("live_passive", "live_blink"))
     assert summary["bpcer"] == lives_rejected / 2
     assert summary["apcer"] == 0.0 and summary["apcerByType"] == {"frozen": 0.0, "print": 0.0}
