@@ -107,22 +107,22 @@ def test_undecodable_input_gets_a_typed_error(data: bytes, code: str) -> None:
     assert err.value.code == code
 
 
-def test_the_engine_answers_a_bad_frame_with_a_frame_error_and_keeps_its_state(dlib_engine) -> None:
-    state = dlib_engine.new_capture(CapturePlan(mode="passive"))
+def test_the_engine_answers_a_bad_frame_with_a_frame_error_and_keeps_its_state(each_engine) -> None:
+    state = each_engine.new_capture(CapturePlan(mode="passive"))
     before = state.to_json()
     with pytest.raises(FrameError):
-        dlib_engine.analyze_frame(state, b"not an image", 0.0)
+        each_engine.analyze_frame(state, b"not an image", 0.0)
     assert state.to_json() == before
 
 
-def test_it_refuses_a_still_upload_without_exactly_one_face(dlib_engine) -> None:
+def test_it_refuses_a_still_upload_without_exactly_one_face(each_engine) -> None:
     from apps.face_engine.types import FaceImageError
 
     with pytest.raises(FaceImageError) as err:
-        dlib_engine.face_from_image(_jpeg(320, 240))
+        each_engine.face_from_image(_jpeg(320, 240))
     assert err.value.code == "noFace"
     with pytest.raises(FaceImageError) as err:
-        dlib_engine.face_from_image(b"\x00\x01")
+        each_engine.face_from_image(b"\x00\x01")
     assert err.value.code == "badImage"
 
 

@@ -166,7 +166,12 @@ def test_frame_feedback_asks_for_light_distance_and_a_face(each_engine, actions_
     assert feedback(cv2.GaussianBlur(frame, (0, 0), 3)) == ("tooBlurry",)
     aside = cv2.warpAffine(frame, np.float32([[1, 0, 0.3 * w], [0, 1, 0]]), (w, h), borderMode=cv2.BORDER_REPLICATE)
     assert feedback(aside) == ("centerFace",)
-    # moveBack on the measure itself: HOG stops finding a face at about the width that triggers it (noFace then).
+    # Too close: the face zoomed 3x about its centre fills about 0.85-0.95 of the frame width (both backends
+    # still find it; 3.5x is past dlib's HOG, 4x past MediaPipe's detector).
+    box = each_engine._detect(cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY))[0]
+    cx, cy = (box[0] + box[2]) / 2.0, (box[1] + box[3]) / 2.0
+    close = cv2.warpAffine(frame, np.float32([[3, 0, w / 2 - 3 * cx], [0, 3, h / 2 - 3 * cy]]), (w, h))
+    assert feedback(close) == ("moveBack",)
     assert Quality(120.0, 40.0, 100.0, face_width=0.8, centre_offset=0.0).problems() == ("moveBack",)
     assert Quality(120.0, 40.0, 100.0, face_width=0.5, centre_offset=0.0).problems() == ()
 
