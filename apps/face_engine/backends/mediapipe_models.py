@@ -134,26 +134,44 @@ def _without_nested(found: list[tuple[FloatArray, float]]) -> list[tuple[FloatAr
 
 
 class _Model:
-    """One LiteRT interpreter with its input and outputs; invoked under a lock."""
+    """One LiteRT interpreter with its input and outputs; invoked under a lock.
 
-    def __init__(self, path: Path) -> None:
+    ``batch`` crops go through in one invocation (the iris model takes both eyes
+    at once: each crop's outputs are the same as alone, one call's overhead).
+    """
+
+    def __init__(self, path: Path, batch: int = 1) -> None:
         self._interpreter = Interpreter(model_path=str(path), num_threads=1)
-        self._interpreter.allocate_tensors()
         self._input = self._interpreter.get_input_details()[0]["index"]
+        if batch != 1:
+            shape = [batch, *self._interpreter.get_input_details()[0]["shape"][1:]]
+            self._interpreter.resize_tensor_input(self._input, shape)
+        self._interpreter.allocate_tensors()
+        self._batch = batch
         self._outputs = {d["name"]: d["index"] for d in self._interpreter.get_output_details()}
         self._lock = threading.Lock()
 
-    def run(self, tensor: FloatArray) -> dict[str, FloatArray]:
+    def run(self, *crops: FloatArray, scale: float, shift: float = 0.0) -> dict[str, FloatArray]:
+        """The outputs for ``batch`` uint8 crops (grey or RGB), fed as ``pixel / scale - shift`` in float32.
+
+        The pixels are scaled straight into the interpreter's input tensor (a grey
+        crop is broadcast to the three channels), not through a float copy of the
+        crop. Each output comes back with one row per crop.
+        """
         with self._lock:
-            self._interpreter.set_tensor(self._input, np.ascontiguousarray(tensor, dtype=np.float32)[None])
+            tensor = self._interpreter.tensor(self._input)()
+            for i, crop in enumerate(crops):
+                np.divide(crop[:, :, None] if crop.ndim == 2 else crop, np.float32(scale), out=tensor[i])
+                if shift:
+                    np.subtract(tensor[i], np.float32(shift), out=tensor[i])
+            del tensor  # LiteRT refuses to invoke while a view of its buffers is alive
             self._interpreter.invoke()
-            return {name: np.array(self._interpreter.get_tensor(i)[0]) for name, i in self._outputs.items()}
+            return {name: self._interpreter.get_tensor(i).reshape(self._batch, -1) for name, i in self._outputs.items()}
 
 
 def _warp(image: GrayImage, matrix: FloatArray, size: int, border: int = cv2.BORDER_CONSTANT) -> FloatArray:
-    """An RGB ``size`` x ``size`` crop; a grey image is cropped first and only the crop made three-channel."""
-    crop = cv2.warpAffine(image, matrix, (size, size), flags=cv2.INTER_LINEAR, borderMode=border)
-    return np.asarray(cv2.cvtColor(crop, cv2.COLOR_GRAY2RGB) if crop.ndim == 2 else crop)
+    """A ``size`` x ``size`` uint8 crop, grey or RGB as ``image`` is (``_Model.run`` feeds grey as RGB)."""
+    return np.asarray(cv2.warpAffine(image, matrix, (size, size), flags=cv2.INTER_LINEAR, borderMode=border))
 
 
 class MediaPipeModels:
@@ -162,7 +180,7 @@ class MediaPipeModels:
     def __init__(self, detector: Path, mesh: Path, iris: Path) -> None:
         self._detector = _Model(detector)
         self._mesh = _Model(mesh)
-        self._iris = _Model(iris)
+        self._iris = _Model(iris, batch=2)  # both eyes in one call
         self._anchors = _ssd_anchors()
 
     def _candidates(self, image: GrayImage) -> tuple[FloatArray, FloatArray]:
@@ -171,8 +189,8 @@ class MediaPipeModels:
         scale = DETECT_SIZE / max(h, w)
         tx, ty = (DETECT_SIZE - w * scale) / 2.0, (DETECT_SIZE - h * scale) / 2.0  # letterbox, centred
         x = _warp(image, np.array([[scale, 0, tx], [0, scale, ty]], np.float32), DETECT_SIZE)
-        out = self._detector.run(x.astype(np.float32) / 127.5 - 1.0)
-        raw, logits = out["regressors"], out["classificators"][:, 0].astype(np.float64)
+        out = self._detector.run(x, scale=127.5, shift=1.0)
+        raw, logits = out["regressors"].reshape(-1, 16), out["classificators"][0].astype(np.float64)
         scores = 1.0 / (1.0 + np.exp(-np.clip(logits, -100.0, 100.0)))
         keep = scores >= MIN_DETECTION_SCORE
         raw, anchors = raw[keep], self._anchors[keep]
@@ -236,33 +254,42 @@ class MediaPipeModels:
     def _mesh_in_crop(self, image: GrayImage, cx: float, cy: float, size: float, angle: float) -> Mesh:
         matrix = _crop_matrix(cx, cy, size, angle, MESH_SIZE)
         crop = _warp(image, matrix, MESH_SIZE)
-        out = self._mesh.run(crop.astype(np.float32) / 255.0)
+        out = self._mesh.run(crop, scale=255.0)
         raw = out["conv2d_21"].reshape(468, 3)
-        presence = float(1.0 / (1.0 + math.exp(-float(np.clip(out["conv2d_31"].ravel()[0], -100, 100)))))
+        presence = float(1.0 / (1.0 + math.exp(-float(np.clip(out["conv2d_31"][0, 0], -100, 100)))))
         points = np.empty((468, 3), dtype=np.float32)
         points[:, :2] = _to_image(raw, matrix)
         points[:, 2] = raw[:, 2] * (size / MESH_SIZE)
         return Mesh(points, presence)
 
-    def _eye(self, image: GrayImage, mesh: FloatArray, corners: tuple[int, int], mirrored: bool) -> FloatArray:
-        """The eye model's 16 lid-contour points then its 5 iris points (x, y, z in image pixels)."""
-        a, b = mesh[corners[0], :2], mesh[corners[1], :2]
-        cx, cy = (a + b) / 2.0
-        width = max(float(np.hypot(*(b - a))), 2.0)
-        angle = math.atan2(float(b[1] - a[1]), float(b[0] - a[0]))
-        matrix = _crop_matrix(float(cx), float(cy), width * EYE_CROP_SCALE, angle, IRIS_SIZE)
-        crop = _warp(image, matrix, IRIS_SIZE, cv2.BORDER_REPLICATE)
-        if mirrored:
-            crop = np.ascontiguousarray(crop[:, ::-1])
-        out = self._iris.run(crop.astype(np.float32) / 255.0)
-        contour = out["output_eyes_contours_and_brows"].reshape(71, 3)[:16]
-        raw = np.concatenate([contour, out["output_iris"].reshape(5, 3)]).astype(np.float64)
-        if mirrored:
-            raw[:, 0] = IRIS_SIZE - raw[:, 0]
-        points = np.empty((21, 3), dtype=np.float32)
-        points[:, :2] = _to_image(raw, matrix)
-        points[:, 2] = raw[:, 2] * (width * EYE_CROP_SCALE / IRIS_SIZE) + mesh[list(corners), 2].mean()
-        return points
+    def _eyes(self, image: GrayImage, mesh: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """Each eye's 16 lid-contour points then its 5 iris points (x, y, z in image pixels): right, left.
+
+        The model was trained on one eye: the subject's left eye is mirrored on the
+        way in and its points mirrored back.
+        """
+        crops, frames = [], []
+        for corners, mirrored in ((RIGHT_EYE_CORNERS, False), (LEFT_EYE_CORNERS, True)):
+            a, b = mesh[corners[0], :2], mesh[corners[1], :2]
+            cx, cy = (a + b) / 2.0
+            width = max(float(np.hypot(*(b - a))), 2.0)
+            angle = math.atan2(float(b[1] - a[1]), float(b[0] - a[0]))
+            matrix = _crop_matrix(float(cx), float(cy), width * EYE_CROP_SCALE, angle, IRIS_SIZE)
+            crop = _warp(image, matrix, IRIS_SIZE, cv2.BORDER_REPLICATE)
+            crops.append(crop[:, ::-1] if mirrored else crop)
+            frames.append((corners, mirrored, matrix, width))
+        out = self._iris.run(*crops, scale=255.0)
+        eyes = []
+        for i, (corners, mirrored, matrix, width) in enumerate(frames):
+            contour = out["output_eyes_contours_and_brows"][i].reshape(71, 3)[:16]
+            raw = np.concatenate([contour, out["output_iris"][i].reshape(5, 3)]).astype(np.float64)
+            if mirrored:
+                raw[:, 0] = IRIS_SIZE - raw[:, 0]
+            points = np.empty((21, 3), dtype=np.float32)
+            points[:, :2] = _to_image(raw, matrix)
+            points[:, 2] = raw[:, 2] * (width * EYE_CROP_SCALE / IRIS_SIZE) + mesh[list(corners), 2].mean()
+            eyes.append(points)
+        return eyes[0], eyes[1]
 
     def mesh(self, image: GrayImage, box: Box) -> Mesh:
         """The 478-point mesh of the face in ``box`` (a detector box, or one derived from the last landmarks).
@@ -283,8 +310,7 @@ class MediaPipeModels:
                 break
             angle = roll
             found = self._mesh_in_crop(image, cx, cy, size, angle)
-        right = self._eye(image, found.points, RIGHT_EYE_CORNERS, mirrored=False)
-        left = self._eye(image, found.points, LEFT_EYE_CORNERS, mirrored=True)
+        right, left = self._eyes(image, found.points)
         points = np.concatenate([found.points, right[16:], left[16:]])
         points[list(RIGHT_EYE_CONTOUR), :2] = right[:16, :2]
         points[list(LEFT_EYE_CONTOUR), :2] = left[:16, :2]
