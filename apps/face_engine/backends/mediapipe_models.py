@@ -154,14 +154,16 @@ class _Model:
     def run(self, *crops: FloatArray, scale: float, shift: float = 0.0) -> dict[str, FloatArray]:
         """The outputs for ``batch`` uint8 crops (grey or RGB), fed as ``pixel / scale - shift`` in float32.
 
-        The pixels are scaled straight into the interpreter's input tensor (a grey
-        crop is broadcast to the three channels), not through a float copy of the
-        crop. Each output comes back with one row per crop.
+        Each crop is copied into the interpreter's input tensor as float32 and
+        scaled there (the same values as ``crop.astype(np.float32) / scale``,
+        without a float copy of the crop to allocate). Each output comes back
+        with one row per crop.
         """
         with self._lock:
             tensor = self._interpreter.tensor(self._input)()
             for i, crop in enumerate(crops):
-                np.divide(crop[:, :, None] if crop.ndim == 2 else crop, np.float32(scale), out=tensor[i])
+                np.copyto(tensor[i], cv2.cvtColor(crop, cv2.COLOR_GRAY2RGB) if crop.ndim == 2 else crop)
+                np.divide(tensor[i], np.float32(scale), out=tensor[i])
                 if shift:
                     np.subtract(tensor[i], np.float32(shift), out=tensor[i])
             del tensor  # LiteRT refuses to invoke while a view of its buffers is alive
@@ -276,7 +278,7 @@ class MediaPipeModels:
             angle = math.atan2(float(b[1] - a[1]), float(b[0] - a[0]))
             matrix = _crop_matrix(float(cx), float(cy), width * EYE_CROP_SCALE, angle, IRIS_SIZE)
             crop = _warp(image, matrix, IRIS_SIZE, cv2.BORDER_REPLICATE)
-            crops.append(crop[:, ::-1] if mirrored else crop)
+            crops.append(cv2.flip(crop, 1) if mirrored else crop)
             frames.append((corners, mirrored, matrix, width))
         out = self._iris.run(*crops, scale=255.0)
         eyes = []
