@@ -2,9 +2,9 @@
 
 While the capture runs: the best frame (whole, for age/gender and the ICAO
 photo) and same-person key frames (face crops). A key frame is kept at the
-start, whenever the face may have changed, and at intervals as a guard; each
-costs one descriptor (~70-90 ms with dlib), so a 3 s passive capture of one
-continuously tracked face keeps one.
+start, whenever the face may have changed, at intervals as a guard and at the
+frame that completes the capture; each costs one descriptor (~70-90 ms with
+dlib), so a 3 s passive capture of one continuously tracked face keeps two.
 
 At the end: the key frames' embeddings and anti-spoof scores (computed here
 unless a worker handed them back already), how alike the faces are, and the
@@ -83,10 +83,17 @@ def _frame_score(st: CaptureData, m: FaceMeasures, quality_ok: bool) -> FrameSco
 
 def _key_frame_due(st: CaptureData, t: float, frontal: float) -> bool:
     # The first one, whenever the face may have changed (tracking lost, face back, the re-detection
-    # elsewhere), and every interval as a guard (frontal frames preferred; after twice the interval any
-    # frame). The last frame needs none while the face was tracked since the latest one.
+    # elsewhere), every interval as a guard (frontal frames preferred; after twice the interval any
+    # frame), and the frame that completes the capture: a second person who slips in while the tracker
+    # holds on (a look-alike, a cut between two aligned faces) is the one who answered last.
     due = t - st.last_key_t
-    return not st.keys or st.key_due or (frontal > 0.6 and due >= KEY_FRAME_EVERY_S) or due >= 2 * KEY_FRAME_EVERY_S
+    return (
+        not st.keys
+        or st.key_due
+        or st.complete
+        or (frontal > 0.6 and due >= KEY_FRAME_EVERY_S)
+        or due >= 2 * KEY_FRAME_EVERY_S
+    )
 
 
 def keep_key_frames(

@@ -22,6 +22,7 @@ from .challenges import DETECTORS
 from .decode import decode_image
 from .measures import box_from_landmarks, face_quality, rigid_points
 from .mesh_signals import mesh_rigid_points
+from .screen import SCREEN_PEAK, SCREEN_SAMPLE_EVERY, screen_peak
 from .state import CaptureData
 from .tracking import TrackedFace, detect_faces, track_face
 from .types import (
@@ -105,6 +106,11 @@ class Engine:
         q = face_quality(gray, box_from_landmarks(face.landmarks))
         rigid = mesh_rigid_points(face.mesh) if face.mesh is not None else rigid_points(face.landmarks)
         row = progress.note_face(st, t, gray, face.landmarks, rigid, m, q)
+        if st.frames_one % SCREEN_SAMPLE_EVERY == 1:
+            peak = screen_peak(gray, face.box)
+            if peak is not None:
+                st.screen_samples += 1
+                st.screen_hits += peak >= SCREEN_PEAK
         # Without a usable face nothing moves on; the frame's measures are kept (the detectors read them later).
         if not progress.note_pause(st, since, t, q.problems()):
             progress.advance(st, t, row)

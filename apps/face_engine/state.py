@@ -129,6 +129,8 @@ class CaptureData:
     blink_closed: bool = False
     planar_outcome: str | None = None  # passive: judged at ~3 s to decide on extending
     antispoof: list[float] = field(default_factory=list)
+    screen_samples: int = 0  # face frames the screen check sampled (``screen.py``) ...
+    screen_hits: int = 0  # ... and those of them with a display's moire
     complete: bool = False
     best: KeyFrame | None = None
     keys: list[KeyFrame] = field(default_factory=list)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from .planar import PlanarResult
 from .progress import BASELINE_FRAMES, PASSIVE_HOLD_S, held_s
+from .screen import is_screen
 from .state import CaptureData
 from .types import VerdictName
 
@@ -53,6 +54,7 @@ def verdict_rules(
         "facePresence": _presence(st),
         "singleFace": 0.0 if _multiple_faces(st) else 1.0,
         "naturalMotion": 0.0 if _frozen(st) else 1.0,
+        "noScreen": 0.0 if _screen(st) else 1.0,
         "depth": round(depth, 3),
         **_challenge_scores(st, outcomes),
         **_same_face_scores(faces),
@@ -69,7 +71,7 @@ def verdict_rules(
     if depth == INSUFFICIENT_DEPTH and st.mode == "passive" and "presentationAttack" not in reasons:
         reasons.append("insufficientMotion")
     seen = _presence_part(st, presence, pass_threshold, retry_threshold)
-    parts = [seen, scores["singleFace"], scores["naturalMotion"], depth, scores["quality"],
+    parts = [seen, scores["singleFace"], scores["naturalMotion"], scores["noScreen"], depth, scores["quality"],
              scores.get("sameFace", 1.0), scores.get("antiSpoof", 1.0)]  # fmt: skip
     confidence = _confidence(parts, reasons, pass_threshold=pass_threshold, retry_threshold=retry_threshold)
     return Judgement(
@@ -147,8 +149,13 @@ def _frozen(st: CaptureData) -> bool:
     return long_enough and st.max_thumb_diff < FROZEN_THUMB_DIFF
 
 
+def _screen(st: CaptureData) -> bool:
+    # A display's pixel lattice, filmed, shows as moire: a photo or a replayed video on a screen.
+    return is_screen(st.screen_samples, st.screen_hits)
+
+
 def _attack_reasons(st: CaptureData, planar: PlanarResult) -> list[str]:
-    return ["presentationAttack"] if _frozen(st) or planar.outcome == "planar" else []
+    return ["presentationAttack"] if _frozen(st) or _screen(st) or planar.outcome == "planar" else []
 
 
 def _depth(st: CaptureData, planar: PlanarResult) -> float:

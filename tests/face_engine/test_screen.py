@@ -1,0 +1,49 @@
+"""The screen check (``screen.py``): a display's moire in the face is a presentation attack, on real frames."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from apps.face_engine.pipeline import Engine
+from apps.face_engine.screen import SCREEN_PEAK, screen_peak
+from tests.face_engine import synthetic, world_a
+from tests.face_engine.synth_capture import attack_clip, passive_clip, run_capture
+
+
+def _peaks(engine: Engine, jpegs: tuple[bytes, ...], quality: int | None = None) -> list[float]:
+    found = []
+    for jpeg in jpegs[::5]:
+        gray = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_GRAYSCALE)
+        if quality is not None:  # the same frame, compressed hard: its 8x8 blocks are periodic too
+            _ok, data = cv2.imencode(".jpg", gray, [cv2.IMWRITE_JPEG_QUALITY, quality])
+            gray = cv2.imdecode(data, cv2.IMREAD_GRAYSCALE)
+        boxes = engine.backend.detect(gray)
+        if boxes and (peak := screen_peak(gray, boxes[0].box)) is not None:
+            found.append(peak)
+    return found
+
+
+@pytest.mark.parametrize("quality", [None, 30])
+def test_a_live_face_shows_no_display_lattice_even_compressed_hard(mediapipe_engine: Engine, quality) -> None:
+    peaks = _peaks(mediapipe_engine, passive_clip("t1_2"), quality)
+    assert len(peaks) >= 5 and max(peaks) < SCREEN_PEAK
+
+
+def test_a_phone_screen_shows_its_lattice(mediapipe_engine: Engine) -> None:
+    peaks = _peaks(mediapipe_engine, attack_clip("screen_replay", "t1_2"))
+    assert len(peaks) >= 5 and float(np.median(peaks)) >= SCREEN_PEAK
+
+
+def test_a_patch_outside_the_frame_is_no_evidence() -> None:
+    assert screen_peak(np.zeros((80, 80), np.uint8), (0, 0, 80, 80)) is None
+
+
+def test_a_replayed_live_session_that_blinks_and_nods_fails_as_a_presentation_attack(each_engine: Engine) -> None:
+    """The recording has a real head's blinks and parallax; only the display gives it away."""
+    frames = world_a.replay_sequence("astronaut", recorded=("blink", "nod"), seconds=6.0, seed=4)
+    jpegs = tuple(synthetic.encode_jpeg(f, 88) for f in frames)
+    verdict = run_capture(each_engine, jpegs, mode="passive").verdict
+    assert verdict.verdict == "fail", (verdict.reasons, dict(verdict.scores))
+    assert "presentationAttack" in verdict.reasons and verdict.scores["noScreen"] == 0.0
