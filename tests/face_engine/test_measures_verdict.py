@@ -82,15 +82,38 @@ def test_the_capture_state_stays_small_enough_to_store_per_frame(each_engine) ->
     assert len(text) < 250_000
     again = each_engine.load_capture(text)
     assert again.to_json() == text
+    assert again.pts == state.pts and len(state.pts) > 10  # the packed landmark sets come back as the same floats
+
+
+def test_a_state_written_before_the_landmark_sets_were_packed_still_loads(each_engine) -> None:
+    import json
+
+    state = each_engine.new_capture(CapturePlan(mode="passive"))
+    for i, jpeg in enumerate(passive_clip("astronaut")[:20]):
+        state = each_engine.analyze_frame(state, jpeg, i / 15).state
+    old = json.loads(state.to_json())
+    assert isinstance(old["pts"], dict)  # one base64 string of tenths of a pixel
+    old["pts"], old["v"] = state.pts, 2  # version 2 wrote each set as a JSON array of numbers
+    loaded = each_engine.load_capture(json.dumps(old))
+    assert loaded.pts == state.pts and loaded.to_json() == state.to_json()
 
 
 def test_a_corrupt_or_foreign_state_is_refused_with_a_typed_error(each_engine) -> None:
+    import json
+
     import pytest
 
+    from apps.face_engine.state import STATE_VERSION
     from apps.face_engine.types import FrameError
 
-    good = each_engine.new_capture(CapturePlan(mode="active", challenges=("blink",))).to_json()
-    for bad in ("", "[]", "{}", good.replace('"blink"', '"wink"'), good.replace('"v":2', '"v":99'), "\x00{"):
+    state = each_engine.new_capture(CapturePlan(mode="active", challenges=("blink",)))
+    for i, jpeg in enumerate(live_clip("astronaut", ("blink",))[:3]):
+        state = each_engine.analyze_frame(state, jpeg, i / 15).state
+    good = state.to_json()
+    packed = json.loads(good)["pts"]["tenths"]
+    bad_points = [good.replace(packed, packed[:-4]), good.replace(packed, "not base64!")]
+    old = f'"v":{STATE_VERSION}'
+    for bad in ("", "[]", "{}", good.replace('"blink"', '"wink"'), good.replace(old, '"v":99'), "\x00{", *bad_points):
         with pytest.raises(FrameError) as err:
             each_engine.load_capture(bad)
         assert err.value.code == "badState"
