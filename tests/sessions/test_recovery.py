@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from channels.db import database_sync_to_async
+from django.conf import settings
 from django.test import Client
 
 from apps.sessions import services, tasks
@@ -50,6 +51,10 @@ def _capture_until_the_worker_dies(session: Session, *, where: object, name: str
 
     with monkeypatch.context() as patch:
         patch.setattr(where, name, worker_dies)
+        # The frames go in as fast as this process analyses them, stamped 15 a second: on a loaded machine
+        # the stamps fall more than a second behind the clock and the worker would drop the rest as stale
+        # (the capture then never completes). This test is about the dead worker, not about late frames.
+        patch.setattr(settings, "CAPTURE_STALE_FRAME_SECONDS", 3600.0)
         with pytest.raises(SystemExit):
             _feed_live_clip(session, record, start=start)
     return record
