@@ -65,6 +65,7 @@ class Limits(NamedTuple):
     """What the detectors read: the 68-point estimates (default) or the mesh's own lids and lips."""
 
     lids: bool = False  # eyes judged from the lids (mesh) as well as the eye regions' look
+    lids_with_look: bool = True  # with the mesh: lids part-closed plus the look is a closure too
     mouth_delta: float = MOUTH_DELTA
     blink_still_yaw: float = BLINK_STILL_YAW
     blink_still_pitch: float = BLINK_STILL_PITCH
@@ -79,6 +80,7 @@ LIMITS_MESH = Limits(
     blink_still_pitch=MESH_BLINK_STILL_PITCH,
     blink_still_step_pitch=MESH_BLINK_STILL_STEP_PITCH,
 )
+LIMITS_MESH_THREE_QUARTER = LIMITS_MESH._replace(lids_with_look=False)
 
 
 def _held(rows: Sequence[Row], ok: Callable[[Row], bool], frames: int = HOLD_FRAMES) -> bool:
@@ -129,7 +131,7 @@ def eyes_closed(row: Row, base: Baseline, previous: Row | None = None, limits: L
         return _eye_look_change(row, base) >= EYE_LOOK_CLOSED
     if row.eye_open <= MESH_LIDS_CLOSED * base.eye_open and base.eye_open - row.eye_open >= MESH_LIDS_DROP:
         return True
-    return previous is not None and all(
+    return limits.lids_with_look and previous is not None and all(
         r.eye_open <= MESH_LIDS_LOWER * base.eye_open and _eye_look_change(r, base) >= EYE_LOOK_CLOSED
         for r in (previous, row)
     )

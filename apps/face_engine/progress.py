@@ -24,6 +24,7 @@ from .challenges import (
     DETECTORS,
     LIMITS_68,
     LIMITS_MESH,
+    LIMITS_MESH_THREE_QUARTER,
     MAX_REPROMPTS,
     Limits,
     eyes_closed,
@@ -36,6 +37,9 @@ from .state import CaptureData, MeasureRow, Outcome, PoseRatios
 from .types import ChallengeName, FeedbackCode, FrameResult
 
 BASELINE_FRAMES = 5
+# A face at rest in three-quarter view (30 degrees or more): its far eye is foreshortened, and the lids and
+# the eye regions' look jitter by 20 % from frame to frame (world A's t1_4): only a full closure is a blink.
+THREE_QUARTER_YAW = 0.5
 PASSIVE_HOLD_S = 2.9  # "about 3 s": 45 frames at 15 fps span 2.93 s
 PASSIVE_MAX_S = 6.0
 ACTIVE_TAIL_S = 1.0
@@ -149,7 +153,11 @@ def challenge_elapsed(st: CaptureData, t: float) -> float:
 
 def limits(st: CaptureData) -> Limits:
     """The detectors' thresholds for this capture's measures (the mesh's own, or the 68 points')."""
-    return LIMITS_MESH if st.mesh else LIMITS_68
+    if not st.mesh:
+        return LIMITS_68
+    if st.baseline is not None and abs(st.baseline.yaw_ratio) >= THREE_QUARTER_YAW:
+        return LIMITS_MESH_THREE_QUARTER
+    return LIMITS_MESH
 
 
 def _track_blink(st: CaptureData, row: MeasureRow) -> None:
