@@ -131,9 +131,13 @@ def eyes_closed(row: Row, base: Baseline, previous: Row | None = None, limits: L
         return _eye_look_change(row, base) >= EYE_LOOK_CLOSED
     if row.eye_open <= MESH_LIDS_CLOSED * base.eye_open and base.eye_open - row.eye_open >= MESH_LIDS_DROP:
         return True
-    return limits.lids_with_look and previous is not None and all(
-        r.eye_open <= MESH_LIDS_LOWER * base.eye_open and _eye_look_change(r, base) >= EYE_LOOK_CLOSED
-        for r in (previous, row)
+    return (
+        limits.lids_with_look
+        and previous is not None
+        and all(
+            r.eye_open <= MESH_LIDS_LOWER * base.eye_open and _eye_look_change(r, base) >= EYE_LOOK_CLOSED
+            for r in (previous, row)
+        )
     )
 
 
