@@ -79,9 +79,9 @@ async def test_a_passive_live_face_passes(integrator, monkeypatch):
     messages, stored = await _run(session, user)
     assert messages[-1]["verdict"] == "pass", messages[-1]
     assert stored.icao_jpeg and stored.verification_result == "Pass"
-    # One key frame of a face tracked without a break: one descriptor, spent because every passed session
-    # keeps its face for compare (docs/faces.md), not one per frame.
-    assert len(stored_embeddings) == 1
+    # A face tracked without a break keeps two key frames, its first and the one that completed the capture
+    # (the person who answered last is compared with the one who started): two descriptors, not one per frame.
+    assert len(stored_embeddings) == 2
 
 
 async def test_with_face_recognition_the_key_frame_is_embedded_by_the_key_frame_task(integrator, monkeypatch):
@@ -100,7 +100,7 @@ async def test_with_face_recognition_the_key_frame_is_embedded_by_the_key_frame_
     user = ScriptedUser(passive_blink=True)
     messages, stored = await _run(session, user)
     assert messages[-1]["verdict"] == "pass", messages[-1]
-    assert len(stored_embeddings) == 1 and len(stored_embeddings[0]["value"]["embedding"]) == 128
+    assert len(stored_embeddings) == 2 and all(len(e["value"]["embedding"]) == 128 for e in stored_embeddings)
     assert stored.face_recognition_result == "Pass" and stored.face_id
 
 
