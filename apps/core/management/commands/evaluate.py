@@ -16,6 +16,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any, get_args
 
+import django
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
@@ -47,11 +48,15 @@ def _clip_evaluate(clip: Clip, engine_name: EngineName | None) -> ClipResult | s
 
 
 def _results(clips: Sequence[Clip], engine_name: EngineName | None, jobs: int) -> Iterator[ClipResult | str]:
-    """Each clip's result, in manifest order; ``jobs`` processes (forked, each with its own engine) when > 1."""
+    """Each clip's result, in manifest order; ``jobs`` processes (spawned, each with its own engine) when > 1."""
     if jobs == 1:
         yield from (_clip_evaluate(clip, engine_name) for clip in clips)
         return
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+    # Spawned, not forked: a fork of a process with other threads (a test runner's, a logging handler's) can
+    # inherit a lock held mid-call and hang; each child sets Django up and loads its own engine.
+    with ProcessPoolExecutor(
+        max_workers=jobs, mp_context=multiprocessing.get_context("spawn"), initializer=django.setup
+    ) as pool:
         yield from pool.map(_clip_evaluate, clips, [engine_name] * len(clips))
 
 
