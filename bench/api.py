@@ -23,8 +23,6 @@ import json
 import multiprocessing
 import os
 import secrets
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -34,21 +32,10 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from bench.common import cpu_model, free_port, group_cpu, percentile, start, stop  # noqa: E402
+
 PASSIVE = {"verifierConfigs": {"liveness": {"type": "Verification", "challengeType": "Passive"}}}
 ENDPOINTS = ("createSession", "getSessionResult", "signatureValidate")
-
-
-def percentile(values: list[float], q: float) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    return round(ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))], 1)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def setup(env: dict[str, str], results: int) -> dict[str, Any]:
@@ -87,42 +74,83 @@ def client_process(job: dict[str, Any], queue: Any) -> None:
     queue.put(asyncio.run(_clients(job)))
 
 
-async def _clients(job: dict[str, Any]) -> dict[str, Any]:
-    import httpx
+class Connection:
+    """One keep-alive HTTP/1.1 connection, one request at a time: a load generator that costs the machine little.
 
+    An HTTP library client (httpx) spends a few milliseconds of CPU per request, on the cores the server
+    under test also runs on; this writes prepared bytes and reads status, headers and body.
+    """
+
+    def __init__(self, base: str) -> None:
+        host, _, port = base.removeprefix("http://").partition(":")
+        self.host, self.port = host, int(port)
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def request(self, raw: bytes) -> tuple[int, bytes]:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        assert self.reader is not None
+        self.writer.write(raw)
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        status = int(head[9:12])
+        headers = {}
+        for line in head.split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            headers[name.strip().lower()] = value.strip()
+        if headers.get(b"transfer-encoding", b"").lower() == b"chunked":
+            body = b""
+            while size := int((await self.reader.readuntil(b"\r\n")).strip(), 16):
+                body += (await self.reader.readexactly(size + 2))[:-2]
+            await self.reader.readuntil(b"\r\n")
+        else:
+            body = await self.reader.readexactly(int(headers.get(b"content-length", b"0")))
+        if headers.get(b"connection", b"").lower() == b"close":
+            await self.close()
+        return status, body
+
+    async def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            self.writer, self.reader = None, None
+
+
+def request_bytes(method: str, path: str, key: str, body: dict[str, Any] | None = None) -> bytes:
+    payload = json.dumps(body).encode() if body is not None else b""
+    head = f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: ApiKey {key}\r\n"
+    if body is not None:
+        head += f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n"
+    return (head + "\r\n").encode() + payload
+
+
+async def _clients(job: dict[str, Any]) -> dict[str, Any]:
     bases, endpoint, key = job["bases"], job["endpoint"], job["key"]
-    headers = {"Authorization": f"ApiKey {key}"}
     ids = itertools.cycle(job["ids"])
+    create = request_bytes("POST", "/v1/verification/create-session", key, PASSIVE)
+    validate = request_bytes("POST", "/v1/signature/validate", key, {"queryString": job["signed"]})
     latencies: list[float] = []
     errors: dict[str, int] = {}
     stop_at = time.perf_counter() + job["seconds"]
 
-    async def one(client: httpx.AsyncClient) -> None:
+    async def one(connection: Connection) -> None:
         while time.perf_counter() < stop_at:
-            started = time.perf_counter()
             if endpoint == "createSession":
-                response = await client.post("/v1/verification/create-session", json=PASSIVE)
+                raw = create
             elif endpoint == "getSessionResult":
-                response = await client.get(
-                    "/v1/verification/get-session-result", params={"verificationSessionId": next(ids)}
+                raw = request_bytes(
+                    "GET", f"/v1/verification/get-session-result?verificationSessionId={next(ids)}", key
                 )
             else:
-                response = await client.post("/v1/signature/validate", json={"queryString": job["signed"]})
+                raw = validate
+            started = time.perf_counter()
+            status, body = await connection.request(raw)
             latencies.append((time.perf_counter() - started) * 1000)
-            if response.status_code != 200 or (
-                endpoint == "signatureValidate" and response.json()["result"] != "Valid"
-            ):
-                errors[str(response.status_code)] = errors.get(str(response.status_code), 0) + 1
+            if status != 200 or (endpoint == "signatureValidate" and json.loads(body)["result"] != "Valid"):
+                errors[str(status)] = errors.get(str(status), 0) + 1
+        await connection.close()
 
-    limits = httpx.Limits(max_connections=job["concurrency"], max_keepalive_connections=job["concurrency"])
-    clients = [
-        httpx.AsyncClient(base_url=base, headers=headers, timeout=30, limits=limits) for base in bases
-    ]  # one pool per web process: each coroutine sticks to one, as a balancer's connection would
-    try:
-        await asyncio.gather(*(one(clients[n % len(clients)]) for n in range(job["concurrency"])))
-    finally:
-        for client in clients:
-            await client.aclose()
+    # Each client sticks to one web process, as a balancer's connection would.
+    await asyncio.gather(*(one(Connection(bases[n % len(bases)])) for n in range(job["concurrency"])))
     return {"latencies": latencies, "errors": errors}
 
 
@@ -155,20 +183,6 @@ def drive(job: dict[str, Any], processes: int) -> dict[str, Any]:
     }
 
 
-def start(cmd: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    handle = log.open("wb")
-    return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True)
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-
-
 def wait_healthy(base: str, process: subprocess.Popen[bytes], log: Path) -> None:
     deadline = time.monotonic() + 60
     while True:
@@ -186,7 +200,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=10.0, help="driving time per endpoint")
     parser.add_argument("--concurrency", type=int, default=32, help="concurrent clients per endpoint (all processes)")
     parser.add_argument("--web-processes", type=int, default=2, help="daphne processes (one per core)")
-    parser.add_argument("--client-processes", type=int, default=2, help="processes the clients run in")
+    parser.add_argument("--client-processes", type=int, default=1, help="processes the clients run in")
     parser.add_argument(
         "--endpoints", default=",".join(ENDPOINTS), help="comma-separated subset of " + ",".join(ENDPOINTS)
     )
@@ -232,14 +246,18 @@ def main() -> int:
         for endpoint in args.endpoints.split(","):
             # Warm every process's connections and caches first, outside the measurement.
             drive({**job, "endpoint": endpoint, "seconds": 1.0, "concurrency": args.concurrency}, args.client_processes)
+            cpu_before = group_cpu({web.pid for web in webs})
             row = drive(
                 {**job, "endpoint": endpoint, "seconds": args.seconds, "concurrency": args.concurrency},
                 args.client_processes,
             )
+            # The web processes' own CPU per request: what the server costs, whatever else shares the cores.
+            cpu_s = group_cpu({web.pid for web in webs}) - cpu_before
+            row["cpuMs"] = round(cpu_s * 1000 / row["requests"], 2) if row["requests"] else None
             rows[endpoint] = row
             print(
-                f"{endpoint:>18}: {row['rps']:>7} req/s, p50 {row['p50']} ms, p95 {row['p95']} ms "
-                f"({row['requests']} requests, errors {row['errors'] or 'none'})",
+                f"{endpoint:>18}: {row['rps']:>7} req/s, p50 {row['p50']} ms, p95 {row['p95']} ms, "
+                f"server CPU {row['cpuMs']} ms/request ({row['requests']} requests, errors {row['errors'] or 'none'})",
                 flush=True,
             )
     finally:
@@ -250,26 +268,17 @@ def main() -> int:
         "concurrency": args.concurrency,
         "clientProcesses": args.client_processes,
         "seconds": args.seconds,
-        "cpu": _cpu_model(),
+        "cpu": cpu_model(),
         "loadAverage": round(os.getloadavg()[0], 2),
     }
     for endpoint, row in rows.items():
         summary[f"{endpoint}Rps"] = row["rps"]
         summary[f"{endpoint}P50Ms"] = row["p50"]
         summary[f"{endpoint}P95Ms"] = row["p95"]
+        summary[f"{endpoint}ServerCpuMs"] = row["cpuMs"]
         summary[f"{endpoint}Errors"] = sum(row["errors"].values())
     print(json.dumps(summary))
     return 0
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "unknown"
 
 
 if __name__ == "__main__":

@@ -38,18 +38,18 @@ import asyncio
 import json
 import os
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from bench.common import free_port, group_cpu, percentile, start, stop  # noqa: E402
+
 FPS = 10
 # The stages of a frame's trip, each from one mark to the next (apps/sessions/frame_timing.py); "sentByClient" and
 # "gotByClient" are the benchmark client's own clock (same machine).
@@ -63,20 +63,6 @@ STAGES = {
     "notify": ("saved", "delivered"),
     "socketSend": ("delivered", "gotByClient"),
 }
-
-
-def percentile(values: list[float], q: float) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
-    return round(ordered[index], 1)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def render_frames() -> list[bytes]:
@@ -171,6 +157,8 @@ async def run_client(
                     if complete_frame:
                         out["verdict"].append((now - sent[complete_frame]) * 1000)
                     out["passes"] += message["verdict"] == "pass"
+                    if message["verdict"] != "pass":
+                        out["notPassed"].append(f"{message['verdict']}:{'+'.join(message.get('reasons') or []) or '-'}")
                     break
                 elif kind == "error" and message["code"] != "notCapturing":
                     # notCapturing is the benign race of a frame sent just before "analysing" arrived.
@@ -191,7 +179,7 @@ async def run_round(
 ) -> dict[str, Any]:
     out: dict[str, Any] = {
         "sent": 0, "answered": 0, "passes": 0, "errors": 0, "feedback": [], "verdict": [], "errorKinds": [],
-        "stages": dict.fromkeys(STAGES, 0.0),
+        "notPassed": [], "stages": dict.fromkeys(STAGES, 0.0),
     }  # fmt: skip
     started = time.perf_counter()
     cpu_before = server_cpu_seconds(watched) if watched else None
@@ -212,6 +200,7 @@ async def run_round(
         "passes": out["passes"],
         "errors": out["errors"],
         "errorKinds": sorted(set(out["errorKinds"])),
+        "notPassed": dict(Counter(out["notPassed"])),
         "seconds": round(time.perf_counter() - started, 1),
         **stage_figures(out["stages"], out["answered"]),
         **cpu_figures(cpu_before, cpu_after),
@@ -235,71 +224,48 @@ class Watched:
         self.groups, self.redis_url, self.metrics_url, self.token = groups, redis_url, metrics_url, token
 
 
-def _group_cpu(groups: set[int]) -> float:
-    """CPU seconds of every live process in ``groups`` plus what their exited, reaped children used."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue  # exited meanwhile
-        if int(fields[2]) in groups:  # pgrp
-            total += sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime
-    return total / ticks
-
-
-def _engine_cpu(watched: Watched) -> float:
+def _engine_cpu(watched: Watched) -> dict[str, float]:
     from prometheus_client.parser import text_string_to_metric_families
 
     request = urllib.request.Request(watched.metrics_url, headers={"Authorization": f"Bearer {watched.token}"})
     with urllib.request.urlopen(request, timeout=30) as response:
         text = response.read().decode()
-    return sum(
-        sample.value
-        for family in text_string_to_metric_families(text)
-        if family.name == "liveproof_engine_cpu_seconds"
-        for sample in family.samples
-        if sample.name.endswith("_total")
-    )
+    by_stage: dict[str, float] = {}
+    for family in text_string_to_metric_families(text):
+        if family.name == "liveproof_engine_cpu_seconds":
+            for sample in family.samples:
+                if sample.name.endswith("_total"):
+                    stage = sample.labels.get("stage", "")
+                    by_stage[stage] = by_stage.get(stage, 0.0) + sample.value
+    return by_stage
 
 
-def server_cpu_seconds(watched: Watched) -> dict[str, float]:
+def server_cpu_seconds(watched: Watched) -> dict[str, Any]:
     import redis
 
     info = redis.Redis.from_url(watched.redis_url).info("cpu")
     return {
-        "processes": _group_cpu(set(watched.groups)),
+        "processes": group_cpu(set(watched.groups)),
         "redis": float(info["used_cpu_sys"]) + float(info["used_cpu_user"]),
         "engine": _engine_cpu(watched),
     }
 
 
-def cpu_figures(before: dict[str, float] | None, after: dict[str, float] | None) -> dict[str, Any]:
+def cpu_figures(before: dict[str, Any] | None, after: dict[str, Any] | None) -> dict[str, Any]:
     if before is None or after is None:
         return {}
     path = (after["processes"] - before["processes"]) + (after["redis"] - before["redis"])
-    engine = after["engine"] - before["engine"]
+    by_stage = {
+        stage: round(seconds - before["engine"].get(stage, 0.0), 2) for stage, seconds in after["engine"].items()
+    }
+    engine = sum(by_stage.values())
     return {
         "serverCpuS": round(path, 2),
         "redisCpuS": round(after["redis"] - before["redis"], 2),
         "engineCpuS": round(engine, 2),
+        "engineCpuByStageS": by_stage,
         "cpuRatio": round(path / engine, 2) if engine > 0 else None,
     }
-
-
-def start(cmd: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
-    handle = log.open("wb")
-    return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True)
-
-
-def stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
 
 
 def main() -> int:
@@ -368,12 +334,14 @@ def main() -> int:
                 f"{row['errors']} errors, {row['seconds']} s",
                 flush=True,
             )
+            if row["notPassed"]:
+                print(f"      not passed: {row['notPassed']}", flush=True)
             if row["stageShares"]:
                 shares = ", ".join(f"{stage} {share:.0%}" for stage, share in row["stageShares"].items())
                 print(f"      where a frame's time goes: {shares}", flush=True)
             print(
                 f"      CPU: server {row.get('serverCpuS')} s (Redis {row.get('redisCpuS')} s), "
-                f"engine {row.get('engineCpuS')} s, ratio {row.get('cpuRatio')}",
+                f"engine {row.get('engineCpuS')} s {row.get('engineCpuByStageS')}, ratio {row.get('cpuRatio')}",
                 flush=True,
             )
     finally:

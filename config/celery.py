@@ -5,9 +5,23 @@ from __future__ import annotations
 import os
 
 from celery import Celery
+from celery.signals import worker_process_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
 
 app = Celery("liveproof")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@worker_process_init.connect
+def _drop_inherited_database_pools(**_: object) -> None:
+    """A forked pool process must not use the parent's PostgreSQL pool: its threads did not survive the fork and
+    its sockets are the parent's. Forget it (closing would end the parent's connections); the child opens its own."""
+    from django.db import connections
+
+    for connection in connections.all(initialized_only=True):
+        pools = getattr(type(connection), "_connection_pools", None)
+        if pools is not None:
+            pools.pop(connection.alias, None)
+        connection.connection = None

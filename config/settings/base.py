@@ -105,6 +105,17 @@ if not str(DATABASES["default"].get("ENGINE", "")).startswith("django.db.backend
     raise ImproperlyConfigured("Setting DATABASE_URL is malformed: unknown database scheme")
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"].setdefault("CONN_MAX_AGE", 0)
+# PostgreSQL through a pool of this many connections per process (0: none, a new connection whenever a thread
+# needs one). Under ASGI every request runs in a thread of its own, so without a pool each one connected anew.
+DATABASE_POOL_SIZE = setting("DATABASE_POOL_SIZE", 8, int)
+if DATABASE_POOL_SIZE < 0:
+    raise ImproperlyConfigured("Setting DATABASE_POOL_SIZE is malformed: use 0 or more")
+if (
+    DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+    and DATABASE_POOL_SIZE
+    and not DATABASES["default"]["CONN_MAX_AGE"]
+):
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {"min_size": 1, "max_size": DATABASE_POOL_SIZE}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # SQLite serialises writers; wait for the lock instead of failing at once.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
@@ -138,7 +149,7 @@ if REDIS_URL:
             },
         }
     }
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {"default": {"BACKEND": "apps.core.cache.SharedRedisCache", "LOCATION": REDIS_URL}}
 else:
     CELERY_BROKER_URL = "memory://"
     CELERY_RESULT_BACKEND = "cache+memory://"

@@ -1,0 +1,121 @@
+"""What an HTTP request costs on the ASGI path besides its own work: thread hand-offs, Redis and PostgreSQL connections.
+
+Measured before these changes (bench/api.py, docs/benchmarks.md): Django's async-mode middleware chain handed
+each request between the event loop and a thread 22 times; every request, in a thread of its own, opened a new
+Redis connection (the cache is per thread) and a new PostgreSQL connection (so is Django's connection).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from typing import Any
+
+import pytest
+from asgiref import sync
+from django.conf import settings
+from django.core.cache import caches
+from django.db import connection
+
+from config.asgi import application
+from tests.conftest import make_integrator, require_postgres, require_redis
+
+
+async def _asgi_request(method: str, path: str, query: str = "", headers: list[tuple[bytes, bytes]] | None = None):
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": query.encode(),
+        "root_path": "",
+        "headers": [(b"host", b"testserver"), *(headers or [])],
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+    }
+    messages = [{"type": "http.request", "body": b"", "more_body": False}]
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        if messages:
+            return messages.pop(0)
+        await asyncio.sleep(3600)
+        raise AssertionError
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    await application(scope, receive, send)
+    status = next(m["status"] for m in sent if m["type"] == "http.response.start")
+    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    return status, body
+
+
+def _hand_offs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every loop-to-thread (SyncToAsync) and thread-to-loop (AsyncToSync) call from now on."""
+    calls: list[str] = []
+    for cls in (sync.SyncToAsync, sync.AsyncToSync):
+        original = cls.__call__
+
+        def counted(self: Any, *args: Any, _original: Any = original, _name: str = cls.__name__, **kwargs: Any) -> Any:
+            calls.append(_name)
+            return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(cls, "__call__", counted)
+    return calls
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "expected"),
+    [
+        ("GET", "/v1/healthz", 200),
+        # An async view (004's submission endpoint) is still awaited from the synchronous chain.
+        ("GET", "/verif/submit", 405),
+    ],
+)
+def test_a_request_is_handed_between_loop_and_thread_a_few_times_not_once_per_middleware(
+    monkeypatch, method, path, expected
+):
+    asyncio.run(_asgi_request(method, path))  # URLconf, middleware and imports loaded outside the count
+    calls = _hand_offs(monkeypatch)
+    status, _ = asyncio.run(_asgi_request(method, path))
+    assert status == expected
+    # Django's handler itself: request_started, the whole middleware chain in one go, response.close();
+    # an async view adds its own way back to the loop. Built in async mode the chain alone made 22.
+    assert len(calls) <= 5, calls
+
+
+def test_every_thread_uses_one_redis_client_and_its_pool():
+    require_redis()
+    clients = []
+
+    def client_of_this_thread() -> None:
+        cache = caches["default"]  # one backend object per thread
+        clients.append((cache, cache._cache.get_client(write=True)))
+
+    threads = [threading.Thread(target=client_of_this_thread) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len({id(backend) for backend, _ in clients}) == 4  # all alive: ids are distinct
+    assert len({id(client) for _, client in clients}) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_api_requests_in_threads_of_their_own_reuse_pooled_database_connections():
+    require_postgres()
+    assert settings.DATABASES["default"]["OPTIONS"]["pool"]["max_size"] == settings.DATABASE_POOL_SIZE
+    integrator = make_integrator("Pool")
+    auth = [(b"authorization", f"ApiKey {integrator.key}".encode())]
+    path = "/v1/verification/get-session-result"
+    query = "verificationSessionId=00000000-0000-0000-0000-000000000000"
+    status, _ = asyncio.run(_asgi_request("GET", path, query, auth))
+    assert status == 404  # authenticated (one query for the key), then no such session (another)
+    opened = connection.pool.get_stats()["connections_num"]
+    for _ in range(10):
+        assert asyncio.run(_asgi_request("GET", path, query, auth))[0] == 404
+    assert connection.pool.get_stats()["connections_num"] - opened <= 1
