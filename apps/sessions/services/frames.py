@@ -101,11 +101,14 @@ def session_frame_analyze(
     frame_marks_observe_worker(marks)
     event: FrameAnalysedEvent = {"type": "capture.frame", "seq": seq, "messages": messages, "timing": marks}
     notify(session_id=sid, event=event)
+    if result.capture_complete:
+        # The verdict follows right here and embeds whatever key frame still lacks its descriptor: queued
+        # for the key-frame worker as well, the completing key frame was embedded twice (~70 ms wasted).
+        session_capture_complete(session_id=sid, gen=gen, received_at=received_at)
+        return
     for t, jpeg in engine.key_frames_pending(result.state):
         if t not in known:
             key_frame_request(session_id=sid, gen=gen, t=t, jpeg=jpeg)
-    if result.capture_complete:
-        session_capture_complete(session_id=sid, gen=gen, received_at=received_at)
 
 
 def session_capture_complete(*, session_id: str, gen: str, received_at: float | None = None) -> bool:
