@@ -42,6 +42,12 @@ BASELINE_FRAMES = 5
 THREE_QUARTER_YAW = 0.5
 PASSIVE_HOLD_S = 2.9  # "about 3 s": 45 frames at 15 fps span 2.93 s
 PASSIVE_MAX_S = 6.0
+# Under load a worker analyses only some of a session's frames (the others are skipped as stale). A hold
+# that reached PASSIVE_MAX_S on fewer face frames than this has seen too little to find a blink or depth,
+# so it goes on, up to PASSIVE_SPARSE_MAX_S: overload makes the capture slower, not a retry. At the 10 fps
+# the page sends, PASSIVE_MAX_S holds 60 face frames, so an unloaded capture ends exactly as before.
+PASSIVE_MIN_FACE_FRAMES = 30
+PASSIVE_SPARSE_MAX_S = 20.0
 ACTIVE_TAIL_S = 1.0
 MAX_PTS_FRAMES = 300  # landmark sets kept in the state for the planar check
 # Feedback that means no usable face: the capture pauses. Not multipleFaces (the verdict's business), nor
@@ -214,7 +220,7 @@ def advance_timeouts(st: CaptureData, t: float) -> None:
             if challenge_elapsed(st, t) > CHALLENGE_TIMEOUT_S:
                 st.outcomes.append(Outcome(st.challenges[st.challenge_index], False, t))
                 _reprompt_or_end(st)
-    elif st.t_first is not None and held_s(st) >= PASSIVE_MAX_S:
+    elif st.t_first is not None and passive_window_over(st):
         st.complete = True
 
 
@@ -250,8 +256,15 @@ def _run_passive(st: CaptureData, t: float) -> None:
     if st.planar_outcome is None or st.planar_outcome == "unknown":
         st.planar_outcome = planar_evidence(st).outcome
     # Too little evidence is not a pass: wait (up to PASSIVE_MAX_S) for a natural blink or 3-D motion.
-    if st.planar_outcome != "unknown" or st.blinks > 0 or held >= PASSIVE_MAX_S:
+    if st.planar_outcome != "unknown" or st.blinks > 0 or passive_window_over(st):
         st.complete = True
+
+
+def passive_window_over(st: CaptureData) -> bool:
+    """The passive hold has waited for evidence as long as it may (longer when few frames were analysed)."""
+    held = held_s(st)
+    face_frames = st.frames_one + st.frames_multi
+    return held >= PASSIVE_SPARSE_MAX_S or (held >= PASSIVE_MAX_S and face_frames >= PASSIVE_MIN_FACE_FRAMES)
 
 
 def held_s(st: CaptureData) -> float:

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from apps.face_engine.challenges import CHALLENGE_TIMEOUT_S
-from apps.face_engine.progress import PASSIVE_HOLD_S, PASSIVE_MAX_S
+from apps.face_engine.progress import PASSIVE_HOLD_S, PASSIVE_MAX_S, PASSIVE_SPARSE_MAX_S
 from apps.face_engine.types import CapturePlan, FrameResult
 from tests.face_engine import synthetic
 
@@ -108,3 +108,26 @@ def test_a_challenge_still_times_out_on_usable_frames(engine) -> None:
     # Run out: replaced by a fresh challenge (or the capture ends), about 7 s after the baseline.
     first = next(i for i, r in enumerate(results) if r.reprompts or r.capture_complete)
     assert CHALLENGE_TIMEOUT_S <= first / FPS <= CHALLENGE_TIMEOUT_S + 1.0
+
+
+def test_a_passive_hold_analysed_sparsely_waits_for_evidence_and_passes(each_engine) -> None:
+    """Under load a worker analyses one frame in a few of a session's (the rest go stale). The hold waits for
+    enough face frames instead of ending at PASSIVE_MAX_S on too little evidence: with dlib this clip ended at
+    6.0 s on 11 frames as a retry (insufficientMotion), and passes at about 10 s; MediaPipe finds its evidence
+    before the window ends either way."""
+    fps, stride = 10, 6
+    actor = synthetic.FaceActor("astronaut", fps=fps, seed=5)
+    frames = actor.hold(1.0)
+    for gap in (0.7, 1.4, 0.9, 1.7, 1.1, 0.8, 1.5, 1.0, 1.3, 0.6, 1.2, 1.6, 0.9, 1.1):
+        frames += actor.act("blink") + actor.hold(gap)
+    state = each_engine.new_capture(CapturePlan(mode="passive"))
+    t = 0.0
+    for i in range(0, len(frames), stride):
+        t = i / fps
+        result = each_engine.analyze_frame(state, synthetic.encode_jpeg(frames[i]), t)
+        state = result.state
+        if result.capture_complete:
+            break
+    assert result.capture_complete and t <= PASSIVE_SPARSE_MAX_S
+    verdict = each_engine.decide(state)
+    assert verdict.verdict == "pass", (t, verdict.reasons, verdict.scores)

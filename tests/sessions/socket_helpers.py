@@ -58,10 +58,13 @@ async def stream_until(
     frames: Any,
     kind: str = "result",
     gap: float = 0.11,
-    timeout: float = 20,
+    timeout: float = 30,
     on_message: Any = None,
 ) -> list[dict[str, Any]]:
-    """Send frames every ``gap`` seconds (cycling ``frames``) until a message of type ``kind``; return all messages."""
+    """Send frames every ``gap`` seconds (cycling ``frames``) until a message of type ``kind``; return all messages.
+
+    On a loaded machine a passive hold whose frames were mostly skipped goes on for up to 20 s of face time
+    (``progress.PASSIVE_SPARSE_MAX_S``): the default timeout leaves room for that."""
     import asyncio
     import itertools
 

@@ -29,7 +29,7 @@ async def _get(session_id) -> Session:
     return await sync_to_async(Session.objects.get)(id=session_id)
 
 
-async def _capture(socket, user: ScriptedUser | None = None, frames=None, timeout: float = 20) -> list[dict]:
+async def _capture(socket, user: ScriptedUser | None = None, frames=None, timeout: float = 30) -> list[dict]:
     user = user or ScriptedUser(passive_blink=True)
     return await stream_until(socket, frames or user, gap=0.105, timeout=timeout, on_message=user.on_message)
 
