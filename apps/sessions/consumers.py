@@ -15,7 +15,6 @@ from collections.abc import Coroutine, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
@@ -67,17 +66,6 @@ class SessionConsumer(AsyncWebsocketConsumer):
         self.auth_deadline = asyncio.get_running_loop().call_later(
             float(settings.CAPTURE_AUTH_TIMEOUT_SECONDS), lambda: self._spawn(self._auth_timeout())
         )
-
-    async def dispatch(self, message: dict[str, Any]) -> None:
-        """Channels' dispatch without its ``close_old_connections`` hop to a thread before every message.
-
-        Every frame and every feedback is a message here, and every database call of this consumer
-        goes through ``database_sync_to_async``, which closes old connections around itself anyway.
-        """
-        handler = getattr(self, get_handler_name(message), None)
-        if handler is None:
-            raise ValueError(f"No handler for message type {message['type']}")
-        await handler(message)
 
     async def disconnect(self, code: int) -> None:
         self.closed = True
