@@ -26,6 +26,22 @@ if REQUIRE_SERVICES:
     hypothesis.settings.load_profile("ci")
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
+    """pytest-django's test databases; PostgreSQL's connection pool closed before they are dropped.
+
+    The pool (``DATABASE_POOL_SIZE``) keeps its connections open: left so, they stop the test
+    database from being dropped at the end of the run."""
+    yield
+    from django.db import connections
+
+    with django_db_blocker.unblock():
+        for connection in connections.all(initialized_only=True):
+            close_pool = getattr(connection, "close_pool", None)
+            if close_pool is not None:
+                close_pool()
+
+
 def pytest_configure(config: pytest.Config) -> None:
     if not hasattr(config, "workerinput"):  # once, in the controller, before any xdist worker starts
         catalogues_compile()
