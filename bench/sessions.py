@@ -100,13 +100,21 @@ async def run_client(
     import httpx
     import websockets
 
+    asked = time.perf_counter()
     async with httpx.AsyncClient(timeout=30) as http:
-        created = await http.post(
-            f"{base}/v1/verification/create-session",
-            headers={"Authorization": f"ApiKey {key}"},
-            json={"verifierConfigs": verifiers},
-        )
+        while True:
+            created = await http.post(
+                f"{base}/v1/verification/create-session",
+                headers={"Authorization": f"ApiKey {key}"},
+                json={"verifierConfigs": verifiers},
+            )
+            if created.status_code != 503:
+                break
+            # Admission control (CAPTURE_MAX_ACTIVE): the service is full, come back when it says.
+            out["refused"] += 1
+            await asyncio.sleep(float(created.headers["Retry-After"]))
     created.raise_for_status()
+    out["admissionWait"].append(time.perf_counter() - asked)
     body = created.json()
     sent: dict[int, float] = {}
     sent_wall: dict[int, float] = {}
@@ -157,6 +165,7 @@ async def run_client(
                     if complete_frame:
                         out["verdict"].append((now - sent[complete_frame]) * 1000)
                     out["passes"] += message["verdict"] == "pass"
+                    out["sessionSeconds"].append(time.perf_counter() - asked)
                     if message["verdict"] != "pass":
                         out["notPassed"].append(f"{message['verdict']}:{'+'.join(message.get('reasons') or []) or '-'}")
                     break
@@ -179,7 +188,8 @@ async def run_round(
 ) -> dict[str, Any]:
     out: dict[str, Any] = {
         "sent": 0, "answered": 0, "passes": 0, "errors": 0, "feedback": [], "verdict": [], "errorKinds": [],
-        "notPassed": [], "stages": dict.fromkeys(STAGES, 0.0),
+        "notPassed": [], "stages": dict.fromkeys(STAGES, 0.0), "refused": 0, "admissionWait": [],
+        "sessionSeconds": [],
     }  # fmt: skip
     started = time.perf_counter()
     cpu_before = server_cpu_seconds(watched) if watched else None
@@ -202,6 +212,10 @@ async def run_round(
         "errorKinds": sorted(set(out["errorKinds"])),
         "notPassed": dict(Counter(out["notPassed"])),
         "seconds": round(time.perf_counter() - started, 1),
+        # Admission control: 503s answered to create-session, and create-session -> admitted / -> result.
+        "admissionRefusals": out["refused"],
+        "admissionWaitP95S": percentile(out["admissionWait"], 95),
+        "sessionSecondsP95": percentile(out["sessionSeconds"], 95),
         **stage_figures(out["stages"], out["answered"]),
         **cpu_figures(cpu_before, cpu_after),
     }
@@ -274,6 +288,7 @@ def main() -> int:
     parser.add_argument("--worker-processes", type=int, default=2)
     parser.add_argument("--key-workers", type=int, default=1, help="niced processes on the keys queue (0: none)")
     parser.add_argument("--face-recognition", action="store_true", help="sessions also embed and store the face")
+    parser.add_argument("--max-active", type=int, default=0, help="CAPTURE_MAX_ACTIVE, admission control (0: off)")
     args = parser.parse_args()
     verifiers = WITH_FACE_RECOGNITION if args.face_recognition else PASSIVE
     redis_url = os.environ.get("REDIS_URL")
@@ -296,6 +311,7 @@ def main() -> int:
         "REDIS_URL": redis_url,
         "PUBLIC_BASE_URL": base,
         "LOG_LEVEL": "WARNING",
+        "CAPTURE_MAX_ACTIVE": str(args.max_active),
     }
     key = setup_django(env)
     print("rendering synthetic frames…", flush=True)
@@ -334,6 +350,9 @@ def main() -> int:
                 f"{row['errors']} errors, {row['seconds']} s",
                 flush=True,
             )
+            if row["admissionRefusals"]:
+                admission = f"{row['admissionRefusals']} refusals (503), wait p95 {row['admissionWaitP95S']} s"
+                print(f"      admission: {admission}, session p95 {row['sessionSecondsP95']} s", flush=True)
             if row["notPassed"]:
                 print(f"      not passed: {row['notPassed']}", flush=True)
             if row["stageShares"]:

@@ -64,7 +64,7 @@ class LinkRefused(Exception):  # noqa: N818 - reads as the outcome it is
         self.kind = kind
         self.status = status
         self.message = message
-        self.retry_after = retry_after  # seconds, for a 429
+        self.retry_after = retry_after  # seconds, for a 429 or 503
 
 
 _REFUSALS = {
@@ -194,6 +194,8 @@ def hosted_link_open(*, verification_id: uuid.UUID, query_string: str, client_ad
     except NonceAlreadyUsedError:
         raise LinkRefused(*_REFUSALS[Outcome.NONCE_ALREADY_USED]) from None
     except ApplicationError as exc:
+        if exc.status == 503:  # admission control: the workers are full; the nonce was not used up
+            raise LinkRefused("busy", 503, exc.message, int(exc.headers["Retry-After"])) from None
         detail = "; ".join(f"{field}: {' '.join(messages)}" for field, messages in exc.fields.items())
         raise LinkRefused("invalid", exc.status if exc.status < 500 else 400, detail or exc.message) from None
     return session

@@ -28,6 +28,7 @@ from apps.verifications.session_config import LivenessConfig, RedirectConfig, Se
 
 from ..models import Session
 from ..state_store import CaptureRecord, capture_record_put
+from .admission import capture_admission_check
 
 _BLOCK_SERIALIZERS: dict[str, type[StrictSerializer]] = {
     "verifierConfigs": vs.VerifierConfigsSerializer,
@@ -143,6 +144,7 @@ def session_create(
     verifiers = SessionConfig.from_json(config).verifiers
     entry_user_id = _entry_user_check(account=account, body=body, verifiers=verifiers)
     mode, challenges = capture_plan_for(verifiers.liveness)
+    capture_admission_check()  # after validation: a malformed body is a 400 whatever the load
     now = timezone.now()
     return Session.objects.create(
         id=session_id or uuid.uuid4(),

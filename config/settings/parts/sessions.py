@@ -35,6 +35,14 @@ WEBSOCKET_MAX_MESSAGE_BYTES = setting("WEBSOCKET_MAX_MESSAGE_BYTES", 4 * 1024 * 
 # Frames of one session sent to workers but not yet answered; more are dropped so queues never pile up
 # (1 keeps the queue at one frame per session: the lowest feedback latency under load).
 CAPTURE_MAX_IN_FLIGHT = setting("CAPTURE_MAX_IN_FLIGHT", 1, int)
+# Admission control (apps/sessions/services/admission.py): with CAPTURE_MAX_ACTIVE > 0, a new session gets 503 and
+# Retry-After while that many captures may be running, so overload makes people wait instead of failing them.
+# Set it to what the frames workers serve (docs/operations.md: about 10 per frames process on the benchmark
+# machine); 0 turns it off.
+CAPTURE_MAX_ACTIVE = setting("CAPTURE_MAX_ACTIVE", 0, int)
+CAPTURE_ADMISSION_RESERVE_SECONDS = setting("CAPTURE_ADMISSION_RESERVE_SECONDS", 20, int)
+CAPTURE_ADMISSION_WINDOW_SECONDS = setting("CAPTURE_ADMISSION_WINDOW_SECONDS", 60, int)
+CAPTURE_ADMISSION_RETRY_AFTER_SECONDS = setting("CAPTURE_ADMISSION_RETRY_AFTER_SECONDS", 3, int)
 CAPTURE_AUTH_TIMEOUT_SECONDS = setting("CAPTURE_AUTH_TIMEOUT_SECONDS", 10, int)
 # A frame that waited longer than this for a worker is skipped: under load, fresh frames beat old ones.
 CAPTURE_STALE_FRAME_SECONDS = setting("CAPTURE_STALE_FRAME_SECONDS", 1.0, float)
@@ -56,6 +64,14 @@ if SESSION_TOKEN_TTL_SECONDS < 1 or SESSION_TOKEN_TTL_SECONDS > 600:
 if SESSION_CHECK_WINDOW_SECONDS < 0 or SESSION_CHECK_MIN_INTERVAL_MS < 100 or SESSION_CHECKS_KEPT < 1:
     raise ImproperlyConfigured(
         "Settings SESSION_CHECK_*: use a window of at least 0 s, an interval of at least 100 ms, keep at least 1"
+    )
+if (
+    CAPTURE_MAX_ACTIVE < 0
+    or min(CAPTURE_ADMISSION_RESERVE_SECONDS, CAPTURE_ADMISSION_WINDOW_SECONDS) < 1
+    or not (1 <= CAPTURE_ADMISSION_RETRY_AFTER_SECONDS <= 60)
+):
+    raise ImproperlyConfigured(
+        "Capture admission settings are malformed: CAPTURE_MAX_ACTIVE >= 0, windows >= 1 s, Retry-After 1..60 s"
     )
 if SESSION_TTL_SECONDS < 60:
     raise ImproperlyConfigured("Setting SESSION_TTL_SECONDS is malformed: use at least 60 seconds")
