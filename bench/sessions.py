@@ -37,6 +37,7 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import shutil
 import sys
 import tempfile
@@ -132,6 +133,9 @@ async def run_client(
             return
 
         async def sender() -> None:
+            # Real cameras are not phase-locked: the clients of a round all start at once, so each waits a random
+            # part of a frame interval first, or every round would send its frames in bursts of N at the same instant.
+            await asyncio.sleep(random.uniform(0, 1 / FPS))
             seq = 0
             while True:
                 frame = frames[seq % len(frames)]
