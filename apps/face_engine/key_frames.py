@@ -3,7 +3,7 @@
 While the capture runs: the best frame (whole, for age/gender and the ICAO
 photo) and same-person key frames (face crops). A key frame is kept at the
 start, whenever the face may have changed, at intervals as a guard and at the
-frame that completes the capture; each costs one descriptor (~70-90 ms with
+frame that completes the capture; each costs one descriptor (~15-25 ms with
 dlib), so a 3 s passive capture of one continuously tracked face keeps two.
 
 At the end: the key frames' embeddings and anti-spoof scores (computed here
@@ -143,7 +143,7 @@ def _whole_frame(frame: bytes, t: float, score: float, settings: EngineSettings)
 
 # -- key-frame embeddings, possibly computed elsewhere ---------------------------------------------
 def descriptors_needed(st: CaptureData, *, has_antispoof: bool) -> bool:
-    """A descriptor (~70-90 ms) is computed only when something uses it: two key frames to compare,
+    """A descriptor (~15-25 ms) is computed only when something uses it: two key frames to compare,
     an embedding to report (face recognition), or anti-spoof scores taken alongside. One key frame of
     a face tracked without a break to the end has nothing to be compared with."""
     return st.want_embedding or has_antispoof or len(st.keys) >= 2

@@ -103,7 +103,7 @@ def session_frame_analyze(
     notify(session_id=sid, event=event)
     if result.capture_complete:
         # The verdict follows right here and embeds whatever key frame still lacks its descriptor: queued
-        # for the key-frame worker as well, the completing key frame was embedded twice (~70 ms wasted).
+        # for the key-frame worker as well, the completing key frame was embedded twice (one descriptor wasted).
         session_capture_complete(session_id=sid, gen=gen, received_at=received_at)
         return
     for t, jpeg in engine.key_frames_pending(result.state):
