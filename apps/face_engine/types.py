@@ -190,7 +190,7 @@ class FaceEngine(Protocol):
 
     def decide(self, state: CaptureState) -> Verdict: ...
 
-    # Same-person key frames need one descriptor each (~15-25 ms with dlib built against OpenBLAS). A caller may compute them
+    # Same-person key frames need one descriptor each (~15-25 ms with dlib on OpenBLAS). A caller may compute them
     # elsewhere while the capture runs (a low-priority worker) and hand them back before ``decide``;
     # ``decide`` computes any still missing.
     def key_frames_pending(self, state: CaptureState) -> tuple[PendingKeyFrame, ...]: ...
