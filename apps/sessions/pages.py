@@ -237,16 +237,28 @@ def direct_session(request: HttpRequest) -> HttpResponse:
         return response
     challenge_type = _DIRECT_MODES.get(request.POST.get("mode", "passive"), ChallengeType.PASSIVE)
     account = account_get_or_create(name=DIRECT_ACCOUNT)
-    session = session_create(
-        account=account,
-        body={
-            "name": "direct",
-            "verifierConfigs": {
-                "liveness": {"type": LivenessType.VERIFICATION.value, "challengeType": challenge_type.value}
+    try:
+        session = session_create(
+            account=account,
+            body={
+                "name": "direct",
+                "verifierConfigs": {
+                    "liveness": {"type": LivenessType.VERIFICATION.value, "challengeType": challenge_type.value}
+                },
             },
-        },
-    )
+        )
+    except ApplicationError as exc:
+        if exc.status != 503:
+            raise
+        return _busy_page(request, exc)
     return HttpResponseRedirect(session.session_url)
+
+
+def _busy_page(request: HttpRequest, exc: ApplicationError) -> HttpResponse:
+    """Admission control refused a new session (apps/sessions/services/admission.py): 503 with Retry-After."""
+    response = _page(request, "capture/problem.html", {"kind": "busy"}, status=503)
+    response["Retry-After"] = exc.headers["Retry-After"]
+    return response
 
 
 # --- demo integrator -------------------------------------------------------------------------------
@@ -297,6 +309,8 @@ def demo_page(request: HttpRequest) -> HttpResponse:
         _demo_origin_allow(account=account, url=base)
         session = session_create(account=account, body=body)
     except ApplicationError as exc:
+        if exc.status == 503:
+            return _busy_page(request, exc)
         return _page(request, "capture/demo.html", {"error": exc.message, "fields": exc.fields}, status=400)
     return HttpResponseRedirect(session.session_url)
 

@@ -82,3 +82,31 @@ def test_a_hosted_link_opened_when_full_gets_a_busy_page_and_keeps_its_nonce(int
     assert b"The service is busy" in busy.content
     Session.objects.update(status=Session.Status.CANCELLED)
     assert Client().get(f"/v/{vid}?{query}").status_code == 302  # the same one-time link works once there is room
+
+
+@override_settings(CAPTURE_MAX_ACTIVE=1, DIRECT_SESSIONS_ENABLED=True, DEMO_MODE=True)
+def test_the_direct_and_demo_pages_show_a_busy_page_when_full(integrator):
+    from django.test import Client
+
+    assert create(integrator.client).status_code == 200
+    for path, data in (("/direct/", {"mode": "passive"}), ("/demo/", {"challengeType": "Passive"})):
+        busy = Client(REMOTE_ADDR="2001:db8:a11::1").post(path, data)
+        assert busy.status_code == 503 and busy["Retry-After"] == "3", path
+        assert b"The service is busy" in busy.content
+    assert Session.objects.count() == 1
+
+
+@override_settings(CAPTURE_MAX_ACTIVE=1)
+def test_the_ilive_api_answers_503_in_its_error_shape_when_full(integrator):
+    from rest_framework.test import APIClient
+
+    from apps.signing.redirects import allowed_redirect_origins_set
+    from tests.ilive.helpers import managed
+
+    assert create(integrator.client).status_code == 200
+    allowed_redirect_origins_set(account=integrator.account, origins=["https://yourapp.com"])
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {integrator.key}")
+    refused = managed(client)
+    assert refused.status_code == 503 and refused["Retry-After"] == "3"
+    assert refused.json()["error"]["code"] == "unavailable"
