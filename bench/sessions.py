@@ -6,7 +6,10 @@ queue (key-frame descriptors), all on Redis (broker, channel layer, cache), then
 simulated browsers (the ``websockets`` library) per round, N = 1, 5, 10, 20 by
 default. Each client creates a session with the API, authenticates on the
 capture socket and streams synthetic JPEG frames (a live face, passive mode) at
-10 fps until the result arrives.
+10 fps until the result arrives, paced as the hosted page paces them: a frame
+is sent only when the previous one was answered (or a second has passed), so
+a busy server gets fewer frames per session rather than frames it would drop
+(``--blind``: every frame, as the page did before).
 
 Reported per N:
 
@@ -52,6 +55,7 @@ sys.path.insert(0, str(ROOT))
 from bench.common import free_port, group_cpu, percentile, start, stop  # noqa: E402
 
 FPS = 10
+BLIND = False  # --blind: clients send every frame, as the hosted page did before it paced itself
 # The stages of a frame's trip, each from one mark to the next (apps/sessions/frame_timing.py); "sentByClient" and
 # "gotByClient" are the benchmark client's own clock (same machine).
 STAGES = {
@@ -120,6 +124,7 @@ async def run_client(
     sent: dict[int, float] = {}
     sent_wall: dict[int, float] = {}
     last_frame = 0
+    answered = [0]  # the last frame answered, shared with the sender
     complete_frame = 0
     async with websockets.connect(
         f"{ws_base}/ws/v1/sessions/{body['verificationSessionId']}/",
@@ -136,14 +141,16 @@ async def run_client(
             # Real cameras are not phase-locked: the clients of a round all start at once, so each waits a random
             # part of a frame interval first, or every round would send its frames in bursts of N at the same instant.
             await asyncio.sleep(random.uniform(0, 1 / FPS))
-            seq = 0
+            seq, tick = 0, 0
             while True:
-                frame = frames[seq % len(frames)]
-                seq += 1
-                sent[seq] = time.perf_counter()
-                sent_wall[seq] = time.time()
-                await ws.send(frame)
-                out["sent"] += 1
+                tick += 1  # the camera's clock: the clip goes on whether or not a frame is sent
+                # As the hosted page does: one frame unanswered at a time, at most a second's wait (--blind: every one).
+                if BLIND or seq - answered[0] < 1 or time.perf_counter() - sent.get(seq, 0.0) >= 1.0:
+                    seq += 1
+                    sent[seq] = time.perf_counter()
+                    sent_wall[seq] = time.time()
+                    await ws.send(frames[(tick - 1) % len(frames)])
+                    out["sent"] += 1
                 await asyncio.sleep(1 / FPS)
 
         task = asyncio.create_task(sender())
@@ -155,6 +162,7 @@ async def run_client(
                 kind = message["type"]
                 if kind == "feedback" and "frame" in message:
                     last_frame = message["frame"]
+                    answered[0] = max(answered[0], last_frame)
                     out["answered"] += 1
                     out["feedback"].append((now - sent[last_frame]) * 1000)
                     if "timings" in message:
@@ -293,7 +301,10 @@ def main() -> int:
     parser.add_argument("--key-workers", type=int, default=1, help="niced processes on the keys queue (0: none)")
     parser.add_argument("--face-recognition", action="store_true", help="sessions also embed and store the face")
     parser.add_argument("--max-active", type=int, default=0, help="CAPTURE_MAX_ACTIVE, admission control (0: off)")
+    parser.add_argument("--blind", action="store_true", help="clients send every frame, unanswered or not")
     args = parser.parse_args()
+    global BLIND
+    BLIND = args.blind
     verifiers = WITH_FACE_RECOGNITION if args.face_recognition else PASSIVE
     redis_url = os.environ.get("REDIS_URL")
     if not redis_url:

@@ -130,6 +130,8 @@ def session_page(request: HttpRequest, session_id: uuid.UUID) -> HttpResponse:
         "mode": session.mode,
         "maxFps": int(settings.CAPTURE_MAX_FPS),
         "maxFrameBytes": int(settings.CAPTURE_MAX_FRAME_BYTES),
+        # Frames the page lets go unanswered before it waits (the server drops any beyond: workers are behind).
+        "maxInFlight": int(settings.CAPTURE_MAX_IN_FLIGHT),
         # An integrator's page on one of these origins may embed this page (iframe) or open it (popup);
         # the final page tells it where it went with {"redirectedTo": url}.
         "embedOrigins": embed_origins,

@@ -22,6 +22,8 @@
   var token = boot.token, ws = null, stream = null, timer = null, finished = false, capturing = false;
   var reconnects = 0, polling = false, watchdog = null, tokenExpired = false;
   var countdown = null, helpTimer = null, lastUsable = 0;
+  // Frames sent on this connection and the last one answered (feedback's "frame"): see paced().
+  var framesSent = 0, framesAnswered = 0, lastSentAt = 0;
   // The challenge's seconds left as the server last said (``leftMs`` at ``leftAt``); frozen while paused.
   var leftMs = 0, leftAt = 0, paused = false;
   // Feedback codes that mean the face is there and usable (the rest: missing, off-centre, too far, too dark…).
@@ -59,6 +61,7 @@
     var scheme = location.protocol === "https:" ? "wss://" : "ws://";
     ws = new WebSocket(scheme + location.host + boot.wsPath);
     ws.binaryType = "arraybuffer";
+    framesSent = 0; framesAnswered = 0;  // the server counts frames per connection
     ws.onopen = function () { ws.send(JSON.stringify({ type: "auth", token: token })); };
     ws.onmessage = function (event) { if (typeof event.data === "string") { handle(JSON.parse(event.data)); } };
     ws.onclose = function (event) {
@@ -91,6 +94,7 @@
         cue(msg.challenge);
         break;
       case "feedback":
+        if (msg.frame) { framesAnswered = Math.max(framesAnswered, msg.frame); }
         if (msg.codes.indexOf("slowDown") >= 0) { return; }
         var code = msg.codes[0] || "ok";
         document.body.classList.toggle("face-ok", code === "ok");
@@ -168,14 +172,20 @@
     if (countdown) { clearInterval(countdown); countdown = null; }
   }
 
+  // Backpressure: while maxInFlight frames are unanswered the workers are behind, and the server would drop
+  // another one; wait for an answer instead (at most a second: a frame the server skipped is never answered).
+  function paced() { return framesSent - framesAnswered >= boot.maxInFlight && Date.now() - lastSentAt < 1000; }
+
   function sendFrame() {
-    if (!capturing || !ws || ws.readyState !== 1 || ws.bufferedAmount > 1000000 || !video.videoWidth) { return; }
+    if (!capturing || !ws || ws.readyState !== 1 || ws.bufferedAmount > 1000000 || !video.videoWidth || paced()) { return; }
     var scale = Math.min(1, 640 / video.videoWidth);
     canvas.width = Math.round(video.videoWidth * scale);
     canvas.height = Math.round(video.videoHeight * scale);
     canvas.getContext("2d").drawImage(video, 0, 0, canvas.width, canvas.height);
     canvas.toBlob(function (blob) {
-      if (blob && blob.size <= boot.maxFrameBytes && ws && ws.readyState === 1 && capturing) { ws.send(blob); }
+      if (blob && blob.size <= boot.maxFrameBytes && ws && ws.readyState === 1 && capturing && !paced()) {
+        ws.send(blob); framesSent += 1; lastSentAt = Date.now();
+      }
     }, "image/jpeg", 0.85);
   }
 

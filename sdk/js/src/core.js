@@ -109,6 +109,10 @@ function watch(options) {
   var keepChecking = options.checks !== false;
   var token = options.sessionToken, ws = null, video = null, timer = null, stopped = false;
   var reconnects = 0, phase = "capture", minInterval = 500, completed = false, encoding = false;
+  // Backpressure as on the hosted page: one frame unanswered at a time (the server drops any beyond it while
+  // its workers are behind), at most a second's wait (a frame it skipped is never answered).
+  var framesSent = 0, framesAnswered = 0, lastSentAt = 0;
+  function paced() { return framesSent - framesAnswered >= 1 && Date.now() - lastSentAt < 1000; }
   var canvas = document.createElement("canvas");
 
   function fail(operation, code, message) { call(options.onServiceError, serviceError(operation, code, message)); }
@@ -116,7 +120,7 @@ function watch(options) {
   function send() {
     // One picture at a time: on a busy machine JPEG encodes lag, and queued ones would reach the socket in a
     // burst (which it closes as a flood, 4429).
-    if (encoding || stopped || !ws || ws.readyState !== 1 || ws.bufferedAmount > 1000000 || !video || !video.videoWidth) { return; }
+    if (encoding || stopped || !ws || ws.readyState !== 1 || ws.bufferedAmount > 1000000 || !video || !video.videoWidth || paced()) { return; }
     var scale = Math.min(1, 640 / video.videoWidth);
     canvas.width = Math.round(video.videoWidth * scale);
     canvas.height = Math.round(video.videoHeight * scale);
@@ -124,13 +128,14 @@ function watch(options) {
     encoding = true;
     canvas.toBlob(function (blob) {
       encoding = false;
-      if (blob && ws && ws.readyState === 1 && !stopped) { ws.send(blob); }
+      if (blob && ws && ws.readyState === 1 && !stopped) { ws.send(blob); framesSent += 1; lastSentAt = Date.now(); }
     }, "image/jpeg", 0.85);
   }
   function pace(ms) { if (timer) { clearInterval(timer); } timer = setInterval(send, ms); }
   function halt() { if (timer) { clearInterval(timer); timer = null; } }
 
   function handle(msg) {
+    if ((msg.type === "feedback" || msg.type === "check") && msg.frame) { framesAnswered = Math.max(framesAnswered, msg.frame); }
     switch (msg.type) {
       case "state":
         if (msg.resumeToken) { token = msg.resumeToken; reconnects = 0; }
@@ -171,6 +176,7 @@ function watch(options) {
   function connect() {
     ws = new WebSocket(wsUrl);
     ws.binaryType = "arraybuffer";
+    framesSent = 0; framesAnswered = 0;  // the server counts frames per connection
     ws.onopen = function () {
       var auth = { type: "auth", token: token, watch: keepChecking };
       // Your app's own id of this device (docs/entry.md "Devices"); the service keeps only its hash.
