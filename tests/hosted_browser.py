@@ -108,3 +108,44 @@ def session_config_edit(database: str, session_id: str, edit: Any) -> None:
     config = json.loads(raw)
     edit(config)
     session_update(database, session_id, config=config)
+
+
+def busy_capture_socket(page: Any, seconds: float) -> list[float]:
+    """Route the page's capture socket through Playwright and withhold every ``feedback`` and ``check`` answer
+    for ``seconds`` after the first frame, as a service whose workers are far behind would; returns the list
+    (filled as the page runs) of the times the page sent each frame."""
+    import time
+
+    sent: list[float] = []
+
+    def route(ws: Any) -> None:
+        upstream = ws.connect_to_server()
+
+        def from_page(message: str | bytes) -> None:
+            if isinstance(message, bytes):
+                sent.append(time.monotonic())
+            upstream.send(message)
+
+        def from_server(message: str | bytes) -> None:
+            busy = bool(sent) and time.monotonic() - sent[0] < seconds
+            if busy and isinstance(message, str) and json.loads(message).get("type") in ("feedback", "check"):
+                return  # a worker that has not got to this frame yet
+            ws.send(message)
+
+        ws.on_message(from_page)
+        upstream.on_message(from_server)
+
+    page.route_web_socket("**/ws/v1/sessions/**", route)
+    return sent
+
+
+def frames_while_busy(page: Any, sent: list[float], seconds: float) -> int:
+    """Wait for the first frame and the busy spell after it; the frames the page sent during that spell."""
+    import time
+
+    deadline = time.monotonic() + 30
+    while not sent and time.monotonic() < deadline:
+        page.wait_for_timeout(100)  # the camera starts, the socket authenticates, the first frame goes
+    assert sent, "the page sent no frame"
+    page.wait_for_timeout(seconds * 1000 + 500)
+    return sum(1 for t in sent if t - sent[0] < seconds)
