@@ -44,9 +44,11 @@ PASSIVE_HOLD_S = 2.9  # "about 3 s": 45 frames at 15 fps span 2.93 s
 PASSIVE_MAX_S = 6.0
 # Under load a worker analyses only some of a session's frames (the others are skipped as stale). A hold
 # that reached PASSIVE_MAX_S on fewer face frames than this has seen too little to find a blink or depth,
-# so it goes on, up to PASSIVE_SPARSE_MAX_S: overload makes the capture slower, not a retry. At the 10 fps
-# the page sends, PASSIVE_MAX_S holds 60 face frames, so an unloaded capture ends exactly as before.
-PASSIVE_MIN_FACE_FRAMES = 30
+# so it goes on, up to PASSIVE_SPARSE_MAX_S: overload makes the capture slower, not a retry. The page sends
+# about 9 frames a second (10 at most), so PASSIVE_MAX_S holds 54-60 face frames and an unloaded capture ends
+# exactly as before; three quarters of that are needed. With 30 (half), the load benchmark's live sessions
+# analysed at ~5 fps ended at 6 s on 30 frames, and about one in twenty had every blink fall between frames.
+PASSIVE_MIN_FACE_FRAMES = 45
 PASSIVE_SPARSE_MAX_S = 20.0
 ACTIVE_TAIL_S = 1.0
 MAX_PTS_FRAMES = 300  # landmark sets kept in the state for the planar check
