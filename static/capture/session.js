@@ -183,7 +183,10 @@
     canvas.height = Math.round(video.videoHeight * scale);
     canvas.getContext("2d").drawImage(video, 0, 0, canvas.width, canvas.height);
     canvas.toBlob(function (blob) {
-      if (blob && blob.size <= boot.maxFrameBytes && ws && ws.readyState === 1 && capturing && !paced()) {
+      // Never closer than the frame interval: JPEG encodes take uneven times, and a frame that reaches the
+      // server too soon after the last is dropped for speed, unanswered (a second's wait for a paced page).
+      if (blob && blob.size <= boot.maxFrameBytes && ws && ws.readyState === 1 && capturing && !paced() &&
+          Date.now() - lastSentAt >= 1000 / boot.maxFps) {
         ws.send(blob); framesSent += 1; lastSentAt = Date.now();
       }
     }, "image/jpeg", 0.85);

@@ -128,7 +128,10 @@ function watch(options) {
     encoding = true;
     canvas.toBlob(function (blob) {
       encoding = false;
-      if (blob && ws && ws.readyState === 1 && !stopped) { ws.send(blob); framesSent += 1; lastSentAt = Date.now(); }
+      // Never closer than the service's frame interval (10 fps): a frame that comes too soon is dropped unanswered.
+      if (blob && ws && ws.readyState === 1 && !stopped && Date.now() - lastSentAt >= 100) {
+        ws.send(blob); framesSent += 1; lastSentAt = Date.now();
+      }
     }, "image/jpeg", 0.85);
   }
   function pace(ms) { if (timer) { clearInterval(timer); } timer = setInterval(send, ms); }
