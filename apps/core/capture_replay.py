@@ -48,17 +48,17 @@ def capture_replay(*, engine: FaceEngine, plan: CapturePlan, frames: Iterable[tu
             continue
         analysed += 1
         stored = result.state.to_json()
-        for key_t, key_jpeg in engine.key_frames_pending(result.state):
-            if key_t not in embedded:  # the "keys" worker embeds each new key frame once
-                found = engine.embed_key_frame(key_jpeg)
+        for key in engine.key_frames_pending(result.state):
+            if key.t not in embedded:  # the "keys" worker embeds each new key frame once
+                found = engine.embed_key_frame(key.jpeg, key.box)
                 if found is not None:
-                    embedded[key_t] = found
+                    embedded[key.t] = found
         if result.capture_complete:
             break
     if not stored:
         raise NoUsableFrame("No usable frame in the capture.")
     state = engine.load_capture(stored)
-    pending = {key_t for key_t, _ in engine.key_frames_pending(state)}
+    pending = {key.t for key in engine.key_frames_pending(state)}
     ready = {key_t: found for key_t, found in embedded.items() if key_t in pending}
     if ready:
         state = engine.with_key_embeddings(state, ready)

@@ -26,7 +26,7 @@ from .decode import decode_image, encode_jpeg
 from .icao import icao_photo
 from .measures import FaceMeasures, box_from_landmarks
 from .state import CaptureData, KeyFrame
-from .tracking import detect_faces, face_points
+from .tracking import as_box, detect_faces, face_points, scaled
 from .types import AgeGender, EngineSettings, IcaoPhoto, KeyEmbedding
 from .verdict import FaceEvidence
 
@@ -104,7 +104,7 @@ def keep_key_frames(
         return
     score, frontal = _frame_score(st, m, quality_ok)
     if st.best is None or score > st.best.score + 0.02:
-        st.best = _whole_frame(frame, t, score, settings)
+        st.best = _whole_frame(frame, t, score, box, settings)
     if _key_frame_due(st, t, frontal):
         st.last_key_t = t
         st.key_due = False
@@ -124,21 +124,23 @@ def _face_crop(frame: bytes, t: float, score: float, box: Box, settings: EngineS
     m = int(KEY_CROP_MARGIN * size)
     x0, y0, x1, y1 = max(0, box[0] - m), max(0, box[1] - m), min(w, box[2] + m), min(h, box[3] + m)
     crop = img.bgr[y0:y1, x0:x1]
+    f = 1.0
     if max(crop.shape[:2]) > KEY_CROP_SIDE:
         f = KEY_CROP_SIDE / max(crop.shape[:2])
         crop = cv2.resize(crop, (round(crop.shape[1] * f), round(crop.shape[0] * f)), interpolation=cv2.INTER_AREA)
-    return KeyFrame(t=t, jpeg=encode_jpeg(crop, quality=88), score=score)
+    inside = (box[0] - x0, box[1] - y0, box[2] - x0, box[3] - y0)
+    return KeyFrame(t=t, jpeg=encode_jpeg(crop, quality=88), score=score, box=list(scaled(inside, f)))
 
 
-def _whole_frame(frame: bytes, t: float, score: float, settings: EngineSettings) -> KeyFrame:
+def _whole_frame(frame: bytes, t: float, score: float, box: Box, settings: EngineSettings) -> KeyFrame:
     if len(frame) <= MAX_STORED_JPEG:
-        return KeyFrame(t=t, jpeg=bytes(frame), score=score)
+        return KeyFrame(t=t, jpeg=bytes(frame), score=score, box=list(box))
     img = decode_image(frame, max_bytes=settings.max_frame_bytes, max_side=settings.max_side_pixels)
     assert img.bgr is not None
     h, w = img.gray.shape
     f = min(1.0, 1280 / max(h, w))
     small = cv2.resize(img.bgr, (round(w * f), round(h * f)), interpolation=cv2.INTER_AREA)
-    return KeyFrame(t=t, jpeg=encode_jpeg(small, quality=90), score=score)
+    return KeyFrame(t=t, jpeg=encode_jpeg(small, quality=90), score=score, box=list(scaled(box, f)))
 
 
 # -- key-frame embeddings, possibly computed elsewhere ---------------------------------------------
@@ -149,20 +151,25 @@ def descriptors_needed(st: CaptureData, *, has_antispoof: bool) -> bool:
     return st.want_embedding or has_antispoof or len(st.keys) >= 2
 
 
-def face_in(backend: Backend, settings: EngineSettings, jpeg: bytes) -> FoundFace | None:
-    """The largest face in a stored JPEG, None when there is none."""
+def face_in(backend: Backend, settings: EngineSettings, jpeg: bytes, box: Box | None = None) -> FoundFace | None:
+    """The face in a stored JPEG: at ``box`` (where the tracker had it), else the largest one found; None: no face."""
     img = decode_image(jpeg, max_bytes=max(len(jpeg), 1), max_side=settings.max_side_pixels)
     assert img.bgr is not None
-    boxes = detect_faces(backend, img.gray)
-    if not boxes:
-        return None
-    face = face_points(backend, img.gray, boxes[0], img.bgr)
+    h, w = img.gray.shape[:2]
+    if box is None or not (0 <= box[0] < box[2] <= w and 0 <= box[1] < box[3] <= h):
+        boxes = detect_faces(backend, img.gray)
+        if not boxes:
+            return None
+        box = boxes[0]
+    face = face_points(backend, img.gray, box, img.bgr)
     return FoundFace(img.bgr, face.landmarks, face.measures()) if face is not None else None
 
 
-def embed_key_frame(backend: Backend, settings: EngineSettings, jpeg: bytes) -> KeyEmbedding | None:
-    """The embedding of the face in a key frame's crop; None when no face is found in it."""
-    found = face_in(backend, settings, jpeg)
+def embed_key_frame(
+    backend: Backend, settings: EngineSettings, jpeg: bytes, box: Box | None = None
+) -> KeyEmbedding | None:
+    """The embedding of the face in a key frame's crop (at ``box`` when known); None when no face is found in it."""
+    found = face_in(backend, settings, jpeg, box)
     if found is None:
         return None
     embedding = backend.embedding(found.bgr, found.landmarks)
@@ -188,7 +195,7 @@ def _key_embeddings(
         if key.embedding is not None:
             embedded: KeyEmbedding | None = KeyEmbedding(embedding=tuple(key.embedding), spoof=key.spoof)
         else:  # nobody embedded it while the capture ran
-            embedded = embed_key_frame(backend, settings, key.jpeg)
+            embedded = embed_key_frame(backend, settings, key.jpeg, as_box(key.box) if key.box else None)
         if embedded is None:
             continue  # no face in its crop
         by_time[key.t] = np.asarray(embedded.embedding, np.float32)
@@ -199,7 +206,9 @@ def _key_embeddings(
 
 def key_frame_findings(backend: Backend, settings: EngineSettings, st: CaptureData) -> KeyFrameFindings:
     """Embed the stored frames as far as anything needs it, and compare them."""
-    best = face_in(backend, settings, st.best.jpeg) if st.best is not None else None
+    best = None
+    if st.best is not None:
+        best = face_in(backend, settings, st.best.jpeg, as_box(st.best.box) if st.best.box else None)
     # The best frame is nearly always a key frame too (both are taken when the baseline is set);
     # when it is not, it must be compared with them: what is reported comes from it.
     best_apart = best is not None and st.best is not None and bool(st.keys) and all(k.t != st.best.t for k in st.keys)

@@ -167,6 +167,7 @@ class PendingKeyFrame(NamedTuple):
 
     t: float  # its time in the capture: the key ``with_key_embeddings`` matches on
     jpeg: bytes  # the face crop
+    box: tuple[int, int, int, int] | None = None  # the tracked face in the crop (None: find it)
 
 
 @dataclass(frozen=True)
@@ -195,7 +196,7 @@ class FaceEngine(Protocol):
     # ``decide`` computes any still missing.
     def key_frames_pending(self, state: CaptureState) -> tuple[PendingKeyFrame, ...]: ...
 
-    def embed_key_frame(self, jpeg: bytes) -> KeyEmbedding | None: ...
+    def embed_key_frame(self, jpeg: bytes, box: tuple[int, int, int, int] | None = None) -> KeyEmbedding | None: ...
 
     def with_key_embeddings(self, state: CaptureState, found: Mapping[float, KeyEmbedding]) -> CaptureState: ...
 

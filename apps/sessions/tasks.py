@@ -10,11 +10,14 @@ from . import retention
 from .services import checks, frames, key_frames, lifecycle, recovery, verdict
 
 
-def key_frame_embed_request(*, session_id: str, gen: str, t: float, jpeg: bytes) -> None:
+def key_frame_embed_request(
+    *, session_id: str, gen: str, t: float, jpeg: bytes, box: tuple[int, int, int, int] | None = None
+) -> None:
     """Queue one key frame for the low-priority "keys" worker (embedded mode: it runs here and now)."""
     frame_b64 = frames.frame_encode(jpeg)
     # Useful only until this attempt's verdict: a backlog (or no key worker at all) is dropped, not worked off.
-    key_frame_embed.apply_async((session_id, gen, t, frame_b64), expires=key_frames.KEY_EMBED_EXPIRES_S)
+    args = (session_id, gen, t, frame_b64, list(box) if box else None)
+    key_frame_embed.apply_async(args, expires=key_frames.KEY_EMBED_EXPIRES_S)
 
 
 def frame_analyze_request(*, session_id: str, gen: str, seq: int, frame: bytes, received_at: float) -> None:
@@ -46,9 +49,10 @@ def session_check(session_id: str, frame: int, frame_b64: str) -> None:
 
 
 @shared_task(name="apps.sessions.tasks.key_frame_embed", ignore_result=True, acks_late=False)
-def key_frame_embed(session_id: str, gen: str, t: float, frame_b64: str) -> None:
-    # Queue "keys", served by a low-priority worker; a lost one is computed by the verdict instead.
-    key_frames.session_key_frame_embed(session_id=session_id, gen=gen, t=t, frame_b64=frame_b64)
+def key_frame_embed(session_id: str, gen: str, t: float, frame_b64: str, box: list[int] | None = None) -> None:
+    # Queue "keys", served by a low-priority worker; a lost one is computed by the verdict instead. ``box``: the
+    # tracked face in the crop (messages queued by an older version have none: the face is found again).
+    key_frames.session_key_frame_embed(session_id=session_id, gen=gen, t=t, frame_b64=frame_b64, box=box)
 
 
 @shared_task(name="apps.sessions.tasks.session_decide", ignore_result=True)

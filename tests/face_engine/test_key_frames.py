@@ -55,7 +55,7 @@ def _state(
 
 
 def _embedded(engine: Engine, state: CaptureData) -> CaptureData:
-    found = {t: engine.embed_key_frame(jpeg) for t, jpeg in engine.key_frames_pending(state)}
+    found = {p.t: engine.embed_key_frame(p.jpeg, p.box) for p in engine.key_frames_pending(state)}
     return engine.with_key_embeddings(state, {t: e for t, e in found.items() if e is not None})  # type: ignore[return-value]
 
 
@@ -64,8 +64,9 @@ def test_a_continuously_tracked_passive_capture_keeps_its_first_and_its_completi
     assert len(state.keys) == 2 and state.best is not None and state.keys[0].t == state.best.t
     assert state.complete and state.keys[1].t == state.t_last  # whoever answered last is compared too
     pending = each_engine.key_frames_pending(state)
-    assert [t for t, _ in pending] == [k.t for k in state.keys]
-    assert pending[0][1].startswith(b"\xff\xd8")  # a face crop as JPEG; no descriptor in the frame path
+    assert [p.t for p in pending] == [k.t for k in state.keys]
+    assert pending[0].jpeg.startswith(b"\xff\xd8")  # a face crop as JPEG; no descriptor in the frame path
+    assert pending[0].box is not None  # where the tracked face is in it: nobody has to find it again
 
 
 def test_an_embedding_handed_back_is_kept_and_survives_the_state_round_trip(each_engine: Engine) -> None:

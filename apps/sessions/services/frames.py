@@ -72,7 +72,7 @@ def session_frame_analyze(
             # Engine time starts at the first analysed frame: a slow first model load must not eat the capture.
             record["t0"] = record["t0"] or received_at
             state = capture_state_load(engine, record)
-            known = {t for t, _ in engine.key_frames_pending(state)}
+            known = {pending.t for pending in engine.key_frames_pending(state)}
             engine_time = max(received_at - record["t0"], 0.0)
             frame_mark(marks, "loaded")
             with EngineTimer("analyze_frame"):
@@ -106,9 +106,9 @@ def session_frame_analyze(
         # for the key-frame worker as well, the completing key frame was embedded twice (one descriptor wasted).
         session_capture_complete(session_id=sid, gen=gen, received_at=received_at)
         return
-    for t, jpeg in engine.key_frames_pending(result.state):
-        if t not in known:
-            key_frame_request(session_id=sid, gen=gen, t=t, jpeg=jpeg)
+    for pending in engine.key_frames_pending(result.state):
+        if pending.t not in known:
+            key_frame_request(session_id=sid, gen=gen, t=pending.t, jpeg=pending.jpeg, box=pending.box)
 
 
 def session_capture_complete(*, session_id: str, gen: str, received_at: float | None = None) -> bool:

@@ -23,24 +23,29 @@ KEY_EMBED_EXPIRES_S = 120
 class KeyFrameRequest(Protocol):
     """Have one new key frame embedded apart (the task module queues it on the "keys" worker)."""
 
-    def __call__(self, *, session_id: str, gen: str, t: float, jpeg: bytes) -> None: ...
+    def __call__(
+        self, *, session_id: str, gen: str, t: float, jpeg: bytes, box: tuple[int, int, int, int] | None = None
+    ) -> None: ...
 
 
-def session_key_frame_embed(*, session_id: str, gen: str, t: float, frame_b64: str) -> None:
+def session_key_frame_embed(
+    *, session_id: str, gen: str, t: float, frame_b64: str, box: list[int] | None = None
+) -> None:
     """Embed one key frame's face crop and keep the result for the verdict."""
     record = capture_record_get(session_id=session_id)
     if record is None or record["gen"] != gen:
         return  # a finished or restarted attempt: nobody will read it
     engine = get_engine()
     with EngineTimer("key_frame_embed"):
-        found = engine.embed_key_frame(base64.b64decode(frame_b64))
+        where = (box[0], box[1], box[2], box[3]) if isinstance(box, list) and len(box) == 4 else None
+        found = engine.embed_key_frame(base64.b64decode(frame_b64), where)
     value = None if found is None else {"embedding": list(found.embedding), "spoof": found.spoof}
     key_embedding_put(session_id=session_id, gen=gen, t=t, value=value)
 
 
 def key_frames_with_embeddings(engine: FaceEngine, *, session_id: str, gen: str, state: CaptureState) -> CaptureState:
     """``state`` with every key-frame embedding the key-frame worker has stored so far."""
-    times = [t for t, _ in engine.key_frames_pending(state)]
+    times = [pending.t for pending in engine.key_frames_pending(state)]
     found = key_embeddings_get(session_id=session_id, gen=gen, times=times) if times else {}
     ready = {t: KeyEmbedding(embedding=tuple(v["embedding"]), spoof=v["spoof"]) for t, v in found.items()}
     return engine.with_key_embeddings(state, ready) if ready else state
