@@ -26,7 +26,7 @@ from .decode import decode_image, encode_jpeg
 from .icao import icao_photo
 from .measures import FaceMeasures, box_from_landmarks
 from .state import CaptureData, KeyFrame
-from .tracking import as_box, detect_faces, face_points, scaled
+from .tracking import detect_faces, face_points, scaled
 from .types import AgeGender, EngineSettings, IcaoPhoto, KeyEmbedding
 from .verdict import FaceEvidence
 
@@ -195,7 +195,7 @@ def _key_embeddings(
         if key.embedding is not None:
             embedded: KeyEmbedding | None = KeyEmbedding(embedding=tuple(key.embedding), spoof=key.spoof)
         else:  # nobody embedded it while the capture ran
-            embedded = embed_key_frame(backend, settings, key.jpeg, as_box(key.box) if key.box else None)
+            embedded = embed_key_frame(backend, settings, key.jpeg, key.tracked_box)
         if embedded is None:
             continue  # no face in its crop
         by_time[key.t] = np.asarray(embedded.embedding, np.float32)
@@ -206,9 +206,7 @@ def _key_embeddings(
 
 def key_frame_findings(backend: Backend, settings: EngineSettings, st: CaptureData) -> KeyFrameFindings:
     """Embed the stored frames as far as anything needs it, and compare them."""
-    best = None
-    if st.best is not None:
-        best = face_in(backend, settings, st.best.jpeg, as_box(st.best.box) if st.best.box else None)
+    best = face_in(backend, settings, st.best.jpeg, st.best.tracked_box) if st.best is not None else None
     # The best frame is nearly always a key frame too (both are taken when the baseline is set);
     # when it is not, it must be compared with them: what is reported comes from it.
     best_apart = best is not None and st.best is not None and bool(st.keys) and all(k.t != st.best.t for k in st.keys)

@@ -24,7 +24,7 @@ from .measures import box_from_landmarks, face_quality, rigid_points
 from .mesh_signals import mesh_rigid_points
 from .screen import SCREEN_PEAK, SCREEN_SAMPLE_EVERY, screen_peak
 from .state import CaptureData
-from .tracking import TrackedFace, as_box, detect_faces, track_face
+from .tracking import TrackedFace, detect_faces, track_face
 from .types import (
     CapturePlan,
     CaptureState,
@@ -151,11 +151,7 @@ class Engine:
         st = _capture_data(state)
         if not key_frames.descriptors_needed(st, has_antispoof=self.backend.has_antispoof):
             return ()
-        return tuple(
-            PendingKeyFrame(k.t, k.jpeg, as_box(k.box) if k.box else None)
-            for k in st.keys
-            if k.embedding is None and k.jpeg
-        )
+        return tuple(PendingKeyFrame(k.t, k.jpeg, k.tracked_box) for k in st.keys if k.embedding is None and k.jpeg)
 
     def embed_key_frame(self, jpeg: bytes, box: Box | None = None) -> KeyEmbedding | None:
         """The embedding of the face in a key frame's crop; None when no face is found in it."""

@@ -67,6 +67,10 @@ class KeyFrame:
     # detecting the face again (three HOG detections were a third of a verdict's CPU). None: detect.
     box: list[int] | None = None
 
+    @property
+    def tracked_box(self) -> tuple[int, int, int, int] | None:
+        return (self.box[0], self.box[1], self.box[2], self.box[3]) if self.box else None
+
     def to_obj(self) -> dict[str, Any]:
         obj: dict[str, Any] = {"t": self.t, "score": self.score, "jpeg": base64.b64encode(self.jpeg).decode("ascii")}
         if self.box is not None:

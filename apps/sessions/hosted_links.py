@@ -35,6 +35,7 @@ from apps.verifications.session_config import SessionConfig
 
 from .models import Session
 from .services import session_create
+from .services.admission import ServiceBusyError
 
 EXTERNAL_ID_PARAM = "reExternalId"
 LOCALE_PARAM = "reLocale"  # the hosted page's language, one of apps.core.languages.LOCALES
@@ -193,9 +194,9 @@ def hosted_link_open(*, verification_id: uuid.UUID, query_string: str, client_ad
                 type(used).objects.filter(pk=used.pk).update(session_id=session.id)
     except NonceAlreadyUsedError:
         raise LinkRefused(*_REFUSALS[Outcome.NONCE_ALREADY_USED]) from None
+    except ServiceBusyError as exc:  # admission control: the workers are full; the nonce was not used up
+        raise LinkRefused("busy", 503, exc.message, exc.retry_after) from None
     except ApplicationError as exc:
-        if exc.status == 503:  # admission control: the workers are full; the nonce was not used up
-            raise LinkRefused("busy", 503, exc.message, int(exc.headers["Retry-After"])) from None
         detail = "; ".join(f"{field}: {' '.join(messages)}" for field, messages in exc.fields.items())
         raise LinkRefused("invalid", exc.status if exc.status < 500 else 400, detail or exc.message) from None
     return session

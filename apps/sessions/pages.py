@@ -30,6 +30,7 @@ from .models import Session
 from .page_brand import page_brand
 from .page_texts import page_texts
 from .selectors import session_result_payload
+from .services.admission import ServiceBusyError
 from .services.create import session_create
 from .services.devices import device_cookie_set, device_seen_from_request, session_device_record
 from .services.frames import engine_warm_up
@@ -249,17 +250,15 @@ def direct_session(request: HttpRequest) -> HttpResponse:
                 },
             },
         )
-    except ApplicationError as exc:
-        if exc.status != 503:
-            raise
+    except ServiceBusyError as exc:
         return _busy_page(request, exc)
     return HttpResponseRedirect(session.session_url)
 
 
-def _busy_page(request: HttpRequest, exc: ApplicationError) -> HttpResponse:
+def _busy_page(request: HttpRequest, exc: ServiceBusyError) -> HttpResponse:
     """Admission control refused a new session (apps/sessions/services/admission.py): 503 with Retry-After."""
     response = _page(request, "capture/problem.html", {"kind": "busy"}, status=503)
-    response["Retry-After"] = exc.headers["Retry-After"]
+    response["Retry-After"] = str(exc.retry_after)
     return response
 
 
@@ -310,9 +309,9 @@ def demo_page(request: HttpRequest) -> HttpResponse:
     try:
         _demo_origin_allow(account=account, url=base)
         session = session_create(account=account, body=body)
+    except ServiceBusyError as exc:
+        return _busy_page(request, exc)
     except ApplicationError as exc:
-        if exc.status == 503:
-            return _busy_page(request, exc)
         return _page(request, "capture/demo.html", {"error": exc.message, "fields": exc.fields}, status=400)
     return HttpResponseRedirect(session.session_url)
 

@@ -25,6 +25,19 @@ from apps.core.metrics import rate_limit_refused
 from ..models import Session
 
 
+class ServiceBusyError(ApplicationError):
+    """503 ``unavailable``: as many captures may be running as ``CAPTURE_MAX_ACTIVE`` allows; retry later."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(
+            "Too many verifications are under way; try again in a few seconds.",
+            code="unavailable",
+            status=503,
+            headers={"Retry-After": str(retry_after)},
+        )
+        self.retry_after = retry_after
+
+
 def captures_active() -> int:
     """The captures that may be running now (see the module doc)."""
     now = timezone.now()
@@ -43,9 +56,4 @@ def capture_admission_check() -> None:
     if limit <= 0 or captures_active() < limit:
         return
     rate_limit_refused(limit="capture-admission")
-    raise ApplicationError(
-        "Too many verifications are under way; try again in a few seconds.",
-        code="unavailable",
-        status=503,
-        headers={"Retry-After": str(int(settings.CAPTURE_ADMISSION_RETRY_AFTER_SECONDS))},
-    )
+    raise ServiceBusyError(int(settings.CAPTURE_ADMISSION_RETRY_AFTER_SECONDS))
