@@ -17,6 +17,8 @@ from apps.accounts.models import Account
 from apps.accounts.services import api_key_create
 from tests.catalogues import catalogues_compile
 
+pytest_plugins = ["tests.loop_teardown"]
+
 REQUIRE_SERVICES = os.environ.get("LIVEPROOF_REQUIRE_SERVICES") == "1"
 
 # CI replays the same examples on every run (a gate must not fail on a draw it never saw
