@@ -74,8 +74,8 @@ class Engine:
             mesh=isinstance(self.backend, MeshBackend),
         )
 
-    def load_capture(self, data: str) -> CaptureState:
-        return CaptureData.from_json(data)
+    def load_capture(self, data: str, blobs: Mapping[str, bytes] | None = None) -> CaptureState:
+        return CaptureData.from_json(data, blobs)
 
     def _detect(self, gray: GrayImage) -> list[Box]:
         return detect_faces(self.backend, gray)

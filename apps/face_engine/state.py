@@ -4,12 +4,18 @@ It holds the tracker (last box), the neutral baseline, the measure time series,
 downsampled skull-fixed landmarks for the planar check, the challenge timeline
 and a few key frames as JPEG bytes. Nothing else survives between frames, so
 two frames of one session may be analysed by different worker processes.
+
+The JPEGs are most of a state's size (about 120 of 135 KB after a few seconds) and change only when a
+better or a new key frame is kept. ``to_json(blobs=...)`` leaves them out as references, for the caller to
+store apart once; ``from_json(text, blobs)`` puts them back (the verdict needs them; a frame does not).
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field, fields
 from typing import Any, NamedTuple
 
@@ -17,8 +23,11 @@ import numpy as np
 
 from .types import CHALLENGES, ChallengeName, FrameError
 
-STATE_VERSION = 3
-READABLE_VERSIONS = (2, 3)  # 2: ``pts`` as JSON arrays of numbers (states of sessions in flight at an upgrade)
+STATE_VERSION = 4
+# 2: ``pts`` as JSON arrays of numbers; 3: every JPEG inline (states of sessions in flight at an upgrade).
+READABLE_VERSIONS = (2, 3, 4)
+# Where a state's JPEGs go when they are stored apart: reference -> bytes, or None for one stored before.
+Blobs = MutableMapping[str, bytes | None]
 
 
 # The rows below are NamedTuples so that ``json.dumps`` writes each one as the JSON array it always was:
@@ -66,13 +75,23 @@ class KeyFrame:
     # The tracked face's box in this JPEG: ``decide`` and the key-frame worker start from it instead of
     # detecting the face again (three HOG detections were a third of a verdict's CPU). None: detect.
     box: list[int] | None = None
+    # The JPEG's reference when it is stored apart from the state; ``jpeg`` is empty until it is put back.
+    ref: str | None = None
 
     @property
     def tracked_box(self) -> tuple[int, int, int, int] | None:
         return (self.box[0], self.box[1], self.box[2], self.box[3]) if self.box else None
 
-    def to_obj(self) -> dict[str, Any]:
-        obj: dict[str, Any] = {"t": self.t, "score": self.score, "jpeg": base64.b64encode(self.jpeg).decode("ascii")}
+    def to_obj(self, blobs: Blobs | None = None) -> dict[str, Any]:
+        obj: dict[str, Any] = {"t": self.t, "score": self.score}
+        if blobs is None and (self.jpeg or not self.ref):
+            obj["jpeg"] = base64.b64encode(self.jpeg).decode("ascii")
+        else:
+            if self.ref is None:
+                self.ref = hashlib.blake2b(self.jpeg, digest_size=12).hexdigest()
+            obj["ref"] = self.ref
+            if blobs is not None:
+                blobs[self.ref] = self.jpeg or None
         if self.box is not None:
             obj["box"] = self.box
         if self.embedding is not None:
@@ -81,14 +100,18 @@ class KeyFrame:
         return obj
 
     @classmethod
-    def from_obj(cls, obj: dict[str, Any]) -> KeyFrame:
+    def from_obj(cls, obj: dict[str, Any], blobs: Mapping[str, bytes] | None = None) -> KeyFrame:
         embedding = obj.get("embedding")
         spoof = obj.get("spoof")
         box = obj.get("box")
+        ref = obj.get("ref") if "jpeg" not in obj else None
+        if ref is not None and not isinstance(ref, str):
+            raise ValueError("bad JPEG reference")
         return cls(
             t=float(obj["t"]),
             score=float(obj["score"]),
-            jpeg=base64.b64decode(obj["jpeg"]),
+            jpeg=base64.b64decode(obj["jpeg"]) if ref is None else bytes((blobs or {}).get(ref) or b""),
+            ref=ref,
             embedding=[float(v) for v in embedding] if embedding is not None else None,
             spoof=float(spoof) if spoof is not None else None,
             box=[int(v) for v in box] if isinstance(box, list) and len(box) == 4 else None,
@@ -151,17 +174,22 @@ class CaptureData:
     last_key_t: float = -1.0
     key_due: bool = False  # the tracked face may have changed (tracking lost, face back): keep the next as a key
 
-    def to_json(self) -> str:
+    def to_json(self, blobs: Blobs | None = None) -> str:
+        """The state as JSON; with ``blobs``, each JPEG as a reference, its bytes added to ``blobs``."""
         # Not asdict(): it deep-copies every list and the JPEG bytes on every frame.
         data = {f.name: getattr(self, f.name) for f in fields(self)}
-        data["best"] = self.best.to_obj() if self.best else None
-        data["keys"] = [k.to_obj() for k in self.keys]
+        data["best"] = self.best.to_obj(blobs) if self.best else None
+        data["keys"] = [k.to_obj(blobs) for k in self.keys]
         data["pts"] = _pack_points(self.pts)
         data["v"] = STATE_VERSION
         return json.dumps(data, separators=(",", ":"))
 
     @classmethod
-    def from_json(cls, text: str) -> CaptureData:
+    def from_json(cls, text: str, blobs: Mapping[str, bytes] | None = None) -> CaptureData:
+        """The state of ``to_json``; ``blobs`` puts its stored-apart JPEGs back (a frame's analysis needs none).
+
+        With ``blobs``, a JPEG that is missing (evicted) goes: no best frame, no key frame without its embedding.
+        """
         try:
             data = json.loads(text)
             if not isinstance(data, dict) or data.pop("v", None) not in READABLE_VERSIONS:
@@ -171,8 +199,11 @@ class CaptureData:
             best = data.pop("best", None)
             keys = data.pop("keys", [])
             state = cls(**data)
-            state.best = KeyFrame.from_obj(best) if best else None
-            state.keys = [KeyFrame.from_obj(k) for k in keys]
+            state.best = KeyFrame.from_obj(best, blobs) if best else None
+            state.keys = [KeyFrame.from_obj(k, blobs) for k in keys]
+            if blobs is not None:
+                state.best = state.best if state.best is None or state.best.jpeg else None
+                state.keys = [k for k in state.keys if k.jpeg or k.embedding is not None]
             state._name_rows()
             if state.mode not in ("active", "passive") or any(
                 c not in CHALLENGES for c in (*state.challenges, *state.reserve)

@@ -18,7 +18,7 @@ The session flow uses the engine like this::
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
 from typing import Literal, NamedTuple, Protocol
 
@@ -91,7 +91,7 @@ class CapturePlan:
 class CaptureState(Protocol):
     """Per-session analysis state. Small and serialisable: it crosses worker processes."""
 
-    def to_json(self) -> str: ...
+    def to_json(self, blobs: MutableMapping[str, bytes | None] | None = None) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -185,7 +185,7 @@ class FaceEngine(Protocol):
 
     def new_capture(self, plan: CapturePlan) -> CaptureState: ...
 
-    def load_capture(self, data: str) -> CaptureState: ...
+    def load_capture(self, data: str, blobs: Mapping[str, bytes] | None = None) -> CaptureState: ...
 
     def analyze_frame(self, state: CaptureState, frame: bytes, timestamp: float) -> FrameResult: ...
 

@@ -13,7 +13,7 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, NotRequired, TypedDict
 
@@ -42,6 +42,8 @@ class CaptureRecord(TypedDict):
     reprompts: NotRequired[int]  # challenges the engine has replaced so far (not answered in time)
     # Per analysed frame: [engine time s, faces, feedback codes, current challenge or None] (the admin's timeline).
     log: NotRequired[list[list[Any]]]
+    # The references of the state's JPEGs, each stored apart under ``_blob_key`` (written once, not per frame).
+    blobs: NotRequired[list[str]]
 
 
 def _state_key(session_id: str) -> str:
@@ -53,12 +55,48 @@ def capture_record_get(*, session_id: str) -> CaptureRecord | None:
     return json.loads(raw) if raw else None
 
 
-def capture_record_put(*, session_id: str, record: CaptureRecord) -> None:
+def _blob_key(session_id: str, ref: str) -> str:
+    return f"capture:blob:{session_id}:{ref}"
+
+
+def capture_record_put(
+    *, session_id: str, record: CaptureRecord, blobs: Mapping[str, bytes | None] | None = None
+) -> None:
+    """Store ``record``; ``blobs``: its state's JPEGs by reference (``CaptureState.to_json(blobs=...)``).
+
+    Only JPEGs the record did not refer to before are written (before the record that refers to them), and
+    those it no longer refers to are deleted: a frame moves a few KB instead of every kept JPEG.
+    """
+    before = set(record.get("blobs", ()))
+    gone: set[str] = set()
+    if blobs is not None:
+        new = {_blob_key(session_id, ref): data for ref, data in blobs.items() if ref not in before and data}
+        if new:
+            cache.set_many(new, timeout=_STATE_TIMEOUT)
+        gone = before - set(blobs)
+        record["blobs"] = sorted(blobs)
     cache.set(_state_key(session_id), json.dumps(record), timeout=_STATE_TIMEOUT)
+    if gone:
+        cache.delete_many([_blob_key(session_id, ref) for ref in gone])
+
+
+def capture_blobs_get(*, session_id: str, record: CaptureRecord) -> dict[str, bytes]:
+    """The JPEGs ``record``'s state refers to, by reference (one that expired is left out)."""
+    refs = list(record.get("blobs", ()))
+    found = cache.get_many([_blob_key(session_id, ref) for ref in refs])
+    return {ref: found[_blob_key(session_id, ref)] for ref in refs if _blob_key(session_id, ref) in found}
+
+
+def capture_blobs_forget(*, session_id: str) -> None:
+    """Delete the JPEGs of the session's current record (an attempt restarting, or the capture ending)."""
+    record = capture_record_get(session_id=session_id)
+    if record and record.get("blobs"):
+        cache.delete_many([_blob_key(session_id, ref) for ref in record["blobs"]])
 
 
 def capture_record_delete(*, session_id: str) -> None:
-    """Forget the session's capture: its state (the best frame, face crops) and every key-frame embedding."""
+    """Forget the session's capture: its state, its JPEGs (best frame, face crops), every key-frame embedding."""
+    capture_blobs_forget(session_id=session_id)
     cache.delete_many([_state_key(session_id), *_key_embedding_keys(session_id)])
 
 

@@ -26,7 +26,7 @@ from apps.core.periodic import PeriodicJob, periodic_job_claim, periodic_jobs, p
 from apps.sessions.models import Session
 from apps.sessions.retention import PERSONAL_FIELDS_CLEARED
 from apps.sessions.services import capture_attempt_reset, session_connect
-from apps.sessions.state_store import capture_record_get, key_embedding_put, key_embeddings_get
+from apps.sessions.state_store import capture_record_get, capture_record_put, key_embedding_put, key_embeddings_get
 from apps.sessions.tokens import session_token_issue
 from tests.core import retention_data
 from tests.served import embedded_env, free_port, manage, serving
@@ -107,8 +107,10 @@ def test_frames_and_face_crops_in_the_cache_go_when_the_session_expires(integrat
     session_connect(session_id=str(session.id), token=session_token_issue(session_id=session.id))
     record = capture_attempt_reset(session=Session.objects.get(id=session.id))
     # What a worker leaves in the cache mid-capture: the best frame and a key frame's face crop, and its embedding.
-    record["state"] = json.dumps({"best": {"t": 0.4, "jpeg": "/9j/4AAQ"}, "keys": [{"t": 1.2, "jpeg": "/9j/4AAR"}]})
-    cache.set(f"capture:state:{session.id}", json.dumps(record), timeout=7200)
+    # The best frame is stored apart from the record (``capture_record_put`` with its blobs), the crop inline.
+    record["state"] = json.dumps({"best": {"t": 0.4, "ref": "b1"}, "keys": [{"t": 1.2, "jpeg": "/9j/4AAR"}]})
+    capture_record_put(session_id=str(session.id), record=record, blobs={"b1": b"\xff\xd8\xff\xe0best"})
+    assert cache.get(f"capture:blob:{session.id}:b1") == b"\xff\xd8\xff\xe0best"
     key_embedding_put(session_id=str(session.id), gen=record["gen"], t=1.2, value={"embedding": [0.1], "spoof": 0.0})
     assert key_embeddings_get(session_id=str(session.id), gen=record["gen"], times=[1.2])
     Session.objects.filter(id=session.id).update(expires_at=timezone.now() - timedelta(seconds=1))
@@ -120,6 +122,7 @@ def test_frames_and_face_crops_in_the_cache_go_when_the_session_expires(integrat
     assert key_embeddings_get(session_id=str(session.id), gen=record["gen"], times=[1.2]) == {}
     assert cache.get(f"capture:keyemb:{session.id}:1") is None
     assert cache.get(f"capture:keyemb:{session.id}:n") is None
+    assert cache.get(f"capture:blob:{session.id}:b1") is None
 
 
 @pytest.mark.django_db

@@ -108,5 +108,5 @@ async def test_a_worker_process_analyses_frames_and_stores_the_verdict(integrato
     import redis
 
     client = redis.Redis.from_url(require_redis())
-    left = client.keys(f"*capture:state:{session.id}*") + client.keys(f"*capture:keyemb:{session.id}*")
+    left = [key for kind in ("state", "keyemb", "blob") for key in client.keys(f"*capture:{kind}:{session.id}*")]
     assert left == [], left

@@ -15,11 +15,12 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from apps.face_engine.state import CaptureData
 from apps.face_engine.timeline import capture_thumbnails, capture_timeline
 from apps.face_engine.types import CaptureState, FrameError, FrameResult, Verdict
 
 from ..models import AttemptThumbnail, Session, SessionAttempt
-from ..state_store import CaptureRecord
+from ..state_store import CaptureRecord, capture_blobs_get
 
 logger = logging.getLogger(__name__)
 
@@ -34,24 +35,19 @@ def frame_log_append(record: CaptureRecord, *, t: float, result: FrameResult) ->
         log.append([round(t, 3), int(result.face_count), list(result.feedback), result.current_challenge])
 
 
-class _StoredState:
-    """A capture state as stored (its JSON), read without loading an engine (and its models)."""
+def _evidence(
+    session_id: str, record: CaptureRecord | None, state: CaptureState | None
+) -> tuple[dict[str, Any], list[Any]]:
+    """(timeline JSON, thumbnails) of an attempt; empty when its capture never got a frame.
 
-    def __init__(self, text: str) -> None:
-        self._text = text
-
-    def to_json(self) -> str:
-        return self._text
-
-
-def _evidence(record: CaptureRecord | None, state: CaptureState | None) -> tuple[dict[str, Any], list[Any]]:
-    """(timeline JSON, thumbnails) of an attempt; empty when its capture never got a frame."""
-    if state is None and record is not None and record["state"]:
-        state = _StoredState(record["state"])
+    Without ``state`` (a cancel, an expiry, a reload) the record's stored state is read, its JPEGs put back,
+    without loading an engine (and its models)."""
     log = list(record.get("log") or []) if record is not None else []
-    if state is None:
-        return ({"frames": log} if log else {}), []
     try:
+        if state is None and record is not None and record["state"]:
+            state = CaptureData.from_json(record["state"], capture_blobs_get(session_id=session_id, record=record))
+        if state is None:
+            return ({"frames": log} if log else {}), []
         timeline = capture_timeline(state).to_json()
         thumbs = capture_thumbnails(state)
     except (FrameError, ValueError, TypeError) as exc:  # a state from another engine version: keep the rest
@@ -73,7 +69,7 @@ def session_attempt_record(
     number = max(int(session.attempt), 1)
     if SessionAttempt.objects.filter(session=session, number=number).exists():
         return None
-    timeline, thumbs = _evidence(record, state)
+    timeline, thumbs = _evidence(str(session.id), record, state)
     fields: dict[str, Any] = {
         "outcome": outcome,
         "reasons": list(reasons),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import json
 import uuid
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -27,7 +28,7 @@ from apps.verifications.services import verification_config_parse
 from apps.verifications.session_config import LivenessConfig, RedirectConfig, SessionConfig, VerifierConfigs
 
 from ..models import Session
-from ..state_store import CaptureRecord, capture_record_put
+from ..state_store import CaptureRecord, capture_blobs_forget, capture_record_put
 from .admission import capture_admission_check
 
 _BLOCK_SERIALIZERS: dict[str, type[StrictSerializer]] = {
@@ -211,15 +212,21 @@ def capture_attempt_reset(*, session: Session) -> CaptureRecord:
         "total": len(session.challenges),
         "log": [],
     }
+    capture_blobs_forget(session_id=str(session.id))  # the previous attempt's JPEGs
     capture_record_put(session_id=str(session.id), record=record)
     Session.objects.filter(id=session.id).update(attempt_started_at=timezone.now())
     return record
 
 
-def capture_state_load(engine: FaceEngine, record: CaptureRecord) -> CaptureState:
-    """The engine state of an attempt: the stored one, or a new capture built from the record's plan."""
+def capture_state_load(
+    engine: FaceEngine, record: CaptureRecord, blobs: Mapping[str, bytes] | None = None
+) -> CaptureState:
+    """The engine state of an attempt: the stored one, or a new capture built from the record's plan.
+
+    ``blobs`` (``capture_blobs_get``) puts the JPEGs stored apart back: the verdict needs them, a frame does not.
+    """
     if record["state"]:
-        return engine.load_capture(record["state"])
+        return engine.load_capture(record["state"], blobs)
     plan = dict(record["plan"])
     lists = {name: tuple(plan.get(name) or ()) for name in ("challenges", "reprompt_challenges")}
     return engine.new_capture(CapturePlan(**{**plan, **lists}))

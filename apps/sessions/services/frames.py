@@ -91,12 +91,13 @@ def session_frame_analyze(
             return
         messages = frame_messages(record=record, result=result, seq=seq, total=record["total"])
         record["seq"] = seq
-        record["state"] = result.state.to_json()
+        blobs: dict[str, bytes | None] = {}
+        record["state"] = result.state.to_json(blobs=blobs)
         record["challenge"] = result.current_challenge or record["challenge"]
         record["reprompts"] = result.reprompts
         record["complete"] = bool(result.capture_complete)
         frame_log_append(record, t=engine_time, result=result)
-        capture_record_put(session_id=sid, record=record)
+        capture_record_put(session_id=sid, record=record, blobs=blobs)
         frame_mark(marks, "saved")
     frame_marks_observe_worker(marks)
     event: FrameAnalysedEvent = {"type": "capture.frame", "seq": seq, "messages": messages, "timing": marks}

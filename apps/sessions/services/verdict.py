@@ -21,7 +21,7 @@ from apps.verifications.session_config import FaceRecognitionConfig
 from apps.webhooks.event_types import EventType
 
 from ..models import Session, SessionAttempt
-from ..state_store import CaptureRecord, capture_record_delete, capture_record_get, session_lock
+from ..state_store import CaptureRecord, capture_blobs_get, capture_record_delete, capture_record_get, session_lock
 from ..verdict_rules import VerifierResults, liveness_verdict, session_outcome, verifier_results
 from .attempts import session_attempt_record
 from .create import capture_state_load
@@ -50,7 +50,10 @@ def session_decide(*, session_id: str, gen: str, lock_wait: float = 0.0) -> bool
             return False
         engine = get_engine()
         state = key_frames_with_embeddings(
-            engine, session_id=str(session_id), gen=gen, state=capture_state_load(engine, record)
+            engine,
+            session_id=str(session_id),
+            gen=gen,
+            state=capture_state_load(engine, record, capture_blobs_get(session_id=str(session_id), record=record)),
         )
         with EngineTimer("decide"):
             verdict = engine.decide(state)
