@@ -42,11 +42,22 @@ def _loop_of(item: pytest.Item) -> asyncio.AbstractEventLoop | None:
     return None
 
 
+def _awaiting(coro: Any) -> list[str]:
+    """Where a suspended coroutine waits, down its whole ``await`` chain (a task's own stack shows one frame)."""
+    where = []
+    while coro is not None and len(where) < 50:
+        frame = getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None) or getattr(coro, "ag_frame", None)
+        if frame is not None:
+            where.append(f"    {frame.f_code.co_filename}:{frame.f_lineno} in {frame.f_code.co_name}")
+        coro = getattr(coro, "cr_await", None) or getattr(coro, "gi_yieldfrom", None)
+    return where
+
+
 def _stacks(tasks: set[asyncio.Task[Any]]) -> str:
     out = io.StringIO()
     for task in tasks:
         try:
-            task.print_stack(file=out)
+            out.write(f"{task!r}\n" + "\n".join(_awaiting(task.get_coro())) + "\n")
         except Exception as exc:  # a task finishing under our feet
             out.write(f"{task!r}: {exc}\n")
     return out.getvalue()
