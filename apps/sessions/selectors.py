@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet
 from django.utils import timezone
 
 from apps.accounts.models import Account
@@ -17,17 +18,26 @@ from apps.verifications.enums import AgeType
 from .models import Session
 
 
-def session_get(*, account: Account, session_id: uuid.UUID | str) -> Session:
+def session_get(*, account: Account, session_id: uuid.UUID | str, queryset: QuerySet[Session] | None = None) -> Session:
     """The account's session, or 404: unknown, foreign and older-than-retention sessions look alike."""
     try:
         sid = uuid.UUID(str(session_id))
     except ValueError as exc:
         raise ApplicationError("Session not found.", code="not_found", status=404) from exc
     oldest = timezone.now() - timedelta(days=int(settings.SESSION_RESULT_RETENTION_DAYS))
-    session = Session.objects.filter(id=sid, account=account, created_at__gte=oldest).first()
+    rows = Session.objects.all() if queryset is None else queryset
+    session = rows.filter(id=sid, account=account, created_at__gte=oldest).first()
     if session is None:
         raise ApplicationError("Session not found.", code="not_found", status=404)
     return session
+
+
+def session_result_get(*, account: Account, session_id: uuid.UUID | str) -> Session:
+    """``session_get`` for get-session-result: the ICAO photo's bytes (tens of KB a row) stay in the
+    database; whether there is one comes along as ``icao_present``."""
+    has_photo = ExpressionWrapper(Q(icao_jpeg__isnull=False), output_field=BooleanField())
+    rows = Session.objects.defer("icao_jpeg").annotate(icao_present=has_photo)
+    return session_get(account=account, session_id=session_id, queryset=rows)
 
 
 def session_exists(*, account: Account, session_id: uuid.UUID) -> bool:
@@ -62,11 +72,16 @@ def session_result_payload(*, session: Session) -> dict[str, Any]:
         "confidence": session.confidence,
         "scores": dict(session.scores or {}),
         "challengeOutcomes": dict(session.challenge_outcomes or {}),
-        "icaoPhotoAvailable": bool(finished and session.passed and session.icao_jpeg),
+        "icaoPhotoAvailable": bool(finished and session.passed and _has_icao_photo(session)),
         # Continuous checks (docs/sdk.md): each change of person or extra face seen after the session passed.
         "checks": list(session.checks or []),
         **entry_result_fields(session=session),
     }
+
+
+def _has_icao_photo(session: Session) -> bool:
+    present = getattr(session, "icao_present", None)  # session_result_get: the bytes were not loaded
+    return bool(session.icao_jpeg) if present is None else bool(present)
 
 
 def entry_result_fields(*, session: Session) -> dict[str, Any]:

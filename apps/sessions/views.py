@@ -23,7 +23,7 @@ from apps.verifications import serializers as vs
 from apps.verifications.schema import SEED_ID
 
 from .models import Session
-from .selectors import session_get, session_result_payload
+from .selectors import session_get, session_result_get, session_result_payload
 from .services.create import session_create
 from .tokens import session_token_issue
 
@@ -187,7 +187,7 @@ class GetSessionResultView(APIView):
     )
     def get(self, request: Request) -> Response:
         query = validated_data(_SessionIdQuery, request.query_params)
-        session = session_get(account=request_account(request), session_id=query["verificationSessionId"])
+        session = session_result_get(account=request_account(request), session_id=query["verificationSessionId"])
         return Response(session_result_payload(session=session))
 
 

@@ -6,6 +6,8 @@ from datetime import timedelta
 import jwt
 import pytest
 import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from apps.core.keys import derive_key
@@ -217,6 +219,20 @@ def test_get_session_result_returns_every_seed_field_after_a_pass(integrator):
     assert body["status"] == "completed" and body["engine"] == "dlib"
     assert body["modelVersions"] == dict(real_captures.engine().versions)
     assert body["scores"]["depth"] >= 0.7 and body["scores"]["facePresence"] > 0.9
+
+
+def test_get_session_result_tells_of_the_icao_photo_without_reading_its_bytes(integrator):
+    session_id = create(integrator.client).json()["verificationSessionId"]
+    session = _finish(Session.objects.get(id=session_id))
+    assert session.icao_jpeg  # the pass stored a photo
+    with CaptureQueriesContext(connection) as queries:
+        with_photo = _result(integrator.client, session_id).json()
+    reads = [q["sql"] for q in queries.captured_queries if 'FROM "capture_session"' in q["sql"]]
+    # The photo's column only in "icao_jpeg IS NOT NULL", never as a selected column.
+    assert reads and not any('"icao_jpeg",' in sql or '"icao_jpeg" FROM' in sql for sql in reads), reads
+    Session.objects.filter(id=session_id).update(icao_jpeg=None)  # what the photo purge does
+    without_photo = _result(integrator.client, session_id).json()
+    assert with_photo["icaoPhotoAvailable"] is True and without_photo["icaoPhotoAvailable"] is False
 
 
 def test_unknown_foreign_and_old_sessions_all_answer_404_alike(integrator, other_integrator):
