@@ -14,6 +14,7 @@ from enum import StrEnum
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from apps.accounts.models import Account
@@ -101,13 +102,17 @@ def signing_secret_current(*, account: Account) -> SigningSecret:
 
 def signing_secrets_valid(*, account: Account) -> list[SigningSecret]:
     """The current secret first, then up to 5 retired secrets still inside the rotation overlap."""
-    current = signing_secret_current(account=account)
     cutoff = timezone.now() - timedelta(seconds=int(settings.SIGNING_SECRET_OVERLAP_SECONDS))
-    # Capped, so rotating in a loop cannot make every validation compute hundreds of HMACs.
-    previous = SigningSecret.objects.filter(account=account, retired_at__gte=cutoff).order_by("-retired_at", "-id")[
-        :MAX_PREVIOUS_SECRETS
-    ]
-    return [current, *previous]
+    # One query: the current secret (retired_at NULL sorts first), then the newest retired ones. Capped, so
+    # rotating in a loop cannot make every validation compute hundreds of HMACs.
+    rows = list(
+        SigningSecret.objects.filter(Q(retired_at__isnull=True) | Q(retired_at__gte=cutoff), account=account).order_by(
+            F("retired_at").desc(nulls_first=True), "-id"
+        )[: 1 + MAX_PREVIOUS_SECRETS]
+    )
+    if rows and rows[0].retired_at is None:
+        return rows
+    return [signing_secret_current(account=account), *rows[:MAX_PREVIOUS_SECRETS]]
 
 
 @transaction.atomic

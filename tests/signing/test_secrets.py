@@ -5,6 +5,10 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
+
+from apps.signing.models import SigningSecret
+from apps.signing.services import MAX_PREVIOUS_SECRETS, signing_secrets_valid
 
 from .helpers import NOW, locally_signed, secret_of
 
@@ -89,3 +93,23 @@ def test_only_the_five_most_recent_previous_secrets_stay_valid(integrator):
         signed.append(sign(integrator))
     assert [result(integrator, query) for query in signed] == ["InvalidSignature"] + ["Valid"] * 6
     assert len(integrator.client.get("/v1/signature/secret").json()["previousSecrets"]) == 5
+
+
+@override_settings(SIGNING_SECRET_OVERLAP_SECONDS=OVERLAP)
+def test_the_valid_secrets_come_from_one_query_current_first_and_capped(integrator, frozen):
+    account = integrator.account
+    first = signing_secrets_valid(account=account)  # the first use creates the current secret
+    assert len(first) == 1 and first[0].retired_at is None
+    for _ in range(MAX_PREVIOUS_SECRETS + 2):
+        frozen.shift(1)
+        rotate(integrator)
+    with CaptureQueriesContext(connection) as queries:
+        valid = signing_secrets_valid(account=account)
+    assert len(queries.captured_queries) == 1
+    retired = SigningSecret.objects.filter(account=account, retired_at__isnull=False).order_by("-retired_at", "-id")
+    assert valid[0].retired_at is None
+    assert [s.id for s in valid[1:]] == [s.id for s in retired[:MAX_PREVIOUS_SECRETS]]
+    # Only retired secrets left (the current one deleted behind its back): a new current one, then the cap.
+    SigningSecret.objects.filter(account=account, retired_at__isnull=True).delete()
+    again = signing_secrets_valid(account=account)
+    assert again[0].retired_at is None and len(again) == 1 + MAX_PREVIOUS_SECRETS
