@@ -20,7 +20,7 @@ from apps.accounts.models import Account
 from apps.audit.models import AuditEventType
 from apps.audit.services import audit_record
 from apps.core.errors import ApplicationError
-from apps.core.exceptions import flatten_errors
+from apps.core.exceptions import flatten_errors, serializer_run
 
 from .models import VerificationConfig
 from .selectors import verification_get, verification_name_taken
@@ -52,20 +52,22 @@ def verification_config_parse(*, data: Any, field_prefix: str = "verificationCon
     Raises ApplicationError(400) whose ``fields`` name each offending field by
     its dotted path under ``field_prefix``.
     """
-    serializer = VerificationConfigSerializer(data=data)
-    if not serializer.is_valid():
-        raise _invalid(serializer.errors, prefix=field_prefix)
-    return _plain(serializer.validated_data)
+    validated, errors = serializer_run(VerificationConfigSerializer, data)
+    if errors:
+        raise _invalid(errors, prefix=field_prefix)
+    return _plain(validated)
 
 
 def verification_input_parse(*, name: Any, verification_config: Any) -> ParsedVerification:
     """Validate a name and a ``verificationConfig`` together, reporting every bad field at once."""
-    serializer = VerificationWriteSerializer(data={"name": name, "verificationConfig": verification_config})
-    if not serializer.is_valid():
-        raise _invalid(serializer.errors)
+    validated, errors = serializer_run(
+        VerificationWriteSerializer, {"name": name, "verificationConfig": verification_config}
+    )
+    if errors:
+        raise _invalid(errors)
     return ParsedVerification(
-        name=serializer.validated_data["name"],
-        config=_plain(serializer.validated_data["verificationConfig"]),
+        name=validated["name"],
+        config=_plain(validated["verificationConfig"]),
         submitted_config=copy.deepcopy(verification_config),
     )
 

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from apps.accounts.models import Account
 from apps.core.errors import ApplicationError
-from apps.core.exceptions import flatten_errors
+from apps.core.exceptions import flatten_errors, serializer_run
 from apps.core.fields import StrictSerializer
 from apps.face_engine.challenges import challenges_draw, challenges_reserve_draw
 from apps.face_engine.types import CapturePlan, CaptureState, FaceEngine
@@ -40,12 +40,10 @@ _BLOCK_SERIALIZERS: dict[str, type[StrictSerializer]] = {
 
 
 def _validated_block(key: str, raw: Any) -> dict[str, Any]:
-    serializer = _BLOCK_SERIALIZERS[key](data=raw)
-    if not serializer.is_valid():
-        raise ApplicationError(
-            "The request has invalid fields.", code="invalid", fields=flatten_errors(serializer.errors, key)
-        )
-    value: dict[str, Any] = json.loads(json.dumps(serializer.validated_data))
+    validated, errors = serializer_run(_BLOCK_SERIALIZERS[key], raw)
+    if errors:
+        raise ApplicationError("The request has invalid fields.", code="invalid", fields=flatten_errors(errors, key))
+    value: dict[str, Any] = json.loads(json.dumps(validated))
     if key == "verifierConfigs" and isinstance(raw, dict):
         # Overrides replace only the verifiers actually sent; the rest stay as stored.
         value = {name: block for name, block in value.items() if name in raw}
