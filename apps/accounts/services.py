@@ -18,6 +18,7 @@ from apps.audit.models import AuditEventType
 from apps.audit.services import audit_record
 from apps.core.keys import derive_key
 
+from .key_cache import api_key_cache_touch, api_key_cached, keys_version_bump
 from .models import Account, ApiKey
 
 KEY_PREFIXES = {ApiKey.Kind.SECRET: "lp_sk_", ApiKey.Kind.PUBLISHABLE: "lp_pk_"}
@@ -70,6 +71,7 @@ def api_key_revoke(*, api_key: ApiKey) -> None:
     with transaction.atomic():
         revoked = ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
         if revoked:
+            keys_version_bump()
             audit_record(
                 account_id=api_key.account_id,
                 type=AuditEventType.API_KEY_REVOKED,
@@ -94,6 +96,7 @@ def api_key_networks_set(*, api_key: ApiKey, networks: list[str]) -> list[str]:
     normalised = api_key_networks_parse(networks)
     with transaction.atomic():
         ApiKey.objects.filter(pk=api_key.pk).update(allowed_networks=normalised)
+        keys_version_bump()
         audit_record(
             account_id=api_key.account_id,
             type=AuditEventType.API_KEY_NETWORKS_CHANGED,
@@ -116,20 +119,29 @@ def api_key_address_allowed(*, api_key: ApiKey, address: str) -> bool:
 
 
 def api_key_authenticate(*, plaintext: str, kind: str = ApiKey.Kind.SECRET) -> ApiKey | None:
-    """The active key matching ``plaintext``, compared in constant time, or None."""
+    """The active key matching ``plaintext``, compared in constant time, or None.
+
+    Keys that authenticated are cached per process for ``API_KEY_CACHE_SECONDS`` (apps/accounts/key_cache.py).
+    """
     lookup = split_api_key(plaintext)
     if lookup is None:
         return None
-    api_key = ApiKey.objects.select_related("account").filter(prefix=lookup, revoked_at__isnull=True).first()
+    hashed = hash_api_key(plaintext)
+    api_key = api_key_cached(
+        prefix=lookup,
+        hashed_key=hashed,
+        load=lambda: ApiKey.objects.select_related("account").filter(prefix=lookup, revoked_at__isnull=True).first(),
+    )
     if api_key is None or api_key.kind != kind:
         return None
-    if not hmac.compare_digest(api_key.hashed_key, hash_api_key(plaintext)):
+    if not hmac.compare_digest(api_key.hashed_key, hashed):
         return None
     now = timezone.now()
     # Touch last_used_at at most once a minute to keep hot keys off the write path.
     if api_key.last_used_at is None or now - api_key.last_used_at > timedelta(minutes=1):
         ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
         api_key.last_used_at = now
+        api_key_cache_touch(prefix=lookup, hashed_key=hashed, at=now)
     return api_key
 
 

@@ -206,6 +206,11 @@ WHITENOISE_USE_FINDERS = True
 API_MAX_BODY_BYTES = setting("API_MAX_BODY_BYTES", 256 * 1024, int)
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(int(API_MAX_BODY_BYTES), 2_621_440)
 API_TOKEN_TTL_SECONDS = setting("API_TOKEN_TTL_SECONDS", 900, int)
+# Each process keeps keys that authenticated this long (apps/accounts/key_cache.py); 0: every request reads the
+# database. Any change to a key or an account is seen at once regardless: it bumps a version in the shared cache.
+API_KEY_CACHE_SECONDS = setting("API_KEY_CACHE_SECONDS", 5, int)
+if not 0 <= API_KEY_CACHE_SECONDS <= 300:
+    raise ImproperlyConfigured("Setting API_KEY_CACHE_SECONDS is malformed: use 0..300 seconds")
 # JSON bodies nested deeper than this are refused (400 malformed_json); the deepest documented body nests 5 levels.
 API_MAX_JSON_DEPTH = setting("API_MAX_JSON_DEPTH", 32, int)
 if not 8 <= API_MAX_JSON_DEPTH <= 500:
