@@ -54,8 +54,11 @@ def api_key_address_seen(*, account_id: Any, key_prefix: str, address: str | Non
         return
     digest = hashlib.sha256(f"{key_prefix}|{address}".encode()).hexdigest()[:32]
     cache_key = f"audit:keyaddr:{digest}"
-    if cache.get(cache_key):
-        return
+    try:
+        if cache.get(cache_key):
+            return
+    except Exception:  # a cache outage must not fail the request: the database still knows the pair
+        logger.warning("could not read the API key address cache", exc_info=True)
     try:
         seen = AuditEvent.objects.filter(
             type=AuditEventType.API_KEY_NEW_ADDRESS, subject_id=key_prefix, address=address
@@ -72,7 +75,10 @@ def api_key_address_seen(*, account_id: Any, key_prefix: str, address: str | Non
     except DatabaseError:  # never fail a request for its audit line
         logger.exception("could not record an API key's new address")
         return
-    cache.set(cache_key, 1, timeout=24 * 3600)
+    try:
+        cache.set(cache_key, 1, timeout=24 * 3600)
+    except Exception:
+        logger.warning("could not write the API key address cache", exc_info=True)
 
 
 def admin_login_record(sender: Any, request: HttpRequest | None = None, user: Any = None, **_: Any) -> None:
