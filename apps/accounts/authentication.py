@@ -16,7 +16,7 @@ from apps.audit.context import Actor, actor_set
 from apps.audit.models import AuditEventType
 from apps.audit.services import api_key_address_seen, audit_record
 from apps.core.errors import ApplicationError
-from apps.core.ratelimits import RateLimitExceeded, client_address, rate_limit_check, rate_limit_count
+from apps.core.ratelimits import RateLimitExceeded, client_address, rate_limit_count, rate_limits_check
 
 from .models import Account, ApiKey
 from .services import api_key_address_allowed, api_key_authenticate, api_token_authenticate, split_api_key
@@ -60,8 +60,7 @@ def authenticate_limited(
     """
     limits = _failure_limits(request, credential)
     try:
-        for group, rate, key in limits:
-            rate_limit_check(group=group, rate=rate, key=key)
+        rate_limits_check(limits)
         api_key = check(credential)
         if api_key is None:
             for group, rate, key in limits:
