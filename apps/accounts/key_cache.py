@@ -135,7 +135,8 @@ def keys_changed(**kwargs: Any) -> None:
 def api_key_cached(*, prefix: str, hashed_key: str, load: Callable[[], ApiKey | None]) -> ApiKey | None:
     """The key under ``prefix`` from this process's cache while it is fresh and current, else ``load()``.
 
-    Only a loaded key whose hash matches ``hashed_key`` is kept; a hit is compared again in constant time.
+    Only a loaded key whose hash matches ``hashed_key`` is kept (the caller compares every key it gets in
+    constant time).
     """
     ttl = float(settings.API_KEY_CACHE_SECONDS)
     version = keys_version() if ttl > 0 else None
@@ -143,7 +144,7 @@ def api_key_cached(*, prefix: str, hashed_key: str, load: Callable[[], ApiKey | 
         return load()
     api_key = _keys.get((prefix, hashed_key), version=version, ttl=ttl)
     if api_key is not None:
-        return api_key if hmac.compare_digest(api_key.hashed_key, hashed_key) else None
+        return api_key
     api_key = load()  # after reading the version: a change committed since then bumps it past this entry's
     if api_key is not None and hmac.compare_digest(api_key.hashed_key, hashed_key):
         _keys.put((prefix, hashed_key), api_key, version=version)

@@ -53,15 +53,6 @@ def address_key(raw: str) -> str:
     return str(ipaddress.ip_network(f"{address}/{bits}", strict=False).network_address)
 
 
-def _usage(*, group: str, rate: str, key: str, increment: bool) -> dict[str, Any] | None:
-    try:
-        # The key is computed by the caller, so the request django-ratelimit would read it from is a blank one.
-        return get_usage(HttpRequest(), group=group, key=lambda _group, _request: key, rate=rate, increment=increment)
-    except Exception:
-        logger.warning("Rate limit %s could not be counted; letting the request through", group, exc_info=True)
-        return None
-
-
 def _raise_if_limited(usage: dict[str, Any] | None, *, group: str) -> None:
     if usage is not None and usage["should_limit"]:
         rate_limit_refused(limit=group)
@@ -70,7 +61,13 @@ def _raise_if_limited(usage: dict[str, Any] | None, *, group: str) -> None:
 
 def rate_limit_count(*, group: str, rate: str, key: str) -> None:
     """Count one use of ``group`` by ``key``; raise RateLimitExceeded when this use is over ``rate``."""
-    _raise_if_limited(_usage(group=group, rate=rate, key=key, increment=True), group=group)
+    try:
+        # The key is computed by the caller, so the request django-ratelimit would read it from is a blank one.
+        usage = get_usage(HttpRequest(), group=group, key=lambda _group, _request: key, rate=rate, increment=True)
+    except Exception:
+        logger.warning("Rate limit %s could not be counted; letting the request through", group, exc_info=True)
+        return
+    _raise_if_limited(usage, group=group)
 
 
 def rate_limits_check(limits: Sequence[tuple[str, str, str]]) -> None:
@@ -93,6 +90,5 @@ def rate_limits_check(limits: Sequence[tuple[str, str, str]]) -> None:
         logger.warning("Rate limits %s could not be read; letting the request through", limits, exc_info=True)
         return
     for group, limit, window, cache_key in counters:
-        if int(counts.get(cache_key) or 0) > limit:  # get_usage's should_limit
-            rate_limit_refused(limit=group)
-            raise RateLimitExceeded(max(window - int(time.time()), 1))
+        usage = {"should_limit": int(counts.get(cache_key) or 0) > limit, "time_left": window - int(time.time())}
+        _raise_if_limited(usage, group=group)  # as get_usage would have answered

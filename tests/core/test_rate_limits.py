@@ -103,33 +103,32 @@ def test_a_correct_admin_login_resets_the_failure_count(db, settings):
         assert browser.post("/admin/login/", {"username": "ops", "password": "wrong"}).status_code == 200
 
 
-def test_the_check_reads_the_counters_once_writes_nothing_and_refuses_where_get_usage_would(settings):
+def test_the_check_reads_the_counters_once_writes_nothing_and_refuses_where_get_usage_would(settings, monkeypatch):
     rate = "3/10m"
     limits = [("check-group-a", rate, uuid.uuid4().hex), ("check-group-b", rate, uuid.uuid4().hex)]
     cache = caches[settings.RATELIMIT_USE_CACHE]
     calls: list[str] = []
-    for name in ("add", "get", "get_many", "set", "incr"):
+
+    def recorded(name):
         original = getattr(cache, name)
-        setattr(
-            cache,
-            name,
-            lambda *args, _name=name, _original=original, **kwargs: (calls.append(_name), _original(*args, **kwargs))[
-                1
-            ],
-        )
-    try:
+
+        def call(*args, **kwargs):
+            calls.append(name)
+            return original(*args, **kwargs)
+
+        return call
+
+    for name in ("add", "get", "get_many", "set", "incr"):
+        monkeypatch.setattr(cache, name, recorded(name))
+    rate_limits_check(limits)
+    assert calls == ["get_many"]  # one round trip, and no zero counters written
+    calls.clear()
+    group, _, key = limits[1]
+    for _ in range(3):
+        rate_limit_count(group=group, rate=rate, key=key)  # django-ratelimit's own counting
+    rate_limits_check(limits)  # 3 of 3 used: the next failure would be refused, this check is not
+    with pytest.raises(RateLimitExceeded) as refused:
+        rate_limit_count(group=group, rate=rate, key=key)
+    with pytest.raises(RateLimitExceeded) as checked:
         rate_limits_check(limits)
-        assert calls == ["get_many"]  # one round trip, and no zero counters written
-        calls.clear()
-        group, _, key = limits[1]
-        for _ in range(3):
-            rate_limit_count(group=group, rate=rate, key=key)  # django-ratelimit's own counting
-        rate_limits_check(limits)  # 3 of 3 used: the next failure would be refused, this check is not
-        with pytest.raises(RateLimitExceeded) as refused:
-            rate_limit_count(group=group, rate=rate, key=key)
-        with pytest.raises(RateLimitExceeded) as checked:
-            rate_limits_check(limits)
-        assert 0 < checked.value.retry_after <= 600 and abs(checked.value.retry_after - refused.value.retry_after) <= 1
-    finally:
-        for name in ("add", "get", "get_many", "set", "incr"):
-            cache.__dict__.pop(name, None)
+    assert 0 < checked.value.retry_after <= 600 and abs(checked.value.retry_after - refused.value.retry_after) <= 1
