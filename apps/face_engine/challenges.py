@@ -19,6 +19,7 @@ import secrets
 from collections.abc import Callable, Collection, Sequence
 from typing import NamedTuple
 
+from .planar import MIN_EVIDENCE
 from .state import MeasureRow
 from .types import CHALLENGES, ChallengeName
 
@@ -92,13 +93,17 @@ def _held(rows: Sequence[Row], ok: Callable[[Row], bool], frames: int = HOLD_FRA
     return False
 
 
-def _eye_look_change(row: Row, base: Baseline) -> float:
+def eye_look_change(row: Row, base: Baseline) -> float:
     return max(abs(row.eye_std / max(base.eye_std, 1e-6) - 1.0), abs(row.eye_dark / max(base.eye_dark, 1e-6) - 1.0))
 
 
 def _still(row: Row, base: Baseline, previous: Row | None, limits: Limits) -> bool:
     return (
-        abs(row.yaw_ratio - base.yaw_ratio) < limits.blink_still_yaw
+        # The skull held still since the frame before (the planar check's own bound for a still head): a
+        # landmark fit that missed the face moves the eye corners against the nose and jaw, and the eye
+        # regions it reads then look "closed" on a photo.
+        row.skull_step < MIN_EVIDENCE
+        and abs(row.yaw_ratio - base.yaw_ratio) < limits.blink_still_yaw
         and abs(row.pitch_ratio - base.pitch_ratio) < limits.blink_still_pitch
         and (
             previous is None
@@ -128,14 +133,14 @@ def eyes_closed(row: Row, base: Baseline, previous: Row | None = None, limits: L
     if not _still(row, base, previous, limits):
         return False
     if not limits.lids:
-        return _eye_look_change(row, base) >= EYE_LOOK_CLOSED
+        return eye_look_change(row, base) >= EYE_LOOK_CLOSED
     if row.eye_open <= MESH_LIDS_CLOSED * base.eye_open and base.eye_open - row.eye_open >= MESH_LIDS_DROP:
         return True
     return (
         limits.lids_with_look
         and previous is not None
         and all(
-            r.eye_open <= MESH_LIDS_LOWER * base.eye_open and _eye_look_change(r, base) >= EYE_LOOK_CLOSED
+            r.eye_open <= MESH_LIDS_LOWER * base.eye_open and eye_look_change(r, base) >= EYE_LOOK_CLOSED
             for r in (previous, row)
         )
     )
@@ -144,7 +149,7 @@ def eyes_closed(row: Row, base: Baseline, previous: Row | None = None, limits: L
 def eyes_open(row: Row, base: Baseline, limits: Limits = LIMITS_68) -> bool:
     if limits.lids:
         return row.eye_open >= MESH_LIDS_OPEN * base.eye_open
-    return _eye_look_change(row, base) < EYE_LOOK_OPEN
+    return eye_look_change(row, base) < EYE_LOOK_OPEN
 
 
 def blink_detected(rows: Sequence[Row], base: Baseline, limits: Limits = LIMITS_68) -> bool:

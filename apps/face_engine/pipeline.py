@@ -106,6 +106,12 @@ class Engine:
         q = face_quality(gray, box_from_landmarks(face.landmarks))
         rigid = mesh_rigid_points(face.mesh) if face.mesh is not None else rigid_points(face.landmarks)
         row = progress.note_face(st, t, gray, face.landmarks, rigid, m, q)
+        if face.mesh is None and progress.closure_candidate(st, row):
+            # Eyes that look closed must look closed to a second fit, from a fresh detection: a fit from the
+            # tracker's box can miss part of an eye, and on a photo the eye regions it reads then change.
+            boxes = detect_faces(self.backend, gray)
+            if boxes:
+                row = progress.second_look(st, gray, self.backend.landmarks(gray, boxes[0]))
         if st.frames_one % SCREEN_SAMPLE_EVERY == 1:
             peak = screen_peak(gray, face.box)
             if peak is not None:

@@ -92,6 +92,13 @@ def _homography_residual(src: npt.NDArray[np.float64], dst: npt.NDArray[np.float
     return _rms(fitted, dst)
 
 
+def skull_step(previous: npt.NDArray[Any], current: npt.NDArray[Any], iod: float) -> float:
+    """How far the skull-fixed points moved from the frame before in a way no shift, zoom or roll explains
+    (inter-ocular distances): a still head stays below ``MIN_EVIDENCE``; a landmark fit that missed does not."""
+    prev = np.asarray(previous, dtype=np.float64)
+    return _similarity_residual(prev, np.asarray(current, dtype=np.float64)) / max(float(iod), 1e-6)
+
+
 def noise_parallax_threshold(
     frames: list[npt.NDArray[np.float32]], reference: npt.NDArray[np.float32], iod: float
 ) -> float:

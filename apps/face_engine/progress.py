@@ -32,7 +32,7 @@ from .challenges import (
     reprompt_pick,
 )
 from .measures import RIGID_POINTS, FaceMeasures, Quality, eye_appearance
-from .planar import PARALLAX, PlanarResult, noise_parallax_threshold, planar_check
+from .planar import PARALLAX, PlanarResult, noise_parallax_threshold, planar_check, skull_step
 from .state import CaptureData, MeasureRow, Outcome, PoseRatios
 from .types import ChallengeName, FeedbackCode, FrameResult
 
@@ -107,12 +107,14 @@ def note_face(
     if not q.ok:
         st.frames_low_quality += 1
     look = eye_appearance(gray, pts)
-    row = MeasureRow(round(t, 3), round(m.yaw_ratio, 4), round(m.pitch_ratio, 4), round(m.eye_open, 4),
-                     round(m.mouth_open, 4), round(m.smile, 4),
-                     round(look.std, 4), round(look.dark, 4))  # fmt: skip
+    step = 0.0
     if st.pts:
         last = np.asarray(st.pts[-1], np.float32).reshape(-1, 2)
         st.max_pts_motion = max(st.max_pts_motion, float(np.abs(rig - last).max()))
+        step = skull_step(last, rig, st.baseline_iod or _iod(st, rig))
+    row = MeasureRow(round(t, 3), round(m.yaw_ratio, 4), round(m.pitch_ratio, 4), round(m.eye_open, 4),
+                     round(m.mouth_open, 4), round(m.smile, 4),
+                     round(look.std, 4), round(look.dark, 4), round(step, 4))  # fmt: skip
     st.series.append(row)
     st.pts.append([round(float(v), 1) for v in rig.ravel()])
     st.pts_pose.append(PoseRatios(row.yaw_ratio, row.pitch_ratio))
@@ -140,11 +142,15 @@ def _set_baseline(st: CaptureData) -> None:
     st.baseline = MeasureRow(*(round(float(v), 4) for v in np.median(rows, axis=0)))
     pts = np.asarray(st.pts[-BASELINE_FRAMES:], dtype=np.float64)
     st.baseline_pts = np.median(pts, axis=0).reshape(-1, 2).round(2).tolist()
-    ref = np.asarray(st.baseline_pts)
+    st.baseline_iod = _iod(st, np.asarray(st.baseline_pts))
+    _start_challenge(st, st.series[-1].t)
+
+
+def _iod(st: CaptureData, rig: npt.NDArray[np.floating]) -> float:
+    """The inter-ocular distance of a rigid point set (N x 2)."""
     # The eye corners: the mesh's rigid set starts with them; the 68-point set holds them at these places.
     i36, i39, i42, i45 = (0, 1, 2, 3) if st.mesh else (RIGID_POINTS.index(k) for k in (36, 39, 42, 45))
-    st.baseline_iod = float(np.hypot(*((ref[i42] + ref[i45]) / 2 - (ref[i36] + ref[i39]) / 2)))
-    _start_challenge(st, st.series[-1].t)
+    return float(np.hypot(*((rig[i42] + rig[i45]) / 2 - (rig[i36] + rig[i39]) / 2)))
 
 
 def _start_challenge(st: CaptureData, t: float) -> None:
@@ -166,6 +172,26 @@ def limits(st: CaptureData) -> Limits:
     if st.baseline is not None and abs(st.baseline.yaw_ratio) >= THREE_QUARTER_YAW:
         return LIMITS_MESH_THREE_QUARTER
     return LIMITS_MESH
+
+
+def closure_candidate(st: CaptureData, row: MeasureRow) -> bool:
+    """This frame would close the eyes of a blink, read from the 68 points' eye regions (not the mesh's lids)."""
+    if st.mesh or st.baseline is None or st.blink_closed:
+        return False
+    previous = st.series[-2] if len(st.series) >= 2 else None
+    return eyes_closed(row, st.baseline, previous, limits(st))
+
+
+def second_look(st: CaptureData, gray: GrayImage, pts: Landmarks) -> MeasureRow:
+    """The last row, its eye regions read at ``pts`` too (a second, independent landmark fit): where that fit
+    sees the eyes open (``eyes_open``: the hysteresis's own bound), its look replaces the first and there is
+    no closure. A real closure near the threshold reads a little lower on the second fit, not open."""
+    row = st.series[-1]
+    look = eye_appearance(gray, pts)
+    other = row._replace(eye_std=round(look.std, 4), eye_dark=round(look.dark, 4))
+    if st.baseline is not None and eyes_open(other, st.baseline, limits(st)):
+        st.series[-1] = row = other
+    return row
 
 
 def _track_blink(st: CaptureData, row: MeasureRow) -> None:

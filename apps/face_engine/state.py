@@ -43,6 +43,9 @@ class MeasureRow(NamedTuple):
     smile: float
     eye_std: float  # contrast of the eye regions over the cheek below (``measures.eye_appearance``)
     eye_dark: float  # darkest decile of the eye regions over the cheek below
+    # The skull-fixed points' move from the frame before that no shift, zoom or roll explains (IODs;
+    # ``planar.skull_step``); 0 on the first face frame and in rows stored before it existed.
+    skull_step: float = 0.0
 
 
 class Outcome(NamedTuple):

@@ -24,6 +24,7 @@ DETECT_WIDTH = 320  # frames are detected at this width; a selfie face is >= 80 
 TRACK_MIN_NCC = 0.6  # face patch correlation with the previous frame below which tracking is lost
 MIN_EXTRA_FACE_SCORE = 0.2  # detector score a second face needs (t1.jpg's weakest real face: 0.48)
 MIN_MESH_PRESENCE = 0.5  # a mesh backend's face probability below which the followed face is lost
+REFIT_SHIFT = 0.05  # a box edge this far (of the width) from where the points put it: fit the points again
 
 
 class TrackedFace(NamedTuple):
@@ -62,6 +63,12 @@ def same_place(prev: Box, box: Box) -> bool:
     cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
     pcx, pcy = (prev[0] + prev[2]) / 2, (prev[1] + prev[3]) / 2
     return 0.75 < new_w / max(prev_w, 1) < 1.33 and math.hypot(cx - pcx, cy - pcy) <= 0.35 * prev_w
+
+
+def near(prev: Box, box: Box) -> bool:
+    """The box a fit came from is where its points say the face is (within REFIT_SHIFT of the width)."""
+    width = max(prev[2] - prev[0], 1)
+    return max(abs(a - b) for a, b in zip(prev, box, strict=True)) <= REFIT_SHIFT * width
 
 
 def confident(found: list[Detection]) -> list[Detection]:
@@ -124,8 +131,15 @@ def _follow(backend: Backend, st: CaptureData, gray: GrayImage, prev: Box) -> Tr
     found = face_points(backend, gray, prev)
     if found is None:
         return None
+    box = box_from_landmarks(found.landmarks, st.box_rel)
+    if not near(prev, box):
+        # The landmark model starts from the box's mean face: in a box the face has left (a frame long
+        # after the last, or a fast move) the points are wrong by part of an eye. Fit again where they say.
+        found = face_points(backend, gray, box)
+        if found is None:
+            return None
+        box = box_from_landmarks(found.landmarks, st.box_rel)
     pts = found.landmarks
-    box = box_from_landmarks(pts, st.box_rel)
     cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
     patch = _patch(gray, box)
     # The landmark model always answers, even on a wall: the face patch must still look like the last one.
