@@ -167,7 +167,8 @@ def test_a_photo_attack_fails_and_lands_on_the_failed_url(server, videos, playwr
     page = browser.new_page(bypass_csp=True)
     _start_demo(page, server["base"], "Passive")
     _run_to_result(page, "passive-attack")
-    assert page.text_content("#result-title") == "Verification failed", page.text_content("#result-text")
+    title = page.text_content("#result-title")
+    assert title == "Verification failed", (page.text_content("#result-text"), _session_row(server["database"]))
     page.wait_for_url("**/demo/return/?outcome=failed*", timeout=10_000)
     _shot(page, "passive-attack-returned")
     assert _result_json(page)["verificationResult"] == "Fail"
@@ -354,7 +355,9 @@ def test_an_allowed_origin_embeds_the_page_in_an_iframe_and_hears_where_it_went(
         assert {m["origin"] for m in got} == {server["base"]}
         # The Web SDK's completion message and the older bare {redirectedTo} one (docs/sdk.md, docs/signing.md).
         [message] = [m for m in got if "source" not in m["data"]]
-        assert message["data"]["redirectedTo"].startswith(f"{server['base']}/demo/return/?outcome=failed")
+        returned = message["data"]["redirectedTo"]
+        stored = _session_row(server["database"], session_id)
+        assert returned.startswith(f"{server['base']}/demo/return/?outcome=failed"), stored
         assert "reSignature=" in message["data"]["redirectedTo"], _session_row(server["database"], session_id)
         [completed] = [m["data"] for m in got if m["data"].get("type") == "completed"]
         assert completed["source"] == "liveproof" and completed["verificationSessionId"] == session_id
