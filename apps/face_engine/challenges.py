@@ -93,7 +93,7 @@ def _held(rows: Sequence[Row], ok: Callable[[Row], bool], frames: int = HOLD_FRA
     return False
 
 
-def eye_look_change(row: Row, base: Baseline) -> float:
+def _eye_look_change(row: Row, base: Baseline) -> float:
     return max(abs(row.eye_std / max(base.eye_std, 1e-6) - 1.0), abs(row.eye_dark / max(base.eye_dark, 1e-6) - 1.0))
 
 
@@ -133,14 +133,14 @@ def eyes_closed(row: Row, base: Baseline, previous: Row | None = None, limits: L
     if not _still(row, base, previous, limits):
         return False
     if not limits.lids:
-        return eye_look_change(row, base) >= EYE_LOOK_CLOSED
+        return _eye_look_change(row, base) >= EYE_LOOK_CLOSED
     if row.eye_open <= MESH_LIDS_CLOSED * base.eye_open and base.eye_open - row.eye_open >= MESH_LIDS_DROP:
         return True
     return (
         limits.lids_with_look
         and previous is not None
         and all(
-            r.eye_open <= MESH_LIDS_LOWER * base.eye_open and eye_look_change(r, base) >= EYE_LOOK_CLOSED
+            r.eye_open <= MESH_LIDS_LOWER * base.eye_open and _eye_look_change(r, base) >= EYE_LOOK_CLOSED
             for r in (previous, row)
         )
     )
@@ -149,7 +149,7 @@ def eyes_closed(row: Row, base: Baseline, previous: Row | None = None, limits: L
 def eyes_open(row: Row, base: Baseline, limits: Limits = LIMITS_68) -> bool:
     if limits.lids:
         return row.eye_open >= MESH_LIDS_OPEN * base.eye_open
-    return eye_look_change(row, base) < EYE_LOOK_OPEN
+    return _eye_look_change(row, base) < EYE_LOOK_OPEN
 
 
 def blink_detected(rows: Sequence[Row], base: Baseline, limits: Limits = LIMITS_68) -> bool:
