@@ -43,6 +43,20 @@ async def receive_until(communicator: WebsocketCommunicator, kind: str, timeout:
             return seen
 
 
+async def reply_after_late_frames(communicator: WebsocketCommunicator, timeout: float = 5) -> dict[str, Any]:
+    """The next message that is not about a frame the client sent before it saw the verdict.
+
+    A camera does not stop the moment the verdict is sent: frames already on the wire reach the consumer after it,
+    and each gets a ``notCapturing`` error (or a ``slowDown``) that can arrive after the reply a test waits for."""
+    while True:
+        message = await communicator.receive_json_from(timeout=timeout)
+        late = (message["type"] == "error" and message.get("code") == "notCapturing") or (
+            message["type"] == "feedback" and message.get("codes") == ["slowDown"]
+        )
+        if not late:
+            return message
+
+
 async def closed_with(communicator: WebsocketCommunicator, timeout: float = 5) -> tuple[list[dict[str, Any]], int]:
     """Messages before the close, and the close code."""
     messages = []

@@ -7,7 +7,7 @@ from apps.sessions.models import Session
 from apps.sessions.tokens import session_token_issue
 
 from .conftest import BALANCED, make_session
-from .socket_helpers import authed_socket, stream_until
+from .socket_helpers import authed_socket, reply_after_late_frames, stream_until
 from .synthetic_clips import ScriptedUser, empty_room, frozen_still, photo_attack
 
 # Every frame is a synthetic webcam frame of a real face, analysed by the real engine (eager Celery, in process).
@@ -74,7 +74,7 @@ async def test_a_held_up_photo_fails_with_presentation_attack(integrator):
         # either way (a retry, never a pass), and the next attempt gets the whole print again.
         assert result["reasons"] == ["insufficientMotion"], result
         await socket.send_json_to({"type": "retry"})
-        assert (await socket.receive_json_from())["status"] == "in_progress"
+        assert (await reply_after_late_frames(socket))["status"] == "in_progress"
         result = (await _capture(socket, frames=photo_attack()))[-1]
     assert result["verdict"] == "fail" and result["reasons"] == ["presentationAttack"], result
     stored = await _get(session.id)
@@ -92,7 +92,7 @@ async def test_a_retry_verdict_offers_another_attempt_on_the_same_socket(integra
     await socket.send_to(bytes_data=frozen_still()[0])
     assert (await socket.receive_json_from())["code"] == "notCapturing"  # waiting for the user's choice
     await socket.send_json_to({"type": "retry"})
-    state = await socket.receive_json_from()
+    state = await reply_after_late_frames(socket)  # frames sent before the verdict was seen may still be answered
     assert state["type"] == "state" and state["status"] == "in_progress" and state["attempt"] == 2
     second = (await _capture(socket))[-1]
     assert second["verdict"] == "pass", second
@@ -110,7 +110,7 @@ async def test_a_retry_verdict_offers_another_attempt_on_the_same_socket(integra
         assert attempt["frames"] == len(frames) >= len(series["t"]) and attempt["thumbnails"] >= 1
         assert attempt["scores"] and attempt["timeline"]["parallax"]["t"]
     await socket.send_json_to({"type": "retry"})
-    assert (await socket.receive_json_from())["code"] == "retryNotAllowed"
+    assert (await reply_after_late_frames(socket))["code"] == "retryNotAllowed"
     await socket.disconnect()
 
 
