@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from channels.db import database_sync_to_async
-from channels.security.websocket import AllowedHostsOriginValidator, OriginValidator, WebsocketDenier
+from channels.security.websocket import AllowedHostsOriginValidator, OriginValidator
 
 from apps.signing.redirects import url_origin
 
@@ -69,4 +69,17 @@ class SessionOriginValidator:
             allowed = database_sync_to_async(session_origin_allowed)
             if session_id and await allowed(session_id=session_id, origin=origin):
                 return await self.application(scope, receive, send)
-        return await WebsocketDenier()(scope, receive, send)  # type: ignore[arg-type]
+        await _refuse_handshake(receive, send)
+        return None
+
+
+async def _refuse_handshake(receive: Any, send: Any) -> None:
+    """Close before accepting: the server answers the handshake with HTTP 403, as Channels' ``WebsocketDenier``.
+
+    That denier is a whole consumer: it listens on the channel layer until the server reports the disconnect, and
+    a cancelled channels-redis ``receive()`` can miss its cancellation (redis-py's connection set-up under
+    Python 3.11) and go on polling Redis until the server gives up on it. A socket that never opened needs none
+    of that: this answers the handshake and ends."""
+    message = await receive()
+    if message.get("type") == "websocket.connect":
+        await send({"type": "websocket.close"})

@@ -16,6 +16,7 @@ from apps.ilive.tokens import ilive_token_issue
 from apps.sessions.models import Session
 from apps.signing.redirects import allowed_redirect_origins_set
 from config.asgi import application
+from tests.sessions.socket_helpers import app_ended
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 SITE = "https://yourapp.com"
@@ -55,5 +56,6 @@ async def test_other_origins_and_no_origin_are_refused_before_the_handshake(inte
         (own, "null"),  # a sandboxed frame
         (own, None),  # no Origin at all
     ):
-        _socket, connected = await _connect(session, origin)
+        socket, connected = await _connect(session, origin)
         assert not connected, (session.id, origin)
+        assert await app_ended(socket)  # the refusal ends there: nothing is left listening on the channel layer

@@ -20,6 +20,14 @@ async def open_socket(session_id: Any, *, origin: tuple[bytes, bytes] = ORIGIN) 
     return communicator
 
 
+async def app_ended(communicator: WebsocketCommunicator, timeout: float = 2) -> bool:
+    """Whether the app behind ``communicator`` finished within ``timeout`` s, with no disconnect sent to it."""
+    import asyncio
+
+    done, _ = await asyncio.wait({communicator.future}, timeout=timeout)
+    return bool(done)
+
+
 async def authed_socket(
     session_id: Any, token: str, *, device_id: str | None = None
 ) -> tuple[WebsocketCommunicator, dict[str, Any]]:

@@ -21,7 +21,7 @@ from apps.webhooks.models import WebhookEvent
 from config.asgi import application
 
 from .conftest import make_session
-from .socket_helpers import closed_with, receive_until, stream_until
+from .socket_helpers import app_ended, closed_with, receive_until, stream_until
 from .synthetic_clips import ScriptedUser
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
@@ -72,8 +72,10 @@ async def test_an_accounts_allowed_origin_opens_its_own_sessions_socket_and_no_o
     ):
         socket, connected = await _connect(session_id, origin)
         assert not connected, (session_id, origin)
+        assert await app_ended(socket)  # the refusal ends there: nothing is left listening on the channel layer
     socket = WebsocketCommunicator(application, f"/ws/v1/sessions/{own.id}/")  # no Origin at all
     assert not (await socket.connect(timeout=10))[0]
+    assert await app_ended(socket)
 
 
 @pytest.mark.slow

@@ -1,7 +1,8 @@
 """The 1.5 MB frame limit through the real web server: ``python -m config.serve`` (daphne) in a subprocess.
 
 Daphne's own default cap (1 MiB) dropped a legal 1.1 MB frame without a close
-frame, and a frame over the limit never got ``frameTooLarge``/1009.
+frame, and a frame over the limit never got ``frameTooLarge``/1009. Also through
+daphne: a socket from an origin nobody allowed gets HTTP 403 at the handshake.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Iterator
 
 import pytest
 import websockets
+from websockets.exceptions import InvalidStatus
 
 from apps.sessions.protocol import CloseCode
 from tests.served import Service, embedded_service
@@ -94,3 +96,14 @@ async def test_a_message_over_the_servers_cap_gets_close_1009_not_a_dropped_conn
         while True:
             await asyncio.wait_for(ws.recv(), 10)
     assert ws.close_code == CloseCode.TOO_BIG
+
+
+async def test_a_socket_from_an_origin_nobody_allowed_gets_403_at_the_handshake(served: Service) -> None:
+    session = _session(served)
+    url = served.base.replace("http://", "ws://") + f"/ws/v1/sessions/{session['verificationSessionId']}/"
+    for _ in range(3):  # refused again and again, and the server goes on serving
+        with pytest.raises(InvalidStatus) as refused:
+            await websockets.connect(url, origin="https://evil.example", open_timeout=10)
+        assert refused.value.response.status_code == 403
+    ws = await _capture_socket(served)  # the page's own origin still opens a socket
+    await ws.close()
