@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import json
 from typing import Any
 
@@ -22,8 +24,6 @@ async def open_socket(session_id: Any, *, origin: tuple[bytes, bytes] = ORIGIN) 
 
 async def app_ended(communicator: WebsocketCommunicator, timeout: float = 2) -> bool:
     """Whether the app behind ``communicator`` finished within ``timeout`` s, with no disconnect sent to it."""
-    import asyncio
-
     done, _ = await asyncio.wait({communicator.future}, timeout=timeout)
     return bool(done)
 
@@ -87,9 +87,6 @@ async def stream_until(
 
     On a loaded machine a passive hold whose frames were mostly skipped goes on for up to 20 s of face time
     (``progress.PASSIVE_SPARSE_MAX_S``): the default timeout leaves room for that."""
-    import asyncio
-    import itertools
-
     seen: list[dict[str, Any]] = []
     source = itertools.cycle(frames) if isinstance(frames, list) else frames
     loop = asyncio.get_running_loop()
