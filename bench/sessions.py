@@ -9,7 +9,9 @@ capture socket and streams synthetic JPEG frames (a live face, passive mode) at
 10 fps until the result arrives, paced as the hosted page paces them: a frame
 is sent only when the previous one was answered (or a second has passed), so
 a busy server gets fewer frames per session rather than frames it would drop
-(``--blind``: every frame, as the page did before).
+(``--blind``: every frame, as the page did before). ``--analysis web`` runs the frames
+in the web processes instead (``CAPTURE_ANALYSIS``; two daphne processes by default,
+the clients spread over them, and one Celery process for the frames queue's other tasks).
 
 Reported per N:
 
@@ -56,6 +58,7 @@ from bench.common import free_port, group_cpu, percentile, start, stop  # noqa: 
 
 FPS = 10
 BLIND = False  # --blind: clients send every frame, as the hosted page did before it paced itself
+ORIGIN = ""  # the Origin header of the clients' sockets (PUBLIC_BASE_URL); empty: the server they connect to
 # The stages of a frame's trip, each from one mark to the next (apps/sessions/frame_timing.py); "sentByClient" and
 # "gotByClient" are the benchmark client's own clock (same machine).
 STAGES = {
@@ -128,7 +131,7 @@ async def run_client(
     complete_frame = 0
     async with websockets.connect(
         f"{ws_base}/ws/v1/sessions/{body['verificationSessionId']}/",
-        origin=base,
+        origin=ORIGIN or base,
         max_size=2**20,
     ) as ws:
         await ws.send(json.dumps({"type": "auth", "token": body["sessionToken"]}))
@@ -191,8 +194,7 @@ async def run_client(
 
 async def run_round(
     n: int,
-    base: str,
-    ws_base: str,
+    servers: list[tuple[str, str]],
     key: str,
     frames: list[bytes],
     verifiers: dict[str, Any] = PASSIVE,
@@ -206,7 +208,9 @@ async def run_round(
     started = time.perf_counter()
     cpu_before = server_cpu_seconds(watched) if watched else None
     results = await asyncio.gather(
-        *(run_client(base, ws_base, key, frames, out, verifiers) for _ in range(n)), return_exceptions=True
+        # The clients spread over the web processes, as a load balancer would spread them.
+        *(run_client(*servers[i % len(servers)], key, frames, out, verifiers) for i in range(n)),
+        return_exceptions=True,
     )
     cpu_after = server_cpu_seconds(watched) if watched else None
     out["errors"] += sum(isinstance(r, BaseException) for r in results)
@@ -297,13 +301,17 @@ def cpu_figures(before: dict[str, Any] | None, after: dict[str, Any] | None) -> 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", default="1,5,10,20", help="comma-separated N values")
-    parser.add_argument("--worker-processes", type=int, default=2)
+    parser.add_argument("--worker-processes", type=int, default=2, help="frames worker processes (web: 1)")
+    parser.add_argument(
+        "--analysis", choices=("worker", "web"), default="worker", help="CAPTURE_ANALYSIS: where frames are analysed"
+    )
+    parser.add_argument("--web-processes", type=int, default=0, help="web processes (default: 1, web analysis: 2)")
     parser.add_argument("--key-workers", type=int, default=1, help="niced processes on the keys queue (0: none)")
     parser.add_argument("--face-recognition", action="store_true", help="sessions also embed and store the face")
     parser.add_argument("--max-active", type=int, default=0, help="CAPTURE_MAX_ACTIVE, admission control (0: off)")
     parser.add_argument("--blind", action="store_true", help="clients send every frame, unanswered or not")
     args = parser.parse_args()
-    global BLIND
+    global BLIND, ORIGIN
     BLIND = args.blind
     verifiers = WITH_FACE_RECOGNITION if args.face_recognition else PASSIVE
     redis_url = os.environ.get("REDIS_URL")
@@ -312,8 +320,12 @@ def main() -> int:
         return 2
     var = ROOT / "var"
     var.mkdir(exist_ok=True)
-    port = free_port()
-    base, ws_base = f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}"
+    web_processes = args.web_processes or (2 if args.analysis == "web" else 1)
+    worker_processes = 1 if args.analysis == "web" else args.worker_processes
+    ports = [free_port() for _ in range(web_processes)]
+    servers = [(f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}") for port in ports]
+    base = servers[0][0]
+    ORIGIN = base  # the page's origin (PUBLIC_BASE_URL) whichever web process a socket reaches
     metrics_dir = tempfile.mkdtemp(prefix="liveproof-bench-metrics-")
     token = os.urandom(16).hex()
     env = {
@@ -327,15 +339,19 @@ def main() -> int:
         "PUBLIC_BASE_URL": base,
         "LOG_LEVEL": "WARNING",
         "CAPTURE_MAX_ACTIVE": str(args.max_active),
+        "CAPTURE_ANALYSIS": args.analysis,
     }
     key = setup_django(env)
     print("rendering synthetic frames…", flush=True)
     frames = render_frames()
     python = sys.executable
-    web = start([python, "-m", "config.serve", "-b", "127.0.0.1", "-p", str(port)],
-                env, var / "bench-daphne.log")  # fmt: skip
+    webs = [
+        start([python, "-m", "config.serve", "-b", "127.0.0.1", "-p", str(port)], env, var / f"bench-daphne-{i}.log")
+        for i, port in enumerate(ports)
+    ]
+    # With web analysis the frames queue only carries the recovery sweep's verdicts and continuous checks.
     worker = start([python, "-m", "celery", "-A", "config", "worker", "-Q", "frames,default", "-l", "warning",
-                    "-c", str(args.worker_processes), "-O", "fair"], env, var / "bench-worker.log")  # fmt: skip
+                    "-c", str(worker_processes), "-O", "fair"], env, var / "bench-worker.log")  # fmt: skip
     # As the Procfile runs it: key-frame descriptors at a lower CPU priority than the frames.
     keys = None
     if args.key_workers:
@@ -350,13 +366,14 @@ def main() -> int:
         while len(app.control.ping(timeout=1) or []) < 1 + bool(keys):
             if time.monotonic() > deadline:
                 raise RuntimeError("the worker did not start; see var/bench-worker.log")
-        print("warming up the workers' engines…", flush=True)
-        # Each worker process loads the models on its first frame: enough sessions to reach all of them.
-        asyncio.run(run_round(3 * args.worker_processes, base, ws_base, key, frames, verifiers))
-        groups = [p.pid for p in (web, worker, keys) if p is not None]
+        print("warming up the engines…", flush=True)
+        # Each analysing process loads the models on its first frame: enough sessions to reach all of them.
+        analysers = web_processes if args.analysis == "web" else worker_processes
+        asyncio.run(run_round(3 * analysers, servers, key, frames, verifiers))
+        groups = [p.pid for p in (*webs, worker, keys) if p is not None]
         watched = Watched(groups, redis_url, f"{base}/metrics", token)
         for n in (int(x) for x in args.clients.split(",")):
-            row = asyncio.run(run_round(n, base, ws_base, key, frames, verifiers, watched))
+            row = asyncio.run(run_round(n, servers, key, frames, verifiers, watched))
             rows.append(row)
             print(
                 f"N={n:>2}: feedback p50 {row['feedbackP50Ms']} ms, p95 {row['feedbackP95Ms']} ms; "
@@ -379,7 +396,8 @@ def main() -> int:
                 flush=True,
             )
     finally:
-        stop(web)
+        for web in webs:
+            stop(web)
         stop(worker)
         if keys is not None:
             stop(keys)

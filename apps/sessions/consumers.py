@@ -2,16 +2,20 @@
 
 The browser authenticates with its session token (first message), then streams
 binary JPEG frames; frames go to the ``frames`` Celery queue and workers answer
-through the session's channel-layer group. Protocol: docs/websocket.md; close codes: ``protocol.CloseCode``.
+through the session's channel-layer group, or (``CAPTURE_ANALYSIS = "web"``) a thread
+pool of this process analyses them and hands the feedback straight back. Protocol:
+docs/websocket.md; close codes: ``protocol.CloseCode``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from collections import deque
 from collections.abc import Coroutine, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,7 +27,7 @@ from apps.core.metrics import rate_limit_refused
 from apps.core.timestamps import utc_timestamp
 
 from . import tasks
-from .events import ErrorMessage, FeedbackMessage, WatchMessage, session_group
+from .events import ChannelEvent, ErrorMessage, FeedbackMessage, WatchMessage, session_group
 from .frame_timing import frame_marks_observe_delivered
 from .messages import session_result_message, session_state_message
 from .models import Session
@@ -31,12 +35,25 @@ from .protocol import CloseCode
 from .services.checks import session_check_window_open
 from .services.connect import ConnectRefusedError, session_connect
 from .services.devices import device_seen_from_scope
-from .services.frames import frame_encode
+from .services.frames import frame_encode, session_frame_analyze
 from .services.lifecycle import session_cancel, session_expire, session_retry
 from .state_store import capture_record_get
 
 MAX_TEXT_BYTES = 8192
 JPEG_MAGIC = b"\xff\xd8\xff"
+# How long an analysis thread waits for the event loop to take a frame's feedback (it holds the session's lock).
+_DELIVER_TIMEOUT_SECONDS = 2.0
+logger = logging.getLogger(__name__)
+_analysis_pool: ThreadPoolExecutor | None = None
+
+
+def analysis_pool() -> ThreadPoolExecutor:
+    """The threads that analyse frames in this web process (CAPTURE_ANALYSIS = "web"), made on first use."""
+    global _analysis_pool
+    if _analysis_pool is None:
+        threads = int(settings.CAPTURE_ANALYSIS_THREADS)
+        _analysis_pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="capture-analysis")
+    return _analysis_pool
 
 
 class SessionConsumer(AsyncWebsocketConsumer):
@@ -169,10 +186,47 @@ class SessionConsumer(AsyncWebsocketConsumer):
         return True
 
     async def _dispatch(self, gen: str, seq: int, frame: bytes, received_at: float) -> None:
+        if settings.CAPTURE_ANALYSIS == "web":
+            await self._analyse_here(gen, seq, frame, received_at)
+            return
         # Eager (embedded) mode runs the analysis inside this call, so it must leave the event loop.
         await database_sync_to_async(tasks.frame_analyze_request, thread_sensitive=False)(
             session_id=self.session_id, gen=gen, seq=seq, frame=frame, received_at=received_at
         )
+
+    async def _analyse_here(self, gen: str, seq: int, frame: bytes, received_at: float) -> None:
+        """Analyse the frame in this process's pool; its feedback comes straight back to this socket.
+
+        The same service as the frames worker's, with the same lock and the same state in Redis, so a socket
+        that reconnects to another web process carries on where this one stopped.
+        """
+        loop = asyncio.get_running_loop()
+
+        def deliver(event: ChannelEvent) -> None:
+            # Waits until the socket has the feedback: a state or result message the same call publishes
+            # afterwards (through the group) cannot overtake it.
+            try:
+                asyncio.run_coroutine_threadsafe(self._deliver_here(event), loop).result(_DELIVER_TIMEOUT_SECONDS)
+            except Exception:  # the socket went away meanwhile; the state is saved either way
+                logger.warning("Could not deliver a frame's feedback to session %s", self.session_id, exc_info=True)
+
+        analyse = database_sync_to_async(session_frame_analyze, thread_sensitive=False, executor=analysis_pool())
+        await analyse(
+            session_id=self.session_id,
+            gen=gen,
+            seq=seq,
+            frame=frame,
+            received_at=received_at,
+            enqueued_at=time.time(),
+            key_frame_request=tasks.key_frame_embed_request,
+            deliver=deliver,
+        )
+
+    async def _deliver_here(self, event: ChannelEvent) -> None:
+        if event["type"] == "capture.frame":
+            await self.capture_frame(dict(event))
+        elif event["type"] == "capture.skipped":
+            await self.capture_skipped(dict(event))
 
     async def _authenticate(self, token: Any, device_id: Any = None) -> None:
         self.auth_deadline.cancel()

@@ -57,6 +57,8 @@ def _import_settings(module: str, **env: str) -> subprocess.CompletedProcess[str
             "WEBSOCKET_MAX_MESSAGE_BYTES is malformed",
         ),
         ({"SECRET_KEY": "x" * 50, "SESSION_RETENTION_DAYS": "3"}, "SESSION_RETENTION_DAYS is malformed"),
+        ({"SECRET_KEY": "x" * 50, "CAPTURE_ANALYSIS": "gpu"}, "CAPTURE_ANALYSIS is malformed"),
+        ({"SECRET_KEY": "x" * 50, "CAPTURE_ANALYSIS_THREADS": "0"}, "CAPTURE_ANALYSIS_THREADS is malformed"),
         ({"SECRET_KEY": "x" * 50, "PERIODIC_JOBS_IN_PROCESS": "often"}, "PERIODIC_JOBS_IN_PROCESS is malformed"),
         ({"SECRET_KEY": "x" * 50, "METRICS_TOKEN": "short"}, "METRICS_TOKEN is malformed"),
         (

@@ -4,6 +4,9 @@ The browser streams to web process A, its socket drops mid-capture, it reconnect
 resume token to web process B and finishes there: one verdict, one webhook (to a real local
 receiver), frames analysed by both frames workers. All processes share one
 PROMETHEUS_MULTIPROC_DIR, so either web process's /metrics adds up everyone's counts.
+
+With ``CAPTURE_ANALYSIS=web`` the web processes analyse the frames themselves: web process A
+is killed (SIGKILL) mid-capture, and B carries on from the state A saved in Redis.
 """
 
 from __future__ import annotations
@@ -63,6 +66,16 @@ def _celery(env: dict[str, str], name: str, queues: str, log: Path) -> Iterator[
 @pytest.fixture
 def cluster(integrator: Any, tmp_path: Path) -> Iterator[dict[str, Any]]:
     """Web A and B, frames workers a and b, one worker for the other queues; and a webhook receiver."""
+    yield from _cluster(integrator, tmp_path, analysis="worker", workers=WORKERS)
+
+
+@pytest.fixture
+def web_cluster(integrator: Any, tmp_path: Path) -> Iterator[dict[str, Any]]:
+    """Web A and B analysing frames themselves; one worker for every queue (the recovery sweep's verdicts)."""
+    yield from _cluster(integrator, tmp_path, analysis="web", workers={"other": "frames,default,webhooks,keys"})
+
+
+def _cluster(integrator: Any, tmp_path: Path, *, analysis: str, workers: dict[str, str]) -> Iterator[dict[str, Any]]:
     redis_url = require_redis()
     require_postgres()
     from config.celery import app
@@ -83,6 +96,7 @@ def cluster(integrator: Any, tmp_path: Path) -> Iterator[dict[str, Any]]:
         "ALLOW_HTTP_OUTBOUND": "true",
         "WEBHOOK_ALLOW_LOOPBACK": "true",
         "PERIODIC_JOBS_IN_PROCESS": "false",
+        "CAPTURE_ANALYSIS": analysis,
     }
     receiver = Receiver()
     eager = app.conf.task_always_eager
@@ -90,8 +104,8 @@ def cluster(integrator: Any, tmp_path: Path) -> Iterator[dict[str, Any]]:
     with ExitStack() as stack:
         stack.callback(receiver.close)
         stack.callback(setattr, app.conf, "task_always_eager", eager)
-        logs = {name: tmp_path / f"{name}.log" for name in (*WORKERS, "web-a", "web-b")}
-        for name, queues in WORKERS.items():
+        logs = {name: tmp_path / f"{name}.log" for name in (*workers, "web-a", "web-b")}
+        for name, queues in workers.items():
             stack.enter_context(_celery(env, name, queues, logs[name]))
         bases = []
         for name, port in zip(("web-a", "web-b"), ports, strict=True):
@@ -100,9 +114,15 @@ def cluster(integrator: Any, tmp_path: Path) -> Iterator[dict[str, Any]]:
         for web, base, log in bases:
             wait_until_healthy(web, base, log, seconds=90)
         deadline = time.monotonic() + 90
-        while len(app.control.ping(timeout=1) or []) < len(WORKERS):
+        while len(app.control.ping(timeout=1) or []) < len(workers):
             assert time.monotonic() < deadline, "the workers did not start: " + logs["other"].read_text()[-2000:]
-        yield {"bases": [b for _, b, _ in bases], "receiver": receiver, "logs": logs, "key": integrator.key}
+        yield {
+            "bases": [b for _, b, _ in bases],
+            "webs": [w for w, _, _ in bases],
+            "receiver": receiver,
+            "logs": logs,
+            "key": integrator.key,
+        }
 
 
 def _post(base: str, key: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -150,7 +170,9 @@ async def _stream(ws: Any, user: ScriptedUser, *, until: Any, timeout: float) ->
     return seen
 
 
-async def test_a_capture_moves_to_another_web_process_and_ends_with_one_verdict_and_one_webhook(cluster):
+async def _capture_across(cluster: dict[str, Any], interrupt: Any) -> str:
+    """A passive capture started on web A, ``interrupt``-ed mid-capture (A's socket given), finished on web B:
+    it passes, with one stored verdict, one webhook event and exactly one delivered, verified webhook."""
     web_a, web_b = cluster["bases"]
     body = {
         "verifierConfigs": {"liveness": {"type": "Verification", "challengeType": "Passive"}},
@@ -162,10 +184,10 @@ async def test_a_capture_moves_to_another_web_process_and_ends_with_one_verdict_
 
     ws, state = await _connect(web_a, session_id, created["sessionToken"])
     assert state["status"] == "in_progress"
-    # Mid-capture: a few frames answered (the workers load their models first), then the connection just dies.
+    # Mid-capture: a few frames answered (the analysers load their models first), then the interruption.
     before = await _stream(ws, user, until=lambda s: sum(m["type"] == "feedback" for m in s) >= 3, timeout=90)
     assert not any(m["type"] == "result" for m in before)
-    ws.transport.abort()
+    await interrupt(ws)
 
     ws, state = await _connect(web_b, session_id, state["resumeToken"])
     assert state["status"] == "in_progress" and state["attempt"] == 1, state
@@ -184,6 +206,14 @@ async def test_a_capture_moves_to_another_web_process_and_ends_with_one_verdict_
     assert await sync_to_async(WebhookEvent.objects.filter(session_id=session_id).count)() == 1
     delivery = await sync_to_async(WebhookDelivery.objects.get)(event__session_id=session_id)
     assert delivery.status == WebhookDelivery.Status.DELIVERED
+    return session_id
+
+
+async def test_a_capture_moves_to_another_web_process_and_ends_with_one_verdict_and_one_webhook(cluster):
+    async def drop(ws: Any) -> None:
+        ws.transport.abort()  # the connection just dies
+
+    await _capture_across(cluster, drop)
 
     # Both frames workers analysed frames of this capture.
     for name in ("frames-a", "frames-b"):
@@ -191,10 +221,28 @@ async def test_a_capture_moves_to_another_web_process_and_ends_with_one_verdict_
         assert "apps.sessions.tasks.frame_analyze[" in log and "succeeded" in log, (name, log[-1500:])
 
     # Each web process serves the whole host's counts: the workers' engine time, verdict and webhook included.
-    scraped = [parse(await asyncio.to_thread(_scrape, base))[1] for base in (web_a, web_b)]
+    scraped = [parse(await asyncio.to_thread(_scrape, base))[1] for base in cluster["bases"]]
     for samples in scraped:
         assert value(samples, "liveproof_verdicts_total", result="Pass", reason="none") == 1
         assert value(samples, "liveproof_webhook_attempts_total", outcome="delivered") == 1
         assert value(samples, "liveproof_engine_seconds_count", stage="analyze_frame") >= 3
         assert value(samples, "liveproof_frame_latency_seconds_count") >= 3
         assert value(samples, "liveproof_sessions", status="completed") == 1
+
+
+async def test_with_web_analysis_a_killed_web_process_loses_nothing(web_cluster):
+    web_a = web_cluster["webs"][0]
+
+    async def crash(ws: Any) -> None:
+        # Web process A dies as a crash kills it, mid-frame or between frames: no chance to hand anything over.
+        os.killpg(web_a.pid, signal.SIGKILL)
+        await asyncio.to_thread(web_a.wait, 10)
+        ws.transport.abort()
+
+    await _capture_across(web_cluster, crash)
+
+    # No frame went through the frames queue: the web processes analysed them, and B's /metrics counts its work.
+    assert "apps.sessions.tasks.frame_analyze[" not in web_cluster["logs"]["other"].read_text()
+    samples = parse(await asyncio.to_thread(_scrape, web_cluster["bases"][1]))[1]
+    assert value(samples, "liveproof_verdicts_total", result="Pass", reason="none") == 1
+    assert value(samples, "liveproof_engine_seconds_count", stage="analyze_frame") >= 3

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import threading
 import time
+from collections.abc import Callable
 
 from django.conf import settings
 
@@ -12,7 +13,7 @@ from apps.core.engine import get_engine
 from apps.core.metrics import VERDICT_LATENCY, EngineTimer
 from apps.face_engine.types import FrameError
 
-from ..events import FrameAnalysedEvent, FrameSkippedEvent
+from ..events import ChannelEvent, FrameAnalysedEvent, FrameSkippedEvent
 from ..frame_timing import frame_mark, frame_marks_observe_worker, frame_marks_start
 from ..messages import frame_messages, session_state_message
 from ..models import Session
@@ -28,9 +29,14 @@ from .verdict import session_decide
 DECIDE_LOCK_WAIT_SECONDS = 5.0
 
 
+# Hands a frame's own event (feedback, skipped) to the socket that sent the frame.
+FrameDelivery = Callable[[ChannelEvent], None]
+
+
 def engine_warm_up() -> None:
-    """Load the face models in the background when this process will analyse frames itself (embedded mode)."""
-    if getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False):
+    """Load the face models in the background when this process will analyse frames itself (the embedded mode,
+    or CAPTURE_ANALYSIS = "web")."""
+    if getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False) or settings.CAPTURE_ANALYSIS == "web":
         threading.Thread(target=get_engine, name="engine-warm-up", daemon=True).start()
 
 
@@ -43,19 +49,31 @@ def session_frame_analyze(
     session_id: str,
     gen: str,
     seq: int,
-    frame_b64: str,
+    frame_b64: str | None = None,
     received_at: float,
     key_frame_request: KeyFrameRequest,
     enqueued_at: float = 0.0,
+    frame: bytes | None = None,
+    deliver: FrameDelivery | None = None,
 ) -> None:
     """Run one frame through the engine and publish feedback; the last frame starts the analysis.
 
     A frame arriving while another frame of the same session is being analysed,
     or older than the last one analysed, is skipped rather than corrupting state.
     Each new same-person key frame goes to ``key_frame_request``, to be embedded
-    while the capture goes on.
+    while the capture goes on. The frame comes as ``frame`` (bytes, analysed in the
+    web process) or ``frame_b64`` (a task's JSON argument). Its own event goes to
+    ``deliver`` when given (the socket in this process), else through the session's
+    channel-layer group; the session's state and result messages always take the group.
     """
     sid = str(session_id)
+
+    def send(event: ChannelEvent) -> None:
+        if deliver is not None:
+            deliver(event)
+        else:
+            notify(session_id=sid, event=event)
+
     marks = frame_marks_start(received_at=received_at, enqueued_at=enqueued_at)
     # Stale only once the capture has started: the first frame may wait for the models to load.
     late = time.time() - received_at > float(settings.CAPTURE_STALE_FRAME_SECONDS)
@@ -64,11 +82,11 @@ def session_frame_analyze(
         stale = record is not None and late and bool(record["t0"])
         if record is None or record["gen"] != gen or seq <= record["seq"] or record["complete"] or stale:
             skipped: FrameSkippedEvent = {"type": "capture.skipped", "seq": seq}
-            notify(session_id=sid, event=skipped)
+            send(skipped)
             return
         engine = get_engine()
         try:
-            frame = base64.b64decode(frame_b64, validate=True)
+            jpeg = frame if frame is not None else base64.b64decode(frame_b64 or "", validate=True)
             # Engine time starts at the first analysed frame: a slow first model load must not eat the capture.
             record["t0"] = record["t0"] or received_at
             state = capture_state_load(engine, record)
@@ -76,7 +94,7 @@ def session_frame_analyze(
             engine_time = max(received_at - record["t0"], 0.0)
             frame_mark(marks, "loaded")
             with EngineTimer("analyze_frame"):
-                result = engine.analyze_frame(state, frame, engine_time)
+                result = engine.analyze_frame(state, jpeg, engine_time)
             frame_mark(marks, "analysed")
         except (FrameError, ValueError) as exc:
             record["seq"] = seq
@@ -87,7 +105,7 @@ def session_frame_analyze(
                 "seq": seq,
                 "messages": [{"type": "error", "code": "badFrame", "message": f"The frame is unusable ({code})."}],
             }
-            notify(session_id=sid, event=bad)
+            send(bad)
             return
         messages = frame_messages(record=record, result=result, seq=seq, total=record["total"])
         record["seq"] = seq
@@ -101,7 +119,7 @@ def session_frame_analyze(
         frame_mark(marks, "saved")
     frame_marks_observe_worker(marks)
     event: FrameAnalysedEvent = {"type": "capture.frame", "seq": seq, "messages": messages, "timing": marks}
-    notify(session_id=sid, event=event)
+    send(event)
     if result.capture_complete:
         # The verdict follows right here and embeds whatever key frame still lacks its descriptor: queued
         # for the key-frame worker as well, the completing key frame was embedded twice (one descriptor wasted).

@@ -46,6 +46,13 @@ CAPTURE_ADMISSION_RETRY_AFTER_SECONDS = setting("CAPTURE_ADMISSION_RETRY_AFTER_S
 CAPTURE_AUTH_TIMEOUT_SECONDS = setting("CAPTURE_AUTH_TIMEOUT_SECONDS", 10, int)
 # A frame that waited longer than this for a worker is skipped: under load, fresh frames beat old ones.
 CAPTURE_STALE_FRAME_SECONDS = setting("CAPTURE_STALE_FRAME_SECONDS", 1.0, float)
+# Where capture frames are analysed (docs/operations.md, "Where frames are analysed"): "worker" queues each frame
+# on the frames Celery queue; "web" analyses it in a thread pool of the web process that holds the socket (sticky
+# by construction, no broker hop, feedback handed straight to the socket). Either way the session's state is
+# saved to Redis after every frame, so any process can die and another one picks the session up.
+CAPTURE_ANALYSIS = setting("CAPTURE_ANALYSIS", "worker")
+# "web": frames one web process analyses at once (1 measured best: a verdict waits behind fewer frames).
+CAPTURE_ANALYSIS_THREADS = setting("CAPTURE_ANALYSIS_THREADS", 1, int)
 # Feedback messages carry the frame's server-side timestamps ("timings"; bench/sessions.py reads them). Off in
 # production: the timestamps are always taken (a few clock reads per frame), only not sent.
 CAPTURE_FRAME_TIMINGS = setting("CAPTURE_FRAME_TIMINGS", False, bool)
@@ -73,6 +80,10 @@ if (
     raise ImproperlyConfigured(
         "Capture admission settings are malformed: CAPTURE_MAX_ACTIVE >= 0, windows >= 1 s, Retry-After 1..60 s"
     )
+if CAPTURE_ANALYSIS not in ("worker", "web"):
+    raise ImproperlyConfigured('Setting CAPTURE_ANALYSIS is malformed: use "worker" or "web"')
+if CAPTURE_ANALYSIS_THREADS < 1:
+    raise ImproperlyConfigured("Setting CAPTURE_ANALYSIS_THREADS is malformed: use at least 1")
 if SESSION_TTL_SECONDS < 60:
     raise ImproperlyConfigured("Setting SESSION_TTL_SECONDS is malformed: use at least 60 seconds")
 if CAPTURE_MAX_FPS < 1 or CAPTURE_MAX_FRAME_BYTES < 1024 or SESSION_MAX_ATTEMPTS < 1:
