@@ -250,7 +250,7 @@ def stage_figures(stages: dict[str, float], answered: int) -> dict[str, Any]:
 class Watched:
     """What the CPU ratio reads: the server's process groups, the Redis server, and /metrics."""
 
-    def __init__(self, groups: list[int], redis_url: str, metrics_url: str, token: str) -> None:
+    def __init__(self, groups: dict[str, int], redis_url: str, metrics_url: str, token: str) -> None:
         self.groups, self.redis_url, self.metrics_url, self.token = groups, redis_url, metrics_url, token
 
 
@@ -275,7 +275,7 @@ def server_cpu_seconds(watched: Watched) -> dict[str, Any]:
 
     info = redis.Redis.from_url(watched.redis_url).info("cpu")
     return {
-        "processes": group_cpu(set(watched.groups)),
+        "processes": {name: group_cpu({group}) for name, group in watched.groups.items()},
         "redis": float(info["used_cpu_sys"]) + float(info["used_cpu_user"]),
         "engine": _engine_cpu(watched),
     }
@@ -284,7 +284,8 @@ def server_cpu_seconds(watched: Watched) -> dict[str, Any]:
 def cpu_figures(before: dict[str, Any] | None, after: dict[str, Any] | None) -> dict[str, Any]:
     if before is None or after is None:
         return {}
-    path = (after["processes"] - before["processes"]) + (after["redis"] - before["redis"])
+    by_process = {name: round(after["processes"][name] - before["processes"][name], 2) for name in after["processes"]}
+    path = sum(by_process.values()) + (after["redis"] - before["redis"])
     by_stage = {
         stage: round(seconds - before["engine"].get(stage, 0.0), 2) for stage, seconds in after["engine"].items()
     }
@@ -292,6 +293,7 @@ def cpu_figures(before: dict[str, Any] | None, after: dict[str, Any] | None) -> 
     return {
         "serverCpuS": round(path, 2),
         "redisCpuS": round(after["redis"] - before["redis"], 2),
+        "serverCpuByProcessS": by_process,
         "engineCpuS": round(engine, 2),
         "engineCpuByStageS": by_stage,
         "cpuRatio": round(path / engine, 2) if engine > 0 else None,
@@ -370,7 +372,8 @@ def main() -> int:
         # Each analysing process loads the models on its first frame: enough sessions to reach all of them.
         analysers = web_processes if args.analysis == "web" else worker_processes
         asyncio.run(run_round(3 * analysers, servers, key, frames, verifiers))
-        groups = [p.pid for p in (*webs, worker, keys) if p is not None]
+        named = {**{f"web{i}": web for i, web in enumerate(webs)}, "frames": worker, "keys": keys}
+        groups = {name: p.pid for name, p in named.items() if p is not None}
         watched = Watched(groups, redis_url, f"{base}/metrics", token)
         for n in (int(x) for x in args.clients.split(",")):
             row = asyncio.run(run_round(n, servers, key, frames, verifiers, watched))
@@ -391,7 +394,8 @@ def main() -> int:
                 shares = ", ".join(f"{stage} {share:.0%}" for stage, share in row["stageShares"].items())
                 print(f"      where a frame's time goes: {shares}", flush=True)
             print(
-                f"      CPU: server {row.get('serverCpuS')} s (Redis {row.get('redisCpuS')} s), "
+                f"      CPU: server {row.get('serverCpuS')} s (Redis {row.get('redisCpuS')} s, "
+                f"{row.get('serverCpuByProcessS')}), "
                 f"engine {row.get('engineCpuS')} s {row.get('engineCpuByStageS')}, ratio {row.get('cpuRatio')}",
                 flush=True,
             )

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import time
 from collections import deque
 from collections.abc import Coroutine, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
@@ -35,25 +34,13 @@ from .protocol import CloseCode
 from .services.checks import session_check_window_open
 from .services.connect import ConnectRefusedError, session_connect
 from .services.devices import device_seen_from_scope
-from .services.frames import frame_encode, session_frame_analyze
+from .services.frames import frame_encode
 from .services.lifecycle import session_cancel, session_expire, session_retry
 from .state_store import capture_record_get
+from .web_analysis import frame_analyse_here
 
 MAX_TEXT_BYTES = 8192
 JPEG_MAGIC = b"\xff\xd8\xff"
-# How long an analysis thread waits for the event loop to take a frame's feedback (it holds the session's lock).
-_DELIVER_TIMEOUT_SECONDS = 2.0
-logger = logging.getLogger(__name__)
-_analysis_pool: ThreadPoolExecutor | None = None
-
-
-def analysis_pool() -> ThreadPoolExecutor:
-    """The threads that analyse frames in this web process (CAPTURE_ANALYSIS = "web"), made on first use."""
-    global _analysis_pool
-    if _analysis_pool is None:
-        threads = int(settings.CAPTURE_ANALYSIS_THREADS)
-        _analysis_pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="capture-analysis")
-    return _analysis_pool
 
 
 class SessionConsumer(AsyncWebsocketConsumer):
@@ -89,6 +76,15 @@ class SessionConsumer(AsyncWebsocketConsumer):
         self.auth_deadline.cancel()
         if self.authenticated:
             await self.channel_layer.group_discard(session_group(self.session_id), self.channel_name)
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        # Channels' dispatch first closes stale database connections, a hop to the sync thread for every
+        # message (every frame); this consumer reaches the database only through database_sync_to_async,
+        # which closes them in the thread that uses them.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     # --- client -> server -----------------------------------------------------------------
 
@@ -187,39 +183,14 @@ class SessionConsumer(AsyncWebsocketConsumer):
 
     async def _dispatch(self, gen: str, seq: int, frame: bytes, received_at: float) -> None:
         if settings.CAPTURE_ANALYSIS == "web":
-            await self._analyse_here(gen, seq, frame, received_at)
+            await frame_analyse_here(
+                session_id=self.session_id, gen=gen, seq=seq, frame=frame, received_at=received_at,
+                deliver=self._deliver_here,
+            )  # fmt: skip
             return
         # Eager (embedded) mode runs the analysis inside this call, so it must leave the event loop.
         await database_sync_to_async(tasks.frame_analyze_request, thread_sensitive=False)(
             session_id=self.session_id, gen=gen, seq=seq, frame=frame, received_at=received_at
-        )
-
-    async def _analyse_here(self, gen: str, seq: int, frame: bytes, received_at: float) -> None:
-        """Analyse the frame in this process's pool; its feedback comes straight back to this socket.
-
-        The same service as the frames worker's, with the same lock and the same state in Redis, so a socket
-        that reconnects to another web process carries on where this one stopped.
-        """
-        loop = asyncio.get_running_loop()
-
-        def deliver(event: ChannelEvent) -> None:
-            # Waits until the socket has the feedback: a state or result message the same call publishes
-            # afterwards (through the group) cannot overtake it.
-            try:
-                asyncio.run_coroutine_threadsafe(self._deliver_here(event), loop).result(_DELIVER_TIMEOUT_SECONDS)
-            except Exception:  # the socket went away meanwhile; the state is saved either way
-                logger.warning("Could not deliver a frame's feedback to session %s", self.session_id, exc_info=True)
-
-        analyse = database_sync_to_async(session_frame_analyze, thread_sensitive=False, executor=analysis_pool())
-        await analyse(
-            session_id=self.session_id,
-            gen=gen,
-            seq=seq,
-            frame=frame,
-            received_at=received_at,
-            enqueued_at=time.time(),
-            key_frame_request=tasks.key_frame_embed_request,
-            deliver=deliver,
         )
 
     async def _deliver_here(self, event: ChannelEvent) -> None:

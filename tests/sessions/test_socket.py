@@ -1,6 +1,10 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
 import pytest
+from celery.signals import task_prerun
 from channels.db import database_sync_to_async as sync_to_async  # closes its DB connection after use
 
 from apps.sessions.models import Session
@@ -34,7 +38,23 @@ async def _capture(socket, user: ScriptedUser | None = None, frames=None, timeou
     return await stream_until(socket, frames or user, gap=0.105, timeout=timeout, on_message=user.on_message)
 
 
-async def test_a_passive_live_capture_passes_and_the_verdict_is_stored(integrator):
+@pytest.fixture
+def frame_tasks() -> Iterator[list[str]]:
+    """The names of the Celery tasks that ran (eagerly, in process) while the test did."""
+    ran: list[str] = []
+
+    def seen(sender: Any = None, **kwargs: Any) -> None:
+        ran.append(sender.name)
+
+    task_prerun.connect(seen, weak=False)
+    yield ran
+    task_prerun.disconnect(seen)
+
+
+@pytest.mark.parametrize("analysis", ["worker", "web"])
+async def test_a_passive_live_capture_passes_and_the_verdict_is_stored(integrator, settings, frame_tasks, analysis):
+    # "web": the socket's own process analyses the frames (no frames task) and hands the feedback straight back.
+    settings.CAPTURE_ANALYSIS = analysis
     session = await sync_to_async(make_session)(integrator.account)
     socket, state = await authed_socket(session.id, session_token_issue(session_id=session.id))
     assert state["type"] == "state" and state["status"] == "in_progress" and state["resumeToken"]
@@ -50,6 +70,7 @@ async def test_a_passive_live_capture_passes_and_the_verdict_is_stored(integrato
     assert any(m["type"] == "progress" and m["progress"] == 1.0 for m in messages)
     stored = await _get(session.id)
     assert stored.status == "completed" and stored.verification_result == "Pass"
+    assert ("apps.sessions.tasks.frame_analyze" in frame_tasks) is (analysis == "worker"), set(frame_tasks)
     await socket.disconnect()
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from apps.core.metrics import EngineTimer
 from apps.face_engine.state import CaptureData
 from apps.face_engine.timeline import capture_thumbnails, capture_timeline
 from apps.face_engine.types import CaptureState, FrameError, FrameResult, Verdict
@@ -48,8 +49,9 @@ def _evidence(
             state = CaptureData.from_json(record["state"], capture_blobs_get(session_id=session_id, record=record))
         if state is None:
             return ({"frames": log} if log else {}), []
-        timeline = capture_timeline(state).to_json()
-        thumbs = capture_thumbnails(state)
+        with EngineTimer("attempt_evidence"):  # the engine's own work: the timeline and its thumbnail JPEGs
+            timeline = capture_timeline(state).to_json()
+            thumbs = capture_thumbnails(state)
     except (FrameError, ValueError, TypeError) as exc:  # a state from another engine version: keep the rest
         logger.warning("attempt timeline unavailable: %s", exc)
         return ({"frames": log} if log else {}), []
