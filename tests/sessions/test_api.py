@@ -10,7 +10,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from apps.core.engine import engine_settings
 from apps.core.keys import derive_key
+from apps.face_engine.factory import engine_choice
 from apps.sessions.models import Session
 from apps.sessions.services import session_verdict_record
 from apps.sessions.tokens import SESSION_TOKEN_AUDIENCE
@@ -216,7 +218,7 @@ def test_get_session_result_returns_every_seed_field_after_a_pass(integrator):
     assert body["ageVerificationResult"] == "Pass" and body["genderVerificationResult"] == "Pass"
     assert body["faceRecognitionResult"] in {"Pass", "Fail", "NotExecuted"}
     assert body["totalFaceCount"] == 1 and body["customInputParameters"] == {"userId": "user123"}
-    assert body["status"] == "completed" and body["engine"] == "dlib"
+    assert body["status"] == "completed" and body["engine"] == engine_choice(engine_settings())
     assert body["modelVersions"] == dict(real_captures.engine().versions)
     assert body["scores"]["depth"] >= 0.7 and body["scores"]["facePresence"] > 0.9
 

