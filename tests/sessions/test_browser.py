@@ -47,18 +47,28 @@ def videos(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    yield from _demo_server(tmp_path_factory, "daphne")
+
+
+@pytest.fixture(scope="module")
+def web_analysis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """The same, analysing frames in the web process's own thread (CAPTURE_ANALYSIS=web)."""
+    yield from _demo_server(tmp_path_factory, "daphne-web-analysis", CAPTURE_ANALYSIS="web")
+
+
+def _demo_server(factory: pytest.TempPathFactory, log: str, **settings: str) -> Iterator[dict[str, str]]:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package (scripts/test does it)")
-    folder = tmp_path_factory.mktemp("server")
+    folder = factory.mktemp("server")
     database = folder / "browser.sqlite3"
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     # A photo the engine calls inconclusive must end in a fail, not a retry screen.
-    env = embedded_env(database, base, DEMO_MODE="true", DEBUG="true", SESSION_MAX_ATTEMPTS="1")
+    env = embedded_env(database, base, DEMO_MODE="true", DEBUG="true", SESSION_MAX_ATTEMPTS="1", **settings)
     manage(env, "migrate", "--no-input", "-v", "0")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with serving(env, port, ARTIFACTS / "daphne.log") as process:
-        wait_until_healthy(process, base, ARTIFACTS / "daphne.log")
+    with serving(env, port, ARTIFACTS / f"{log}.log") as process:
+        wait_until_healthy(process, base, ARTIFACTS / f"{log}.log")
         yield {"base": base, "database": str(database)}
 
 
@@ -144,19 +154,29 @@ def _result_json(page) -> dict:
 
 
 def test_a_live_face_passes_and_lands_on_the_passed_url(server, videos, playwright_driver):
-    browser = _browser(playwright_driver, videos["live"])
+    _a_live_face_passes(server, videos["live"], playwright_driver, "passive-live")
+
+
+def test_with_web_analysis_a_live_face_passes_and_lands_on_the_passed_url(
+    web_analysis_server, videos, playwright_driver
+):
+    _a_live_face_passes(web_analysis_server, videos["live"], playwright_driver, "web-analysis-live")
+
+
+def _a_live_face_passes(server: dict[str, str], video: Path, driver: object, prefix: str) -> None:
+    browser = _browser(driver, video)
     # A phone: the page must work at 390 px with touch.
     page = browser.new_page(bypass_csp=True, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
     session_id = _start_demo(page, server["base"], "Passive")
-    _shot(page, "passive-consent")
+    _shot(page, f"{prefix}-consent")
     with sqlite3.connect(server["database"]) as db:  # the server allows one attempt (for the attack test)
         db.execute("UPDATE capture_session SET max_attempts = 3 WHERE id = ?", (uuid.UUID(session_id).hex,))
-    _run_to_result(page, "passive-live")
-    _retry_while_unsure(page, "passive-live")
+    _run_to_result(page, prefix)
+    _retry_while_unsure(page, prefix)
     title = page.text_content("#result-title")
     assert title == "Verified", (page.text_content("#result-text"), _session_row(server["database"], session_id))
     page.wait_for_url("**/demo/return/?outcome=passed*", timeout=10_000)
-    _shot(page, "passive-live-returned")
+    _shot(page, f"{prefix}-returned")
     result = _result_json(page)
     assert result["verificationResult"] == "Pass" and result["livenessVerificationResult"] == "Pass"
     browser.close()
