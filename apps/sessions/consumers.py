@@ -194,10 +194,8 @@ class SessionConsumer(AsyncWebsocketConsumer):
         )
 
     async def _deliver_here(self, event: ChannelEvent) -> None:
-        if event["type"] == "capture.frame":
-            await self.capture_frame(dict(event))
-        elif event["type"] == "capture.skipped":
-            await self.capture_skipped(dict(event))
+        # A frame's own event, handed over by this process's analysis thread: handled as from the channel layer.
+        await self.dispatch(dict(event))
 
     async def _authenticate(self, token: Any, device_id: Any = None) -> None:
         self.auth_deadline.cancel()
