@@ -19,6 +19,7 @@ landmark noise; a flat picture keeps it at the noise floor.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -75,21 +76,43 @@ def _rms(a: npt.NDArray[Any], b: npt.NDArray[Any]) -> float:
     return float(np.sqrt(np.mean(np.sum((a - b) ** 2, axis=1))))
 
 
-def _similarity_residual(src: npt.NDArray[np.float64], dst: npt.NDArray[np.float64]) -> float:
-    m, _ = cv2.estimateAffinePartial2D(src, dst, method=cv2.LMEDS)
-    if m is None:
-        return 0.0
-    fitted = src @ m[:, :2].T + m[:, 2]
-    return _rms(fitted, dst)
+# The residuals of one (reference, frame) pair, by both point sets' bytes: the passive hold re-judges the
+# frames kept so far on every frame until it has evidence, the verdict judges them again, the attempt timeline
+# plots them. Each is a pure function of the two point sets, so a remembered value is the value.
+RESIDUAL_CACHE_SIZE = 4096  # about 1.3 KB each with the mesh's 40 rigid points: ~6 MB
 
 
-def _homography_residual(src: npt.NDArray[np.float64], dst: npt.NDArray[np.float64]) -> float:
+def _fit_residual(kind: str, src: npt.NDArray[np.float64], dst: npt.NDArray[np.float64]) -> float:
+    if kind == "similarity":
+        m, _ = cv2.estimateAffinePartial2D(src, dst, method=cv2.LMEDS)
+        if m is None:
+            return 0.0
+        return _rms(src @ m[:, :2].T + m[:, 2], dst)
     # Plain least squares (method 0): every point counts, so parallax cannot be voted away.
     h, _ = cv2.findHomography(src, dst, 0)
     if h is None:
         return 0.0
-    fitted = cv2.perspectiveTransform(src.reshape(-1, 1, 2), h).reshape(-1, 2)
-    return _rms(fitted, dst)
+    return _rms(cv2.perspectiveTransform(src.reshape(-1, 1, 2), h).reshape(-1, 2), dst)
+
+
+@functools.lru_cache(maxsize=RESIDUAL_CACHE_SIZE)
+def _remembered_residual(kind: str, src: bytes, dst: bytes) -> float:
+    return _fit_residual(kind, np.frombuffer(src).reshape(-1, 2), np.frombuffer(dst).reshape(-1, 2))
+
+
+def _residual(kind: str, src: npt.NDArray[Any], dst: npt.NDArray[Any]) -> float:
+    def raw(points: npt.NDArray[Any]) -> bytes:
+        return np.ascontiguousarray(points, dtype=np.float64).reshape(-1, 2).tobytes()
+
+    return _remembered_residual(kind, raw(src), raw(dst))
+
+
+def _similarity_residual(src: npt.NDArray[Any], dst: npt.NDArray[Any]) -> float:
+    return _residual("similarity", src, dst)
+
+
+def _homography_residual(src: npt.NDArray[Any], dst: npt.NDArray[Any]) -> float:
+    return _residual("homography", src, dst)
 
 
 def skull_step(previous: npt.NDArray[Any], current: npt.NDArray[Any], iod: float) -> float:

@@ -81,10 +81,11 @@ def _parallax(st: CaptureData) -> dict[str, list[float]]:
     out: dict[str, list[float]] = {"t": [], "similarity": [], "homography": []}
     if st.baseline_pts is None or not st.pts:
         return out
-    ref = np.asarray(st.baseline_pts, dtype=np.float64)
+    # The points as the planar check reads them (progress.planar_evidence): the verdict's own fits, plotted.
+    ref = np.asarray(st.baseline_pts, dtype=np.float32)
     scale = max(float(st.baseline_iod), 1e-6)
     for t, pts in zip(_landmark_times(st), st.pts, strict=True):
-        cur = np.asarray(pts, dtype=np.float64).reshape(-1, 2)
+        cur = np.asarray(pts, dtype=np.float32).reshape(-1, 2)
         out["t"].append(round(t, 3))
         out["similarity"].append(round(_similarity_residual(ref, cur) / scale, 4))
         out["homography"].append(round(_homography_residual(ref, cur) / scale, 4))

@@ -33,7 +33,7 @@ def _evaluate(directory: Path) -> dict[str, Any]:
 @pytest.mark.xfail(
     strict=True,
     raises=AssertionError,
-    reason="issue 11: the default (dlib) engine refuses live people as presentationAttack in both worlds",
+    reason="issue 11: the default engine (MediaPipe) refuses a live person of world B as presentationAttack",
 )
 def test_both_worlds_meet_the_targets(tmp_path: Path) -> None:
     summaries = {}

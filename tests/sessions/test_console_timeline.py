@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import copy
 import xml.etree.ElementTree as ET
 
 import cv2
 import numpy as np
 import pytest
 
+from apps.face_engine import planar
 from apps.face_engine.timeline import THUMB_HEIGHT, capture_thumbnails, capture_timeline
 from apps.face_engine.types import CapturePlan
 from apps.sessions.admin.charts import timeline_svg
@@ -44,6 +46,27 @@ def test_the_timeline_holds_every_measure_the_parallax_and_each_challenge(captur
     assert min(series["eye_open"]) < 0.7 * max(series["eye_open"])  # the blink shows
     assert [(o.name, o.passed) for o in timeline.outcomes] == [("blink", True), ("turn_left", True)]
     assert len(timeline.parallax["t"]) > 5 and max(timeline.parallax["homography"]) > 0
+
+
+def test_the_timeline_plots_the_verdicts_landmark_fits_without_redoing_them(capture, real_engine, monkeypatch):
+    """The verdict fits each kept frame's rigid points to the baseline (the planar check, and the noise floor from
+    the still frames); the attempt's timeline plots the same fits. Each fit is an OpenCV solve, and the verdict
+    is on the user's wait: a pair already fitted is not fitted again, and its remembered value is the value."""
+    state = copy.deepcopy(capture[0])
+    fits: list[int] = []
+    fit = cv2.estimateAffinePartial2D
+    monkeypatch.setattr(cv2, "estimateAffinePartial2D", lambda *a, **k: fits.append(1) or fit(*a, **k))
+    planar._remembered_residual.cache_clear()
+    real_engine.decide(state)
+    by_the_verdict = len(fits)
+    kept = len(state.pts)
+    assert kept >= 10 and by_the_verdict >= kept // 2  # the kept frames fitted (identical point sets once)
+    timeline = capture_timeline(state)
+    assert len(fits) == by_the_verdict  # nothing fitted twice
+    assert len(timeline.parallax["similarity"]) == kept
+    planar._remembered_residual.cache_clear()
+    assert capture_timeline(state).parallax == timeline.parallax  # fitted afresh: the same figures
+    assert len(fits) > by_the_verdict
 
 
 def test_the_svg_draws_the_series_prompts_answers_and_quality(capture):

@@ -174,6 +174,41 @@ def test_a_crash_after_the_expiry_event_is_written_keeps_the_session_and_no_even
 
 
 @pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_the_attempt_evidence_is_made_before_the_verdict_transaction(integrator, real_engine, monkeypatch, settings):
+    """The attempt's timeline and thumbnails are CPU work: made inside the verdict's transaction, they held its
+    row locks through it, the lock on the account's face collection among them, which every passed verdict of
+    the account takes (one person, one faceId), so the account's verdicts queued behind each other's evidence."""
+    import time
+
+    from apps.sessions.services import attempts
+
+    made_in: list[bool] = []
+    real_timeline = attempts.capture_timeline
+
+    def timeline(state):
+        made_in.append(connection.in_atomic_block)
+        return real_timeline(state)
+
+    monkeypatch.setattr(attempts, "capture_timeline", timeline)
+    settings.CAPTURE_STALE_FRAME_SECONDS = 3600.0  # frames go in as fast as this process analyses them
+    session = make_session(integrator.account)
+    Session.objects.filter(id=session.id).update(status="in_progress", attempt=1)
+    record = services.capture_attempt_reset(session=session)
+    start = time.time()
+    for seq, frame in enumerate(passive_clip("astronaut", 3.5), start=1):
+        _analyse(session, record, seq, start + seq / 15, frame)
+        if Session.objects.get(id=session.id).status != "in_progress":
+            break
+    session.refresh_from_db()
+    assert session.status == "completed" and session.verification_result == "Pass"
+    assert session.face_id  # the verdict kept the face in the account's collection (the locked row)
+    assert made_in == [False]
+    attempt = session.attempts.get()
+    assert attempt.timeline["parallax"]["t"] and attempt.thumbnails.exists()
+
+
+@pytest.mark.slow
 def test_age_threshold_and_multiple_faces_fail_the_session(integrator):
     # The astronaut's real capture estimates her in her thirties: well under a 60-year threshold.
     too_young = {

@@ -10,14 +10,14 @@ session row without losing this one.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import transaction
 from django.utils import timezone
 
 from apps.core.metrics import EngineTimer
 from apps.face_engine.state import CaptureData
-from apps.face_engine.timeline import capture_thumbnails, capture_timeline
+from apps.face_engine.timeline import Thumbnail, capture_thumbnails, capture_timeline
 from apps.face_engine.types import CaptureState, FrameError, FrameResult, Verdict
 
 from ..models import AttemptThumbnail, Session, SessionAttempt
@@ -36,26 +36,30 @@ def frame_log_append(record: CaptureRecord, *, t: float, result: FrameResult) ->
         log.append([round(t, 3), int(result.face_count), list(result.feedback), result.current_challenge])
 
 
-def _evidence(
-    session_id: str, record: CaptureRecord | None, state: CaptureState | None
-) -> tuple[dict[str, Any], list[Any]]:
-    """(timeline JSON, thumbnails) of an attempt; empty when its capture never got a frame.
+class AttemptEvidence(NamedTuple):
+    timeline: dict[str, Any]
+    thumbs: list[Thumbnail]
+
+
+def attempt_evidence(session_id: str, record: CaptureRecord | None, state: CaptureState | None) -> AttemptEvidence:
+    """The timeline JSON and thumbnails of an attempt; empty when its capture never got a frame.
 
     Without ``state`` (a cancel, an expiry, a reload) the record's stored state is read, its JPEGs put back,
-    without loading an engine (and its models)."""
+    without loading an engine (and its models). CPU work (timeline series, thumbnail JPEGs): the verdict
+    makes it before its transaction, so the row locks that transaction takes are not held through it."""
     log = list(record.get("log") or []) if record is not None else []
     try:
         if state is None and record is not None and record["state"]:
             state = CaptureData.from_json(record["state"], capture_blobs_get(session_id=session_id, record=record))
         if state is None:
-            return ({"frames": log} if log else {}), []
+            return AttemptEvidence({"frames": log} if log else {}, [])
         with EngineTimer("attempt_evidence"):  # the engine's own work: the timeline and its thumbnail JPEGs
             timeline = capture_timeline(state).to_json()
             thumbs = capture_thumbnails(state)
     except (FrameError, ValueError, TypeError) as exc:  # a state from another engine version: keep the rest
         logger.warning("attempt timeline unavailable: %s", exc)
-        return ({"frames": log} if log else {}), []
-    return {**timeline, "frames": log}, thumbs
+        return AttemptEvidence({"frames": log} if log else {}, [])
+    return AttemptEvidence({**timeline, "frames": log}, thumbs)
 
 
 def session_attempt_record(
@@ -66,12 +70,15 @@ def session_attempt_record(
     record: CaptureRecord | None,
     state: CaptureState | None = None,
     verdict: Verdict | None = None,
+    evidence: AttemptEvidence | None = None,
 ) -> SessionAttempt | None:
-    """Keep the attempt that just ended (number ``session.attempt``, 1 from the first connect); None when kept."""
+    """Keep the attempt that just ended (number ``session.attempt``, 1 from the first connect); None when kept.
+
+    ``evidence``: ``attempt_evidence`` made beforehand (else made here from ``record`` and ``state``)."""
     number = max(int(session.attempt), 1)
     if SessionAttempt.objects.filter(session=session, number=number).exists():
         return None
-    timeline, thumbs = _evidence(str(session.id), record, state)
+    timeline, thumbs = evidence or attempt_evidence(str(session.id), record, state)
     fields: dict[str, Any] = {
         "outcome": outcome,
         "reasons": list(reasons),

@@ -23,7 +23,7 @@ from apps.webhooks.event_types import EventType
 from ..models import Session, SessionAttempt
 from ..state_store import CaptureRecord, capture_blobs_get, capture_record_delete, capture_record_get, session_lock
 from ..verdict_rules import VerifierResults, liveness_verdict, session_outcome, verifier_results
-from .attempts import session_attempt_record
+from .attempts import attempt_evidence, session_attempt_record
 from .create import capture_state_load
 from .devices import device_risk_signals, user_device_note
 from .entry import age_margin, bound_user_age, user_recognise
@@ -132,6 +132,8 @@ def session_verdict_record(
         "model_versions": dict(verdict.versions),
     }
     signals = list(results.risk_signals)
+    # Made before the transaction: the face collection's row lock it takes serialises the account's verdicts.
+    evidence = attempt_evidence(str(session.id), record, state)
     with transaction.atomic():
         recognition = _face_keep(session=session, verdict=verdict, config=verifiers.face_recognition, results=results)
         if verifiers.face_recognition.searches_users and results.recognition_allowed and verdict.embedding:
@@ -171,6 +173,7 @@ def session_verdict_record(
             record=record,
             state=state,
             verdict=verdict,
+            evidence=evidence,
         )
         webhook_event_record_safe(session=session, event_type=EventType.SESSION_COMPLETED)
         audit_record(
