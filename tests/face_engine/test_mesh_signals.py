@@ -6,10 +6,10 @@ import cv2
 import numpy as np
 import pytest
 
+from apps.face_engine import planar
 from apps.face_engine.backends.base import MeshBackend
 from apps.face_engine.mesh_signals import MESH_RIGID, mesh_measures, mesh_rigid_points
 from apps.face_engine.pipeline import Engine
-from apps.face_engine import planar
 from apps.face_engine.planar import NOISE_PARALLAX_FACTOR, NOISE_PARALLAX_FLOOR, noise_parallax_threshold
 from tests.face_engine import synthetic
 
