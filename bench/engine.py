@@ -1,12 +1,13 @@
 """Face-engine benchmark: per-stage median/p95 ms, fps per core, pipeline/raw ratio, passive capture CPU.
 
-    .venv/bin/python bench/engine.py [--frames 90] [--engines dlib,mediapipe]
+    .venv/bin/python bench/engine.py [--frames 90] [--engines dlib,mediapipe] [--face astronaut]
 
 Each engine named is measured in turn on the same frames, then one table puts
 them side by side with the ratio of the last to the first (by default
 MediaPipe / dlib).
 
 Input: a synthetic 640x480 live clip made from ``skimage.data.astronaut()``
+(``--face``: another of the synthetic generator's people, e.g. ``t1_0``, whose head rests tilted)
 by ``tests/face_engine/synthetic.py`` (micro-motion, a blink, sensor noise),
 JPEG-encoded at quality 88 like the hosted page's frames. Everything runs in
 this one process on one core; times are the thread's CPU time, so other load
@@ -45,10 +46,10 @@ from apps.face_engine.types import CapturePlan, EngineSettings
 FPS = 15
 
 
-def _clip(frames: int) -> list[bytes]:
+def _clip(frames: int, face: str = "astronaut") -> list[bytes]:
     from tests.face_engine import synthetic
 
-    rgb = synthetic.passive_sequence("astronaut", frames / FPS, fps=FPS, size=(640, 480), blink_at_s=1.3)
+    rgb = synthetic.passive_sequence(face, frames / FPS, fps=FPS, size=(640, 480), blink_at_s=1.3)
     return [synthetic.encode_jpeg(f, 88) for f in rgb]
 
 
@@ -237,9 +238,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--frames", type=int, default=90)
     parser.add_argument("--engines", default="dlib,mediapipe", help="comma-separated: dlib, mediapipe, insightface")
     parser.add_argument("--insightface-home", default=os.environ.get("INSIGHTFACE_HOME"))
+    parser.add_argument("--face", default="astronaut", help="the synthetic person: astronaut, t1_0 ... t1_5")
     args = parser.parse_args(argv)
     names = [n.strip() for n in args.engines.split(",") if n.strip()]
-    jpegs = _clip(max(args.frames, 45))
+    jpegs = _clip(max(args.frames, 45), args.face)
     loads_before = [round(v, 1) for v in os.getloadavg()]
     results = []
     for name in names:
@@ -262,6 +264,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     summary: dict[str, Any] = {
         "cpu": cpu,
+        "face": args.face,
         "opencv": cv2.__version__,
         "loadavg_start": loads_before,
         "loadavg_end": load,
