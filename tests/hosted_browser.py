@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.served import ROOT, embedded_env, free_port, manage, serving, wait_until_healthy
+from tests.served import ROOT, embedded_env, free_port, migrate, serving, wait_until_healthy
 
 CHROMIUM = "/usr/bin/chromium"
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
@@ -77,7 +77,7 @@ def hosted_app(folder: Path, artifacts: Path, **settings: str) -> Iterator[dict[
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = embedded_env(database, base, DEMO_MODE="true", DEBUG="true", **settings)
-    manage(env, "migrate", "--no-input", "-v", "0")
+    migrate(env)
     artifacts.mkdir(parents=True, exist_ok=True)
     with serving(env, port, artifacts / "daphne.log") as process:
         wait_until_healthy(process, base, artifacts / "daphne.log")

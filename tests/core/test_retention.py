@@ -29,7 +29,7 @@ from apps.sessions.services import capture_attempt_reset, session_connect
 from apps.sessions.state_store import capture_record_get, capture_record_put, key_embedding_put, key_embeddings_get
 from apps.sessions.tokens import session_token_issue
 from tests.core import retention_data
-from tests.served import embedded_env, free_port, manage, serving
+from tests.served import embedded_env, free_port, manage, migrate, serving
 
 # Session columns that stay after SESSION_RETENTION_DAYS, each for a reason an operator can check.
 KEPT_FOR_AGGREGATES = {
@@ -200,7 +200,7 @@ def test_the_embedded_default_purges_on_its_own_without_beat_or_a_command(tmp_pa
     env = embedded_env(
         database, f"http://127.0.0.1:{port}", drop=("PERIODIC_JOBS_IN_PROCESS",), MEDIA_ROOT=str(tmp_path / "media")
     )
-    manage(env, "migrate", "--no-input", "-v", "0")
+    migrate(env)
     seed = "import json; from tests.core import retention_data as r; print(json.dumps(r.seed()))"
     seeded = json.loads(_shell(env, seed))
     assert all((tmp_path / "media" / path).exists() for path in seeded["files"])

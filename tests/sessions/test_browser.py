@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.served import ROOT, embedded_env, free_port, manage, serving, wait_until_healthy
+from tests.served import ROOT, embedded_env, free_port, migrate, serving, wait_until_healthy
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -65,7 +65,7 @@ def _demo_server(factory: pytest.TempPathFactory, log: str, **settings: str) -> 
     base = f"http://127.0.0.1:{port}"
     # A photo the engine calls inconclusive must end in a fail, not a retry screen.
     env = embedded_env(database, base, DEMO_MODE="true", DEBUG="true", SESSION_MAX_ATTEMPTS="1", **settings)
-    manage(env, "migrate", "--no-input", "-v", "0")
+    migrate(env)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with serving(env, port, ARTIFACTS / f"{log}.log") as process:
         wait_until_healthy(process, base, ARTIFACTS / f"{log}.log")

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.served import ROOT, embedded_env, free_port, manage, serving, wait_until_healthy
+from tests.served import ROOT, embedded_env, free_port, manage, migrate, serving, wait_until_healthy
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -35,7 +35,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = embedded_env(database, base, DEMO_MODE="true", DEBUG="true")
-    manage(env, "migrate", "--no-input", "-v", "0")
+    migrate(env)
     printed = manage(env, "demo_setup", "--base-url", base)
     manage(env, "verification_examples_setup")
     # Before the server starts: its in-process periodic jobs write to the same SQLite file.
