@@ -33,6 +33,13 @@ application = ProtocolTypeRouter(
     }
 )
 
+if settings.CAPTURE_ANALYSIS == "web":
+    # This process analyses its sockets' frames: the models load now, not under the first frame (or under the
+    # frames of a session that reconnects here after another web process died), which then went stale waiting.
+    from apps.sessions.services.frames import engine_warm_up
+
+    engine_warm_up()
+
 if settings.PERIODIC_JOBS_IN_PROCESS:
     # The embedded default has no Celery beat: this process runs the periodic jobs (expiry, retention).
     periodic_scheduler_start()

@@ -246,3 +246,37 @@ async def test_with_web_analysis_a_killed_web_process_loses_nothing(web_cluster)
     samples = parse(await asyncio.to_thread(_scrape, web_cluster["bases"][1]))[1]
     assert value(samples, "liveproof_verdicts_total", result="Pass", reason="none") == 1
     assert value(samples, "liveproof_engine_seconds_count", stage="analyze_frame") >= 3
+
+
+_LOADED_AT_START = """
+import threading
+import config.asgi
+from apps.core import engine
+for thread in threading.enumerate():
+    if thread.name == "engine-warm-up":
+        thread.join(240)
+print(sorted(engine._engines))
+"""
+
+
+@pytest.mark.parametrize(("analysis", "loaded"), [("web", True), ("worker", False)])
+def test_a_web_process_that_analyses_frames_loads_the_models_when_it_starts(analysis, loaded, tmp_path):
+    """With CAPTURE_ANALYSIS=web the web process loads the face models as it starts, not under the first frame.
+
+    The killed-web-process test above once got ``retry`` on a loaded CI machine: web B loaded the models under
+    the resumed session's first frame, the frames queued behind it went stale, and the passive hold ended
+    without the blink it had been shown. A process that only hands frames to the workers loads nothing."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env.update(
+        DJANGO_SETTINGS_MODULE="config.settings.base",
+        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        PERIODIC_JOBS_IN_PROCESS="false",
+        CAPTURE_ANALYSIS=analysis,
+    )
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "-c", _LOADED_AT_START], cwd=root, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    engines = done.stdout.strip().splitlines()[-1]
+    assert (engines != "[]") is loaded, engines
