@@ -25,3 +25,17 @@ def _drop_inherited_database_pools(**_: object) -> None:
         if pools is not None:
             pools.pop(connection.alias, None)
         connection.connection = None
+
+
+# The queues whose tasks run the face engine (frame analysis and verdicts, key-frame embeddings).
+ENGINE_QUEUES = frozenset({"frames", "keys"})
+
+
+@worker_process_init.connect
+def _load_face_models(**_: object) -> None:
+    """A worker process that takes engine tasks loads the face models as it starts, not under its first frame:
+    a restarted or added frames worker would otherwise keep a live session's frames waiting seconds for them."""
+    if ENGINE_QUEUES & set(app.amqp.queues.consume_from):
+        from apps.core.engine import engine_load_in_background
+
+        engine_load_in_background()

@@ -2,12 +2,15 @@
 
 The engine package itself never touches settings; this module builds its
 config and caches one engine per process (loading the models takes about a
-second and ~150 MB, so every worker does it once, lazily, on first use).
+second and ~150 MB, so every worker does it once: on first use, or as it starts
+with ``engine_load_in_background``).
 """
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from dataclasses import replace
 from functools import cache
 
@@ -16,6 +19,7 @@ from django.conf import settings
 from apps.face_engine.factory import build_engine, check_model_files, engine_choice
 from apps.face_engine.types import EngineName, EngineSettings, FaceEngine, ModelFilesMissing
 
+logger = logging.getLogger(__name__)
 _lock = threading.Lock()
 _engines: dict[str, FaceEngine] = {}
 
@@ -47,6 +51,21 @@ def get_engine(name: EngineName | None = None) -> FaceEngine:
                 engine = build_engine(replace(base, engine=key))
                 _engines[key] = engine
     return engine
+
+
+def engine_load_in_background() -> threading.Thread:
+    """Load the configured engine on a thread, so that a process that will analyse frames has its models before
+    the first frame arrives (a first frame would otherwise wait seconds for them, and the frames behind it go
+    stale). A frame that arrives meanwhile waits for the same load (``get_engine``'s lock)."""
+
+    def load() -> None:
+        started = time.monotonic()
+        get_engine()
+        logger.info("face engine %s loaded in %.1f s", engine_choice(engine_settings()), time.monotonic() - started)
+
+    thread = threading.Thread(target=load, name="engine-warm-up", daemon=True)
+    thread.start()
+    return thread
 
 
 def engine_status() -> tuple[bool, str]:

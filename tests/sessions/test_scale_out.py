@@ -280,3 +280,32 @@ def test_a_web_process_that_analyses_frames_loads_the_models_when_it_starts(anal
     assert done.returncode == 0, done.stderr[-3000:]
     engines = done.stdout.strip().splitlines()[-1]
     assert (engines != "[]") is loaded, engines
+
+
+@pytest.mark.parametrize(("queues", "loaded"), [("frames", True), ("keys", True), ("default,webhooks", False)])
+def test_a_worker_that_runs_the_engine_loads_the_models_when_it_starts(queues, loaded, tmp_path):
+    """A frames (or keys) worker process loads the face models as it starts: a restarted or added frames worker
+    would otherwise keep the first live session it serves waiting seconds for them, and that session's frames
+    go stale (the web-mode failure above, on the worker side). A worker for the other queues loads nothing."""
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env.update(
+        DJANGO_SETTINGS_MODULE="config.settings.base",
+        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        REDIS_URL=require_redis(),
+        PERIODIC_JOBS_IN_PROCESS="false",
+    )
+    log = tmp_path / "worker.log"
+
+    def seen() -> tuple[bool, bool]:
+        text = log.read_text(errors="replace")
+        return " ready." in text, "face engine" in text and " loaded in " in text
+
+    with _celery(env, "warm", queues, log):
+        deadline = time.monotonic() + 240
+        # No task is sent: what loads, loads because the worker started. (The load runs beside the pool's
+        # start, so a loaded machine may report ready first: wait for both.)
+        while time.monotonic() < deadline and not (seen()[0] and (seen()[1] or not loaded)):
+            time.sleep(0.2)
+        if not loaded:
+            time.sleep(3)  # time enough for a load that should not happen to show
+    assert seen() == (True, loaded), log.read_text(errors="replace")[-3000:]

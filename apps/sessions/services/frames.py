@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import base64
-import threading
 import time
 from collections.abc import Callable
 
 from django.conf import settings
 
-from apps.core.engine import get_engine
+from apps.core.engine import engine_load_in_background, get_engine
 from apps.core.metrics import VERDICT_LATENCY, EngineTimer
 from apps.face_engine.types import FrameError
 
@@ -37,7 +36,7 @@ def engine_warm_up() -> None:
     """Load the face models in the background when this process will analyse frames itself (the embedded mode,
     or CAPTURE_ANALYSIS = "web")."""
     if getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False) or settings.CAPTURE_ANALYSIS == "web":
-        threading.Thread(target=get_engine, name="engine-warm-up", daemon=True).start()
+        engine_load_in_background()
 
 
 def frame_encode(frame: bytes) -> str:
