@@ -116,6 +116,12 @@ def mesh_measures(points: MeshPoints) -> FaceMeasures:
     )
 
 
+def mesh_rigid_depth(points: MeshPoints, iod: float) -> list[float]:
+    """The mesh's depth (z) of each rigid vertex, centred, in inter-ocular distances (``planar.depth_fit``)."""
+    z = np.asarray(points, dtype=np.float64)[list(MESH_RIGID), 2]
+    return [round(float(v), 3) for v in (z - z.mean()) / max(float(iod), 1e-6)]
+
+
 def mesh_rigid_points(points: MeshPoints) -> npt.NDArray[np.float32]:
     """The (x, y) of the rigid vertices the planar check compares (eye corners first)."""
     return np.asarray(np.asarray(points)[list(MESH_RIGID), :2], dtype=np.float32)

@@ -21,7 +21,7 @@ from .backends.base import Backend, Box, GrayImage, MeshBackend
 from .challenges import DETECTORS
 from .decode import decode_image
 from .measures import box_from_landmarks, face_quality, rigid_points
-from .mesh_signals import mesh_rigid_points
+from .mesh_signals import mesh_rigid_depth, mesh_rigid_points
 from .screen import SCREEN_PEAK, SCREEN_SAMPLE_EVERY, screen_peak
 from .state import CaptureData
 from .tracking import TrackedFace, detect_faces, track_face
@@ -120,6 +120,8 @@ class Engine:
         # Without a usable face nothing moves on; the frame's measures are kept (the detectors read them later).
         if not progress.note_pause(st, since, t, q.problems()):
             progress.advance(st, t, row)
+            if face.mesh is not None and st.baseline is not None and st.baseline_depth is None:
+                st.baseline_depth = mesh_rigid_depth(face.mesh, st.baseline_iod)
         key_frames.keep_key_frames(st, frame, t, m, quality_ok=q.ok, box=face.box, settings=self.settings)
         return progress.frame_result(st, progress.frame_feedback(st, q, row))
 

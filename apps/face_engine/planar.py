@@ -51,6 +51,10 @@ NOISE_PARALLAX_FACTOR = 4.0
 NOISE_PARALLAX_FLOOR = 0.06  # never below this (IODs), however quiet the still frames
 NOISE_DEFAULT = 0.04  # the noise assumed when fewer than MIN_STILL_FRAMES were still (the largest seen)
 MIN_STILL_FRAMES = 5
+# A flat picture's motion is a homography; the same motion fitted as a rigid face-shaped body (an affine camera
+# on the mesh's own depths, as many parameters) leaves more. Median over informative frames of the body's
+# residual over the plane's that a capture must reach to be called flat (chosen on world A, docs/engine.md).
+FLAT_DEPTH_RATIO = 0.22
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,7 @@ class PlanarResult:
     residual: float  # 90th percentile of r_h over informative frames (IODs)
     evidence: float  # largest r_sim seen (IODs)
     threshold: float = PARALLAX  # the r_h that counted as parallax in this capture
+    depth_ratio: float | None = None  # median over informative frames of the depth fit's residual over r_h
 
     @property
     def score(self) -> float:
@@ -83,6 +88,12 @@ RESIDUAL_CACHE_SIZE = 4096  # about 1.3 KB each with the mesh's 40 rigid points:
 
 
 def _fit_residual(kind: str, src: npt.NDArray[np.float64], dst: npt.NDArray[np.float64]) -> float:
+    if kind == "depth":
+        # An affine camera on the reference's points with their depth (x, y, z, 1: 8 parameters, as many as
+        # a homography): every view of a rigid body of that shape, turned, nodded, rolled, moved or zoomed.
+        base = np.column_stack([src, np.ones(len(src))])
+        coef, *_ = np.linalg.lstsq(base, dst, rcond=None)
+        return _rms(base @ coef, dst)
     if kind == "similarity":
         m, _ = cv2.estimateAffinePartial2D(src, dst, method=cv2.LMEDS)
         if m is None:
@@ -97,12 +108,14 @@ def _fit_residual(kind: str, src: npt.NDArray[np.float64], dst: npt.NDArray[np.f
 
 @functools.lru_cache(maxsize=RESIDUAL_CACHE_SIZE)
 def _remembered_residual(kind: str, src: bytes, dst: bytes) -> float:
-    return _fit_residual(kind, np.frombuffer(src).reshape(-1, 2), np.frombuffer(dst).reshape(-1, 2))
+    return _fit_residual(
+        kind, np.frombuffer(src).reshape(-1, 3 if kind == "depth" else 2), np.frombuffer(dst).reshape(-1, 2)
+    )
 
 
 def _residual(kind: str, src: npt.NDArray[Any], dst: npt.NDArray[Any]) -> float:
     def raw(points: npt.NDArray[Any]) -> bytes:
-        return np.ascontiguousarray(points, dtype=np.float64).reshape(-1, 2).tobytes()
+        return np.ascontiguousarray(points, dtype=np.float64).tobytes()
 
     return _remembered_residual(kind, raw(src), raw(dst))
 
@@ -113,6 +126,10 @@ def _similarity_residual(src: npt.NDArray[Any], dst: npt.NDArray[Any]) -> float:
 
 def _homography_residual(src: npt.NDArray[Any], dst: npt.NDArray[Any]) -> float:
     return _residual("homography", src, dst)
+
+
+def _depth_residual(src: npt.NDArray[Any], depth: npt.NDArray[Any], dst: npt.NDArray[Any]) -> float:
+    return _residual("depth", np.column_stack([src, depth]), dst)
 
 
 def skull_step(previous: npt.NDArray[Any], current: npt.NDArray[Any], iod: float) -> float:
@@ -144,6 +161,7 @@ def planar_check(
     *,
     turns: list[tuple[float, float]] | None = None,
     parallax_threshold: float = PARALLAX,
+    depth: list[float] | None = None,
 ) -> PlanarResult:
     """Judge a sequence of rigid-landmark sets (N x 2 each) against a neutral reference.
 
@@ -155,10 +173,16 @@ def planar_check(
 
     ``parallax_threshold``: the r_h a parallax frame needs; the fixed ``PARALLAX`` for the 68 points, the
     capture's own noise floor for the mesh (``noise_parallax_threshold``).
+
+    ``depth`` (the mesh only): each reference point's depth in inter-ocular distances. A picture is then only
+    called flat when a plane explains its motion clearly better than a rigid body of the face's own shape does
+    (``FLAT_DEPTH_RATIO``): a head turning in a room whose parallax drowns in the noise is not flat.
     """
     ref = np.asarray(reference, dtype=np.float64)
     scale = max(float(iod), 1e-6)
     informative: list[tuple[float, float]] = []
+    shaped = np.asarray(depth, dtype=np.float64) * scale if depth is not None else None
+    depth_fits: list[float] = []
     parallax = 0
     evidence = 0.0
     reliable, previous = True, 0.0
@@ -177,6 +201,8 @@ def planar_check(
         evidence = max(evidence, r_sim)
         r_h = _homography_residual(ref, cur) / scale
         informative.append((r_sim, r_h))
+        if shaped is not None:
+            depth_fits.append(_depth_residual(ref, shaped, cur) / scale / max(r_h, 1e-6))
         turned = turns is None or abs(turns[i][0]) >= PARALLAX_YAW or abs(turns[i][1]) >= PARALLAX_PITCH
         parallax += r_h >= parallax_threshold and turned
     if not informative:
@@ -184,6 +210,7 @@ def planar_check(
     arr = np.asarray(informative)
     residual = float(np.percentile(arr[:, 1], 90))
     ratio = float(np.median(arr[:, 1] / arr[:, 0]))
+    depth_ratio = float(np.median(depth_fits)) if depth_fits else None
     outcome: Literal["live", "planar", "unknown"] = "unknown"
     if parallax >= MIN_PARALLAX_FRAMES:
         outcome = "live"
@@ -192,6 +219,7 @@ def planar_check(
         # One or two jittery frames among many do not make a picture three-dimensional.
         and parallax <= MAX_PLANAR_OUTLIERS * len(informative)
         and ratio <= MAX_PLANAR_RATIO
+        and (depth_ratio is None or depth_ratio >= FLAT_DEPTH_RATIO)
     ):
         outcome = "planar"
-    return PlanarResult(outcome, len(informative), parallax, residual, evidence, parallax_threshold)
+    return PlanarResult(outcome, len(informative), parallax, residual, evidence, parallax_threshold, depth_ratio)

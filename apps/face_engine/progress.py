@@ -273,7 +273,9 @@ def planar_evidence(st: CaptureData) -> PlanarResult:
     turns = [(p.yaw_ratio - yaw, p.pitch_ratio - pitch) for p in st.pts_pose] if st.pts_pose else None
     reference = np.asarray(st.baseline_pts, np.float32)
     threshold = noise_parallax_threshold(frames, reference, st.baseline_iod) if st.mesh else PARALLAX
-    return planar_check(frames, reference, st.baseline_iod, turns=turns, parallax_threshold=threshold)
+    return planar_check(
+        frames, reference, st.baseline_iod, turns=turns, parallax_threshold=threshold, depth=st.baseline_depth
+    )
 
 
 def _run_passive(st: CaptureData, t: float) -> None:

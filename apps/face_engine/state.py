@@ -149,6 +149,9 @@ class CaptureData:
     baseline: MeasureRow | None = None  # the median of the first frames: the user's own neutral face
     baseline_pts: list[list[float]] | None = None
     baseline_iod: float = 0.0
+    # The mesh's depth (z) of each rigid point at the baseline, centred, in inter-ocular distances: the shape a
+    # rigid head's landmarks move with (``planar.depth_fit``); None for the 68 points, which have no depth.
+    baseline_depth: list[float] | None = None
     series: list[MeasureRow] = field(default_factory=list)
     pts: list[list[float]] = field(default_factory=list)  # flattened rigid points per face frame
     pts_pose: list[PoseRatios] = field(default_factory=list)  # of each pts entry

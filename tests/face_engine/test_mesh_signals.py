@@ -149,3 +149,21 @@ def test_the_rigid_set_starts_with_the_eye_corners() -> None:
     points = np.zeros((478, 3), np.float32)
     points[:, 0] = np.arange(478)
     assert mesh_rigid_points(points)[:4, 0].tolist() == [33, 133, 362, 263]
+
+
+def test_the_baseline_keeps_the_faces_own_depth_for_the_planar_check(mediapipe_engine) -> None:
+    """The mesh's depth at the baseline (40 rigid vertices, centred, in IODs) is kept in the state, as the shape
+    the planar check fits a rigid head with: the nose in front, the temples behind (the mesh's z grows away)."""
+    from apps.face_engine.progress import planar_evidence
+    from apps.face_engine.state import CaptureData
+    from tests.face_engine.synth_capture import live_clip, run_capture
+
+    clip = live_clip("astronaut", ("turn_left",))
+    state = run_capture(mediapipe_engine, clip, mode="active", challenges=("turn_left",)).results[-1].state
+    depth = state.baseline_depth
+    assert depth is not None and len(depth) == len(MESH_RIGID)
+    assert abs(sum(depth)) < 0.01
+    nose, temples = depth[MESH_RIGID.index(4)], (depth[MESH_RIGID.index(234)], depth[MESH_RIGID.index(454)])
+    assert nose == min(depth) and min(temples) - nose > 0.4
+    assert CaptureData.from_json(state.to_json()).baseline_depth == depth
+    assert planar_evidence(state).depth_ratio is not None  # the turn gave informative frames to fit

@@ -1,10 +1,12 @@
 """Issue 11's targets on a sample of both test worlds: APCER 0 % and BPCER at most 5 % on each.
 
 The full figures (63 live clips and 168 attacks per world) come from
-``bench/worlds.py run`` and are in docs/benchmarks.md; this runs every 70th
-clip of each world (three live clips: a passive hold, two and one
-challenges; one print under challenges) through ``manage.py evaluate``, so
-that it flips when the engine is fixed.
+``bench/worlds.py run`` and are in docs/benchmarks.md; this builds a smaller
+set of each world (2 live clips and 1 attack per person: 14 live clips and 7
+attacks) and runs it through ``manage.py evaluate``, so that it flips when
+the engine is fixed. (Every 70th clip of the full set, 3 live clips and a
+print, stopped showing the failure once the depth fit freed one live head,
+although the full sets still miss the targets.)
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from django.core.management import call_command
 
 from tests.face_engine.worlds import build
 
-SAMPLE = {"n_people": 7, "lives": 9, "attacks": 24, "seed": 0, "stride": 70}
+SAMPLE = {"n_people": 7, "lives": 2, "attacks": 1, "seed": 0, "stride": 1}
 
 
 def _evaluate(directory: Path) -> dict[str, Any]:
@@ -33,13 +35,14 @@ def _evaluate(directory: Path) -> dict[str, Any]:
 @pytest.mark.xfail(
     strict=True,
     raises=AssertionError,
-    reason="issue 11: the default engine (MediaPipe) refuses a live person of world B as presentationAttack",
+    reason="issue 11: the default engine (MediaPipe) refuses live people of both worlds (a passive hold of world A "
+    "without evidence; on world B a passive hold and a live head called flat, presentationAttack)",
 )
 def test_both_worlds_meet_the_targets(tmp_path: Path) -> None:
     summaries = {}
     for world in ("a", "b"):
         summary = _evaluate(build(world, tmp_path / world, **SAMPLE))
-        assert (summary["lives"], summary["attacks"]) == (3, 1)
+        assert (summary["lives"], summary["attacks"]) == (14, 7)
         summaries[world] = summary
     failures = {
         world: [(c["clip"], c["verdict"], c["reasons"]) for c in s["perClip"] if not c["correct"]]
