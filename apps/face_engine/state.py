@@ -204,7 +204,10 @@ class CaptureData:
                 data["pts"] = _unpack_points(data["pts"])
             best = data.pop("best", None)
             keys = data.pop("keys", [])
-            state = cls(**data)
+            # A field this version does not know was added by a later one (a rolling upgrade: a newer process
+            # saved the state, this one reads it): dropped, so the capture goes on without what it held.
+            known = {f.name for f in fields(cls)}
+            state = cls(**{k: v for k, v in data.items() if k in known})
             state.best = KeyFrame.from_obj(best, blobs) if best else None
             state.keys = [KeyFrame.from_obj(k, blobs) for k in keys]
             if blobs is not None:

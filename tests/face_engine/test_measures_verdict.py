@@ -119,6 +119,20 @@ def test_a_corrupt_or_foreign_state_is_refused_with_a_typed_error(each_engine) -
         assert err.value.code == "badState"
 
 
+def test_a_state_a_later_version_saved_with_a_field_this_one_does_not_know_still_loads(each_engine) -> None:
+    """A rolling upgrade: a newer process saved the state with a field it added, this one reads it. The field is
+    dropped and the capture goes on (it was refused as badState, ending the capture, when a field was added)."""
+    import json
+
+    state = each_engine.new_capture(CapturePlan(mode="active", challenges=("blink",)))
+    for i, jpeg in enumerate(live_clip("astronaut", ("blink",))[:6]):
+        state = each_engine.analyze_frame(state, jpeg, i / 15).state
+    newer = json.loads(state.to_json())
+    newer["added_later"] = [1.0, 2.0]
+    loaded = each_engine.load_capture(json.dumps(newer))
+    assert loaded.to_json() == state.to_json()
+
+
 def test_a_blink_is_the_eyes_changing_look_with_the_head_still_not_a_jittery_eye_ratio() -> None:
     from apps.face_engine.challenges import blink_detected
     from apps.face_engine.state import MeasureRow
