@@ -117,7 +117,7 @@ def mesh_measures(points: MeshPoints) -> FaceMeasures:
 
 
 def mesh_rigid_depth(points: MeshPoints, iod: float) -> list[float]:
-    """The mesh's depth (z) of each rigid vertex, centred, in inter-ocular distances (``planar.depth_fit``)."""
+    """The mesh's depth (z) of each rigid vertex, centred, in inter-ocular distances (``planar.FLAT_DEPTH_RATIO``)."""
     z = np.asarray(points, dtype=np.float64)[list(MESH_RIGID), 2]
     return [round(float(v), 3) for v in (z - z.mean()) / max(float(iod), 1e-6)]
 

@@ -119,8 +119,10 @@ class Engine:
                 st.screen_hits += peak >= SCREEN_PEAK
         # Without a usable face nothing moves on; the frame's measures are kept (the detectors read them later).
         if not progress.note_pause(st, since, t, q.problems()):
+            had_baseline = st.baseline is not None
             progress.advance(st, t, row)
-            if face.mesh is not None and st.baseline is not None and st.baseline_depth is None:
+            if face.mesh is not None and not had_baseline and st.baseline is not None:
+                # The face's shape as the baseline frame shows it (a later frame may be turned already).
                 st.baseline_depth = mesh_rigid_depth(face.mesh, st.baseline_iod)
         key_frames.keep_key_frames(st, frame, t, m, quality_ok=q.ok, box=face.box, settings=self.settings)
         return progress.frame_result(st, progress.frame_feedback(st, q, row))

@@ -181,7 +181,8 @@ def planar_check(
     ref = np.asarray(reference, dtype=np.float64)
     scale = max(float(iod), 1e-6)
     informative: list[tuple[float, float]] = []
-    shaped = np.asarray(depth, dtype=np.float64) * scale if depth is not None else None
+    # A depth that does not match the points (another rigid set) is not used: the capture is judged without it.
+    shaped = np.asarray(depth, dtype=np.float64) * scale if depth is not None and len(depth) == len(ref) else None
     depth_fits: list[float] = []
     parallax = 0
     evidence = 0.0

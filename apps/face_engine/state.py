@@ -150,7 +150,7 @@ class CaptureData:
     baseline_pts: list[list[float]] | None = None
     baseline_iod: float = 0.0
     # The mesh's depth (z) of each rigid point at the baseline, centred, in inter-ocular distances: the shape a
-    # rigid head's landmarks move with (``planar.depth_fit``); None for the 68 points, which have no depth.
+    # rigid head's landmarks move with (``planar.FLAT_DEPTH_RATIO``); None for the 68 points, which have no depth.
     baseline_depth: list[float] | None = None
     series: list[MeasureRow] = field(default_factory=list)
     pts: list[list[float]] = field(default_factory=list)  # flattened rigid points per face frame

@@ -11,6 +11,7 @@ from apps.face_engine.backends.base import MeshBackend
 from apps.face_engine.mesh_signals import MESH_RIGID, mesh_measures, mesh_rigid_points
 from apps.face_engine.pipeline import Engine
 from apps.face_engine.planar import NOISE_PARALLAX_FACTOR, NOISE_PARALLAX_FLOOR, noise_parallax_threshold
+from apps.face_engine.types import CapturePlan
 from tests.face_engine import synthetic
 
 FPS = 15
@@ -167,3 +168,25 @@ def test_the_baseline_keeps_the_faces_own_depth_for_the_planar_check(mediapipe_e
     assert nose == min(depth) and min(temples) - nose > 0.4
     assert CaptureData.from_json(state.to_json()).baseline_depth == depth
     assert planar_evidence(state).depth_ratio is not None  # the turn gave informative frames to fit
+
+
+def test_a_capture_saved_before_the_depth_was_kept_goes_on_without_it(mediapipe_engine) -> None:
+    """A capture in flight at the upgrade has its baseline but no depth: a later frame (the head may be turned
+    by then) does not stand in for the baseline's shape, and the capture is judged as before."""
+    import json
+
+    from tests.face_engine.synth_capture import live_clip
+
+    clip = live_clip("astronaut", ("turn_left",))
+    state = mediapipe_engine.new_capture(CapturePlan(mode="active", challenges=("turn_left",)))
+    i = 0
+    while state.baseline is None:
+        state = mediapipe_engine.analyze_frame(state, clip[i], i / FPS).state
+        i += 1
+    assert state.baseline_depth is not None  # taken on the frame that set the baseline
+    before = json.loads(state.to_json())
+    del before["baseline_depth"]  # as a release without the field saved it
+    state = mediapipe_engine.load_capture(json.dumps(before))
+    for j in range(i, i + 5):
+        state = mediapipe_engine.analyze_frame(state, clip[j], j / FPS).state
+    assert state.baseline_depth is None

@@ -77,3 +77,13 @@ def test_a_tilted_picture_of_a_face_is_still_flat_with_the_faces_shape(axis: str
     frames = _noisy([_view(xy, flat, distance=3.0, **{axis: p}) for p in poses], sigma=0.3)
     result = planar.planar_check(frames, ref, IOD, parallax_threshold=0.06, depth=list(z / IOD))
     assert result.outcome == "planar"
+
+
+def test_a_depth_that_does_not_match_the_points_is_not_used() -> None:
+    xy, z = _face()
+    flat = np.zeros_like(z)
+    ref = _view(xy, flat, distance=3.0)
+    poses = [0.0] * 6 + [10.0, 20.0, 30.0, 30.0, 30.0, 20.0, 10.0, 0.0, -10.0, -20.0, -30.0, -30.0, -30.0, -20.0]
+    frames = _noisy([_view(xy, flat, distance=3.0, yaw=p) for p in poses], sigma=0.3)
+    judged = planar.planar_check(frames, ref, IOD, parallax_threshold=0.06, depth=list(z[:20] / IOD))
+    assert judged.outcome == "planar" and judged.depth_ratio is None
