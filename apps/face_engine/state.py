@@ -206,8 +206,7 @@ class CaptureData:
             keys = data.pop("keys", [])
             # A field this version does not know was added by a later one (a rolling upgrade: a newer process
             # saved the state, this one reads it): dropped, so the capture goes on without what it held.
-            known = {f.name for f in fields(cls)}
-            state = cls(**{k: v for k, v in data.items() if k in known})
+            state = cls(**{k: v for k, v in data.items() if k in _STATE_FIELDS})
             state.best = KeyFrame.from_obj(best, blobs) if best else None
             state.keys = [KeyFrame.from_obj(k, blobs) for k in keys]
             if blobs is not None:
@@ -228,6 +227,9 @@ class CaptureData:
         self.baseline = MeasureRow(*self.baseline) if self.baseline is not None else None
         self.pts_pose = [PoseRatios(*pose) for pose in self.pts_pose]
         self.outcomes = [Outcome(*outcome) for outcome in self.outcomes]
+
+
+_STATE_FIELDS = frozenset(f.name for f in fields(CaptureData))  # what this version stores (read on every frame)
 
 
 def _pack_points(pts: list[list[float]]) -> dict[str, Any] | list[list[float]]:
