@@ -9,12 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import threading
-import time
-import uuid
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from typing import Any, NotRequired, TypedDict
 
 from django.core.cache import cache
@@ -23,11 +18,6 @@ logger = logging.getLogger(__name__)
 
 # Longer than any session's TTL, so live state never vanishes mid-capture.
 _STATE_TIMEOUT = 2 * 60 * 60
-# A session's lock lives this long unless its holder renews it (every second while it works), so a
-# lock left by a killed worker blocks the session for a few seconds, not for a whole capture.
-LOCK_TTL_SECONDS = 4
-_LOCK_RENEW_SECONDS = 1.0
-_LOCK_POLL_SECONDS = 0.02
 
 
 class CaptureRecord(TypedDict):
@@ -98,84 +88,6 @@ def capture_record_delete(*, session_id: str) -> None:
     """Forget the session's capture: its state, its JPEGs (best frame, face crops), every key-frame embedding."""
     capture_blobs_forget(session_id=session_id)
     cache.delete_many([_state_key(session_id), *_key_embedding_keys(session_id)])
-
-
-def _lock_key(session_id: str) -> str:
-    return f"capture:lock:{session_id}"
-
-
-class _LockRenewer:
-    """One thread per process renews every session lock the process holds, once a second.
-
-    A thread per lock cost every frame a thread start (a fork-safe handshake that, on a busy core, took
-    longer than the Redis calls of the frame). The thread starts with the first lock and again in a forked
-    child (a fork keeps no threads); a lock that expired and another worker took is dropped, never extended.
-    """
-
-    def __init__(self) -> None:
-        self._held: dict[str, str] = {}
-        self._mutex = threading.Lock()
-        self._pid = 0
-
-    def hold(self, key: str, token: str) -> None:
-        with self._mutex:
-            self._held[key] = token
-            if self._pid != os.getpid():
-                self._pid = os.getpid()
-                threading.Thread(target=self._run, args=(self._pid,), name="session-locks", daemon=True).start()
-
-    def release(self, key: str, token: str) -> None:
-        with self._mutex:
-            if self._held.get(key) == token:
-                del self._held[key]
-
-    def _run(self, pid: int) -> None:
-        while self._pid == pid:
-            time.sleep(_LOCK_RENEW_SECONDS)
-            with self._mutex:
-                held = list(self._held.items())
-            for key, token in held:
-                try:
-                    if cache.get(key) == token:
-                        cache.touch(key, LOCK_TTL_SECONDS)
-                    else:  # expired and taken by another worker: never extend someone else's lock
-                        self.release(key, token)
-                except Exception:  # a cache outage must not end the thread; the next tick tries again
-                    logger.warning("Could not renew session lock %s", key, exc_info=True)
-
-
-_renewer = _LockRenewer()
-
-
-@contextmanager
-def session_lock(*, session_id: str, wait: float = 0.0) -> Iterator[bool]:
-    """Yield whether this process holds the session's lock (``cache.add`` is atomic).
-
-    Held while a frame is analysed or the verdict computed. The lock expires after
-    LOCK_TTL_SECONDS; this process's renewer thread extends it while it is held, so only
-    a dead holder's lock lapses. ``wait`` seconds: how long to keep trying while another
-    holder has it (a frame holds it for milliseconds); 0 gives up at once.
-    """
-    key, token = _lock_key(session_id), uuid.uuid4().hex
-    deadline = time.monotonic() + wait
-    acquired = bool(cache.add(key, token, timeout=LOCK_TTL_SECONDS))
-    while not acquired and time.monotonic() < deadline:
-        time.sleep(_LOCK_POLL_SECONDS)
-        acquired = bool(cache.add(key, token, timeout=LOCK_TTL_SECONDS))
-    if acquired:
-        _renewer.hold(key, token)
-    try:
-        yield acquired
-    finally:
-        if acquired:
-            _renewer.release(key, token)
-            if cache.get(key) == token:
-                cache.delete(key)
-
-
-def session_lock_held(*, session_id: str) -> bool:
-    """Whether a live process is working on the session right now."""
-    return cache.get(_lock_key(session_id)) is not None
 
 
 def _key_count_key(session_id: str) -> str:

@@ -21,7 +21,8 @@ from django.test import Client
 from apps.sessions import services, tasks
 from apps.sessions.models import Session
 from apps.sessions.services import frames, verdict
-from apps.sessions.state_store import LOCK_TTL_SECONDS, capture_record_get, session_lock, session_lock_held
+from apps.sessions.session_locks import LOCK_TTL_SECONDS, session_lock, session_lock_held
+from apps.sessions.state_store import capture_record_get
 from apps.sessions.tokens import page_key_create, session_token_issue
 from tests.conftest import require_postgres, require_redis
 from tests.face_engine.synth_capture import passive_clip
@@ -159,7 +160,7 @@ import os, sys, time
 import django
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
 django.setup()
-from apps.sessions.state_store import session_lock
+from apps.sessions.session_locks import session_lock
 with session_lock(session_id=sys.argv[1]) as acquired:
     print("held" if acquired else "busy", flush=True)
     time.sleep(600)

@@ -17,7 +17,8 @@ from ..frame_timing import frame_mark, frame_marks_observe_worker, frame_marks_s
 from ..messages import frame_messages, session_state_message
 from ..models import Session
 from ..notifier import notify, notify_message
-from ..state_store import capture_record_get, capture_record_put, session_lock
+from ..session_locks import session_lock
+from ..state_store import capture_record_get, capture_record_put
 from .attempts import frame_log_append
 from .create import capture_state_load
 from .key_frames import KeyFrameRequest

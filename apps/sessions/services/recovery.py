@@ -17,13 +17,8 @@ from datetime import datetime, timedelta
 from django.utils import timezone
 
 from ..models import Session
-from ..state_store import (
-    capture_record_delete,
-    capture_record_get,
-    decide_queued_mark,
-    results_unannounced,
-    session_lock_held,
-)
+from ..session_locks import session_lock_held
+from ..state_store import capture_record_delete, capture_record_get, decide_queued_mark, results_unannounced
 from .lifecycle import DecideRequest, session_result_notify
 
 # A result committed this recently may still be on its way from its own worker.

@@ -21,7 +21,8 @@ from apps.verifications.session_config import FaceRecognitionConfig
 from apps.webhooks.event_types import EventType
 
 from ..models import Session, SessionAttempt
-from ..state_store import CaptureRecord, capture_blobs_get, capture_record_delete, capture_record_get, session_lock
+from ..session_locks import session_lock
+from ..state_store import CaptureRecord, capture_blobs_get, capture_record_delete, capture_record_get
 from ..verdict_rules import VerifierResults, liveness_verdict, session_outcome, verifier_results
 from .attempts import attempt_evidence, session_attempt_record
 from .create import capture_state_load
