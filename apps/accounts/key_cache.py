@@ -5,7 +5,8 @@ Keys that authenticated are kept here for ``API_KEY_CACHE_SECONDS``, under their
 the plaintext). Any save or delete of a key or an account, and the services' UPDATEs of keys, bump one integer
 in the shared cache, the keys version: an entry cached under another version is never used, so a revocation
 takes effect on every process's next request, not after the TTL. Reading the version is one cache GET per
-request; when the cache cannot be read, keys are looked up in the database as before.
+request; when the cache cannot be read, keys are looked up in the database as before, and the keys this
+process had cached are dropped (a change made during the outage could not bump the version).
 """
 
 from __future__ import annotations
@@ -99,6 +100,9 @@ def keys_version() -> int | None:
             cache.add(VERSION_KEY, secrets.randbits(62), timeout=None)
     except Exception:
         logger.warning("The API keys version could not be read; looking the key up in the database", exc_info=True)
+        # A change made while the cache is down cannot bump the version: what this process cached before
+        # would be trusted again, under the same version, once the cache is back.
+        _keys.clear()
         return None
     return None if version is None else int(version)
 

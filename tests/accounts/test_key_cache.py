@@ -144,3 +144,21 @@ def test_the_cache_drops_the_least_recently_used_key_beyond_its_size():
     assert lru.get(("b", "b"), version=1, ttl=5) is None
     assert lru.get(("a", "a"), version=1, ttl=5) is not None
     assert lru.get(("a", "a"), version=2, ttl=5) is None
+
+
+@pytest.mark.django_db
+def test_a_key_revoked_while_the_cache_was_down_is_refused_once_it_is_back(integrator, warm, monkeypatch):
+    """The revocation could not bump the version; the entry cached before the outage must not come back."""
+    real_get = cache.get
+    down = {"on": True}
+
+    def get(key, *args, **kwargs):
+        if down["on"] and key == key_cache.VERSION_KEY:
+            raise ConnectionError("Redis is down")
+        return real_get(key, *args, **kwargs)
+
+    monkeypatch.setattr(key_cache.cache, "get", get)
+    assert warm() == (200, 1)  # during the outage: looked up in the database
+    ApiKey.objects.filter(account=integrator.account).update(revoked_at=timezone.now())  # no bump reaches Redis
+    down["on"] = False
+    assert warm()[0] == 401
