@@ -60,5 +60,5 @@ def session_connect(*, session_id: str, token: str, seen: DeviceSeen | None = No
         session.refresh_from_db()
     if session.status == Session.Status.IN_PROGRESS and session.verdict != "retry":
         # A (re)connecting browser restarts the current attempt cleanly; it costs no attempt.
-        capture_attempt_reset(session=session)
+        capture_attempt_reset(session=session, keep_completed=True)
     return session, resume

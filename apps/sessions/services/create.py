@@ -28,7 +28,8 @@ from apps.verifications.services import verification_config_parse
 from apps.verifications.session_config import LivenessConfig, RedirectConfig, SessionConfig, VerifierConfigs
 
 from ..models import Session
-from ..state_store import CaptureRecord, capture_blobs_forget, capture_record_put
+from ..session_locks import session_lock
+from ..state_store import CaptureRecord, capture_blobs_forget, capture_record_get, capture_record_put
 from .admission import capture_admission_check
 
 _BLOCK_SERIALIZERS: dict[str, type[StrictSerializer]] = {
@@ -177,13 +178,16 @@ def _entry_user_check(*, account: Account, body: dict[str, Any], verifiers: Veri
 
 
 # --- attempts -----------------------------------------------------------------------------
+# How long a reset waits for a frame of the old attempt that is being analysed (a frame takes milliseconds).
+RESET_LOCK_WAIT_SECONDS = 5.0
 
 
-def capture_attempt_reset(*, session: Session) -> CaptureRecord:
+def capture_attempt_reset(*, session: Session, keep_completed: bool = False) -> CaptureRecord:
     """Fresh state for the session's current attempt; older queued frames become stale.
 
     The engine state itself is created by the worker on the first frame, so the
-    web process never loads the face models.
+    web process never loads the face models. ``keep_completed`` (a reconnecting browser): an attempt
+    whose capture is complete, its verdict under way, is kept as it is.
     """
     verifiers = session.typed_config.verifiers
     plan = {
@@ -210,8 +214,14 @@ def capture_attempt_reset(*, session: Session) -> CaptureRecord:
         "total": len(session.challenges),
         "log": [],
     }
-    capture_blobs_forget(session_id=str(session.id))  # the previous attempt's JPEGs
-    capture_record_put(session_id=str(session.id), record=record)
+    # Under the session's lock: a frame still being analysed for the old attempt finishes and saves first,
+    # then this record replaces it (a frame that saved after this one would bring the old attempt back).
+    with session_lock(session_id=str(session.id), wait=RESET_LOCK_WAIT_SECONDS):
+        current = capture_record_get(session_id=str(session.id)) if keep_completed else None
+        if current is not None and current["complete"]:
+            return current  # that frame completed the capture: its verdict is on its way; a reset would lose it
+        capture_blobs_forget(session_id=str(session.id))  # the previous attempt's JPEGs
+        capture_record_put(session_id=str(session.id), record=record)
     Session.objects.filter(id=session.id).update(attempt_started_at=timezone.now())
     return record
 

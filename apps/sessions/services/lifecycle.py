@@ -19,6 +19,7 @@ from ..messages import session_result_message
 from ..models import AttemptThumbnail, Session, SessionAttempt
 from ..notifier import notify_message
 from ..selectors import session_result_payload
+from ..session_locks import session_lock
 from ..state_store import capture_record_delete, capture_record_get, result_announced_mark
 from ..verdict_rules import ATTEMPTS_EXHAUSTED
 from ..webhook_formats import session_webhook_body
@@ -28,6 +29,8 @@ from .create import capture_attempt_reset, capture_plan_for
 # Why an attempt was abandoned: the page was loaded again while it ran (the operator console shows it).
 RELOADED = "reloaded"
 
+# How long ending a session waits for a frame that is being analysed (a frame takes milliseconds).
+FINISH_LOCK_WAIT_SECONDS = 5.0
 # How a stuck session's verdict is queued again: (session_id, gen); the task module passes its task.
 DecideRequest = Callable[[str, str], object]
 
@@ -122,7 +125,10 @@ def _finish_without_verdict(
                 record=capture_record_get(session_id=str(session.id)),
             )
         webhook_event_record_safe(session=session, event_type=event_type)
-    capture_record_delete(session_id=str(session.id))
+    # After any frame being analysed has saved its state: deleted before that save, the face data would be
+    # written back and kept for hours after the session ended.
+    with session_lock(session_id=str(session.id), wait=FINISH_LOCK_WAIT_SECONDS):
+        capture_record_delete(session_id=str(session.id))
     session_result_notify(session=session)
     return True
 
