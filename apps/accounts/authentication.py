@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
+from django.http import HttpRequest
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
@@ -15,6 +16,7 @@ from rest_framework.request import Request
 from apps.audit.context import Actor, actor_set
 from apps.audit.models import AuditEventType
 from apps.audit.services import api_key_address_seen, audit_record
+from apps.core.addresses import address_clean
 from apps.core.errors import ApplicationError
 from apps.core.ratelimits import RateLimitExceeded, client_address, rate_limit_count, rate_limits_check
 
@@ -36,7 +38,7 @@ FAILURES_BY_ADDRESS = "api-auth-failures:address"
 FAILURES_BY_KEY = "api-auth-failures:key"
 
 
-def _failure_limits(request: Request, credential: str) -> list[tuple[str, str, str]]:
+def _failure_limits(request: HttpRequest | Request, credential: str) -> list[tuple[str, str, str]]:
     """(group, rate, key) of each limit a failed attempt with ``credential`` counts against."""
     limits = [(FAILURES_BY_ADDRESS, str(settings.API_AUTH_FAILURES_PER_ADDRESS), client_address(request))]
     prefix = split_api_key(credential)
@@ -50,13 +52,19 @@ def _throttled(exc: RateLimitExceeded) -> exceptions.Throttled:
 
 
 def authenticate_limited(
-    request: Request, credential: str, check: Callable[[str], ApiKey | None], refusal: str
+    request: HttpRequest | Request,
+    credential: str,
+    check: Callable[[str], ApiKey | None],
+    refusal: str,
+    *,
+    caller_check: bool = True,
 ) -> ApiKey:
     """``check(credential)`` behind the failed-authentication limits: 429 (Throttled) once they are used up.
 
     The limits are checked before the credential, so once an address or a key prefix has used up its
     failures even a right guess is refused until the window ends: guessing cannot go on. Only failures
-    count, so a working integration is never limited.
+    count, so a working integration is never limited. Then ``api_key_caller_check`` unless
+    ``caller_check`` is False (the caller decides per key kind).
     """
     limits = _failure_limits(request, credential)
     try:
@@ -69,13 +77,18 @@ def authenticate_limited(
         raise _throttled(exc) from None
     if api_key is None:
         raise exceptions.AuthenticationFailed(refusal)
-    _caller_check(request, api_key)
+    if caller_check:
+        api_key_caller_check(request, api_key)
     return api_key
 
 
-def _caller_check(request: Request, api_key: ApiKey) -> None:
-    """The key's IP allow-list (403 outside it), then the audit trail's actor and new-address event."""
-    address = client_address(request)
+def api_key_caller_check(request: HttpRequest | Request, api_key: ApiKey) -> None:
+    """The key's IP allow-list (403 outside it), then the audit trail's actor and new-address event.
+
+    Both read the client's own address, never the IPv6 network the rate limits count by: a list naming
+    one host must admit that host and no other in its /64.
+    """
+    address = address_clean(request.META.get("REMOTE_ADDR")) or "unknown"
     if not api_key_address_allowed(api_key=api_key, address=address):
         audit_record(
             account_id=api_key.account_id,

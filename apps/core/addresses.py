@@ -41,6 +41,16 @@ NEWER_NON_GLOBAL_V6 = {
 _LEGACY_IPV4 = re.compile(r"^(0x[0-9a-f]+|[0-9]+)(\.(0x[0-9a-f]+|[0-9]+)){0,3}$", re.IGNORECASE)
 
 
+def address_clean(raw: object) -> str | None:
+    """A valid IP address (without an IPv6 zone), or None."""
+    if not isinstance(raw, str):
+        return None
+    try:
+        return str(ipaddress.ip_address(raw.split("%")[0]))
+    except ValueError:
+        return None
+
+
 def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
     if ip.ipv4_mapped is not None:
         return ip.ipv4_mapped
@@ -65,6 +75,8 @@ def _special_refusal(ip: IPAddress) -> str | None:
     if isinstance(ip, ipaddress.IPv4Address) and ip in CGNAT:
         return "a shared (CGNAT) address"
     if isinstance(ip, ipaddress.IPv6Address):
+        if ip.is_site_local:  # fec0::/10: deprecated (RFC 3879) but still routed inside some networks
+            return "a site-local address"
         for network, reason in NEWER_NON_GLOBAL_V6.items():
             if ip in network:
                 return reason

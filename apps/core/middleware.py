@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import codecs
 import logging
 from collections.abc import Callable
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 
 from .errors import API_PREFIXES, error_response
 
@@ -46,6 +47,33 @@ class ApiBodySizeMiddleware:
         if path.startswith(API_PREFIXES):
             return int(settings.API_MAX_BODY_BYTES)
         return None
+
+
+class BodyCharsetMiddleware:
+    """Answer 400 for a body whose declared charset is a codec but not a text encoding (``charset=zlib``).
+
+    Django takes any name ``codecs.lookup`` knows; reading the form (a view, or the CSRF check of any
+    POST) then raises LookupError, a 500. JSON in the error shape under the API paths, plain text elsewhere.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        charset = request.content_params.get("charset") if request.content_params else None
+        if charset is not None and not _text_encoding(charset):
+            message = f"The charset {charset!r} of the request body is not a text encoding."
+            if request.path.startswith((*API_PREFIXES, "/verif/")):
+                return error_response(400, "invalid", message)
+            return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
+        return self.get_response(request)
+
+
+def _text_encoding(name: str) -> bool:
+    try:
+        return bool(getattr(codecs.lookup(name), "_is_text_encoding", True))
+    except LookupError:
+        return True  # unknown: Django ignores it and reads the body as DEFAULT_CHARSET
 
 
 class ApiErrorMiddleware:

@@ -17,11 +17,12 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
+from rest_framework.exceptions import AuthenticationFailed, Throttled
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.accounts.authentication import request_account
+from apps.accounts.authentication import api_key_caller_check, authenticate_limited, request_account
 from apps.accounts.models import Account, ApiKey
 from apps.accounts.services import KEY_PREFIXES, api_key_authenticate
 from apps.core.errors import ApplicationError, error_response
@@ -54,13 +55,32 @@ PUBLISHABLE_ONLY_MESSAGE = (
 )
 
 
-def _submit_account(api_key: str) -> Account:
-    """/verif/submit is called from a browser (publishable key) or from the partner's backend (secret key)."""
-    key = api_key_authenticate(plaintext=api_key, kind=ApiKey.Kind.SECRET) or api_key_authenticate(
-        plaintext=api_key, kind=ApiKey.Kind.PUBLISHABLE
-    )
-    if key is None:
-        raise ApplicationError("Invalid API key", code="invalid_api_key", status=401)
+def _submit_account(request: HttpRequest, api_key: str) -> Account:
+    """/verif/submit is called from a browser (publishable key) or from the partner's backend (secret key).
+
+    Behind the failed-authentication limits of the API; a secret key also keeps to its IP allow-list and
+    its audit trail, as on the API (a publishable key is used from every end user's address).
+    """
+
+    def either_kind(plaintext: str) -> ApiKey | None:
+        return api_key_authenticate(plaintext=plaintext, kind=ApiKey.Kind.SECRET) or api_key_authenticate(
+            plaintext=plaintext, kind=ApiKey.Kind.PUBLISHABLE
+        )
+
+    try:
+        key = authenticate_limited(request, api_key, either_kind, "Invalid API key", caller_check=False)
+    except AuthenticationFailed:
+        raise ApplicationError("Invalid API key", code="invalid_api_key", status=401) from None
+    except Throttled as exc:
+        retry_after = str(int(getattr(exc, "wait", None) or 1))  # set by DRF; its stubs leave it out
+        raise ApplicationError(
+            "Too many failed authentication attempts; try again later.",
+            code="throttled",
+            status=429,
+            headers={"Retry-After": retry_after},
+        ) from None
+    if key.kind == ApiKey.Kind.SECRET:
+        api_key_caller_check(request, key)
     return key.account
 
 
@@ -115,7 +135,7 @@ def _submit_input(request: HttpRequest) -> tuple[Account, SubmitInput]:
             code="user_identifier_required",
             fields={"user_identifier": ["Required."]},
         )
-    account = _submit_account(api_key)
+    account = _submit_account(request, api_key)
     _submit_count(request, account)
     selfie, photo = files.get("selfie_video"), files.get("id_photo")
     if selfie is None or photo is None:

@@ -54,7 +54,7 @@ def _decoded(payload: str) -> dict[str, Any]:
         raise _refused("The CAPTCHA solution is too long.")
     try:
         value = json.loads(base64.b64decode(payload, validate=True))
-    except (binascii.Error, ValueError, UnicodeDecodeError):
+    except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: deep nesting
         raise _refused("The CAPTCHA solution is not base64-encoded JSON.") from None
     fields = ("algorithm", "challenge", "number", "salt", "signature")
     if not isinstance(value, dict) or not all(isinstance(value.get(k), int if k == "number" else str) for k in fields):

@@ -101,7 +101,7 @@ class SessionConsumer(AsyncWebsocketConsumer):
         if len(text) <= MAX_TEXT_BYTES:
             try:
                 message = json.loads(text)
-            except ValueError:
+            except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
                 message = None
         kind = message.get("type") if isinstance(message, dict) else None
         if not self.authenticated:

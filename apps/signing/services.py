@@ -47,6 +47,7 @@ DEFAULT_EXPIRATION_SECONDS = 86400
 MAX_EXPIRATION_SECONDS = 604800
 NONCE_RE = re.compile(r"[0-9a-f]{32}")
 _EXPIRATION_RE = re.compile(r"[0-9]{1,12}")
+_LAST_TIMESTAMP = 253402300799  # 9999-12-31 23:59:59 UTC: the last second a datetime holds
 # Parameters the service adds itself; an input that already carries one is refused.
 SIGNING_PARAMS = (EXPIRATION_PARAM, NONCE_PARAM, SIGNATURE_PARAM)
 
@@ -219,7 +220,7 @@ def query_check(
 
     * ``InvalidSignature``: ``reSignature`` missing (when required), not 64 lower-case hex,
       or not made by one of the account's valid secrets for one of ``purposes``;
-    * ``InvalidExpiration``: ``reExpiration`` is not a whole number of seconds;
+    * ``InvalidExpiration``: ``reExpiration`` is not a whole number of seconds, or lies past the year 9999;
     * ``Expired``: the clock is past ``reExpiration`` (at that very second it is still valid);
     * ``InvalidNonce``: ``reNonce`` is not 32 lower-case hex, or comes without ``reExpiration``;
     * ``NonceAlreadyUsed``: the nonce already started a session.
@@ -230,7 +231,7 @@ def query_check(
             return Outcome.INVALID_SIGNATURE
     expiration = values.get(EXPIRATION_PARAM)
     if expiration is not None:
-        if not _EXPIRATION_RE.fullmatch(expiration):
+        if not _EXPIRATION_RE.fullmatch(expiration) or int(expiration) > _LAST_TIMESTAMP:
             return Outcome.INVALID_EXPIRATION
         if timezone.now().timestamp() > int(expiration):
             return Outcome.EXPIRED

@@ -83,3 +83,21 @@ def test_the_webhook_secret_rotates_on_schedule_and_both_sign_during_the_overlap
     assert webhook_secrets_rotate_due() == 0
     secret = WebhookSecret.objects.get(account=account)
     assert webhook_secrets_for_signing(secret=secret) == [secret.secret, first]
+
+
+@pytest.mark.parametrize(
+    ("networks", "client", "status"),
+    [
+        (["2001:db8:1:2::abcd"], "2001:db8:1:2::abcd", 200),  # one host: that host is admitted ...
+        (["2001:db8:1:2::abcd"], "2001:db8:1:2::beef", 403),  # ... and no other host of its /64
+        (["2001:db8:1:2::/120"], "2001:db8:1:2:ffff::1", 403),  # outside the /120, inside the same /64
+        (["2001:db8:1:2::/120"], "2001:db8:1:2::1", 200),
+    ],
+)
+def test_an_ipv6_allow_list_is_checked_against_the_clients_own_address(integrator, networks, client, status):
+    """Rate limits count an IPv6 client by its /64; the allow-list and the audit trail must not."""
+    integrator.client.put(URL, {"allowedNetworks": networks}, format="json")
+    response = integrator.client.get("/v1/verification/get-all", REMOTE_ADDR=client)
+    assert response.status_code == status, response.content
+    kind = "apiKey.usedFromNewAddress" if status == 200 else "apiKey.addressRefused"
+    assert AuditEvent.objects.filter(type=kind, address=client).exists()

@@ -395,3 +395,22 @@ def test_submissions_are_rate_limited_per_partner_and_address(publishable, setti
     assert limited.status_code == 429
     assert limited.json()["error"]["code"] == "throttled"
     assert 0 < int(limited["Retry-After"]) <= 3600
+
+
+def test_submit_keeps_a_secret_keys_allow_list_and_the_failed_authentication_limits(
+    integrator, publishable, settings, selfie_videos, faces
+):
+    """As on the API: a secret key outside its networks is 403; wrong keys count, then even a right one is 429."""
+    from apps.accounts.services import api_key_networks_set
+
+    secret = ApiKey.objects.get(account=integrator.account, kind=ApiKey.Kind.SECRET)
+    api_key_networks_set(api_key=secret, networks=["10.0.0.0/8"])
+    refused = submit(integrator.key, selfie_videos["mp4"], faces.astronaut)  # the test client is 127.0.0.1
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "forbidden"
+    assert not SelfieCheck.objects.exists()
+    settings.API_AUTH_FAILURES_PER_ADDRESS = "2/m"
+    for _ in range(2):
+        assert submit("lp_sk_" + "x" * 40, None, None).status_code == 401
+    assert submit("lp_sk_" + "x" * 40, None, None).status_code == 429  # the failure over the limit
+    throttled = submit(publishable, None, None)
+    assert throttled.status_code == 429 and throttled["Retry-After"]

@@ -176,6 +176,9 @@ def test_direct_session_refuses_a_missing_wrong_or_replayed_captcha(direct_on, s
     assert missing.status_code == 400 and "altcha" in missing.json()["error"]["fields"]
     garbage = client.post("/api/v1/session", {"altcha": "bm90IGpzb24="}, format="json")
     assert garbage.status_code == 400 and garbage.json()["error"]["code"] == "captcha_failed"
+    deep = base64.b64encode(b"[" * 1200).decode()  # nested deeper than Python's parser goes
+    nested = client.post("/api/v1/session", {"altcha": deep}, format="json")
+    assert nested.status_code == 400 and nested.json()["error"]["code"] == "captcha_failed"
     solved = solved_altcha(client)
     forged = json.loads(base64.b64decode(solved))
     forged["number"] += 1

@@ -203,7 +203,15 @@ def test_another_accounts_verification_does_not_accept_your_signature(integrator
     assert open_link(browser, vid, signed_link(integrator, "userId=1")).status_code == 403
 
 
-@pytest.mark.parametrize("query", ["userId=1&userId=2", "userId=%zz", "reExternalId=" + "x" * 201])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "userId=1&userId=2",
+        "userId=%zz",
+        "reExternalId=" + "x" * 201,
+        "reExpiration=999999999999&reNonce=" + "0" * 32,  # past the year 9999: no datetime holds it
+    ],
+)
 def test_ambiguous_or_oversized_links_are_400_pages(integrator, browser, query):
     vid = verification_create(integrator, securityConfig={"forceSignedInput": False})
     response = open_link(browser, vid, query)

@@ -71,10 +71,11 @@ async def test_a_frame_before_auth_is_refused_with_4401(integrator):
 
 
 @pytest.mark.usefixtures("memory_layer")
-async def test_a_control_message_before_auth_is_refused_with_4401(integrator):
+@pytest.mark.parametrize("text", ["not json at all", "[" * 8000])  # nested deeper than Python's parser goes
+async def test_a_control_message_before_auth_is_refused_with_4401(integrator, text):
     session = await _session(integrator)
     socket = await open_socket(session.id)
-    await socket.send_to(text_data="not json at all")
+    await socket.send_to(text_data=text)
     messages, code = await closed_with(socket)
     assert code == CloseCode.UNAUTHENTICATED and messages[0]["type"] == "error"
 

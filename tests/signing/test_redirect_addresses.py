@@ -23,6 +23,7 @@ INTERNAL = [
     "https://[fd00::5]/",
     "https://[::ffff:10.0.0.1]/",
     "https://[3fff::1]/",
+    "https://[fec0::1]/",
     "https://2130706433/",
     "https://localhost/done",
     "https://router.localhost/",

@@ -190,12 +190,13 @@ def test_checks_run_in_the_order_signature_expiration_nonce(integrator, frozen):
 def test_locally_signed_links_with_malformed_expiration_or_nonce_are_named(integrator, frozen):
     secret = secret_of(integrator)
     future = str(NOW_TS + 60)
-    cases = {
-        "InvalidExpiration": [("a", "1"), ("reExpiration", "soon")],
-        "InvalidNonce": [("a", "1"), ("reExpiration", future), ("reNonce", "not-a-guid")],
-        "Valid": [("a", "1"), ("reExpiration", future), ("reNonce", "0" * 32)],
-    }
-    for outcome, params in cases.items():
+    cases = [
+        ("InvalidExpiration", [("a", "1"), ("reExpiration", "soon")]),
+        ("InvalidExpiration", [("a", "1"), ("reExpiration", "999999999999")]),  # past the year 9999
+        ("InvalidNonce", [("a", "1"), ("reExpiration", future), ("reNonce", "not-a-guid")]),
+        ("Valid", [("a", "1"), ("reExpiration", future), ("reNonce", "0" * 32)]),
+    ]
+    for outcome, params in cases:
         assert validate(integrator, locally_signed(secret, params)).json() == {"result": outcome}
     nonce_only = [("a", "1"), ("reNonce", "0" * 32)]
     assert validate(integrator, locally_signed(secret, nonce_only)).json() == {"result": "InvalidNonce"}

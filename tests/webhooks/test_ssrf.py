@@ -52,6 +52,8 @@ REFUSED = [
     ("https://[2001:db8::1]/hook", "private"),
     ("https://[3fff::1]/hook", "documentation"),  # RFC 9637 (2024): unknown to Python 3.11's ipaddress
     ("https://[3fff:fff:ffff::1]/hook", "documentation"),
+    ("https://[fec0::1]/hook", "site-local"),  # deprecated (RFC 3879); Python calls it global
+    ("https://[feff::1]/hook", "site-local"),
     # IPv4 embedded in IPv6: mapped, compatible, 6to4, NAT64
     ("https://[::ffff:127.0.0.1]/hook", "loopback"),
     ("https://[::ffff:10.0.0.1]/hook", "private"),

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import re
 import secrets
 import uuid
@@ -26,6 +25,7 @@ from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
+from apps.core.addresses import address_clean
 from apps.core.keys import derive_key
 from apps.core.ratelimits import address_key
 from apps.users.models import EntryUser
@@ -64,16 +64,6 @@ def device_id_new() -> str:
 def device_hash(raw: str) -> str:
     """The stored form of a device id: HMAC-SHA256, hex (64 characters)."""
     return hmac.new(derive_key("device-id"), raw.encode(), hashlib.sha256).hexdigest()
-
-
-def address_clean(raw: Any) -> str | None:
-    """A valid IP address (without an IPv6 zone), or None."""
-    if not isinstance(raw, str):
-        return None
-    try:
-        return str(ipaddress.ip_address(raw.split("%")[0]))
-    except ValueError:
-        return None
 
 
 def _cookie(headers: Iterable[tuple[bytes, bytes]]) -> str | None:
