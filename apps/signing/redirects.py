@@ -191,7 +191,10 @@ def redirect_url_sign(
     own = query_parse(parts.query)
     # Reserved names belong to the service: a target's own re* parameters are dropped, so the
     # signed set never holds two values for one name.
-    kept = [(piece, name) for piece, (name, _) in _pieces(parts.query) if not is_reserved(name)]
+    # Each piece as written, named as the whole query string reads it (a piece read alone would lose a "?"
+    # that starts it: "?reNonce" is not reserved in the whole, and is signed and kept as such).
+    pieces = [piece for piece in parts.query.removeprefix("?").split("&") if piece]
+    kept = [(piece, name) for piece, (name, _) in zip(pieces, own, strict=True) if not is_reserved(name)]
     kept_params = [param for param in own if not is_reserved(param[0])]
     taken = {name for _, name in kept}
     added = [(k, v) for k, v in custom.items() if k and k not in taken and not is_reserved(k)]
@@ -203,8 +206,3 @@ def redirect_url_sign(
         added.append((SIGNATURE_PARAM, signature))
     query = "&".join([piece for piece, _ in kept] + [f"{encode_component(k)}={encode_component(v)}" for k, v in added])
     return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
-
-
-def _pieces(query: str) -> list[tuple[str, tuple[str, str]]]:
-    """Each non-empty ``name=value`` piece as written, with its decoded pair (query already parsed once)."""
-    return [(piece, query_parse(piece)[0]) for piece in query.split("&") if piece]

@@ -169,6 +169,16 @@ def test_the_target_keeps_its_own_parameters_and_path_and_fragment(integrator):
     assert validate(integrator, parts.query) == "Valid"
 
 
+def test_a_target_parameter_that_starts_with_a_question_mark_is_kept_and_signed_as_written(integrator):
+    """Read alone, "?reNonce=x" would name the reserved reNonce; in the whole query its name is "?reNonce"."""
+    session = finished_session(
+        integrator, passed=True, redirectConfig={"passedUrl": "https://shop.example/cb?a=1&?reNonce=x"}
+    )
+    query = urlsplit(result_redirect_url(session=session)).query
+    assert query.startswith("a=1&?reNonce=x&")
+    assert validate(integrator, query) == "Valid"
+
+
 def test_no_redirect_url_means_no_redirect(integrator):
     session = finished_session(integrator, passed=False)
     session.config = {**session.config, "redirectConfig": {"passedUrl": "https://example.com/"}}
