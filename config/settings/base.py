@@ -156,7 +156,16 @@ else:
     CELERY_RESULT_BACKEND = "cache+memory://"
     CELERY_TASK_ALWAYS_EAGER = True
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "liveproof"}}
+    # locmem culls a third of its entries once it holds MAX_ENTRIES (300 by default): with a few keys per
+    # capture (state, JPEGs, key embeddings, lock) and per client (rate limits), a few dozen sessions would
+    # lose captures mid-way. Entries still expire with their timeouts.
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "liveproof",
+            "OPTIONS": {"MAX_ENTRIES": 200_000},
+        }
+    }
 
 CELERY_TASK_EAGER_PROPAGATES = True
 # Without Celery workers nobody runs beat: the ASGI process then runs CELERY_BEAT_SCHEDULE itself

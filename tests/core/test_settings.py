@@ -91,6 +91,19 @@ def test_the_embedded_default_needs_no_environment():
     assert result.returncode == 0, result.stderr
 
 
+def test_the_embedded_cache_keeps_the_captures_of_many_sessions():
+    """locmem's default (300 entries, then a third culled) would drop capture states mid-capture."""
+    code = (
+        "import django, os; os.environ['DJANGO_SETTINGS_MODULE'] = 'config.settings.base'; django.setup();"
+        "from django.core.cache import cache;"
+        "[cache.set(f'capture:state:{i}', 'x', 60) for i in range(5000)];"
+        "assert cache.get('capture:state:0') == 'x', 'culled'"
+    )
+    clean = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE"}}
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=clean, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
 def test_database_and_redis_urls_switch_to_postgres_and_redis():
     code = (
         "import config.settings.base as s;"
