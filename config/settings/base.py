@@ -150,7 +150,9 @@ if REDIS_URL:
             },
         }
     }
-    CACHES: dict[str, dict[str, Any]] = {"default": {"BACKEND": "apps.core.cache.SharedRedisCache", "LOCATION": REDIS_URL}}
+    CACHES: dict[str, dict[str, Any]] = {
+        "default": {"BACKEND": "apps.core.cache.SharedRedisCache", "LOCATION": REDIS_URL}
+    }
 else:
     CELERY_BROKER_URL = "memory://"
     CELERY_RESULT_BACKEND = "cache+memory://"
