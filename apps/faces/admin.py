@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin
+from django.http import HttpRequest
 
 from apps.webhooks.ssrf import check_url_on_save
 
@@ -52,5 +53,13 @@ class FaceAdmin(admin.ModelAdmin):
 
 @admin.register(SelfieCheck)
 class SelfieCheckAdmin(admin.ModelAdmin):
+    """Read-only: a check is what the engine found. Deleting one deletes its files too (selfie_check_deleted)."""
+
     list_display = ["id", "account", "user_identifier", "status", "created_at", "files_purged_at"]
     readonly_fields = ["result"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: SelfieCheck | None = None) -> bool:
+        return False

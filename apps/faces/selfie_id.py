@@ -280,13 +280,25 @@ def _record_webhook(*, account: Account, check: SelfieCheck) -> None:
     webhook_event_record(account=account, event_type=EventType.SELFIE_CHECK_COMPLETED, payload=payload, url=url)
 
 
-def _delete_files(*paths: str) -> None:
+def _delete_files(*paths: str) -> bool:
+    """Delete each stored file; False when one could not be deleted (a missing file counts as deleted)."""
+    deleted = True
     for path in paths:
         if path:
             try:
-                default_storage.delete(path)
-            except OSError:  # already gone is as good as deleted
-                logger.warning("Could not delete %s", path)
+                default_storage.delete(path)  # Django's storage already ignores a file that is gone
+            except OSError:
+                logger.error("Could not delete %s; it is kept for the next purge", path, exc_info=True)
+                deleted = False
+    return deleted
+
+
+def selfie_check_deleted(sender: object, instance: SelfieCheck, **kwargs: object) -> None:
+    """post_delete: a check deleted before its purge (the admin, an account's deletion) takes its files along,
+    once the deletion has committed (a rolled-back delete keeps them)."""
+    paths = (instance.selfie_path, instance.id_photo_path)
+    if any(paths):
+        transaction.on_commit(lambda: _delete_files(*paths))
 
 
 def verif_files_purge(*, now: datetime | None = None) -> int:
@@ -294,7 +306,8 @@ def verif_files_purge(*, now: datetime | None = None) -> int:
     cutoff = (now or timezone.now()) - timedelta(days=int(settings.VERIF_FILE_RETENTION_DAYS))
     purged = 0
     for check in SelfieCheck.objects.filter(created_at__lt=cutoff, files_purged_at__isnull=True).iterator():
-        _delete_files(check.selfie_path, check.id_photo_path)
+        if not _delete_files(check.selfie_path, check.id_photo_path):
+            continue  # the row keeps its paths: the next hourly run tries again
         # Conditional update: a second purge run racing this one does nothing.
         purged += SelfieCheck.objects.filter(pk=check.pk, files_purged_at__isnull=True).update(
             files_purged_at=timezone.now(), selfie_path="", id_photo_path=""

@@ -10,8 +10,8 @@ from django.utils import timezone
 from apps.accounts.models import Account
 from apps.users.ports import SessionSummary
 
-from .models import Session
-from .retention import PERSONAL_FIELDS_CLEARED
+from .models import AttemptThumbnail, Session, SessionAttempt
+from .retention import ATTEMPT_PERSONAL_FIELDS_CLEARED, PERSONAL_FIELDS_CLEARED
 from .services.devices import device_risk_signals
 
 
@@ -35,4 +35,7 @@ class SessionsForUsers:
         sessions = Session.objects.filter(Q(entry_user_id=entry_user_id) | Q(id__in=session_ids), account=account)
         ids = list(sessions.values_list("id", flat=True))
         Session.objects.filter(id__in=ids).update(**PERSONAL_FIELDS_CLEARED, personal_data_purged_at=timezone.now())
+        # Their attempts too: retention skips a session already marked purged, so nothing would clear them later.
+        SessionAttempt.objects.filter(session_id__in=ids).update(**ATTEMPT_PERSONAL_FIELDS_CLEARED)
+        AttemptThumbnail.objects.filter(attempt__session_id__in=ids).delete()
         return ids

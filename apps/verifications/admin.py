@@ -23,6 +23,7 @@ from .selectors import verification_name_taken
 from .services import (
     CONFLICT_MESSAGE,
     verification_create,
+    verification_delete,
     verification_duplicate,
     verification_input_parse,
     verification_update,
@@ -133,6 +134,13 @@ class VerificationConfigAdmin(admin.ModelAdmin):
             )
         obj.pk = saved.pk
         obj.refresh_from_db()
+
+    def delete_model(self, request: HttpRequest, obj: VerificationConfig) -> None:
+        verification_delete(account=obj.account, verification_id=obj.pk)  # audited, as the API's delete
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[VerificationConfig]) -> None:
+        for config in queryset.select_related("account"):
+            verification_delete(account=config.account, verification_id=config.pk)
 
     # --- readable columns -------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import time_machine
+from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.utils import timezone
@@ -414,3 +415,28 @@ def test_submit_keeps_a_secret_keys_allow_list_and_the_failed_authentication_lim
     assert submit("lp_sk_" + "x" * 40, None, None).status_code == 429  # the failure over the limit
     throttled = submit(publishable, None, None)
     assert throttled.status_code == 429 and throttled["Retry-After"]
+
+
+def test_a_file_that_could_not_be_deleted_is_tried_again_by_the_next_purge(integrator, faces, monkeypatch):
+    check = _stored_check(integrator.account, faces)
+
+    def refuse(storage, path):
+        raise PermissionError(13, "Permission denied", path)
+
+    with time_machine.travel(timezone.now() + timedelta(days=7, minutes=1)):
+        monkeypatch.setattr(type(default_storage._wrapped), "delete", refuse)  # a read-only mount, say
+        assert verif_files_purge() == 0
+        check.refresh_from_db()
+        assert check.files_purged_at is None and check.selfie_path  # still known, so still purgeable
+        monkeypatch.undo()
+        assert verif_files_purge() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_check_deleted_before_its_purge_takes_its_files_along(integrator, faces, settings):
+    """An operator's delete, or the account's: nothing would find the files afterwards."""
+    check = _stored_check(integrator.account, faces)
+    stored = [Path(settings.MEDIA_ROOT) / p for p in (check.selfie_path, check.id_photo_path)]
+    assert all(p.exists() for p in stored)
+    integrator.account.delete()
+    assert not any(p.exists() for p in stored)

@@ -109,3 +109,20 @@ def test_duplicating_makes_copies_with_free_names_and_the_same_config(admin_clie
     assert copy.config == original.config
     assert copy.account == original.account
     assert copy.id != original.id
+
+
+@pytest.mark.parametrize("how", ["delete view", "delete_selected action"])
+def test_a_config_deleted_in_the_admin_is_audited_as_the_apis_delete(admin_client, integrator, how):
+    from apps.audit.models import AuditEvent
+
+    verification_id = create(integrator.client, {**seed_body("create_request"), "name": "Old"})
+    if how == "delete view":
+        response = admin_client.post(
+            f"/admin/verifications/verificationconfig/{verification_id}/delete/", {"post": "yes"}
+        )
+    else:
+        data = {"action": "delete_selected", "_selected_action": [verification_id], "post": "yes"}
+        response = admin_client.post(LIST_URL, data)
+    assert response.status_code == 302
+    assert not VerificationConfig.objects.filter(pk=verification_id).exists()
+    assert AuditEvent.objects.filter(type="verification.deleted", subject_id=str(verification_id)).exists()

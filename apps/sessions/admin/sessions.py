@@ -165,6 +165,9 @@ class SessionAdmin(admin.ModelAdmin):
     def has_change_permission(self, request: HttpRequest, obj: Session | None = None) -> bool:
         return False
 
+    def has_delete_permission(self, request: HttpRequest, obj: Session | None = None) -> bool:
+        return False  # a session goes with its retention, its user's deletion or its account
+
     def get_queryset(self, request: HttpRequest) -> QuerySet[Session]:
         return super().get_queryset(request).defer("icao_jpeg")
 

@@ -1,0 +1,57 @@
+"""Deleting an entry user (API or admin) clears everything their sessions showed of them, attempts included."""
+
+from __future__ import annotations
+
+import pytest
+
+from apps.audit.models import AuditEvent
+from apps.sessions.models import AttemptThumbnail, Session, SessionAttempt
+from apps.sessions.retention import ATTEMPT_PERSONAL_FIELDS_CLEARED
+from apps.users.models import EntryUser
+from tests.core.retention_data import _attempt, _session
+
+pytestmark = pytest.mark.django_db
+
+
+def _user_with_a_session(account) -> tuple[EntryUser, Session, SessionAttempt]:
+    user = EntryUser.objects.create(account=account, external_id="alice")
+    session = _session(account)
+    Session.objects.filter(id=session.id).update(entry_user_id=user.id, personal_data_purged_at=None)
+    return user, session, _attempt(session)
+
+
+def _cleared(attempt: SessionAttempt) -> bool:
+    attempt.refresh_from_db()
+    kept = {name: getattr(attempt, name) for name in ATTEMPT_PERSONAL_FIELDS_CLEARED}
+    return kept == ATTEMPT_PERSONAL_FIELDS_CLEARED and not AttemptThumbnail.objects.filter(attempt=attempt).exists()
+
+
+def test_the_api_deletion_clears_the_attempts_of_the_users_sessions(integrator):
+    """Retention skips a session already marked purged: the deletion is the only chance to clear them."""
+    user, session, attempt = _user_with_a_session(integrator.account)
+    response = integrator.client.delete(f"/v1/user/delete?entryUserId={user.id}")
+    assert response.status_code == 200, response.content
+    assert Session.objects.get(id=session.id).personal_data_purged_at is not None
+    assert _cleared(attempt)
+
+
+@pytest.mark.parametrize("how", ["delete view", "delete_selected action"])
+def test_a_user_deleted_in_the_admin_goes_through_the_same_deletion(admin_client, integrator, how):
+    user, session, attempt = _user_with_a_session(integrator.account)
+    if how == "delete view":
+        response = admin_client.post(f"/admin/users/entryuser/{user.id}/delete/", {"post": "yes"})
+    else:
+        data = {"action": "delete_selected", "_selected_action": [str(user.id)], "post": "yes"}
+        response = admin_client.post("/admin/users/entryuser/", data)
+    assert response.status_code == 302
+    assert not EntryUser.objects.filter(id=user.id).exists()
+    assert Session.objects.get(id=session.id).personal_data_purged_at is not None
+    assert _cleared(attempt)
+    assert AuditEvent.objects.filter(type="user.deleted", subject_id=str(user.id)).exists()
+
+
+def test_the_session_console_deletes_nothing(admin_client, integrator):
+    session = _session(integrator.account)
+    response = admin_client.post(f"/admin/capture/session/{session.id}/delete/", {"post": "yes"})
+    assert response.status_code == 403
+    assert Session.objects.filter(id=session.id).exists()
