@@ -99,7 +99,7 @@ class DirectSessionView(APIView):
     class InputSerializer(StrictSerializer):
         mode = StrictChoiceField(choices=["active", "passive"], required=False, default="active", help_text=_MODE_HELP)
         altcha = StrictCharField(
-            required=bool(settings.ILIVE_CAPTCHA_ENABLED),
+            required=False,  # missing: 400 captcha_required, once the feature and the limit have been checked
             max_length=2000,
             help_text="A solved challenge of GET /api/v1/captcha/challenge, base64 JSON (the ALTCHA widget's value).",
         )
@@ -116,10 +116,11 @@ class DirectSessionView(APIView):
         tags=TAGS,
     )
     def post(self, request: Request) -> Response:
-        body = validated_data(self.InputSerializer, request.data)
+        # 404 when off, then the per-address limit, then the body and its CAPTCHA (docs/ilive.md).
         if not settings.DIRECT_SESSIONS_ENABLED:
             raise ApplicationError("Direct sessions are turned off on this server.", code="not_found", status=404)
         _limited(group="direct-sessions", rate=f"{int(settings.DIRECT_SESSIONS_PER_HOUR)}/h", request=request)
+        body = validated_data(self.InputSerializer, request.data)
         captcha_solution_spend(payload=body.get("altcha"))
         session = ilive_direct_session_create(mode=body["mode"])
         return Response(ilive_session_created_payload(session=session, direct=True))

@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "csp",
     "axes",
     "django_ratelimit",
+    "corsheaders",
     "apps.core",
     "apps.audit",
     "apps.accounts",
@@ -61,6 +62,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Only the key-less iLive routes (CORS_URLS_REGEX), before anything that may answer them (a 413, say).
+    "corsheaders.middleware.CorsMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "apps.core.middleware.ApiBodySizeMiddleware",

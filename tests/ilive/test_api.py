@@ -173,7 +173,8 @@ def test_direct_session_refuses_a_missing_wrong_or_replayed_captcha(direct_on, s
     settings.DIRECT_SESSIONS_PER_HOUR = 10
     client = APIClient(REMOTE_ADDR=fresh_address())
     missing = client.post("/api/v1/session", {"mode": "active"}, format="json")
-    assert missing.status_code == 400 and "altcha" in missing.json()["error"]["fields"]
+    assert missing.status_code == 400 and missing.json()["error"]["code"] == "captcha_required"
+    assert "altcha" in missing.json()["error"]["fields"]
     garbage = client.post("/api/v1/session", {"altcha": "bm90IGpzb24="}, format="json")
     assert garbage.status_code == 400 and garbage.json()["error"]["code"] == "captcha_failed"
     deep = base64.b64encode(b"[" * 1200).decode()  # nested deeper than Python's parser goes
@@ -208,8 +209,10 @@ def test_direct_sessions_are_limited_per_address(direct_on):
     assert other.post("/api/v1/session", {"altcha": solved_altcha(other)}, format="json").status_code == 200
 
 
-def test_direct_sessions_are_off_by_default():
-    response = APIClient().post("/api/v1/session", {"mode": "passive", "altcha": "x"}, format="json")
+@pytest.mark.parametrize("body", [{"mode": "passive", "altcha": "x"}, {"mode": "passive"}, {"mode": "nonsense"}])
+def test_direct_sessions_are_off_by_default(body):
+    """Off is 404 whatever the body: a client can tell "turned off" from "a bad request"."""
+    response = APIClient().post("/api/v1/session", body, format="json")
     assert response.status_code == 404 and response.json()["error"]["code"] == "not_found"
 
 
@@ -238,3 +241,41 @@ def test_a_face_compares_with_an_ilive_session_that_ran_no_recognition(ilive, in
 
     assert compare("astronaut")["isIdentical"] is True
     assert compare("t1_3")["isIdentical"] is False
+
+
+ORIGIN = "https://app.example"
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("POST", "/api/v1/session"),
+        ("GET", "/api/v1/captcha/challenge"),
+        ("GET", "/api/v1/session/0f8fad5b-d9cb-469f-a165-70867728950e/result"),
+        ("GET", "/api/v1/session/0f8fad5b-d9cb-469f-a165-70867728950e/photo"),
+    ],
+)
+def test_the_key_less_routes_answer_a_frontend_on_another_origin(method, path):
+    """002: "Your frontend creates the session directly via the API": a browser's preflight must pass."""
+    preflight = APIClient().options(
+        path,
+        HTTP_ORIGIN=ORIGIN,
+        HTTP_ACCESS_CONTROL_REQUEST_METHOD=method,
+        HTTP_ACCESS_CONTROL_REQUEST_HEADERS="content-type",
+    )
+    assert preflight.status_code == 200
+    assert preflight["Access-Control-Allow-Origin"] == "*"
+    assert method in preflight["Access-Control-Allow-Methods"]
+    assert "content-type" in preflight["Access-Control-Allow-Headers"]
+
+
+def test_a_frontend_reads_the_captcha_challenge_cross_origin():
+    response = APIClient(REMOTE_ADDR=fresh_address()).get("/api/v1/captcha/challenge", HTTP_ORIGIN=ORIGIN)
+    assert response.status_code == 200 and response["Access-Control-Allow-Origin"] == "*"
+    assert "Access-Control-Allow-Credentials" not in response  # no cookies: nothing to share
+
+
+def test_the_routes_with_an_api_key_stay_server_to_server(integrator):
+    for path in ("/api/v1/managed-session", "/v1/verification/create-session"):
+        response = APIClient().options(path, HTTP_ORIGIN=ORIGIN, HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST")
+        assert "Access-Control-Allow-Origin" not in response
