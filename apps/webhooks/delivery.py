@@ -140,7 +140,10 @@ def _finish(
         else:
             result = "retrying"
             changes["next_attempt_at"] = finished + timedelta(seconds=delay)
-            if delay <= int(settings.WEBHOOK_COUNTDOWN_MAX_SECONDS):
+            # In-process tasks (the embedded default) ignore a countdown: the retry would run at once, find
+            # itself not yet due and be dropped, and the sweep would wait for WEBHOOK_REENQUEUE_AFTER_SECONDS.
+            # There the sweep sends it as soon as it is due.
+            if delay <= int(settings.WEBHOOK_COUNTDOWN_MAX_SECONDS) and not settings.CELERY_TASK_ALWAYS_EAGER:
                 changes["enqueued_at"] = changes["next_attempt_at"]
     with transaction.atomic():
         WebhookAttempt.objects.create(

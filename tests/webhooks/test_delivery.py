@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import time_machine
 from django.db import transaction
 from django.utils import timezone
 from standardwebhooks import Webhook
@@ -523,3 +524,18 @@ def test_a_selfie_check_event_carries_the_004_user_agent(integrator, receiver: R
     [received] = receiver.requests
     assert received.headers["User-Agent"] == "IdentityVerification/1.0"  # 004, "Webhook Security"
     assert verify(integrator.account, received)["check_id"] == "c1"
+
+
+def test_with_in_process_tasks_a_retry_goes_out_at_the_first_sweep_after_it_is_due(
+    integrator, receiver: Receiver, settings
+):
+    """The embedded default runs tasks at once, countdown or not: the sweep must not wait for the retry it
+    believes is queued (WEBHOOK_REENQUEUE_AFTER_SECONDS), or the 5 s retry comes two minutes late."""
+    assert settings.CELERY_TASK_ALWAYS_EAGER
+    receiver.script = [Reply(500)]
+    delivery = record(integrator.account, receiver.url)
+    assert webhook_delivery_send(delivery_id=delivery.pk) == "retrying"
+    with time_machine.travel(timezone.now() + timedelta(seconds=6 + settings.WEBHOOK_SWEEP_INTERVAL_SECONDS)):
+        webhook_deliveries_sweep()
+    delivery.refresh_from_db()
+    assert delivery.status == WebhookDelivery.Status.DELIVERED
