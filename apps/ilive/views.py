@@ -99,7 +99,7 @@ class DirectSessionView(APIView):
     class InputSerializer(StrictSerializer):
         mode = StrictChoiceField(choices=["active", "passive"], required=False, default="active", help_text=_MODE_HELP)
         altcha = StrictCharField(
-            required=False,  # missing: 400 captcha_required, once the feature and the limit have been checked
+            required=bool(settings.ILIVE_CAPTCHA_ENABLED),  # missing: 400 captcha_required (the view checks first)
             max_length=2000,
             help_text="A solved challenge of GET /api/v1/captcha/challenge, base64 JSON (the ALTCHA widget's value).",
         )
@@ -120,6 +120,8 @@ class DirectSessionView(APIView):
         if not settings.DIRECT_SESSIONS_ENABLED:
             raise ApplicationError("Direct sessions are turned off on this server.", code="not_found", status=404)
         _limited(group="direct-sessions", rate=f"{int(settings.DIRECT_SESSIONS_PER_HOUR)}/h", request=request)
+        if isinstance(request.data, dict) and not request.data.get("altcha"):
+            captcha_solution_spend(payload=None)  # 400 captcha_required (nothing when the CAPTCHA is off)
         body = validated_data(self.InputSerializer, request.data)
         captcha_solution_spend(payload=body.get("altcha"))
         session = ilive_direct_session_create(mode=body["mode"])

@@ -40,7 +40,8 @@ def test_every_json_operation_is_covered():
 
 
 @pytest.mark.parametrize("nesting", ["[", '{"a":'])
-def test_deeply_nested_json_gets_a_400_in_the_error_shape_on_every_json_endpoint(integrator, nesting):
+def test_deeply_nested_json_gets_a_400_in_the_error_shape_on_every_json_endpoint(integrator, nesting, settings):
+    settings.DIRECT_SESSIONS_ENABLED = True  # turned off, POST /api/v1/session is a 404 before it reads a body
     depth = BRACKETS_BYTES // (len(nesting) + 1)
     body = nesting * depth + "1" + ("]" if nesting == "[" else "}") * depth
     for method, path in _json_operations():
