@@ -15,13 +15,13 @@ from typing import Protocol
 
 import numpy as np
 from django.conf import settings
-from PIL import Image, ImageOps
 
 from apps.accounts.models import Account
 from apps.core.engine import get_engine
 from apps.core.errors import ApplicationError
 from apps.face_engine.types import Comparison, FaceEngine, FaceImageError, FrameError
 
+from .id_photo import picture_upright
 from .models import SessionFace
 from .search import embedding_from_bytes
 from .selectors import collection_get
@@ -75,14 +75,8 @@ def image_fit_for_engine(*, data: bytes, engine: FaceEngine, field: str) -> byte
     limit = min(_ENGINE_IMAGE_BYTES, int(getattr(engine_settings, "max_frame_bytes", _ENGINE_IMAGE_BYTES)))
     if len(data) <= limit:
         return data
-    try:
-        with Image.open(io.BytesIO(data)) as source:
-            upright = ImageOps.exif_transpose(source).convert("RGB")
-            upright.thumbnail((_FIT_SIDE, _FIT_SIDE))
-            out = io.BytesIO()
-            upright.save(out, format="JPEG", quality=90)
-    except (OSError, ValueError, Image.DecompressionBombError):
-        raise _image_error(field, "badImage") from None
+    out = io.BytesIO()  # the size is checked from the header first: no pixel bomb is decoded
+    picture_upright(data=data, field=field, fit=_FIT_SIDE).save(out, format="JPEG", quality=90)
     return out.getvalue()
 
 
