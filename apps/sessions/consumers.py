@@ -315,8 +315,8 @@ class SessionConsumer(AsyncWebsocketConsumer):
 
     async def capture_message(self, event: dict[str, Any]) -> None:
         message = event["message"]
-        if message.get("type") == "check":
-            self.check_pending = False
+        if message.get("type") == "check" or (message.get("type") == "error" and self.watch_until):
+            self.check_pending = False  # a sample's answer, a check or an error (badFrame, noEnrolledFace)
         elif message.get("type") == "state":
             self.status = message["status"]
         elif message.get("type") == "result":

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from channels.db import database_sync_to_async as sync_to_async
 from channels.testing import WebsocketCommunicator
+from django.utils import timezone
 
 from apps.sessions.models import Session
 from apps.sessions.protocol import CloseCode
@@ -143,3 +144,23 @@ async def test_a_socket_that_does_not_watch_is_closed_once_the_session_is_finish
     messages, code = await closed_with(socket)
     assert code == CloseCode.SESSION_FINISHED  # a failed session has no face to watch
     assert "watch" not in [m["type"] for m in messages]
+
+
+async def test_an_error_answer_to_a_sample_frees_the_slot_for_the_next_one(integrator):
+    """A sample answered with an error (here noEnrolledFace: the session kept no face) is answered: the next
+    sample after the minimum interval is checked too, not dropped for 5 s as if the answer were still due."""
+    samples = await sync_to_async(_samples)()
+    session = await _account_session(integrator.account, [SITE])
+    await sync_to_async(Session.objects.filter(id=session.id).update)(
+        status=Session.Status.COMPLETED, verification_result="Pass", completed_at=timezone.now()
+    )
+    socket, connected = await _connect(session.id, SITE)
+    assert connected
+    await socket.send_json_to({"type": "auth", "token": session_token_issue(session_id=session.id), "watch": True})
+    await receive_until(socket, "watch", timeout=10)
+    for _ in range(2):
+        await socket.send_to(bytes_data=samples["same"])
+        answer = (await receive_until(socket, "error", timeout=20))[-1]
+        assert answer["code"] == "noEnrolledFace"
+        await socket.receive_nothing(timeout=0.6)  # past the minimum interval (500 ms)
+    await socket.disconnect()
