@@ -296,7 +296,14 @@ class SessionConsumer(AsyncWebsocketConsumer):
 
     # --- worker -> server -> client (channel-layer events) ----------------------------------
 
+    def _other_attempt(self, event: dict[str, Any]) -> bool:
+        """A frame event of another attempt or connection (a frame still queued when this socket took over):
+        its sequence numbers are not this socket's. Events without ``gen`` (an older worker) are taken."""
+        return event.get("gen") is not None and event["gen"] != self.gen
+
     async def capture_frame(self, event: dict[str, Any]) -> None:
+        if self._other_attempt(event):
+            return
         self.acked = max(self.acked, int(event["seq"]))
         frame = self.frame_of_seq.pop(int(event["seq"]), None)
         marks, delivered = event.get("timing"), time.time()
@@ -310,6 +317,8 @@ class SessionConsumer(AsyncWebsocketConsumer):
             frame_marks_observe_delivered(marks, delivered=delivered, sent=time.time())
 
     async def capture_skipped(self, event: dict[str, Any]) -> None:
+        if self._other_attempt(event):
+            return
         self.acked = max(self.acked, int(event["seq"]))
         self.frame_of_seq.pop(int(event["seq"]), None)
 

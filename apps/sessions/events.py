@@ -103,6 +103,7 @@ class FrameAnalysedEvent(TypedDict):
 
     type: Literal["capture.frame"]
     seq: int
+    gen: NotRequired[str]  # the attempt the frame was sent for; a socket of another attempt ignores the event
     messages: list[ServerMessage]
     timing: NotRequired[dict[str, float]]  # the frame's marks so far (apps/sessions/frame_timing.py)
 
@@ -112,6 +113,7 @@ class FrameSkippedEvent(TypedDict):
 
     type: Literal["capture.skipped"]
     seq: int
+    gen: NotRequired[str]
 
 
 class ServerMessageEvent(TypedDict):

@@ -342,3 +342,26 @@ async def test_pings_at_a_human_pace_are_all_answered(integrator):
         await socket.send_json_to({"type": "ping"})
         assert await socket.receive_json_from() == {"type": "pong"}
     await socket.disconnect()
+
+
+@pytest.mark.usefixtures("memory_layer")
+async def test_frame_events_of_another_attempt_are_ignored(integrator):
+    """A frame still queued for a closed connection is answered after a new socket took over: its sequence
+    number is not the new socket's, and its feedback is not the new attempt's."""
+    from channels.layers import get_channel_layer
+
+    from apps.sessions.events import session_group
+    from apps.sessions.state_store import capture_record_get
+
+    session = await _session(integrator)
+    socket, _state = await authed_socket(session.id, session_token_issue(session_id=session.id))
+    current = (await sync_to_async(capture_record_get)(session_id=str(session.id)))["gen"]
+    feedback = {"type": "feedback", "codes": ["ok"]}
+    layer = get_channel_layer()
+    for gen in ("an-older-attempt", current):
+        event = {"type": "capture.frame", "seq": 1, "gen": gen, "messages": [{**feedback, "gen": gen}]}
+        await layer.group_send(session_group(str(session.id)), event)
+    received = await socket.receive_json_from(timeout=5)
+    assert received["gen"] == current  # the older attempt's event was dropped, this one's delivered
+    await socket.receive_nothing(timeout=0.3)
+    await socket.disconnect()

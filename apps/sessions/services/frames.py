@@ -81,7 +81,7 @@ def session_frame_analyze(
         record = capture_record_get(session_id=sid) if acquired else None
         stale = record is not None and late and bool(record["t0"])
         if record is None or record["gen"] != gen or seq <= record["seq"] or record["complete"] or stale:
-            skipped: FrameSkippedEvent = {"type": "capture.skipped", "seq": seq}
+            skipped: FrameSkippedEvent = {"type": "capture.skipped", "seq": seq, "gen": gen}
             send(skipped)
             return
         engine = get_engine()
@@ -103,6 +103,7 @@ def session_frame_analyze(
             bad: FrameAnalysedEvent = {
                 "type": "capture.frame",
                 "seq": seq,
+                "gen": gen,
                 "messages": [{"type": "error", "code": "badFrame", "message": f"The frame is unusable ({code})."}],
             }
             send(bad)
@@ -118,7 +119,7 @@ def session_frame_analyze(
         capture_record_put(session_id=sid, record=record, blobs=blobs)
         frame_mark(marks, "saved")
     frame_marks_observe_worker(marks)
-    event: FrameAnalysedEvent = {"type": "capture.frame", "seq": seq, "messages": messages, "timing": marks}
+    event: FrameAnalysedEvent = {"type": "capture.frame", "seq": seq, "gen": gen, "messages": messages, "timing": marks}
     send(event)
     if result.capture_complete:
         # The verdict follows right here and embeds whatever key frame still lacks its descriptor: queued
