@@ -19,6 +19,7 @@
     connection: ["connection", "connectionLost", "The connection to the verification service was lost."],
     expired: ["session", "sessionExpired", "This verification has expired."]
   };
+  var retryWanted = false;  // the retry button was pressed while no socket was open
   var token = boot.token, ws = null, stream = null, timer = null, finished = false, capturing = false;
   var reconnects = 0, polling = false, watchdog = null, tokenExpired = false;
   var countdown = null, helpTimer = null, lastUsable = 0;
@@ -82,6 +83,7 @@
     switch (msg.type) {
       case "state":
         if (msg.resumeToken) { token = msg.resumeToken; reconnects = 0; }
+        if (retryWanted) { retryWanted = false; ws.send(JSON.stringify({ type: "retry" })); break; }
         $("steps").textContent = msg.challengesTotal ? fill(UI.attempt, { attempt: msg.attempt, total: msg.maxAttempts }) : "";
         if (msg.status === "in_progress") { startCapture(msg); }
         else if (msg.status === "analysing") { stopFrames(); show("analysing"); armWatchdog(); }
@@ -359,7 +361,10 @@
   $("consent-accept").addEventListener("click", function (event) { event.preventDefault(); startCamera(); });
   $("consent-decline").addEventListener("click", function (event) { event.preventDefault(); decline(); });
   $("retry").addEventListener("click", function () {
-    if (ws && ws.readyState === 1) { ws.send(JSON.stringify({ type: "retry" })); }
+    if (ws && ws.readyState === 1) { ws.send(JSON.stringify({ type: "retry" })); return; }
+    // The socket is gone (closed by the server, or the reconnects ran out and the result came from the
+    // status poll): open a new one and ask for the next attempt as soon as it is in.
+    retryWanted = true; reconnects = 0; connect();
   });
   // Cancel asks once: a question under the button, "No, continue" first.
   function askCancel(open) {

@@ -205,3 +205,35 @@ def test_every_hosted_screen_has_no_serious_accessibility_violation(server, driv
         assert_accessible(page, f"{what} session")
         shot(page, ARTIFACTS, f"a11y-{what}-session-{size}")
     browser.close()
+
+
+def test_try_again_works_after_the_socket_is_gone(server, driver):
+    """The result came from the status poll (the server closed the socket): "Try again" opens a new socket and
+    starts the next attempt, instead of doing nothing."""
+    from playwright.sync_api import expect
+
+    browser = chromium(driver)
+    page = browser.new_page(**SIZES["desktop"])
+    session_id = demo_session(page, server["base"], "Balanced")
+    session_update(
+        server["database"], session_id, status="in_progress", verdict="retry", attempt=1, max_attempts=3,
+        verification_failed_reasons=["challengeFailed:nod", "timeout"],
+    )  # fmt: skip
+    sockets = []
+
+    def first_one_closed(ws) -> None:  # another tab took over (4411): the page falls back to the status poll
+        sockets.append(ws)
+        if len(sockets) == 1:
+            ws.close(code=4411)
+        else:
+            ws.connect_to_server()
+
+    page.route_web_socket(re.compile(r".*/ws/v1/sessions/.*"), first_one_closed)
+    page.reload()
+    page.click("#consent-accept")
+    expect(page.locator("body")).to_have_attribute("data-screen", "result", timeout=20_000)
+    expect(page.locator("#retry")).to_be_visible()
+    page.click("#retry")
+    expect(page.locator("body")).to_have_attribute("data-screen", "capture", timeout=20_000)
+    assert len(sockets) == 2
+    browser.close()
