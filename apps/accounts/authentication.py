@@ -51,34 +51,35 @@ def _throttled(exc: RateLimitExceeded) -> exceptions.Throttled:
     return exceptions.Throttled(exc.retry_after, "Too many failed authentication attempts; try again later.")
 
 
-def authenticate_limited(
-    request: HttpRequest | Request,
-    credential: str,
-    check: Callable[[str], ApiKey | None],
-    refusal: str,
-    *,
-    caller_check: bool = True,
-) -> ApiKey:
-    """``check(credential)`` behind the failed-authentication limits: 429 (Throttled) once they are used up.
+def failures_limited(
+    request: HttpRequest | Request, credential: str, check: Callable[[str], ApiKey | None]
+) -> ApiKey | None:
+    """``check(credential)`` behind the failed-authentication limits; RateLimitExceeded once they are used up.
 
     The limits are checked before the credential, so once an address or a key prefix has used up its
     failures even a right guess is refused until the window ends: guessing cannot go on. Only failures
-    count, so a working integration is never limited. Then ``api_key_caller_check`` unless
-    ``caller_check`` is False (the caller decides per key kind).
+    count, so a working integration is never limited.
     """
     limits = _failure_limits(request, credential)
+    rate_limits_check(limits)
+    api_key = check(credential)
+    if api_key is None:
+        for group, rate, key in limits:
+            rate_limit_count(group=group, rate=rate, key=key)
+    return api_key
+
+
+def authenticate_limited(
+    request: Request, credential: str, check: Callable[[str], ApiKey | None], refusal: str
+) -> ApiKey:
+    """``failures_limited`` for DRF (429 Throttled, 401 ``refusal``), then ``api_key_caller_check``."""
     try:
-        rate_limits_check(limits)
-        api_key = check(credential)
-        if api_key is None:
-            for group, rate, key in limits:
-                rate_limit_count(group=group, rate=rate, key=key)
+        api_key = failures_limited(request, credential, check)
     except RateLimitExceeded as exc:
         raise _throttled(exc) from None
     if api_key is None:
         raise exceptions.AuthenticationFailed(refusal)
-    if caller_check:
-        api_key_caller_check(request, api_key)
+    api_key_caller_check(request, api_key)
     return api_key
 
 

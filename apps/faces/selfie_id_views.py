@@ -17,12 +17,11 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
-from rest_framework.exceptions import AuthenticationFailed, Throttled
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.accounts.authentication import api_key_caller_check, authenticate_limited, request_account
+from apps.accounts.authentication import api_key_caller_check, failures_limited, request_account
 from apps.accounts.models import Account, ApiKey
 from apps.accounts.services import KEY_PREFIXES, api_key_authenticate
 from apps.core.errors import ApplicationError, error_response
@@ -55,6 +54,10 @@ PUBLISHABLE_ONLY_MESSAGE = (
 )
 
 
+def _throttled(message: str, exc: RateLimitExceeded) -> ApplicationError:
+    return ApplicationError(message, code="throttled", status=429, headers={"Retry-After": str(exc.retry_after)})
+
+
 def _submit_account(request: HttpRequest, api_key: str) -> Account:
     """/verif/submit is called from a browser (publishable key) or from the partner's backend (secret key).
 
@@ -68,17 +71,11 @@ def _submit_account(request: HttpRequest, api_key: str) -> Account:
         )
 
     try:
-        key = authenticate_limited(request, api_key, either_kind, "Invalid API key", caller_check=False)
-    except AuthenticationFailed:
-        raise ApplicationError("Invalid API key", code="invalid_api_key", status=401) from None
-    except Throttled as exc:
-        retry_after = str(int(getattr(exc, "wait", None) or 1))  # set by DRF; its stubs leave it out
-        raise ApplicationError(
-            "Too many failed authentication attempts; try again later.",
-            code="throttled",
-            status=429,
-            headers={"Retry-After": retry_after},
-        ) from None
+        key = failures_limited(request, api_key, either_kind)
+    except RateLimitExceeded as exc:
+        raise _throttled("Too many failed authentication attempts; try again later.", exc) from None
+    if key is None:
+        raise ApplicationError("Invalid API key", code="invalid_api_key", status=401)
     if key.kind == ApiKey.Kind.SECRET:
         api_key_caller_check(request, key)
     return key.account
@@ -109,12 +106,7 @@ def _submit_count(request: HttpRequest, account: Account) -> None:
     try:
         rate_limit_count(group=f"verif-submit:{account.pk}", rate=rate, key=client_address(request))
     except RateLimitExceeded as exc:
-        raise ApplicationError(
-            "Too many verification attempts from this address; try again later.",
-            code="throttled",
-            status=429,
-            headers={"Retry-After": str(exc.retry_after)},
-        ) from None
+        raise _throttled("Too many verification attempts from this address; try again later.", exc) from None
 
 
 def _submit_input(request: HttpRequest) -> tuple[Account, SubmitInput]:
