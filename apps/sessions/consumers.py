@@ -131,8 +131,7 @@ class SessionConsumer(AsyncWebsocketConsumer):
             await self._on_sample(frame)
             return
         now = time.time()
-        if now >= self.expires_at and self.status in Session.UNFINISHED:
-            await database_sync_to_async(session_expire)(session_id=self.session_id)
+        if await self._expired(now):
             return
         if self.status != Session.Status.IN_PROGRESS or self.gen is None:
             await self._error("notCapturing", "The session is not capturing; the frame was ignored.")
@@ -235,7 +234,16 @@ class SessionConsumer(AsyncWebsocketConsumer):
         if result is not None:
             await self._send(result)
 
+    async def _expired(self, now: float) -> bool:
+        """Past its time to live, the session expires now (the sweep may not have run yet); True when it has."""
+        if now < self.expires_at or self.status not in Session.UNFINISHED:
+            return False
+        await database_sync_to_async(session_expire)(session_id=self.session_id)
+        return True
+
     async def _on_retry(self) -> None:
+        if await self._expired(time.time()):
+            return
         session = await database_sync_to_async(session_retry)(session_id=self.session_id)
         if session is None:
             await self._error("retryNotAllowed", "No retry is available for this session.")

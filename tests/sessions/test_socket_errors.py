@@ -15,7 +15,7 @@ from apps.sessions.protocol import CloseCode
 from apps.sessions.tokens import session_token_issue
 
 from .conftest import make_session
-from .socket_helpers import authed_socket, closed_with, open_socket, stream_until
+from .socket_helpers import authed_socket, closed_with, open_socket, receive_until, stream_until
 from .synthetic_clips import ScriptedUser, clips
 
 # Frames are synthetic webcam frames of a real face, analysed by the real engine (eager Celery, in process).
@@ -297,6 +297,26 @@ async def test_an_expired_session_sends_its_result_and_closes_with_4410(integrat
     assert messages[0]["type"] == "state" and messages[0]["status"] == "expired"
     assert messages[-1]["type"] == "result" and messages[-1]["reasons"] == ["sessionExpired"]
     assert await _status(session.id) == "expired"
+
+
+async def test_a_retry_asked_for_after_the_time_to_live_expires_the_session(integrator):
+    """Past its time to live a session waiting for "retry" expires at once, as a frame would make it; it used to
+    answer retryNotAllowed and stay in progress until the sweep ran."""
+    session = await _session(integrator)
+    await sync_to_async(Session.objects.filter(id=session.id).update)(
+        status=Session.Status.IN_PROGRESS, verdict="retry", attempt=1
+    )
+    socket, state = await authed_socket(session.id, session_token_issue(session_id=session.id))
+    assert state["type"] == "state" and state["status"] == "in_progress"
+    announced = await receive_until(socket, "result")  # the stored verdict
+    assert announced[-1]["verdict"] == "retry", announced
+    with time_machine.travel(timezone.now() + timedelta(minutes=31)):
+        await socket.send_json_to({"type": "retry"})
+        messages = await receive_until(socket, "result")
+    assert not [m for m in messages if m.get("code") == "retryNotAllowed"], messages
+    assert messages[-1]["reasons"] == ["sessionExpired"], messages
+    assert await _status(session.id) == "expired"
+    await socket.disconnect()
 
 
 async def test_a_malformed_socket_path_closes_with_4404():
