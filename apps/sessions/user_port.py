@@ -13,6 +13,7 @@ from apps.users.ports import SessionSummary
 from .models import AttemptThumbnail, Session, SessionAttempt
 from .retention import ATTEMPT_PERSONAL_FIELDS_CLEARED, PERSONAL_FIELDS_CLEARED
 from .services.devices import device_risk_signals
+from .services.lifecycle import session_cancel
 
 
 class SessionsForUsers:
@@ -34,6 +35,10 @@ class SessionsForUsers:
     ) -> list[uuid.UUID]:
         sessions = Session.objects.filter(Q(entry_user_id=entry_user_id) | Q(id__in=session_ids), account=account)
         ids = list(sessions.values_list("id", flat=True))
+        # A session still under way is cancelled first: its verdict, landing later, would write the face data
+        # (embedding, photo, attempt) back onto a session already cleared, and nothing would clear it again.
+        for session_id in sessions.filter(status__in=Session.UNFINISHED).values_list("id", flat=True):
+            session_cancel(session_id=session_id)
         Session.objects.filter(id__in=ids).update(**PERSONAL_FIELDS_CLEARED, personal_data_purged_at=timezone.now())
         # Their attempts too: retention skips a session already marked purged, so nothing would clear them later.
         SessionAttempt.objects.filter(session_id__in=ids).update(**ATTEMPT_PERSONAL_FIELDS_CLEARED)

@@ -6,9 +6,11 @@ import pytest
 
 from apps.audit.models import AuditEvent
 from apps.sessions.models import AttemptThumbnail, Session, SessionAttempt
-from apps.sessions.retention import ATTEMPT_PERSONAL_FIELDS_CLEARED
+from apps.sessions.retention import ATTEMPT_PERSONAL_FIELDS_CLEARED, PERSONAL_FIELDS_CLEARED
+from apps.sessions.services import session_verdict_record
 from apps.users.models import EntryUser
 from tests.core.retention_data import _attempt, _session
+from tests.sessions.conftest import make_session
 
 pytestmark = pytest.mark.django_db
 
@@ -48,6 +50,25 @@ def test_a_user_deleted_in_the_admin_goes_through_the_same_deletion(admin_client
     assert Session.objects.get(id=session.id).personal_data_purged_at is not None
     assert _cleared(attempt)
     assert AuditEvent.objects.filter(type="user.deleted", subject_id=str(user.id)).exists()
+
+
+def test_a_session_under_way_when_its_user_is_deleted_is_cancelled_and_its_verdict_writes_nothing(integrator):
+    """The verdict of a capture being analysed lands after the deletion cleared the session: it used to write the
+    embedding, the photo and an attempt back onto it, and retention skips a session already marked purged."""
+    from tests.sessions.test_lifecycle import _verdict
+
+    user = EntryUser.objects.create(account=integrator.account, external_id="bob")
+    session = make_session(integrator.account)
+    Session.objects.filter(id=session.id).update(entry_user_id=user.id, status="analysing", attempt=1)
+    session.refresh_from_db()
+    response = integrator.client.delete(f"/v1/user/delete?entryUserId={user.id}")
+    assert response.status_code == 200, response.content
+    assert session_verdict_record(session=session, verdict=_verdict()) is False
+    session.refresh_from_db()
+    assert session.status == "cancelled" and session.personal_data_purged_at is not None
+    assert {name: getattr(session, name) for name in PERSONAL_FIELDS_CLEARED} == PERSONAL_FIELDS_CLEARED
+    assert not SessionAttempt.objects.filter(session=session).exclude(**ATTEMPT_PERSONAL_FIELDS_CLEARED).exists()
+    assert not AttemptThumbnail.objects.filter(attempt__session=session).exists()
 
 
 def test_the_session_console_deletes_nothing(admin_client, integrator):
