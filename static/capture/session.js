@@ -230,6 +230,14 @@
       return;
     }
     finished = true;
+    if (reasons.indexOf("sessionExpired") >= 0) {
+      // Expired while the page was open: the same screen and embedder error as a session found expired
+      // on arrival (docs/sdk.md), not a failed verification.
+      if (stream) { stream.getTracks().forEach(function (t) { t.stop(); }); }
+      show("expired");
+      if (ws && ws.readyState === 1) { ws.close(1000); }
+      return;
+    }
     if (msg.verdict === "pass") {
       $("result-title").textContent = UI.verified;
       $("result-text").textContent = UI.verifiedText;

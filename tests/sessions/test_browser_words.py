@@ -237,3 +237,24 @@ def test_try_again_works_after_the_socket_is_gone(server, driver):
     expect(page.locator("body")).to_have_attribute("data-screen", "capture", timeout=20_000)
     assert len(sockets) == 2
     browser.close()
+
+
+def test_a_session_that_expires_while_the_page_is_open_shows_the_expired_screen(server, driver):
+    """The socket's result for an expiry mid-capture (``sessionExpired``) shows what a session found expired on
+    arrival shows, and tells an embedder the same: it was shown as a failed verification."""
+    from datetime import UTC, datetime, timedelta
+
+    from playwright.sync_api import expect
+
+    browser = chromium(driver)
+    page = browser.new_page(**SIZES["desktop"])
+    session_id = demo_session(page, server["base"], "Balanced")
+    soon = datetime.now(UTC) + timedelta(seconds=6)
+    session_update(server["database"], session_id, expires_at=soon.strftime("%Y-%m-%d %H:%M:%S.%f"))
+    page.click("#consent-accept")
+    expect(page.locator("body")).to_have_attribute("data-screen", "capture", timeout=20_000)
+    expect(page.locator("body")).to_have_attribute("data-screen", "expired", timeout=30_000)
+    expect(page.locator("#expired-title")).to_be_visible()
+    assert page.locator("#result-title").is_hidden()
+    shot(page, ARTIFACTS, "expired-while-open")
+    browser.close()
