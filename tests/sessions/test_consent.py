@@ -102,3 +102,24 @@ def test_a_finished_session_is_not_cancelled_by_a_late_decline_and_a_bad_key_is_
     assert session.status == Session.Status.COMPLETED
     assert Client().post(f"/s/{session.id}/consent?k=wrong", {"choice": "decline"}).status_code == 404
     assert Client().get(url).status_code == 405
+
+
+def test_a_decline_past_the_time_to_live_ends_the_session_expired_not_cancelled(integrator):
+    """Before the expiry sweep runs, a decline (or any cancel) of a session past its time to live ends it
+    ``expired``, as the page itself would at that moment (410): it ended ``cancelled``, with that webhook."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apps.webhooks.models import WebhookEvent
+
+    session = _session(integrator, webhookConfig={"eventCallbackUrl": "https://hooks.example.com/lp"}, **REDIRECTS)
+    url = _consent_url(session)
+    Session.objects.filter(id=session.id).update(expires_at=timezone.now() - timedelta(seconds=30))
+    answer = Client().post(url, {"choice": "decline"}, HTTP_ACCEPT="application/json")
+    assert answer.status_code == 200
+    assert json.loads(answer.content)["status"] == "expired"
+    session.refresh_from_db()
+    assert session.status == Session.Status.EXPIRED and session.verification_failed_reasons == ["sessionExpired"]
+    events = WebhookEvent.objects.filter(session_id=session.id).values_list("type", flat=True)
+    assert list(events) == ["verification.session.expired"]

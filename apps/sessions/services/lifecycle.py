@@ -150,6 +150,10 @@ def webhook_event_record_safe(*, session: Session, event_type: EventType) -> Non
 
 
 def session_cancel(*, session_id: uuid.UUID | str) -> bool:
+    """End the session ``cancelled``; one past its time to live (the sweep has not run yet) ends ``expired``,
+    as a page load, a frame or a retry at that moment would end it."""
+    if Session.objects.filter(id=session_id, status__in=Session.UNFINISHED, expires_at__lte=timezone.now()).exists():
+        return session_expire(session_id=session_id)
     return _finish_without_verdict(
         session_id=session_id,
         status=Session.Status.CANCELLED,
