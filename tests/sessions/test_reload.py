@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from django.test import Client
 from django.utils import timezone
 
 from apps.sessions.models import Session, SessionAttempt
+from apps.sessions.services import frame_encode, session_frame_analyze
 from apps.sessions.services.connect import session_connect
+from apps.sessions.state_store import capture_record_get, capture_record_put
 from apps.sessions.tokens import session_token_issue
 
 from .conftest import make_session
@@ -21,13 +25,22 @@ def _path(session: Session) -> str:
     return session.session_url.split("127.0.0.1:8000", 1)[-1]
 
 
-def _started(integrator, max_attempts: int = 3) -> Session:
+def _started(integrator, max_attempts: int = 3, *, named: bool = True) -> Session:
+    """A session whose capture began; ``named``: the engine has named its first challenge (it had the face)."""
     session = make_session(integrator.account, BALANCED)
     Session.objects.filter(id=session.id).update(max_attempts=max_attempts)
-    session_connect(session_id=str(session.id), token=session_token_issue(session_id=session.id))  # the capture began
+    _connect(session, named=named)
     session.refresh_from_db()
     assert session.status == Session.Status.IN_PROGRESS and session.attempt_started_at is not None
     return session
+
+
+def _connect(session: Session, *, named: bool = True) -> None:
+    session_connect(session_id=str(session.id), token=session_token_issue(session_id=session.id))  # the capture began
+    if named:
+        session.refresh_from_db()
+        record = capture_record_get(session_id=str(session.id))
+        capture_record_put(session_id=str(session.id), record={**record, "challenge": session.challenges[0]})
 
 
 def test_a_reload_during_an_attempt_draws_new_challenges_and_counts_as_an_attempt(integrator):
@@ -42,7 +55,7 @@ def test_a_reload_during_an_attempt_draws_new_challenges_and_counts_as_an_attemp
     session.refresh_from_db()
     assert session.attempt == 2
     # Four challenges drawn from six: two draws alike by chance at most rarely; three in a row never here.
-    session_connect(session_id=str(session.id), token=session_token_issue(session_id=session.id))
+    _connect(session)
     Client().get(_path(session))
     session.refresh_from_db()
     seen.append(list(session.challenges))
@@ -53,8 +66,7 @@ def test_each_reloaded_attempt_is_kept_for_the_operator_as_abandoned(integrator,
     session = _started(integrator)
     first, first_started = list(session.challenges), session.attempt_started_at
     Client().get(_path(session))
-    session.refresh_from_db()
-    session_connect(session_id=str(session.id), token=session_token_issue(session_id=session.id))
+    _connect(session)
     session.refresh_from_db()
     second = list(session.challenges)
     Client().get(_path(session))
@@ -105,3 +117,42 @@ def test_a_reload_before_the_capture_began_or_while_a_retry_waits_costs_nothing(
     Client().get(_path(waiting))
     waiting.refresh_from_db()
     assert waiting.attempt == 1
+
+
+def test_a_load_before_any_challenge_was_named_costs_nothing(integrator):
+    """The page's own "Start again" after 20 s without a usable face reloads it: no challenge was shown, so
+    nothing can be previewed, and it used to spend the attempt (on the last one, failing the session)."""
+    session = _started(integrator, max_attempts=1, named=False)
+    assert Client().get(_path(session) + "&start=1").status_code == 200
+    session.refresh_from_db()
+    assert (session.status, session.attempt) == (Session.Status.IN_PROGRESS, 1)
+    assert not SessionAttempt.objects.filter(session=session).exists()
+
+
+def test_frames_of_a_spent_attempt_cannot_complete_the_next_one(integrator, real_engine):
+    """A reload spends the attempt while the first tab still streams: its frames, analysed after the reload,
+    used to go on with the old capture and could complete the new attempt with challenges never shown."""
+    from tests.sessions.synthetic_clips import clips
+
+    session = _started(integrator)
+    old = capture_record_get(session_id=str(session.id))
+    assert Client().get(_path(session)).status_code == 200
+    session.refresh_from_db()
+    assert session.attempt == 2 and capture_record_get(session_id=str(session.id)) is None
+    events = []
+    session_frame_analyze(
+        session_id=str(session.id), gen=old["gen"], seq=old["seq"] + 1, frame_b64=frame_encode(clips()["hold"][0]),
+        received_at=time.time(), key_frame_request=lambda **_: None, deliver=events.append,
+    )  # fmt: skip
+    assert [e["type"] for e in events] == ["capture.skipped"]
+    _connect(session)  # the reloaded page's socket starts the new attempt afresh
+    assert capture_record_get(session_id=str(session.id))["gen"] != old["gen"]
+
+
+def test_a_load_after_the_capture_completed_does_not_spend_it(integrator):
+    session = _started(integrator, max_attempts=1)
+    record = capture_record_get(session_id=str(session.id))
+    capture_record_put(session_id=str(session.id), record={**record, "complete": True})  # its verdict is on its way
+    Client().get(_path(session))
+    session.refresh_from_db()
+    assert (session.status, session.attempt, session.verification_failed_reasons) == ("in_progress", 1, [])

@@ -57,35 +57,43 @@ def session_retry(*, session_id: str) -> Session | None:
 
 
 def session_page_reload(*, session: Session) -> bool:
-    """A page load during a started attempt spends that attempt; True when it did.
+    """A page load during an attempt that has shown a challenge spends that attempt; True when it did.
 
     Otherwise a reload would show the same challenges again for free (a preview of the next one). With
     attempts left the next one starts with new challenges and the spent one is kept for the operator
     (``SessionAttempt`` ``abandoned``, reason ``reloaded``); on the last one the session fails
-    ``attemptsExhausted``. A socket that only reconnects (the resume token) still costs nothing.
+    ``attemptsExhausted``. A socket that only reconnects (the resume token) still costs nothing, and so does
+    a load before any challenge was named (the page's own "Start again" after no usable face; a passive hold).
+    The spent attempt's capture goes with it, so that its frames still on their way cannot complete the next
+    attempt; one whose capture is already complete is not spent (its verdict is on its way).
     """
     if session.status != Session.Status.IN_PROGRESS or session.verdict or session.attempt_started_at is None:
         return False
-    if session.attempt >= session.max_attempts:
-        return _finish_without_verdict(
-            session_id=session.id,
-            status=Session.Status.COMPLETED,
-            reason=ATTEMPTS_EXHAUSTED,
-            event_type=EventType.SESSION_COMPLETED,
-        )
-    _, challenges = capture_plan_for(session.typed_config.verifiers.liveness)
-    with transaction.atomic():
-        spent = Session.objects.filter(
-            id=session.id, status=Session.Status.IN_PROGRESS, attempt=session.attempt, verdict=""
-        ).update(attempt=session.attempt + 1, challenges=challenges, attempt_started_at=None)
-        if spent:  # ``session`` still holds the spent attempt: its number, start and challenges
-            session_attempt_record(
-                session=session,
-                outcome=SessionAttempt.Outcome.ABANDONED,
-                reasons=[RELOADED],
-                record=capture_record_get(session_id=str(session.id)),
-            )
-    return bool(spent)
+    sid = str(session.id)
+    # Under the lock: a frame being analysed saves first, and none of the spent attempt saves after.
+    with session_lock(session_id=sid, wait=FINISH_LOCK_WAIT_SECONDS):
+        record = capture_record_get(session_id=sid)
+        if record is None or record["complete"] or not record.get("challenge"):
+            return False
+        if session.attempt < session.max_attempts:
+            _, challenges = capture_plan_for(session.typed_config.verifiers.liveness)
+            with transaction.atomic():
+                spent = Session.objects.filter(
+                    id=session.id, status=Session.Status.IN_PROGRESS, attempt=session.attempt, verdict=""
+                ).update(attempt=session.attempt + 1, challenges=challenges, attempt_started_at=None)
+                if spent:  # ``session`` still holds the spent attempt: its number, start and challenges
+                    session_attempt_record(
+                        session=session, outcome=SessionAttempt.Outcome.ABANDONED, reasons=[RELOADED], record=record
+                    )
+            if spent:
+                capture_record_delete(session_id=sid)  # the next socket starts a fresh record
+            return bool(spent)
+    return _finish_without_verdict(
+        session_id=session.id,
+        status=Session.Status.COMPLETED,
+        reason=ATTEMPTS_EXHAUSTED,
+        event_type=EventType.SESSION_COMPLETED,
+    )
 
 
 def session_result_notify(*, session: Session) -> None:
