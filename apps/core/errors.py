@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import SuspiciousOperation, TooManyFieldsSent, TooManyFilesSent
 from django.http import JsonResponse
 
 # Paths whose errors answer in the JSON error shape: our API and the iLive (002) compatible one.
@@ -46,3 +47,12 @@ def error_response(
     for name, value in (headers or {}).items():
         response[name] = value
     return response
+
+
+def suspicious_request_message(exc: SuspiciousOperation) -> str:
+    """What a 400 ``invalid`` says for a request Django refuses as suspicious (too many parameters or files, a
+    bad Host): Django answers those 400 itself; under the API they were 500s. Only the messages that echo no
+    input are passed on."""
+    if isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
+        return str(exc)
+    return "The request was refused as malformed."

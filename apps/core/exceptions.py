@@ -6,7 +6,7 @@ import logging
 import threading
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, SuspiciousOperation
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.exceptions import ErrorDetail
@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import set_rollback
 
-from .errors import ApplicationError, error_body
+from .errors import ApplicationError, error_body, suspicious_request_message
 
 logger = logging.getLogger(__name__)
 
@@ -82,6 +82,9 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
             return Response(error_body("malformed_json", str(exc.detail)), status=400, headers=headers)
         return Response(error_body(code, str(exc.detail)), status=exc.status_code, headers=headers)
 
+    if isinstance(exc, SuspiciousOperation):
+        set_rollback()
+        return Response(error_body("invalid", suspicious_request_message(exc)), status=400)
     logger.exception("Unhandled API error", exc_info=exc)
     set_rollback()
     return Response(error_body("server_error", "An internal error occurred."), status=500)

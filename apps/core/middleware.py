@@ -7,9 +7,10 @@ import logging
 from collections.abc import Callable
 
 from django.conf import settings
+from django.core.exceptions import SuspiciousOperation
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 
-from .errors import API_PREFIXES, error_response
+from .errors import API_PREFIXES, error_response, suspicious_request_message
 
 logger = logging.getLogger(__name__)
 
@@ -91,5 +92,9 @@ class ApiErrorMiddleware:
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if not request.path.startswith(API_PREFIXES):
             return None
+        if isinstance(exception, SuspiciousOperation):
+            # What Django itself answers 400 (more than DATA_UPLOAD_MAX_NUMBER_FIELDS parameters, too many
+            # files, a bad Host): the request's fault, not the server's.
+            return error_response(400, "invalid", suspicious_request_message(exception))
         logger.error("Unhandled error on %s %s", request.method, request.path, exc_info=exception)
         return error_response(500, "server_error", "An internal error occurred.")

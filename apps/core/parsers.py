@@ -4,6 +4,11 @@ Python's JSON decoder recurses once per level: a 200 KB body of brackets, well
 under the size limit, raised RecursionError (a 500) on every JSON endpoint.
 Anything nested deeper than ``API_MAX_JSON_DEPTH`` is refused as malformed, so
 no serializer, error flattener or JSONB column ever walks such a structure.
+
+So is a lone surrogate (``"\ud800"``) anywhere, key or value: JSON allows the escape,
+but it is not text. A serializer's string fields refused it; an object's keys, a free
+mapping such as ``customInputParameters`` and an error message echoing the input did
+not, and a JSONB column, DRF's renderer or the CAPTCHA library then raised (500s).
 """
 
 from __future__ import annotations
@@ -17,28 +22,41 @@ from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 
 
-def json_depth_exceeds(data: Any, limit: int) -> bool:
-    """True when arrays/objects in ``data`` nest deeper than ``limit`` (the top-level object is level 1)."""
+def _not_text(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def json_problem(data: Any, limit: int) -> str | None:
+    """Why parsed JSON ``data`` is refused: arrays/objects nested deeper than ``limit`` (the top-level object is
+    level 1), or a lone surrogate in a key or a string; None when it is fine."""
     stack: list[tuple[Any, int]] = [(data, 1)]
     while stack:  # iterative: the point is not to recurse
         node, depth = stack.pop()
+        if isinstance(node, str):
+            if _not_text(node):
+                return "JSON holds a lone surrogate (an escape such as \\ud800 without its pair): not valid text."
+            continue
         if isinstance(node, Mapping):
-            children: Any = node.values()
+            children: Any = [*node.keys(), *node.values()]
         elif isinstance(node, list):
             children = node
         else:
             continue
         if depth > limit:
-            return True
+            return f"JSON nested deeper than {limit} levels."
         stack.extend((child, depth + 1) for child in children)
-    return False
+    return None
 
 
 def json_nesting_check(data: Any) -> Any:
-    """``data`` itself, or ParseError (400 ``malformed_json``) when it nests deeper than the setting allows."""
-    limit = int(settings.API_MAX_JSON_DEPTH)
-    if json_depth_exceeds(data, limit):
-        raise ParseError(f"JSON nested deeper than {limit} levels.")
+    """``data`` itself, or ParseError (400 ``malformed_json``) when ``json_problem`` refuses it."""
+    problem = json_problem(data, int(settings.API_MAX_JSON_DEPTH))
+    if problem is not None:
+        raise ParseError(problem)
     return data
 
 

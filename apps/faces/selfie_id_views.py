@@ -8,7 +8,7 @@ import uuid
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.core.files.storage import default_storage
 from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
 from django.http.multipartparser import MultiPartParserError
@@ -24,7 +24,7 @@ from rest_framework.views import APIView
 from apps.accounts.authentication import api_key_caller_check, failures_limited, request_account
 from apps.accounts.models import Account, ApiKey
 from apps.accounts.services import KEY_PREFIXES, api_key_authenticate
-from apps.core.errors import ApplicationError, error_response
+from apps.core.errors import ApplicationError, error_response, suspicious_request_message
 from apps.core.fields import StrictCharField
 from apps.core.languages import language_active, language_headers
 from apps.core.patterns import HTTP_URL_PATTERN
@@ -117,6 +117,8 @@ def _submit_input(request: HttpRequest) -> tuple[Account, SubmitInput]:
         raise ApplicationError("The form fields are too large.", code="too_large", status=413) from None
     except (MultiPartParserError, UnicodeDecodeError):
         raise ApplicationError("The body is not valid multipart/form-data.", code="invalid") from None
+    except (TooManyFieldsSent, TooManyFilesSent) as exc:
+        raise ApplicationError(suspicious_request_message(exc), code="invalid") from None
     api_key = _first(request, "api_key")
     if not api_key:
         raise ApplicationError("API key is required", code="api_key_required", fields={"api_key": ["Required."]})
@@ -127,6 +129,14 @@ def _submit_input(request: HttpRequest) -> tuple[Account, SubmitInput]:
             code="user_identifier_required",
             fields={"user_identifier": ["Required."]},
         )
+    texts = {
+        "user_identifier": user_identifier,
+        "user_email": str(form.get("user_email", "")),
+        "user_phone": str(form.get("user_phone", "")),
+    }
+    bad = {name: ["Not valid text (a NUL character)."] for name, value in texts.items() if "\x00" in value}
+    if bad:  # refused before seconds of analysis: the database cannot store it (it was a 500 after them)
+        raise ApplicationError("A text field holds a NUL character.", code="invalid", fields=bad)
     account = _submit_account(request, api_key)
     _submit_count(request, account)
     selfie, photo = files.get("selfie_video"), files.get("id_photo")

@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from apps.core.errors import ApplicationError
 from apps.core.keys import derive_key
+from apps.core.parsers import json_problem
 
 MAX_PAYLOAD_CHARS = 2000
 
@@ -59,6 +60,8 @@ def _decoded(payload: str) -> dict[str, Any]:
     fields = ("algorithm", "challenge", "number", "salt", "signature")
     if not isinstance(value, dict) or not all(isinstance(value.get(k), int if k == "number" else str) for k in fields):
         raise _refused("The CAPTCHA solution lacks algorithm, challenge, number, salt or signature.")
+    if json_problem(value, 32) is not None:  # a lone surrogate: the library's hashing raised on it (a 500)
+        raise _refused("The CAPTCHA solution is not valid text.")
     return value
 
 

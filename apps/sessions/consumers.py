@@ -23,6 +23,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from apps.core.metrics import rate_limit_refused
+from apps.core.parsers import json_problem
 from apps.core.timestamps import utc_timestamp
 
 from . import tasks
@@ -103,6 +104,8 @@ class SessionConsumer(AsyncWebsocketConsumer):
                 message = json.loads(text)
             except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
                 message = None
+            if json_problem(message, int(settings.API_MAX_JSON_DEPTH)) is not None:
+                message = None  # a lone surrogate (not text: the token's decoder raised on it) or deep nesting
         kind = message.get("type") if isinstance(message, dict) else None
         if not self.authenticated:
             if kind == "auth":

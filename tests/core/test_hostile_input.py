@@ -50,6 +50,60 @@ def test_deeply_nested_json_gets_a_400_in_the_error_shape_on_every_json_endpoint
         assert _is_error_shape(response.json(), "malformed_json"), (method, path, response.content[:200])
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"\\ud800": 1}',  # an unknown key, echoed by the error message DRF's renderer could not encode
+        '{"verifierConfigs": {}, "customInputParameters": {"k\\ud800": "v"}}',  # a key into a JSONB column
+        '{"allowedRedirectOrigins": ["https://a\\udfff.example"]}',  # a value no string field read
+    ],
+)
+def test_a_lone_surrogate_anywhere_in_json_gets_a_400_on_every_json_endpoint(integrator, body, settings):
+    """A lone surrogate is not text: key or value, it gave 500s (a renderer, JSONB, a library's hashing)."""
+    settings.DIRECT_SESSIONS_ENABLED = True
+    for method, path in _json_operations():
+        response = getattr(integrator.client, method)(path, body, content_type="application/json")
+        assert response.status_code == 400, (method, path, response.status_code)
+        assert _is_error_shape(response.json(), "malformed_json"), (method, path, response.content[:200])
+
+
+def test_a_surrogate_pair_is_text_and_stays_accepted(integrator):
+    body = '{"verifierConfigs": {}, "customInputParameters": {"emoji": "\\ud83d\\ude00"}}'
+    response = integrator.client.post("/v1/verification/create-session", body, content_type="application/json")
+    assert response.status_code == 200, response.content
+
+
+@pytest.mark.parametrize("path", ["/v1/healthz", "/v1/datetime/utc-now", "/api/v1/captcha/challenge"])
+def test_more_query_parameters_than_django_reads_is_a_400_not_a_500(integrator, path, settings):
+    """Django refuses more than DATA_UPLOAD_MAX_NUMBER_FIELDS parameters with SuspiciousOperation: a 400 of its
+    own, which the API's error middleware turned into a 500 (with no key needed on these paths)."""
+    settings.DIRECT_SESSIONS_ENABLED = True
+    query = "&".join(f"p{i}=1" for i in range(settings.DATA_UPLOAD_MAX_NUMBER_FIELDS + 1))
+    response = integrator.client.get(f"{path}?{query}")
+    assert response.status_code == 400, (path, response.status_code)
+    assert _is_error_shape(response.json(), "invalid")
+
+
+def test_too_many_form_fields_on_the_face_and_selfie_endpoints_are_400s(integrator, settings):
+    fields = {f"f{i}": "1" for i in range(settings.DATA_UPLOAD_MAX_NUMBER_FIELDS + 1)}
+    compare = integrator.client.post("/v1/face/compare", fields)  # multipart, as the test client sends a dict
+    assert compare.status_code == 400 and _is_error_shape(compare.json(), "invalid"), compare.content[:200]
+    submit = Client().post("/verif/submit", {"api_key": "pk_wrong", "user_identifier": "u", **fields})
+    assert submit.status_code == 400 and _is_error_shape(submit.json(), "invalid"), submit.content[:200]
+
+
+def test_a_nul_in_a_selfie_submissions_text_is_a_400_before_any_analysis(integrator):
+    """It was a 500 after seconds of video analysis (PostgreSQL text cannot hold NUL), nothing stored."""
+    from apps.faces.models import SelfieCheck
+
+    for field in ("user_identifier", "user_email", "user_phone"):
+        form = {"api_key": "pk_not_checked_yet", "user_identifier": "user", field: "a\x00b"}
+        response = Client().post("/verif/submit", form)
+        assert response.status_code == 400, (field, response.content[:200])
+        assert _is_error_shape(response.json(), "invalid") and field in response.json()["error"]["fields"]
+    assert not SelfieCheck.objects.exists()
+
+
 def test_json_nested_past_the_configured_depth_is_refused_even_when_python_could_parse_it(integrator, settings):
     deep = {"name": "x", "verificationConfig": {}}
     node = deep["verificationConfig"]

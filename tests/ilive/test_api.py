@@ -180,6 +180,12 @@ def test_direct_session_refuses_a_missing_wrong_or_replayed_captcha(direct_on, s
     deep = base64.b64encode(b"[" * 1200).decode()  # nested deeper than Python's parser goes
     nested = client.post("/api/v1/session", {"altcha": deep}, format="json")
     assert nested.status_code == 400 and nested.json()["error"]["code"] == "captcha_failed"
+    # A lone surrogate inside the solution: the library's hashing raised on it (a 500).
+    surrogate = base64.b64encode(
+        b'{"algorithm":"SHA-256","challenge":"x","number":1,"salt":"\\ud800","signature":"x"}'
+    ).decode()
+    lone = client.post("/api/v1/session", {"altcha": surrogate}, format="json")
+    assert lone.status_code == 400 and lone.json()["error"]["code"] == "captcha_failed"
     solved = solved_altcha(client)
     forged = json.loads(base64.b64decode(solved))
     forged["number"] += 1

@@ -71,7 +71,14 @@ async def test_a_frame_before_auth_is_refused_with_4401(integrator):
 
 
 @pytest.mark.usefixtures("memory_layer")
-@pytest.mark.parametrize("text", ["not json at all", "[" * 8000])  # nested deeper than Python's parser goes
+@pytest.mark.parametrize(
+    "text",
+    [
+        "not json at all",
+        "[" * 8000,  # nested deeper than Python's parser goes
+        '{"type": "auth", "token": "\\ud800"}',  # a lone surrogate: the token's decoder raised, the socket hung
+    ],
+)
 async def test_a_control_message_before_auth_is_refused_with_4401(integrator, text):
     session = await _session(integrator)
     socket = await open_socket(session.id)

@@ -213,4 +213,7 @@ def test_text_that_is_not_unicode_scalar_values_is_a_400_not_a_500(integrator, q
     for path in ("/v1/signature/create", "/v1/signature/validate"):
         response = integrator.client.post(path, json.dumps({"queryString": query}), content_type="application/json")
         assert response.status_code == 400
-        assert response.json()["error"]["fields"]["queryString"]
+        error = response.json()["error"]
+        # A lone surrogate escape is refused as JSON that is not text (docs/api.md); the percent-encoded one
+        # decodes later, in the field.
+        assert error["code"] == "malformed_json" if "%" not in query else error["fields"]["queryString"]
