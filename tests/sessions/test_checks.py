@@ -164,3 +164,48 @@ async def test_an_error_answer_to_a_sample_frees_the_slot_for_the_next_one(integ
         assert answer["code"] == "noEnrolledFace"
         await socket.receive_nothing(timeout=0.6)  # past the minimum interval (500 ms)
     await socket.disconnect()
+
+
+def test_two_samples_checked_at_once_record_one_change_of_person(integrator, real_engine, monkeypatch):
+    """Two frames workers check two samples of a stranger at the same moment: both read "no alert" and both
+    recorded it (two entries in checks, two webhook events); the docs promise one per change."""
+    import threading
+    import time
+
+    from apps.faces.services import embedding_model_version, session_face_record
+    from apps.sessions.services import checks
+
+    samples = _samples()
+    session = make_session(integrator.account, webhookConfig={"eventCallbackUrl": "https://hooks.example.com/lp"})
+    Session.objects.filter(id=session.id).update(
+        status=Session.Status.COMPLETED, verification_result="Pass", completed_at=timezone.now()
+    )
+    enrolled = real_engine.face_from_image(samples["same"])
+    session_face_record(
+        account=integrator.account,
+        session_id=session.id,
+        embedding=enrolled.embedding,
+        engine=enrolled.engine,
+        model_version=embedding_model_version(dict(enrolled.versions)),
+    )
+    record = checks._alert_record
+
+    def slow_record(**kwargs):  # recording takes a while (a transaction, a webhook row): the other sample is due
+        record(**kwargs)
+        time.sleep(0.5)
+
+    monkeypatch.setattr(checks, "_alert_record", slow_record)
+    answers = []
+
+    def sample(number: int) -> None:
+        answers.append(checks.session_check(session_id=str(session.id), jpeg=samples["other"], frame=number))
+
+    workers = [threading.Thread(target=sample, args=(n,)) for n in (1, 2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=60)
+    assert [a["alert"] for a in answers] == ["faceChanged", "faceChanged"], answers
+    session.refresh_from_db()
+    assert [c["reason"] for c in session.checks] == ["faceChanged"]
+    assert WebhookEvent.objects.filter(session_id=session.id, type="verification.session.check").count() == 1

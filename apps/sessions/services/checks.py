@@ -45,7 +45,9 @@ from ..events import CheckMessage, ErrorMessage
 from ..models import Session
 from ..notifier import notify_message
 from ..selectors import session_result_payload
+from ..session_locks import session_lock
 
+CHECK_LOCK_WAIT_SECONDS = 5.0
 FACE_CHANGED = "faceChanged"
 MULTIPLE_FACES = "multipleFaces"
 # Mean absolute difference (0..255) of two 32x24 grey thumbnails below which a stream is frozen.
@@ -96,23 +98,29 @@ def session_check(*, session_id: str, jpeg: bytes, frame: int) -> CheckMessage |
     ]
     best = max(comparisons, key=lambda c: c.similarity, default=None)
     same = best is not None and best.is_identical
-    memory: dict[str, Any] = json.loads(cache.get(_memory_key(session_id)) or "{}")
-    live = _live(memory, jpeg, face_count=len(faces))
-    alert = MULTIPLE_FACES if len(faces) > 1 else FACE_CHANGED if len(faces) == 1 and not same else None
-    message: CheckMessage = {
-        "type": "check",
-        "samePerson": same,
-        "similarity": round(float(best.similarity), 4) if best is not None else None,
-        "faceCount": len(faces),
-        "live": live,
-        "alert": alert,
-        "frame": frame,
-    }
-    if len(faces) >= 1 and alert != memory.get("alert"):
-        if alert is not None:
-            _alert_record(session=session, message=message)
-        memory["alert"] = alert
-    cache.set(_memory_key(session_id), json.dumps(memory), timeout=int(settings.SESSION_CHECK_WINDOW_SECONDS) + 60)
+    # Two samples checked at once (two frames workers) read the same alert state: under the session's lock a
+    # change of person is recorded (and its webhook raised) once.
+    with session_lock(session_id=session_id, wait=CHECK_LOCK_WAIT_SECONDS) as acquired:
+        memory: dict[str, Any] = json.loads(cache.get(_memory_key(session_id)) or "{}")
+        live = _live(memory, jpeg, face_count=len(faces))
+        alert = MULTIPLE_FACES if len(faces) > 1 else FACE_CHANGED if len(faces) == 1 and not same else None
+        message: CheckMessage = {
+            "type": "check",
+            "samePerson": same,
+            "similarity": round(float(best.similarity), 4) if best is not None else None,
+            "faceCount": len(faces),
+            "live": live,
+            "alert": alert,
+            "frame": frame,
+        }
+        if not acquired:
+            return message  # judged, not remembered (the lock's holder is stuck: rare)
+        if len(faces) >= 1 and alert != memory.get("alert"):
+            if alert is not None:
+                _alert_record(session=session, message=message)
+            memory["alert"] = alert
+        timeout = int(settings.SESSION_CHECK_WINDOW_SECONDS) + 60
+        cache.set(_memory_key(session_id), json.dumps(memory), timeout=timeout)
     return message
 
 
