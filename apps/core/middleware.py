@@ -70,6 +70,26 @@ class BodyCharsetMiddleware:
         return self.get_response(request)
 
 
+class AdminNulMiddleware:
+    """Answer 400 for a NUL character in an admin URL (a list filter's value, an object id).
+
+    The admin hands both to PostgreSQL, which refuses NUL in text: a 500 (``DataError``) for any such link.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path.startswith("/admin/") and (
+            "\x00" in request.path
+            or any("\x00" in key or "\x00" in value for key, values in request.GET.lists() for value in values)
+        ):
+            return HttpResponseBadRequest(
+                "The address holds a NUL character.", content_type="text/plain; charset=utf-8"
+            )
+        return self.get_response(request)
+
+
 def _text_encoding(name: str) -> bool:
     try:
         return bool(getattr(codecs.lookup(name), "_is_text_encoding", True))

@@ -68,6 +68,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "apps.core.middleware.ApiBodySizeMiddleware",
     "apps.core.middleware.BodyCharsetMiddleware",
+    "apps.core.middleware.AdminNulMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "apps.core.middleware.ApiErrorMiddleware",
