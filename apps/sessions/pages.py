@@ -128,6 +128,9 @@ def session_page(request: HttpRequest, session_id: uuid.UUID) -> HttpResponse:
         "token": session_token_issue(session_id=session.id),
         "wsPath": f"/ws/v1/sessions/{session.id}/",
         "statusUrl": f"/s/{session.id}/status?k={key}",
+        # A page opened with a session token (10 minutes) puts this key in its address in the token's place:
+        # its own reloads (Try again, Start again, a socket token that expired) would otherwise find it dead.
+        "pageKey": key,
         "mode": session.mode,
         "maxFps": int(settings.CAPTURE_MAX_FPS),
         "maxFrameBytes": int(settings.CAPTURE_MAX_FRAME_BYTES),

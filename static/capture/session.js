@@ -6,6 +6,11 @@
   // Every word on screen comes from the server's gettext catalogues, in the page's language
   // (apps/sessions/page_texts.py); the socket's codes never reach the screen.
   var T = boot.texts, UI = T.ui;
+  // Opened with a session token (the Web SDK): the address keeps the page key instead, which lives as long as
+  // the session, so that a reload later than the token's ten minutes still opens this page.
+  if (boot.pageKey && /[?&]t=/.test(location.search) && window.history && history.replaceState) {
+    history.replaceState(history.state, "", location.pathname + location.search.replace(/([?&])t=[^&]*/, "$1k=" + encodeURIComponent(boot.pageKey)) + location.hash);
+  }
   function fill(text, values) {
     return text.replace(/%\((\w+)\)s/g, function (all, name) { return String(values[name]); });
   }

@@ -213,6 +213,11 @@ def test_the_react_component_runs_the_documents_props_with_real_react(sdk_servic
         # npm's React, from node_modules (react-dom's UMD build says "18.3.1-next-…").
         assert page.evaluate("React.version") == react and page.evaluate("ReactDOM.version").startswith(react)
         frame = page.frame_locator("#app iframe[data-liveproof=embedded]")  # sessionId + accessToken: /s/<id>/?t=
+        frame.locator("#consent-accept").wait_for(timeout=20_000)
+        # The token lives ten minutes; the page's address now holds its page key instead, so that its own
+        # reloads (Try again, a socket token that expired) still open it later (they found it unknown).
+        hosted = next(f for f in page.frames if "/s/" in f.url)
+        hosted.wait_for_function("/[?&]k=/.test(location.search) && !/[?&]t=/.test(location.search)", timeout=10_000)
         frame.locator("#consent-accept").click()
         frame.locator("body[data-screen=result]").wait_for(timeout=60_000)
         while frame.locator("#retry").is_visible():
