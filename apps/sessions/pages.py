@@ -215,10 +215,12 @@ def session_status(request: HttpRequest, session_id: uuid.UUID) -> JsonResponse:
     session = _session_for_page(session_id, request.GET.get("k", ""))
     if session is None:
         return JsonResponse({"error": {"code": "not_found", "message": "Session not found.", "fields": {}}}, status=404)
-    return JsonResponse(
-        {"status": session.status, "result": session_result_message(session=session)},
-        headers={"Cache-Control": "no-store"},
-    )
+    body: dict[str, object] = {"status": session.status, "result": session_result_message(session=session)}
+    if request.GET.get("token") == "1" and session.status in Session.UNFINISHED:
+        # A socket token for the page whose resume token expired (it lives ten minutes): the page key opens the
+        # page, which mints one on every load, so this gives nothing more; a reload would spend the attempt.
+        body["token"] = session_token_issue(session_id=session.id)
+    return JsonResponse(body, headers={"Cache-Control": "no-store"})
 
 
 # --- direct session (002) ------------------------------------------------------------------------

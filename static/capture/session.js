@@ -73,10 +73,14 @@
     ws.onclose = function (event) {
       stopFrames();
       if (finished) { return; }
-      if (tokenExpired && !sessionStorage.getItem("liveproof-reloaded-" + boot.sessionId)) {
-        // The page sat open longer than a token lives: a reload mints a fresh one.
-        sessionStorage.setItem("liveproof-reloaded-" + boot.sessionId, "1");
-        location.reload();
+      if (tokenExpired && reconnects < 5) {
+        // The page sat open longer than a token lives: it asks for a fresh one with its page key and connects
+        // again (a reload would spend the attempt under way).
+        tokenExpired = false; reconnects += 1;
+        fetch(boot.statusUrl + "&token=1", { cache: "no-store" })
+          .then(function (r) { return r.ok ? r.json() : null; })
+          .then(function (body) { if (body && body.token) { token = body.token; connect(); } else { poll("connection"); } })
+          .catch(function () { poll("connection"); });
         return;
       }
       if (TERMINAL_CLOSE[event.code]) { poll(TERMINAL_CLOSE[event.code]); return; }

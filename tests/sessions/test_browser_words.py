@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -257,4 +258,50 @@ def test_a_session_that_expires_while_the_page_is_open_shows_the_expired_screen(
     expect(page.locator("#expired-title")).to_be_visible()
     assert page.locator("#result-title").is_hidden()
     shot(page, ARTIFACTS, "expired-while-open")
+    browser.close()
+
+
+@pytest.fixture(scope="module")
+def short_tokens(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """The app with socket tokens that live 4 s, so that a resume token expires within a test."""
+    with hosted_app(tmp_path_factory.mktemp("short"), ARTIFACTS, SESSION_TOKEN_TTL_SECONDS="4") as app:
+        yield app
+
+
+def test_a_socket_whose_resume_token_expired_reconnects_without_a_reload(short_tokens, driver):
+    """A socket that drops after its resume token expired (ten minutes; 4 s here) is refused tokenExpired: the
+    page asks for a fresh token with its page key and carries on. It reloaded itself, spending the attempt
+    under way, and a second time in that tab showed "expired" for a session that was not."""
+    from playwright.sync_api import expect
+
+    browser = chromium(driver)
+    page = browser.new_page(**SIZES["desktop"])
+    session_id = demo_session(page, short_tokens["base"], "Balanced")
+    sockets: list = []
+
+    def keep(ws) -> None:
+        sockets.append(ws)
+        ws.connect_to_server()
+
+    page.route_web_socket(re.compile(r".*/ws/v1/sessions/.*"), keep)
+    page.reload()
+    page.evaluate("window.notReloaded = true")
+    page.click("#consent-accept")
+    expect(page.locator("body")).to_have_attribute("data-screen", "capture", timeout=20_000)
+    for drop in range(2):  # twice: the old page reloaded once per tab, then called the session expired
+        count = len(sockets)
+        page.wait_for_timeout(5_000)  # the resume token (4 s) is dead
+        sockets[-1].close(code=4000)  # the network drops the socket
+        deadline = 20
+        while len(sockets) < count + 2 and deadline:  # refused with the dead token, then the fresh one
+            page.wait_for_timeout(1_000)
+            deadline -= 1
+        assert len(sockets) >= count + 2, (drop, len(sockets))
+        assert page.evaluate("window.notReloaded === true"), "the page reloaded itself"
+    expect(page.locator("body")).to_have_attribute("data-screen", "capture")
+    with sqlite3.connect(short_tokens["database"]) as db:
+        (attempt,) = db.execute(
+            "SELECT attempt FROM capture_session WHERE id = ?", (uuid.UUID(session_id).hex,)
+        ).fetchone()
+    assert attempt == 1
     browser.close()
