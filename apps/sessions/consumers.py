@@ -27,7 +27,7 @@ from apps.core.parsers import json_problem
 from apps.core.timestamps import utc_timestamp
 
 from . import tasks
-from .events import ChannelEvent, ErrorMessage, FeedbackMessage, WatchMessage, session_group
+from .events import ChannelEvent, ErrorMessage, FeedbackMessage, TokenMessage, WatchMessage, session_group
 from .frame_timing import frame_marks_observe_delivered
 from .messages import session_result_message, session_state_message
 from .models import Session
@@ -38,6 +38,7 @@ from .services.devices import device_seen_from_scope
 from .services.frames import frame_encode
 from .services.lifecycle import session_cancel, session_expire, session_retry
 from .state_store import capture_record_get
+from .tokens import session_token_issue
 from .web_analysis import frame_analyse_here
 
 MAX_TEXT_BYTES = 8192
@@ -67,6 +68,7 @@ class SessionConsumer(AsyncWebsocketConsumer):
         self.watch_until = 0.0
         self.check_sent_at = 0.0
         self.check_pending = False
+        self.resume_at = 0.0  # when the last resume token was sent
         await self.accept()
         self.auth_deadline = asyncio.get_running_loop().call_later(
             float(settings.CAPTURE_AUTH_TIMEOUT_SECONDS), lambda: self._spawn(self._auth_timeout())
@@ -126,6 +128,7 @@ class SessionConsumer(AsyncWebsocketConsumer):
         if not self.authenticated:
             await self._refuse("notAuthenticated", "Authenticate before sending frames.")
             return
+        await self._resume_refresh(time.time())
         if len(frame) > int(settings.CAPTURE_MAX_FRAME_BYTES):
             await self._error("frameTooLarge", f"Frames may not exceed {settings.CAPTURE_MAX_FRAME_BYTES} bytes.")
             await self._close(CloseCode.TOO_BIG)
@@ -218,6 +221,7 @@ class SessionConsumer(AsyncWebsocketConsumer):
         await self.channel_layer.group_add(group, self.channel_name)
         await self._adopt(session)
         await self._send(session_state_message(session=session, resume_token=resume))
+        self.resume_at = time.time()
         await self._announce(session)
         if session.is_finished and not (self.watch and await self._watch_start()):
             await self._close(CloseCode.SESSION_FINISHED)
@@ -261,6 +265,15 @@ class SessionConsumer(AsyncWebsocketConsumer):
 
     async def _on_ping(self) -> None:
         await self._send({"type": "pong"})
+        await self._resume_refresh(time.time())
+
+    async def _resume_refresh(self, now: float) -> None:
+        """A fresh resume token once half the last one's life is gone: a socket open for long (continuous checks
+        last an hour) can still reconnect after a drop, which a token of its first minutes could not."""
+        if now - self.resume_at >= float(settings.SESSION_TOKEN_TTL_SECONDS) / 2:
+            self.resume_at = now
+            message: TokenMessage = {"type": "token", "resumeToken": session_token_issue(session_id=self.session_id)}
+            await self._send(message)
 
     # --- continuous checks (the SDK's headless mode) ---------------------------------------------
 

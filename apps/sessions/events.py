@@ -86,6 +86,13 @@ class WatchMessage(TypedDict):
     until: str  # when the check window closes (UTC)
 
 
+class TokenMessage(TypedDict):
+    """A fresh single-use resume token, once half the last one's life is gone (a socket open for long)."""
+
+    type: Literal["token"]
+    resumeToken: str
+
+
 ServerMessage = (
     StateMessage
     | FeedbackMessage
@@ -95,6 +102,7 @@ ServerMessage = (
     | ErrorMessage
     | CheckMessage
     | WatchMessage
+    | TokenMessage
 )
 
 

@@ -160,6 +160,9 @@ function watch(options) {
         if (msg.verdict !== "pass") { fail("verify", "verificationFailed", (msg.reasons || []).join(", ") || "The verification did not pass."); stop(); }
         else if (!keepChecking) { stop(); }
         break;
+      case "token":
+        token = msg.resumeToken;  // a fresh resume token: the socket has been open for long (checks last an hour)
+        break;
       case "watch":
         phase = "watch";
         minInterval = msg.minIntervalMs || minInterval;

@@ -97,6 +97,7 @@
         if (msg.status === "in_progress") { startCapture(msg); }
         else if (msg.status === "analysing") { stopFrames(); show("analysing"); armWatchdog(); }
         break;
+      case "token": token = msg.resumeToken; break;  // a fresh resume token for a socket open for long
       case "challenge":
         // A fresh challenge in place of one not answered in time: say so, so the change is not a surprise.
         $("reprompt").textContent = msg.reprompt ? UI.reprompt : ""; $("reprompt").hidden = !msg.reprompt;

@@ -392,3 +392,27 @@ async def test_frame_events_of_another_attempt_are_ignored(integrator):
     assert received["gen"] == current  # the older attempt's event was dropped, this one's delivered
     await socket.receive_nothing(timeout=0.3)
     await socket.disconnect()
+
+
+@pytest.mark.usefixtures("memory_layer")
+async def test_a_socket_open_for_long_gets_a_fresh_resume_token_and_can_reconnect_after_the_first_died(
+    integrator, settings
+):
+    """The resume token came only with ``auth``: a socket that dropped more than its life (ten minutes) after
+    that was refused ``tokenExpired``, which ended continuous checks that last an hour. Tokens of 4 s here."""
+    settings.SESSION_TOKEN_TTL_SECONDS = 4
+    session = await _session(integrator)
+    socket, state = await authed_socket(session.id, session_token_issue(session_id=session.id))
+    first = state["resumeToken"]
+    await asyncio.sleep(2.1)  # half the token's life
+    await socket.send_json_to({"type": "ping"})
+    fresh = (await receive_until(socket, "token"))[-1]["resumeToken"]
+    assert fresh != first
+    await socket.disconnect()
+    await asyncio.sleep(2.5)  # the first resume token is dead, the fresh one is not
+    again, state = await authed_socket(session.id, fresh)
+    assert state["type"] == "state" and state["status"] == "in_progress", state
+    await again.disconnect()
+    late, refused = await authed_socket(session.id, first)
+    assert refused["code"] == "tokenExpired"
+    await late.disconnect()
