@@ -47,6 +47,9 @@ import cv2  # noqa: E402
 
 MIN_MOVED = 0.05  # r_sim (IODs) of a frame that moved enough to judge, as the planar check's MIN_EVIDENCE
 MIN_POINTS = 20
+BAND_FINE = 2.0  # pixels (band_pass): chosen on world A
+BAND_WIDE = 8.0
+BAND_FLOOR = 6.0  # grey levels: the local contrast below which noise is not amplified (chosen on world A)
 # Mesh vertices around the parts of the face that move on their own (MediaPipe's face-mesh topology).
 EYES = (
     [33, 7, 163, 144, 145, 153, 154, 155, 133, 173, 157, 158, 159, 160, 161, 246],
@@ -79,6 +82,21 @@ def _grays(path: Path, fps: float) -> Iterator[np.ndarray]:
         yield cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE)
 
 
+def band_pass(gray: np.ndarray) -> np.ndarray:
+    """The image as Lucas-Kanade should see it when the light is not constant (``--filter band``).
+
+    Lucas-Kanade assumes each point keeps its brightness. Glare that slides over a screen, shading that changes
+    as a picture tilts, a lens's vignette that stays put while the face moves, and exposure flicker all break
+    that, and none of them is texture. A difference of Gaussians keeps the skin's detail (finer than
+    ``BAND_WIDE`` pixels) and drops what varies slowly; dividing by the local contrast drops a change of gain.
+    ``BAND_FINE`` removes what is finer than a camera resolves (sensor noise, a display's sub-pixels).
+    """
+    g = gray.astype(np.float32)
+    detail = cv2.GaussianBlur(g, (0, 0), BAND_FINE) - cv2.GaussianBlur(g, (0, 0), BAND_WIDE)
+    contrast = np.sqrt(cv2.GaussianBlur(detail * detail, (0, 0), 4 * BAND_WIDE)) + BAND_FLOOR
+    return np.clip(128 + 40 * detail / contrast, 0, 255).astype(np.uint8)
+
+
 def _seed(gray: np.ndarray) -> tuple[np.ndarray, float] | None:
     """Corners on the face's rigid skin, and the inter-ocular distance (pixels)."""
     from apps.face_engine.tracking import detect_faces
@@ -105,25 +123,32 @@ def _rms(predicted: np.ndarray, actual: np.ndarray) -> float:
     return float(np.sqrt(np.mean(np.sum((predicted - actual) ** 2, axis=1))))
 
 
-def _fits(src: np.ndarray, dst: np.ndarray) -> tuple[float, float]:
-    """(similarity, homography) RMS residuals in pixels."""
+def _median_error(predicted: np.ndarray, actual: np.ndarray) -> float:
+    return float(np.median(np.linalg.norm(predicted - actual, axis=1)))
+
+
+def _fits(src: np.ndarray, dst: np.ndarray, robust: bool = False) -> tuple[float, float]:
+    """(similarity, homography) residuals in pixels: RMS of least squares, or (``robust``) the median point's
+    error of least-median fits, which a minority of points that slid along an edge cannot move."""
     m, _ = cv2.estimateAffinePartial2D(src, dst, method=cv2.LMEDS)
-    r_sim = _rms(src @ m[:, :2].T + m[:, 2], dst) if m is not None else 0.0
-    h, _ = cv2.findHomography(src, dst, 0)
-    r_h = _rms(cv2.perspectiveTransform(src.reshape(-1, 1, 2), h).reshape(-1, 2), dst) if h is not None else 0.0
+    h, _ = cv2.findHomography(src, dst, cv2.LMEDS if robust else 0)
+    error = _median_error if robust else _rms
+    r_sim = error(src @ m[:, :2].T + m[:, 2], dst) if m is not None else 0.0
+    r_h = error(cv2.perspectiveTransform(src.reshape(-1, 1, 2), h).reshape(-1, 2), dst) if h is not None else 0.0
     return r_sim, r_h
 
 
-def clip_fits(directory: str, name: str) -> dict[str, Any]:
+def clip_fits(directory: str, name: str, track_filter: str = "none", robust: bool = False) -> dict[str, Any]:
     from apps.core.evaluation import manifest_load
 
     clip = next(c for c in manifest_load(Path(directory)) if c.name == name)
     out: dict[str, Any] = {"name": name, "expect": clip.expect, "attack": clip.attack or "live", "frames": []}
     base = current = previous = None
     iod = 1.0
-    for i, gray in enumerate(_grays(clip.path, clip.fps)):
+    for i, raw in enumerate(_grays(clip.path, clip.fps)):
+        gray = band_pass(raw) if track_filter == "band" else raw
         if base is None:
-            seeded = _seed(gray)
+            seeded = _seed(raw)
             if seeded is not None:
                 base, iod = seeded
                 current = base.copy()
@@ -137,7 +162,7 @@ def clip_fits(directory: str, name: str) -> dict[str, Any]:
         if len(base) < MIN_POINTS:
             base = None  # seed again on the next frame with a face
             continue
-        r_sim, r_h = _fits(base, current)
+        r_sim, r_h = _fits(base, current, robust)
         out["frames"].append([i, len(base), round(r_sim / iod, 5), round(r_h / iod, 5)])
     out["ratio"] = clip_ratio(out["frames"])
     return out
@@ -154,6 +179,9 @@ def main() -> None:
     parser.add_argument("directory", type=Path)
     parser.add_argument("out", type=Path)
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--filter", choices=("none", "band"), default="none", help="what LK tracks: the grey image"
+                        " or its band-pass (see band_pass)")  # fmt: skip
+    parser.add_argument("--robust", action="store_true", help="least-median fits and median errors (see _fits)")
     parser.add_argument("--names", default="", help="only clips whose name holds one of these (comma-separated)")
     args = parser.parse_args()
     names = list(json.loads((args.directory / "manifest.json").read_text()))
@@ -162,7 +190,8 @@ def main() -> None:
     rows = []
     by_type: dict[str, list[float]] = defaultdict(list)
     with ProcessPoolExecutor(args.jobs) as pool:
-        for row in pool.map(clip_fits, [str(args.directory)] * len(names), names):
+        n = len(names)
+        for row in pool.map(clip_fits, [str(args.directory)] * n, names, [args.filter] * n, [args.robust] * n):
             ratio = row["ratio"]
             print(f"{row['name']:32} {row['attack']:10} frames={len(row['frames']):3} "
                   f"r_h/r_sim={'-' if ratio is None else f'{ratio:.3f}'}", flush=True)  # fmt: skip
