@@ -19,6 +19,8 @@ export interface VerifyVerifierProps {
   onServiceError?: (operation: string, error: ServiceError) => void;
   onCancel?: (sessionId: string) => void;
   onCheck?: (check: CheckResult) => void;
+  /** Headless only: each challenge an active session asks for (nothing is shown; show it yourself). */
+  onChallenge?: (challenge: { challenge: string; index: number; total: number; reprompt: boolean }) => void;
   className?: string;
   style?: CSSProperties;
 }

@@ -24,6 +24,7 @@ export function VerifyVerifier(props) {
         onVerificationCompleted: completed,
         onServiceError: failed,
         onCheck: (check) => p().onCheck && p().onCheck(check),
+        onChallenge: (challenge) => p().onChallenge && p().onChallenge(challenge),
       });
       return () => watcher.stop();
     }

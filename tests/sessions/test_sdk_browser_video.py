@@ -14,7 +14,7 @@ import sqlite3
 
 import pytest
 
-from .sdk_browser import ARTIFACTS, PASSIVE, Integrator, allow, api, launch
+from .sdk_browser import ARTIFACTS, PASSIVE, Integrator, allow, api, launch, npm_react
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -110,6 +110,53 @@ def test_watch_reports_an_active_sessions_challenges_to_on_challenge(sdk_service
         assert first == {"challenge": planned[0], "index": 0, "total": len(planned), "reprompt": False}, first
         assert page.evaluate("document.querySelectorAll('video, canvas, iframe').length") == 1  # nothing shown
         assert page.text_content("#checks") == ""
+    finally:
+        browser.close()
+        integrator.close()
+
+
+REACT_HEADLESS_PAGE = """<!doctype html><meta charset="utf-8"><title>Shop (React, headless)</title>
+<script src="/react.js"></script><script src="/react-dom.js"></script>
+<script type="importmap">{{"imports": {{"react": "/react-shim.js"}}}}</script>
+<div id="app"></div><pre id="challenges"></pre><pre id="errors"></pre>
+<script type="module">
+import {{ VerifyVerifier }} from "{base}/sdk/v1/react.js";
+const out = (id, text) => {{ document.getElementById(id).textContent += text + "\\n"; }};
+ReactDOM.createRoot(document.getElementById("app")).render(React.createElement(VerifyVerifier, {{
+  sessionId: {session_id},
+  accessToken: {token},
+  baseUrl: "{base}",
+  headless: true,
+  onChallenge: (c) => out("challenges", JSON.stringify(c)),
+  onServiceError: (operation) => out("errors", operation),
+}}));
+</script>"""
+
+
+def test_the_headless_react_component_reports_an_active_sessions_challenges(sdk_service, sdk_camera, sdk_driver):
+    """``VerifyVerifier headless`` passed onCheck to ``watch`` but not onChallenge: an active session's challenges,
+    which nothing shows, never reached the integrator (docs/sdk.md)."""
+    from playwright.sync_api import expect
+
+    from .test_sdk_browser import REACT_SHIM
+
+    created = api(sdk_service, "POST", "/v1/verification/create-session", ACTIVE)
+    page_html = REACT_HEADLESS_PAGE.format(
+        base=sdk_service.base,
+        session_id=json.dumps(created["verificationSessionId"]),
+        token=json.dumps(created["sessionToken"]),
+    )
+    _react, files = npm_react()
+    integrator = Integrator({"/": page_html}, {**files, "/react-shim.js": REACT_SHIM})
+    allow(sdk_service, integrator.origin)
+    browser = launch(sdk_driver, sdk_camera["live"])
+    try:
+        page = browser.new_page()
+        page.goto(f"{integrator.origin}/")
+        expect(page.locator("#challenges")).not_to_be_empty(timeout=60_000)
+        first = json.loads((page.text_content("#challenges") or "").splitlines()[0])
+        assert first["index"] == 0 and first["reprompt"] is False and first["total"] >= 2, first
+        assert page.text_content("#errors") == ""
     finally:
         browser.close()
         integrator.close()

@@ -91,7 +91,7 @@ const props: VerifyVerifierProps = {
 };
 const embedded = <VerifyVerifier {...props} baseUrl="https://liveproof.example" locale="fr" className="v" style={{ height: 600 }} />;
 const headless = (
-  <DefaultVerifier sessionId="id" accessToken="token" headless video={video} intervalMs={1000} onCheck={(c) => seen.push(String(c.samePerson))} onCancel={(id) => seen.push(id)} />
+  <DefaultVerifier sessionId="id" accessToken="token" headless video={video} intervalMs={1000} onCheck={(c) => seen.push(String(c.samePerson))} onChallenge={(c) => seen.push(c.challenge, String(c.reprompt))} onCancel={(id) => seen.push(id)} />
 );
 
 // What the declarations must refuse.
