@@ -17,7 +17,7 @@ from apps.core.timestamps import utc_timestamp
 
 from .models import WebhookSecret
 from .services import webhook_test_send
-from .signing_secrets import webhook_secret_get_or_create, webhook_secret_rotate
+from .signing_secrets import webhook_secret_get_or_create, webhook_secret_rotate, webhook_secrets_for_signing
 
 
 class SecretOutputSerializer(serializers.Serializer):
@@ -30,7 +30,8 @@ class SecretOutputSerializer(serializers.Serializer):
 
 
 def _secret_body(secret: WebhookSecret) -> dict:
-    live = secret.previous_expires_at is not None and secret.previous_secret
+    # The previous secret only while it still signs (its overlap after a rotation); it was shown for good.
+    live = len(webhook_secrets_for_signing(secret=secret)) > 1
     return {
         "secret": secret.secret,
         "previousSecret": secret.previous_secret if live else None,

@@ -49,6 +49,20 @@ def test_rotation_returns_the_new_secret_and_keeps_the_old_one_for_the_overlap(i
     assert body["previousSecretExpiresAt"].endswith("Z")
 
 
+def test_the_previous_secret_is_no_longer_shown_once_its_overlap_is_over(integrator):
+    """It stopped signing after the overlap (24 h) but GET kept returning it, with an expiry in the past."""
+    from datetime import timedelta
+
+    import time_machine
+    from django.utils import timezone
+
+    integrator.client.get("/v1/webhooks/secret")
+    integrator.client.post("/v1/webhooks/secret/rotate")
+    with time_machine.travel(timezone.now() + timedelta(hours=25)):
+        body = integrator.client.get("/v1/webhooks/secret").json()
+    assert body["previousSecret"] is None and body["previousSecretExpiresAt"] is None, body
+
+
 def test_the_secret_api_needs_an_api_key(anonymous):
     response = anonymous.get("/v1/webhooks/secret")
     assert response.status_code == 401
