@@ -12,6 +12,8 @@ from __future__ import annotations
 import ipaddress
 import re
 import socket
+import unicodedata
+from urllib.parse import unquote
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -109,6 +111,18 @@ def address_refusal(ip: IPAddress, *, allow_loopback: bool = False) -> str | Non
     if not ip.is_global:
         return "a non-public address"
     return None
+
+
+def browser_host(host: str) -> str:
+    """``host`` as a browser reads it (the URL Standard's host parser, in short): percent-decoded, full-width
+    characters and ideographic full stops folded (full-width ``127`` with U+3002 between the parts), lower case,
+    one trailing dot dropped.
+
+    A URL the user's browser opens is judged on this: ``https://127.0.0.1./`` and ``https://127.0.0.%31/`` are
+    this machine to a browser, although neither is an address to Python's parsers.
+    """
+    folded = unicodedata.normalize("NFKC", unquote(host)).replace("\u3002", ".").lower()
+    return folded[:-1] if folded.endswith(".") else folded
 
 
 def literal_address(host: str) -> IPAddress | None:

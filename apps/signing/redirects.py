@@ -24,7 +24,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from apps.accounts.models import Account
-from apps.core.addresses import address_refusal, hostname_refusal, literal_address
+from apps.core.addresses import address_refusal, browser_host, hostname_refusal, literal_address
 from apps.core.errors import ApplicationError
 
 from .canonical import (
@@ -75,7 +75,7 @@ def internal_host_problem(url: str) -> str | None:
     """
     if url_origin(url) == url_origin(settings.PUBLIC_BASE_URL):
         return None
-    host = urlsplit(url).hostname or ""
+    host = browser_host(urlsplit(url).hostname or "")
     literal = literal_address(host)
     reason = address_refusal(literal) if literal is not None else hostname_refusal(host)
     return f"Redirects may not point to {reason}." if reason else None

@@ -29,6 +29,17 @@ INTERNAL = [
     "https://router.localhost/",
     "https://metadata.google.internal/",
 ]
+# Spellings a browser reads as those addresses (the URL Standard's host parser) and Python's do not.
+BROWSER_SPELLED = [
+    "https://10.0.0.1./",
+    "https://127.0.0.1./",
+    "https://169.254.169.254./",
+    "https://0x7f.1./",
+    "https://127.0.0.%31/",
+    "https://\uff11\uff12\uff17.0.0.1/",
+    "https://127\u30020\u30020\u30021/",
+    "https://localhost./",
+]
 
 
 @pytest.mark.parametrize("url", INTERNAL)
@@ -74,3 +85,25 @@ def test_the_services_own_origin_stays_a_valid_target_even_on_a_private_address(
         "/v1/verification/create", {"name": "x", "verificationConfig": config}, format="json"
     )
     assert response.status_code == 200, response.json()
+
+
+@pytest.mark.parametrize("url", BROWSER_SPELLED)
+def test_an_internal_address_spelled_as_a_browser_reads_it_is_refused_as_an_allowed_origin(integrator, url):
+    """A trailing dot, percent-encoding, full-width digits or ideographic full stops: a browser opens this
+    machine or the metadata service; the allow-list took them (they then reach frame-ancestors and postMessage)."""
+    origin = url.split("/", 3)
+    response = integrator.client.put(
+        "/v1/signature/allowed-redirect-origins",
+        {"allowedRedirectOrigins": [f"{origin[0]}//{origin[2]}"]},
+        format="json",
+    )
+    assert response.status_code == 400, (url, response.json())
+    integrator.account.refresh_from_db()
+    assert integrator.account.allowed_redirect_origins == []
+
+
+@pytest.mark.parametrize("url", BROWSER_SPELLED)
+def test_an_internal_address_spelled_as_a_browser_reads_it_is_no_redirect_target(url):
+    from apps.signing.redirects import internal_host_problem
+
+    assert internal_host_problem(url) is not None, url
