@@ -172,7 +172,9 @@ def hosted_link_open(*, verification_id: uuid.UUID, query_string: str, client_ad
         # Refused now rather than failing the verdict after the user did the whole capture.
         raise LinkRefused("malformed", 400, f"reExternalId is required for {recognition.type.value} face recognition.")
     custom = None
-    if config.result_parameters.include_custom_input_parameters:
+    # The flag as this session will have it: a link may turn it on (or off) when the config allows overrides.
+    flags = overrides.get("resultParameterConfig") or config.result_parameters.to_json()
+    if flags.get("includeCustomInputParameters"):
         custom = {name: value for name, value in pairs if not is_reserved(name)}
     nonce = params.get(NONCE_PARAM)
     try:

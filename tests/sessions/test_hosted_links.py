@@ -57,6 +57,22 @@ def test_custom_parameters_are_kept_only_when_the_config_includes_them(integrato
     assert only_session().custom_input_parameters == {}
 
 
+def test_a_link_that_turns_custom_parameters_on_keeps_them(integrator, browser):
+    """With overrides allowed, reIncludeCustomInputParameters=true turned the session's flag on but the
+    parameters themselves were dropped (decided from the stored config), so no redirect, result or webhook
+    carried them."""
+    vid = verification_create(
+        integrator,
+        resultParameterConfig={"includeCustomInputParameters": False},
+        sessionOverrideConfig={"allowResultParameterOverrides": True},
+    )
+    link = signed_link(integrator, "userId=user123&reIncludeCustomInputParameters=true")
+    assert open_link(browser, vid, link).status_code == 302
+    session = only_session()
+    assert session.typed_config.result_parameters.include_custom_input_parameters is True
+    assert session.custom_input_parameters == {"userId": "user123"}
+
+
 @pytest.mark.parametrize(
     "tamper",
     [
