@@ -93,11 +93,11 @@ class AccountAdmin(admin.ModelAdmin):
             issued = api_key_create(account=account, name="admin", kind=kind)
             messages.warning(request, f"New key for {account.name} (shown only once): {issued.plaintext}")
 
-    @admin.action(description="Create a secret API key (shown once)")
+    @admin.action(description="Create a secret API key (shown once)", permissions=["change"])
     def create_secret_key(self, request: HttpRequest, queryset: QuerySet[Account]) -> None:
         self._create_key(request, queryset, ApiKey.Kind.SECRET)
 
-    @admin.action(description="Create a publishable key (shown once)")
+    @admin.action(description="Create a publishable key (shown once)", permissions=["change"])
     def create_publishable_key(self, request: HttpRequest, queryset: QuerySet[Account]) -> None:
         self._create_key(request, queryset, ApiKey.Kind.PUBLISHABLE)
 
@@ -114,7 +114,10 @@ class ApiKeyAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # keys are created from the account page so the plaintext can be shown once
 
-    @admin.action(description="Revoke selected keys")
+    def has_delete_permission(self, request: HttpRequest, obj: ApiKey | None = None) -> bool:
+        return False  # "Revoke selected keys" ends a key, audited; a delete did it without a trace
+
+    @admin.action(description="Revoke selected keys", permissions=["change"])
     def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
         for api_key in queryset:
             api_key_revoke(api_key=api_key)

@@ -2,11 +2,13 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from apps.webhooks.ssrf import check_url_on_save
 
 from .models import Face, FaceCollection, PartnerProfile, SelfieCheck
+from .services import face_delete
 
 
 class PartnerProfileForm(forms.ModelForm):
@@ -40,15 +42,39 @@ class PartnerProfileAdmin(admin.ModelAdmin):
 
 @admin.register(FaceCollection)
 class FaceCollectionAdmin(admin.ModelAdmin):
+    """Read-only: collections are the API's (an added one had no dimension, a 500; an edited account moved a
+    collection, faces and all, to another tenant)."""
+
     list_display = ["collection_id", "account", "engine", "model_version", "version", "updated_at"]
-    readonly_fields = ["engine", "model_version", "dimension", "version"]
+    readonly_fields = ["account", "collection_id", "engine", "model_version", "dimension", "version"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: FaceCollection | None = None) -> bool:
+        return False
 
 
 @admin.register(Face)
 class FaceAdmin(admin.ModelAdmin):
+    """Read-only; a delete goes through ``face_delete`` (the session embeddings, the search index, the audit)."""
+
     list_display = ["face_id", "collection", "external_id", "first_seen_at", "last_seen_at"]
     exclude = ["embedding"]
-    readonly_fields = ["face_id", "collection", "first_seen_at", "last_seen_at"]
+    readonly_fields = ["face_id", "collection", "external_id", "first_seen_at", "last_seen_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # an added face had no collection: a 500
+
+    def has_change_permission(self, request: HttpRequest, obj: Face | None = None) -> bool:
+        return False  # an external id taken in the collection broke its unique constraint: a 500
+
+    def delete_model(self, request: HttpRequest, obj: Face) -> None:
+        face_delete(account=obj.collection.account, face_id=obj.face_id)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Face]) -> None:
+        for face in queryset.select_related("collection__account"):
+            face_delete(account=face.collection.account, face_id=face.face_id)
 
 
 @admin.register(SelfieCheck)

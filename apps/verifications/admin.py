@@ -175,7 +175,7 @@ class VerificationConfigAdmin(admin.ModelAdmin):
 
     # --- actions ----------------------------------------------------------------------------
 
-    @admin.action(description="Duplicate selected configurations")
+    @admin.action(description="Duplicate selected configurations", permissions=["add"])
     def duplicate(self, request: HttpRequest, queryset: QuerySet[VerificationConfig]) -> None:
         for verification in queryset:
             try:

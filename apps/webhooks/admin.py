@@ -59,7 +59,7 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
     def deliveries(self, obj: WebhookEndpoint) -> str:
         return _deliveries_link("show", endpoint__id__exact=obj.pk)
 
-    @admin.action(description="Send a test event (webhook.test)")
+    @admin.action(description="Send a test event (webhook.test)", permissions=["change"])
     def send_test_event(self, request: HttpRequest, queryset: QuerySet[WebhookEndpoint]) -> None:
         for endpoint in queryset:
             try:
@@ -69,13 +69,13 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
                 continue
             messages.success(request, f"Test event {delivery.event_id} queued for {endpoint.url}.")
 
-    @admin.action(description="Enable (accept deliveries again)")
+    @admin.action(description="Enable (accept deliveries again)", permissions=["change"])
     def enable(self, request: HttpRequest, queryset: QuerySet[WebhookEndpoint]) -> None:
         for endpoint in queryset:
             webhook_endpoint_enable(endpoint=endpoint)
         messages.success(request, f"Enabled {queryset.count()} endpoint(s).")
 
-    @admin.action(description="Disable (stop sending)")
+    @admin.action(description="Disable (stop sending)", permissions=["change"])
     def disable(self, request: HttpRequest, queryset: QuerySet[WebhookEndpoint]) -> None:
         for endpoint in queryset:
             webhook_endpoint_disable(endpoint=endpoint, reason=f"Disabled by {request.user} in the admin.")
@@ -125,7 +125,7 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
     def body(self, obj: WebhookDelivery) -> str:
         return obj.event.body
 
-    @admin.action(description="Redeliver (same webhook-id, fresh retry schedule)")
+    @admin.action(description="Redeliver (same webhook-id, fresh retry schedule)", permissions=["change"])
     def redeliver(self, request: HttpRequest, queryset: QuerySet[WebhookDelivery]) -> None:
         done = sum(webhook_delivery_redeliver(delivery=delivery) for delivery in queryset)
         messages.success(request, f"Queued {done} delivery(ies) again; {queryset.count() - done} were in flight.")
@@ -167,10 +167,16 @@ class WebhookSecretAdmin(admin.ModelAdmin):
     readonly_fields = ("account", "secret", "previous_secret", "previous_expires_at", "created_at", "rotated_at")
     actions = ["rotate"]
 
+    def get_fields(self, request: HttpRequest, obj: Model | None = None) -> tuple[str, ...]:
+        fields = [str(f) for f in self.readonly_fields]
+        if not self.has_change_permission(request, obj):  # the signing secrets only to who may rotate them
+            fields = [f for f in fields if f not in ("secret", "previous_secret")]
+        return tuple(fields)
+
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    @admin.action(description="Rotate (old secret keeps signing during the overlap)")
+    @admin.action(description="Rotate (old secret keeps signing during the overlap)", permissions=["change"])
     def rotate(self, request: HttpRequest, queryset: QuerySet[WebhookSecret]) -> None:
         for secret in queryset:
             webhook_secret_rotate(account=secret.account)
