@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+
+from apps.core.errors import ApplicationError
 
 from .branding import BrandingError, accent_color_check, brand_logo_store, https_url_check, logo_check
 from .models import Account, ApiKey, BrandLogo
@@ -37,6 +40,10 @@ class AccountForm(forms.ModelForm):
     brand_privacy_url = forms.URLField(required=False, max_length=2048, assume_scheme="https")
     brand_support_url = forms.URLField(required=False, max_length=2048, assume_scheme="https")
 
+    # The API's rules for allowed redirect origins (bare, https, no internal host), set by apps.signing, a layer
+    # above this one: the list feeds frame-ancestors and the socket's origin check, and the form took anything.
+    origins_clean: ClassVar[Callable[[Any], list[str]] | None] = None
+
     class Meta:
         model = Account
         fields = ["name", "allowed_redirect_origins", "brand_display_name", "brand_logo", "brand_accent_color",
@@ -48,6 +55,16 @@ class AccountForm(forms.ModelForm):
             return str(check(value)) if value else ""
         except BrandingError as exc:
             raise forms.ValidationError(str(exc)) from exc
+
+    def clean_allowed_redirect_origins(self) -> Any:
+        origins = self.cleaned_data.get("allowed_redirect_origins") or []
+        if AccountForm.origins_clean is None:
+            return origins
+        try:
+            return AccountForm.origins_clean(origins)
+        except ApplicationError as exc:
+            problems = [f"{name}: {'; '.join(found)}" for name, found in exc.fields.items()]
+            raise forms.ValidationError(problems) from exc
 
     def clean_brand_accent_color(self) -> str:
         return self._brand("brand_accent_color", accent_color_check)

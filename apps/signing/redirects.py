@@ -143,12 +143,12 @@ def _bare_origin(text: Any) -> str | None:
     return origin if origin is not None and urlsplit(text).path in ("", "/") else None
 
 
-def allowed_redirect_origins_set(*, account: Account, origins: Any) -> list[str]:
-    """Replace the account's allowed redirect origins with ``origins``, normalised.
+def allowed_redirect_origins_clean(origins: Any) -> list[str]:
+    """``origins`` normalised, or ApplicationError (400) naming ``allowedRedirectOrigins[i]``.
 
     Each entry must be a bare origin (``https://shop.example`` or with a port; no path,
-    query, user or fragment; ``http://`` only with ALLOW_HTTP_OUTBOUND). Raises
-    ApplicationError (400) naming ``allowedRedirectOrigins[i]``.
+    query, user or fragment; ``http://`` only with ALLOW_HTTP_OUTBOUND), not an internal host.
+    The API and the account's admin form both use it.
     """
     field = "allowedRedirectOrigins"
     if not isinstance(origins, list) or len(origins) > MAX_ALLOWED_ORIGINS:
@@ -168,6 +168,12 @@ def allowed_redirect_origins_set(*, account: Account, origins: Any) -> list[str]
             normalised.append(value)
     if errors:
         raise ApplicationError("The request has invalid fields.", fields=errors)
+    return normalised
+
+
+def allowed_redirect_origins_set(*, account: Account, origins: Any) -> list[str]:
+    """Replace the account's allowed redirect origins with ``origins`` (``allowed_redirect_origins_clean``)."""
+    normalised = allowed_redirect_origins_clean(origins)
     account.allowed_redirect_origins = normalised
     account.save(update_fields=["allowed_redirect_origins"])
     return normalised

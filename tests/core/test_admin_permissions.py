@@ -93,3 +93,20 @@ def test_a_new_keys_plaintext_does_not_travel_in_a_cookie(integrator, admin_clie
         {"action": "create_secret_key", "_selected_action": [str(integrator.account.pk)]},
     )
     assert "messages" not in response.cookies  # signed, not encrypted: the key could be read from it
+
+
+@pytest.mark.parametrize("origins", [["*"], ["http://10.0.0.1"], ["https://shop.example/path"], ["https://127.0.0.1."]])
+def test_the_account_form_checks_allowed_origins_by_the_apis_rules(integrator, origins):
+    """The list feeds the hosted page's frame-ancestors and the socket's origin check; the admin form stored
+    anything (``*`` let any site frame the capture page)."""
+    import json
+
+    from apps.accounts.admin import AccountForm
+
+    account = integrator.account
+    form = AccountForm(data={"name": account.name, "allowed_redirect_origins": json.dumps(origins)}, instance=account)
+    assert not form.is_valid() and "allowed_redirect_origins" in form.errors, form.errors
+    good = {"name": account.name, "allowed_redirect_origins": json.dumps(["https://Shop.example/"])}
+    form = AccountForm(data=good, instance=account)
+    assert form.is_valid(), form.errors
+    assert form.cleaned_data["allowed_redirect_origins"] == ["https://shop.example"]
