@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 from django.http import HttpRequest, HttpResponse
 
+from apps.core.addresses import address_clean
+
 
 @dataclass(frozen=True)
 class Actor:
@@ -39,3 +41,10 @@ class AuditActorMiddleware:
             return self.get_response(request)
         finally:
             _current.reset(token)
+
+    def process_view(self, request: HttpRequest, *args: object, **kwargs: object) -> None:
+        """An operator's request in the admin acts as ``admin:<username>`` from its own address: the trail
+        named every change made there (keys, configs, secrets, users) "system", a worker."""
+        user = getattr(request, "user", None)  # set by AuthenticationMiddleware, after this one's __call__
+        if request.path.startswith("/admin/") and user is not None and user.is_authenticated and user.is_staff:
+            actor_set(Actor(f"admin:{user.get_username()}", address_clean(request.META.get("REMOTE_ADDR"))))

@@ -110,3 +110,11 @@ def test_the_account_form_checks_allowed_origins_by_the_apis_rules(integrator, o
     form = AccountForm(data=good, instance=account)
     assert form.is_valid(), form.errors
     assert form.cleaned_data["allowed_redirect_origins"] == ["https://shop.example"]
+
+
+def test_a_change_made_in_the_admin_is_audited_as_that_operator(integrator, admin_client, admin_user):
+    """The trail named every admin change "system" (a worker) with no address: it could not say who acted."""
+    key = ApiKey.objects.get(account=integrator.account)
+    _act(admin_client, "admin:accounts_apikey_changelist", "revoke", [key.pk])
+    event = AuditEvent.objects.get(type="apiKey.revoked", subject_id=key.prefix)
+    assert (event.actor, event.address) == (f"admin:{admin_user.get_username()}", "127.0.0.1")
