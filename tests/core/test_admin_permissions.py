@@ -118,3 +118,28 @@ def test_a_change_made_in_the_admin_is_audited_as_that_operator(integrator, admi
     _act(admin_client, "admin:accounts_apikey_changelist", "revoke", [key.pk])
     event = AuditEvent.objects.get(type="apiKey.revoked", subject_id=key.prefix)
     assert (event.actor, event.address) == (f"admin:{admin_user.get_username()}", "127.0.0.1")
+
+
+def test_a_superuser_can_delete_an_account_with_its_sessions_and_keys(integrator, admin_client):
+    """Sessions and keys refuse single deletes in the admin, which blocked the account's cascade: 403, and
+    retention's "deleting the account" had no way to happen."""
+    from apps.accounts.models import Account
+    from apps.sessions.models import Session
+    from tests.sessions.conftest import make_session
+
+    session = make_session(integrator.account)
+    page = reverse("admin:accounts_account_delete", args=[integrator.account.pk])
+    assert admin_client.post(page, {"post": "yes"}).status_code == 302
+    assert not Account.objects.filter(pk=integrator.account.pk).exists()
+    assert not Session.objects.filter(pk=session.pk).exists() and not ApiKey.objects.exists()
+    # Not a superuser: the sessions' and keys' permissions still stand in the way.
+    from tests.conftest import make_integrator
+
+    other = make_integrator("Globex")
+    make_session(other.account)
+    viewer = _staff("accounts.view_account", "accounts.delete_account")
+    assert (
+        viewer.post(reverse("admin:accounts_account_delete", args=[other.account.pk]), {"post": "yes"}).status_code
+        == 403
+    )
+    assert Account.objects.filter(pk=other.account.pk).exists()
