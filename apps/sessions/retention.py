@@ -9,6 +9,7 @@ name, estimated age and gender, every score, the faceId link and the ICAO photo)
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
@@ -57,4 +58,22 @@ def sessions_personal_data_purge(*, now: datetime | None = None) -> int:
     )
     # One conditional UPDATE: a second run (or a racing process) finds nothing left to clear.
     due = old.filter(personal_data_purged_at__isnull=True)
-    return due.update(**PERSONAL_FIELDS_CLEARED, personal_data_purged_at=now)
+    ids = list(due.values_list("id", flat=True))
+    cleared = due.update(**PERSONAL_FIELDS_CLEARED, personal_data_purged_at=now)
+    _config_urls_clear(ids)
+    return cleared
+
+
+# A session's frozen config keeps the URLs it was created with, and a per-session override may carry the
+# person in them (``passedUrl=…?email=…``, a callback URL with a user id); the rest of the config is aggregates.
+CONFIG_URLS_CLEARED: dict[str, dict[str, object]] = {"redirectConfig": {}, "webhookConfig": {"eventCallbackUrl": None}}
+
+
+def _config_urls_clear(ids: list[Any]) -> None:
+    for start in range(0, len(ids), 500):
+        sessions = list(Session.objects.filter(id__in=ids[start : start + 500]).only("id", "config"))
+        for session in sessions:
+            config = dict(session.config or {})
+            config.update({block: value for block, value in CONFIG_URLS_CLEARED.items() if block in config})
+            session.config = config
+        Session.objects.bulk_update(sessions, ["config"])

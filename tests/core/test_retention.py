@@ -88,6 +88,28 @@ def test_a_second_purge_changes_nothing():
 
 
 @pytest.mark.django_db
+def test_purge_clears_the_urls_a_session_was_created_with(integrator):
+    """A per-session redirect or callback URL can carry the person (``?email=…``); the frozen config kept them
+    for good, and the console showed them, after every personal field was cleared."""
+    from apps.sessions.services import session_create
+
+    body = {
+        "verifierConfigs": {"liveness": {"type": "Verification", "challengeType": "Passive"}},
+        "redirectConfig": {"passedUrl": "https://shop.example/ok?email=alice%40example.com"},
+        "webhookConfig": {"eventCallbackUrl": "https://hooks.example.com/lp?user=alice"},
+    }
+    integrator.account.allowed_redirect_origins = ["https://shop.example"]
+    integrator.account.save(update_fields=["allowed_redirect_origins"])
+    session = session_create(account=integrator.account, body=body)
+    Session.objects.filter(id=session.id).update(created_at=timezone.now() - timedelta(days=31))
+    call_command("purge", stdout=open(os.devnull, "w"))
+    session.refresh_from_db()
+    assert "alice" not in json.dumps(session.config), session.config
+    assert session.config["verifierConfigs"]["liveness"]["challengeType"] == "Passive"  # the aggregates stay
+    assert session.typed_config.redirect.passed_url is None and session.typed_config.webhook.event_callback_url is None
+
+
+@pytest.mark.django_db
 def test_a_session_younger_than_its_window_keeps_its_personal_fields(settings):
     settings.SESSION_RETENTION_DAYS = 40
     seeded = retention_data.seed()
