@@ -16,6 +16,10 @@ class _ReadOnly(admin.ModelAdmin):
     def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        # A deleted used nonce lets its signed link be opened again; a deleted secret bypasses the rotation.
+        return False
+
 
 @admin.register(SigningSecret)
 class SigningSecretAdmin(_ReadOnly):

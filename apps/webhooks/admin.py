@@ -167,6 +167,9 @@ class WebhookSecretAdmin(admin.ModelAdmin):
     readonly_fields = ("account", "secret", "previous_secret", "previous_expires_at", "created_at", "rotated_at")
     actions = ["rotate"]
 
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False  # rotate instead: a deleted secret is replaced unannounced, with no overlap and no audit
+
     def get_fields(self, request: HttpRequest, obj: Model | None = None) -> tuple[str, ...]:
         fields = [str(f) for f in self.readonly_fields]
         if not self.has_change_permission(request, obj):  # the signing secrets only to who may rotate them

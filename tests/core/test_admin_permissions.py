@@ -143,3 +143,26 @@ def test_a_superuser_can_delete_an_account_with_its_sessions_and_keys(integrator
         == 403
     )
     assert Account.objects.filter(pk=other.account.pk).exists()
+
+
+def test_used_nonces_and_signing_secrets_are_not_deleted_in_the_admin(integrator, admin_client):
+    """A deleted used nonce let its signed link be opened again; deleted secrets bypassed rotation and audit."""
+    from django.utils import timezone
+
+    from apps.signing.models import UsedNonce
+    from apps.signing.services import signing_secret_current
+
+    nonce = UsedNonce.objects.create(account=integrator.account, nonce="0" * 32, expires_at=timezone.now())
+    assert (
+        admin_client.post(reverse("admin:signing_usednonce_delete", args=[nonce.pk]), {"post": "yes"}).status_code
+        == 403
+    )
+    assert UsedNonce.objects.filter(pk=nonce.pk).exists()
+    secret = webhook_secret_get_or_create(account=integrator.account)
+    assert (
+        admin_client.post(reverse("admin:webhooks_webhooksecret_delete", args=[secret.pk]), {"post": "yes"}).status_code
+        == 403
+    )
+    signing = signing_secret_current(account=integrator.account)
+    page = reverse("admin:signing_signingsecret_delete", args=[signing.pk])
+    assert admin_client.post(page, {"post": "yes"}).status_code == 403
