@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from urllib.parse import SplitResult, quote, urlsplit
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
 
 from apps.core import addresses
 from apps.core.addresses import IPAddress, literal_address
@@ -112,6 +114,10 @@ def check_url_on_save(url: str) -> None:
         _check_addresses(host, [literal])
         return
     _check_hostname(host)
+    try:  # the rules a config's webhookConfig already applied: https://%00/ or https://1.2.3.4.5/ names no host
+        URLValidator(schemes=["http", "https"])(url)
+    except ValidationError:
+        raise UnsafeURLError("Enter a valid URL.") from None
     try:
         found = _resolve_within(host, parts.port or (443 if parts.scheme == "https" else 80))
     except (OSError, UnicodeError):

@@ -130,6 +130,15 @@ def test_it_refuses_the_same_urls_at_delivery(url: str, reason: str):
         target_for_delivery(url)
 
 
+@pytest.mark.parametrize(
+    "url", ["https://%00/", "https://../", "https://[v1.x]/", "https://1.2.3.4.5/", "https://a..b/"]
+)
+def test_a_url_that_names_no_host_is_refused_on_save(url: str):
+    """webhooks/test and /verif/ settings took these (a config's webhookConfig refused them already)."""
+    with pytest.raises(ValueError, match="valid URL"):
+        check_url_on_save(url)
+
+
 @pytest.mark.parametrize("url", ACCEPTED)
 def test_it_accepts_public_https_urls_on_save(url: str):
     check_url_on_save(url)
