@@ -290,7 +290,18 @@ def _delete_files(*paths: str) -> bool:
             except OSError:
                 logger.error("Could not delete %s; it is kept for the next purge", path, exc_info=True)
                 deleted = False
+    if deleted:
+        _folders_remove(paths)
     return deleted
+
+
+def _folders_remove(paths: tuple[str, ...]) -> None:
+    """The check's own folder (``verif/<checkId>/``) once empty: a purge left one empty folder per check."""
+    for folder in {os.path.dirname(path) for path in paths if path}:
+        try:
+            os.rmdir(default_storage.path(folder))
+        except (NotImplementedError, OSError):
+            pass  # a storage without local paths, a folder not empty or already gone: nothing to tidy
 
 
 def selfie_check_deleted(sender: object, instance: SelfieCheck, **kwargs: object) -> None:

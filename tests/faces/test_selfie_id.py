@@ -432,6 +432,17 @@ def test_a_file_that_could_not_be_deleted_is_tried_again_by_the_next_purge(integ
         assert verif_files_purge() == 1
 
 
+def test_a_purge_leaves_no_empty_folder_behind(integrator, faces, settings):
+    """Each check's files sit in verif/<checkId>/; the purge deleted them and left the folder, one per check."""
+    check = _stored_check(integrator.account, faces)
+    folder = (Path(settings.MEDIA_ROOT) / check.selfie_path).parent
+    assert folder.is_dir()
+    with time_machine.travel(timezone.now() + timedelta(days=7, minutes=1)):
+        assert verif_files_purge() == 1
+    assert not folder.exists()
+    assert (Path(settings.MEDIA_ROOT) / "verif").is_dir()  # only the check's own folder goes
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_check_deleted_before_its_purge_takes_its_files_along(integrator, faces, settings):
     """An operator's delete, or the account's: nothing would find the files afterwards."""
