@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
+from django.core.exceptions import RequestDataTooBig
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.parsers import BaseParser, FormParser, MultiPartParser
@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts.authentication import request_account
-from apps.core.errors import ApplicationError, suspicious_request_message
+from apps.core.errors import ApplicationError
 from apps.core.fields import StrictCharField
 from apps.core.parsers import json_bounded_loads
 from apps.core.patterns import (
@@ -52,8 +52,6 @@ def _body(request: Request) -> Mapping[str, Any]:
     """The request body as a mapping; a JSON array or scalar is a 400, not a crash."""
     try:
         data = request.data
-    except (TooManyFieldsSent, TooManyFilesSent) as exc:
-        raise ApplicationError(suspicious_request_message(exc), code="invalid") from None
     except RequestDataTooBig:
         # Only non-file multipart fields reach Django's in-memory limit: images must be files there.
         raise ApplicationError(

@@ -127,3 +127,22 @@ def npm_react() -> tuple[str, dict[str, bytes]]:
         pytest.fail(f"{', '.join(missing)} missing: run `npm ci` (scripts/npm-tools does it)")
     version = json.loads((NODE_MODULES / "react" / "package.json").read_text())["version"]
     return version, {name: path.read_bytes() for name, path in files.items()}
+
+
+# The integrator's page imports "react" as a module; npm's UMD build sets window.React.
+REACT_SHIM = b"const R = window.React; export const { createElement, useEffect, useRef } = R; export default R;\n"
+
+
+def react_site(service, page: str, verifiers: dict) -> tuple[dict, str, Integrator]:
+    """A session with ``verifiers``, and an integrator's React site (allowed) serving ``page`` filled in with the
+    service's base, the session's id and token; also React's version."""
+    created = api(service, "POST", "/v1/verification/create-session", verifiers)
+    html = page.format(
+        base=service.base,
+        session_id=json.dumps(created["verificationSessionId"]),
+        token=json.dumps(created["sessionToken"]),
+    )
+    react, files = npm_react()
+    integrator = Integrator({"/": html}, {**files, "/react-shim.js": REACT_SHIM})
+    allow(service, integrator.origin)
+    return created, react, integrator

@@ -15,7 +15,7 @@ import sqlite3
 
 import pytest
 
-from .sdk_browser import ARTIFACTS, FPS, PASSIVE, Integrator, allow, api, launch, npm_react
+from .sdk_browser import ARTIFACTS, FPS, PASSIVE, Integrator, allow, api, launch, react_site
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -85,7 +85,6 @@ ReactDOM.createRoot(document.getElementById("app")).render(React.createElement(V
   onServiceError: (operation) => {{ document.getElementById("errors").textContent += operation + "\\n"; }},
 }}));
 </script>"""
-REACT_SHIM = b"const R = window.React; export const { createElement, useEffect, useRef } = R; export default R;\n"
 
 
 def test_embedded_mount_frames_the_hosted_page_and_reports_the_verdict_to_another_origin(
@@ -197,15 +196,7 @@ def test_embedded_mount_reports_a_blocked_camera_and_an_expired_session(sdk_serv
 def test_the_react_component_runs_the_documents_props_with_real_react(sdk_service, sdk_camera, sdk_driver):
     from playwright.sync_api import expect
 
-    created = api(sdk_service, "POST", "/v1/verification/create-session", PASSIVE)
-    page_html = REACT_PAGE.format(
-        base=sdk_service.base,
-        session_id=json.dumps(created["verificationSessionId"]),
-        token=json.dumps(created["sessionToken"]),
-    )
-    react, files = npm_react()
-    integrator = Integrator({"/": page_html}, {**files, "/react-shim.js": REACT_SHIM})
-    allow(sdk_service, integrator.origin)
+    created, react, integrator = react_site(sdk_service, REACT_PAGE, PASSIVE)
     browser = launch(sdk_driver, sdk_camera["live"])
     try:
         page = browser.new_page()
@@ -217,7 +208,13 @@ def test_the_react_component_runs_the_documents_props_with_real_react(sdk_servic
         # The token lives ten minutes; the page's address now holds its page key instead, so that its own
         # reloads (Try again, a socket token that expired) still open it later (they found it unknown).
         hosted = next(f for f in page.frames if "/s/" in f.url)
-        hosted.wait_for_function("/[?&]k=/.test(location.search) && !/[?&]t=/.test(location.search)", timeout=10_000)
+        # Polled through evaluate: wait_for_function evaluates a string, which the page's CSP refuses (no eval).
+        for _ in range(100):
+            address = hosted.evaluate("location.search")
+            if not re.search(r"[?&]t=", address):
+                break
+            page.wait_for_timeout(100)
+        assert re.search(r"[?&]k=", address) and not re.search(r"[?&]t=", address), address
         frame.locator("#consent-accept").click()
         frame.locator("body[data-screen=result]").wait_for(timeout=60_000)
         while frame.locator("#retry").is_visible():

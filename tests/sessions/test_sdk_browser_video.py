@@ -14,7 +14,7 @@ import sqlite3
 
 import pytest
 
-from .sdk_browser import ARTIFACTS, PASSIVE, Integrator, allow, api, launch, npm_react
+from .sdk_browser import ARTIFACTS, PASSIVE, Integrator, allow, api, launch, react_site
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -138,17 +138,7 @@ def test_the_headless_react_component_reports_an_active_sessions_challenges(sdk_
     which nothing shows, never reached the integrator (docs/sdk.md)."""
     from playwright.sync_api import expect
 
-    from .test_sdk_browser import REACT_SHIM
-
-    created = api(sdk_service, "POST", "/v1/verification/create-session", ACTIVE)
-    page_html = REACT_HEADLESS_PAGE.format(
-        base=sdk_service.base,
-        session_id=json.dumps(created["verificationSessionId"]),
-        token=json.dumps(created["sessionToken"]),
-    )
-    _react, files = npm_react()
-    integrator = Integrator({"/": page_html}, {**files, "/react-shim.js": REACT_SHIM})
-    allow(sdk_service, integrator.origin)
+    _created, _react, integrator = react_site(sdk_service, REACT_HEADLESS_PAGE, ACTIVE)
     browser = launch(sdk_driver, sdk_camera["live"])
     try:
         page = browser.new_page()
