@@ -28,24 +28,41 @@ class HttpOutcome:
     duration_ms: int
 
 
+class _ConnectTimeoutError(TimeoutError):
+    """The address did not accept the connection in its share of the deadline; the next address may."""
+
+
+def _connect(address: str, port: int, connect_timeout: float, timeout: float | None) -> socket.socket:
+    try:
+        sock = socket.create_connection((address, port), connect_timeout)
+    except TimeoutError as exc:
+        raise _ConnectTimeoutError(f"connect to {address} timed out") from exc
+    sock.settimeout(timeout)
+    return sock
+
+
 class _PinnedHTTPConnection(http.client.HTTPConnection):
-    def __init__(self, host: str, port: int, *, address: str, timeout: float) -> None:
+    def __init__(self, host: str, port: int, *, address: str, timeout: float, connect_timeout: float) -> None:
         super().__init__(host, port, timeout=timeout)
         self._address = address
+        self._connect_timeout = connect_timeout
 
     def connect(self) -> None:
-        self.sock = socket.create_connection((self._address, self.port), self.timeout)
+        self.sock = _connect(self._address, self.port, self._connect_timeout, self.timeout)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 class _PinnedHTTPSConnection(http.client.HTTPSConnection):
-    def __init__(self, host: str, port: int, *, address: str, timeout: float, cafile: str | None = None) -> None:
+    def __init__(
+        self, host: str, port: int, *, address: str, timeout: float, connect_timeout: float, cafile: str | None
+    ) -> None:
         self._ssl_context = ssl.create_default_context(cafile=cafile)
         super().__init__(host, port, timeout=timeout, context=self._ssl_context)
         self._address = address
+        self._connect_timeout = connect_timeout
 
     def connect(self) -> None:
-        raw = socket.create_connection((self._address, self.port), self.timeout)
+        raw = _connect(self._address, self.port, self._connect_timeout, self.timeout)
         # SNI and certificate checks use the hostname; the TCP peer is the checked address.
         self.sock = self._ssl_context.wrap_socket(raw, server_hostname=self.host)
 
@@ -66,14 +83,19 @@ def _post_once(
     body: bytes,
     headers: dict[str, str],
     timeout: float,
+    connect_timeout: float,
     excerpt_bytes: int,
     cafile: str | None,
 ) -> tuple[int, str]:
     conn: http.client.HTTPConnection
     if target.scheme == "https":
-        conn = _PinnedHTTPSConnection(target.host, target.port, address=address, timeout=timeout, cafile=cafile)
+        conn = _PinnedHTTPSConnection(
+            target.host, target.port, address=address, timeout=timeout, connect_timeout=connect_timeout, cafile=cafile
+        )
     else:
-        conn = _PinnedHTTPConnection(target.host, target.port, address=address, timeout=timeout)
+        conn = _PinnedHTTPConnection(
+            target.host, target.port, address=address, timeout=timeout, connect_timeout=connect_timeout
+        )
     fired = threading.Event()
     watchdog = threading.Timer(timeout, _abort, args=(conn, fired))
     watchdog.daemon = True
@@ -107,17 +129,23 @@ def post_json(
 ) -> HttpOutcome:
     """POST ``body`` to the first reachable checked address of ``target``; never raises for network trouble.
 
+    One deadline covers every address. An address that does not accept the connection (a dropped route, a dead
+    IPv6 path) may use only its share of what is left, so the next address still gets a turn.
     ``cafile`` replaces the system CA store (WEBHOOK_CA_BUNDLE), e.g. for a private CA.
     """
     started = time.monotonic()
     error = ""
-    for address in target.addresses:
+    for index, address in enumerate(target.addresses):
         remaining = timeout - (time.monotonic() - started)
         if remaining <= 0:
             error = f"timed out after {timeout:g} s"
             break
+        share = remaining / (len(target.addresses) - index)
         try:
-            status, excerpt = _post_once(target, address, body, headers, remaining, excerpt_bytes, cafile)
+            status, excerpt = _post_once(target, address, body, headers, remaining, share, excerpt_bytes, cafile)
+        except _ConnectTimeoutError as exc:
+            error = f"{exc} (timed out after {timeout:g} s)"
+            continue
         except TimeoutError as exc:
             error = str(exc) if "timed out" in str(exc) else f"timed out after {timeout:g} s"
             break  # the deadline covers all addresses; do not start another connection
