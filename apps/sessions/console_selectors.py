@@ -66,3 +66,11 @@ def sessions_with_reason(queryset: QuerySet[Session], *, reason: str) -> QuerySe
     """Sessions whose failed reasons hold ``reason`` exactly (JSON as text: works on SQLite and PostgreSQL)."""
     as_text = Cast("verification_failed_reasons", output_field=TextField())
     return queryset.annotate(reasons_text=as_text).filter(reasons_text__contains=f'"{reason}"')
+
+
+def sessions_with_attempt_reason(queryset: QuerySet[Session], *, reason: str) -> QuerySet[Session]:
+    """Sessions with an attempt whose reasons hold ``reason`` exactly: a retried attempt's reason need not be
+    the session's final one, and the dashboard counts attempts."""
+    as_text = Cast("reasons", output_field=TextField())
+    attempts = SessionAttempt.objects.annotate(reasons_text=as_text).filter(reasons_text__contains=f'"{reason}"')
+    return queryset.filter(id__in=attempts.values("session_id"))

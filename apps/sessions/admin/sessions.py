@@ -18,7 +18,12 @@ from django.utils.safestring import SafeString
 
 from apps.webhooks.models import WebhookDelivery
 
-from ..console_selectors import session_reasons_in_use, sessions_with_reason
+from ..console_selectors import (
+    attempt_top_reasons,
+    session_reasons_in_use,
+    sessions_with_attempt_reason,
+    sessions_with_reason,
+)
 from ..models import AttemptThumbnail, Session, SessionAttempt
 from . import charts, dashboard
 from .display import json_html, outcomes_html, reasons_text, scores_html
@@ -34,6 +39,20 @@ class ReasonFilter(admin.SimpleListFilter):
     def queryset(self, request: HttpRequest, queryset: QuerySet[Session]) -> QuerySet[Session]:
         value = self.value()
         return sessions_with_reason(queryset, reason=str(value)) if value else queryset
+
+
+class AttemptReasonFilter(admin.SimpleListFilter):
+    """Sessions with an attempt that ended for a reason: where the dashboard's top reasons lead."""
+
+    title = "an attempt's reason"
+    parameter_name = "attempt_reason"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [(reason, reason) for reason, _ in attempt_top_reasons(days=dashboard.REASON_DAYS)]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Session]) -> QuerySet[Session]:
+        value = self.value()
+        return sessions_with_attempt_reason(queryset, reason=str(value)) if value else queryset
 
 
 _THUMB = (
@@ -102,7 +121,16 @@ class SessionAdmin(admin.ModelAdmin):
     list_display = (
         "id", "account", "status", "verdict", "verification_result", "reasons", "engine", "attempt", "created_at",
     )  # fmt: skip
-    list_filter = ("status", "verdict", "verification_result", ReasonFilter, "engine", "mode", "created_at")
+    list_filter = (
+        "status",
+        "verdict",
+        "verification_result",
+        ReasonFilter,
+        AttemptReasonFilter,
+        "engine",
+        "mode",
+        "created_at",
+    )
     search_fields = ("id", "external_id", "face_id", "account__name")
     date_hierarchy = "created_at"
     list_select_related = ("account",)
