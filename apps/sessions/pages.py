@@ -10,7 +10,6 @@ from csp.constants import SELF
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
-from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -34,7 +33,7 @@ from .services.admission import ServiceBusyError
 from .services.create import session_create
 from .services.devices import device_cookie_set, device_seen_from_request, session_device_record
 from .services.frames import engine_warm_up
-from .services.lifecycle import session_cancel, session_expire, session_page_reload
+from .services.lifecycle import session_cancel, session_expire_if_due, session_page_reload
 from .tokens import SessionTokenError, page_key_check, page_key_create, session_token_decode, session_token_issue
 
 DEMO_ACCOUNT = "Demo integrator"
@@ -112,8 +111,7 @@ def session_page(request: HttpRequest, session_id: uuid.UUID) -> HttpResponse:
         return _problem(request, "unknown", 404)
     # The status poll needs the page key; a page opened with a session token (the Web SDK) gets it here.
     key = page_key_create(session_id=session.id)
-    if session.status in Session.UNFINISHED and session.expires_at <= timezone.now():
-        session_expire(session_id=session.id)
+    if session_expire_if_due(session_id=session.id):
         session.refresh_from_db()
     if session_page_reload(session=session):
         session.refresh_from_db()

@@ -10,7 +10,7 @@ from ..protocol import CloseCode
 from ..tokens import SessionTokenError, session_token_decode, session_token_issue
 from .create import capture_attempt_reset
 from .devices import DeviceSeen, session_device_record
-from .lifecycle import session_expire
+from .lifecycle import session_expire_if_due
 
 
 class ConnectRefusedError(Exception):
@@ -39,8 +39,7 @@ def session_connect(*, session_id: str, token: str, seen: DeviceSeen | None = No
     session = Session.objects.filter(id=session_id).first()
     if session is None:
         raise ConnectRefusedError("unknownSession", "This session does not exist.", CloseCode.UNKNOWN_SESSION)
-    if session.status in Session.UNFINISHED and session.expires_at <= timezone.now():
-        session_expire(session_id=session.id)
+    if session_expire_if_due(session_id=session.id):
         session.refresh_from_db()
     try:
         with transaction.atomic():

@@ -160,8 +160,8 @@ def webhook_event_record_safe(*, session: Session, event_type: EventType) -> Non
 def session_cancel(*, session_id: uuid.UUID | str) -> bool:
     """End the session ``cancelled``; one past its time to live (the sweep has not run yet) ends ``expired``,
     as a page load, a frame or a retry at that moment would end it."""
-    if Session.objects.filter(id=session_id, status__in=Session.UNFINISHED, expires_at__lte=timezone.now()).exists():
-        return session_expire(session_id=session_id)
+    if session_expire_if_due(session_id=session_id):
+        return True
     return _finish_without_verdict(
         session_id=session_id,
         status=Session.Status.CANCELLED,
@@ -177,6 +177,16 @@ def session_expire(*, session_id: uuid.UUID | str) -> bool:
         reason="sessionExpired",
         event_type=EventType.SESSION_EXPIRED,
     )
+
+
+def session_expire_if_due(*, session_id: uuid.UUID | str) -> bool:
+    """Expire an unfinished session past its time to live now, before the minute sweep reaches it, as a page
+    load, a socket connect or a cancel at that moment must; True when it was due (it is finished now)."""
+    due = Session.objects.filter(id=session_id, status__in=Session.UNFINISHED, expires_at__lte=timezone.now())
+    if not due.exists():
+        return False
+    session_expire(session_id=session_id)
+    return True
 
 
 def sessions_rescue_stuck(*, decide: DecideRequest, now: datetime | None = None) -> int:
