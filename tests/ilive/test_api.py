@@ -18,6 +18,8 @@ from rest_framework.test import APIClient
 from apps.ilive.tokens import ilive_token_issue
 from apps.sessions.messages import session_result_message
 from apps.sessions.models import Session
+from apps.sessions.services import session_retry, session_verdict_record
+from tests.sessions import real_captures
 
 from .helpers import MANAGED_BODY, finish, fresh_address, managed, solved_altcha
 
@@ -112,13 +114,19 @@ def test_a_print_attack_reads_fail(ilive):
     assert photo.status_code == 404
 
 
-def test_an_inconclusive_attempt_reads_retry(ilive):
+def test_an_inconclusive_attempt_reads_retry_with_its_confidence_until_the_next_attempt_starts(ilive):
+    verdict = real_captures.still_verdict()  # a person who holds perfectly still: the engine says retry
+    assert verdict.verdict == "retry" and 0.45 <= verdict.confidence < 0.70
     created = managed(ilive, PASSIVE_BODY).json()
-    Session.objects.filter(id=created["session_id"]).update(
-        status="in_progress", verdict="retry", attempt=1, confidence=0.55
-    )
+    Session.objects.filter(id=created["session_id"]).update(status="analysing", attempt=1)
+    assert session_verdict_record(session=Session.objects.get(id=created["session_id"]), verdict=verdict)
     body = result(APIClient(), created["session_id"], created["token"]).json()
-    assert body["verdict"] == "retry" and body["confidence"] == 0.55
+    # 002: retry is "inconclusive, confidence between 45-70 %"; the scores behind it come with it
+    assert body["verdict"] == "retry" and body["confidence"] == pytest.approx(verdict.confidence)
+    assert body["scores"] and body["reasons"] == ["insufficientMotion"]
+    assert session_retry(session_id=created["session_id"]) is not None
+    body = result(APIClient(), created["session_id"], created["token"]).json()
+    assert body["verdict"] is None and body["confidence"] is None and body["scores"] == {} and body["attempt"] == 2
 
 
 def test_a_wrong_token_an_unknown_and_an_old_session_all_answer_session_not_found(ilive):

@@ -48,7 +48,15 @@ def session_retry(*, session_id: str) -> Session | None:
         attempt=session.attempt,
         attempt__lt=session.max_attempts,
         expires_at__gt=timezone.now(),
-    ).update(attempt=session.attempt + 1, verdict="", verification_failed_reasons=[], challenges=challenges)
+    ).update(
+        attempt=session.attempt + 1,
+        verdict="",
+        verification_failed_reasons=[],
+        challenges=challenges,
+        confidence=None,
+        scores={},
+        challenge_outcomes={},
+    )
     if updated != 1:
         return None
     session.refresh_from_db()

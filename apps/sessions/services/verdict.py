@@ -88,6 +88,7 @@ def session_verdict_record(
             status=Session.Status.IN_PROGRESS,
             verdict="retry",
             verification_failed_reasons=[str(r) for r in verdict.reasons],
+            **_verdict_figures(verdict),
         )
         if updated == 1:
             session.refresh_from_db()
@@ -126,9 +127,7 @@ def session_verdict_record(
         "gender_result": results.gender,
         "estimated_gender": estimated_gender,
         "total_face_count": int(verdict.total_face_count),
-        "confidence": float(verdict.confidence),
-        "scores": {k: round(float(v), 4) for k, v in verdict.scores.items()},
-        "challenge_outcomes": {k: bool(v) for k, v in verdict.challenge_outcomes.items()},
+        **_verdict_figures(verdict),
         "engine": str(verdict.engine),
         "model_versions": dict(verdict.versions),
     }
@@ -194,6 +193,15 @@ def session_verdict_record(
     capture_record_delete(session_id=str(session.id))
     session_result_notify(session=session)
     return True
+
+
+def _verdict_figures(verdict: Verdict) -> dict[str, Any]:
+    """What the engine measured, stored with a retry as with a final verdict (002: retry reads its confidence)."""
+    return {
+        "confidence": float(verdict.confidence),
+        "scores": {k: round(float(v), 4) for k, v in verdict.scores.items()},
+        "challenge_outcomes": {k: bool(v) for k, v in verdict.challenge_outcomes.items()},
+    }
 
 
 def _verdict_count(*, result: str, reasons: list[str]) -> None:
