@@ -23,7 +23,7 @@ from apps.core.errors import ApplicationError
 from apps.core.exceptions import flatten_errors, serializer_run
 
 from .models import VerificationConfig
-from .selectors import verification_get, verification_name_taken
+from .selectors import NOT_FOUND_MESSAGE, verification_get, verification_name_taken
 from .serializers import NAME_MAX_LENGTH, VerificationConfigSerializer, VerificationWriteSerializer
 
 INVALID_MESSAGE = "The request has invalid fields."
@@ -125,11 +125,15 @@ def verification_update(
     collection and its faces stay where they are.
     """
     parsed = verification_input_parse(name=name, verification_config=verification_config)
-    verification = verification_get(account=account, verification_id=verification_id)
-    if verification_name_taken(account=account, name=parsed.name, exclude_id=verification.id):
-        raise _conflict()
+    found = verification_get(account=account, verification_id=verification_id)
     try:
         with transaction.atomic():
+            # Locked, and read again: a delete that committed since is a 404, not a save of no row.
+            verification = VerificationConfig.objects.select_for_update().filter(id=found.id).first()
+            if verification is None:
+                raise ApplicationError(NOT_FOUND_MESSAGE, code="not_found", status=404)
+            if verification_name_taken(account=account, name=parsed.name, exclude_id=verification.id):
+                raise _conflict()
             return _apply(verification, parsed)
     except IntegrityError:
         raise _conflict() from None

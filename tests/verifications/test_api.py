@@ -298,3 +298,20 @@ def test_a_form_encoded_body_is_415(integrator):
     )
     assert response.status_code == 415
     assert response.json()["error"]["code"] == "unsupported_media_type"
+
+
+def test_an_update_that_races_a_delete_answers_404(integrator, create_body, monkeypatch):
+    from apps.verifications import services
+
+    verification_id = create(integrator.client, create_body)
+    found = services.verification_get
+
+    def read_then_deleted(**kwargs):
+        verification = found(**kwargs)
+        VerificationConfig.objects.filter(id=verification.id).delete()  # a delete that commits after the read
+        return verification
+
+    monkeypatch.setattr(services, "verification_get", read_then_deleted)
+    body = {**create_body, "name": "Renamed", "verificationId": verification_id}
+    response = integrator.client.put("/v1/verification/update", body, format="json")
+    assert response.status_code == 404 and response.json()["error"]["code"] == "not_found"
