@@ -23,6 +23,7 @@ _ERROR_DESCRIPTIONS = {
     413: "Payload Too Large",
     415: "Unsupported Media Type - send the body as application/json",
     429: "Too Many Requests",
+    503: "Service Unavailable - too many captures under way (`unavailable`); retry after `Retry-After` seconds",
 }
 
 ErrorSerializer = inline_serializer(

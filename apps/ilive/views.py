@@ -78,7 +78,7 @@ class ManagedSessionView(APIView):
         summary="Create a managed session (iLive)",
         description="002's server-to-server session: `Authorization: Bearer <API_KEY>` (or `ApiKey <key>`).",
         request=InputSerializer,
-        responses={200: SessionCreated, **ERROR_RESPONSES(400, 401, 429)},
+        responses={200: SessionCreated, **ERROR_RESPONSES(400, 401, 429, 503)},
         tags=TAGS,
     )
     def post(self, request: Request) -> Response:
@@ -111,7 +111,7 @@ class DirectSessionView(APIView):
             "and stays within DIRECT_SESSIONS_PER_HOUR per client address (429 with Retry-After)."
         ),
         request=InputSerializer,
-        responses={200: SessionCreated, **ERROR_RESPONSES(400, 404, 429)},
+        responses={200: SessionCreated, **ERROR_RESPONSES(400, 404, 429, 503)},
         auth=[],
         tags=TAGS,
     )

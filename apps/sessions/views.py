@@ -161,7 +161,7 @@ class CreateSessionView(APIView):
         description="Creates a verification session and a short-lived, single-use session token.",
         request=CreateSessionSerializer,
         examples=CREATE_SESSION_EXAMPLES,
-        responses={200: CreateSessionResponseSerializer, **ERROR_RESPONSES(400, 401, 404)},
+        responses={200: CreateSessionResponseSerializer, **ERROR_RESPONSES(400, 401, 404, 503)},
     )
     def post(self, request: Request) -> Response:
         body = validated_data(self.InputSerializer, request.data)

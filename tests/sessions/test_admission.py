@@ -110,3 +110,10 @@ def test_the_ilive_api_answers_503_in_its_error_shape_when_full(integrator):
     refused = managed(client)
     assert refused.status_code == 503 and refused["Retry-After"] == "3"
     assert refused.json()["error"]["code"] == "unavailable"
+
+
+def test_the_schema_states_the_503_of_every_operation_that_creates_a_session(integrator):
+    paths = integrator.client.get("/swagger/schema.json").json()["paths"]
+    for path in ("/v1/verification/create-session", "/api/v1/managed-session", "/api/v1/session"):
+        responses = paths[path]["post"]["responses"]
+        assert "503" in responses and "Retry-After" in responses["503"]["description"], path
