@@ -7,13 +7,19 @@ no Origin, is refused before the handshake (HTTP 403).
 
 from __future__ import annotations
 
+import json
+from datetime import timedelta
+
 import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
+from django.conf import settings
+from django.utils import timezone
 
 from apps.ilive.services import ilive_session_create
 from apps.ilive.tokens import ilive_token_issue
 from apps.sessions.models import Session
+from apps.sessions.services import session_cancel
 from apps.signing.redirects import allowed_redirect_origins_set
 from config.asgi import application
 from tests.sessions.socket_helpers import app_ended
@@ -59,3 +65,18 @@ async def test_other_origins_and_no_origin_are_refused_before_the_handshake(inte
         socket, connected = await _connect(session, origin)
         assert not connected, (session.id, origin)
         assert await app_ended(socket)  # the refusal ends there: nothing is left listening on the channel layer
+
+
+async def test_past_the_result_retention_the_token_opens_no_socket(integrator):
+    """docs/ilive.md: the token reads the session "until the result retention, 7 days"; the socket too."""
+    session = await _session(integrator.account, [SITE])
+    await database_sync_to_async(session_cancel)(session_id=session.id)
+    old = timezone.now() - timedelta(days=int(settings.SESSION_RESULT_RETENTION_DAYS), minutes=1)
+    await database_sync_to_async(Session.objects.filter(id=session.id).update)(created_at=old)
+    socket, connected = await _connect(session, SITE)
+    assert connected  # accepted, then refused with the protocol's own error and close code
+    received = []
+    while (out := await socket.receive_output(timeout=10))["type"] != "websocket.close":
+        received.append(json.loads(out["text"]))
+    assert received == [{"type": "error", "code": "invalidToken", "message": received[0]["message"]}]
+    assert out["code"] == 4401
