@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from django.conf import settings
 from django.http import HttpResponse
@@ -64,11 +65,21 @@ SessionCreated = inline_serializer(
 )
 
 
+class IliveRedirectUrlField(RedirectUrlField):
+    """002: the user comes back "with the session ID as a query parameter", ``session_id``: a URL may not hold one."""
+
+    def to_internal_value(self, data: Any) -> str:
+        url = super().to_internal_value(data)
+        if "session_id" in parse_qs(urlsplit(url).query, keep_blank_values=True):
+            raise serializers.ValidationError("Leave session_id out: the session's id is added as session_id.")
+        return url
+
+
 class ManagedSessionView(APIView):
     authentication_classes = [BearerApiKeyAuthentication, ApiKeyAuthentication]
 
     class InputSerializer(StrictSerializer):
-        redirect_url = RedirectUrlField(
+        redirect_url = IliveRedirectUrlField(
             required=False, help_text="Where the user returns, with ?session_id=; its origin must be allowed."
         )
         webhook_url = WebhookUrlField(required=False, help_text="Receives the result (https, public address).")

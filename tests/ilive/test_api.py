@@ -68,6 +68,8 @@ def test_the_api_key_is_required_and_checked(integrator):
         ({"redirect_url": "not a url"}, "redirect_url"),
         ({"webhook_url": "https://10.0.0.1/hook"}, "webhook_url"),  # 002: internal addresses are refused
         ({"redirect_url": "https://elsewhere.example.net/back"}, "redirect_url"),  # not an allowed origin
+        # the session's id is added as ?session_id=; one already there would hide it
+        ({"redirect_url": "https://yourapp.com/verify/callback?session_id=pending"}, "redirect_url"),
         ({"unknown": True}, "unknown"),
     ],
 )
