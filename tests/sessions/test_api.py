@@ -173,6 +173,47 @@ def test_overrides_apply_only_where_the_stored_config_allows(integrator):
     assert session.config["verifierConfigs"]["age"]["type"] == "CalculationOnly"
 
 
+def test_an_override_replaces_only_the_fields_it_sends(integrator):
+    from apps.signing.redirects import allowed_redirect_origins_set
+    from apps.verifications.services import verification_create
+
+    allowed_redirect_origins_set(account=integrator.account, origins=["https://shop.example.com"])
+    stored = verification_create(
+        account=integrator.account,
+        name="stored-open",
+        verification_config={
+            "verifierConfigs": {
+                "liveness": {"type": "Verification", "challengeType": "Passive"},
+                "commonSettings": {"failOnMultipleFacesDetected": True},
+            },
+            "redirectConfig": {"passedUrl": "https://example.com/ok", "failedUrl": "https://example.com/ko"},
+            "resultParameterConfig": {"includeSignature": True, "includeSessionId": True},
+            "sessionOverrideConfig": {
+                "allowVerifierOverrides": True,
+                "allowResultParameterOverrides": True,
+                "allowRedirectOverrides": True,
+            },
+        },
+    )
+    body = {
+        "verificationId": str(stored.id),
+        "redirectConfig": {"passedUrl": "https://shop.example.com/done"},
+        "resultParameterConfig": {"includeAge": True},
+        "verifierConfigs": {"commonSettings": {"maxAttempts": 5}},
+    }
+    session = Session.objects.get(id=create(integrator.client, body).json()["verificationSessionId"])
+    config = session.config
+    assert config["redirectConfig"] == {
+        "passedUrl": "https://shop.example.com/done",
+        "failedUrl": "https://example.com/ko",
+    }
+    flags = config["resultParameterConfig"]
+    assert flags["includeAge"] is True and flags["includeSignature"] is True and flags["includeSessionId"] is True
+    common = session.typed_config.verifiers.common
+    assert common.fail_on_multiple_faces is True and common.max_attempts == 5
+    assert session.mode == "passive"
+
+
 def test_another_accounts_verification_id_answers_404(integrator, other_integrator):
     stored = _stored_verification(other_integrator.account, allow_verifiers=True)
     response = create(integrator.client, {"verificationId": str(stored.id)})

@@ -45,10 +45,21 @@ def _validated_block(key: str, raw: Any) -> dict[str, Any]:
     if errors:
         raise ApplicationError("The request has invalid fields.", code="invalid", fields=flatten_errors(errors, key))
     value: dict[str, Any] = json.loads(json.dumps(validated))
-    if key == "verifierConfigs" and isinstance(raw, dict):
-        # Overrides replace only the verifiers actually sent; the rest stay as stored.
-        value = {name: block for name, block in value.items() if name in raw}
+    if isinstance(raw, dict):
+        # An override replaces only what it sends (a verifier whole, a field of the other blocks and of
+        # commonSettings); the serializer's defaults for the rest must not wipe the stored values.
+        value = {name: part for name, part in value.items() if name in raw}
+        common = raw.get("commonSettings") if key == "verifierConfigs" else None
+        if isinstance(common, dict) and isinstance(value.get("commonSettings"), dict):
+            value["commonSettings"] = {name: v for name, v in value["commonSettings"].items() if name in common}
     return value
+
+
+def _block_merge(key: str, stored: dict[str, Any], block: dict[str, Any]) -> dict[str, Any]:
+    merged = {**stored, **block}
+    if key == "verifierConfigs" and "commonSettings" in block:
+        merged["commonSettings"] = {**(stored.get("commonSettings") or {}), **block["commonSettings"]}
+    return merged
 
 
 def _effective_config(
@@ -85,7 +96,7 @@ def _effective_config(
         block = _validated_block(key, raw)
         if key == "redirectConfig":
             _redirect_overrides_check(account=account, stored=stored.typed_config.redirect, block=block)
-        config[key] = {**(config.get(key) or {}), **block} if key == "verifierConfigs" else block
+        config[key] = _block_merge(key, config.get(key) or {}, block)
     return config
 
 
