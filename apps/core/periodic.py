@@ -1,11 +1,15 @@
-"""Periodic jobs without Celery beat.
+"""Periodic jobs, scheduled in the database.
 
 ``CELERY_BEAT_SCHEDULE`` is the one list of periodic jobs (session expiry,
-retention purges, the webhook sweep). Beat runs it where Celery workers exist;
-the embedded default has none, so its ASGI process runs the same jobs in a
+retention purges, the webhook sweep). Where Celery workers exist, ``manage.py
+periodic_beat`` (the Procfile's ``beat``) sends each due job to its queue; the
+embedded default has no workers, so its ASGI process runs the same jobs in a
 daemon thread instead (``PERIODIC_JOBS_IN_PROCESS``), and ``manage.py purge``
 runs them all once on demand. Runs are claimed in the database, so several
-processes sharing one database never start a job twice in one interval.
+processes sharing one database never start a job twice in one interval, and a
+restart (a new container, a fresh working directory) neither resets a job's
+schedule nor postpones it: Celery's own beat keeps the last runs in a local
+file, and a beat restarted daily on a fresh one never reached its daily jobs.
 """
 
 from __future__ import annotations
@@ -13,11 +17,11 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from celery import current_app
+from celery import Task, current_app
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections
 from django.utils import timezone
@@ -37,6 +41,7 @@ class PeriodicJob:
     name: str
     task: str
     interval: timedelta
+    options: dict[str, Any] = field(default_factory=dict)  # the entry's apply_async options (queue, expires)
 
 
 def _interval(schedule: Any) -> timedelta | None:
@@ -55,7 +60,8 @@ def periodic_jobs() -> list[PeriodicJob]:
         if interval is None:
             logger.warning("Periodic job %s has no fixed interval; only Celery beat runs it", name)
             continue
-        jobs.append(PeriodicJob(name=name, task=str(entry["task"]), interval=interval))
+        options = dict(entry.get("options") or {})
+        jobs.append(PeriodicJob(name=name, task=str(entry["task"]), interval=interval, options=options))
     return jobs
 
 
@@ -68,7 +74,7 @@ def periodic_job_claim(*, job: PeriodicJob, now: datetime) -> bool:
     return claimed == 1
 
 
-def _task(name: str) -> Callable[[], Any]:
+def _task(name: str) -> Task:
     # Tasks register when their module is imported; the web process imports them lazily.
     current_app.loader.import_default_modules()
     return current_app.tasks[name]
@@ -100,11 +106,30 @@ def periodic_jobs_run_due(*, now: datetime | None = None) -> list[str]:
     return ran
 
 
-def _scheduler_loop(stop: threading.Event) -> None:
+def periodic_jobs_send_due(*, now: datetime | None = None) -> list[str]:
+    """Send every job whose interval has passed and that no other process claimed to its queue (the Procfile's
+    ``beat``); returns their names. A job that could not be sent (broker down) is due again at the next tick."""
+    sent = []
+    for job in periodic_jobs():
+        moment = now or timezone.now()
+        if not periodic_job_claim(job=job, now=moment):
+            continue
+        try:
+            _task(job.task).apply_async(**job.options)
+        except Exception:
+            logger.exception("Periodic job %s could not be sent; trying again", job.name)
+            PeriodicJobRun.objects.filter(name=job.name).update(next_run_at=moment)
+            continue
+        sent.append(job.name)
+    return sent
+
+
+def periodic_loop(stop: threading.Event, due: Callable[[], Any] = periodic_jobs_run_due) -> None:
+    """Every tick until ``stop``: ``due()``, which runs or sends the due jobs."""
     while not stop.wait(_TICK_SECONDS):
         close_old_connections()
         try:
-            periodic_jobs_run_due()
+            due()
         except DatabaseError:  # e.g. a locked SQLite file or migrations not applied yet: next tick
             logger.warning("Periodic jobs could not be claimed", exc_info=True)
         finally:
@@ -118,5 +143,5 @@ def periodic_scheduler_start() -> bool:
         if _started:
             return False
         _started = True
-    threading.Thread(target=_scheduler_loop, args=(threading.Event(),), name="periodic-jobs", daemon=True).start()
+    threading.Thread(target=periodic_loop, args=(threading.Event(),), name="periodic-jobs", daemon=True).start()
     return True
