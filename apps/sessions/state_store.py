@@ -87,7 +87,10 @@ def capture_blobs_forget(*, session_id: str) -> None:
 def capture_record_delete(*, session_id: str) -> None:
     """Forget the session's capture: its state, its JPEGs (best frame, face crops), every key-frame embedding."""
     capture_blobs_forget(session_id=session_id)
-    cache.delete_many([_state_key(session_id), *_key_embedding_keys(session_id)])
+    # The state first, then the slots: a key-frame worker storing an embedding meanwhile either took its slot
+    # before the state went (so the count read below includes it) or finds the state gone and deletes its own.
+    cache.delete(_state_key(session_id))
+    cache.delete_many(_key_embedding_keys(session_id))
 
 
 def _key_count_key(session_id: str) -> str:

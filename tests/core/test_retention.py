@@ -23,11 +23,13 @@ from django.utils import timezone
 
 from apps.core.models import PeriodicJobRun
 from apps.core.periodic import PeriodicJob, periodic_job_claim, periodic_jobs, periodic_jobs_run_due
+from apps.sessions import state_store
 from apps.sessions.models import Session
 from apps.sessions.retention import PERSONAL_FIELDS_CLEARED
-from apps.sessions.services import capture_attempt_reset, session_connect
+from apps.sessions.services import capture_attempt_reset, session_connect, session_expire
 from apps.sessions.state_store import capture_record_get, capture_record_put, key_embedding_put, key_embeddings_get
 from apps.sessions.tokens import session_token_issue
+from tests.conftest import require_redis
 from tests.core import retention_data
 from tests.served import embedded_env, free_port, manage, migrate, serving
 
@@ -145,6 +147,31 @@ def test_frames_and_face_crops_in_the_cache_go_when_the_session_expires(integrat
     assert cache.get(f"capture:keyemb:{session.id}:1") is None
     assert cache.get(f"capture:keyemb:{session.id}:n") is None
     assert cache.get(f"capture:blob:{session.id}:b1") is None
+
+
+@pytest.mark.django_db
+def test_an_embedding_stored_while_the_session_ends_does_not_outlive_it(integrator, monkeypatch):
+    require_redis()
+    session = Session.objects.create(
+        account=integrator.account, config={}, expires_at=timezone.now() + timedelta(minutes=30)
+    )
+    sid = str(session.id)
+    session_connect(session_id=sid, token=session_token_issue(session_id=session.id))
+    record = capture_attempt_reset(session=Session.objects.get(id=session.id))
+    key_embedding_put(session_id=sid, gen=record["gen"], t=1.0, value={"embedding": [0.1], "spoof": 0.0})
+    counted = state_store._key_embedding_keys
+
+    def keys_worker_lands_in_between(session_id: str) -> list[str]:
+        keys = counted(session_id)  # the ending session has counted the slots ...
+        key_embedding_put(session_id=sid, gen=record["gen"], t=2.0, value={"embedding": [0.2], "spoof": 0.0})
+        return keys  # ... and the keys worker has stored one more
+
+    monkeypatch.setattr(state_store, "_key_embedding_keys", keys_worker_lands_in_between)
+    assert session_expire(session_id=sid)
+    monkeypatch.undo()
+    assert capture_record_get(session_id=sid) is None
+    assert cache.get(f"capture:keyemb:{sid}:1") is None and cache.get(f"capture:keyemb:{sid}:2") is None
+    assert cache.get(f"capture:keyemb:{sid}:n") is None
 
 
 @pytest.mark.django_db
