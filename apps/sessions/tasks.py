@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 import time
 
 from celery import shared_task
 
 from . import retention
 from .services import checks, frames, key_frames, lifecycle, recovery, verdict
+
+logger = logging.getLogger(__name__)
 
 
 def key_frame_embed_request(
@@ -62,9 +65,18 @@ def session_decide(session_id: str, gen: str) -> None:
     verdict.session_decide(session_id=session_id, gen=gen)
 
 
+def _decide_request(session_id: str, gen: str) -> None:
+    """Queue a verdict again. On the embedded default (eager tasks) it runs right here: one session's verdict
+    that fails must not stop the sweep, and with it the expiry or recovery of every other session."""
+    try:
+        session_decide.delay(session_id, gen)
+    except Exception:
+        logger.exception("The verdict of session %s could not be requested again", session_id)
+
+
 @shared_task(name="apps.sessions.tasks.sessions_expire", ignore_result=True)
 def sessions_expire() -> int:
-    lifecycle.sessions_rescue_stuck(decide=session_decide.delay)
+    lifecycle.sessions_rescue_stuck(decide=_decide_request)
     lifecycle.sessions_photos_purge()
     return lifecycle.sessions_expire_due()
 
@@ -78,4 +90,4 @@ def sessions_retention_purge() -> int:
 @shared_task(name="apps.sessions.tasks.sessions_recover", ignore_result=True)
 def sessions_recover() -> int:
     # Every few seconds: a killed worker's session gets its verdict (re-)computed or re-published.
-    return recovery.sessions_rescue_analysing(decide=session_decide.delay) + recovery.sessions_results_announce()
+    return recovery.sessions_rescue_analysing(decide=_decide_request) + recovery.sessions_results_announce()

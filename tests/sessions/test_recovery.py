@@ -225,3 +225,33 @@ def test_a_late_frame_holding_the_lock_does_not_leave_the_verdict_to_the_sweep(i
     _feed_live_clip(session, record, start=time.time())
     session.refresh_from_db()
     assert session.status == "completed" and session.verification_result == "Pass"
+
+
+@pytest.mark.django_db
+def test_one_verdict_that_fails_in_the_sweep_does_not_stop_expiry_on_the_embedded_default(integrator, monkeypatch):
+    """Eager tasks (the embedded default) run a re-queued verdict inside the sweep: its failure is its own."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apps.core.models import PeriodicJobRun
+    from apps.core.periodic import periodic_jobs_run_due
+
+    assert settings.CELERY_TASK_ALWAYS_EAGER
+    now = timezone.now()
+    stuck = make_session(integrator.account)
+    services.capture_attempt_reset(session=stuck)
+    Session.objects.filter(id=stuck.id).update(
+        status="analysing", attempt=1, attempt_started_at=now - timedelta(minutes=5)
+    )
+    due = make_session(integrator.account)
+    Session.objects.filter(id=due.id).update(expires_at=now - timedelta(minutes=1))
+
+    def state_that_fails(*args, **kwargs):
+        raise ValueError("a state the engine cannot load")
+
+    monkeypatch.setattr(verdict, "capture_state_load", state_that_fails)
+    PeriodicJobRun.objects.all().delete()
+    periodic_jobs_run_due()
+    assert Session.objects.get(id=due.id).status == "expired"
+    assert PeriodicJobRun.objects.get(name="capture-sessions-expire").last_error == ""
