@@ -171,11 +171,9 @@ def hosted_link_open(*, verification_id: uuid.UUID, query_string: str, client_ad
     if recognition.needs_external_id and not recognition_disabled and external_id is None:
         # Refused now rather than failing the verdict after the user did the whole capture.
         raise LinkRefused("malformed", 400, f"reExternalId is required for {recognition.type.value} face recognition.")
-    custom = None
-    # The flag as this session will have it: a link may turn it on (or off) when the config allows overrides.
-    flags = overrides.get("resultParameterConfig") or config.result_parameters.to_json()
-    if flags.get("includeCustomInputParameters"):
-        custom = {name: value for name, value in pairs if not is_reserved(name)}
+    # Kept whatever includeCustomInputParameters says: that flag decides what the result redirect echoes, while
+    # get-session-result returns everything "regardless of the result parameter configuration" (001).
+    custom = {name: value for name, value in pairs if not is_reserved(name)}
     nonce = params.get(NONCE_PARAM)
     try:
         with transaction.atomic():

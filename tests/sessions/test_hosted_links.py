@@ -51,10 +51,16 @@ def test_a_signed_link_creates_a_session_and_redirects_to_its_page(integrator, b
     assert session.external_id == "u-1"
 
 
-def test_custom_parameters_are_kept_only_when_the_config_includes_them(integrator, browser):
+def test_custom_parameters_are_kept_whatever_the_flag_and_get_session_result_returns_them(integrator, browser):
+    """001: get-session-result returns everything "regardless of the result parameter configuration"; the flag
+    decides only what the result redirect echoes (tests/signing/test_result_redirect.py)."""
     vid = verification_create(integrator, resultParameterConfig={"includeCustomInputParameters": False})
-    assert open_link(browser, vid, signed_link(integrator, "userId=user123")).status_code == 302
-    assert only_session().custom_input_parameters == {}
+    link = signed_link(integrator, "userId=user123&campaignId=camp456")
+    assert open_link(browser, vid, link).status_code == 302
+    session = only_session()
+    assert session.custom_input_parameters == {"userId": "user123", "campaignId": "camp456"}
+    result = integrator.client.get("/v1/verification/get-session-result", {"verificationSessionId": str(session.id)})
+    assert result.json()["customInputParameters"] == {"userId": "user123", "campaignId": "camp456"}
 
 
 def test_a_link_that_turns_custom_parameters_on_keeps_them(integrator, browser):
