@@ -66,7 +66,7 @@ def _decode_component(text: str) -> str:
         raise QueryStringError(f"'{text}' does not decode to UTF-8 text.") from None
 
 
-def query_parse(query_string: str) -> Params:
+def query_parse(query_string: str, *, max_length: int | None = MAX_QUERY_STRING_LENGTH) -> Params:
     """Decode ``query_string`` into ``(name, value)`` pairs in their original order.
 
     Raises QueryStringError for anything that could be read two ways: malformed
@@ -74,8 +74,8 @@ def query_parse(query_string: str) -> Params:
     is not last (a parser that stops at the first signature and one that reads
     on would otherwise disagree about what was signed).
     """
-    if len(query_string) > MAX_QUERY_STRING_LENGTH:
-        raise QueryStringError(f"The query string is longer than {MAX_QUERY_STRING_LENGTH} characters.")
+    if max_length is not None and len(query_string) > max_length:
+        raise QueryStringError(f"The query string is longer than {max_length} characters.")
     text = query_string[1:] if query_string.startswith("?") else query_string
     params: Params = []
     seen: set[str] = set()

@@ -25,6 +25,7 @@ from apps.core.keys import derive_key
 
 from .canonical import (
     EXPIRATION_PARAM,
+    MAX_QUERY_STRING_LENGTH,
     NONCE_PARAM,
     SIGNATURE_PARAM,
     Params,
@@ -201,6 +202,13 @@ def signature_create(
         extra.append((NONCE_PARAM, nonce))
     signature = query_sign(account=account, params=[*params, *extra], purpose=PURPOSE_LINK)
     signed = _append(query_string, [*extra, (SIGNATURE_PARAM, signature)])
+    if len(signed) > MAX_QUERY_STRING_LENGTH:
+        # A link's query string is read up to that length (canonical.query_parse): signed, it must still fit.
+        message = (
+            f"Signed, this query string would be {len(signed)} characters, longer than the "
+            f"{MAX_QUERY_STRING_LENGTH} a hosted link may have; shorten it."
+        )
+        raise ApplicationError(message, fields={"queryString": [message]})
     return SignedQuery(signature=signature, signed_query_string=signed, expiration=expiration, nonce=nonce)
 
 
@@ -247,11 +255,12 @@ def query_check(
 def signature_validate(*, account: Account, query_string: str) -> Outcome:
     """What ``POST /v1/signature/validate`` answers: read-only, a nonce is never consumed.
 
-    Accepts query strings signed for hosted links and for result redirects. Raises
-    ApplicationError (400) when the query string has no canonical form.
+    Accepts query strings signed for hosted links and for result redirects, of any length the request body
+    allows: a result redirect with many custom parameters is longer than a link. Raises ApplicationError (400)
+    when the query string has no canonical form.
     """
     try:
-        params = query_parse(query_string)
+        params = query_parse(query_string, max_length=None)
     except QueryStringError as exc:
         raise ApplicationError(str(exc), fields={"queryString": [str(exc)]}) from None
     return query_check(account=account, params=params, purposes=(PURPOSE_LINK, PURPOSE_RESULT))

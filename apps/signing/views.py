@@ -51,7 +51,8 @@ class QueryStringField(serializers.CharField):
     """A JSON string (no number coerced to text), kept exactly as sent: spaces may be signed data."""
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(allow_blank=True, trim_whitespace=False, max_length=MAX_QUERY_STRING_LENGTH, **kwargs)
+        kwargs.setdefault("max_length", MAX_QUERY_STRING_LENGTH)
+        super().__init__(allow_blank=True, trim_whitespace=False, **kwargs)
 
     def to_internal_value(self, data: Any) -> str:
         if not isinstance(data, str):
@@ -162,7 +163,8 @@ class SignatureValidateView(APIView):
         class Meta:
             ref_name = "SignatureValidate"  # a unique OpenAPI component name
 
-        queryString = QueryStringField()
+        # No length of its own (the request body's limit applies): a result redirect may exceed a link's 8000.
+        queryString = QueryStringField(max_length=None)
 
     class OutputSerializer(serializers.Serializer):
         class Meta:

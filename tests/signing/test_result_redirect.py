@@ -295,3 +295,14 @@ def test_a_stored_redirect_url_the_result_could_not_carry_is_a_400_naming_the_fi
     assert response.status_code == 400, response.json()
     [message] = response.json()["error"]["fields"]["verificationConfig.redirectConfig.failedUrl"]
     assert complaint in message
+
+
+def test_a_result_redirect_longer_than_a_link_still_validates(integrator):
+    """50 custom parameters of 200 characters, echoed: a redirect query of about 10,000 characters."""
+    custom = {f"k{i}": "v" * 200 for i in range(50)}
+    flags = {"includeSignature": True, "includeCustomInputParameters": True}
+    session = finished_session(integrator, passed=True, custom=custom, resultParameterConfig=flags)
+    query = urlsplit(result_redirect_url(session=session)).query
+    assert len(query) > 8000
+    response = integrator.client.post("/v1/signature/validate", {"queryString": query}, format="json")
+    assert response.status_code == 200 and response.json() == {"result": "Valid"}, response.json()

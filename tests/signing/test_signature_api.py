@@ -217,3 +217,15 @@ def test_text_that_is_not_unicode_scalar_values_is_a_400_not_a_500(integrator, q
         # A lone surrogate escape is refused as JSON that is not text (docs/api.md); the percent-encoded one
         # decodes later, in the field.
         assert error["code"] == "malformed_json" if "%" not in query else error["fields"]["queryString"]
+
+
+def test_what_create_signs_fits_what_a_link_and_validate_accept(integrator):
+    long = "a=" + "x" * 7800  # room for reExpiration, reNonce and reSignature within 8000
+    created = create(integrator, {"queryString": long, "securitySettings": {"enableNonce": True}})
+    assert created.status_code == 200, created.json()
+    signed = created.json()["signedQueryString"]
+    assert len(signed) <= 8000
+    assert validate(integrator, signed).json() == {"result": "Valid"}
+    # One that would no longer fit once signed is refused here, not by the link that cannot be opened.
+    too_long = create(integrator, {"queryString": "a=" + "x" * 7950})
+    assert too_long.status_code == 400 and "8000" in too_long.json()["error"]["fields"]["queryString"][0]
