@@ -76,6 +76,8 @@ export interface WatchOptions {
 
 export interface Watcher {
   sessionId: string;
+  /** Ends checking and turns off a camera the SDK opened itself; a `video`
+   *  of your own stays on. */
   stop(): void;
 }
 

@@ -88,11 +88,11 @@ function mount(element, options) {
 
 /* --- Headless: the integrator's own video, checked continuously --------------------------------------- */
 
+function cameraOpen() {
+  return navigator.mediaDevices.getUserMedia({ audio: false, video: { facingMode: "user", width: { ideal: 640 }, height: { ideal: 480 } } });
+}
+
 function videoOf(source) {
-  if (!source) {
-    return navigator.mediaDevices.getUserMedia({ audio: false, video: { facingMode: "user", width: { ideal: 640 }, height: { ideal: 480 } } })
-      .then(function (stream) { return videoOf(stream); });
-  }
   if (typeof MediaStream !== "undefined" && source instanceof MediaStream) {
     var video = document.createElement("video");  // never attached: nothing is shown
     video.muted = true;
@@ -110,6 +110,7 @@ function watch(options) {
   var intervalMs = Math.max(Number(options.intervalMs) || 2000, 100);
   var keepChecking = options.checks !== false;
   var token = options.sessionToken, ws = null, video = null, timer = null, stopped = false;
+  var camera = null;  // the camera this watcher opened itself (never the app's own video): turned off by stop()
   var reconnects = 0, phase = "capture", minInterval = 500, completed = false, encoding = false;
   // Backpressure as on the hosted page: one frame unanswered at a time (the server drops any beyond it while
   // its workers are behind), at most a second's wait (a frame it skipped is never answered).
@@ -209,9 +210,18 @@ function watch(options) {
     stopped = true;
     halt();
     if (ws && ws.readyState <= 1) { ws.close(1000); }
+    release();
+  }
+  function release() {
+    if (camera) { camera.getTracks().forEach(function (track) { track.stop(); }); camera = null; }
   }
 
-  videoOf(options.video).then(function (v) { video = v; if (!stopped) { connect(); } }, function (err) {
+  var source = options.video ? Promise.resolve(options.video) : cameraOpen().then(function (stream) {
+    camera = stream;
+    if (stopped) { release(); }  // stopped while the camera was opening
+    return stream;
+  });
+  source.then(videoOf).then(function (v) { video = v; if (!stopped) { connect(); } }, function (err) {
     var name = err && err.name;
     fail("camera", name === "NotAllowedError" || name === "SecurityError" ? "cameraDenied" : "cameraMissing", String(err && err.message || err));
   });

@@ -1,0 +1,105 @@
+"""``Liveproof.watch``'s life in real Chromium: what it leaves behind once stopped, and how it reports a problem.
+
+The integrator's page (another origin, tests/sessions/sdk_browser.py) starts ``watch`` itself through
+``window.start`` and keeps every camera stream and socket the page opens, so a test can read whether the
+SDK's own camera is still on, how many sockets it opened, and every callback it got.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from .sdk_browser import PASSIVE, Integrator, allow, api, launch
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+LIFECYCLE_PAGE = """<!doctype html><meta charset="utf-8"><title>Shop: checks</title>
+<pre id="completed"></pre><pre id="errors"></pre>
+<script type="module">
+import {{ watch }} from "{base}/sdk/v1/liveproof.js";
+const out = (id, text) => {{ document.getElementById(id).textContent += text + "\\n"; }};
+// Every camera stream the page opens (the SDK's own among them), to see whether it is still on.
+const streams = [];
+if (navigator.mediaDevices) {{
+  const open = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+  navigator.mediaDevices.getUserMedia = async (constraints) => {{
+    const stream = await open(constraints);
+    streams.push(stream);
+    return stream;
+  }};
+}}
+window.liveTracks = () => streams.flatMap((s) => s.getTracks()).filter((t) => t.readyState === "live").length;
+window.streamsOpened = () => streams.length;
+window.start = (token, extra) => {{
+  window.watcher = watch({{
+    sessionToken: token,
+    baseUrl: "{base}",
+    checks: false,
+    onVerificationCompleted: (r) => out("completed", r.verificationResult + " " + r.reasons.join(",")),
+    onServiceError: (e) => out("errors", e.operation + ":" + e.code),
+    ...extra,
+  }});
+}};
+window.ready = true;
+</script>"""
+
+
+def _site(sdk_service) -> Integrator:
+    integrator = Integrator({"/": LIFECYCLE_PAGE.format(base=sdk_service.base)}, {})
+    allow(sdk_service, integrator.origin)
+    return integrator
+
+
+def _opened(browser, integrator: Integrator):
+    page = browser.new_page()
+    page.goto(f"{integrator.origin}/")
+    for _ in range(100):
+        if page.evaluate("window.ready === true"):
+            return page
+        page.wait_for_timeout(100)
+    raise AssertionError("the integrator's page did not load the SDK")
+
+
+def _eventually(page, script: str, expected: object, seconds: float = 10) -> object:
+    """``script``'s value once it is ``expected``, or its last value after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while True:
+        value = page.evaluate(script)
+        if value == expected or time.monotonic() > deadline:
+            return value
+        page.wait_for_timeout(100)
+
+
+def test_stop_turns_off_the_camera_watch_opened_itself_and_never_the_apps_own(sdk_service, sdk_camera, sdk_driver):
+    from playwright.sync_api import expect
+
+    created = api(sdk_service, "POST", "/v1/verification/create-session", PASSIVE)
+    integrator = _site(sdk_service)
+    browser = launch(sdk_driver, sdk_camera["live"])
+    try:
+        page = _opened(browser, integrator)
+        page.evaluate(f"start({json.dumps(created['sessionToken'])})")  # no video: the SDK opens the camera
+        expect(page.locator("#completed")).not_to_be_empty(timeout=90_000)
+        page.evaluate("watcher.stop()")  # as VerifyVerifier's unmount does
+        assert page.evaluate("streamsOpened()") == 1
+        assert _eventually(page, "liveTracks()", 0) == 0, "the SDK's camera is still on after stop()"
+
+        # The app's own stream, handed to watch, is the app's to turn off: stop() leaves it on.
+        other = api(sdk_service, "POST", "/v1/verification/create-session", PASSIVE)
+        page.evaluate(
+            """async (token) => {
+                 const own = await navigator.mediaDevices.getUserMedia({ video: true });
+                 start(token, { video: own });
+                 await new Promise((done) => setTimeout(done, 1000));
+                 watcher.stop();
+               }""",
+            other["sessionToken"],
+        )
+        page.wait_for_timeout(500)
+        assert page.evaluate("liveTracks()") == 1
+    finally:
+        browser.close()
+        integrator.close()
