@@ -76,7 +76,7 @@ export interface WatchOptions {
 
 export interface Watcher {
   sessionId: string;
-  /** Ends checking and turns off a camera the SDK opened itself; a `video`
+  /** Ends checking (also while it waits to reconnect) and turns off a camera the SDK opened itself; a `video`
    *  of your own stays on. */
   stop(): void;
 }

@@ -112,6 +112,7 @@ function watch(options) {
   var intervalMs = Math.max(Number(options.intervalMs) || 2000, 100);
   var keepChecking = options.checks !== false;
   var token = options.sessionToken, ws = null, video = null, timer = null, stopped = false;
+  var retry = null;  // the pending reconnect: stop() cancels it
   var camera = null;  // the camera this watcher opened itself (never the app's own video): turned off by stop()
   var reconnects = 0, phase = "capture", minInterval = 500, completed = false, encoding = false;
   // Backpressure as on the hosted page: one frame unanswered at a time (the server drops any beyond it while
@@ -185,6 +186,8 @@ function watch(options) {
   }
 
   function connect() {
+    retry = null;
+    if (stopped) { return; }
     ws = new WebSocket(wsUrl);
     ws.binaryType = "arraybuffer";
     framesSent = 0; framesAnswered = 0;  // the server counts frames per connection
@@ -201,7 +204,7 @@ function watch(options) {
       if (event.code === 4410 && completed) { stop(); return; }
       var terminal = { 4401: "tokenRefused", 4403: "wrongSession", 4404: "unknownSession", 4409: "tokenUsed", 4410: "sessionFinished", 4411: "superseded", 4429: "flood" };
       if (terminal[event.code]) { fail("connection", terminal[event.code], "The service closed the connection (" + event.code + ")."); stop(); return; }
-      if (reconnects < 5) { reconnects += 1; setTimeout(connect, 800 * reconnects); return; }
+      if (reconnects < 5) { reconnects += 1; retry = setTimeout(connect, 800 * reconnects); return; }
       fail("connection", "connectionLost", "The connection to the verification service was lost.");
       stop();
     };
@@ -211,6 +214,7 @@ function watch(options) {
     if (stopped) { return; }
     stopped = true;
     halt();
+    if (retry) { clearTimeout(retry); retry = null; }
     if (ws && ws.readyState <= 1) { ws.close(1000); }
     release();
   }

@@ -103,6 +103,13 @@ def allow(service, origin: str) -> None:
         db.execute("UPDATE accounts_account SET allowed_redirect_origins = ?", (json.dumps([origin]),))
 
 
+def session_status(service, session_id: str) -> str:
+    """A session's status, read from the service's database."""
+    with sqlite3.connect(service.database) as db:
+        row = db.execute("SELECT status FROM capture_session WHERE id = ?", (session_id.replace("-", ""),)).fetchone()
+    return str(row[0])
+
+
 def launch(driver, video: Path, *, allow_camera: bool = True):
     """Debian's Chromium with the fake camera playing ``video`` (allowed, or its prompt denied)."""
     return chromium(driver, video, camera=allow_camera)

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from .sdk_browser import PASSIVE, Integrator, allow, api, launch
+from .sdk_browser import PASSIVE, Integrator, allow, api, launch, session_status
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -31,6 +31,13 @@ if (navigator.mediaDevices) {{
     return stream;
   }};
 }}
+// With stopAfterClose, the app stops the watcher just after the SDK has handled a socket's close.
+const Socket = window.WebSocket;
+window.WebSocket = function (url) {{
+  const socket = new Socket(url);
+  socket.addEventListener("close", () => {{ if (window.stopAfterClose) setTimeout(() => window.watcher.stop(), 50); }});
+  return socket;
+}};
 window.liveTracks = () => streams.flatMap((s) => s.getTracks()).filter((t) => t.readyState === "live").length;
 window.streamsOpened = () => streams.length;
 window.start = (token, extra) => {{
@@ -53,8 +60,12 @@ def _site(sdk_service) -> Integrator:
     return integrator
 
 
-def _opened(browser, integrator: Integrator):
+def _opened(browser, integrator: Integrator, sockets=None):
+    """The integrator's page, loaded; ``sockets`` routes its capture sockets (set before the page's script runs:
+    Playwright replaces the page's WebSocket, which the page then wraps)."""
     page = browser.new_page()
+    if sockets is not None:
+        page.route_web_socket("**/ws/v1/sessions/**", sockets)
     page.goto(f"{integrator.origin}/")
     for _ in range(100):
         if page.evaluate("window.ready === true"):
@@ -100,6 +111,32 @@ def test_stop_turns_off_the_camera_watch_opened_itself_and_never_the_apps_own(sd
         )
         page.wait_for_timeout(500)
         assert page.evaluate("liveTracks()") == 1
+    finally:
+        browser.close()
+        integrator.close()
+
+
+def test_stop_while_watch_waits_to_reconnect_opens_no_socket_again(sdk_service, sdk_camera, sdk_driver):
+    created = api(sdk_service, "POST", "/v1/verification/create-session", PASSIVE)
+    integrator = _site(sdk_service)
+    browser = launch(sdk_driver, sdk_camera["live"])
+    sockets = []
+
+    def route(ws) -> None:
+        sockets.append(ws)
+        if len(sockets) == 1:
+            ws.close(code=4000)  # a drop that is not final: the SDK waits, then reconnects
+        else:
+            ws.connect_to_server()
+
+    try:
+        page = _opened(browser, integrator, route)
+        page.evaluate("window.stopAfterClose = true")
+        page.evaluate(f"start({json.dumps(created['sessionToken'])})")
+        page.wait_for_timeout(4000)  # the first reconnect would have come after 0.8 s
+        assert len(sockets) == 1, "a stopped watcher connected again"
+        assert session_status(sdk_service, created["verificationSessionId"]) == "created"  # its token unspent
+        assert page.text_content("#errors") == "" and page.text_content("#completed") == ""
     finally:
         browser.close()
         integrator.close()
