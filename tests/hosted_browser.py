@@ -26,15 +26,18 @@ PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touc
 SIZES = {"desktop": DESKTOP, "phone": PHONE}
 
 
-def chromium(driver: Any, video: Path | None = None, *, camera: bool = True) -> Any:
-    """Headless Chromium; ``camera``: a fake camera that is allowed (fed from ``video``), else prompts are denied."""
+def chromium(driver: Any, video: Path | None = None, *, camera: bool = True, hosts: tuple[str, ...] = ()) -> Any:
+    """Headless Chromium; ``camera``: a fake camera that is allowed (fed from ``video``), else prompts are denied.
+    ``hosts``: names that resolve to 127.0.0.1 (a site on such a name over http is not a secure context)."""
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package (scripts/test does it)")
     args = [
         "--no-sandbox",
         "--disable-gpu",
         "--disable-background-networking",
-        "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1 , EXCLUDE localhost",
+        "--host-resolver-rules="
+        + "".join(f"MAP {host} 127.0.0.1 , " for host in hosts)
+        + "MAP * ~NOTFOUND , EXCLUDE 127.0.0.1 , EXCLUDE localhost",
         "--use-fake-device-for-media-stream",
         "--use-fake-ui-for-media-stream" if camera else "--deny-permission-prompts",
     ]

@@ -54,7 +54,7 @@ def sdk_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
 class Integrator:
     """The integrator's site on http://localhost:<port>: pages that use the SDK, and its own picture."""
 
-    def __init__(self, pages: dict[str, str], files: dict[str, bytes]) -> None:
+    def __init__(self, pages: dict[str, str], files: dict[str, bytes], host: str = "localhost") -> None:
         from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
         class Handler(BaseHTTPRequestHandler):
@@ -78,7 +78,8 @@ class Integrator:
                 self.wfile.write(body)
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.origin = f"http://localhost:{self.server.server_address[1]}"
+        # Another name than localhost (mapped by launch(hosts=…)) is not a secure context over http.
+        self.origin = f"http://{host}:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def close(self) -> None:
@@ -110,9 +111,10 @@ def session_status(service, session_id: str) -> str:
     return str(row[0])
 
 
-def launch(driver, video: Path, *, allow_camera: bool = True):
-    """Debian's Chromium with the fake camera playing ``video`` (allowed, or its prompt denied)."""
-    return chromium(driver, video, camera=allow_camera)
+def launch(driver, video: Path, *, allow_camera: bool = True, hosts: tuple[str, ...] = ()):
+    """Debian's Chromium with the fake camera playing ``video`` (allowed, or its prompt denied); ``hosts``
+    resolve to 127.0.0.1."""
+    return chromium(driver, video, camera=allow_camera, hosts=hosts)
 
 
 @pytest.fixture(scope="module")

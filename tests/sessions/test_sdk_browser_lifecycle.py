@@ -54,8 +54,8 @@ window.ready = true;
 </script>"""
 
 
-def _site(sdk_service) -> Integrator:
-    integrator = Integrator({"/": LIFECYCLE_PAGE.format(base=sdk_service.base)}, {})
+def _site(sdk_service, host: str = "localhost") -> Integrator:
+    integrator = Integrator({"/": LIFECYCLE_PAGE.format(base=sdk_service.base)}, {}, host)
     allow(sdk_service, integrator.origin)
     return integrator
 
@@ -137,6 +137,26 @@ def test_stop_while_watch_waits_to_reconnect_opens_no_socket_again(sdk_service, 
         assert len(sockets) == 1, "a stopped watcher connected again"
         assert session_status(sdk_service, created["verificationSessionId"]) == "created"  # its token unspent
         assert page.text_content("#errors") == "" and page.text_content("#completed") == ""
+    finally:
+        browser.close()
+        integrator.close()
+
+
+def test_watch_outside_a_secure_context_reports_a_missing_camera_and_throws_nothing(
+    sdk_service, sdk_camera, sdk_driver
+):
+    from playwright.sync_api import expect
+
+    created = api(sdk_service, "POST", "/v1/verification/create-session", PASSIVE)
+    integrator = _site(sdk_service, host="shop.test")  # http://shop.test: no navigator.mediaDevices
+    browser = launch(sdk_driver, sdk_camera["live"], hosts=("shop.test",))
+    try:
+        page = _opened(browser, integrator)
+        assert page.evaluate("isSecureContext") is False
+        thrown = page.evaluate("(token) => { try { start(token); return null; } catch (e) { return String(e); } }",
+                               created["sessionToken"])  # fmt: skip
+        assert thrown is None
+        expect(page.locator("#errors")).to_have_text("camera:cameraMissing\n", timeout=10_000)
     finally:
         browser.close()
         integrator.close()
