@@ -120,6 +120,7 @@ function watch(options) {
   var keepChecking = options.checks !== false;
   var token = options.sessionToken, ws = null, video = null, timer = null, stopped = false;
   var retry = null;  // the pending reconnect: stop() cancels it
+  var announced = false;  // this socket's error message was reported: its close is the same problem
   var camera = null;  // the camera this watcher opened itself (never the app's own video): turned off by stop()
   var reconnects = 0, phase = "capture", minInterval = 500, completed = false, encoding = false;
   // Backpressure as on the hosted page: one frame unanswered at a time (the server drops any beyond it while
@@ -187,6 +188,7 @@ function watch(options) {
         break;
       case "error":
         if (msg.code === "notCapturing" || msg.code === "badFrame") { break; }
+        announced = true;
         fail("socket", msg.code, msg.message);
         break;
     }
@@ -196,6 +198,7 @@ function watch(options) {
     retry = null;
     if (stopped) { return; }
     ws = new WebSocket(wsUrl);
+    announced = false;
     ws.binaryType = "arraybuffer";
     framesSent = 0; framesAnswered = 0;  // the server counts frames per connection
     ws.onopen = function () {
@@ -210,7 +213,12 @@ function watch(options) {
       if (stopped) { return; }
       if (event.code === 4410 && completed) { stop(); return; }
       var terminal = { 4401: "tokenRefused", 4403: "wrongSession", 4404: "unknownSession", 4409: "tokenUsed", 4410: "sessionFinished", 4411: "superseded", 4429: "flood" };
-      if (terminal[event.code]) { fail("connection", terminal[event.code], "The service closed the connection (" + event.code + ")."); stop(); return; }
+      if (terminal[event.code]) {
+        // One report per problem: a refusal the socket explained (tokenExpired, then 4401) was reported already.
+        if (!announced) { fail("connection", terminal[event.code], "The service closed the connection (" + event.code + ")."); }
+        stop();
+        return;
+      }
       if (reconnects < 5) { reconnects += 1; retry = setTimeout(connect, 800 * reconnects); return; }
       fail("connection", "connectionLost", "The connection to the verification service was lost.");
       stop();

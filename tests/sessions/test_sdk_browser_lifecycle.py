@@ -160,3 +160,31 @@ def test_watch_outside_a_secure_context_reports_a_missing_camera_and_throws_noth
     finally:
         browser.close()
         integrator.close()
+
+
+def test_a_refused_token_is_reported_once(sdk_service, sdk_camera, sdk_driver):
+    from playwright.sync_api import expect
+
+    created = api(sdk_service, "POST", "/v1/verification/create-session", PASSIVE)
+    integrator = _site(sdk_service)
+    browser = launch(sdk_driver, sdk_camera["live"])
+    try:
+        page = _opened(browser, integrator)
+        # Another socket spends the token first: the watcher's gets the error tokenUsed, then close 4409.
+        url = f"{sdk_service.base.replace('http', 'ws')}/ws/v1/sessions/{created['verificationSessionId']}/"
+        page.evaluate(
+            """([url, token]) => new Promise((done) => {
+                 const socket = new WebSocket(url);
+                 socket.onopen = () => socket.send(JSON.stringify({ type: "auth", token }));
+                 socket.onmessage = () => { socket.close(); done(); };
+               })""",
+            [url, created["sessionToken"]],
+        )
+        page.evaluate(f"start({json.dumps(created['sessionToken'])})")
+        errors = page.locator("#errors")
+        expect(errors).not_to_be_empty(timeout=15_000)
+        page.wait_for_timeout(1500)  # the close comes after the error message
+        assert page.text_content("#errors") == "socket:tokenUsed\n"
+    finally:
+        browser.close()
+        integrator.close()
