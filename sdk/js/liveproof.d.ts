@@ -67,6 +67,7 @@ export interface WatchOptions {
    *  risk signal; the service stores only its HMAC. Without it a cross-site page has no device id. */
   deviceId?: string;
   onCheck?: (check: CheckResult) => void;
+  /** The session's verdict; not called for an expired session (onServiceError: session, sessionExpired). */
   onVerificationCompleted?: (result: { verificationSessionId: string; verificationResult: "Pass" | "Fail" | null; reasons: string[] }) => void;
   onServiceError?: (error: ServiceError) => void;
   /** Active sessions only: the challenge to show (headless sessions are best Passive); `index` counts from 0,

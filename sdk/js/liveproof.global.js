@@ -165,6 +165,12 @@ function watch(options) {
           break;
         }
         halt();
+        if ((msg.reasons || []).indexOf("sessionExpired") >= 0) {
+          // Expired, not a failed verification: reported as the hosted page reports it (docs/sdk.md).
+          fail("session", "sessionExpired", "This verification has expired.");
+          stop();
+          break;
+        }
         if (!completed) {
           completed = true;
           call(options.onVerificationCompleted, { verificationSessionId: sessionId, verificationResult: msg.verificationResult, reasons: msg.reasons || [] });

@@ -111,6 +111,15 @@ def session_status(service, session_id: str) -> str:
     return str(row[0])
 
 
+def session_expire_by_time(service, session_id: str) -> None:
+    """Move a session's time to live a minute into the past (the sweep has not run yet)."""
+    with sqlite3.connect(service.database) as db:
+        db.execute(
+            "UPDATE capture_session SET expires_at = datetime('now', '-1 minutes') WHERE id = ?",
+            (session_id.replace("-", ""),),
+        )
+
+
 def launch(driver, video: Path, *, allow_camera: bool = True, hosts: tuple[str, ...] = ()):
     """Debian's Chromium with the fake camera playing ``video`` (allowed, or its prompt denied); ``hosts``
     resolve to 127.0.0.1."""

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 
 import pytest
 
-from .sdk_browser import ARTIFACTS, FPS, PASSIVE, Integrator, allow, api, launch, react_site
+from .sdk_browser import ARTIFACTS, FPS, PASSIVE, Integrator, allow, api, launch, react_site, session_expire_by_time
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -168,11 +167,7 @@ def test_embedded_mount_reports_a_blocked_camera_and_an_expired_session(sdk_serv
 
     blocked = api(sdk_service, "POST", "/v1/verification/create-session", PASSIVE)
     expired = api(sdk_service, "POST", "/v1/verification/create-session", PASSIVE)
-    with sqlite3.connect(sdk_service.database) as db:
-        db.execute(
-            "UPDATE capture_session SET expires_at = datetime('now', '-1 minutes') WHERE id = ?",
-            (expired["verificationSessionId"].replace("-", ""),),
-        )
+    session_expire_by_time(sdk_service, expired["verificationSessionId"])
     pages = {
         "/blocked": EMBEDDED_PAGE.format(base=sdk_service.base, session_url=json.dumps(blocked["sessionUrl"])),
         "/expired": EMBEDDED_PAGE.format(base=sdk_service.base, session_url=json.dumps(expired["sessionUrl"])),

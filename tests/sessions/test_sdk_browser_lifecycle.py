@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from .sdk_browser import PASSIVE, Integrator, allow, api, launch, session_status
+from .sdk_browser import PASSIVE, Integrator, allow, api, launch, session_expire_by_time, session_status
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -185,6 +185,28 @@ def test_a_refused_token_is_reported_once(sdk_service, sdk_camera, sdk_driver):
         expect(errors).not_to_be_empty(timeout=15_000)
         page.wait_for_timeout(1500)  # the close comes after the error message
         assert page.text_content("#errors") == "socket:tokenUsed\n"
+    finally:
+        browser.close()
+        integrator.close()
+
+
+def test_watch_reports_an_expired_session_as_the_embedded_page_does_not_as_a_failed_verification(
+    sdk_service, sdk_camera, sdk_driver
+):
+    from playwright.sync_api import expect
+
+    created = api(sdk_service, "POST", "/v1/verification/create-session", PASSIVE)
+    session_expire_by_time(sdk_service, created["verificationSessionId"])
+    integrator = _site(sdk_service)
+    browser = launch(sdk_driver, sdk_camera["live"])
+    try:
+        page = _opened(browser, integrator)
+        page.evaluate(f"start({json.dumps(created['sessionToken'])})")
+        expect(page.locator("#errors")).not_to_be_empty(timeout=15_000)
+        page.wait_for_timeout(1500)  # the close 4410 comes after the result
+        assert page.text_content("#errors") == "session:sessionExpired\n"
+        assert page.text_content("#completed") == ""
+        assert _eventually(page, "liveTracks()", 0) == 0  # stopped: its camera is off
     finally:
         browser.close()
         integrator.close()
