@@ -87,7 +87,7 @@ function mount(element, options) {
 /* --- Headless: the integrator's own video, checked continuously --------------------------------------- */
 
 function cameraOpen() {
-  // No camera API outside a secure context (an http:// page other than localhost): no camera, as the hosted
+  // No camera API outside a secure context (a page over plain HTTP other than localhost): no camera, as the hosted
   // page reports it, never a TypeError thrown at the app.
   if (!navigator.mediaDevices || typeof navigator.mediaDevices.getUserMedia !== "function") {
     var missing = new Error("No camera: the page is not a secure context (https), or the browser has no camera API.");
