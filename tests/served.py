@@ -104,11 +104,12 @@ class Service:
 
 
 @contextmanager
-def embedded_service(folder: Path, key_name: str = "Tests") -> Iterator[Service]:
-    """The embedded default in ``folder`` (migrated, one API key) served on a free port for the block."""
+def embedded_service(folder: Path, key_name: str = "Tests", **settings: str) -> Iterator[Service]:
+    """The embedded default in ``folder`` (migrated, one API key, with ``settings``) served on a free port for
+    the block."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = embedded_env(folder / "served.sqlite3", base)
+    env = embedded_env(folder / "served.sqlite3", base, **settings)
     migrate(env)
     key = manage(env, "create_api_key", key_name).split()[-1]
     with serving(env, port, folder / "serve.log") as process:

@@ -34,7 +34,14 @@ from .services.create import session_create
 from .services.devices import device_cookie_set, device_seen_from_request, session_device_record
 from .services.frames import engine_warm_up
 from .services.lifecycle import session_cancel, session_expire_if_due, session_page_reload
-from .tokens import SessionTokenError, page_key_check, page_key_create, session_token_decode, session_token_issue
+from .tokens import (
+    SessionTokenError,
+    page_key_check,
+    page_key_create,
+    session_token_decode,
+    session_token_expired_session,
+    session_token_issue,
+)
 
 DEMO_ACCOUNT = "Demo integrator"
 DIRECT_ACCOUNT = "Direct sessions"
@@ -103,22 +110,49 @@ def _session_for_page(session_id: uuid.UUID, key: str, token: str = "") -> Sessi
     return Session.objects.select_related("account").filter(id=session_id).first()
 
 
+def _ended(session: Session) -> str | None:
+    """The problem page's kind for a finished session: "expired" or "used" (completed, cancelled)."""
+    if session.status == Session.Status.EXPIRED:
+        return "expired"
+    if session.status in (Session.Status.COMPLETED, Session.Status.CANCELLED):
+        return "used"
+    return None
+
+
+def _not_opened(request: HttpRequest, session_id: uuid.UUID, token: str) -> HttpResponse:
+    """The answer to an address that does not open the page.
+
+    An expired session token of this very session (the Web SDK mounted after the token's ten minutes) still
+    tells the account's embedders why, as that session's problem page: its end when it has ended, else
+    tokenExpired. It opens nothing: no page key, no socket token, no capture.
+    """
+    session = None
+    if token and session_token_expired_session(token=token) == str(session_id):
+        session = Session.objects.select_related("account").filter(id=session_id).first()
+    if session is None:
+        return _problem(request, "unknown", 404)
+    if session_expire_if_due(session_id=session.id):
+        session.refresh_from_db()
+    ended = _ended(session)
+    return _problem(request, ended, 410, session) if ended else _problem(request, "tokenExpired", 403, session)
+
+
 @require_GET
 def session_page(request: HttpRequest, session_id: uuid.UUID) -> HttpResponse:
     """The hosted page at sessionUrl: mints a fresh single-use token for its socket on every load."""
-    session = _session_for_page(session_id, request.GET.get("k", ""), request.GET.get("t", ""))
+    token = request.GET.get("t", "")
+    session = _session_for_page(session_id, request.GET.get("k", ""), token)
     if session is None:
-        return _problem(request, "unknown", 404)
+        return _not_opened(request, session_id, token)
     # The status poll needs the page key; a page opened with a session token (the Web SDK) gets it here.
     key = page_key_create(session_id=session.id)
     if session_expire_if_due(session_id=session.id):
         session.refresh_from_db()
     if session_page_reload(session=session):
         session.refresh_from_db()
-    if session.status == Session.Status.EXPIRED:
-        return _problem(request, "expired", 410, session)
-    if session.status in (Session.Status.COMPLETED, Session.Status.CANCELLED):
-        return _problem(request, "used", 410, session)
+    ended = _ended(session)
+    if ended:
+        return _problem(request, ended, 410, session)
     engine_warm_up()
     embed_origins = _embed_origins(session)
     boot = {

@@ -52,23 +52,40 @@ def session_token_issue(*, session_id: uuid.UUID | str, ttl_seconds: int | None 
     return jwt.encode(claims, derive_key("session-token"), algorithm="HS256")
 
 
+def _claims(token: str, *, verify_exp: bool) -> dict[str, object]:
+    return jwt.decode(
+        token,
+        derive_key("session-token"),
+        algorithms=["HS256"],
+        audience=SESSION_TOKEN_AUDIENCE,
+        options={"require": ["exp", "aud", "sub", "jti"], "verify_exp": verify_exp},
+    )
+
+
 def session_token_decode(*, token: str) -> SessionClaims:
     """Verify signature, audience and expiry; raise SessionTokenError otherwise."""
     if not isinstance(token, str) or not token or len(token) > 4096:
         raise SessionTokenError("invalidToken", "The session token is missing or malformed.")
     try:
-        claims = jwt.decode(
-            token,
-            derive_key("session-token"),
-            algorithms=["HS256"],
-            audience=SESSION_TOKEN_AUDIENCE,
-            options={"require": ["exp", "aud", "sub", "jti"]},
-        )
+        claims = _claims(token, verify_exp=True)
     except jwt.ExpiredSignatureError as exc:
         raise SessionTokenError("tokenExpired", "The session token has expired.") from exc
     except jwt.PyJWTError as exc:
         raise SessionTokenError("invalidToken", "The session token is invalid.") from exc
     return SessionClaims(session_id=str(claims["sub"]), jti=str(claims["jti"]))
+
+
+def session_token_expired_session(*, token: str) -> str | None:
+    """The session an authentic session token names once it has expired; None for a live, forged or malformed one.
+
+    Only enough for that session's page to say why it no longer opens (the Web SDK mounted after the token's
+    ten minutes): it opens nothing and is never spent."""
+    try:
+        session_token_decode(token=token)
+    except SessionTokenError as exc:
+        if exc.code == "tokenExpired":
+            return str(_claims(token, verify_exp=False)["sub"])
+    return None
 
 
 def page_key_create(*, session_id: uuid.UUID | str) -> str:

@@ -13,8 +13,8 @@ export interface VerificationCompleted {
 export interface ServiceError {
   /** What failed: "camera", "connection", "session", "verify", "socket", "load". */
   operation: string;
-  /** e.g. cameraDenied, cameraMissing, connectionLost, sessionExpired, sessionUsed, unknownSession, tokenUsed,
-   *  verificationFailed, or a socket error code of docs/websocket.md. */
+  /** e.g. cameraDenied, cameraMissing, connectionLost, sessionExpired, sessionUsed, tokenExpired, unknownSession,
+   *  tokenUsed, verificationFailed, or a socket error code of docs/websocket.md. */
   code: string;
   message: string;
 }

@@ -13,6 +13,7 @@ import sqlite3
 import threading
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -41,14 +42,20 @@ def sdk_camera(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path | byt
     return {"live": synthetic.write_y4m(live, folder / "live.y4m", fps=FPS), "other": synthetic.encode_jpeg(other)}
 
 
-@pytest.fixture(scope="module")
-def sdk_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+@contextmanager
+def sdk_service_running(folder: Path, **settings: str) -> Iterator[object]:
+    """The service in ``folder`` with ``settings``: its base URL, API key and SQLite database."""
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package (scripts/test does it)")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    folder = tmp_path_factory.mktemp("service")
-    with embedded_service(folder, key_name="Shop") as running:
+    with embedded_service(folder, key_name="Shop", **settings) as running:
         yield SimpleNamespace(base=running.base, key=running.key, database=folder / "served.sqlite3")
+
+
+@pytest.fixture(scope="module")
+def sdk_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    with sdk_service_running(tmp_path_factory.mktemp("service")) as service:
+        yield service
 
 
 class Integrator:

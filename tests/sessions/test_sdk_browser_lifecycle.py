@@ -9,17 +9,27 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 
 import pytest
 
-from .sdk_browser import PASSIVE, Integrator, allow, api, launch, session_expire_by_time, session_status
+from .sdk_browser import (
+    PASSIVE,
+    Integrator,
+    allow,
+    api,
+    launch,
+    sdk_service_running,
+    session_expire_by_time,
+    session_status,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 LIFECYCLE_PAGE = """<!doctype html><meta charset="utf-8"><title>Shop: checks</title>
 <pre id="completed"></pre><pre id="errors"></pre>
 <script type="module">
-import {{ watch }} from "{base}/sdk/v1/liveproof.js";
+import {{ mount, watch }} from "{base}/sdk/v1/liveproof.js";
 const out = (id, text) => {{ document.getElementById(id).textContent += text + "\\n"; }};
 // Every camera stream the page opens (the SDK's own among them), to see whether it is still on.
 const streams = [];
@@ -50,8 +60,25 @@ window.start = (token, extra) => {{
     ...extra,
   }});
 }};
+// mount with sessionId and accessToken, in place of the one before; the errors so far are cleared.
+window.embed = (sessionId, accessToken) => {{
+  if (window.shown) window.shown.unmount();
+  document.getElementById("errors").textContent = "";
+  window.shown = mount(document.body, {{
+    sessionId, accessToken, baseUrl: "{base}",
+    onVerificationCompleted: (r) => out("completed", r.verificationResult),
+    onServiceError: (e) => out("errors", e.operation + ":" + e.code),
+  }});
+}};
 window.ready = true;
 </script>"""
+
+
+@pytest.fixture(scope="module")
+def short_token_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """The service with session tokens that live 3 s (SESSION_TOKEN_TTL_SECONDS; 600 by default)."""
+    with sdk_service_running(tmp_path_factory.mktemp("short"), SESSION_TOKEN_TTL_SECONDS="3") as service:
+        yield service
 
 
 def _site(sdk_service, host: str = "localhost") -> Integrator:
@@ -207,6 +234,36 @@ def test_watch_reports_an_expired_session_as_the_embedded_page_does_not_as_a_fai
         assert page.text_content("#errors") == "session:sessionExpired\n"
         assert page.text_content("#completed") == ""
         assert _eventually(page, "liveTracks()", 0) == 0  # stopped: its camera is off
+    finally:
+        browser.close()
+        integrator.close()
+
+
+def test_an_expired_access_token_is_reported_by_mount_and_watch(short_token_service, sdk_camera, sdk_driver):
+    from playwright.sync_api import expect
+
+    service = short_token_service
+    live, lapsed, watched = (api(service, "POST", "/v1/verification/create-session", PASSIVE) for _ in range(3))
+    session_expire_by_time(service, lapsed["verificationSessionId"])
+    integrator = _site(service)
+    browser = launch(sdk_driver, sdk_camera["live"])
+    try:
+        page = _opened(browser, integrator)
+        page.wait_for_timeout(4000)  # every token has expired (3 s)
+        errors = page.locator("#errors")
+        embed = "([id, token]) => embed(id, token)"
+        page.evaluate(embed, [live["verificationSessionId"], live["sessionToken"]])
+        # The session is still open, not to this token: the page says so (it opens no capture).
+        expect(errors).to_have_text("session:tokenExpired\n", timeout=15_000)
+        assert session_status(service, live["verificationSessionId"]) == "created"
+        page.evaluate(embed, [lapsed["verificationSessionId"], lapsed["sessionToken"]])
+        expect(errors).to_have_text("session:sessionExpired\n", timeout=15_000)
+        page.evaluate("shown.unmount(); document.getElementById('errors').textContent = ''")
+        page.evaluate(f"start({json.dumps(watched['sessionToken'])})")
+        expect(errors).not_to_be_empty(timeout=15_000)
+        page.wait_for_timeout(1500)  # the close 4401 comes after the error message
+        assert page.text_content("#errors") == "socket:tokenExpired\n"
+        assert page.text_content("#completed") == ""
     finally:
         browser.close()
         integrator.close()

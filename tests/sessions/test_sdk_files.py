@@ -7,8 +7,10 @@ import json
 import re
 import shutil
 import subprocess
+from datetime import timedelta
 
 import pytest
+import time_machine
 from django.utils import timezone
 
 from apps.sessions.models import Session
@@ -87,6 +89,39 @@ def test_a_finished_sessions_page_may_be_framed_by_the_account_and_tells_it_why(
     assert page.status_code == 410
     assert "frame-ancestors 'self' https://shop.example" in page["Content-Security-Policy"]
     assert b'"kind": "used"' in page.content and b"capture/problem.js" in page.content
+
+
+def _boot(page) -> dict:
+    return json.loads(re.search(rb'<script id="boot" type="application/json">(.*?)</script>', page.content)[1])
+
+
+@pytest.mark.django_db
+def test_an_expired_token_of_the_session_opens_nothing_but_tells_the_embedder_why(integrator):
+    account = integrator.account
+    account.allowed_redirect_origins = ["https://shop.example"]
+    account.save()
+    live, used, lapsed, other = (make_session(account) for _ in range(4))
+    Session.objects.filter(id=used.id).update(status="completed", completed_at=timezone.now())
+    with time_machine.travel(timezone.now() - timedelta(minutes=11)):
+        tokens = {s.id: session_token_issue(session_id=s.id) for s in (live, used, lapsed, other)}
+    Session.objects.filter(id=lapsed.id).update(expires_at=timezone.now() - timedelta(minutes=1))
+
+    page = integrator.client.get(f"/s/{live.id}/", {"t": tokens[live.id]})
+    assert page.status_code == 403  # the session is still open, but not to this token
+    assert "frame-ancestors 'self' https://shop.example" in page["Content-Security-Policy"]
+    assert _boot(page) == {"sessionId": str(live.id), "kind": "tokenExpired", "embedOrigins": ["https://shop.example"]}
+    assert b"capture/problem.js" in page.content and b"?k=" not in page.content  # no page key, no socket token
+    assert Session.objects.get(id=live.id).status == "created"
+
+    assert _boot(integrator.client.get(f"/s/{used.id}/", {"t": tokens[used.id]}))["kind"] == "used"
+    expired = integrator.client.get(f"/s/{lapsed.id}/", {"t": tokens[lapsed.id]})
+    assert expired.status_code == 410 and _boot(expired)["kind"] == "expired"
+    assert Session.objects.get(id=lapsed.id).status == "expired"
+    # Another session's expired token, or a forged one, still finds nothing (and tells no embedder).
+    foreign = integrator.client.get(f"/s/{live.id}/", {"t": tokens[other.id]})
+    assert foreign.status_code == 404 and b'id="boot"' not in foreign.content
+    forged = tokens[live.id][:-2] + ("AA" if not tokens[live.id].endswith("AA") else "BB")
+    assert integrator.client.get(f"/s/{live.id}/", {"t": forged}).status_code == 404
 
 
 @pytest.mark.django_db
