@@ -22,7 +22,8 @@ from apps.core.errors import ApplicationError
 register_heif_opener()
 logger = logging.getLogger(__name__)
 
-_ENGINE_FORMATS = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n")
+_JPEG, _PNG = b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n"
+_ENGINE_FORMATS = (_JPEG, _PNG)
 ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF", "HEIF")
 MAX_PIXELS = 40_000_000
 _UNSUPPORTED = "is not an image in a supported format (JPEG, PNG, WebP, GIF, BMP, TIFF, HEIC)"
@@ -76,3 +77,16 @@ def id_photo_for_engine(*, data: bytes, field: str = "id_photo") -> bytes:
     out = io.BytesIO()
     picture_upright(data=data, field=field).save(out, format="JPEG", quality=92)
     return out.getvalue()
+
+
+def id_photo_format(*, data: bytes) -> str:
+    """The format ``data`` was read as: JPEG or PNG (the engine decodes those itself), else Pillow's name for it."""
+    if data.startswith(_JPEG):
+        return "JPEG"
+    if data.startswith(_PNG):
+        return "PNG"
+    try:
+        with Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS) as source:
+            return str(source.format or "")
+    except Exception:  # as in picture_upright: anything Pillow throws means no known format
+        return ""

@@ -22,6 +22,18 @@ class VideoError(Exception):
     """The upload is not a decodable video with at least one frame."""
 
 
+def video_container(*, source: IO[bytes]) -> str:
+    """The name of the FFmpeg demuxer that reads ``source`` (``matroska,webm``, ``mov,mp4,m4a,3gp,3g2,mj2``, ...)."""
+    source.seek(0)
+    try:
+        with av.open(source, mode="r") as container:
+            return str(container.format.name)
+    except (av.error.FFmpegError, ValueError, OSError) as exc:
+        raise VideoError("selfie_video is not a readable video.") from exc
+    finally:
+        source.seek(0)
+
+
 def video_frames(*, source: IO[bytes], max_seconds: float, sample_fps: float) -> Iterator[tuple[bytes, float]]:
     """JPEG frames and their timestamps (seconds from the first frame), at most ``sample_fps`` per second."""
     try:

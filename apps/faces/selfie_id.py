@@ -33,8 +33,9 @@ from apps.webhooks.ssrf import check_url_on_save
 
 from .comparison import face_from_upload, image_check_size
 from .file_links import check_file_link
-from .id_photo import id_photo_for_engine
-from .media import VideoError, video_frames
+from .file_types import FileType, image_file_type, video_file_type
+from .id_photo import id_photo_for_engine, id_photo_format
+from .media import VideoError, video_container, video_frames
 from .models import PartnerProfile, SelfieCheck
 from .services import ENGINE_LOCK
 
@@ -56,12 +57,12 @@ def _video_error(code: str, message: str) -> ApplicationError:
     return ApplicationError(message, code=code, status=400, fields={"selfie_video": [message]})
 
 
-def _liveness(*, engine: FaceEngine, data: SubmitInput) -> Verdict:
-    """Passive liveness over the sampled frames of the selfie video."""
+def _liveness(*, engine: FaceEngine, data: SubmitInput) -> tuple[Verdict, str]:
+    """Passive liveness over the sampled frames of the selfie video, and the container it was decoded as."""
     state = engine.new_capture(CapturePlan(mode="passive", want_age_gender=False, want_icao=False))
-    data.selfie_video.seek(0)
     analysed = 0
     try:
+        container = video_container(source=data.selfie_video)
         for jpeg, timestamp in video_frames(
             source=data.selfie_video,
             max_seconds=float(settings.VERIF_MAX_VIDEO_SECONDS),
@@ -78,7 +79,7 @@ def _liveness(*, engine: FaceEngine, data: SubmitInput) -> Verdict:
         raise _video_error("badVideo", str(exc)) from None
     if not analysed:
         raise _video_error("badVideo", "selfie_video has no usable frames.")
-    return engine.decide(state)
+    return engine.decide(state), container
 
 
 def _risk_factors(*, live: bool, identical: bool, reasons: list[str], level: str) -> list[str]:
@@ -115,11 +116,9 @@ def _assessment(
     }
 
 
-def _file_name(check_id: uuid.UUID, kind: str, upload: UploadedFile, fallback_ext: str, moment: datetime) -> str:
-    ext = os.path.splitext(upload.name or "")[1].lower()
-    if not ext or len(ext) > 6 or not ext[1:].isalnum():
-        ext = fallback_ext
-    return f"{check_id}_{kind}_{moment.strftime('%Y%m%dT%H%M%SZ')}{ext}"
+def _file_name(check_id: uuid.UUID, kind: str, file_type: FileType, moment: datetime) -> str:
+    """Named by what the content was checked to be: the client's file name never sets the type it is served as."""
+    return f"{check_id}_{kind}_{moment.strftime('%Y%m%dT%H%M%SZ')}{file_type.extension}"
 
 
 def _store(check_id: uuid.UUID, name: str, upload: UploadedFile) -> str:
@@ -175,6 +174,8 @@ def _webhook_payload(check: SelfieCheck, result: dict[str, Any]) -> dict[str, An
 class Analysis:
     verdict: Verdict
     comparison: Comparison
+    selfie_type: FileType  # from the container FFmpeg decoded
+    id_photo_type: FileType  # from the format the photo was read as
 
 
 def selfie_check_analyse(*, data: SubmitInput) -> Analysis:
@@ -199,16 +200,21 @@ def selfie_check_analyse(*, data: SubmitInput) -> Analysis:
         )
     engine = get_engine()
     data.id_photo.seek(0)
-    photo = id_photo_for_engine(data=image_check_size(data=data.id_photo.read(), field="id_photo"))
-    id_face = face_from_upload(engine=engine, data=photo, field="id_photo")
+    original = image_check_size(data=data.id_photo.read(), field="id_photo")
+    id_face = face_from_upload(engine=engine, data=id_photo_for_engine(data=original), field="id_photo")
     with ENGINE_LOCK:
-        verdict = _liveness(engine=engine, data=data)
+        verdict, container = _liveness(engine=engine, data=data)
     if verdict.embedding is None:
         code = "multipleFaces" if "multipleFaces" in verdict.reasons else "noFace"
         detail = "more than one face" if code == "multipleFaces" else "no usable face"
         raise _video_error(code, f"selfie_video shows {detail}.")
     comparison = engine.compare(tuple(verdict.embedding), tuple(float(x) for x in id_face))
-    return Analysis(verdict=verdict, comparison=comparison)
+    return Analysis(
+        verdict=verdict,
+        comparison=comparison,
+        selfie_type=video_file_type(container),
+        id_photo_type=image_file_type(id_photo_format(data=original)),
+    )
 
 
 def selfie_check_submit(*, account: Account, data: SubmitInput) -> SelfieCheck:
@@ -247,8 +253,8 @@ def selfie_check_record(*, account: Account, data: SubmitInput, analysis: Analys
         ),
     }
     result["status"] = result["verificationAssessment"]["verificationStatus"]
-    selfie_name = _file_name(check_id, "selfie", data.selfie_video, ".mp4", now)
-    id_name = _file_name(check_id, "id", data.id_photo, ".jpg", now)
+    selfie_name = _file_name(check_id, "selfie", analysis.selfie_type, now)
+    id_name = _file_name(check_id, "id", analysis.id_photo_type, now)
     selfie_path = _store(check_id, selfie_name, data.selfie_video)
     id_path = _store(check_id, id_name, data.id_photo)
     try:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import mimetypes
 import uuid
 
 from asgiref.sync import sync_to_async
@@ -33,6 +32,7 @@ from apps.core.schema import ERROR_RESPONSES
 from apps.signing.canonical import EXPIRATION_PARAM, SIGNATURE_PARAM
 
 from .file_links import check_file_link_open
+from .file_types import stored_file_response
 from .models import PartnerProfile, SelfieCheck
 from .page_texts import verif_texts
 from .selectors import selfie_check_get
@@ -239,10 +239,7 @@ def _file_response(check: SelfieCheck, kind: str, *, as_attachment: bool) -> Fil
     path, name = (
         (check.selfie_path, check.selfie_name) if kind == "selfieVideo" else (check.id_photo_path, check.id_photo_name)
     )
-    content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
-    response = FileResponse(
-        default_storage.open(path, "rb"), as_attachment=as_attachment, filename=name, content_type=content_type
-    )
+    response = stored_file_response(file=default_storage.open(path, "rb"), name=name, as_attachment=as_attachment)
     response["Cache-Control"] = "private, no-store"
     response["Referrer-Policy"] = "no-referrer"
     return response

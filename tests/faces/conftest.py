@@ -7,11 +7,14 @@ import os
 import uuid
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from apps.accounts.models import ApiKey
+from apps.accounts.services import api_key_create
 from apps.face_engine.types import FaceEngine
 
 # t1.jpg holds six people in one row; these are their face boxes found by dlib's HOG detector.
@@ -123,6 +126,28 @@ def _fresh_search_cache() -> None:
     from apps.faces.search import search_cache
 
     search_cache.clear()
+
+
+@pytest.fixture(scope="session")
+def selfie_videos(tmp_path_factory) -> dict[str, bytes]:
+    """A live person holding still (the astronaut) as WebM (what browsers record) and MP4, plus a faceless clip."""
+    from skimage import data
+
+    from tests.face_engine import synthetic
+
+    folder = tmp_path_factory.mktemp("selfies")
+    frames = synthetic.passive_sequence("astronaut", 4.0, fps=10)
+    empty = [np.ascontiguousarray(data.coffee()[:400, :600])] * 10
+    return {
+        "webm": synthetic.write_webm(frames, folder / "selfie.webm", fps=10).read_bytes(),
+        "mp4": synthetic.write_mp4(frames, folder / "selfie.mp4", fps=10).read_bytes(),
+        "faceless": synthetic.write_mp4(empty, Path(folder / "empty.mp4")).read_bytes(),
+    }
+
+
+@pytest.fixture
+def publishable(integrator) -> str:
+    return api_key_create(account=integrator.account, name="page", kind=ApiKey.Kind.PUBLISHABLE).plaintext
 
 
 def new_session_id() -> uuid.UUID:

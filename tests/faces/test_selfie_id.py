@@ -6,7 +6,6 @@ import json
 from datetime import timedelta
 from pathlib import Path
 
-import numpy as np
 import pytest
 import time_machine
 from django.core.files.storage import default_storage
@@ -15,30 +14,12 @@ from django.test import Client
 from django.utils import timezone
 
 from apps.accounts.models import ApiKey
-from apps.accounts.services import api_key_create
 from apps.faces.models import PartnerProfile, SelfieCheck
 from apps.faces.selfie_id import verif_files_purge
 from apps.webhooks.event_types import EventType
 from apps.webhooks.models import WebhookEvent
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(scope="session")
-def selfie_videos(tmp_path_factory) -> dict[str, bytes]:
-    """A live person holding still (the astronaut) as WebM (what browsers record) and MP4, plus a faceless clip."""
-    from skimage import data
-
-    from tests.face_engine import synthetic
-
-    folder = tmp_path_factory.mktemp("selfies")
-    frames = synthetic.passive_sequence("astronaut", 4.0, fps=10)
-    empty = [np.ascontiguousarray(data.coffee()[:400, :600])] * 10
-    return {
-        "webm": synthetic.write_webm(frames, folder / "selfie.webm", fps=10).read_bytes(),
-        "mp4": synthetic.write_mp4(frames, folder / "selfie.mp4", fps=10).read_bytes(),
-        "faceless": synthetic.write_mp4(empty, Path(folder / "empty.mp4")).read_bytes(),
-    }
 
 
 @pytest.fixture(scope="session")
@@ -55,11 +36,6 @@ def spoof_videos(tmp_path_factory) -> dict[str, bytes]:
     return {
         name: synthetic.write_mp4(frames, folder / f"{name}.mp4", fps=10).read_bytes() for name, frames in clips.items()
     }
-
-
-@pytest.fixture
-def publishable(integrator) -> str:
-    return api_key_create(account=integrator.account, name="page", kind=ApiKey.Kind.PUBLISHABLE).plaintext
 
 
 @pytest.fixture(autouse=True)

@@ -24,7 +24,7 @@ from apps.faces.models import PartnerProfile, SelfieCheck
 from apps.webhooks.event_types import EventType
 from apps.webhooks.models import WebhookEvent
 
-from .test_selfie_id import publishable, selfie_videos, submit  # noqa: F401 - fixtures
+from .test_selfie_id import submit
 
 pytestmark = pytest.mark.django_db
 register_heif_opener()
@@ -60,7 +60,7 @@ def test_a_broken_image_is_a_400_bad_image(data):
 @pytest.mark.slow
 def test_a_partner_backend_submits_with_its_secret_key_a_heic_photo_and_gets_004_shapes(
     integrator,
-    selfie_videos,  # noqa: F811 - fixture
+    selfie_videos,
     faces,
 ):
     PartnerProfile.objects.create(account=integrator.account, webhook_url="http://127.0.0.1:9/hook")
@@ -99,7 +99,7 @@ def test_a_partner_backend_submits_with_its_secret_key_a_heic_photo_and_gets_004
 
 
 @pytest.mark.slow
-def test_a_rejected_check_names_its_risk_factors(publishable, selfie_videos, faces):  # noqa: F811 - fixtures
+def test_a_rejected_check_names_its_risk_factors(publishable, selfie_videos, faces):
     response = submit(publishable, selfie_videos["mp4"], faces.people[2], name="selfie.mp4")
     assessment = response.json()["result"]["verificationAssessment"]
     assert assessment["verificationStatus"] == "rejected"
