@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -36,12 +37,19 @@ def hash_api_key(plaintext: str) -> str:
     return hmac.new(derive_key("api-key-hash"), plaintext.encode(), hashlib.sha256).hexdigest()
 
 
+# What api_key_create issues: a kind's prefix, 12 hex digits to look it up by, and a URL-safe secret without "_".
+_KINDS = "|".join(re.escape(prefix) for prefix in KEY_PREFIXES.values())
+_KEY_SHAPE = re.compile(rf"((?:{_KINDS})[0-9a-f]{{12}})_[A-Za-z0-9-]+")
+
+
 def split_api_key(plaintext: str) -> str | None:
-    """The lookup prefix of a key such as ``lp_sk_<12 chars>_<secret>``, or None if malformed."""
-    parts = plaintext.split("_")
-    if len(parts) != 4 or f"{parts[0]}_{parts[1]}_" not in KEY_PREFIXES.values() or len(parts[2]) != 12:
-        return None
-    return "_".join(parts[:3])
+    """The lookup prefix of a key such as ``lp_sk_<12 hex>_<secret>``, or None if malformed.
+
+    A character outside the keys' alphabet makes the key unknown before any lookup: a NUL in the
+    prefix made PostgreSQL refuse the query (a 500 on every caller).
+    """
+    shape = _KEY_SHAPE.fullmatch(plaintext)
+    return shape[1] if shape else None
 
 
 def account_get_or_create(*, name: str) -> Account:

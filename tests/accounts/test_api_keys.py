@@ -7,6 +7,7 @@ import pytest
 import time_machine
 from django.core.management import call_command
 from django.db import connection
+from django.test import Client
 
 from apps.accounts.models import ApiKey
 from apps.accounts.services import api_key_revoke
@@ -101,3 +102,26 @@ def test_create_api_key_command_prints_the_key_alone_on_its_last_line(anonymous)
     assert anonymous.get("/v1/datetime/utc-now").status_code == 200
     call_command("create_api_key", "New Co", stdout=io.StringIO())
     assert ApiKey.objects.filter(account__name="New Co").count() == 2
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "key",
+    [
+        "lp_pk_aaaaaaaaaa\x00a_secret",
+        "lp_sk_aaaaaaaaaa\x00a_secret",
+        "lp_sk_0123456789ab_sec\x00ret",
+        "lp_sk_ééé000000000_x",
+    ],
+)
+def test_a_key_with_a_character_outside_the_key_alphabet_is_an_unknown_key_wherever_it_is_sent(key):
+    """A NUL in the lookup prefix reached PostgreSQL, which refused the query: a 500 on every entrance."""
+    page = Client().get("/verif/", {"api_key": key, "user_identifier": "u"})
+    assert page.status_code == 401
+    submitted = Client().post("/verif/submit", {"api_key": key, "user_identifier": "u"})
+    assert submitted.status_code == 401 and submitted.json()["error"]["code"] == "invalid_api_key"
+    for scheme in ("ApiKey", "Bearer"):  # our own API, and iLive's key as a bearer
+        api = Client().get("/v1/datetime/utc-now", HTTP_AUTHORIZATION=f"{scheme} {key}")
+        assert api.status_code == 401
+        ilive = Client().post("/api/v1/managed-session", {}, HTTP_AUTHORIZATION=f"{scheme} {key}")
+        assert ilive.status_code == 401
