@@ -14,6 +14,8 @@ import uuid
 from urllib.parse import urlencode
 
 from django.conf import settings
+from django.core.files import File
+from django.core.files.storage import default_storage
 from django.utils import timezone
 
 from apps.core.errors import ApplicationError
@@ -24,6 +26,10 @@ from .models import SelfieCheck
 
 PURPOSE_FILE = "verif-file"
 FILE_KINDS = ("selfieVideo", "idPhoto")
+
+
+def _gone() -> ApplicationError:
+    return ApplicationError("The files were deleted after the retention period.", code="gone", status=410)
 
 
 def _params(check_id: uuid.UUID | str, kind: str, expiration: str) -> list[tuple[str, str]]:
@@ -53,5 +59,21 @@ def check_file_link_open(*, check_id: uuid.UUID, kind: str, expiration: str, sig
     if outcome != Outcome.VALID:
         raise ApplicationError("This file link is not valid.", code="invalid_signature", status=403)
     if check.files_purged_at is not None:
-        raise ApplicationError("The files were deleted after the retention period.", code="gone", status=410)
+        raise _gone()
     return check
+
+
+def check_file_open(*, check: SelfieCheck, kind: str) -> tuple[File, str]:
+    """One stored file of ``check`` and its name; 410 gone once purged.
+
+    Gone too while the file is missing from storage: the purge deletes the files before it marks the row,
+    and a purge that could delete only one of them keeps the row unpurged for its next run.
+    """
+    video = kind == "selfieVideo"
+    path, name = (check.selfie_path, check.selfie_name) if video else (check.id_photo_path, check.id_photo_name)
+    if check.files_purged_at is not None or not path:
+        raise _gone()
+    try:
+        return default_storage.open(path, "rb"), name
+    except FileNotFoundError:
+        raise _gone() from None

@@ -8,7 +8,6 @@ import uuid
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
-from django.core.files.storage import default_storage
 from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
 from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import render
@@ -31,7 +30,7 @@ from apps.core.ratelimits import RateLimitExceeded, client_address, rate_limit_c
 from apps.core.schema import ERROR_RESPONSES
 from apps.signing.canonical import EXPIRATION_PARAM, SIGNATURE_PARAM
 
-from .file_links import check_file_link_open
+from .file_links import check_file_link_open, check_file_open
 from .file_types import stored_file_response
 from .models import PartnerProfile, SelfieCheck
 from .page_texts import verif_texts
@@ -230,16 +229,14 @@ def verif_file(request: HttpRequest, check_id: uuid.UUID, kind: str) -> HttpResp
             expiration=request.GET.get(EXPIRATION_PARAM, ""),
             signature=request.GET.get(SIGNATURE_PARAM, ""),
         )
+        return _file_response(check, kind, as_attachment=False)
     except ApplicationError as exc:
         return error_response(exc.status, exc.code, exc.message)
-    return _file_response(check, kind, as_attachment=False)
 
 
 def _file_response(check: SelfieCheck, kind: str, *, as_attachment: bool) -> FileResponse:
-    path, name = (
-        (check.selfie_path, check.selfie_name) if kind == "selfieVideo" else (check.id_photo_path, check.id_photo_name)
-    )
-    response = stored_file_response(file=default_storage.open(path, "rb"), name=name, as_attachment=as_attachment)
+    file, name = check_file_open(check=check, kind=kind)
+    response = stored_file_response(file=file, name=name, as_attachment=as_attachment)
     response["Cache-Control"] = "private, no-store"
     response["Referrer-Policy"] = "no-referrer"
     return response
@@ -292,8 +289,6 @@ class CheckFileView(APIView):
         kind = request.query_params.get("file")
         if kind not in ("selfieVideo", "idPhoto"):
             raise ApplicationError("file must be selfieVideo or idPhoto.", fields={"file": ["selfieVideo or idPhoto."]})
-        if check.files_purged_at is not None:
-            raise ApplicationError("The files were deleted after the retention period.", code="gone", status=410)
         return _file_response(check, kind, as_attachment=True)
 
 

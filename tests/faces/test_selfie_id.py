@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
-from pathlib import Path
 
 import pytest
-import time_machine
-from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
-from django.utils import timezone
 
 from apps.accounts.models import ApiKey
 from apps.faces.models import PartnerProfile, SelfieCheck
-from apps.faces.selfie_id import verif_files_purge
 from apps.webhooks.event_types import EventType
 from apps.webhooks.models import WebhookEvent
+
+from .test_selfie_id_retention import stored_check
 
 pytestmark = pytest.mark.django_db
 
@@ -227,51 +223,8 @@ def test_a_body_beyond_the_upload_limit_is_refused_before_it_is_read(publishable
     assert response.status_code == 413
 
 
-def _stored_check(account, faces) -> SelfieCheck:
-    """A finished check with both files on disk, as selfie_check_submit leaves it."""
-    from django.core.files.base import ContentFile
-    from django.core.files.storage import default_storage
-
-    selfie = default_storage.save("verif/x/selfie.mp4", ContentFile(b"video"))
-    photo = default_storage.save("verif/x/id.jpg", ContentFile(faces.astronaut))
-    return SelfieCheck.objects.create(
-        account=account,
-        user_identifier="u",
-        status="verified",
-        result={"status": "verified"},
-        selfie_path=selfie,
-        selfie_name="selfie.mp4",
-        id_photo_path=photo,
-        id_photo_name="id.jpg",
-    )
-
-
-def test_files_are_deleted_after_the_retention_period(integrator, faces, settings):
-    check = _stored_check(integrator.account, faces)
-    stored = Path(settings.MEDIA_ROOT) / check.selfie_path
-    assert stored.exists()
-    assert verif_files_purge() == 0  # still within 7 days
-    with time_machine.travel(timezone.now() + timedelta(days=7, minutes=1)):
-        assert verif_files_purge() == 1
-        assert verif_files_purge() == 0  # idempotent
-    assert not stored.exists()
-    gone = integrator.client.get("/v1/verif/check/file", {"checkId": str(check.id), "file": "selfieVideo"})
-    assert gone.status_code == 410
-    body = integrator.client.get("/v1/verif/check/get", {"checkId": str(check.id)}).json()
-    assert body["result"]["files"]["selfieVideo"]["url"] is None
-
-
-def test_the_purge_runs_from_celery_beat(settings):
-    from apps.faces.tasks import verif_files_purge as task
-
-    entry = settings.CELERY_BEAT_SCHEDULE["faces-verif-files-purge"]
-
-    assert task.name == entry["task"]
-    assert task.apply().get() == 0
-
-
 def test_another_account_cannot_read_a_check(integrator, other_integrator, faces):
-    check_id = str(_stored_check(integrator.account, faces).id)
+    check_id = str(stored_check(integrator.account, faces).id)
     assert integrator.client.get("/v1/verif/check/get", {"checkId": check_id}).status_code == 200
     assert other_integrator.client.get("/v1/verif/check/get", {"checkId": check_id}).status_code == 404
     file = other_integrator.client.get("/v1/verif/check/file", {"checkId": check_id, "file": "idPhoto"})
@@ -391,39 +344,3 @@ def test_submit_keeps_a_secret_keys_allow_list_and_the_failed_authentication_lim
     assert submit("lp_sk_" + "x" * 40, None, None).status_code == 429  # the failure over the limit
     throttled = submit(publishable, None, None)
     assert throttled.status_code == 429 and throttled["Retry-After"]
-
-
-def test_a_file_that_could_not_be_deleted_is_tried_again_by_the_next_purge(integrator, faces, monkeypatch):
-    check = _stored_check(integrator.account, faces)
-
-    def refuse(storage, path):
-        raise PermissionError(13, "Permission denied", path)
-
-    with time_machine.travel(timezone.now() + timedelta(days=7, minutes=1)):
-        monkeypatch.setattr(type(default_storage._wrapped), "delete", refuse)  # a read-only mount, say
-        assert verif_files_purge() == 0
-        check.refresh_from_db()
-        assert check.files_purged_at is None and check.selfie_path  # still known, so still purgeable
-        monkeypatch.undo()
-        assert verif_files_purge() == 1
-
-
-def test_a_purge_leaves_no_empty_folder_behind(integrator, faces, settings):
-    """Each check's files sit in verif/<checkId>/; the purge deleted them and left the folder, one per check."""
-    check = _stored_check(integrator.account, faces)
-    folder = (Path(settings.MEDIA_ROOT) / check.selfie_path).parent
-    assert folder.is_dir()
-    with time_machine.travel(timezone.now() + timedelta(days=7, minutes=1)):
-        assert verif_files_purge() == 1
-    assert not folder.exists()
-    assert (Path(settings.MEDIA_ROOT) / "verif").is_dir()  # only the check's own folder goes
-
-
-@pytest.mark.django_db(transaction=True)
-def test_a_check_deleted_before_its_purge_takes_its_files_along(integrator, faces, settings):
-    """An operator's delete, or the account's: nothing would find the files afterwards."""
-    check = _stored_check(integrator.account, faces)
-    stored = [Path(settings.MEDIA_ROOT) / p for p in (check.selfie_path, check.id_photo_path)]
-    assert all(p.exists() for p in stored)
-    integrator.account.delete()
-    assert not any(p.exists() for p in stored)
