@@ -110,6 +110,8 @@ def _submit_count(request: HttpRequest, account: Account) -> None:
 
 def _submit_input(request: HttpRequest) -> tuple[Account, SubmitInput]:
     """Authenticate the key (secret or publishable) and read the form, in 004's order of errors."""
+    if request.content_type != "multipart/form-data":  # before the key: a wrong body never counts against it
+        raise ApplicationError("The body must be multipart/form-data.", code="invalid")
     try:
         form, files = request.POST, request.FILES
     except RequestDataTooBig:

@@ -1,8 +1,9 @@
-"""Selfie video versus ID photo (004): /verif/submit end to end, the hosted page, errors and retention."""
+"""Selfie video versus ID photo (004): /verif/submit end to end, the hosted page and errors."""
 
 from __future__ import annotations
 
 import json
+from urllib.parse import urlencode
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -325,6 +326,19 @@ def test_submissions_are_rate_limited_per_partner_and_address(publishable, setti
     assert limited.status_code == 429
     assert limited.json()["error"]["code"] == "throttled"
     assert 0 < int(limited["Retry-After"]) <= 3600
+
+
+@pytest.mark.parametrize(
+    ("content_type", "encode"),
+    [("application/x-www-form-urlencoded", urlencode), ("application/json", json.dumps)],
+)
+def test_a_body_that_is_not_multipart_is_refused_before_the_key_is_checked(publishable, settings, content_type, encode):
+    settings.VERIF_SUBMITS_PER_HOUR = 1
+    body = encode({"api_key": publishable, "user_identifier": "user123"})
+    for _ in range(2):
+        refused = Client().post("/verif/submit", body, content_type=content_type)
+        assert refused.status_code == 400 and refused.json()["error"]["code"] == "invalid"
+    assert submit(publishable, None, None).json()["error"]["code"] == "files_required"  # not counted: no 429
 
 
 def test_submit_keeps_a_secret_keys_allow_list_and_the_failed_authentication_limits(
