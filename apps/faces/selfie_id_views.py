@@ -8,6 +8,7 @@ import uuid
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
+from django.db.models import CharField
 from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
 from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import render
@@ -108,6 +109,20 @@ def _submit_count(request: HttpRequest, account: Account) -> None:
         raise _throttled("Too many verification attempts from this address; try again later.", exc) from None
 
 
+def _text_errors(texts: dict[str, str]) -> dict[str, list[str]]:
+    """Each text the check cannot keep as sent: a NUL (the database refuses it; it was a 500 after the analysis),
+    or more than its column holds (it was cut: two user ids sharing their first 200 characters were one)."""
+    errors: dict[str, list[str]] = {}
+    for name, value in texts.items():
+        field = SelfieCheck._meta.get_field(name)
+        limit = field.max_length if isinstance(field, CharField) and field.max_length else 0
+        if "\x00" in value:
+            errors[name] = ["Not valid text (a NUL character)."]
+        elif len(value) > limit:
+            errors[name] = [f"At most {limit} characters."]
+    return errors
+
+
 def _submit_input(request: HttpRequest) -> tuple[Account, SubmitInput]:
     """Authenticate the key (secret or publishable) and read the form, in 004's order of errors."""
     if request.content_type != "multipart/form-data":  # before the key: a wrong body never counts against it
@@ -132,26 +147,19 @@ def _submit_input(request: HttpRequest) -> tuple[Account, SubmitInput]:
         )
     texts = {
         "user_identifier": user_identifier,
-        "user_email": str(form.get("user_email", "")),
-        "user_phone": str(form.get("user_phone", "")),
+        "user_email": str(form.get("user_email", "")).strip(),
+        "user_phone": str(form.get("user_phone", "")).strip(),
     }
-    bad = {name: ["Not valid text (a NUL character)."] for name, value in texts.items() if "\x00" in value}
-    if bad:  # refused before seconds of analysis: the database cannot store it (it was a 500 after them)
-        raise ApplicationError("A text field holds a NUL character.", code="invalid", fields=bad)
+    bad = _text_errors(texts)
+    if bad:  # refused before seconds of analysis: the check could not keep them as sent
+        raise ApplicationError("A text field holds a NUL character or is too long.", code="invalid", fields=bad)
     account = _submit_account(request, api_key)
     _submit_count(request, account)
     selfie, photo = files.get("selfie_video"), files.get("id_photo")
     if selfie is None or photo is None:
         missing = {name: ["Required."] for name, f in (("selfie_video", selfie), ("id_photo", photo)) if f is None}
         raise ApplicationError("Both selfie video and ID photo are required", code="files_required", fields=missing)
-    data = SubmitInput(
-        user_identifier=user_identifier[:200],
-        user_email=str(form.get("user_email", "")).strip()[:254],
-        user_phone=str(form.get("user_phone", "")).strip()[:40],
-        selfie_video=selfie,
-        id_photo=photo,
-    )
-    return account, data
+    return account, SubmitInput(**texts, selfie_video=selfie, id_photo=photo)
 
 
 def _submit_result(account: Account, data: SubmitInput, analysis: Analysis) -> dict[str, object]:

@@ -341,6 +341,15 @@ def test_a_body_that_is_not_multipart_is_refused_before_the_key_is_checked(publi
     assert submit(publishable, None, None).json()["error"]["code"] == "files_required"  # not counted: no 429
 
 
+@pytest.mark.parametrize(("field", "limit"), [("user_identifier", 200), ("user_email", 254), ("user_phone", 40)])
+def test_a_text_field_longer_than_its_limit_is_refused_not_cut(publishable, selfie_videos, faces, field, limit):
+    """Cut to the limit, two users whose ids share their first 200 characters were one user to the partner."""
+    refused = submit(publishable, selfie_videos["webm"], faces.astronaut, **{field: "7" * (limit + 1)})
+    assert refused.status_code == 400 and refused.json()["error"]["code"] == "invalid"
+    assert list(refused.json()["error"]["fields"]) == [field]
+    assert not SelfieCheck.objects.exists()
+
+
 def test_submit_keeps_a_secret_keys_allow_list_and_the_failed_authentication_limits(
     integrator, publishable, settings, selfie_videos, faces
 ):
