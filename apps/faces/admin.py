@@ -5,6 +5,7 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from apps.accounts.branding import BrandingError, accent_color_check
 from apps.webhooks.ssrf import check_url_on_save
 
 from .models import Face, FaceCollection, PartnerProfile, SelfieCheck
@@ -28,10 +29,11 @@ class PartnerProfileForm(forms.ModelForm):
         return url
 
     def clean_accent_color(self) -> str:
-        color = self.cleaned_data.get("accent_color") or ""
-        if len(color) != 7 or not color.startswith("#") or any(c not in "0123456789abcdefABCDEF" for c in color[1:]):
-            raise forms.ValidationError("Use a colour like #2457d6.")
-        return color
+        """The rule of every brand colour (apps/accounts/branding.py): the /verif/ buttons hold white text on it."""
+        try:
+            return accent_color_check(self.cleaned_data.get("accent_color") or "")
+        except BrandingError as exc:
+            raise forms.ValidationError(str(exc)) from exc
 
 
 @admin.register(PartnerProfile)

@@ -21,6 +21,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts.authentication import api_key_caller_check, failures_limited, request_account
+from apps.accounts.branding import COLOR_PATTERN
 from apps.accounts.models import Account, ApiKey
 from apps.accounts.services import KEY_PREFIXES, api_key_authenticate
 from apps.core.errors import ApplicationError, error_response, suspicious_request_message
@@ -30,6 +31,7 @@ from apps.core.patterns import HTTP_URL_PATTERN
 from apps.core.ratelimits import RateLimitExceeded, client_address, rate_limit_count
 from apps.core.schema import ERROR_RESPONSES
 from apps.signing.canonical import EXPIRATION_PARAM, SIGNATURE_PARAM
+from apps.verifications.branding import AccentColorField
 
 from .file_links import check_file_link_open, check_file_open
 from .file_types import stored_file_response
@@ -308,13 +310,12 @@ class PartnerSettingsView(APIView):
     class PartnerSerializer(serializers.Serializer):
         # Strict: a JSON string or a 400 ("displayName": 0 is not a name).
         displayName = StrictCharField(source="display_name", max_length=200, allow_blank=True, required=False)
-        accentColor = StrictCharField(
+        # The page's buttons hold white text on the accent: the contrast rule of every brand colour.
+        accentColor = AccentColorField(
             source="accent_color",
-            pattern=r"^#[0-9a-fA-F]{6}$",
-            min_length=7,
-            max_length=7,
+            pattern=COLOR_PATTERN,
             required=False,
-            help_text="A colour like #2457d6",
+            help_text="A colour like #2457d6; refused below 4.5:1 contrast against white (WCAG AA)",
         )
         webhookUrl = StrictCharField(
             source="webhook_url",

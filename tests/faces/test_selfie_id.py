@@ -318,6 +318,18 @@ def test_the_partner_sets_its_theme_and_webhook_url_through_the_api(integrator, 
     assert other_integrator.client.get("/v1/verif/settings").json()["displayName"] == ""
 
 
+def test_an_accent_colour_too_light_under_the_buttons_white_text_is_refused_in_the_api_and_the_admin(integrator):
+    """The /verif/ button's text is white on the accent: the 4.5:1 rule of every brand colour (docs/branding.md)."""
+    from apps.faces.admin import PartnerProfileForm
+
+    refused = integrator.client.post("/v1/verif/settings", {"accentColor": "#ffffff"}, format="json")
+    assert refused.status_code == 400 and "4.5:1" in refused.json()["error"]["fields"]["accentColor"][0]
+    form = PartnerProfileForm(data={"account": integrator.account.pk, "accent_color": "#ffcc00"})
+    assert not form.is_valid() and "4.5:1" in form.errors["accent_color"][0]
+    kept = PartnerProfileForm(data={"account": integrator.account.pk, "accent_color": "#767676"})
+    assert kept.is_valid(), kept.errors
+
+
 def test_submissions_are_rate_limited_per_partner_and_address(publishable, settings, faces):
     settings.VERIF_SUBMITS_PER_HOUR = 2
     for _ in range(2):
