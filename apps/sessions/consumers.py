@@ -216,8 +216,9 @@ class SessionConsumer(AsyncWebsocketConsumer):
             return
         self.authenticated = True
         group = session_group(self.session_id)
-        # Another tab or a stale socket of the same session stops streaming: its attempt was just restarted.
-        await self.channel_layer.group_send(group, {"type": "capture.takeover", "channel": self.channel_name})
+        # Another tab or a stale socket stops streaming (its attempt just restarted); one about to close takes nothing.
+        if not session.is_finished or (self.watch and session.passed):
+            await self.channel_layer.group_send(group, {"type": "capture.takeover", "channel": self.channel_name})
         await self.channel_layer.group_add(group, self.channel_name)
         await self._adopt(session)
         await self._send(session_state_message(session=session, resume_token=resume))

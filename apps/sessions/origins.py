@@ -17,6 +17,7 @@ from urllib.parse import urlparse
 
 from channels.db import database_sync_to_async
 from channels.security.websocket import AllowedHostsOriginValidator, OriginValidator
+from django.core.exceptions import ValidationError
 
 from apps.signing.redirects import url_origin
 
@@ -45,7 +46,7 @@ def session_origin_allowed(*, session_id: str, origin: str) -> bool:
         allowed = (
             Session.objects.filter(id=session_id).values_list("account__allowed_redirect_origins", flat=True).first()
         )
-    except ValueError:  # not a UUID after all
+    except (ValueError, ValidationError):  # not a UUID after all (36 hex digits and dashes in any order)
         return False
     return normalised in (allowed or [])
 
