@@ -94,6 +94,9 @@ REASONS: dict[str, Any] = {
     "collectionEngineMismatch": _(
         "We couldn't finish the check on our side. Contact the site that sent you here for help."
     ),
+    "faceRecognitionNotExecuted": _(
+        "We couldn't finish the check on our side. Contact the site that sent you here for help."
+    ),
 }
 # Any reason not above (a newer server, say): still words, never the code.
 REASON_FALLBACK = _("The check could not be completed. Please try again, or go back to the site that sent you here.")

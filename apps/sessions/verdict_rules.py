@@ -28,6 +28,9 @@ AGE_VERIFICATION_FAILED = "ageVerificationFailed"
 MULTIPLE_FACES = "multipleFaces"
 AGE_DOCUMENT_REQUIRED = "ageDocumentRequired"  # the estimate is within the margin: ask for a document
 DATE_OF_BIRTH_MISMATCH = "dateOfBirthMismatch"
+# A mode that must match (Identify, Recovery, Match/UniqueMatch/DuplicateVerification) compared no face:
+# a minor's session keeps none, or the face was not live with liveness disabled.
+FACE_RECOGNITION_NOT_EXECUTED = "faceRecognitionNotExecuted"
 # Reasons that keep a face out of every collection even when the person is live.
 _RECOGNITION_VETOES = (MULTIPLE_FACES, AGE_VERIFICATION_FAILED, AGE_DOCUMENT_REQUIRED)
 # Under this age (estimated, or from a stored date of birth) a session keeps no face data (COPPA).
@@ -45,6 +48,7 @@ class VerifierResults:
     reasons: tuple[str, ...]
     recognition_allowed: bool  # live and not vetoed: the face may be recognised, or kept for compare
     minor: bool = False  # under MINOR_AGE: no face data is kept, whatever the result
+    recognition_required: bool = False  # the face recognition mode fails the session unless it ran
     risk_signals: tuple[str, ...] = ()
 
 
@@ -132,7 +136,7 @@ def age_assessment(
     by more than the margin is the risk signal ``dateOfBirthMismatch``.
     """
     known = date_of_birth_age if date_of_birth_age is not None else estimated_age
-    minor = config.enabled and known is not None and known < MINOR_AGE
+    minor = config.enabled and is_minor(estimated_age=estimated_age, date_of_birth_age=date_of_birth_age)
     signals: tuple[str, ...] = ()
     if date_of_birth_age is not None and estimated_age is not None and abs(estimated_age - date_of_birth_age) > margin:
         signals = (DATE_OF_BIRTH_MISMATCH,)
@@ -148,6 +152,12 @@ def age_assessment(
     if _side(known, config):
         return AgeAssessment(VerifierResult.PASS, None, source, minor, signals)
     return AgeAssessment(VerifierResult.FAIL, AGE_VERIFICATION_FAILED, source, minor, signals)
+
+
+def is_minor(*, estimated_age: float | None, date_of_birth_age: float | None) -> bool:
+    """Under MINOR_AGE by the stored date of birth, else by the estimate (False when neither is known)."""
+    known = date_of_birth_age if date_of_birth_age is not None else estimated_age
+    return known is not None and known < MINOR_AGE
 
 
 def gender_result(config: GenderConfig, estimated_gender: str | None) -> VerifierResult:
@@ -185,16 +195,17 @@ def verifier_results(
         liveness = VerifierResult.PASS if live else VerifierResult.FAIL
     else:
         liveness = VerifierResult.NOT_EXECUTED
+    # Recovery estimates the age without an age block: a minor by it keeps no face data either (003, COPPA).
+    minor = verifiers.estimates_age and is_minor(estimated_age=estimated_age, date_of_birth_age=date_of_birth_age)
     return VerifierResults(
         live=live,
         liveness=liveness,
         age=age,
         gender=gender_result(verifiers.gender, estimated_gender),
         reasons=tuple(found),
-        recognition_allowed=live
-        and not assessment.minor
-        and not any(reason in _RECOGNITION_VETOES for reason in found),
-        minor=assessment.minor,
+        recognition_allowed=live and not minor and not any(reason in _RECOGNITION_VETOES for reason in found),
+        minor=minor,
+        recognition_required=verifiers.face_recognition.must_match,
         risk_signals=assessment.risk_signals,
     )
 
@@ -202,7 +213,8 @@ def verifier_results(
 def session_outcome(
     *, results: VerifierResults, face_recognition: VerifierResult, recognition_reasons: Sequence[str] = ()
 ) -> SessionOutcome:
-    """The session fails on failed liveness (when enabled), age, face recognition, or several faces."""
+    """The session fails on failed liveness (when enabled), age, face recognition, or several faces,
+    and when a mode that must match compared no face (a minor, or no live face with liveness disabled)."""
     reasons = [*results.reasons, *recognition_reasons]
     failed = (
         results.liveness == VerifierResult.FAIL
@@ -210,6 +222,9 @@ def session_outcome(
         or face_recognition == VerifierResult.FAIL
         or MULTIPLE_FACES in reasons
     )
+    if not failed and results.recognition_required and face_recognition == VerifierResult.NOT_EXECUTED:
+        failed = True
+        reasons.append(FACE_RECOGNITION_NOT_EXECUTED)
     if not failed:
         return SessionOutcome(verification_result=VerifierResult.PASS, failed_reasons=())
     return SessionOutcome(verification_result=VerifierResult.FAIL, failed_reasons=tuple(dict.fromkeys(reasons)))

@@ -266,6 +266,13 @@ class VerifierConfigsSerializer(StrictSerializer):
                 value[name] = field.run_validation({} if name == "commonSettings" else dict(_DISABLED))
         return value
 
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        # A face that signs someone in or resets their account must be live (docs/entry.md).
+        signs_in = attrs["faceRecognition"]["type"] in enums.USER_RECOGNITION_TYPES
+        if signs_in and attrs["liveness"]["type"] == enums.LivenessType.DISABLED:
+            raise ValidationError({"liveness": {"type": ["Identify and Recovery need liveness type Verification."]}})
+        return attrs
+
 
 # --- The other blocks ---------------------------------------------------------------------
 

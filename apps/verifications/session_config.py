@@ -156,6 +156,11 @@ class FaceRecognitionConfig:
     def needs_external_id(self) -> bool:
         return self.type in EXTERNAL_ID_MODES
 
+    @property
+    def must_match(self) -> bool:
+        """Every mode but CalculationOnly decides on a comparison: without one the session cannot pass."""
+        return self.enabled and self.type != FaceRecognitionType.CALCULATION_ONLY
+
 
 @dataclass(frozen=True)
 class CommonSettings:
@@ -195,10 +200,13 @@ class VerifierConfigs:
         )
 
     @property
+    def estimates_age(self) -> bool:
+        # Recovery compares the estimate with the user's stored date of birth, with or without an age block.
+        return self.age.enabled or self.face_recognition.type == FaceRecognitionType.RECOVERY
+
+    @property
     def wants_age_gender(self) -> bool:
-        # Recovery compares the estimate with the user's stored date of birth.
-        recovery = self.face_recognition.type == FaceRecognitionType.RECOVERY
-        return self.age.enabled or self.gender.enabled or recovery
+        return self.estimates_age or self.gender.enabled
 
 
 # --- The other blocks --------------------------------------------------------------------------

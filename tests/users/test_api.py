@@ -132,7 +132,7 @@ def test_the_users_api_needs_a_key(anonymous):
 
 def test_recovery_sessions_need_a_known_user(integrator):
     client = integrator.client
-    verifiers = {"faceRecognition": {"type": "Recovery"}}
+    verifiers = {"liveness": {"type": "Verification"}, "faceRecognition": {"type": "Recovery"}}
     missing = client.post("/v1/verification/create-session", {"verifierConfigs": verifiers}, format="json")
     assert missing.status_code == 400 and "entryUserId" in missing.json()["error"]["fields"]
     unknown = client.post(
