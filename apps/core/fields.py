@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import URLValidator
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail, ValidationError
 
-from .patterns import NON_BLANK_TEXT_PATTERN, TEXT_PATTERN, pattern_matches
+from .patterns import HTTP_URL_PATTERN, NON_BLANK_TEXT_PATTERN, TEXT_PATTERN, pattern_matches
 
 
 class StrictCharField(serializers.CharField):
@@ -40,6 +43,38 @@ class StrictCharField(serializers.CharField):
         if self.pattern is not None and not pattern_matches(self.pattern, value):
             self.fail("pattern", pattern=self.pattern)
         return value
+
+
+URL_MAX_LENGTH = 2048
+
+
+class HttpUrlField(StrictCharField):
+    """An absolute http(s) URL. Plain http is refused unless ALLOW_HTTP_OUTBOUND is on."""
+
+    default_error_messages = {
+        "invalid_url": "Enter a valid absolute http(s) URL.",
+        "https_required": "Only https:// URLs are allowed here.",
+    }
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", URL_MAX_LENGTH)
+        super().__init__(**kwargs)
+
+    schema_format: str | None = "uri"
+
+    @property
+    def schema_pattern(self) -> str:
+        return HTTP_URL_PATTERN
+
+    def to_internal_value(self, data: Any) -> str:
+        url = super().to_internal_value(data)
+        try:
+            URLValidator(schemes=["http", "https"])(url)
+        except DjangoValidationError:
+            self.fail("invalid_url")
+        if url.lower().startswith("http://") and not settings.ALLOW_HTTP_OUTBOUND:
+            self.fail("https_required")
+        return url
 
 
 class StrictBooleanField(serializers.BooleanField):

@@ -15,13 +15,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
-from django.core.exceptions import ValidationError as DjangoValidationError
-from django.core.validators import URLValidator
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 
 from apps.core.fields import (
+    HttpUrlField,
     StrictBooleanField,
     StrictCharField,
     StrictChoiceField,
@@ -31,7 +29,7 @@ from apps.core.fields import (
     StrictUUIDField,
 )
 from apps.core.languages import LOCALE_HELP, LOCALES
-from apps.core.patterns import COLLECTION_ID_MAX_LENGTH, COLLECTION_ID_PATTERN, HTTP_URL_PATTERN
+from apps.core.patterns import COLLECTION_ID_MAX_LENGTH, COLLECTION_ID_PATTERN
 from apps.signing.redirects import redirect_url_problem
 from apps.webhooks.ssrf import check_url_on_save
 
@@ -39,38 +37,8 @@ from . import enums, limits
 from .branding import BrandingConfigSerializer
 
 NAME_MAX_LENGTH = 200
-URL_MAX_LENGTH = 2048
 
 # --- Strict fields ------------------------------------------------------------------
-
-
-class HttpUrlField(StrictCharField):
-    """An absolute http(s) URL. Plain http is refused unless ALLOW_HTTP_OUTBOUND is on."""
-
-    default_error_messages = {
-        "invalid_url": "Enter a valid absolute http(s) URL.",
-        "https_required": "Only https:// URLs are allowed here.",
-    }
-
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("max_length", URL_MAX_LENGTH)
-        super().__init__(**kwargs)
-
-    schema_format: str | None = "uri"
-
-    @property
-    def schema_pattern(self) -> str:
-        return HTTP_URL_PATTERN
-
-    def to_internal_value(self, data: Any) -> str:
-        url = super().to_internal_value(data)
-        try:
-            URLValidator(schemes=["http", "https"])(url)
-        except DjangoValidationError:
-            self.fail("invalid_url")
-        if url.lower().startswith("http://") and not settings.ALLOW_HTTP_OUTBOUND:
-            self.fail("https_required")
-        return url
 
 
 class WebhookUrlField(HttpUrlField):
@@ -248,8 +216,21 @@ class CommonSettingsSerializer(StrictSerializer):
 _DISABLED = {"type": "Disabled"}
 
 
+_SIGNS_IN_SCHEMA = {
+    "required": ["faceRecognition"],
+    "properties": {"faceRecognition": {"properties": {"type": {"enum": sorted(enums.USER_RECOGNITION_TYPES)}}}},
+}
+_LIVE_SCHEMA = {
+    "required": ["liveness"],
+    "properties": {"liveness": {"properties": {"type": {"enum": [enums.LivenessType.VERIFICATION.value]}}}},
+}
+
+
 class VerifierConfigsSerializer(StrictSerializer):
     """Which checks run. An omitted verifier is Disabled."""
+
+    # validate(): Identify and Recovery need liveness Verification.
+    schema_extra = {**StrictSerializer.schema_extra, "anyOf": [{"not": _SIGNS_IN_SCHEMA}, _LIVE_SCHEMA]}
 
     liveness = LivenessConfigSerializer(required=False)
     age = AgeConfigSerializer(required=False)
@@ -269,7 +250,7 @@ class VerifierConfigsSerializer(StrictSerializer):
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         # A face that signs someone in or resets their account must be live (docs/entry.md).
         signs_in = attrs["faceRecognition"]["type"] in enums.USER_RECOGNITION_TYPES
-        if signs_in and attrs["liveness"]["type"] == enums.LivenessType.DISABLED:
+        if signs_in and attrs["liveness"]["type"] != enums.LivenessType.VERIFICATION:
             raise ValidationError({"liveness": {"type": ["Identify and Recovery need liveness type Verification."]}})
         return attrs
 
