@@ -40,3 +40,17 @@ class EntryUser(models.Model):
     @property
     def is_registration_complete(self) -> bool:
         return self.face_id is not None
+
+
+class Enrolment(models.Model):
+    """A session a user's face was enrolled from: deleting the user clears each, not only the latest."""
+
+    user = models.ForeignKey(EntryUser, on_delete=models.CASCADE, related_name="enrolments")
+    session_id = models.UUIDField()
+    enrolled_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "session_id"], name="users_unique_enrolment")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} from {self.session_id}"

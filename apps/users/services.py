@@ -30,7 +30,7 @@ from apps.faces.models import Face
 from apps.faces.search import embedding_from_bytes
 from apps.faces.services import face_delete, same_person
 
-from .models import EntryUser
+from .models import Enrolment, EntryUser
 from .ports import sessions_port
 from .selectors import user_get
 
@@ -101,6 +101,7 @@ def user_enrol(*, account: Account, entry_user_id: uuid.UUID, session_id: uuid.U
             fields={"verificationSessionId": ["The face matches another user of this account."]},
         )
     signals = port.enrolment_signals(account=account, session_id=session_id, entry_user_id=user.id) if port else []
+    Enrolment.objects.get_or_create(user=user, session_id=session_id)
     EntryUser.objects.filter(pk=user.pk).update(
         face=enrolment.face,
         enrolled_session_id=session_id,
@@ -136,7 +137,8 @@ def user_delete(*, account: Account, entry_user_id: uuid.UUID) -> UserDeletion:
             if face is not None:
                 face_delete(account=account, face_id=face.face_id)
                 faces = 1
-        known = [user.enrolled_session_id] if user.enrolled_session_id else []
+        # Every session the user was enrolled from: enrolling again replaced the face, not the earlier session's data.
+        known = list(user.enrolments.values_list("session_id", flat=True))
         session_ids = port.forget_user(account=account, entry_user_id=user.id, session_ids=known) if port else []
         session_faces_delete(account=account, session_ids=session_ids)
         user.delete()

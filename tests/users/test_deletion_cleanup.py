@@ -76,3 +76,30 @@ def test_the_session_console_deletes_nothing(admin_client, integrator):
     response = admin_client.post(f"/admin/capture/session/{session.id}/delete/", {"post": "yes"})
     assert response.status_code == 403
     assert Session.objects.filter(id=session.id).exists()
+
+
+@pytest.mark.slow
+def test_deleting_a_user_who_enrolled_again_clears_every_session_they_enrolled_from(integrator):
+    from apps.faces.models import SessionFace
+    from tests.users.entry_helpers import create_session, finish
+
+    client = integrator.client
+    user = client.post("/v1/user/create", {"externalId": "alice"}, format="json").json()["user"]["entryUserId"]
+    enrolments = []
+    for seed in (0, 1):
+        session_id = create_session(client, {"age": {"type": "CalculationOnly"}, "gender": {"type": "CalculationOnly"}})
+        assert finish(client, session_id, "astronaut", seed)["verificationResult"] == "Pass"
+        body = {"entryUserId": user, "verificationSessionId": session_id}
+        assert client.post("/v1/user/enroll", body, format="json").status_code == 200
+        enrolments.append(session_id)
+    first = Session.objects.get(id=enrolments[0])
+    assert first.estimated_age is not None and first.icao_jpeg and first.face_id
+
+    response = client.delete(f"/v1/user/delete?entryUserId={user}")
+    assert response.status_code == 200, response.content
+    assert response.json()["clearedSessionCount"] == 2
+    for session_id in enrolments:
+        session = Session.objects.get(id=session_id)
+        kept = {name: getattr(session, name) for name in PERSONAL_FIELDS_CLEARED}
+        assert kept == PERSONAL_FIELDS_CLEARED and session.personal_data_purged_at is not None
+        assert not SessionFace.objects.filter(session_id=session_id).exists()
