@@ -15,6 +15,7 @@ Around them: ``liveness_verdict`` (a config's own liveness thresholds), ``age_as
 
 from __future__ import annotations
 
+import calendar
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -110,7 +111,10 @@ def age_in_years(date_of_birth: date, today: date) -> float:
 
 
 def _anniversary(born: date, year: int) -> date:
-    return born.replace(year=year) if not (born.month == 2 and born.day == 29) else date(year, 3, 1)
+    """The birthday in ``year``: a 29 February birthday falls on 1 March in a common year, on the day in a leap one."""
+    if (born.month, born.day) == (2, 29) and not calendar.isleap(year):
+        return date(year, 3, 1)
+    return born.replace(year=year)
 
 
 @dataclass(frozen=True)

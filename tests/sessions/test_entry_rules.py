@@ -105,6 +105,21 @@ def test_age_in_years_counts_birthdays_and_leap_days():
     assert age_in_years(date(2000, 2, 29), date(2018, 3, 1)) == 18.0
 
 
+def test_a_leap_day_birthday_counts_on_the_day_in_a_leap_year():
+    over16 = AgeConfig(type=AgeType.THRESHOLD_VERIFICATION, threshold=16)
+    born = date(2008, 2, 29)
+
+    def result(today: date) -> VerifierResult:
+        age = age_in_years(born, today)
+        return age_assessment(config=over16, estimated_age=None, margin=5, date_of_birth_age=age).result
+
+    assert age_in_years(born, date(2024, 2, 29)) == 16.0
+    assert result(date(2024, 2, 29)) == PASS and result(date(2024, 2, 28)) == FAIL
+    # In a common year the birthday is 1 March.
+    assert result(date(2025, 3, 1)) == PASS and age_in_years(born, date(2025, 3, 1)) == 17.0
+    assert age_in_years(born, date(2025, 2, 28)) < 17.0
+
+
 def test_identify_passes_only_on_one_match_and_recovery_also_needs_the_date_of_birth():
     assert user_recognition_result(recovery=False, matched=True, reason=None, date_of_birth_agrees=None) == (PASS, ())
     assert user_recognition_result(
