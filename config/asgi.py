@@ -16,6 +16,7 @@ django_asgi_app = SyncChainASGIHandler()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
 
+from apps.core.client_address import ClientAddressMiddleware  # noqa: E402
 from apps.core.periodic import periodic_scheduler_start  # noqa: E402
 from apps.ilive.routing import websocket_urlpatterns as ilive_websocket_urlpatterns  # noqa: E402
 from apps.sessions.origins import SessionOriginValidator  # noqa: E402
@@ -24,13 +25,15 @@ from apps.sessions.routing import websocket_urlpatterns  # noqa: E402
 # The iLive (002) frame socket first: the sessions' routes end with a catch-all of their own.
 socket_routes = [*ilive_websocket_urlpatterns, *websocket_urlpatterns]
 
-application = ProtocolTypeRouter(
-    {
-        "http": django_asgi_app,
-        # ALLOWED_HOSTS, plus a session's account origins for that session's socket (the SDK's headless mode).
-        # types-channels wants its own pattern type, which django-stubs' path() cannot return.
-        "websocket": SessionOriginValidator(URLRouter(socket_routes)),  # type: ignore[arg-type]
-    }
+application = ClientAddressMiddleware(
+    ProtocolTypeRouter(
+        {
+            "http": django_asgi_app,
+            # ALLOWED_HOSTS, plus a session's account origins for that session's socket (the SDK's headless mode).
+            # types-channels wants its own pattern type, which django-stubs' path() cannot return.
+            "websocket": SessionOriginValidator(URLRouter(socket_routes)),  # type: ignore[arg-type]
+        }
+    )
 )
 
 if settings.CAPTURE_ANALYSIS == "web":

@@ -95,7 +95,14 @@ class LiveproofCommandLine(CommandLineInterface):
 
 
 def daphne_arguments(argv: list[str]) -> list[str]:
-    """Daphne's command line: our limits first (so ``argv`` may override them), then ``argv``, then the app."""
+    """Daphne's command line: our limits first (so ``argv`` may override them), then ``argv``, then the app.
+
+    ``--proxy-headers`` is ours, not daphne's: daphne would trust the left-most X-Forwarded-For entry, which the
+    client writes (apps/core/client_address.py reads the one our proxy appended).
+    """
+    if "--proxy-headers" in argv:
+        os.environ["PROXY_HEADERS"] = "true"
+        argv = [arg for arg in argv if arg != "--proxy-headers"]
     from django.conf import settings
 
     size = str(int(settings.WEBSOCKET_MAX_MESSAGE_BYTES))

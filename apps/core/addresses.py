@@ -44,13 +44,15 @@ _LEGACY_IPV4 = re.compile(r"^(0x[0-9a-f]+|[0-9]+)(\.(0x[0-9a-f]+|[0-9]+)){0,3}$"
 
 
 def address_clean(raw: object) -> str | None:
-    """A valid IP address (without an IPv6 zone), or None."""
+    """A valid IP address (without an IPv6 zone; an IPv4-mapped IPv6 address as the IPv4 client it is), or None."""
     if not isinstance(raw, str):
         return None
     try:
-        return str(ipaddress.ip_address(raw.split("%")[0]))
+        ip = ipaddress.ip_address(raw.split("%")[0])
     except ValueError:
         return None
+    # A dual-stack listener (``-b ::``) sees IPv4 clients as ::ffff:a.b.c.d.
+    return str(ip.ipv4_mapped) if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped else str(ip)
 
 
 def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:

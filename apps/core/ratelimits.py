@@ -21,6 +21,7 @@ from django.http import HttpRequest
 from django_ratelimit import ALL
 from django_ratelimit.core import _get_window, _make_cache_key, _split_rate, get_usage
 
+from .addresses import address_clean
 from .metrics import rate_limit_refused
 
 logger = logging.getLogger(__name__)
@@ -45,12 +46,21 @@ def client_address(request: HttpRequest) -> str:
 
 def address_key(raw: str) -> str:
     """``raw`` as one client: an IPv4 address or its IPv6 network of ``RATELIMIT_IPV6_MASK`` bits (else ``raw``)."""
-    try:
-        address = ipaddress.ip_address(raw.split("%")[0])
-    except ValueError:
+    clean = address_clean(raw)  # an IPv4-mapped address counts as its IPv4 client, not as the network ::/64
+    if clean is None:
         return raw
+    address = ipaddress.ip_address(clean)
     bits = int(settings.RATELIMIT_IPV6_MASK) if address.version == 6 else 32
     return str(ipaddress.ip_network(f"{address}/{bits}", strict=False).network_address)
+
+
+def axes_client_address(request: HttpRequest) -> str | None:
+    """The admin login lockout's client (``AXES_CLIENT_IP_CALLABLE``): counted as the other limits count it,
+    an IPv6 client by its network, so rotating addresses inside one /64 does not reset the count (None: no
+    address, as django-axes' own lookup answers then)."""
+    if address_clean(request.META.get("REMOTE_ADDR")) is None:
+        return None
+    return client_address(request)
 
 
 def _raise_if_limited(usage: dict[str, Any] | None, *, group: str) -> None:

@@ -320,6 +320,14 @@ AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contri
 AXES_FAILURE_LIMIT = setting("ADMIN_LOGIN_FAILURES", 10, int)
 AXES_COOLOFF_TIME = timedelta(minutes=setting("ADMIN_LOCKOUT_MINUTES", 30, int))
 AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
+# Behind proxies (``python -m config.serve --proxy-headers`` sets PROXY_HEADERS): the client is the X-Forwarded-For
+# entry PROXY_HOPS from the right, the one the outermost of our proxies appended (apps/core/client_address.py).
+PROXY_HEADERS = setting("PROXY_HEADERS", False, bool)
+PROXY_HOPS = setting("PROXY_HOPS", 1, int)
+if PROXY_HOPS < 1:
+    raise ImproperlyConfigured("Setting PROXY_HOPS is malformed: use 1 or more")
+# The address as every other limit counts it: an IPv6 client by its network (RATE_LIMIT_IPV6_PREFIX_BITS).
+AXES_CLIENT_IP_CALLABLE = "apps.core.ratelimits.axes_client_address"
 AXES_RESET_ON_SUCCESS = True
 if AXES_FAILURE_LIMIT < 1 or AXES_COOLOFF_TIME.total_seconds() < 60:
     raise ImproperlyConfigured("ADMIN_LOGIN_FAILURES (>= 1) or ADMIN_LOCKOUT_MINUTES (>= 1) is malformed")
