@@ -15,6 +15,7 @@ from typing import Protocol
 
 import numpy as np
 from django.conf import settings
+from PIL import Image
 
 from apps.accounts.models import Account
 from apps.core.engine import get_engine
@@ -64,16 +65,32 @@ def _image_error(field: str, code: str, detail: str | None = None) -> Applicatio
     return ApplicationError(message, code=code, status=400, fields={field: [message]})
 
 
-# Phone photos are often larger than the engine accepts for one frame; they are scaled down first.
+# Phone photos are often larger than the engine accepts for one frame (in bytes, or in pixels: a plain
+# background compresses a 5000 px photo to a few hundred KB); they are scaled down first.
 _ENGINE_IMAGE_BYTES = 1_400_000
+_ENGINE_IMAGE_SIDE = 4096
 _FIT_SIDE = 1600
+
+
+def _largest_side(data: bytes) -> int:
+    """The larger declared dimension, read from the header only; 0 when unreadable (the engine then says why)."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            return max(image.size)
+    except Exception:  # Pillow raises anything from OSError to struct.error or a DecompressionBombError
+        return 0
+
+
+def _engine_takes(*, data: bytes, engine: FaceEngine) -> bool:
+    engine_settings = getattr(engine, "settings", None)
+    limit = min(_ENGINE_IMAGE_BYTES, int(getattr(engine_settings, "max_frame_bytes", _ENGINE_IMAGE_BYTES)))
+    side = int(getattr(engine_settings, "max_side_pixels", _ENGINE_IMAGE_SIDE))
+    return len(data) <= limit and _largest_side(data) <= side
 
 
 def image_fit_for_engine(*, data: bytes, engine: FaceEngine, field: str) -> bytes:
     """``data`` itself when the engine takes it, else a JPEG of at most 1600 px a side (EXIF orientation applied)."""
-    engine_settings = getattr(engine, "settings", None)
-    limit = min(_ENGINE_IMAGE_BYTES, int(getattr(engine_settings, "max_frame_bytes", _ENGINE_IMAGE_BYTES)))
-    if len(data) <= limit:
+    if _engine_takes(data=data, engine=engine):
         return data
     out = io.BytesIO()  # the size is checked from the header first: no pixel bomb is decoded
     picture_upright(data=data, field=field, fit=_FIT_SIDE).save(out, format="JPEG", quality=90)
