@@ -137,20 +137,29 @@ def _duplicate_verification(probe: Probe) -> FaceRecognitionOutcome:
     return _pass(_insert_unless_id_taken(probe))
 
 
+def _refused(probe: Probe, reason: str, *matched: Face | None) -> FaceRecognitionOutcome:
+    # The session still saw these faces: as a sighting, deleting one of them takes the session's embedding too.
+    for face in matched:
+        if face is not None:
+            probe.seen(face)
+    return _fail(reason)
+
+
 def _unique_match_verification(probe: Probe) -> FaceRecognitionOutcome:
     registered = probe.registered()
     match = probe.best_match()
+    matched = match.face if match is not None else None
     if registered is not None:
         if not probe.same_as(registered):
-            return _fail(FACE_MISMATCH)
-        if match is not None and match.face.pk != registered.pk and match.face.external_id:
-            return _fail(FACE_REGISTERED_TO_OTHER_ID)
+            return _refused(probe, FACE_MISMATCH, matched)
+        if matched is not None and matched.pk != registered.pk and matched.external_id:
+            return _refused(probe, FACE_REGISTERED_TO_OTHER_ID, registered, matched)
         return _pass(probe.seen(registered))
-    if match is not None:
-        if match.face.external_id:
-            return _fail(FACE_REGISTERED_TO_OTHER_ID)
+    if matched is not None:
+        if matched.external_id:
+            return _refused(probe, FACE_REGISTERED_TO_OTHER_ID, matched)
         # A face stored without an identifier (e.g. by CalculationOnly) adopts this one: one person, one faceId.
-        return _pass(probe.seen(match.face, external_id=probe.external_id))
+        return _pass(probe.seen(matched, external_id=probe.external_id))
     return _pass(
         _face_insert(
             collection=probe.collection,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import uuid
 
 import pytest
@@ -194,3 +195,29 @@ def test_a_config_threshold_below_the_similarity_makes_two_people_one(apply, fac
     assert lax.face_id == person0.face_id
     found, _ = apply("CalculationOnly", faces.people[1], collection="lax", threshold=0.35)
     assert found.face_id == person0.face_id and Face.objects.filter(collection__collection_id="lax").count() == 1
+
+
+def _alice_then_a_refused_session(apply, faces, refusal: str) -> tuple[str, uuid.UUID]:
+    """alice's face, then a UniqueMatchVerification session of the same person refused with ``refusal``."""
+    alice, _ = apply("UniqueMatchVerification", faces.astronaut, external_id="alice")
+    if refusal == "faceMismatch":  # mallory is someone else; the session's face is alice's
+        apply("UniqueMatchVerification", faces.people[3], external_id="mallory")
+    if refusal == "registeredToBoth":  # a stricter config stored the same person again under mallory
+        apply("CalculationOnly", faces.astronaut_again, external_id="mallory", threshold=0.9)
+    image = faces.astronaut if refusal == "registeredToBoth" else faces.astronaut_again  # alice's is the best match
+    outcome, session_id = apply("UniqueMatchVerification", image, external_id="mallory")
+    expected = "faceMismatch" if refusal == "faceMismatch" else "faceRegisteredToOtherExternalId"
+    assert (outcome.result, outcome.reasons) == ("Fail", (expected,))
+    return alice.face_id, session_id
+
+
+@pytest.mark.parametrize("refusal", ["registeredToOther", "registeredToBoth", "faceMismatch"])
+def test_deleting_a_face_takes_the_embedding_of_a_session_refused_because_of_it(integrator, apply, faces, refusal):
+    from apps.faces.models import SessionFace
+
+    face_id, session_id = _alice_then_a_refused_session(apply, faces, refusal)
+    assert session_id in Face.objects.get(face_id=face_id).sightings.values_list("session_id", flat=True)
+    assert integrator.client.delete(f"/v1/face/delete?faceId={face_id}").status_code == 200
+    assert not SessionFace.objects.filter(session_id=session_id).exists()
+    body = {"image": base64.b64encode(faces.astronaut).decode(), "verificationSessionId": str(session_id)}
+    assert integrator.client.post("/v1/face/compare", body, format="json").status_code == 404
