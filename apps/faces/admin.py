@@ -9,7 +9,8 @@ from apps.accounts.branding import BrandingError, accent_color_check
 from apps.webhooks.ssrf import check_url_on_save
 
 from .models import Face, FaceCollection, PartnerProfile, SelfieCheck
-from .services import face_delete
+from .selectors import HIDDEN_COLLECTION_PREFIX
+from .services import collection_delete, face_delete
 
 
 class PartnerProfileForm(forms.ModelForm):
@@ -45,16 +46,28 @@ class PartnerProfileAdmin(admin.ModelAdmin):
 @admin.register(FaceCollection)
 class FaceCollectionAdmin(admin.ModelAdmin):
     """Read-only: collections are the API's (an added one had no dimension, a 500; an edited account moved a
-    collection, faces and all, to another tenant)."""
+    collection, faces and all, to another tenant). A delete goes through ``collection_delete`` (the session
+    embeddings, the search index). The Entry users' collection is not shown: deleting it here left every user
+    without a face; a user is deleted with their face in the Entry users admin."""
 
     list_display = ["collection_id", "account", "engine", "model_version", "version", "updated_at"]
     readonly_fields = ["account", "collection_id", "engine", "model_version", "dimension", "version"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[FaceCollection]:
+        return super().get_queryset(request).exclude(collection_id__startswith=HIDDEN_COLLECTION_PREFIX)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: FaceCollection | None = None) -> bool:
         return False
+
+    def delete_model(self, request: HttpRequest, obj: FaceCollection) -> None:
+        collection_delete(account=obj.account, collection_id=obj.collection_id)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[FaceCollection]) -> None:
+        for collection in queryset.select_related("account"):
+            collection_delete(account=collection.account, collection_id=collection.collection_id)
 
 
 @admin.register(Face)

@@ -11,6 +11,9 @@ from apps.core.errors import ApplicationError
 
 from .models import Face, FaceCollection, SelfieCheck
 
+# A collection id starting with it is the product's own (the Entry users' collection): never listed with the others.
+HIDDEN_COLLECTION_PREFIX = "\x1f"
+
 
 def collection_get(*, account: Account, collection_id: str) -> FaceCollection:
     """The account's collection, or 404 (another account's collection is as unknown as a missing one)."""
@@ -28,7 +31,7 @@ def collection_list(*, account: Account) -> QuerySet[FaceCollection]:
     # The users collection (apps.faces.enrolment) is reached through /v1/user/*, never listed here.
     return (
         FaceCollection.objects.filter(account=account)
-        .exclude(collection_id__startswith="\x1f")
+        .exclude(collection_id__startswith=HIDDEN_COLLECTION_PREFIX)
         .annotate(face_count=Count("faces"))
         .order_by("collection_id")
     )
@@ -42,7 +45,7 @@ def face_get(*, account: Account, face_id: str) -> Face:
     face = (
         Face.objects.select_related("collection")
         .filter(face_id=face_id.lower(), collection__account=account)
-        .exclude(collection__collection_id__startswith="\x1f")
+        .exclude(collection__collection_id__startswith=HIDDEN_COLLECTION_PREFIX)
         .prefetch_related("sightings")
         .first()
     )
