@@ -100,16 +100,17 @@ def face_recognition_apply(
     mode, collection_id = config.type, config.collection_id
     if mode not in _MODE_HANDLERS or not collection_id or embedding is None:
         return NOT_EXECUTED
-    if config.needs_external_id and not external_id:
-        return _fail(EXTERNAL_ID_REQUIRED)
     vector = np.asarray(embedding, dtype=np.float32)
     face_engine = get_engine()
     if face_engine.name != engine:
         return _fail(ENGINE_MISMATCH)
     model_version = model_version or embedding_model_version(face_engine.versions)
+    # Kept whatever recognition decides: compare works with every session that passed liveness.
     session_face_record(
         account=account, session_id=session_id, embedding=embedding, engine=engine, model_version=model_version
     )
+    if config.needs_external_id and not external_id:
+        return _fail(EXTERNAL_ID_REQUIRED)
     with transaction.atomic():
         collection = _collection_for_write(
             account=account,

@@ -142,6 +142,18 @@ def test_compare_with_a_session_that_has_not_passed_is_a_conflict_and_another_ac
     assert foreign.status_code == 404 and foreign.json()["error"]["code"] == "not_found"
 
 
+@pytest.mark.parametrize("mode", ["MatchVerification", "UniqueMatchVerification"])
+def test_a_live_session_that_failed_for_want_of_an_external_id_can_still_be_compared_against(integrator, faces, mode):
+    client = integrator.client
+    session_id = _session(client, mode)
+    result = _finish(client, session_id, "astronaut")
+    assert result["verificationFailedReasons"] == ["externalIdRequired"]
+    compare = {"image": base64.b64encode(faces.astronaut).decode(), "verificationSessionId": session_id}
+    answer = client.post("/v1/face/compare", compare, format="json")
+    assert answer.status_code == 200, answer.content
+    assert answer.json()["isIdentical"] is True
+
+
 # --- 000 as written: no faceRecognition block, yet a faceId each cycle and compare against the session ------
 
 WEB_SDK_BODY = {  # the 000 document's create-session body, verbatim
