@@ -25,7 +25,7 @@ from apps.face_engine.types import Comparison, FaceEngine, FaceImageError, Frame
 from .id_photo import picture_upright
 from .models import SessionFace
 from .search import embedding_from_bytes
-from .selectors import collection_get
+from .selectors import collection_get, session_faces_kept
 from .services import ENGINE_LOCK, Match, collection_accepts, embedding_model_version, face_best_match
 
 
@@ -111,12 +111,12 @@ def face_from_upload(*, engine: FaceEngine, data: bytes, field: str) -> np.ndarr
 
 
 def _session_embedding(*, account: Account, session_id: str) -> SessionFace:
-    """The stored face of one of the account's sessions that passed liveness."""
+    """The stored face of one of the account's sessions that passed liveness, within the results' retention."""
     try:
         key = uuid.UUID(str(session_id))
     except ValueError:
         raise ApplicationError("Session not found.", code="not_found", status=404) from None
-    stored = SessionFace.objects.filter(session_id=key, account=account).first()
+    stored = session_faces_kept().filter(session_id=key, account=account).first()
     if stored is not None:
         return stored
     if not _account_session_exists(account=account, session_id=key):

@@ -21,6 +21,7 @@ from apps.face_engine.types import FaceEngine
 
 from .models import Face, FaceCollection, SessionFace
 from .search import collection_search, embedding_from_bytes
+from .selectors import session_faces_kept
 from .services import _collection_for_write, _face_insert, collection_accepts, face_delete, same_person
 from .session_faces import SESSIONS_COLLECTION_ID
 
@@ -61,8 +62,8 @@ def face_matches(
 
 
 def session_face_get(*, account: Account, session_id: uuid.UUID) -> SessionFace | None:
-    """The embedding a live session kept (None: the session did not pass liveness, or it is purged)."""
-    return SessionFace.objects.filter(account=account, session_id=session_id).first()
+    """The embedding a live session kept (None: the session did not pass liveness, or it is past retention)."""
+    return session_faces_kept().filter(account=account, session_id=session_id).first()
 
 
 def session_faces_delete(*, account: Account, session_ids: list[uuid.UUID]) -> int:

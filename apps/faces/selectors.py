@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db.models import Count, QuerySet
+from django.utils import timezone
 
 from apps.accounts.models import Account
 from apps.core.errors import ApplicationError
 
-from .models import Face, FaceCollection, SelfieCheck
+from .models import Face, FaceCollection, SelfieCheck, SessionFace
 
 # A collection id starting with it is the product's own (the Entry users' collection): never listed with the others.
 HIDDEN_COLLECTION_PREFIX = "\x1f"
@@ -52,6 +55,16 @@ def face_get(*, account: Account, face_id: str) -> Face:
     if face is None:
         raise ApplicationError("Face not found.", code="not_found", status=404)
     return face
+
+
+def session_face_oldest(*, now: datetime | None = None) -> datetime:
+    """When the oldest session embedding still kept was made: session results' retention."""
+    return (now or timezone.now()) - timedelta(days=int(settings.SESSION_RESULT_RETENTION_DAYS))
+
+
+def session_faces_kept() -> QuerySet[SessionFace]:
+    """Session embeddings within retention: an older one is gone to every reader, whether or not the purge has run."""
+    return SessionFace.objects.filter(created_at__gte=session_face_oldest())
 
 
 def selfie_check_get(*, account: Account, check_id: str) -> SelfieCheck:

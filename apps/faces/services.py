@@ -12,7 +12,7 @@ import threading
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -30,7 +30,7 @@ from apps.verifications.enums import VerifierResult
 
 from .models import Face, FaceCollection, FaceSighting, SessionFace
 from .search import collection_search, embedding_from_bytes, embedding_to_bytes, search_cache
-from .selectors import collection_get
+from .selectors import collection_get, session_face_oldest
 
 # Failure reasons reported in the session result.
 DUPLICATE_FACE = "duplicateFace"
@@ -228,7 +228,5 @@ def session_face_record(
 
 def session_faces_purge(*, now: datetime | None = None) -> int:
     """Delete session embeddings older than the session-result retention; returns how many."""
-    days = int(getattr(settings, "SESSION_RESULT_RETENTION_DAYS", 7))
-    cutoff = (now or timezone.now()) - timedelta(days=days)
-    deleted, _ = SessionFace.objects.filter(created_at__lt=cutoff).delete()
+    deleted, _ = SessionFace.objects.filter(created_at__lt=session_face_oldest(now=now)).delete()
     return deleted

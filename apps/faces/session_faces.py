@@ -25,6 +25,7 @@ from apps.core.engine import get_engine
 from .models import Face, FaceCollection, SessionFace
 from .recognition import Probe, _calculation_only
 from .search import search_cache
+from .selectors import session_faces_kept
 from .services import _bump_version, _collection_for_write, collection_accepts, session_face_record
 
 # The account's collection of session faces (no faceRecognition configured). Reserved: do not configure it.
@@ -63,7 +64,7 @@ def session_face_keep(
 
 def session_face_get(*, session_id: uuid.UUID | str) -> SessionFace | None:
     """The kept face of a session that passed liveness (None when it has none, or it is past retention)."""
-    return SessionFace.objects.filter(session_id=session_id).first()
+    return session_faces_kept().filter(session_id=session_id).first()
 
 
 def session_collection_faces_purge(*, now: datetime | None = None) -> int:

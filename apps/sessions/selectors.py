@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -18,15 +18,19 @@ from apps.verifications.enums import AgeType
 from .models import Session
 
 
+def _results_oldest() -> datetime:
+    """Sessions created before this are past get-session-result's retention: unknown to the API."""
+    return timezone.now() - timedelta(days=int(settings.SESSION_RESULT_RETENTION_DAYS))
+
+
 def session_get(*, account: Account, session_id: uuid.UUID | str, queryset: QuerySet[Session] | None = None) -> Session:
     """The account's session, or 404: unknown, foreign and older-than-retention sessions look alike."""
     try:
         sid = uuid.UUID(str(session_id))
     except ValueError as exc:
         raise ApplicationError("Session not found.", code="not_found", status=404) from exc
-    oldest = timezone.now() - timedelta(days=int(settings.SESSION_RESULT_RETENTION_DAYS))
     rows = Session.objects.all() if queryset is None else queryset
-    session = rows.filter(id=sid, account=account, created_at__gte=oldest).first()
+    session = rows.filter(id=sid, account=account, created_at__gte=_results_oldest()).first()
     if session is None:
         raise ApplicationError("Session not found.", code="not_found", status=404)
     return session
@@ -41,8 +45,8 @@ def session_result_get(*, account: Account, session_id: uuid.UUID | str) -> Sess
 
 
 def session_exists(*, account: Account, session_id: uuid.UUID) -> bool:
-    """Whether the account has a session with this id (what face compare needs to tell 404 from 409)."""
-    return Session.objects.filter(id=session_id, account=account).exists()
+    """Whether ``session_get`` finds the session (what face compare needs to tell 404 from 409)."""
+    return Session.objects.filter(id=session_id, account=account, created_at__gte=_results_oldest()).exists()
 
 
 def session_result_payload(*, session: Session) -> dict[str, Any]:

@@ -154,6 +154,25 @@ def test_a_live_session_that_failed_for_want_of_an_external_id_can_still_be_comp
     assert answer.json()["isIdentical"] is True
 
 
+def test_compare_with_a_session_past_the_result_retention_is_unknown_before_the_purge_runs(integrator, faces):
+    from datetime import timedelta
+
+    import time_machine
+    from django.utils import timezone
+
+    client = integrator.client
+    session_id = _session(client, "CalculationOnly")
+    _finish(client, session_id, "astronaut")
+    compare = {"image": base64.b64encode(faces.astronaut).decode(), "verificationSessionId": session_id}
+    assert client.post("/v1/face/compare", compare, format="json").status_code == 200
+    with time_machine.travel(timezone.now() + timedelta(days=7, minutes=5)):
+        result = client.get("/v1/verification/get-session-result", {"verificationSessionId": session_id})
+        assert result.status_code == 404
+        answer = client.post("/v1/face/compare", compare, format="json")
+        assert answer.status_code == 404, answer.content
+        assert answer.json()["error"]["code"] == "not_found"
+
+
 # --- 000 as written: no faceRecognition block, yet a faceId each cycle and compare against the session ------
 
 WEB_SDK_BODY = {  # the 000 document's create-session body, verbatim
