@@ -106,8 +106,10 @@ TEMPLATES = [
 ]
 
 # --- Database -----------------------------------------------------------------
+# Read through setting() like every other value, so DATABASE_URL_FILE names a file holding the URL.
+_DATABASE_URL = str(setting("DATABASE_URL", f"sqlite:///{VAR_DIR / 'liveproof.sqlite3'}"))
 try:
-    DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'liveproof.sqlite3'}")}
+    DATABASES = {"default": env.db_url_config(_DATABASE_URL)}
 except Exception as exc:  # django-environ raises several types for a bad URL
     raise ImproperlyConfigured(f"Setting DATABASE_URL is malformed: {exc}") from exc
 if not str(DATABASES["default"].get("ENGINE", "")).startswith("django.db.backends."):

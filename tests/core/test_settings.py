@@ -139,3 +139,25 @@ def test_each_xdist_worker_gets_its_own_redis_database():
     assert xdist_redis_url("unix:///run/redis.sock", "gw1") == "unix:///run/redis.sock"
     with pytest.raises(ImproperlyConfigured, match="past Redis database 15"):
         xdist_redis_url("redis://127.0.0.1:6379/12", "gw4")
+
+
+def _production_values(expression: str, tmp_path: Path, **files: str) -> subprocess.CompletedProcess[str]:
+    """Print ``expression`` from production settings whose ``<NAME>_FILE`` variables name files holding ``files``."""
+    env = {"SECRET_KEY": "k" * 50}
+    for name, text in files.items():
+        (tmp_path / name).write_text(text + "\n")
+        env[f"{name}_FILE"] = str(tmp_path / name)
+    clean = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG", "DATABASE_URL", "REDIS_URL"}}
+    clean.update(env)
+    code = f"import config.settings.production as s; print({expression})"
+    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=clean, capture_output=True, text=True)
+
+
+def test_database_url_file_names_the_database(tmp_path):
+    result = _production_values(
+        "s.DATABASES['default']['ENGINE'], s.DATABASES['default']['NAME'], s.DATABASES['default']['PASSWORD']",
+        tmp_path,
+        DATABASE_URL="postgres://liveproof:s3cret@db.internal:5432/liveproof",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["django.db.backends.postgresql", "liveproof", "s3cret"]
