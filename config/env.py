@@ -16,15 +16,17 @@ _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
 
-def _strict_bool(name: str, default: Any) -> Any:
+def _strict_bool(raw: str) -> bool:
     """A boolean spelled one of the usual ways; anything else (``DEBUG=maybe``) is malformed, not False."""
-    raw = env.str(name, default=None)
-    if raw is None:
-        return default
     value = raw.strip().lower()
     if value not in _TRUE | _FALSE:
         raise ValueError(f"{raw!r} is not a boolean (use true/false, 1/0, yes/no or on/off)")
     return value in _TRUE
+
+
+def _parse(raw: str, cast: type) -> Any:
+    """A value read from a ``*_FILE``, parsed exactly as the same text in the environment would be."""
+    return _strict_bool(raw) if cast is bool else env.parse_value(raw, cast)
 
 
 def absolute_base_url(name: str, value: str) -> str:
@@ -54,9 +56,10 @@ def setting(name: str, default: Any = None, cast: type = str) -> Any:
     try:
         file_name = env.str(f"{name}_FILE", default="")
         if file_name:
-            return env.parse_value(Path(file_name).read_text().strip(), cast)
+            return _parse(Path(file_name).read_text().strip(), cast)
         if cast is bool:
-            return _strict_bool(name, default)
+            raw = env.str(name, default=None)
+            return default if raw is None else _strict_bool(raw)
         if cast is int:
             return env.int(name, default=default)
         if cast is float:

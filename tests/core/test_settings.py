@@ -161,3 +161,23 @@ def test_database_url_file_names_the_database(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["django.db.backends.postgresql", "liveproof", "s3cret"]
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [("SECURE_SSL_REDIRECT", "maybe"), ("ILIVE_CAPTCHA_ENABLED", "enabled"), ("SECURE_HSTS_PRELOAD", "treu")],
+)
+def test_a_boolean_from_a_file_is_as_strict_as_one_from_the_environment(tmp_path, name, text):
+    from_file = _production_values(f"s.{name}", tmp_path, **{name: text})
+    from_env = _import_settings("config.settings.production", SECRET_KEY="k" * 50, **{name: text})
+    for result in (from_file, from_env):
+        assert result.returncode != 0
+        assert f"Setting {name} is malformed" in result.stderr
+
+
+def test_a_boolean_from_a_file_reads_like_one_from_the_environment(tmp_path):
+    result = _production_values(
+        "s.SECURE_SSL_REDIRECT, s.DEMO_MODE", tmp_path, SECURE_SSL_REDIRECT="Off", DEMO_MODE="YES"
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "True"]
