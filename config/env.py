@@ -38,7 +38,8 @@ def absolute_base_url(name: str, value: str) -> str:
     return value.rstrip("/")
 
 
-_RATE = re.compile(r"^[1-9][0-9]*/[1-9]?[0-9]*[smhd]$")
+# The multiplier, when given, is a positive number: django-ratelimit divides by it (20/0m: ZeroDivisionError).
+_RATE = re.compile(r"^[1-9][0-9]*/([1-9][0-9]*)?[smhd]$")
 
 
 def rate_setting(name: str, default: str) -> str:

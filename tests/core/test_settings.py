@@ -49,6 +49,19 @@ def _import_settings(module: str, **env: str) -> subprocess.CompletedProcess[str
         ({"SECRET_KEY": "x" * 50, "API_AUTH_FAILURES_PER_KEY": "0/10m"}, "API_AUTH_FAILURES_PER_KEY is malformed"),
         ({"SECRET_KEY": "x" * 50, "ADMIN_LOGIN_FAILURES": "0"}, "ADMIN_LOGIN_FAILURES"),
         (
+            {"SECRET_KEY": "x" * 50, "API_AUTH_FAILURES_PER_ADDRESS": "20/0m"},
+            "API_AUTH_FAILURES_PER_ADDRESS is malformed",
+        ),
+        (
+            {"SECRET_KEY": "x" * 50, "SESSION_HANDOFF_TRIES_PER_ADDRESS": "20/00m"},
+            "SESSION_HANDOFF_TRIES_PER_ADDRESS is malformed",
+        ),
+        ({"SECRET_KEY": "x" * 50, "DIRECT_SESSIONS_PER_HOUR": "-1"}, "DIRECT_SESSIONS_PER_HOUR is malformed"),
+        (
+            {"SECRET_KEY": "x" * 50, "ILIVE_CAPTCHA_CHALLENGES_PER_HOUR": "0"},
+            "ILIVE_CAPTCHA_CHALLENGES_PER_HOUR is malformed",
+        ),
+        (
             {"SECRET_KEY": "x" * 50, "CAPTURE_MAX_MESSAGES_PER_SECOND": "5"},
             "CAPTURE_MAX_MESSAGES_PER_SECOND is malformed",
         ),

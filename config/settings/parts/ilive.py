@@ -28,5 +28,7 @@ CORS_ALLOW_CREDENTIALS = False
 
 if not 1_000 <= ILIVE_CAPTCHA_MAX_NUMBER <= 10_000_000:
     raise ImproperlyConfigured("ILIVE_CAPTCHA_MAX_NUMBER must lie in [1000, 10000000]")
+if ILIVE_CAPTCHA_CHALLENGES_PER_HOUR < 1:
+    raise ImproperlyConfigured("Setting ILIVE_CAPTCHA_CHALLENGES_PER_HOUR is malformed: it must be >= 1")
 if not 10 <= ILIVE_CAPTCHA_EXPIRES_SECONDS <= 3600:
     raise ImproperlyConfigured("ILIVE_CAPTCHA_EXPIRES_SECONDS must lie in [10, 3600]")
