@@ -9,6 +9,7 @@ Every value is read here once; malformed values fail at start-up.
 
 from __future__ import annotations
 
+import logging
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -344,11 +345,15 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
 
+# A level name in any case (info, INFO); anything else would only fail later, in django.setup(), without a name.
+LOG_LEVEL = str(setting("LOG_LEVEL", "INFO")).strip().upper()
+if LOG_LEVEL not in logging.getLevelNamesMapping():
+    raise ImproperlyConfigured("Setting LOG_LEVEL is malformed: use DEBUG, INFO, WARNING, ERROR or CRITICAL")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": setting("LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
 }
 
 # --- Per-area settings: each area owns one module in config/settings/parts/ -----------

@@ -74,6 +74,7 @@ def _import_settings(module: str, **env: str) -> subprocess.CompletedProcess[str
         ({"SECRET_KEY": "x" * 50, "CAPTURE_ANALYSIS_THREADS": "0"}, "CAPTURE_ANALYSIS_THREADS is malformed"),
         ({"SECRET_KEY": "x" * 50, "PERIODIC_JOBS_IN_PROCESS": "often"}, "PERIODIC_JOBS_IN_PROCESS is malformed"),
         ({"SECRET_KEY": "x" * 50, "METRICS_TOKEN": "short"}, "METRICS_TOKEN is malformed"),
+        ({"SECRET_KEY": "x" * 50, "LOG_LEVEL": "chatty"}, "LOG_LEVEL is malformed"),
         (
             {"SECRET_KEY": "x" * 50, "PROMETHEUS_MULTIPROC_DIR": "/nonexistent/dir"},
             "PROMETHEUS_MULTIPROC_DIR is malformed",
@@ -194,3 +195,16 @@ def test_a_boolean_from_a_file_reads_like_one_from_the_environment(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["False", "True"]
+
+
+def test_a_lower_case_log_level_configures_logging():
+    code = (
+        "import django, logging, os; os.environ['DJANGO_SETTINGS_MODULE'] = 'config.settings.production';"
+        "django.setup(); print(logging.getLevelName(logging.getLogger().level))"
+    )
+    keep = {"SECRET_KEY", "DEBUG", "DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE"}
+    clean = {k: v for k, v in os.environ.items() if k not in keep}
+    clean.update(SECRET_KEY="k" * 50, LOG_LEVEL="warning")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=clean, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["WARNING"]
