@@ -28,6 +28,8 @@ SECURE_SSL_REDIRECT = setting("SECURE_SSL_REDIRECT", True, bool)
 # Load balancers probe health over plain HTTP inside the network: a redirect would read as "down".
 SECURE_REDIRECT_EXEMPT = [r"^v1/healthz$", r"^v1/readyz$"]
 SECURE_HSTS_SECONDS = setting("SECURE_HSTS_SECONDS", 31_536_000, int)
+if SECURE_HSTS_SECONDS < 0:
+    raise ImproperlyConfigured("Setting SECURE_HSTS_SECONDS is malformed: use 0 (no header) or more seconds")
 SECURE_HSTS_INCLUDE_SUBDOMAINS = setting("SECURE_HSTS_INCLUDE_SUBDOMAINS", True, bool)
 SECURE_HSTS_PRELOAD = setting("SECURE_HSTS_PRELOAD", True, bool)
 STORAGES = {

@@ -75,6 +75,7 @@ def _import_settings(module: str, **env: str) -> subprocess.CompletedProcess[str
         ({"SECRET_KEY": "x" * 50, "PERIODIC_JOBS_IN_PROCESS": "often"}, "PERIODIC_JOBS_IN_PROCESS is malformed"),
         ({"SECRET_KEY": "x" * 50, "METRICS_TOKEN": "short"}, "METRICS_TOKEN is malformed"),
         ({"SECRET_KEY": "x" * 50, "LOG_LEVEL": "chatty"}, "LOG_LEVEL is malformed"),
+        ({"SECRET_KEY": "x" * 50, "SECURE_HSTS_SECONDS": "-1"}, "SECURE_HSTS_SECONDS is malformed"),
         (
             {"SECRET_KEY": "x" * 50, "PROMETHEUS_MULTIPROC_DIR": "/nonexistent/dir"},
             "PROMETHEUS_MULTIPROC_DIR is malformed",
