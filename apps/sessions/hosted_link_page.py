@@ -14,6 +14,7 @@ from apps.core.languages import language_active, language_headers
 from apps.core.ratelimits import client_address
 
 from .hosted_links import LOCALE_PARAM, LinkRefused, hosted_link_open
+from .popups import opener_kept
 
 # Stricter than the site-wide policy: this page shows a message and runs nothing.
 _CSP = {"default-src": [NONE], "script-src": [NONE], "connect-src": [NONE], "form-action": [NONE]}
@@ -23,7 +24,7 @@ def _no_store(response: HttpResponse) -> HttpResponse:
     response["Cache-Control"] = "no-store"
     # The link carries a signature and possibly personal parameters: never leak it onwards.
     response["Referrer-Policy"] = "no-referrer"
-    return response
+    return opener_kept(response)  # a hosted link may be opened as a popup too
 
 
 def _link_locale(request: HttpRequest) -> str | None:

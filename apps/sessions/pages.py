@@ -28,6 +28,7 @@ from .messages import session_result_message
 from .models import Session
 from .page_brand import page_brand
 from .page_texts import page_texts
+from .popups import opener_kept
 from .selectors import session_result_payload
 from .services.admission import ServiceBusyError
 from .services.create import session_create
@@ -77,7 +78,7 @@ def _page(
     response["Cache-Control"] = "no-store"
     # The camera is needed on this origin only.
     response["Permissions-Policy"] = "camera=(self), microphone=(), geolocation=()"
-    return response
+    return opener_kept(response)
 
 
 def _problem(request: HttpRequest, kind: str, status: int, session: Session | None = None) -> HttpResponse:
@@ -210,7 +211,7 @@ def _page_locale(request: HttpRequest, session: Session) -> str | None:
 def _see_other(url: str) -> HttpResponse:
     response = HttpResponseRedirect(url, status=303)  # the answer to a form POST is a GET
     response["Cache-Control"] = "no-store"
-    return response
+    return opener_kept(response)
 
 
 @csrf_exempt  # the page key in the URL is the proof: a form on another site cannot know it
@@ -289,7 +290,7 @@ def direct_session(request: HttpRequest) -> HttpResponse:
         )
     except ServiceBusyError as exc:
         return _busy_page(request, exc)
-    return HttpResponseRedirect(session.session_url)
+    return opener_kept(HttpResponseRedirect(session.session_url))
 
 
 def _busy_page(request: HttpRequest, exc: ServiceBusyError) -> HttpResponse:

@@ -126,3 +126,13 @@ def test_the_selfie_id_pages_accent_style_carries_the_policys_nonce(integrator, 
     response = Client().get("/verif/", {"api_key": publishable, "user_identifier": "u1"})
     nonce = next(s for s in _directives(response["Content-Security-Policy"])["style-src"] if s.startswith("'nonce-"))
     assert f'<style nonce="{nonce[7:-1]}">' in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_the_hosted_pages_keep_their_opener_and_the_rest_does_not(integrator, admin_client, settings):
+    """An integrator's popup must keep window.opener (docs/signing.md); the admin stays same-origin."""
+    pages = _html_pages(integrator, admin_client, settings)
+    for name in ("hosted page", "hosted page problem", "hosted link error", "direct"):
+        assert pages[name]["Cross-Origin-Opener-Policy"] == "unsafe-none", name
+    for name in ("admin login", "admin index", "swagger", "selfie-id page"):
+        assert pages[name]["Cross-Origin-Opener-Policy"] == "same-origin", name
