@@ -25,8 +25,9 @@ CSRF_COOKIE_SECURE = True
 # HTTPS only, by default. Behind a proxy that terminates TLS and redirects itself, set SECURE_SSL_REDIRECT=false
 # (and SECURE_HSTS_SECONDS=0 when the proxy sends Strict-Transport-Security); docs/operations.md.
 SECURE_SSL_REDIRECT = setting("SECURE_SSL_REDIRECT", True, bool)
-# Load balancers probe health over plain HTTP inside the network: a redirect would read as "down".
-SECURE_REDIRECT_EXEMPT = [r"^v1/healthz$", r"^v1/readyz$"]
+# Load balancers probe health, and Prometheus scrapes each web process (its token guards /metrics), over plain
+# HTTP inside the network: a redirect would read as "down".
+SECURE_REDIRECT_EXEMPT = [r"^v1/healthz$", r"^v1/readyz$", r"^metrics$"]
 SECURE_HSTS_SECONDS = setting("SECURE_HSTS_SECONDS", 31_536_000, int)
 if SECURE_HSTS_SECONDS < 0:
     raise ImproperlyConfigured("Setting SECURE_HSTS_SECONDS is malformed: use 0 (no header) or more seconds")

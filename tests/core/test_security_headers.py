@@ -34,7 +34,7 @@ def _production(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, *args], cwd=ROOT, env=clean, capture_output=True, text=True, timeout=120)
 
 
-PRODUCTION_REDIRECT_EXEMPT = [r"^v1/healthz$", r"^v1/readyz$"]  # config/settings/production.py
+PRODUCTION_REDIRECT_EXEMPT = [r"^v1/healthz$", r"^v1/readyz$", r"^metrics$"]  # config/settings/production.py
 
 
 def _directives(policy: str) -> dict[str, list[str]]:
@@ -64,6 +64,17 @@ def test_a_tls_terminating_proxy_can_turn_both_off():
     )
     result = _production("-c", code, SECURE_SSL_REDIRECT="false", SECURE_HSTS_SECONDS="0")
     assert result.stdout.split() == ["False", "0"], result.stderr
+
+
+def test_in_production_prometheus_scrapes_metrics_over_plain_http():
+    code = (
+        "import django; django.setup(); from django.test import Client;"
+        "c = Client(HTTP_HOST='verify.example.com');"
+        "print(c.get('/metrics').status_code, c.get('/metrics', HTTP_AUTHORIZATION='Bearer ' + 'm' * 32).status_code,"
+        " c.get('/admin/login/').status_code)"
+    )
+    result = _production("-c", code, METRICS_TOKEN="m" * 32)
+    assert result.stdout.split() == ["401", "200", "301"], result.stderr
 
 
 def test_in_production_the_socket_may_connect_only_to_the_services_own_wss_origin():
