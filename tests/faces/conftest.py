@@ -152,3 +152,20 @@ def publishable(integrator) -> str:
 
 def new_session_id() -> uuid.UUID:
     return uuid.uuid4()
+
+
+def face_stored(account, embed, image: bytes, *, collection: str = "members", session_id: uuid.UUID | None = None):
+    """``image``'s face put in ``collection`` by a CalculationOnly session: the recognition outcome."""
+    from apps.faces.recognition import face_recognition_apply
+    from apps.verifications.session_config import FaceRecognitionConfig
+
+    e = embed(image)
+    return face_recognition_apply(
+        account=account,
+        config=FaceRecognitionConfig.from_json({"type": "CalculationOnly", "collectionId": collection}),
+        embedding=e.embedding,
+        engine=e.engine,
+        model_version=e.model_version,
+        external_id=None,
+        session_id=session_id or new_session_id(),
+    )

@@ -9,9 +9,7 @@ from django.urls import reverse
 
 from apps.faces.enrolment import USERS_COLLECTION_ID
 from apps.faces.models import FaceCollection, SessionFace
-from apps.faces.recognition import face_recognition_apply
-from apps.verifications.session_config import FaceRecognitionConfig
-from tests.faces.conftest import new_session_id
+from tests.faces.conftest import face_stored, new_session_id
 
 pytestmark = pytest.mark.django_db
 
@@ -19,17 +17,8 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def stored_session(integrator, embed, faces):
     """A session whose face went into the collection "members": its id."""
-    e = embed(faces.astronaut)
     session_id = new_session_id()
-    face_recognition_apply(
-        account=integrator.account,
-        config=FaceRecognitionConfig.from_json({"type": "CalculationOnly", "collectionId": "members"}),
-        embedding=e.embedding,
-        engine=e.engine,
-        model_version=e.model_version,
-        external_id=None,
-        session_id=session_id,
-    )
+    face_stored(integrator.account, embed, faces.astronaut, session_id=session_id)
     return session_id
 
 

@@ -38,20 +38,9 @@ def test_a_photo_too_wide_for_the_engine_but_small_in_bytes_is_scaled_down_for_c
 def test_a_photo_too_wide_for_the_engine_but_small_in_bytes_is_scaled_down_for_identify(
     integrator, faces, wide_plain_photo, embed
 ):
-    from apps.faces.recognition import face_recognition_apply
-    from apps.verifications.session_config import FaceRecognitionConfig
-    from tests.faces.conftest import new_session_id
+    from tests.faces.conftest import face_stored
 
-    e = embed(faces.astronaut)
-    outcome = face_recognition_apply(
-        account=integrator.account,
-        config=FaceRecognitionConfig.from_json({"type": "CalculationOnly", "collectionId": "members"}),
-        embedding=e.embedding,
-        engine=e.engine,
-        model_version=e.model_version,
-        external_id=None,
-        session_id=new_session_id(),
-    )
+    outcome = face_stored(integrator.account, embed, faces.astronaut)
     body = {"collectionId": "members", "image": b64(wide_plain_photo)}
     response = integrator.client.post("/v1/face/identify", body, format="json")
     assert response.status_code == 200, response.content
