@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 
 from apps.accounts.authentication import request_account
 from apps.accounts.models import Account
+from apps.core.fields import StrictSerializer
 from apps.core.patterns import HTTP_URL_PATTERN
 from apps.core.schema import ERROR_RESPONSES
 
@@ -72,13 +73,14 @@ class _OriginListField(serializers.JSONField):
     """Checked entry by entry by allowed_redirect_origins_set, so each error names its index."""
 
 
-class SecuritySettingsSerializer(serializers.Serializer):
+class SecuritySettingsSerializer(StrictSerializer):
     # What validate() refuses, for the OpenAPI schema: a nonce with expiration turned off.
     schema_extra = {
+        **StrictSerializer.schema_extra,
         "not": {
             "required": ["enableNonce", "expirationEnabled"],
             "properties": {"enableNonce": {"enum": [True]}, "expirationEnabled": {"enum": [False]}},
-        }
+        },
     }
 
     enableNonce = StrictBooleanField(required=False, default=False)
@@ -101,7 +103,7 @@ _DEFAULT_SECURITY: dict[str, Any] = {
 
 
 class SignatureCreateView(APIView):
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictSerializer):
         class Meta:
             ref_name = "SignatureCreate"  # a unique OpenAPI component name
 
@@ -159,7 +161,7 @@ class SignatureCreateView(APIView):
 
 
 class SignatureValidateView(APIView):
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictSerializer):
         class Meta:
             ref_name = "SignatureValidate"  # a unique OpenAPI component name
 

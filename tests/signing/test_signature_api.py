@@ -229,3 +229,23 @@ def test_what_create_signs_fits_what_a_link_and_validate_accept(integrator):
     # One that would no longer fit once signed is refused here, not by the link that cannot be opened.
     too_long = create(integrator, {"queryString": "a=" + "x" * 7950})
     assert too_long.status_code == 400 and "8000" in too_long.json()["error"]["fields"]["queryString"][0]
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"queryString": "a=1", "securitySetings": {"enableNonce": True}}, "securitySetings"),
+        ({"queryString": "a=1", "securitySettings": {"expirationInSecond": 60}}, "securitySettings.expirationInSecond"),
+    ],
+)
+def test_a_misspelt_field_is_refused_not_ignored(integrator, body, field):
+    """A typo would otherwise sign a link with the defaults (one day, no nonce) without a word."""
+    response = create(integrator, body)
+    assert response.status_code == 400 and field in response.json()["error"]["fields"], response.json()
+    assert validate(integrator, "a=1").status_code == 200  # validate's own body is checked the same way
+    assert (
+        integrator.client.post(
+            "/v1/signature/validate", {"queryString": "a=1", "query": "x"}, format="json"
+        ).status_code
+        == 400
+    )
