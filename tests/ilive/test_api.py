@@ -153,7 +153,9 @@ def test_the_token_is_required_and_a_bad_id_is_a_json_404(ilive):
 
 @pytest.mark.slow
 def test_photo_is_202_while_processing_then_a_480x600_jpeg(ilive):
-    created = managed(ilive).json()
+    # Passive: an active session draws its challenges at random, and for some orders the engine refuses the
+    # synthetic live clip (issue 11's refusal rate), which made this photo test fail now and then.
+    created = managed(ilive, PASSIVE_BODY).json()
     url = f"/api/v1/session/{created['session_id']}/photo"
     waiting = APIClient().get(url, {"token": created["token"]})
     assert waiting.status_code == 202 and waiting.json()["status"] == "created"
