@@ -11,17 +11,18 @@ from django.core.exceptions import ImproperlyConfigured
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _import_settings(module: str, **env: str) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG", "DATABASE_URL", "REDIS_URL"}}
+_SERVICES = {"SECRET_KEY", "DEBUG", "DATABASE_URL", "REDIS_URL"}
+
+
+def _python(code: str, drop: set[str] = _SERVICES, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run ``code`` in a fresh interpreter whose environment lacks ``drop`` and has ``env``."""
+    clean = {k: v for k, v in os.environ.items() if k not in drop}
     clean.update(env)
-    return subprocess.run(
-        [sys.executable, "-c", f"import importlib; importlib.import_module({module!r})"],
-        cwd=ROOT,
-        env=clean,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=clean, capture_output=True, text=True, timeout=60)
+
+
+def _import_settings(module: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return _python(f"import importlib; importlib.import_module({module!r})", **env)
 
 
 @pytest.mark.parametrize(
@@ -101,8 +102,7 @@ def test_the_embedded_default_needs_no_environment():
         "assert s.PERIODIC_JOBS_IN_PROCESS;"
         "assert s.CHANNEL_LAYERS['default']['BACKEND'].endswith('InMemoryChannelLayer')"
     )
-    clean = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=clean, capture_output=True, text=True)
+    result = _python(code, drop={"DATABASE_URL", "REDIS_URL"})
     assert result.returncode == 0, result.stderr
 
 
@@ -114,8 +114,7 @@ def test_the_embedded_cache_keeps_the_captures_of_many_sessions():
         "[cache.set(f'capture:state:{i}', 'x', 60) for i in range(5000)];"
         "assert cache.get('capture:state:0') == 'x', 'culled'"
     )
-    clean = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE"}}
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=clean, capture_output=True, text=True)
+    result = _python(code, drop={"DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE"})
     assert result.returncode == 0, result.stderr
 
 
@@ -126,8 +125,9 @@ def test_database_and_redis_urls_switch_to_postgres_and_redis():
         "assert not s.CELERY_TASK_ALWAYS_EAGER and s.CELERY_BROKER_URL.startswith('redis://');"
         "assert s.CHANNEL_LAYERS['default']['BACKEND'] == 'channels_redis.core.RedisChannelLayer'"
     )
-    env = dict(os.environ, DATABASE_URL="postgres://u@127.0.0.1:5432/db", REDIS_URL="redis://127.0.0.1:6379/0")
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
+    result = _python(
+        code, drop=set(), DATABASE_URL="postgres://u@127.0.0.1:5432/db", REDIS_URL="redis://127.0.0.1:6379/0"
+    )
     assert result.returncode == 0, result.stderr
 
 
@@ -136,10 +136,8 @@ def test_production_defaults_send_webhooks_over_https_only_with_a_10_second_time
         "import config.settings.production as s;"
         "print(s.ALLOW_HTTP_OUTBOUND, s.WEBHOOK_TIMEOUT_SECONDS, s.WEBHOOK_ALLOW_LOOPBACK)"
     )
-    keep = {"DATABASE_URL", "REDIS_URL", "ALLOW_HTTP_OUTBOUND", "WEBHOOK_TIMEOUT_SECONDS", "WEBHOOK_ALLOW_LOOPBACK"}
-    clean = {k: v for k, v in os.environ.items() if k not in keep}
-    clean.update(SECRET_KEY="k" * 50, DEBUG="false")
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=clean, capture_output=True, text=True)
+    drop = {"DATABASE_URL", "REDIS_URL", "ALLOW_HTTP_OUTBOUND", "WEBHOOK_TIMEOUT_SECONDS", "WEBHOOK_ALLOW_LOOPBACK"}
+    result = _python(code, drop=drop, SECRET_KEY="k" * 50, DEBUG="false")
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["False", "10.0", "False"]
 
@@ -162,10 +160,7 @@ def _production_values(expression: str, tmp_path: Path, **files: str) -> subproc
     for name, text in files.items():
         (tmp_path / name).write_text(text + "\n")
         env[f"{name}_FILE"] = str(tmp_path / name)
-    clean = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG", "DATABASE_URL", "REDIS_URL"}}
-    clean.update(env)
-    code = f"import config.settings.production as s; print({expression})"
-    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=clean, capture_output=True, text=True)
+    return _python(f"import config.settings.production as s; print({expression})", **env)
 
 
 def test_database_url_file_names_the_database(tmp_path):
@@ -203,9 +198,6 @@ def test_a_lower_case_log_level_configures_logging():
         "import django, logging, os; os.environ['DJANGO_SETTINGS_MODULE'] = 'config.settings.production';"
         "django.setup(); print(logging.getLevelName(logging.getLogger().level))"
     )
-    keep = {"SECRET_KEY", "DEBUG", "DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE"}
-    clean = {k: v for k, v in os.environ.items() if k not in keep}
-    clean.update(SECRET_KEY="k" * 50, LOG_LEVEL="warning")
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=clean, capture_output=True, text=True)
+    result = _python(code, drop=_SERVICES | {"DJANGO_SETTINGS_MODULE"}, SECRET_KEY="k" * 50, LOG_LEVEL="warning")
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["WARNING"]

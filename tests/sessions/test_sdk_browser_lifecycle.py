@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -81,24 +82,29 @@ def short_token_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ob
         yield service
 
 
-def _site(sdk_service, host: str = "localhost") -> Integrator:
+@contextmanager
+def _page(sdk_service, sdk_driver, camera: str, host: str = "localhost", sockets=None) -> Iterator[object]:
+    """The integrator's page on ``host``, loaded in Chromium with ``camera``; ``sockets`` routes its capture
+    sockets (set before the page's script runs: Playwright replaces the page's WebSocket, which the page then
+    wraps). The browser and the integrator's server are closed on the way out."""
     integrator = Integrator({"/": LIFECYCLE_PAGE.format(base=sdk_service.base)}, {}, host)
     allow(sdk_service, integrator.origin)
-    return integrator
-
-
-def _opened(browser, integrator: Integrator, sockets=None):
-    """The integrator's page, loaded; ``sockets`` routes its capture sockets (set before the page's script runs:
-    Playwright replaces the page's WebSocket, which the page then wraps)."""
-    page = browser.new_page()
-    if sockets is not None:
-        page.route_web_socket("**/ws/v1/sessions/**", sockets)
-    page.goto(f"{integrator.origin}/")
-    for _ in range(100):
-        if page.evaluate("window.ready === true"):
-            return page
-        page.wait_for_timeout(100)
-    raise AssertionError("the integrator's page did not load the SDK")
+    browser = launch(sdk_driver, camera, hosts=() if host == "localhost" else (host,))
+    try:
+        page = browser.new_page()
+        if sockets is not None:
+            page.route_web_socket("**/ws/v1/sessions/**", sockets)
+        page.goto(f"{integrator.origin}/")
+        for _ in range(100):
+            if page.evaluate("window.ready === true"):
+                break
+            page.wait_for_timeout(100)
+        else:
+            raise AssertionError("the integrator's page did not load the SDK")
+        yield page
+    finally:
+        browser.close()
+        integrator.close()
 
 
 def _eventually(page, script: str, expected: object, seconds: float = 10) -> object:
@@ -115,10 +121,7 @@ def test_stop_turns_off_the_camera_watch_opened_itself_and_never_the_apps_own(sd
     from playwright.sync_api import expect
 
     created = api(sdk_service, "POST", "/v1/verification/create-session", PASSIVE)
-    integrator = _site(sdk_service)
-    browser = launch(sdk_driver, sdk_camera["live"])
-    try:
-        page = _opened(browser, integrator)
+    with _page(sdk_service, sdk_driver, sdk_camera["live"]) as page:
         page.evaluate(f"start({json.dumps(created['sessionToken'])})")  # no video: the SDK opens the camera
         expect(page.locator("#completed")).not_to_be_empty(timeout=90_000)
         page.evaluate("watcher.stop()")  # as VerifyVerifier's unmount does
@@ -138,15 +141,10 @@ def test_stop_turns_off_the_camera_watch_opened_itself_and_never_the_apps_own(sd
         )
         page.wait_for_timeout(500)
         assert page.evaluate("liveTracks()") == 1
-    finally:
-        browser.close()
-        integrator.close()
 
 
 def test_stop_while_watch_waits_to_reconnect_opens_no_socket_again(sdk_service, sdk_camera, sdk_driver):
     created = api(sdk_service, "POST", "/v1/verification/create-session", PASSIVE)
-    integrator = _site(sdk_service)
-    browser = launch(sdk_driver, sdk_camera["live"])
     sockets = []
 
     def route(ws) -> None:
@@ -156,17 +154,13 @@ def test_stop_while_watch_waits_to_reconnect_opens_no_socket_again(sdk_service, 
         else:
             ws.connect_to_server()
 
-    try:
-        page = _opened(browser, integrator, route)
+    with _page(sdk_service, sdk_driver, sdk_camera["live"], sockets=route) as page:
         page.evaluate("window.stopAfterClose = true")
         page.evaluate(f"start({json.dumps(created['sessionToken'])})")
         page.wait_for_timeout(4000)  # the first reconnect would have come after 0.8 s
         assert len(sockets) == 1, "a stopped watcher connected again"
         assert session_status(sdk_service, created["verificationSessionId"]) == "created"  # its token unspent
         assert page.text_content("#errors") == "" and page.text_content("#completed") == ""
-    finally:
-        browser.close()
-        integrator.close()
 
 
 def test_watch_outside_a_secure_context_reports_a_missing_camera_and_throws_nothing(
@@ -175,28 +169,20 @@ def test_watch_outside_a_secure_context_reports_a_missing_camera_and_throws_noth
     from playwright.sync_api import expect
 
     created = api(sdk_service, "POST", "/v1/verification/create-session", PASSIVE)
-    integrator = _site(sdk_service, host="shop.test")  # http://shop.test: no navigator.mediaDevices
-    browser = launch(sdk_driver, sdk_camera["live"], hosts=("shop.test",))
-    try:
-        page = _opened(browser, integrator)
+    # http://shop.test: no navigator.mediaDevices
+    with _page(sdk_service, sdk_driver, sdk_camera["live"], host="shop.test") as page:
         assert page.evaluate("isSecureContext") is False
         thrown = page.evaluate("(token) => { try { start(token); return null; } catch (e) { return String(e); } }",
                                created["sessionToken"])  # fmt: skip
         assert thrown is None
         expect(page.locator("#errors")).to_have_text("camera:cameraMissing\n", timeout=10_000)
-    finally:
-        browser.close()
-        integrator.close()
 
 
 def test_a_refused_token_is_reported_once(sdk_service, sdk_camera, sdk_driver):
     from playwright.sync_api import expect
 
     created = api(sdk_service, "POST", "/v1/verification/create-session", PASSIVE)
-    integrator = _site(sdk_service)
-    browser = launch(sdk_driver, sdk_camera["live"])
-    try:
-        page = _opened(browser, integrator)
+    with _page(sdk_service, sdk_driver, sdk_camera["live"]) as page:
         # Another socket spends the token first: the watcher's gets the error tokenUsed, then close 4409.
         url = f"{sdk_service.base.replace('http', 'ws')}/ws/v1/sessions/{created['verificationSessionId']}/"
         page.evaluate(
@@ -212,9 +198,6 @@ def test_a_refused_token_is_reported_once(sdk_service, sdk_camera, sdk_driver):
         expect(errors).not_to_be_empty(timeout=15_000)
         page.wait_for_timeout(1500)  # the close comes after the error message
         assert page.text_content("#errors") == "socket:tokenUsed\n"
-    finally:
-        browser.close()
-        integrator.close()
 
 
 def test_watch_reports_an_expired_session_as_the_embedded_page_does_not_as_a_failed_verification(
@@ -224,19 +207,13 @@ def test_watch_reports_an_expired_session_as_the_embedded_page_does_not_as_a_fai
 
     created = api(sdk_service, "POST", "/v1/verification/create-session", PASSIVE)
     session_expire_by_time(sdk_service, created["verificationSessionId"])
-    integrator = _site(sdk_service)
-    browser = launch(sdk_driver, sdk_camera["live"])
-    try:
-        page = _opened(browser, integrator)
+    with _page(sdk_service, sdk_driver, sdk_camera["live"]) as page:
         page.evaluate(f"start({json.dumps(created['sessionToken'])})")
         expect(page.locator("#errors")).not_to_be_empty(timeout=15_000)
         page.wait_for_timeout(1500)  # the close 4410 comes after the result
         assert page.text_content("#errors") == "session:sessionExpired\n"
         assert page.text_content("#completed") == ""
         assert _eventually(page, "liveTracks()", 0) == 0  # stopped: its camera is off
-    finally:
-        browser.close()
-        integrator.close()
 
 
 def test_an_expired_access_token_is_reported_by_mount_and_watch(short_token_service, sdk_camera, sdk_driver):
@@ -245,10 +222,7 @@ def test_an_expired_access_token_is_reported_by_mount_and_watch(short_token_serv
     service = short_token_service
     live, lapsed, watched = (api(service, "POST", "/v1/verification/create-session", PASSIVE) for _ in range(3))
     session_expire_by_time(service, lapsed["verificationSessionId"])
-    integrator = _site(service)
-    browser = launch(sdk_driver, sdk_camera["live"])
-    try:
-        page = _opened(browser, integrator)
+    with _page(service, sdk_driver, sdk_camera["live"]) as page:
         page.wait_for_timeout(4000)  # every token has expired (3 s)
         errors = page.locator("#errors")
         embed = "([id, token]) => embed(id, token)"
@@ -264,6 +238,3 @@ def test_an_expired_access_token_is_reported_by_mount_and_watch(short_token_serv
         page.wait_for_timeout(1500)  # the close 4401 comes after the error message
         assert page.text_content("#errors") == "socket:tokenExpired\n"
         assert page.text_content("#completed") == ""
-    finally:
-        browser.close()
-        integrator.close()
