@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, path, re_path
 
-from apps.sessions.consumers import UnknownPathConsumer
+from apps.sessions.socket_base import UnknownPathConsumer
 
 from .consumers import IliveSessionConsumer
 

@@ -13,13 +13,10 @@ import asyncio
 import json
 import time
 from collections import deque
-from collections.abc import Coroutine, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from apps.core.metrics import rate_limit_refused
@@ -27,7 +24,7 @@ from apps.core.parsers import json_problem
 from apps.core.timestamps import utc_timestamp
 
 from . import tasks
-from .events import ChannelEvent, ErrorMessage, FeedbackMessage, TokenMessage, WatchMessage, session_group
+from .events import ChannelEvent, FeedbackMessage, TokenMessage, WatchMessage, session_group
 from .frame_timing import frame_marks_observe_delivered
 from .messages import session_result_message, session_state_message
 from .models import Session
@@ -37,6 +34,7 @@ from .services.connect import ConnectRefusedError, session_connect
 from .services.devices import device_seen_from_scope
 from .services.frames import frame_encode
 from .services.lifecycle import session_cancel, session_expire, session_retry
+from .socket_base import SocketBase
 from .state_store import capture_record_get
 from .tokens import session_token_issue
 from .web_analysis import frame_analyse_here
@@ -45,7 +43,7 @@ MAX_TEXT_BYTES = 8192
 JPEG_MAGIC = b"\xff\xd8\xff"
 
 
-class SessionConsumer(AsyncWebsocketConsumer):
+class SessionConsumer(SocketBase):
     async def connect(self) -> None:
         self.session_id = str(self.scope["url_route"]["kwargs"]["session_id"])
         self.authenticated = False
@@ -79,15 +77,6 @@ class SessionConsumer(AsyncWebsocketConsumer):
         self.auth_deadline.cancel()
         if self.authenticated:
             await self.channel_layer.group_discard(session_group(self.session_id), self.channel_name)
-
-    async def dispatch(self, message: dict[str, Any]) -> None:
-        # Channels' dispatch first closes stale database connections, a hop to the sync thread for every
-        # message (every frame); this consumer reaches the database only through database_sync_to_async,
-        # which closes them in the thread that uses them.
-        handler = getattr(self, get_handler_name(message), None)
-        if handler is None:
-            raise ValueError(f"No handler for message type {message['type']}")
-        await handler(message)
 
     # --- client -> server -----------------------------------------------------------------
 
@@ -224,8 +213,8 @@ class SessionConsumer(AsyncWebsocketConsumer):
         await self._send(session_state_message(session=session, resume_token=resume))
         self.resume_at = time.time()
         await self._announce(session)
-        if session.is_finished and not (self.watch and await self._watch_start()):
-            await self._close(CloseCode.SESSION_FINISHED)
+        if session.is_finished:
+            await self._finished()
 
     async def _adopt(self, session: Session) -> None:
         self.status = session.status
@@ -277,6 +266,12 @@ class SessionConsumer(AsyncWebsocketConsumer):
             await self._send(message)
 
     # --- continuous checks (the SDK's headless mode) ---------------------------------------------
+
+    async def _finished(self) -> None:
+        """The session has its final result: a watching socket of a passed session within its check window
+        takes samples; any other socket closes 4410 (docs/websocket.md)."""
+        if not (self.watch and await self._watch_start()):
+            await self._close(CloseCode.SESSION_FINISHED)
 
     async def _watch_start(self) -> bool:
         """Start taking samples when the session passed and its check window is open."""
@@ -357,44 +352,10 @@ class SessionConsumer(AsyncWebsocketConsumer):
             self.gen = None
             self.status = Session.Status.IN_PROGRESS if message["verdict"] == "retry" else Session.Status.COMPLETED
         await self._send(message)
-        if message.get("type") == "result" and message["verdict"] == "pass" and self.watch and not self.watch_until:
-            await self._watch_start()
+        if message.get("type") == "result" and message["verdict"] != "retry" and not self.watch_until:
+            await self._finished()
 
     async def capture_takeover(self, event: dict[str, Any]) -> None:
         if event.get("channel") != self.channel_name:
             await self._error("superseded", "Another connection took over this session.")
             await self._close(CloseCode.SUPERSEDED)
-
-    # --- helpers ----------------------------------------------------------------------------
-
-    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.ensure_future(coro)
-        self.pending.add(task)
-        task.add_done_callback(self.pending.discard)
-
-    async def _send(self, message: Mapping[str, object]) -> None:
-        if not self.closed:
-            await self.send(text_data=json.dumps(message))
-
-    async def _error(self, code: str, message: str) -> None:
-        error: ErrorMessage = {"type": "error", "code": code, "message": message}
-        await self._send(error)
-
-    async def _refuse(self, code: str, message: str) -> None:
-        await self._error(code, message)
-        await self._close(CloseCode.UNAUTHENTICATED)
-
-    async def _close(self, code: CloseCode) -> None:
-        if not self.closed:
-            self.closed = True
-            await self.close(code=int(code))  # a plain int: autobahn (daphne) refuses int subclasses
-
-
-class UnknownPathConsumer(AsyncWebsocketConsumer):
-    """Any other WebSocket path: a documented close instead of a routing exception."""
-
-    async def connect(self) -> None:
-        await self.accept()
-        error: ErrorMessage = {"type": "error", "code": "unknownSession", "message": "No such socket path."}
-        await self.send(text_data=json.dumps(error))
-        await self.close(code=int(CloseCode.UNKNOWN_SESSION))

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from django.urls import URLPattern, path, re_path
 
-from .consumers import SessionConsumer, UnknownPathConsumer
+from .consumers import SessionConsumer
+from .socket_base import UnknownPathConsumer
 
 # django-stubs type path()'s view as an HTTP view only; Channels routes ASGI applications with it.
 websocket_urlpatterns: list[URLPattern] = [

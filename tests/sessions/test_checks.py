@@ -146,6 +146,22 @@ async def test_a_socket_that_does_not_watch_is_closed_once_the_session_is_finish
     assert "watch" not in [m["type"] for m in messages]
 
 
+@pytest.mark.parametrize("watch", [True, False])
+async def test_a_socket_whose_session_ends_unpassed_gets_the_result_then_close_4410(integrator, watch):
+    """docs/websocket.md: a failed, expired or cancelled session is closed with 4410, a watching socket too
+    (it has no face to watch); before, the socket stayed open after the result, waiting for nothing."""
+    session = await _account_session(integrator.account, [SITE])
+    socket, connected = await _connect(session.id, SITE)
+    assert connected
+    await socket.send_json_to({"type": "auth", "token": session_token_issue(session_id=session.id), "watch": watch})
+    await receive_until(socket, "state", timeout=10)
+    await socket.send_json_to({"type": "cancel"})
+    messages, code = await closed_with(socket, timeout=10)
+    assert (messages[-1]["type"], messages[-1]["reasons"]) == ("result", ["cancelled"])
+    assert code == CloseCode.SESSION_FINISHED
+    assert "watch" not in [m["type"] for m in messages]
+
+
 async def test_an_error_answer_to_a_sample_frees_the_slot_for_the_next_one(integrator):
     """A sample answered with an error (here noEnrolledFace: the session kept no face) is answered: the next
     sample after the minimum interval is checked too, not dropped for 5 s as if the answer were still due."""

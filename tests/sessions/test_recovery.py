@@ -20,7 +20,8 @@ from django.test import Client
 
 from apps.sessions import services, tasks
 from apps.sessions.models import Session
-from apps.sessions.services import frames, verdict
+from apps.sessions.protocol import CloseCode
+from apps.sessions.services import frames, recovery, verdict
 from apps.sessions.session_locks import LOCK_TTL_SECONDS, session_lock, session_lock_held
 from apps.sessions.state_store import capture_record_get
 from apps.sessions.tokens import page_key_create, session_token_issue
@@ -29,7 +30,7 @@ from tests.face_engine.synth_capture import passive_clip
 
 from . import real_captures
 from .conftest import make_session
-from .socket_helpers import authed_socket, receive_until
+from .socket_helpers import authed_socket, closed_with
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -146,13 +147,13 @@ async def test_a_verdict_stored_by_a_worker_killed_before_publishing_reaches_the
     time.sleep(2.1)  # past the grace a live worker gets to publish its own result
     await database_sync_to_async(tasks.sessions_recover)()
 
-    # ... and the sweep publishes it to the open socket and drops the face crops.
-    messages = await receive_until(socket, "result", timeout=5)
+    # ... and the sweep publishes it to the open socket (which then closes: the session is finished) and
+    # drops the face crops.
+    messages, code = await closed_with(socket)
     assert messages[-1]["verdict"] == "pass" and messages[-1]["redirectUrl"] is None
+    assert code == CloseCode.SESSION_FINISHED
     assert await database_sync_to_async(capture_record_get)(session_id=str(session.id)) is None
-    await database_sync_to_async(tasks.sessions_recover)()
-    assert await socket.receive_nothing(timeout=0.5)  # published once
-    await socket.disconnect()
+    assert await database_sync_to_async(recovery.sessions_results_announce)() == 0  # published once
 
 
 _HOLDER = """

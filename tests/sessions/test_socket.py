@@ -8,10 +8,11 @@ from celery.signals import task_prerun
 from channels.db import database_sync_to_async as sync_to_async  # closes its DB connection after use
 
 from apps.sessions.models import Session
+from apps.sessions.protocol import CloseCode
 from apps.sessions.tokens import session_token_issue
 
 from .conftest import BALANCED, make_session
-from .socket_helpers import authed_socket, reply_after_late_frames, stream_until
+from .socket_helpers import authed_socket, closed_with, reply_after_late_frames, stream_until
 from .synthetic_clips import ScriptedUser, empty_room, frozen_still, photo_attack
 
 # Every frame is a synthetic webcam frame of a real face, analysed by the real engine (eager Celery, in process).
@@ -115,6 +116,8 @@ async def test_a_retry_verdict_offers_another_attempt_on_the_same_socket(integra
     await socket.send_json_to({"type": "retry"})
     state = await reply_after_late_frames(socket)  # frames sent before the verdict was seen may still be answered
     assert state["type"] == "state" and state["status"] == "in_progress" and state["attempt"] == 2
+    await socket.send_json_to({"type": "retry"})  # none is waiting: the attempt under way goes on
+    assert (await reply_after_late_frames(socket))["code"] == "retryNotAllowed"
     second = (await _capture(socket))[-1]
     assert second["verdict"] == "pass", second
     stored = await _get(session.id)
@@ -130,9 +133,8 @@ async def test_a_retry_verdict_offers_another_attempt_on_the_same_socket(integra
         assert len(series["t"]) >= 20 and {"yaw_ratio", "eye_open", "mouth_open"} <= set(series)
         assert attempt["frames"] == len(frames) >= len(series["t"]) and attempt["thumbnails"] >= 1
         assert attempt["scores"] and attempt["timeline"]["parallax"]["t"]
-    await socket.send_json_to({"type": "retry"})
-    assert (await reply_after_late_frames(socket))["code"] == "retryNotAllowed"
-    await socket.disconnect()
+    _, code = await closed_with(socket)  # the session is finished: the socket closes after the result
+    assert code == CloseCode.SESSION_FINISHED
 
 
 async def test_a_missed_challenge_is_asked_again_as_a_fresh_one_and_the_session_can_still_pass(integrator):

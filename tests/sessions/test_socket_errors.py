@@ -183,15 +183,14 @@ async def test_non_jpeg_bytes_get_an_error_and_the_capture_goes_on(integrator):
 
 
 @pytest.mark.slow
-async def test_frames_after_completion_are_ignored_with_an_error(integrator):
+async def test_the_socket_closes_4410_after_completion_and_the_result_stands(integrator):
     session = await _session(integrator)
     socket, _ = await authed_socket(session.id, session_token_issue(session_id=session.id))
     assert (await _capture(socket))[-1]["verdict"] == "pass"
-    await socket.send_to(bytes_data=LIVE)
-    assert (await socket.receive_json_from())["code"] == "notCapturing"
+    _, code = await closed_with(socket)  # no frame after the result can reach the finished session
+    assert code == CloseCode.SESSION_FINISHED
     stored = await sync_to_async(Session.objects.get)(id=session.id)
     assert stored.status == "completed" and stored.verification_result == "Pass"
-    await socket.disconnect()
 
 
 async def test_a_client_faster_than_the_frame_rate_is_throttled_then_closed(integrator, analysed, settings):
