@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from celery import Celery
-from celery.signals import worker_process_init
+from celery.signals import task_postrun, worker_process_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
 
@@ -39,3 +39,12 @@ def _load_face_models(**_: object) -> None:
         from apps.core.engine import engine_load_in_background
 
         engine_load_in_background()
+
+
+@task_postrun.connect
+def _periodic_job_finished(sender: object = None, state: str | None = None, retval: object = None, **_: object) -> None:
+    """Each periodic job's last finish and error, for the operator (the admin's periodic jobs)."""
+    from apps.core.periodic import periodic_task_finished
+
+    name = getattr(sender, "name", "")
+    periodic_task_finished(task_name=name, failed="" if state == "SUCCESS" else f"{state}: {retval!r}")

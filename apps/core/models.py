@@ -6,7 +6,7 @@ from django.db import models
 
 
 class PeriodicJobRun(models.Model):
-    """One periodic job (a ``CELERY_BEAT_SCHEDULE`` entry) as run by the in-process scheduler.
+    """One periodic job (a ``CELERY_BEAT_SCHEDULE`` entry): its schedule, claimed by scheduler or beat; its last run.
 
     Every process that runs the scheduler claims a run with one conditional UPDATE
     of ``next_run_at``, so the job starts at most once per interval however many

@@ -92,6 +92,15 @@ def periodic_job_run(*, job: PeriodicJob) -> Any:
         PeriodicJobRun.objects.filter(name=job.name).update(last_finished_at=timezone.now(), last_error=error)
 
 
+def periodic_task_finished(*, task_name: str, failed: str = "") -> None:
+    """Record the end of a periodic job's task run by a Celery worker (``config/celery.py``'s ``task_postrun``):
+    the beat only sends jobs, so without this nothing showed that a purge stopped running (no worker for its
+    queue, or a task failing every time). Any run of the task counts, whoever sent it: it did the job's work."""
+    names = [name for name, entry in settings.CELERY_BEAT_SCHEDULE.items() if entry["task"] == task_name]
+    if names:
+        PeriodicJobRun.objects.filter(name__in=names).update(last_finished_at=timezone.now(), last_error=failed[:500])
+
+
 def periodic_jobs_run_due(*, now: datetime | None = None) -> list[str]:
     """Run every job whose interval has passed and that no other process claimed; returns their names."""
     ran = []
