@@ -85,48 +85,72 @@ def capture_blobs_forget(*, session_id: str) -> None:
 
 
 def capture_record_delete(*, session_id: str) -> None:
-    """Forget the session's capture: its state, its JPEGs (best frame, face crops), every key-frame embedding."""
+    """Forget the session's capture: its state, its JPEGs (best frame, face crops), every key-frame embedding
+    and every key-frame crop still waiting for the key-frame worker."""
     capture_blobs_forget(session_id=session_id)
     # The state first, then the slots: a key-frame worker storing an embedding meanwhile either took its slot
     # before the state went (so the count read below includes it) or finds the state gone and deletes its own.
     cache.delete(_state_key(session_id))
-    cache.delete_many(_key_embedding_keys(session_id))
+    cache.delete_many(_slot_keys(session_id, _EMBEDDINGS) + _slot_keys(session_id, _CROPS))
 
 
-def _key_count_key(session_id: str) -> str:
-    return f"capture:keyemb:{session_id}:n"
+_EMBEDDINGS = "keyemb"  # key-frame embeddings, computed by the key-frame worker
+_CROPS = "keycrop"  # key-frame face crops waiting for it (its queue's messages carry only their slot)
 
 
-def _key_embedding_keys(session_id: str) -> list[str]:
-    """Every key-embedding slot of the session (all attempts), and the counter itself."""
-    count = int(cache.get(_key_count_key(session_id)) or 0)
-    slots = [f"capture:keyemb:{session_id}:{n}" for n in range(1, count + 1)]
-    return [*slots, _key_count_key(session_id)]
+def _slot_key(session_id: str, kind: str, slot: int | str) -> str:
+    return f"capture:{kind}:{session_id}:{slot}"
+
+
+def _slot_keys(session_id: str, kind: str) -> list[str]:
+    """Every slot of ``kind`` the session has taken (all attempts), and the counter itself."""
+    count = int(cache.get(_slot_key(session_id, kind, "n")) or 0)
+    slots = [_slot_key(session_id, kind, n) for n in range(1, count + 1)]
+    return [*slots, _slot_key(session_id, kind, "n")]
+
+
+def _slot_put(*, session_id: str, kind: str, value: Any, timeout: int) -> int | None:
+    """Store ``value`` in the session's next numbered slot of ``kind``; its number, or None once the session has
+    ended. ``incr`` is atomic in Redis and locmem, so ``capture_record_delete`` can find and remove them all."""
+    counter = _slot_key(session_id, kind, "n")
+    cache.add(counter, 0, timeout=_STATE_TIMEOUT)
+    try:
+        slot = int(cache.incr(counter))
+    except ValueError:  # the counter was deleted in between: the session has ended
+        return None
+    cache.set(_slot_key(session_id, kind, slot), value, timeout=timeout)
+    if cache.get(_state_key(session_id)) is None:
+        # The session ended meanwhile: nobody will read it, and it is biometric.
+        cache.delete_many([_slot_key(session_id, kind, slot), counter])
+        return None
+    return slot
 
 
 def key_embedding_put(*, session_id: str, gen: str, t: float, value: dict[str, Any] | None) -> None:
-    """A key frame's embedding as computed by the key-frame worker (None: no face found in it).
+    """A key frame's embedding as computed by the key-frame worker (None: no face found in it)."""
+    entry = json.dumps({"gen": gen, "t": t, "value": value})
+    _slot_put(session_id=session_id, kind=_EMBEDDINGS, value=entry, timeout=_STATE_TIMEOUT)
 
-    Each one takes the next numbered slot of the session (``incr`` is atomic in Redis and
-    locmem), so ``capture_record_delete`` can find and remove them all when the session ends.
-    """
-    counter = _key_count_key(session_id)
-    cache.add(counter, 0, timeout=_STATE_TIMEOUT)
-    try:
-        slot = f"capture:keyemb:{session_id}:{cache.incr(counter)}"
-    except ValueError:  # the counter was deleted in between: the session has ended
-        return
-    cache.set(slot, json.dumps({"gen": gen, "t": t, "value": value}), timeout=_STATE_TIMEOUT)
-    if cache.get(_state_key(session_id)) is None:
-        # The session ended while this embedding was computed: nobody will read it, and it is biometric.
-        cache.delete_many([slot, counter])
+
+def key_crop_put(*, session_id: str, jpeg: bytes, timeout: int) -> int | None:
+    """Keep a key frame's face crop for the key-frame worker, for ``timeout`` seconds at most and never past the
+    session's end; the reference to queue in its place (None: the session has already ended)."""
+    return _slot_put(session_id=session_id, kind=_CROPS, value=jpeg, timeout=timeout)
+
+
+def key_crop_take(*, session_id: str, ref: int) -> bytes | None:
+    """The crop ``key_crop_put`` kept under ``ref``, deleted as it is read (None: expired, or the session ended)."""
+    key = _slot_key(session_id, _CROPS, ref)
+    jpeg = cache.get(key)
+    cache.delete(key)
+    return jpeg if isinstance(jpeg, bytes) else None
 
 
 def key_embeddings_get(*, session_id: str, gen: str, times: list[float]) -> dict[float, dict[str, Any]]:
     """The computed embeddings among ``times`` (by key-frame time); missing and faceless ones are left out."""
     wanted = set(times)
     found: dict[float, dict[str, Any]] = {}
-    for raw in cache.get_many(_key_embedding_keys(session_id)[:-1]).values():
+    for raw in cache.get_many(_slot_keys(session_id, _EMBEDDINGS)[:-1]).values():
         entry = json.loads(raw)
         if entry["gen"] == gen and entry["t"] in wanted and entry["value"]:
             found[float(entry["t"])] = entry["value"]

@@ -7,6 +7,8 @@ import time
 
 from celery import shared_task
 
+from apps.core.broker import broker_queue_bound
+
 from . import retention
 from .services import checks, frames, key_frames, lifecycle, recovery, verdict
 
@@ -16,11 +18,17 @@ logger = logging.getLogger(__name__)
 def key_frame_embed_request(
     *, session_id: str, gen: str, t: float, jpeg: bytes, box: tuple[int, int, int, int] | None = None
 ) -> None:
-    """Queue one key frame for the low-priority "keys" worker (embedded mode: it runs here and now)."""
-    frame_b64 = frames.frame_encode(jpeg)
+    """Queue one key frame for the low-priority "keys" worker (embedded mode: it runs here and now).
+
+    The face crop stays in the cache, gone with the session or after ``KEY_EMBED_EXPIRES_S``; the message holds
+    only its reference: without a key-frame worker nobody takes it, and it would keep the face in the broker."""
+    crop = key_frames.key_crop_keep(session_id=session_id, jpeg=jpeg)
+    if crop is None:
+        return  # the session has ended
     # Useful only until this attempt's verdict: a backlog (or no key worker at all) is dropped, not worked off.
-    args = (session_id, gen, t, frame_b64, list(box) if box else None)
+    args = (session_id, gen, t, crop, list(box) if box else None)
     key_frame_embed.apply_async(args, expires=key_frames.KEY_EMBED_EXPIRES_S)
+    broker_queue_bound(queue="keys", keep=key_frames.KEY_QUEUE_MAX, idle_seconds=key_frames.KEY_EMBED_EXPIRES_S)
 
 
 def frame_analyze_request(*, session_id: str, gen: str, seq: int, frame: bytes, received_at: float) -> None:
@@ -52,10 +60,12 @@ def session_check(session_id: str, frame: int, frame_b64: str) -> None:
 
 
 @shared_task(name="apps.sessions.tasks.key_frame_embed", ignore_result=True, acks_late=False)
-def key_frame_embed(session_id: str, gen: str, t: float, frame_b64: str, box: list[int] | None = None) -> None:
-    # Queue "keys", served by a low-priority worker; a lost one is computed by the verdict instead. ``box``: the
-    # tracked face in the crop (messages queued by an older version have none: the face is found again).
-    key_frames.session_key_frame_embed(session_id=session_id, gen=gen, t=t, frame_b64=frame_b64, box=box)
+def key_frame_embed(session_id: str, gen: str, t: float, crop: int | str, box: list[int] | None = None) -> None:
+    # Queue "keys", served by a low-priority worker; a lost one is computed by the verdict instead. ``crop``: the
+    # reference of the face crop kept in the cache; ``box``: the tracked face in it.
+    if not isinstance(crop, int):
+        return  # queued by an older version, with the crop itself: long expired, and its verdict has computed it
+    key_frames.session_key_frame_embed(session_id=session_id, gen=gen, t=t, crop=crop, box=box)
 
 
 @shared_task(name="apps.sessions.tasks.session_decide", ignore_result=True)

@@ -159,14 +159,14 @@ def test_an_embedding_stored_while_the_session_ends_does_not_outlive_it(integrat
     session_connect(session_id=sid, token=session_token_issue(session_id=session.id))
     record = capture_attempt_reset(session=Session.objects.get(id=session.id))
     key_embedding_put(session_id=sid, gen=record["gen"], t=1.0, value={"embedding": [0.1], "spoof": 0.0})
-    counted = state_store._key_embedding_keys
+    counted = state_store._slot_keys
 
-    def keys_worker_lands_in_between(session_id: str) -> list[str]:
-        keys = counted(session_id)  # the ending session has counted the slots ...
+    def keys_worker_lands_in_between(session_id: str, kind: str) -> list[str]:
+        keys = counted(session_id, kind)  # the ending session has counted the slots ...
         key_embedding_put(session_id=sid, gen=record["gen"], t=2.0, value={"embedding": [0.2], "spoof": 0.0})
         return keys  # ... and the keys worker has stored one more
 
-    monkeypatch.setattr(state_store, "_key_embedding_keys", keys_worker_lands_in_between)
+    monkeypatch.setattr(state_store, "_slot_keys", keys_worker_lands_in_between)
     assert session_expire(session_id=sid)
     monkeypatch.undo()
     assert capture_record_get(session_id=sid) is None
