@@ -11,19 +11,21 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from channels.db import database_sync_to_async
 from django.conf import settings
 from django.test import Client
+from django.utils import timezone
 
 from apps.sessions import services, tasks
 from apps.sessions.models import Session
 from apps.sessions.protocol import CloseCode
 from apps.sessions.services import frames, recovery, verdict
 from apps.sessions.session_locks import LOCK_TTL_SECONDS, session_lock, session_lock_held
-from apps.sessions.state_store import capture_record_get
+from apps.sessions.state_store import capture_record_get, result_announced_mark
 from apps.sessions.tokens import page_key_create, session_token_issue
 from tests.conftest import require_postgres, require_redis
 from tests.face_engine.synth_capture import passive_clip
@@ -110,10 +112,37 @@ def test_the_sweep_leaves_a_session_alone_while_a_live_worker_holds_its_lock(int
         assert acquired
         time.sleep(LOCK_TTL_SECONDS + 1)  # renewed while held: still ours past its TTL
         assert session_lock_held(session_id=str(session.id))
-        from apps.sessions.services import recovery
-
         assert recovery.sessions_rescue_analysing(decide=lambda *args: queued.append(args)) == 0
     assert queued == []
+
+
+@pytest.mark.django_db
+def test_a_dead_workers_session_is_found_among_more_finished_sessions_than_one_chunk(integrator):
+    require_redis()
+    require_postgres()
+    # The worker committed this verdict, then died before deleting the capture state and publishing.
+    dead = make_session(integrator.account)
+    Session.objects.filter(id=dead.id).update(status="in_progress", attempt=1)
+    services.capture_attempt_reset(session=dead)
+    finished = timezone.now() - timedelta(minutes=1)
+    Session.objects.filter(id=dead.id).update(status="completed", completed_at=finished, verification_result="Pass")
+    # Then more sessions than the sweep looks up at once (500), created later and finished and announced as usual.
+    newer = Session.objects.bulk_create(
+        Session(
+            account=integrator.account,
+            status="completed",
+            expires_at=finished + timedelta(minutes=30),
+            completed_at=finished + timedelta(seconds=i / 100),
+        )
+        for i in range(600)
+    )
+    for session in newer:
+        result_announced_mark(session_id=str(session.id))
+
+    assert recovery.sessions_results_announce() == 1
+
+    assert capture_record_get(session_id=str(dead.id)) is None
+    assert recovery.sessions_results_announce() == 0  # announced once
 
 
 @pytest.mark.slow

@@ -25,23 +25,32 @@ from .lifecycle import DecideRequest, session_result_notify
 ANNOUNCE_GRACE = timedelta(seconds=2)
 # Sessions finished longer ago than this are past help (their page has long polled the result).
 ANNOUNCE_WINDOW = timedelta(minutes=10)
+# Sessions whose announcement is looked up in the cache at once.
+ANNOUNCE_CHUNK = 500
 # A rescued verdict waits this long in the queue before the sweep queues it again.
 RESCUE_REQUEUE_SECONDS = 10
 FINISHED = (Session.Status.COMPLETED, Session.Status.EXPIRED, Session.Status.CANCELLED)
 
 
 def sessions_results_announce(*, now: datetime | None = None) -> int:
-    """Publish stored results nobody published (their worker died after the commit); returns how many."""
+    """Publish stored results nobody published (their worker died after the commit); returns how many.
+
+    Every session finished in the window is looked at, ``ANNOUNCE_CHUNK`` at a time: a busy window must not
+    hide one whose capture state (face crops) would then stay cached until the cache's own timeout."""
     now = now or timezone.now()
     recent = Session.objects.filter(
         status__in=FINISHED, completed_at__gte=now - ANNOUNCE_WINDOW, completed_at__lte=now - ANNOUNCE_GRACE
-    ).values_list("id", flat=True)
-    pending = results_unannounced(session_ids=[str(sid) for sid in recent[:500]])
-    for session in Session.objects.filter(id__in=pending):
-        # The capture state holds the best frame and face crops: it goes with the session.
-        capture_record_delete(session_id=str(session.id))
-        session_result_notify(session=session)
-    return len(pending)
+    )
+    ids = [str(sid) for sid in recent.order_by("completed_at", "id").values_list("id", flat=True)]
+    announced = 0
+    for start in range(0, len(ids), ANNOUNCE_CHUNK):
+        pending = results_unannounced(session_ids=ids[start : start + ANNOUNCE_CHUNK])
+        for session in Session.objects.filter(id__in=pending):
+            # The capture state holds the best frame and face crops: it goes with the session.
+            capture_record_delete(session_id=str(session.id))
+            session_result_notify(session=session)
+        announced += len(pending)
+    return announced
 
 
 def sessions_rescue_analysing(*, decide: DecideRequest, now: datetime | None = None) -> int:
