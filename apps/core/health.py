@@ -10,8 +10,8 @@ import redis
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
-from django.db import connection
 
+from .database import database_ping
 from .engine import engine_status
 
 Check = Callable[[], tuple[bool, str]]
@@ -19,9 +19,7 @@ Check = Callable[[], tuple[bool, str]]
 
 def check_database() -> tuple[bool, str]:
     try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-        return True, connection.vendor
+        return True, database_ping()
     except Exception as exc:
         return False, type(exc).__name__
 

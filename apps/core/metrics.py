@@ -27,6 +27,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, H
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import REGISTRY, Collector
 
+from .database import database_ping
 from .errors import error_response
 
 # Latencies from a few milliseconds (a frame on an idle machine) to seconds (overload, a slow receiver).
@@ -87,12 +88,14 @@ RATE_LIMIT_REFUSALS = Counter(
     ["limit"],
 )
 
-_collectors: list[Collector] = []
+_collectors: list[tuple[Collector, bool]] = []
 
 
-def metrics_collector_register(collector: Collector) -> None:
-    """Add a scrape-time collector (e.g. rows counted in the database) to what ``/metrics`` serves."""
-    _collectors.append(collector)
+def metrics_collector_register(collector: Collector, *, reads_database: bool = False) -> None:
+    """Add a scrape-time collector (e.g. rows counted in the database) to what ``/metrics`` serves.
+
+    ``reads_database``: its families are left out, at once, of a scrape that finds the database unreachable."""
+    _collectors.append((collector, reads_database))
 
 
 def rate_limit_refused(*, limit: str) -> None:
@@ -152,9 +155,23 @@ def metrics_exposition() -> bytes:
         multiprocess.MultiProcessCollector(registry)
     else:
         registry.register(_Local())
-    for collector in _collectors:
-        registry.register(_Safe(collector))
+    database_up: bool | None = None
+    for collector, reads_database in _collectors:
+        if reads_database and database_up is None:
+            database_up = _database_answers()
+        if database_up is not False or not reads_database:
+            registry.register(_Safe(collector))
     return generate_latest(registry)
+
+
+def _database_answers() -> bool:
+    """Whether the database answers within seconds: the pool would keep a scrape waiting 30 s for a connection,
+    far past Prometheus's scrape timeout (10 s), and the scrape would lose every family."""
+    try:
+        database_ping()
+        return True
+    except Exception:
+        return False
 
 
 def _authorised(request: HttpRequest, token: str) -> bool:

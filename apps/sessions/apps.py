@@ -21,4 +21,4 @@ class SessionsConfig(AppConfig):
 
         session_lookup_register(session_exists)
         sessions_port_register(SessionsForUsers())
-        metrics_collector_register(SessionStatusCollector())
+        metrics_collector_register(SessionStatusCollector(), reads_database=True)
