@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -302,11 +303,20 @@ if METRICS_TOKEN and len(METRICS_TOKEN) < 16:
     raise ImproperlyConfigured("Setting METRICS_TOKEN is malformed: use at least 16 characters")
 # prometheus-client's multiprocess mode reads PROMETHEUS_MULTIPROC_DIR itself; a missing directory would fail the
 # first metric a process counts, so it is checked here, at start-up.
-PROMETHEUS_MULTIPROC_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")  # the library reads the variable
+PROMETHEUS_MULTIPROC_DIR = str(setting("PROMETHEUS_MULTIPROC_DIR", ""))
 if PROMETHEUS_MULTIPROC_DIR and not Path(PROMETHEUS_MULTIPROC_DIR).is_dir():
     raise ImproperlyConfigured(
         f"Setting PROMETHEUS_MULTIPROC_DIR is malformed: {PROMETHEUS_MULTIPROC_DIR!r} is not a directory"
     )
+if PROMETHEUS_MULTIPROC_DIR and os.environ.get("PROMETHEUS_MULTIPROC_DIR") != PROMETHEUS_MULTIPROC_DIR:
+    # From PROMETHEUS_MULTIPROC_DIR_FILE: the library reads only the variable, once, as it is first imported (after
+    # these settings: the apps import it), and forked workers inherit it from here.
+    if "prometheus_client" in sys.modules:
+        raise ImproperlyConfigured(
+            "Setting PROMETHEUS_MULTIPROC_DIR is malformed: prometheus_client was imported before the settings, "
+            "so it cannot come from PROMETHEUS_MULTIPROC_DIR_FILE; set the variable itself"
+        )
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = PROMETHEUS_MULTIPROC_DIR
 
 # --- Rate limits and lockouts (docs/operations.md, "Rate limits and lockouts") ------------------
 # Counted by django-ratelimit in the default cache (Redis when REDIS_URL is set). IPv6 clients are counted by
