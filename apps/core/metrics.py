@@ -46,8 +46,8 @@ FRAME_QUEUE_WAIT = Histogram(
 )
 FRAME_STAGE = Histogram(
     "liveproof_frame_stage_seconds",
-    "Wall time of each server-side stage of a frame's trip: enqueue, queue_wait, state_load, analysis, "
-    "state_save, notify (worker done to the socket's consumer holding the feedback).",
+    "Wall time of each server-side stage of a frame's trip: enqueue, state_load, analysis, state_save, notify "
+    "(worker done to the socket's consumer holding the feedback). The wait in the queue has its own family.",
     ["stage"],
     buckets=_LATENCY,
 )
@@ -63,7 +63,7 @@ VERDICTS = Counter(
 )
 ENGINE_SECONDS = Histogram(
     "liveproof_engine_seconds",
-    "Wall time of one face-engine call, by stage: analyze_frame, decide, key_frame_embed.",
+    "Wall time of one face-engine call, by stage: analyze_frame, decide, key_frame_embed, attempt_evidence.",
     ["stage"],
     buckets=_LATENCY,
 )

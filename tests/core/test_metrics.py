@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import ast
+import re
+from pathlib import Path
+
 import pytest
 from django.test import Client
 
@@ -41,7 +45,6 @@ def test_metrics_with_the_token_are_prometheus_text_with_sessions_by_status(inte
 
 def test_the_grafana_dashboard_reads_every_family():
     import json
-    from pathlib import Path
 
     from apps.core import metrics
 
@@ -51,3 +54,68 @@ def test_the_grafana_dashboard_reads_every_family():
     names.add("liveproof_sessions")  # the sessions app's scrape-time collector
     assert len(names) == 11
     assert all(name in exprs for name in names), sorted(n for n in names if n not in exprs)
+
+
+def _documented_labels(family: str) -> set[str]:
+    """The label values the metrics table of docs/operations.md lists for ``family``."""
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "operations.md").read_text()
+    [row] = [line for line in docs.splitlines() if line.startswith(f"| `{family}` |")]
+    return set(re.findall(r"`([^`]+)`", row.split("|")[3])) - {"stage", "limit", "outcome", "status"}
+
+
+def _emitted_in_code() -> dict[str, set[str]]:
+    """Label values written as literals in apps/: rate-limit groups (a group built by an f-string as its
+    constant prefix + "*"), EngineTimer stages and frame-stage labels."""
+    found: dict[str, set[str]] = {"limit": set(), "engine": set(), "frame": set()}
+    for path in (Path(__file__).resolve().parents[2] / "apps").rglob("*.py"):
+        tree = ast.parse(path.read_text())
+        constants = {
+            target.id: node.value.value
+            for node in tree.body
+            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant)
+            for target in node.targets
+            if isinstance(target, ast.Name)
+        }
+        for call in (node for node in ast.walk(tree) if isinstance(node, ast.Call)):
+            name = getattr(call.func, "id", getattr(call.func, "attr", ""))
+            if name == "EngineTimer" and isinstance(call.args[0], ast.Constant):
+                found["engine"].add(call.args[0].value)
+            for keyword in call.keywords:
+                value = keyword.value
+                if isinstance(value, ast.Name) and isinstance(constants.get(value.id), str):
+                    value = ast.Constant(constants[value.id])
+                if name == "labels" and keyword.arg == "stage" and isinstance(value, ast.Constant):
+                    found["frame"].add(value.value)
+                if name not in ("rate_limit_count", "rate_limit_refused", "_limited"):
+                    continue
+                if keyword.arg in ("group", "limit") and isinstance(value, ast.Constant):
+                    found["limit"].add(value.value)
+                elif keyword.arg in ("group", "limit") and isinstance(value, ast.JoinedStr):
+                    found["limit"].add(str(getattr(value.values[0], "value", "")).rstrip(":") + "*")
+    return found
+
+
+def _help_list(help_text: str) -> set[str]:
+    """``a, b, c`` in a help text ending ``...: a, b, c (...)`` or ``...: a, b, c.``."""
+    return set(help_text.rpartition(": ")[2].split(" (")[0].split(". ")[0].rstrip(".").split(", "))
+
+
+def test_the_metrics_table_lists_every_label_value_the_code_emits():
+    from apps.accounts.authentication import FAILURES_BY_ADDRESS, FAILURES_BY_KEY
+    from apps.core import metrics
+    from apps.sessions.frame_timing import WORKER_STAGES
+
+    emitted = _emitted_in_code()
+    limits = _documented_labels("liveproof_rate_limit_refusals_total")
+    # The failed-authentication limits reach rate_limit_count through a list, not as a literal argument.
+    exact = {limit for limit in emitted["limit"] if not limit.endswith("*")} | {FAILURES_BY_ADDRESS, FAILURES_BY_KEY}
+    prefixes = {limit[:-1] for limit in emitted["limit"] if limit.endswith("*")}
+    assert exact <= limits, sorted(exact - limits)
+    assert all(any(doc.startswith(prefix) for doc in limits) for prefix in prefixes), sorted(prefixes)
+    assert all(doc in exact or doc.startswith(tuple(prefixes)) for doc in limits), limits  # nothing stale
+    assert {"admin-login", "capture-admission", "ilive-captcha-challenges", "api-auth-failures:key"} <= exact
+
+    engine = _documented_labels("liveproof_engine_seconds")
+    assert engine == emitted["engine"] == _help_list(metrics.ENGINE_SECONDS._documentation)
+    frame = _documented_labels("liveproof_frame_stage_seconds")
+    assert frame == {*WORKER_STAGES, *emitted["frame"]} == _help_list(metrics.FRAME_STAGE._documentation)
