@@ -207,15 +207,14 @@ def test_prometheus_multiproc_dir_from_a_file_puts_every_process_in_multiprocess
     metrics_dir = tmp_path / "metrics"
     metrics_dir.mkdir()
     (tmp_path / "dir").write_text(f"{metrics_dir}\n")
-    clean = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG", "DATABASE_URL", "REDIS_URL"}}
-    clean.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    clean.update(
+    code = "import django; django.setup(); from apps.core.metrics import FRAME_LATENCY; FRAME_LATENCY.observe(0.1)"
+    result = _python(
+        code,
+        drop=_SERVICES | {"PROMETHEUS_MULTIPROC_DIR"},
         SECRET_KEY="k" * 50,
         DJANGO_SETTINGS_MODULE="config.settings.production",
         PROMETHEUS_MULTIPROC_DIR_FILE=str(tmp_path / "dir"),
     )
-    code = "import django; django.setup(); from apps.core.metrics import FRAME_LATENCY; FRAME_LATENCY.observe(0.1)"
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=clean, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     # The process counted into the shared directory (multiprocess mode), not into its own memory only.
     assert [path.name.split("_")[0] for path in metrics_dir.iterdir()] == ["histogram"]
