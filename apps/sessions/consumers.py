@@ -41,6 +41,8 @@ from .web_analysis import frame_analyse_here
 
 MAX_TEXT_BYTES = 8192
 JPEG_MAGIC = b"\xff\xd8\xff"
+# After a final result, the socket closes 4410 this much later (unless the client closed it first).
+RESULT_CLOSE_GRACE_SECONDS = 1.0
 
 
 class SessionConsumer(SocketBase):
@@ -67,6 +69,7 @@ class SessionConsumer(SocketBase):
         self.check_sent_at = 0.0
         self.check_pending = False
         self.resume_at = 0.0  # when the last resume token was sent
+        self.close_deadline: asyncio.TimerHandle | None = None  # the close 4410 after a final result
         await self.accept()
         self.auth_deadline = asyncio.get_running_loop().call_later(
             float(settings.CAPTURE_AUTH_TIMEOUT_SECONDS), lambda: self._spawn(self._auth_timeout())
@@ -75,6 +78,8 @@ class SessionConsumer(SocketBase):
     async def disconnect(self, code: int) -> None:
         self.closed = True
         self.auth_deadline.cancel()
+        if self.close_deadline is not None:
+            self.close_deadline.cancel()
         if self.authenticated:
             await self.channel_layer.group_discard(session_group(self.session_id), self.channel_name)
 
@@ -267,10 +272,16 @@ class SessionConsumer(SocketBase):
 
     # --- continuous checks (the SDK's headless mode) ---------------------------------------------
 
-    async def _finished(self) -> None:
+    async def _finished(self, grace: float = 0.0) -> None:
         """The session has its final result: a watching socket of a passed session within its check window
-        takes samples; any other socket closes 4410 (docs/websocket.md)."""
-        if not (self.watch and await self._watch_start()):
+        takes samples; any other socket closes 4410 (docs/websocket.md), ``grace`` seconds later."""
+        if self.watch and await self._watch_start():
+            return
+        if grace:
+            self.close_deadline = asyncio.get_running_loop().call_later(
+                grace, lambda: self._spawn(self._close(CloseCode.SESSION_FINISHED))
+            )
+        else:
             await self._close(CloseCode.SESSION_FINISHED)
 
     async def _watch_start(self) -> bool:
@@ -353,7 +364,9 @@ class SessionConsumer(SocketBase):
             self.status = Session.Status.IN_PROGRESS if message["verdict"] == "retry" else Session.Status.COMPLETED
         await self._send(message)
         if message.get("type") == "result" and message["verdict"] != "retry" and not self.watch_until:
-            await self._finished()
+            # A client streaming frames is still sending as the result arrives: it gets the time to read the
+            # result and close the socket itself, rather than a connection reset under its next frame.
+            await self._finished(grace=RESULT_CLOSE_GRACE_SECONDS)
 
     async def capture_takeover(self, event: dict[str, Any]) -> None:
         if event.get("channel") != self.channel_name:
