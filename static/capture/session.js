@@ -26,8 +26,8 @@
   };
   var retryWanted = false;  // the retry button was pressed while no socket was open
   var token = boot.token, ws = null, stream = null, timer = null, finished = false, capturing = false;
-  var reconnects = 0, polling = false, watchdog = null, tokenExpired = false;
-  var countdown = null, helpTimer = null, lastUsable = 0;
+  var reconnects = 0, later = null, polling = false, watchdog = null, tokenExpired = false;
+  var countdown = null, helpTimer = null, lastUsable = 0, captureBegun = false;
   // Frames sent on this connection and the last one answered (feedback's "frame"): see paced().
   var framesSent = 0, framesAnswered = 0, lastSentAt = 0;
   // The challenge's seconds left as the server last said (``leftMs`` at ``leftAt``); frozen while paused.
@@ -51,12 +51,16 @@
   }
   function setFeedback(text, warn) { var el = $("feedback"); el.textContent = text; el.classList.toggle("warn", !!warn); }
 
+  function stopCamera() {
+    if (stream) { stream.getTracks().forEach(function (t) { t.stop(); }); stream = null; }
+  }
   function startCamera() {
     show("camera");
+    stopCamera();
     if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) { show("camera-missing"); return; }
     navigator.mediaDevices.getUserMedia({ audio: false, video: { facingMode: "user", width: { ideal: 640 }, height: { ideal: 480 } } })
       .then(function (s) { stream = s; video.srcObject = s; return video.play().catch(function () {}); })
-      .then(function () { if (stream) { connect(); } })
+      .then(function () { if (stream) { captureBegun = true; reconnectNow(); } })
       .catch(function (err) {
         var name = err && err.name;
         show(name === "NotAllowedError" || name === "SecurityError" ? "camera-denied" : "camera-missing");
@@ -77,15 +81,34 @@
         // The page sat open longer than a token lives: it asks for a fresh one with its page key and connects
         // again (a reload would spend the attempt under way).
         tokenExpired = false; reconnects += 1;
-        fetch(boot.statusUrl + "&token=1", { cache: "no-store" })
-          .then(function (r) { return r.ok ? r.json() : null; })
-          .then(function (body) { if (body && body.token) { token = body.token; connect(); } else { poll("connection"); } })
-          .catch(function () { poll("connection"); });
+        connectFresh();
         return;
       }
       if (TERMINAL_CLOSE[event.code]) { poll(TERMINAL_CLOSE[event.code]); return; }
-      if (reconnects < 5) { reconnects += 1; setTimeout(connect, 800 * reconnects); } else { poll("connection"); }
+      if (reconnects < 5) { reconnects += 1; later = setTimeout(connect, 800 * reconnects); } else { poll("connection"); }
     };
+  }
+
+  // A socket with a fresh token for the page key (the page's own token was spent or refused).
+  function connectFresh() {
+    fetch(boot.statusUrl + "&token=1", { cache: "no-store" })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (body) { if (body && body.token) { token = body.token; connect(); } else { poll("connection"); } })
+      .catch(function () { poll("connection"); });
+  }
+  // A new socket now, in place of the one open (if any), with the resume token: the server restarts the current
+  // attempt cleanly and it costs no attempt (docs/sessions.md "Reconnect"). A reload would spend an attempt
+  // that has named a challenge, so the page's own buttons never reload during a capture.
+  function reconnectNow() {
+    reconnects = 0;
+    if (later) { clearTimeout(later); later = null; }
+    if (ws) {
+      var old = ws; ws = null;
+      old.onclose = null; old.onmessage = null;
+      if (old.readyState <= 1) { old.close(1000); }
+    }
+    stopFrames();
+    if (token) { connect(); } else { connectFresh(); }
   }
 
   function handle(msg) {
@@ -396,9 +419,16 @@
     $("cancel-yes").disabled = true;
     if (ws && ws.readyState === 1) { ws.send(JSON.stringify({ type: "cancel" })); } else { decline(); }
   });
-  // A fresh start after the help offer: consent was given, so back to the camera at once.
+  // A fresh start after the help offer: the same attempt again on a new socket (its state message brings the
+  // capture back), never a reload, which would spend the attempt once a challenge was named.
   $("help-retry").addEventListener("click", function () {
-    location.assign(location.href.indexOf("start=1") >= 0 ? location.href : location.href + (location.search ? "&" : "?") + "start=1");
+    $("help").hidden = true; setFeedback(UI.gettingReady, false);
+    if (stream) { reconnectNow(); } else { startCamera(); }
+  });
+  // The connection screen: the camera and a new socket again, with the resume token (no reload); before the
+  // capture began (a failed decline), a reload, which costs nothing then.
+  $("connection-retry").addEventListener("click", function () {
+    if (captureBegun) { startCamera(); } else { location.reload(); }
   });
   var reloads = document.querySelectorAll('[data-action="reload"]');
   for (var i = 0; i < reloads.length; i++) { reloads[i].addEventListener("click", function () { location.reload(); }); }

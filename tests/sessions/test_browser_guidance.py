@@ -113,10 +113,11 @@ def test_without_a_usable_face_the_page_stops_and_offers_help_and_a_fresh_start(
     expect(page.locator("#help-title")).to_contain_text("Having trouble?")
     shot(page, ARTIFACTS, f"help-{size}")
     assert_accessible(page, "help offer")
-    page.click("#help-retry")  # a fresh page and socket; consent was given, so straight back to the camera
-    page.wait_for_url("**start=1*")
+    address = page.url
+    page.click("#help-retry")  # a new socket on the same page: straight back to the camera
     expect(page.locator("body")).to_have_attribute("data-screen", "capture", timeout=15_000)
     expect(page.locator("#help")).to_be_hidden()
+    assert page.url == address
     browser.close()
 
 
@@ -165,4 +166,136 @@ def test_the_countdown_and_progress_stand_still_without_a_usable_face_and_resume
             held[0].split()[0]
         )
     assert seen == {"Too dark: turn towards a light or a window", "Centre your face in the oval"}
+    browser.close()
+
+
+@pytest.fixture(scope="module")
+def face_then_dark_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A face long enough for the engine to name the first challenge, then a dark room for a long while."""
+    import numpy as np
+
+    from tests.face_engine import synthetic
+
+    actor = synthetic.FaceActor("astronaut", fps=FPS, seed=7)
+    face = actor.hold(6.0)
+    dark = [np.zeros_like(face[0]) + 30 for _ in range(FPS * 50)]
+    return synthetic.write_y4m(face + dark, tmp_path_factory.mktemp("gone") / "gone.y4m", fps=FPS)
+
+
+def _attempt_row(database: str, session_id: str) -> tuple[str, int, int]:
+    """The session's status and attempt number, and how many attempts it has recorded as spent."""
+    import sqlite3
+    import uuid
+
+    with sqlite3.connect(database) as db:
+        status, attempt = db.execute(
+            "SELECT status, attempt FROM capture_session WHERE id = ?", (uuid.UUID(session_id).hex,)
+        ).fetchone()
+        (spent,) = db.execute(
+            "SELECT count(*) FROM capture_sessionattempt WHERE session_id = ?", (uuid.UUID(session_id).hex,)
+        ).fetchone()
+    return status, attempt, spent
+
+
+def test_start_again_after_a_challenge_was_named_keeps_the_attempt_and_captures_on(
+    server, driver, face_then_dark_video
+):
+    """Start again is the same attempt on a new socket (the resume token), not a reload: a reload after a
+    challenge was named spends the attempt (docs/sessions.md "Reload"), and on the last one fails the session."""
+    import time
+
+    from playwright.sync_api import expect
+
+    browser = chromium(driver, face_then_dark_video)
+    page = browser.new_page(**SIZES["desktop"])
+    frames: list[float] = []  # when the page sent each frame
+
+    def route(ws: object) -> None:
+        upstream = ws.connect_to_server()  # type: ignore[attr-defined]
+
+        def from_page(message: str | bytes) -> None:
+            if isinstance(message, bytes):
+                frames.append(time.monotonic())
+            upstream.send(message)
+
+        ws.on_message(from_page)  # type: ignore[attr-defined]
+        upstream.on_message(ws.send)  # type: ignore[attr-defined]
+
+    page.route_web_socket("**/ws/v1/sessions/**", route)
+    session_id = demo_session(page, server["base"], "Balanced")
+    session_update(server["database"], session_id, challenges=["smile", "nod"])  # the video does neither
+    page.click("#consent-accept")
+    expect(page.locator("#challenge")).to_have_text("Smile", timeout=30_000)
+    expect(page.locator("#help")).to_be_visible(timeout=(HELP_AFTER + 30) * 1000)
+    before = _attempt_row(server["database"], session_id)
+    assert before == ("in_progress", 1, 0), before
+    page.evaluate("() => { window.notReloaded = true; }")
+    clicked = time.monotonic()
+    page.click("#help-retry")
+    expect(page.locator("#help")).to_be_hidden()
+    expect(page.locator("body")).to_have_attribute("data-screen", "capture", timeout=15_000)
+    # Frames go out again, on a page that was not loaded again.
+    deadline = time.monotonic() + 15
+    while sum(1 for t in frames if t > clicked) < 5 and time.monotonic() < deadline:
+        page.wait_for_timeout(200)
+    assert _attempt_row(server["database"], session_id) == ("in_progress", 1, 0)
+    assert sum(1 for t in frames if t > clicked) >= 5, "no frames after Start again"
+    assert page.evaluate("() => window.notReloaded === true")
+    expect(page.locator("#steps")).to_have_text("Attempt 1 of 3")
+    # The help timer starts afresh: still no usable face, so it offers help again, after its seconds.
+    expect(page.locator("#help")).to_be_visible(timeout=(HELP_AFTER + 10) * 1000)
+    assert _attempt_row(server["database"], session_id) == ("in_progress", 1, 0)
+    browser.close()
+
+
+def test_try_again_on_the_connection_screen_reconnects_without_spending_the_attempt(server, driver, still_video):
+    """The connection screen's Try again opens the camera and a new socket with the resume token: no reload."""
+    import time
+
+    from playwright.sync_api import expect
+
+    browser = chromium(driver, still_video)
+    page = browser.new_page(**SIZES["desktop"])
+    down = {"now": False}
+    frames: list[float] = []
+    open_routes: list[object] = []
+
+    def route(ws: object) -> None:
+        if down["now"]:  # the service out of reach: every connection drops at once
+            ws.close(code=1001)  # type: ignore[attr-defined]
+            return
+        upstream = ws.connect_to_server()  # type: ignore[attr-defined]
+        open_routes.append(ws)
+
+        def from_page(message: str | bytes) -> None:
+            if isinstance(message, bytes):
+                frames.append(time.monotonic())
+            upstream.send(message)
+
+        ws.on_message(from_page)  # type: ignore[attr-defined]
+        upstream.on_message(ws.send)  # type: ignore[attr-defined]
+
+    page.route_web_socket("**/ws/v1/sessions/**", route)
+    session_id = demo_session(page, server["base"], "Balanced")
+    session_update(server["database"], session_id, challenges=["smile", "nod"])  # the video does neither
+    page.click("#consent-accept")
+    expect(page.locator("#challenge")).to_have_text("Smile", timeout=30_000)
+    down["now"] = True
+    page.route("**/status?*", lambda route: route.abort())
+    open_routes[-1].close(code=1001)  # type: ignore[attr-defined]
+    # Five reconnects (0.8 s, 1.6 s, … apart), then the status poll, which fails too.
+    expect(page.locator("body")).to_have_attribute("data-screen", "connection", timeout=30_000)
+    assert _attempt_row(server["database"], session_id) == ("in_progress", 1, 0)
+    down["now"] = False
+    page.unroute("**/status?*")
+    page.evaluate("() => { window.notReloaded = true; }")
+    clicked = time.monotonic()
+    page.click("section[data-name=connection] button.primary")
+    expect(page.locator("body")).to_have_attribute("data-screen", "capture", timeout=15_000)
+    deadline = time.monotonic() + 15
+    while sum(1 for t in frames if t > clicked) < 5 and time.monotonic() < deadline:
+        page.wait_for_timeout(200)
+    assert _attempt_row(server["database"], session_id) == ("in_progress", 1, 0)
+    assert sum(1 for t in frames if t > clicked) >= 5, "no frames after Try again"
+    assert page.evaluate("() => window.notReloaded === true")
     browser.close()

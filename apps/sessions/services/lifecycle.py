@@ -71,7 +71,7 @@ def session_page_reload(*, session: Session) -> bool:
     attempts left the next one starts with new challenges and the spent one is kept for the operator
     (``SessionAttempt`` ``abandoned``, reason ``reloaded``); on the last one the session fails
     ``attemptsExhausted``. A socket that only reconnects (the resume token) still costs nothing, and so does
-    a load before any challenge was named (the page's own "Start again" after no usable face; a passive hold).
+    a load before any challenge was named (a passive hold). The page's own "Start again" reconnects instead.
     The spent attempt's capture goes with it, so that its frames still on their way cannot complete the next
     attempt; one whose capture is already complete is not spent (its verdict is on its way).
     """
