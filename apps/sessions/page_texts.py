@@ -111,6 +111,8 @@ _attempts_left_lazy = lazy(_attempts_left, str)
 # The script's own words; %(step)s, %(total)s and %(attempt)s are filled in by the script.
 UI: dict[str, Any] = {
     "gettingReady": _("Getting ready…"),
+    # The prompt of an active attempt until the engine names its first challenge.
+    "positionFace": _("Position your face in the oval"),
     "lookAndHold": _("Look at the camera and hold still"),
     "step": _("Step %(step)s of %(total)s"),
     "attempt": _("Attempt %(attempt)s of %(total)s"),

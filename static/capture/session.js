@@ -193,8 +193,13 @@
   function startCapture(state) {
     show("capture");
     $("help").hidden = true; $("reprompt").hidden = true; cue(null); watchHelp(); setPaused(false);
-    if (state.mode === "passive") { $("challenge").textContent = UI.lookAndHold; }
-    $("progress-bar").style.width = "0%";
+    // A new attempt (after Try again) or the same one restarted (a reconnect): nothing of the last one stays on
+    // screen, neither its prompt, hint, green oval nor progress.
+    var prompt = state.mode === "passive" ? UI.lookAndHold : UI.positionFace;  // said again only when it changes
+    if ($("challenge").textContent !== prompt) { $("challenge").textContent = prompt; }
+    setFeedback(UI.gettingReady, false);
+    document.body.classList.remove("face-ok");
+    $("progress-bar").style.width = "0%"; $("progress").setAttribute("aria-valuenow", "0");
     $("cancel-confirm").hidden = true; $("cancel").hidden = false; $("cancel-yes").disabled = false;
     capturing = true;
     if (timer) { return; }

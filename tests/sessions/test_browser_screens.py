@@ -1,0 +1,82 @@
+"""The hosted page between attempts and when capture is over, in real Chromium: what a new attempt starts with,
+a session another tab took over, a camera another app holds. Screenshots in test-artifacts/screens/."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.hosted_browser import SIZES, assert_accessible, chromium, demo_session, hosted_app, session_update, shot
+from tests.served import ROOT
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+ARTIFACTS = ROOT / "test-artifacts" / "screens"
+FPS = 10
+
+# What the page shows at the moment it switches to the capture screen (a MutationObserver's callback runs once
+# the script's handler of that message is done, before any other message is handled).
+SNAPSHOT_ON_CAPTURE_JS = """() => {
+  window.onCapture = [];
+  new MutationObserver(() => {
+    if (document.body.dataset.screen !== 'capture') return;
+    const feedback = document.getElementById('feedback');
+    window.onCapture.push({
+      challenge: document.getElementById('challenge').textContent,
+      feedback: feedback.textContent, warn: feedback.classList.contains('warn'),
+      faceOk: document.body.classList.contains('face-ok'),
+      progress: document.getElementById('progress').getAttribute('aria-valuenow'),
+      bar: document.getElementById('progress-bar').style.width,
+    });
+  }).observe(document.body, {attributes: true, attributeFilter: ['data-screen']});
+}"""
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    # Every verdict the engine gives is inconclusive: each attempt ends with "Try again" while attempts remain.
+    with hosted_app(
+        tmp_path_factory.mktemp("server"), ARTIFACTS, LIVENESS_PASS_THRESHOLD="1.0", LIVENESS_RETRY_THRESHOLD="0.0"
+    ) as app:
+        yield app
+
+
+@pytest.fixture(scope="module")
+def challenges_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A face that blinks, then turns left (looped by Chromium)."""
+    from tests.face_engine import synthetic
+
+    actor = synthetic.FaceActor("astronaut", fps=FPS, seed=9)
+    clip = actor.hold(1.0) + actor.act("blink") + actor.hold(0.6) + actor.act("turn_left") + actor.hold(0.6)
+    return synthetic.write_y4m(clip, tmp_path_factory.mktemp("camera") / "challenges.y4m", fps=FPS)
+
+
+def test_try_again_starts_the_new_attempt_with_a_clean_screen(server, driver, challenges_video):
+    """After a retry verdict nothing of the last attempt stays: not its prompt, hint, green oval or progress."""
+    from playwright.sync_api import expect
+
+    browser = chromium(driver, challenges_video)
+    page = browser.new_page(**SIZES["phone"])
+    session_id = demo_session(page, server["base"], "Balanced")
+    session_update(server["database"], session_id, challenges=["blink", "turn_left"])
+    page.click("#consent-accept")
+    expect(page.locator("body")).to_have_attribute("data-screen", "result", timeout=90_000)
+    expect(page.locator("#retry")).to_be_visible()
+    page.evaluate(SNAPSHOT_ON_CAPTURE_JS)
+    page.click("#retry")
+    expect(page.locator("body")).to_have_attribute("data-screen", "capture", timeout=15_000)
+    expect(page.locator("#steps")).to_have_text("Attempt 2 of 3", timeout=5_000)
+    first = page.evaluate("() => window.onCapture[0]")
+    assert first == {
+        "challenge": "Position your face in the oval",
+        "feedback": "Getting ready…",
+        "warn": False,
+        "faceOk": False,
+        "progress": "0",
+        "bar": "0%",
+    }
+    shot(page, ARTIFACTS, "after-try-again")
+    assert_accessible(page, "new attempt")
+    browser.close()
