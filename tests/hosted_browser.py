@@ -24,6 +24,9 @@ AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 DESKTOP = {"viewport": {"width": 1280, "height": 800}}
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True, "device_scale_factor": 2}
 SIZES = {"desktop": DESKTOP, "phone": PHONE}
+# The camera's tracks, as the hosted page's video holds them: "live" or "ended" each.
+TRACKS_JS = """() => { const v = document.getElementById('video');
+  return v.srcObject ? v.srcObject.getTracks().map(t => t.readyState) : []; }"""
 
 
 def chromium(driver: Any, video: Path | None = None, *, camera: bool = True, hosts: tuple[str, ...] = ()) -> Any:

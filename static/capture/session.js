@@ -15,15 +15,18 @@
     return text.replace(/%\((\w+)\)s/g, function (all, name) { return String(values[name]); });
   }
   // Close codes after which reconnecting cannot help: values of apps/sessions/protocol.py's CloseCode.
-  var TERMINAL_CLOSE = { 4401: "expired", 4403: "connection", 4404: "connection", 4409: "connection", 4410: "expired", 4411: "connection" };
+  var TERMINAL_CLOSE = { 4401: "expired", 4403: "connection", 4404: "connection", 4409: "connection", 4410: "expired", 4411: "superseded" };
 
   // Problem screens the embedder hears about (the Web SDK's onServiceError): operation, code, message.
   var PROBLEMS = {
     "camera-denied": ["camera", "cameraDenied", "Camera access was blocked."],
     "camera-missing": ["camera", "cameraMissing", "No camera, or not a secure context."],
     connection: ["connection", "connectionLost", "The connection to the verification service was lost."],
-    expired: ["session", "sessionExpired", "This verification has expired."]
+    expired: ["session", "sessionExpired", "This verification has expired."],
+    superseded: ["socket", "superseded", "The verification continued in another window or device."]
   };
+  // Screens where the capture is over: the camera goes off (a button there asks for it again).
+  var CAMERA_OFF = { connection: true, expired: true, superseded: true };
   var retryWanted = false;  // the retry button was pressed while no socket was open
   var token = boot.token, ws = null, stream = null, timer = null, finished = false, capturing = false;
   var reconnects = 0, later = null, polling = false, watchdog = null, tokenExpired = false;
@@ -45,6 +48,7 @@
     var sections = document.querySelectorAll(".screen");
     for (var i = 0; i < sections.length; i++) { sections[i].hidden = sections[i].getAttribute("data-name") !== name; }
     document.body.setAttribute("data-screen", name);
+    if (CAMERA_OFF[name]) { stopFrames(); stopCamera(); }
     if (PROBLEMS[name]) { tellParent({ type: "error", operation: PROBLEMS[name][0], code: PROBLEMS[name][1], message: PROBLEMS[name][2] }); }
     var heading = document.querySelector('.screen[data-name="' + name + '"] h1');
     if (heading) { heading.focus({ preventScroll: true }); }
@@ -271,7 +275,6 @@
     if (reasons.indexOf("sessionExpired") >= 0) {
       // Expired while the page was open: the same screen and embedder error as a session found expired
       // on arrival (docs/sdk.md), not a failed verification.
-      if (stream) { stream.getTracks().forEach(function (t) { t.stop(); }); }
       show("expired");
       if (ws && ws.readyState === 1) { ws.close(1000); }
       return;
@@ -289,7 +292,7 @@
       $("result-text").textContent = UI.failedText;
       showReasons(reasons, UI.failedWhy);
     }
-    if (stream) { stream.getTracks().forEach(function (t) { t.stop(); }); }
+    stopCamera();
     show("result");
     if ((msg.reasons || []).indexOf("cancelled") >= 0) { tellParent({ type: "cancelled" }); }
     else { tellParent({ type: "completed", verificationResult: msg.verificationResult, redirectedTo: msg.redirectUrl || null }); }
@@ -343,7 +346,7 @@
         polling = false;
         if (quiet) { return; }
         if (body && body.status === "expired") { show("expired"); return; }
-        show(fallback === "expired" ? "expired" : "connection");
+        show(fallback === "expired" || fallback === "superseded" ? fallback : "connection");
       }).catch(function () { polling = false; if (!quiet) { show("connection"); } });
     }
     once();
@@ -435,6 +438,8 @@
   $("connection-retry").addEventListener("click", function () {
     if (captureBegun) { startCamera(); } else { location.reload(); }
   });
+  // Another tab or device took the session over: only the person's own tap takes it back (that one then stops).
+  $("superseded-continue").addEventListener("click", function () { startCamera(); });
   var reloads = document.querySelectorAll('[data-action="reload"]');
   for (var i = 0; i < reloads.length; i++) { reloads[i].addEventListener("click", function () { location.reload(); }); }
   // The integrator may have collected consent already (commonSettings.showConsentScreen: false).

@@ -11,7 +11,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.hosted_browser import SIZES, assert_accessible, chromium, demo_session, hosted_app, session_update, shot
+from tests.hosted_browser import (
+    SIZES,
+    TRACKS_JS,
+    assert_accessible,
+    chromium,
+    demo_session,
+    hosted_app,
+    session_update,
+    shot,
+)
 from tests.served import ROOT
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -286,6 +295,7 @@ def test_try_again_on_the_connection_screen_reconnects_without_spending_the_atte
     # Five reconnects (0.8 s, 1.6 s, … apart), then the status poll, which fails too.
     expect(page.locator("body")).to_have_attribute("data-screen", "connection", timeout=30_000)
     assert _attempt_row(server["database"], session_id) == ("in_progress", 1, 0)
+    assert page.evaluate(TRACKS_JS) == ["ended"]  # the capture is over: the camera is off
     down["now"] = False
     page.unroute("**/status?*")
     page.evaluate("() => { window.notReloaded = true; }")
@@ -298,4 +308,5 @@ def test_try_again_on_the_connection_screen_reconnects_without_spending_the_atte
     assert _attempt_row(server["database"], session_id) == ("in_progress", 1, 0)
     assert sum(1 for t in frames if t > clicked) >= 5, "no frames after Try again"
     assert page.evaluate("() => window.notReloaded === true")
+    assert page.evaluate(TRACKS_JS) == ["live"]
     browser.close()

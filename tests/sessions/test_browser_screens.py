@@ -8,7 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.hosted_browser import SIZES, assert_accessible, chromium, demo_session, hosted_app, session_update, shot
+from tests.hosted_browser import (
+    SIZES,
+    TRACKS_JS,
+    assert_accessible,
+    chromium,
+    demo_session,
+    hosted_app,
+    session_update,
+    shot,
+)
 from tests.served import ROOT
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -79,4 +88,49 @@ def test_try_again_starts_the_new_attempt_with_a_clean_screen(server, driver, ch
     }
     shot(page, ARTIFACTS, "after-try-again")
     assert_accessible(page, "new attempt")
+    browser.close()
+
+
+@pytest.fixture(scope="module")
+def face_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from tests.face_engine import synthetic
+
+    actor = synthetic.FaceActor("astronaut", fps=FPS, seed=6)
+    return synthetic.write_y4m(actor.hold(4.0), tmp_path_factory.mktemp("face") / "face.y4m", fps=FPS)
+
+
+def test_a_session_another_tab_takes_over_says_so_turns_the_camera_off_and_does_not_take_it_back(
+    server, driver, face_video
+):
+    from playwright.sync_api import expect
+
+    browser = chromium(driver, face_video)
+    context = browser.new_context(**SIZES["desktop"])
+    first = context.new_page()
+    demo_session(first, server["base"])
+    address = first.url
+    first.click("#consent-accept")
+    expect(first.locator("body")).to_have_attribute("data-screen", "capture", timeout=20_000)
+    assert first.evaluate(TRACKS_JS) == ["live"]
+    second = context.new_page()
+    second.goto(address)
+    second.click("#consent-accept")
+    expect(second.locator("body")).to_have_attribute("data-screen", "capture", timeout=20_000)
+    # The first tab: closed with 4411, it says where the verification went, and its camera is off.
+    expect(first.locator("body")).to_have_attribute("data-screen", "superseded", timeout=15_000)
+    expect(first.locator("#superseded-title")).to_have_text("This verification continued in another window or device")
+    expect(first.locator("#superseded-title")).to_be_focused()
+    assert first.evaluate(TRACKS_JS) == ["ended"]
+    shot(first, ARTIFACTS, "superseded")
+    assert_accessible(first, "superseded")
+    # Neither tab takes the session back by itself.
+    second.wait_for_timeout(3_000)
+    expect(first.locator("body")).to_have_attribute("data-screen", "superseded")
+    expect(second.locator("body")).to_have_attribute("data-screen", "capture")
+    # Continue here (the person's own tap): the camera and the session come back here; the other tab stops.
+    first.click("#superseded-continue")
+    expect(first.locator("body")).to_have_attribute("data-screen", "capture", timeout=20_000)
+    assert first.evaluate(TRACKS_JS) == ["live"]
+    expect(second.locator("body")).to_have_attribute("data-screen", "superseded", timeout=15_000)
+    assert second.evaluate(TRACKS_JS) == ["ended"]
     browser.close()
