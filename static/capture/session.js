@@ -21,6 +21,7 @@
   var PROBLEMS = {
     "camera-denied": ["camera", "cameraDenied", "Camera access was blocked."],
     "camera-missing": ["camera", "cameraMissing", "No camera, or not a secure context."],
+    "camera-in-use": ["camera", "cameraInUse", "The camera is in use by another app."],
     connection: ["connection", "connectionLost", "The connection to the verification service was lost."],
     expired: ["session", "sessionExpired", "This verification has expired."],
     superseded: ["socket", "superseded", "The verification continued in another window or device."]
@@ -67,7 +68,10 @@
       .then(function () { if (stream) { captureBegun = true; reconnectNow(); } })
       .catch(function (err) {
         var name = err && err.name;
-        show(name === "NotAllowedError" || name === "SecurityError" ? "camera-denied" : "camera-missing");
+        if (name === "NotAllowedError" || name === "SecurityError") { show("camera-denied"); }
+        // There, but it would not start: another app (or tab) holds it, most often.
+        else if (name === "NotReadableError" || name === "TrackStartError" || name === "AbortError") { show("camera-in-use"); }
+        else { show("camera-missing"); }
       });
   }
 
@@ -438,6 +442,7 @@
   $("connection-retry").addEventListener("click", function () {
     if (captureBegun) { startCamera(); } else { location.reload(); }
   });
+  $("camera-in-use-retry").addEventListener("click", function () { startCamera(); });
   // Another tab or device took the session over: only the person's own tap takes it back (that one then stops).
   $("superseded-continue").addEventListener("click", function () { startCamera(); });
   var reloads = document.querySelectorAll('[data-action="reload"]');

@@ -134,3 +134,56 @@ def test_a_session_another_tab_takes_over_says_so_turns_the_camera_off_and_does_
     expect(second.locator("body")).to_have_attribute("data-screen", "superseded", timeout=15_000)
     assert second.evaluate(TRACKS_JS) == ["ended"]
     browser.close()
+
+
+# A camera another app holds: getUserMedia fails with NotReadableError while window.cameraBusy is true.
+CAMERA_BUSY_JS = """
+  const real = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+  window.cameraBusy = true;
+  navigator.mediaDevices.getUserMedia = (constraints) => window.cameraBusy
+    ? Promise.reject(new DOMException('Could not start video source', 'NotReadableError')) : real(constraints);
+"""
+
+
+def test_a_camera_another_app_holds_says_so_and_try_again_asks_for_it_again(server, driver, face_video):
+    from playwright.sync_api import expect
+
+    browser = chromium(driver, face_video)
+    page = browser.new_page(**SIZES["phone"])
+    page.add_init_script(CAMERA_BUSY_JS)
+    demo_session(page, server["base"])
+    page.click("#consent-accept")
+    expect(page.locator("body")).to_have_attribute("data-screen", "camera-in-use", timeout=10_000)
+    expect(page.locator("#in-use-title")).to_have_text("Your camera is being used by another app")
+    expect(page.locator("#in-use-title")).to_be_focused()
+    shot(page, ARTIFACTS, "camera-in-use")
+    assert_accessible(page, "camera in use")
+    page.evaluate("() => { window.cameraBusy = false; }")  # the other app let go of it
+    page.evaluate("() => { window.notReloaded = true; }")
+    page.click("section[data-name=camera-in-use] button.primary")
+    expect(page.locator("body")).to_have_attribute("data-screen", "capture", timeout=20_000)
+    assert page.evaluate(TRACKS_JS) == ["live"]
+    assert page.evaluate("() => window.notReloaded === true")
+    browser.close()
+
+
+def test_a_camera_in_use_is_said_in_each_language(server, driver):
+    from playwright.sync_api import expect
+
+    titles = {
+        "de": "Ihre Kamera wird von einer anderen App verwendet",
+        "fr": "Votre caméra est utilisée par une autre application",
+        "es": "Otra aplicación está usando tu cámara",
+        "pt-BR": "Sua câmera está sendo usada por outro aplicativo",
+        "ar": "الكاميرا قيد الاستخدام من قِبل تطبيق آخر",
+    }
+    browser = chromium(driver)
+    page = browser.new_page(**SIZES["desktop"])
+    page.add_init_script(CAMERA_BUSY_JS)
+    demo_session(page, server["base"])
+    address = page.url
+    for locale, title in titles.items():
+        page.goto(f"{address}&locale={locale}")
+        page.click("#consent-accept")
+        expect(page.locator("#in-use-title")).to_have_text(title, timeout=10_000)
+    browser.close()
