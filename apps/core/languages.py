@@ -49,3 +49,10 @@ def language_headers(response: HttpResponse, *, language: str) -> HttpResponse:
     response["Content-Language"] = language
     patch_vary_headers(response, ("Accept-Language",))
     return response
+
+
+def locale_query(request: HttpRequest) -> str:
+    """``&locale=…`` when the request asks for a supported language (``?locale=``), else ``""``: the page's forms
+    and the redirects after them keep the language it was opened in."""
+    requested = request.GET.get("locale", "")
+    return f"&locale={requested}" if locale_language(requested) else ""

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from apps.accounts.models import Account
 from apps.accounts.services import account_get_or_create
 from apps.core.errors import ApplicationError
-from apps.core.languages import language_active, language_headers, locale_language
+from apps.core.languages import language_active, language_headers, locale_language, locale_query
 from apps.core.ratelimits import RateLimitExceeded, client_address, rate_limit_count
 from apps.face_engine.challenges import CHALLENGE_TIMEOUT_S
 from apps.signing.canonical import SIGNATURE_PARAM, QueryStringError, query_parse
@@ -174,7 +174,7 @@ def session_page(request: HttpRequest, session_id: uuid.UUID) -> HttpResponse:
         "embedOrigins": embed_origins,
         # Consent collected by the integrator (showConsentScreen false) or given before the script ran (?start=1).
         "consent": session.typed_config.verifiers.common.show_consent_screen and request.GET.get("start") != "1",
-        "consentUrl": f"/s/{session.id}/consent?k={key}",
+        "consentUrl": f"/s/{session.id}/consent?k={key}{locale_query(request)}",  # ?locale= stays on, past the form
         # Continue on a phone (a short code and QR code); a page opened by such a code leaves the redirect to
         # the first device, which follows the session on statusUrl.
         "handoffUrl": f"/s/{session.id}/handoff?k={key}",
@@ -227,7 +227,7 @@ def session_consent(request: HttpRequest, session_id: uuid.UUID) -> HttpResponse
     session = _session_for_page(session_id, key)
     if session is None:
         return _problem(request, "unknown", 404)
-    page = f"/s/{session.id}/?k={key}"
+    page = f"/s/{session.id}/?k={key}{locale_query(request)}"
     if request.POST.get("choice") != "decline":
         return _see_other(f"{page}&start=1")
     session_cancel(session_id=session.id)

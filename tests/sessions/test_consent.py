@@ -123,3 +123,28 @@ def test_a_decline_past_the_time_to_live_ends_the_session_expired_not_cancelled(
     assert session.status == Session.Status.EXPIRED and session.verification_failed_reasons == ["sessionExpired"]
     events = WebhookEvent.objects.filter(session_id=session.id).values_list("type", flat=True)
     assert list(events) == ["verification.session.expired"]
+
+
+def _consent_url_in(session: Session, locale: str) -> str:
+    """The consent form's action on the page opened with ``?locale=``."""
+    page = Client().get(session.session_url.split("127.0.0.1:8000", 1)[-1] + f"&locale={locale}")
+    assert page.status_code == 200 and page["Content-Language"] == locale
+    form = re.search(r'<form method="post" action="([^"]+)" id="consent-form"', page.content.decode())
+    assert form is not None
+    return form.group(1).replace("&amp;", "&")
+
+
+def test_the_language_the_page_was_opened_in_stays_through_the_form_and_its_redirects(integrator):
+    """A tap before the script runs (or without it) posts the form: the page it leads to, and the declined page,
+    speak the language of the page the person read (``?locale=``), not the browser's."""
+    session = _session(integrator)
+    answer = Client(HTTP_ACCEPT_LANGUAGE="en").post(_consent_url_in(session, "de"), {"choice": "accept"})
+    assert answer.status_code == 303 and "locale=de" in answer["Location"] and "start=1" in answer["Location"]
+    page = Client(HTTP_ACCEPT_LANGUAGE="en").get(answer["Location"])
+    assert page["Content-Language"] == "de" and page.context["boot"]["consent"] is False
+    assert "Kamerazugriff erlauben" in page.content.decode()  # the camera screen's heading, in German
+    declined = Client(HTTP_ACCEPT_LANGUAGE="en").post(_consent_url_in(session, "de"), {"choice": "decline"})
+    assert declined.status_code == 200 and declined["Content-Language"] == "de"
+    assert "daher wurde nichts aufgezeichnet" in declined.content.decode()
+    session.refresh_from_db()
+    assert session.status == Session.Status.CANCELLED
