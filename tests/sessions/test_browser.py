@@ -294,6 +294,33 @@ def test_the_consent_screen_text_and_buttons_have_readable_contrast(server, play
     browser.close()
 
 
+# WCAG 2.1 contrast of the focused element's outline against the card behind it and against the page.
+_RING_JS = """(el) => {
+  const rgb = (c) => (c.match(/[\\d.]+/g) || []).map(Number).slice(0, 3);
+  const linear = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+  const lum = (c) => c.map(linear).reduce((s, v, i) => s + v * [0.2126, 0.7152, 0.0722][i], 0);
+  const ratio = (a, b) => (Math.max(lum(a), lum(b)) + 0.05) / (Math.min(lum(a), lum(b)) + 0.05);
+  const ring = rgb(getComputedStyle(el).outlineColor), style = getComputedStyle(el).outlineStyle;
+  const card = rgb(getComputedStyle(document.querySelector('.card')).backgroundColor);
+  const page = rgb(getComputedStyle(document.body).backgroundColor);
+  return {style, card: ratio(ring, card), page: ratio(ring, page)};
+}"""
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_focus_ring_stands_out_on_the_light_and_the_dark_theme(server, playwright_driver, scheme):
+    browser = _browser(playwright_driver, None)
+    page = browser.new_page(bypass_csp=True, color_scheme=scheme)
+    _start_demo(page, server["base"], "Passive")
+    page.focus("#consent-title")
+    page.keyboard.press("Tab")  # from the keyboard: :focus-visible
+    assert page.evaluate("document.activeElement.id") == "consent-accept"
+    ring = page.eval_on_selector("#consent-accept", _RING_JS)
+    assert ring["style"] == "solid"
+    assert ring["card"] >= 3 and ring["page"] >= 3, ring  # WCAG 1.4.11: non-text contrast
+    browser.close()
+
+
 def test_unknown_and_used_links_show_their_screens(server, playwright_driver):
     browser = _browser(playwright_driver, None)
     page = browser.new_page(bypass_csp=True)
