@@ -321,6 +321,51 @@ def test_the_focus_ring_stands_out_on_the_light_and_the_dark_theme(server, playw
     browser.close()
 
 
+# Each cue's moving parts, and what a still picture of its move changes from the neutral face.
+_CUES = {
+    "blink": (".cue-eye", "transform"),
+    "turn_left": (".cue-face", "transform"),
+    "turn_right": (".cue-face", "transform"),
+    "nod": (".cue-face", "transform"),
+    "smile": (".cue-mouth", "width"),
+    "mouth_open": (".cue-mouth", "height"),
+}
+
+
+def test_with_reduced_motion_the_cues_and_the_spinner_stand_still_and_each_cue_shows_its_move(
+    server, playwright_driver
+):
+    browser = _browser(playwright_driver, None)
+    page = browser.new_page(bypass_csp=True, reduced_motion="reduce")
+    _start_demo(page, server["base"], "Passive")
+    page.evaluate(
+        """() => { for (const name of ['capture', 'camera']) {
+                     document.querySelector(`[data-name=${name}]`).hidden = false; }
+                   document.getElementById('cue').hidden = false; }"""
+    )
+    neutral = page.evaluate(
+        """() => { const s = (q) => getComputedStyle(document.querySelector(q));
+                   return {'.cue-eye': s('.cue-eye').transform, '.cue-face': s('.cue-face').transform,
+                           '.cue-mouth': [s('.cue-mouth').width, s('.cue-mouth').height]}; }"""
+    )
+    for cue, (part, changes) in _CUES.items():
+        page.evaluate("(cue) => document.getElementById('cue').setAttribute('data-cue', cue)", cue)
+        style = page.evaluate(
+            """(part) => { const s = getComputedStyle(document.querySelector(part));
+                           return {animation: s.animationName, transform: s.transform, width: s.width,
+                                   height: s.height}; }""",
+            part,
+        )
+        assert style["animation"] == "none", (cue, style)
+        if changes == "transform":
+            assert style["transform"] not in ("none", neutral[part]), (cue, style)
+        else:
+            assert style[changes] != dict(zip(("width", "height"), neutral[".cue-mouth"], strict=True))[changes]
+    spinner = page.eval_on_selector("[data-name=camera] .spinner", "el => getComputedStyle(el).animationName")
+    assert spinner == "none"
+    browser.close()
+
+
 def test_unknown_and_used_links_show_their_screens(server, playwright_driver):
     browser = _browser(playwright_driver, None)
     page = browser.new_page(bypass_csp=True)
