@@ -13,7 +13,7 @@ export interface VerificationCompleted {
 export interface ServiceError {
   /** What failed: "camera", "connection", "session", "verify", "socket", "load". */
   operation: string;
-  /** e.g. cameraDenied, cameraMissing, connectionLost, sessionExpired, sessionUsed, tokenExpired, unknownSession,
+  /** e.g. cameraDenied, cameraMissing, cameraInUse, connectionLost, sessionExpired, sessionUsed, tokenExpired, unknownSession,
    *  tokenUsed, verificationFailed, or a socket error code of docs/websocket.md. */
   code: string;
   message: string;

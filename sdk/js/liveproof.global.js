@@ -250,7 +250,10 @@ function watch(options) {
   });
   source.then(videoOf).then(function (v) { video = v; if (!stopped) { connect(); } }, function (err) {
     var name = err && err.name;
-    fail("camera", name === "NotAllowedError" || name === "SecurityError" ? "cameraDenied" : "cameraMissing", String(err && err.message || err));
+    // There but would not start (another app or tab holds it) is cameraInUse, as on the hosted page.
+    var busy = name === "NotReadableError" || name === "TrackStartError" || name === "AbortError";
+    var code = name === "NotAllowedError" || name === "SecurityError" ? "cameraDenied" : busy ? "cameraInUse" : "cameraMissing";
+    fail("camera", code, String(err && err.message || err));
   });
   return { sessionId: sessionId, stop: stop };
 }

@@ -37,6 +37,8 @@ const streams = [];
 if (navigator.mediaDevices) {{
   const open = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
   navigator.mediaDevices.getUserMedia = async (constraints) => {{
+    // With cameraBusy, the camera is there but another app holds it (Chromium says NotReadableError).
+    if (window.cameraBusy) throw new DOMException("Could not start video source", "NotReadableError");
     const stream = await open(constraints);
     streams.push(stream);
     return stream;
@@ -238,3 +240,14 @@ def test_an_expired_access_token_is_reported_by_mount_and_watch(short_token_serv
         page.wait_for_timeout(1500)  # the close 4401 comes after the error message
         assert page.text_content("#errors") == "socket:tokenExpired\n"
         assert page.text_content("#completed") == ""
+
+
+def test_a_camera_another_app_holds_is_reported_as_in_use_not_missing(sdk_service, sdk_camera, sdk_driver):
+    from playwright.sync_api import expect
+
+    created = api(sdk_service, "POST", "/v1/verification/create-session", PASSIVE)
+    with _page(sdk_service, sdk_driver, sdk_camera["live"]) as page:
+        page.evaluate("window.cameraBusy = true")
+        page.evaluate(f"start({json.dumps(created['sessionToken'])})")
+        expect(page.locator("#errors")).to_have_text("camera:cameraInUse\n", timeout=10_000)
+        assert session_status(sdk_service, created["verificationSessionId"]) == "created"  # no socket was opened
