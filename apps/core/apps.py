@@ -11,6 +11,8 @@ class CoreConfig(AppConfig):
     def ready(self) -> None:
         from axes.signals import user_locked_out
 
-        from .metrics import admin_login_locked_out
+        from .metrics import admin_login_locked_out, metrics_collector_register
+        from .periodic import PeriodicJobCollector
 
         user_locked_out.connect(admin_login_locked_out, dispatch_uid="liveproof-metrics-axes-lockout")
+        metrics_collector_register(PeriodicJobCollector(), reads_database=True)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,6 +25,7 @@ from celery import Task, current_app
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections
 from django.utils import timezone
+from prometheus_client.core import GaugeMetricFamily
 
 from .models import PeriodicJobRun
 
@@ -154,3 +155,26 @@ def periodic_scheduler_start() -> bool:
         _started = True
     threading.Thread(target=periodic_loop, args=(threading.Event(),), name="periodic-jobs", daemon=True).start()
     return True
+
+
+class PeriodicJobCollector:
+    """``liveproof_periodic_job_last_finished_timestamp_seconds{job}`` and ``liveproof_periodic_job_failing{job}``,
+    read at scrape time: an alert on a purge that stopped running or fails (docs/operations.md)."""
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        finished = GaugeMetricFamily(
+            "liveproof_periodic_job_last_finished_timestamp_seconds",
+            "When each periodic job last finished (Unix time; jobs that never finished are left out).",
+            labels=["job"],
+        )
+        failing = GaugeMetricFamily(
+            "liveproof_periodic_job_failing", "1 when a periodic job's last run failed, else 0.", labels=["job"]
+        )
+        runs = {run.name: run for run in PeriodicJobRun.objects.filter(name__in=list(settings.CELERY_BEAT_SCHEDULE))}
+        for name in sorted(settings.CELERY_BEAT_SCHEDULE):
+            run = runs.get(name)
+            if run is not None and run.last_finished_at is not None:
+                finished.add_metric([name], run.last_finished_at.timestamp())
+            failing.add_metric([name], 1 if run is not None and run.last_error else 0)
+        yield finished
+        yield failing

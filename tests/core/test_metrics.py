@@ -43,6 +43,27 @@ def test_metrics_with_the_token_are_prometheus_text_with_sessions_by_status(inte
     assert Client().post("/metrics", HTTP_AUTHORIZATION=f"Bearer {TOKEN}").status_code == 405
 
 
+def test_metrics_say_when_each_periodic_job_last_finished_and_whether_it_fails(db, settings):
+    from django.utils import timezone
+
+    from apps.core.models import PeriodicJobRun
+
+    settings.METRICS_TOKEN = TOKEN
+    finished = timezone.now()
+    PeriodicJobRun.objects.create(name="webhooks-purge", next_run_at=finished, last_finished_at=finished)
+    PeriodicJobRun.objects.create(
+        name="capture-sessions-expire", next_run_at=finished, last_finished_at=finished, last_error="FAILURE: boom"
+    )
+    response = Client().get("/metrics", HTTP_AUTHORIZATION=f"Bearer {TOKEN}")
+    _, samples = parse(response.content.decode())
+    last = "liveproof_periodic_job_last_finished_timestamp_seconds"
+    assert value(samples, last, job="webhooks-purge") == pytest.approx(finished.timestamp())
+    assert value(samples, "liveproof_periodic_job_failing", job="webhooks-purge") == 0
+    assert value(samples, "liveproof_periodic_job_failing", job="capture-sessions-expire") == 1
+    assert value(samples, "liveproof_periodic_job_failing", job="audit-events-purge") == 0  # never ran
+    assert (last, frozenset({("job", "audit-events-purge")})) not in samples
+
+
 def test_the_grafana_dashboard_reads_every_family():
     import json
 
@@ -52,7 +73,8 @@ def test_the_grafana_dashboard_reads_every_family():
     exprs = " ".join(t["expr"] for panel in dashboard["panels"] for t in panel["targets"])
     names = {m._name for m in vars(metrics).values() if hasattr(m, "_name") and hasattr(m, "_type")}
     names.add("liveproof_sessions")  # the sessions app's scrape-time collector
-    assert len(names) == 11
+    names |= {"liveproof_periodic_job_last_finished_timestamp_seconds", "liveproof_periodic_job_failing"}  # core's
+    assert len(names) == 13
     assert all(name in exprs for name in names), sorted(n for n in names if n not in exprs)
 
 
