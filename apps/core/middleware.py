@@ -118,3 +118,25 @@ class ApiErrorMiddleware:
             return error_response(400, "invalid", suspicious_request_message(exception))
         logger.error("Unhandled error on %s %s", request.method, request.path, exc_info=exception)
         return error_response(500, "server_error", "An internal error occurred.")
+
+
+# The probe endpoints (load balancers, kubelet), answered whatever the Host header says.
+PROBE_PATHS = frozenset({"/v1/healthz", "/v1/readyz"})
+
+
+class ProbeMiddleware:
+    """``GET /v1/healthz`` and ``/v1/readyz`` before Django's host check: a probe names the instance by its
+    address (``Host: 10.0.3.7:8000``), which ``ALLOWED_HOSTS`` refuses with 400, so a healthy process failed
+    its probes. Both answers are the same for every host and build no URL from it."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path not in PROBE_PATHS or request.method not in ("GET", "HEAD"):
+            return self.get_response(request)
+        from . import views  # the views import DRF, which reads settings only once apps are ready
+
+        view = views.HealthzView if request.path == "/v1/healthz" else views.ReadyzView
+        response = view.as_view()(request)
+        return response.render() if hasattr(response, "render") else response

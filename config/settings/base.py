@@ -63,6 +63,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: the probes answer before the host check (apps/core/middleware.py ProbeMiddleware).
+    "apps.core.middleware.ProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Only the key-less iLive routes (CORS_URLS_REGEX), before anything that may answer them (a 413, say).
     "corsheaders.middleware.CorsMiddleware",
