@@ -32,6 +32,8 @@
   var token = boot.token, ws = null, stream = null, timer = null, finished = false, capturing = false;
   var reconnects = 0, later = null, polling = false, watchdog = null, tokenExpired = false;
   var countdown = null, helpTimer = null, lastUsable = 0, captureBegun = false;
+  // A move is asked for (a challenge is on screen): "Good, hold it there" would then contradict it.
+  var moveAsked = false;
   // Frames sent on this connection and the last one answered (feedback's "frame"): see paced().
   var framesSent = 0, framesAnswered = 0, lastSentAt = 0;
   // The challenge's seconds left as the server last said (``leftMs`` at ``leftAt``); frozen while paused.
@@ -135,6 +137,8 @@
         $("challenge").textContent = T.challenges[msg.challenge] || "";
         $("steps").textContent = fill(UI.step, { step: msg.index + 1, total: msg.total });
         cue(msg.challenge);
+        moveAsked = true;
+        if ($("feedback").textContent === T.feedback.ok) { setFeedback("", false); }
         break;
       case "feedback":
         if (msg.frame) { framesAnswered = Math.max(framesAnswered, msg.frame); }
@@ -143,7 +147,7 @@
         document.body.classList.toggle("face-ok", code === "ok");
         // A face that is there, centred and lit: what the help timer waits for.
         if (USABLE.indexOf(code) >= 0) { lastUsable = Date.now(); }
-        if (T.feedback[code]) { setFeedback(T.feedback[code], code !== "ok"); }
+        if (T.feedback[code]) { setFeedback(code === "ok" && moveAsked ? "" : T.feedback[code], code !== "ok"); }
         break;
       case "progress":
         var pct = Math.round(msg.progress * 100);
@@ -205,7 +209,7 @@
     // screen, neither its prompt, hint, green oval nor progress.
     var prompt = state.mode === "passive" ? UI.lookAndHold : UI.positionFace;  // said again only when it changes
     if ($("challenge").textContent !== prompt) { $("challenge").textContent = prompt; }
-    setFeedback(UI.gettingReady, false);
+    setFeedback(UI.gettingReady, false); moveAsked = false;
     document.body.classList.remove("face-ok");
     $("progress-bar").style.width = "0%"; $("progress").setAttribute("aria-valuenow", "0");
     $("cancel-confirm").hidden = true; $("cancel").hidden = false; $("cancel-yes").disabled = false;
