@@ -213,6 +213,30 @@ def _attempt_row(database: str, session_id: str) -> tuple[str, int, int]:
     return status, attempt, spent
 
 
+def _relay(frames: list[float], down: dict[str, bool] | None = None, opened: list[object] | None = None):
+    """A Playwright route for the capture socket that passes everything through and notes when the page sent
+    each frame; while ``down["now"]``, every connection drops at once (the service out of reach)."""
+    import time
+
+    def route(ws: object) -> None:
+        if down is not None and down["now"]:
+            ws.close(code=1001)  # type: ignore[attr-defined]
+            return
+        upstream = ws.connect_to_server()  # type: ignore[attr-defined]
+        if opened is not None:
+            opened.append(ws)
+
+        def from_page(message: str | bytes) -> None:
+            if isinstance(message, bytes):
+                frames.append(time.monotonic())
+            upstream.send(message)
+
+        ws.on_message(from_page)  # type: ignore[attr-defined]
+        upstream.on_message(ws.send)  # type: ignore[attr-defined]
+
+    return route
+
+
 def test_start_again_after_a_challenge_was_named_keeps_the_attempt_and_captures_on(
     server, driver, face_then_dark_video
 ):
@@ -225,19 +249,7 @@ def test_start_again_after_a_challenge_was_named_keeps_the_attempt_and_captures_
     browser = chromium(driver, face_then_dark_video)
     page = browser.new_page(**SIZES["desktop"])
     frames: list[float] = []  # when the page sent each frame
-
-    def route(ws: object) -> None:
-        upstream = ws.connect_to_server()  # type: ignore[attr-defined]
-
-        def from_page(message: str | bytes) -> None:
-            if isinstance(message, bytes):
-                frames.append(time.monotonic())
-            upstream.send(message)
-
-        ws.on_message(from_page)  # type: ignore[attr-defined]
-        upstream.on_message(ws.send)  # type: ignore[attr-defined]
-
-    page.route_web_socket("**/ws/v1/sessions/**", route)
+    page.route_web_socket("**/ws/v1/sessions/**", _relay(frames))
     session_id = demo_session(page, server["base"], "Balanced")
     session_update(server["database"], session_id, challenges=["smile", "nod"])  # the video does neither
     page.click("#consent-accept")
@@ -275,23 +287,7 @@ def test_try_again_on_the_connection_screen_reconnects_without_spending_the_atte
     down = {"now": False}
     frames: list[float] = []
     open_routes: list[object] = []
-
-    def route(ws: object) -> None:
-        if down["now"]:  # the service out of reach: every connection drops at once
-            ws.close(code=1001)  # type: ignore[attr-defined]
-            return
-        upstream = ws.connect_to_server()  # type: ignore[attr-defined]
-        open_routes.append(ws)
-
-        def from_page(message: str | bytes) -> None:
-            if isinstance(message, bytes):
-                frames.append(time.monotonic())
-            upstream.send(message)
-
-        ws.on_message(from_page)  # type: ignore[attr-defined]
-        upstream.on_message(ws.send)  # type: ignore[attr-defined]
-
-    page.route_web_socket("**/ws/v1/sessions/**", route)
+    page.route_web_socket("**/ws/v1/sessions/**", _relay(frames, down, open_routes))
     session_id = demo_session(page, server["base"], "Balanced")
     session_update(server["database"], session_id, challenges=["smile", "nod"])  # the video does neither
     page.click("#consent-accept")
