@@ -145,6 +145,24 @@ def test_a_dead_workers_session_is_found_among_more_finished_sessions_than_one_c
     assert recovery.sessions_results_announce() == 0  # announced once
 
 
+@pytest.mark.django_db
+def test_a_dead_workers_analysing_session_is_rescued_among_more_analysing_sessions_than_one_sweep(integrator):
+    """The sweep looks at 200 analysing sessions at a time: the oldest first, so a stuck one is not passed over
+    for ever by newer ones (before, the newest 200 only)."""
+    require_redis()
+    dead = make_session(integrator.account)
+    Session.objects.filter(id=dead.id).update(status="in_progress", attempt=1)
+    services.capture_attempt_reset(session=dead)  # its capture state: the verdict can be computed again
+    Session.objects.filter(id=dead.id).update(status="analysing")
+    later = timezone.now() + timedelta(minutes=30)
+    Session.objects.bulk_create(
+        Session(account=integrator.account, status="analysing", expires_at=later) for _ in range(250)
+    )
+    queued: list[tuple[str, str]] = []
+    assert recovery.sessions_rescue_analysing(decide=lambda *args: queued.append(args)) == 1
+    assert [session_id for session_id, _ in queued] == [str(dead.id)]
+
+
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 async def test_a_verdict_stored_by_a_worker_killed_before_publishing_reaches_the_open_socket(

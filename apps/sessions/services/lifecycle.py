@@ -200,9 +200,13 @@ def session_expire_if_due(*, session_id: uuid.UUID | str) -> bool:
 def sessions_rescue_stuck(*, decide: DecideRequest, now: datetime | None = None) -> int:
     """Queue the verdict again (through ``decide``) for sessions left in "analysing": their worker died."""
     now = now or timezone.now()
-    stuck = Session.objects.filter(
-        status=Session.Status.ANALYSING, attempt_started_at__lt=now - timedelta(minutes=2), expires_at__gt=now
-    ).values_list("id", flat=True)
+    stuck = (
+        Session.objects.filter(
+            status=Session.Status.ANALYSING, attempt_started_at__lt=now - timedelta(minutes=2), expires_at__gt=now
+        )
+        .order_by("created_at")  # oldest first, as in recovery.sessions_rescue_analysing
+        .values_list("id", flat=True)
+    )
     queued = 0
     for session_id in list(stuck[:100]):
         record = capture_record_get(session_id=str(session_id))

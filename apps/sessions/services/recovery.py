@@ -56,7 +56,12 @@ def sessions_results_announce(*, now: datetime | None = None) -> int:
 def sessions_rescue_analysing(*, decide: DecideRequest, now: datetime | None = None) -> int:
     """Queue the verdict again for analysing sessions that no live worker holds; returns how many."""
     now = now or timezone.now()
-    analysing = Session.objects.filter(status=Session.Status.ANALYSING, expires_at__gt=now).values_list("id", flat=True)
+    # Oldest first: a stuck session only ages, so with more than one sweep's worth analysing it still comes round.
+    analysing = (
+        Session.objects.filter(status=Session.Status.ANALYSING, expires_at__gt=now)
+        .order_by("created_at")
+        .values_list("id", flat=True)
+    )
     queued = 0
     for session_id in (str(sid) for sid in analysing[:200]):
         if session_lock_held(session_id=session_id):
