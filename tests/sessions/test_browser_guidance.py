@@ -237,12 +237,30 @@ def _relay(frames: list[float], down: dict[str, bool] | None = None, opened: lis
     return route
 
 
+def _captures_on_after(page, button: str, frames: list[float], database: str, session_id: str) -> None:
+    """Click ``button``: the capture screen is back and frames go out again, on a page that was not loaded again,
+    in the same attempt (none spent)."""
+    import time
+
+    from playwright.sync_api import expect
+
+    page.evaluate("() => { window.notReloaded = true; }")
+    clicked = time.monotonic()
+    page.click(button)
+    expect(page.locator("body")).to_have_attribute("data-screen", "capture", timeout=15_000)
+    deadline = time.monotonic() + 15
+    while sum(1 for t in frames if t > clicked) < 5 and time.monotonic() < deadline:
+        page.wait_for_timeout(200)
+    assert _attempt_row(database, session_id) == ("in_progress", 1, 0)
+    assert sum(1 for t in frames if t > clicked) >= 5, f"no frames after {button}"
+    assert page.evaluate("() => window.notReloaded === true")
+
+
 def test_start_again_after_a_challenge_was_named_keeps_the_attempt_and_captures_on(
     server, driver, face_then_dark_video
 ):
     """Start again is the same attempt on a new socket (the resume token), not a reload: a reload after a
     challenge was named spends the attempt (docs/sessions.md "Reload"), and on the last one fails the session."""
-    import time
 
     from playwright.sync_api import expect
 
@@ -257,18 +275,8 @@ def test_start_again_after_a_challenge_was_named_keeps_the_attempt_and_captures_
     expect(page.locator("#help")).to_be_visible(timeout=(HELP_AFTER + 30) * 1000)
     before = _attempt_row(server["database"], session_id)
     assert before == ("in_progress", 1, 0), before
-    page.evaluate("() => { window.notReloaded = true; }")
-    clicked = time.monotonic()
-    page.click("#help-retry")
+    _captures_on_after(page, "#help-retry", frames, server["database"], session_id)
     expect(page.locator("#help")).to_be_hidden()
-    expect(page.locator("body")).to_have_attribute("data-screen", "capture", timeout=15_000)
-    # Frames go out again, on a page that was not loaded again.
-    deadline = time.monotonic() + 15
-    while sum(1 for t in frames if t > clicked) < 5 and time.monotonic() < deadline:
-        page.wait_for_timeout(200)
-    assert _attempt_row(server["database"], session_id) == ("in_progress", 1, 0)
-    assert sum(1 for t in frames if t > clicked) >= 5, "no frames after Start again"
-    assert page.evaluate("() => window.notReloaded === true")
     expect(page.locator("#steps")).to_have_text("Attempt 1 of 3")
     # The help timer starts afresh: still no usable face, so it offers help again, after its seconds.
     expect(page.locator("#help")).to_be_visible(timeout=(HELP_AFTER + 10) * 1000)
@@ -278,7 +286,6 @@ def test_start_again_after_a_challenge_was_named_keeps_the_attempt_and_captures_
 
 def test_try_again_on_the_connection_screen_reconnects_without_spending_the_attempt(server, driver, still_video):
     """The connection screen's Try again opens the camera and a new socket with the resume token: no reload."""
-    import time
 
     from playwright.sync_api import expect
 
@@ -301,15 +308,6 @@ def test_try_again_on_the_connection_screen_reconnects_without_spending_the_atte
     assert page.evaluate(TRACKS_JS) == ["ended"]  # the capture is over: the camera is off
     down["now"] = False
     page.unroute("**/status?*")
-    page.evaluate("() => { window.notReloaded = true; }")
-    clicked = time.monotonic()
-    page.click("section[data-name=connection] button.primary")
-    expect(page.locator("body")).to_have_attribute("data-screen", "capture", timeout=15_000)
-    deadline = time.monotonic() + 15
-    while sum(1 for t in frames if t > clicked) < 5 and time.monotonic() < deadline:
-        page.wait_for_timeout(200)
-    assert _attempt_row(server["database"], session_id) == ("in_progress", 1, 0)
-    assert sum(1 for t in frames if t > clicked) >= 5, "no frames after Try again"
-    assert page.evaluate("() => window.notReloaded === true")
+    _captures_on_after(page, "section[data-name=connection] button.primary", frames, server["database"], session_id)
     assert page.evaluate(TRACKS_JS) == ["live"]
     browser.close()
