@@ -10,7 +10,10 @@ Then, for ``--identify-sizes`` (default 10k and 100k), it stores that many faces
 as real rows and times whole identifies through ``face_best_match``: the
 version query, the cached matrix, the candidates' rows and the engine's
 comparison. Their difference to the bare search is the fixed per-identify
-overhead, which the 1M figure carries too.
+overhead, which the 1M figure carries too. It also times the identify right
+after another process stored a face (a passed session in another worker):
+caught up from the collection's change log, and, for comparison in the same
+run, after reading every face again as a stale matrix did before the log.
 
     .venv/bin/python bench/search.py                 # 10k, 100k, 1M at 128-d
     .venv/bin/python bench/search.py --sizes 10000,100000 --dim 512 --queries 100
@@ -148,6 +151,7 @@ def bench_identify(n: int, queries: int, seed: int) -> dict[str, float | int | s
         match = face_best_match(engine=engine, collection=collection, embedding=query)
         latencies.append((time.perf_counter() - t0) * 1000)
         found += int(i % 2 == 0 and match is not None)
+    after_write = _identify_after_another_process_wrote(engine, collection, rows, seed)
     collection.delete()
     ms = np.asarray(latencies)
     return {
@@ -158,6 +162,40 @@ def bench_identify(n: int, queries: int, seed: int) -> dict[str, float | int | s
         "insert_s": round(insert_s, 1),
         "first_load_s": round(load_s, 2),
         "returning_found": f"{found}/{(queries + 1) // 2}",
+        **after_write,
+    }
+
+
+def _identify_after_another_process_wrote(engine, collection, rows: np.ndarray, seed: int) -> dict[str, float]:
+    """The identify a verdict makes after another process stored a new face (every passed session does):
+    caught up from the change log, against reading the whole collection again (what it did before the log)."""
+    from unittest import mock
+
+    from django.db import transaction
+
+    from apps.faces import services
+    from apps.faces.models import FaceCollection
+    from apps.faces.search import SearchCache, search_cache
+    from apps.faces.services import _face_insert, face_best_match
+
+    rng = np.random.default_rng(seed + 3)
+    timings: dict[str, list[float]] = {"caught_up": [], "full_read": []}
+    for i in range(20):
+        with mock.patch.object(services, "search_cache", SearchCache()), transaction.atomic():  # another process
+            locked = FaceCollection.objects.select_for_update().get(pk=collection.pk)
+            _face_insert(collection=locked, embedding=rows[i] * -1, external_id=None, session_id=None)
+        how = "caught_up" if i < 10 else "full_read"
+        if how == "full_read":
+            search_cache.forget(collection_pk=collection.pk)
+        query = rows[int(rng.integers(0, len(rows)))]
+        t0 = time.perf_counter()
+        face_best_match(engine=engine, collection=collection, embedding=query)
+        timings[how].append((time.perf_counter() - t0) * 1000)
+    caught, full = (float(np.median(timings[k])) for k in ("caught_up", "full_read"))
+    return {
+        "after_other_write_caught_up_p50_ms": round(caught, 2),
+        "after_other_write_full_read_p50_ms": round(full, 2),
+        "after_other_write_ratio": round(full / caught, 1),
     }
 
 
@@ -186,7 +224,10 @@ def main(argv: list[str] | None = None) -> int:
         identifies.append(row)
         print(
             f"{row['size']:>9,} stored ({row['database']}): identify p50 {row['identify_p50_ms']:.2f} ms  "
-            f"p95 {row['identify_p95_ms']:.2f} ms  first load {row['first_load_s']} s  found {row['returning_found']}",
+            f"p95 {row['identify_p95_ms']:.2f} ms  first load {row['first_load_s']} s  found {row['returning_found']}\n"
+            f"          after another process stored a face: {row['after_other_write_caught_up_p50_ms']:.2f} ms "
+            f"from the change log, {row['after_other_write_full_read_p50_ms']:.2f} ms reading every face "
+            f"(x{row['after_other_write_ratio']})",
             flush=True,
         )
     largest = results[-1]

@@ -74,6 +74,23 @@ class FaceSighting(models.Model):
         constraints = [models.UniqueConstraint(fields=["face", "session_id"], name="faces_sighting_unique")]
 
 
+class FaceCollectionChange(models.Model):
+    """One face added to or removed from a collection, under the collection version that change made.
+
+    A process whose cached search matrix is a few versions behind reads these instead of every face
+    (``search.SearchCache``); a version with no row here (a bulk purge) makes it read the collection again.
+    Only the last ``search.CHANGES_KEPT`` versions of a collection are kept.
+    """
+
+    collection = models.ForeignKey(FaceCollection, on_delete=models.CASCADE, related_name="changes")
+    version = models.BigIntegerField()
+    face_pk = models.BigIntegerField()
+    added = models.BooleanField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["collection", "version"], name="faces_change_unique_version")]
+
+
 class SessionFace(models.Model):
     """The embedding of a verification session that passed liveness, for face compare against the session.
 

@@ -4,9 +4,13 @@ Each worker process keeps, per collection, the L2-normalised embeddings as rows
 of one C-contiguous float32 matrix plus the parallel row -> face mapping. A
 search is one matrix-vector product and an argpartition: no index, no
 approximation. The cache is keyed by the collection's ``version`` in the
-database, which every write bumps; a process that sees a version other than
-the one it cached rebuilds (or, when the only change since was its own write,
-patches the rows in place).
+database, which every write bumps. When the only change since was this process's
+own write, the rows are patched in place; when other processes wrote, the
+changes they logged (``FaceCollectionChange``) are applied; only when the log
+does not cover the gap (a bulk purge, or a process more than ``CHANGES_KEPT``
+versions behind) is the whole collection read again. Without the log, every
+process re-read every face after each new face another process stored, under
+the collection's row lock: a verdict's cost grew with the collection.
 """
 
 from __future__ import annotations
@@ -16,7 +20,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .models import Face, FaceCollection
+from .models import Face, FaceCollection, FaceCollectionChange
+
+# Versions of a collection whose change rows are kept for processes catching up (one row per version).
+CHANGES_KEPT = 10_000
 
 
 @dataclass(frozen=True)
@@ -146,10 +153,40 @@ class SearchCache:
             cached = self._matrices.get(collection.pk)
             if cached is not None and cached.version == version and cached.dimension == collection.dimension:
                 return cached
+        if cached is not None and cached.dimension == collection.dimension and cached.version < version:
+            if self._catch_up(cached, collection_pk=collection.pk, version=version):
+                return cached
         fresh = CollectionMatrix.load(collection=collection, version=version)
         with self._lock:
             self._matrices[collection.pk] = fresh
         return fresh
+
+    def _catch_up(self, cached: CollectionMatrix, *, collection_pk: int, version: int) -> bool:
+        """Apply the logged changes between the cached version and ``version``; False when they are not all logged."""
+        start = cached.version
+        changes = list(
+            FaceCollectionChange.objects.filter(collection_id=collection_pk, version__gt=start, version__lte=version)
+            .order_by("version")
+            .values_list("face_pk", "added")
+        )
+        if len(changes) != version - start:
+            return False
+        added = [pk for pk, is_added in changes if is_added]
+        stored = dict(Face.objects.filter(collection_id=collection_pk, pk__in=added).values_list("id", "embedding"))
+        with self._lock:
+            if self._matrices.get(collection_pk) is not cached or cached.version != start:
+                return False  # another thread moved it meanwhile
+            # A full load reads the version before the rows, so it may hold a face added just after it.
+            present = {pk for pk in added if bool((cached.face_pks[: cached.size] == pk).any())}
+            for face_pk, is_added in changes:
+                if not is_added:
+                    cached.remove(face_pk=face_pk)
+                    present.discard(face_pk)
+                elif face_pk in stored and face_pk not in present:  # absent from ``stored``: deleted since
+                    cached.append(face_pk=face_pk, embedding=embedding_from_bytes(stored[face_pk]))
+                    present.add(face_pk)
+            cached.version = version
+        return True
 
     def after_write(
         self,

@@ -28,8 +28,8 @@ from apps.core.errors import ApplicationError
 from apps.face_engine.types import Comparison, FaceEngine
 from apps.verifications.enums import VerifierResult
 
-from .models import Face, FaceCollection, FaceSighting, SessionFace
-from .search import collection_search, embedding_from_bytes, embedding_to_bytes, search_cache
+from .models import Face, FaceCollection, FaceCollectionChange, FaceSighting, SessionFace
+from .search import CHANGES_KEPT, collection_search, embedding_from_bytes, embedding_to_bytes, search_cache
 from .selectors import collection_get, session_face_oldest
 
 # Failure reasons reported in the session result.
@@ -95,10 +95,20 @@ def collection_accepts(collection: FaceCollection, *, engine: str, model_version
     return (collection.engine, collection.model_version, collection.dimension) == (engine, model_version, dimension)
 
 
-def _bump_version(collection: FaceCollection) -> tuple[int, int]:
+def _bump_version(
+    collection: FaceCollection, *, added_pk: int | None = None, removed_pk: int | None = None
+) -> tuple[int, int]:
+    """The collection's next version (its row locked by the caller), with the one face it adds or removes logged
+    for other processes' search matrices; a bump with neither (a bulk purge) makes them read every face again."""
     old = collection.version
     FaceCollection.objects.filter(pk=collection.pk).update(version=F("version") + 1, updated_at=timezone.now())
     collection.version = old + 1
+    face_pk = added_pk if added_pk is not None else removed_pk
+    if face_pk is not None:
+        FaceCollectionChange.objects.create(
+            collection=collection, version=old + 1, face_pk=face_pk, added=added_pk is not None
+        )
+        FaceCollectionChange.objects.filter(collection=collection, version__lte=old + 1 - CHANGES_KEPT).delete()
     return old, old + 1
 
 
@@ -138,7 +148,7 @@ def _face_insert(
     face = Face.objects.create(collection=collection, embedding=embedding_to_bytes(embedding), external_id=external_id)
     if session_id is not None:
         FaceSighting.objects.create(face=face, session_id=session_id)
-    old, new = _bump_version(collection)
+    old, new = _bump_version(collection, added_pk=face.pk)
     transaction.on_commit(
         lambda: search_cache.after_write(
             collection=collection, old_version=old, new_version=new, added=face, embedding=embedding
@@ -174,7 +184,7 @@ def face_delete(*, account: Account, face_id: str) -> None:
             subject_id=face_id.lower(),
             details={"collectionId": collection.collection_id.lstrip("\x1f")},
         )
-        old, new = _bump_version(collection)
+        old, new = _bump_version(collection, removed_pk=removed_pk)
         transaction.on_commit(
             lambda: search_cache.after_write(
                 collection=collection, old_version=old, new_version=new, removed_pk=removed_pk

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from apps.faces.models import Face, FaceCollection
+from apps.faces.models import Face, FaceCollection, FaceCollectionChange
 from apps.faces.search import CollectionMatrix, collection_search, embedding_to_bytes, search_cache
 
 
@@ -164,7 +164,7 @@ else:
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.postgres
-def test_a_face_another_worker_process_adds_or_deletes_is_seen_by_this_processs_cached_matrix(integrator):
+def test_a_face_another_worker_process_adds_or_deletes_is_seen_by_this_processs_cached_matrix(integrator, monkeypatch):
     import json
     import os
     import subprocess
@@ -191,8 +191,121 @@ def test_a_face_another_worker_process_adds_or_deletes_is_seen_by_this_processs_
     )
     first = Face.objects.create(collection=collection, embedding=embedding_to_bytes(rows[0]))
     assert [c.face_pk for c in collection_search(collection=collection, embedding=rows[1], k=5)] == [first.pk]
+    loads = _full_loads(monkeypatch)
     face_id = other_worker(collection=collection.pk, embedding=rows[1].tolist(), delete=None)
     added = Face.objects.get(face_id=face_id)
     assert collection_search(collection=collection, embedding=rows[1], k=5)[0].face_pk == added.pk
     other_worker(collection=collection.pk, delete=face_id)
     assert [c.face_pk for c in collection_search(collection=collection, embedding=rows[1], k=5)] == [first.pk]
+    assert loads == []  # caught up from the other process's change log, not by reading every face
+
+
+def _another_process_writes(monkeypatch, write):
+    """Run ``write`` as another process would: with a search cache of its own, so this process's is not patched."""
+    from apps.faces import search, services
+    from apps.faces.search import SearchCache
+
+    with monkeypatch.context() as patch:
+        patch.setattr(services, "search_cache", SearchCache())
+        patch.setattr(search, "search_cache", services.search_cache)
+        return write()
+
+
+def _insert(collection: FaceCollection, vector: np.ndarray) -> Face:
+    from django.db import transaction
+
+    from apps.faces.services import _face_insert
+
+    with transaction.atomic():
+        locked = FaceCollection.objects.select_for_update().get(pk=collection.pk)
+        return _face_insert(collection=locked, embedding=vector, external_id=None, session_id=None)
+
+
+def _full_loads(monkeypatch) -> list[int]:
+    """Counts every read of a whole collection (CollectionMatrix.load) from here on."""
+    loads: list[int] = []
+    original = CollectionMatrix.load.__func__
+
+    def counted(cls, *, collection, version):
+        loads.append(version)
+        return original(cls, collection=collection, version=version)
+
+    monkeypatch.setattr(CollectionMatrix, "load", classmethod(counted))
+    return loads
+
+
+@pytest.mark.django_db(transaction=True)
+def test_faces_other_processes_add_and_delete_are_read_from_the_change_log_not_the_whole_collection(
+    integrator, monkeypatch, django_assert_max_num_queries
+):
+    """Every passed session stores a new face in the account's collection; with two or more processes, each
+    verdict used to find its cached matrix stale and read every face again, holding the collection's lock."""
+    from apps.faces.services import face_delete
+
+    rng = np.random.default_rng(31)
+    rows = _unit(rng, 60)
+    collection = FaceCollection.objects.create(
+        account=integrator.account, collection_id="c", engine="dlib", model_version="m", dimension=16
+    )
+    stored = [_insert(collection, rows[i]) for i in range(50)]
+    search_cache.forget(collection_pk=collection.pk)
+    loads = _full_loads(monkeypatch)
+    assert collection_search(collection=collection, embedding=rows[0], k=1)[0].face_pk == stored[0].pk
+    assert len(loads) == 1
+    # Another process adds five faces, adds and deletes one more, and deletes one of the first fifty.
+    added = _another_process_writes(monkeypatch, lambda: [_insert(collection, rows[i]) for i in range(50, 55)])
+    gone = _another_process_writes(monkeypatch, lambda: _insert(collection, rows[55]))
+    _another_process_writes(monkeypatch, lambda: face_delete(account=integrator.account, face_id=gone.face_id))
+    _another_process_writes(monkeypatch, lambda: face_delete(account=integrator.account, face_id=stored[7].face_id))
+    with django_assert_max_num_queries(3):  # the version, the change log, the new faces' rows
+        found = collection_search(collection=collection, embedding=rows[52], k=60)
+    assert len(loads) == 1
+    live = {f.pk for f in stored if f.pk != stored[7].pk} | {f.pk for f in added}
+    assert found[0].face_pk == added[2].pk
+    assert sorted(c.face_pk for c in found) == sorted(live)
+    matrix = search_cache.matrix(collection=collection, version=FaceCollection.objects.get(pk=collection.pk).version)
+    assert matrix.size == len(live)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_gap_the_change_log_does_not_cover_reads_the_whole_collection(integrator, monkeypatch):
+    from apps.faces import search
+    from apps.faces.session_faces import SESSIONS_COLLECTION_ID, session_collection_faces_purge
+
+    rng = np.random.default_rng(37)
+    rows = _unit(rng, 12)
+    collection = FaceCollection.objects.create(
+        account=integrator.account, collection_id=SESSIONS_COLLECTION_ID, engine="dlib", model_version="m", dimension=16
+    )
+    faces = [_insert(collection, rows[i]) for i in range(6)]
+    loads = _full_loads(monkeypatch)
+    collection_search(collection=collection, embedding=rows[0], k=1)
+    # A bulk purge logs no rows: its version bump sends every process back to the collection.
+    Face.objects.filter(pk__in=[faces[0].pk, faces[1].pk]).update(last_seen_at="2000-01-01T00:00:00Z")
+    assert _another_process_writes(monkeypatch, session_collection_faces_purge) == 2
+    found = collection_search(collection=collection, embedding=rows[0], k=12)
+    assert len(loads) == 2 and sorted(c.face_pk for c in found) == sorted(f.pk for f in faces[2:])
+    # So does a process further behind than the log keeps.
+    monkeypatch.setattr(search, "CHANGES_KEPT", 2)
+    monkeypatch.setattr("apps.faces.services.CHANGES_KEPT", 2)
+    more = _another_process_writes(monkeypatch, lambda: [_insert(collection, rows[i]) for i in range(6, 10)])
+    assert FaceCollectionChange.objects.filter(collection=collection).count() == 2
+    found = collection_search(collection=collection, embedding=rows[8], k=12)
+    assert len(loads) == 3 and found[0].face_pk == more[2].pk
+    assert sorted(c.face_pk for c in found) == sorted(f.pk for f in faces[2:] + more)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_face_a_full_read_already_holds_is_not_added_twice_when_the_log_catches_up(integrator, monkeypatch):
+    """A full read takes the version before the rows, so it can hold a face added right after that version."""
+    rows = _unit(np.random.default_rng(41), 4)
+    collection = FaceCollection.objects.create(
+        account=integrator.account, collection_id="c", engine="dlib", model_version="m", dimension=16
+    )
+    first = _insert(collection, rows[0])
+    before = FaceCollection.objects.get(pk=collection.pk).version
+    later = _another_process_writes(monkeypatch, lambda: _insert(collection, rows[1]))
+    search_cache.forget(collection_pk=collection.pk)
+    assert search_cache.matrix(collection=collection, version=before).size == 2  # read after the add committed
+    found = collection_search(collection=collection, embedding=rows[1], k=4)
+    assert [c.face_pk for c in found] == [later.pk, first.pk]
