@@ -53,7 +53,17 @@ def rate_setting(name: str, default: str) -> str:
 
 
 def setting(name: str, default: Any = None, cast: type = str) -> Any:
-    """Read ``name`` (or the file named by ``name_FILE``); raise ImproperlyConfigured when malformed."""
+    """Read ``name`` (or the file named by ``name_FILE``); raise ImproperlyConfigured when malformed.
+
+    A list is comma-separated; spaces around an item do not count (``a.example, b.example``), nor do empty items.
+    """
+    value = _setting(name, default, cast)
+    if cast is list and value is not default:
+        return [item.strip() for item in value if item.strip()]
+    return value
+
+
+def _setting(name: str, default: Any, cast: type) -> Any:
     try:
         file_name = env.str(f"{name}_FILE", default="")
         if file_name:

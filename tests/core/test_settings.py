@@ -218,3 +218,21 @@ def test_prometheus_multiproc_dir_from_a_file_puts_every_process_in_multiprocess
     assert result.returncode == 0, result.stderr
     # The process counted into the shared directory (multiprocess mode), not into its own memory only.
     assert [path.name.split("_")[0] for path in metrics_dir.iterdir()] == ["histogram"]
+
+
+def test_a_comma_list_with_spaces_after_the_commas_means_the_same_items(tmp_path):
+    """``ALLOWED_HOSTS=a.example, b.example`` used to allow " b.example" (never a Host): b.example got 400s."""
+    (tmp_path / "origins").write_text("https://a.example , https://b.example,\n")
+    code = "from django.conf import settings as s; print(s.ALLOWED_HOSTS, s.CSRF_TRUSTED_ORIGINS, s.ILIVE_CORS_ORIGINS)"
+    result = _python(
+        f"import django; django.setup(); {code}",
+        drop=_SERVICES | {"ALLOWED_HOSTS", "CSRF_TRUSTED_ORIGINS"},
+        DJANGO_SETTINGS_MODULE="config.settings.base",
+        ALLOWED_HOSTS="a.example, b.example ,,",
+        CSRF_TRUSTED_ORIGINS_FILE=str(tmp_path / "origins"),
+        ILIVE_CORS_ORIGINS=" https://app.example",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == (
+        "['a.example', 'b.example'] ['https://a.example', 'https://b.example'] ['https://app.example']"
+    )
