@@ -311,7 +311,9 @@
       var link = $("continue");
       link.href = msg.redirectUrl; link.hidden = false; $("redirect-note").hidden = false;
       tellEmbedder(msg.redirectUrl);
-      setTimeout(function () { location.assign(msg.redirectUrl); }, 2500);
+      // A failure lists why: time to read it (Continue goes at once).
+      var failedWithReasons = msg.verdict !== "pass" && !$("result-why").hidden;
+      setTimeout(function () { location.assign(msg.redirectUrl); }, failedWithReasons ? 10000 : 2500);
     }
     if (ws && ws.readyState === 1) { ws.close(1000); }
   }

@@ -189,6 +189,11 @@ def test_a_photo_attack_fails_and_lands_on_the_failed_url(server, videos, playwr
     _run_to_result(page, "passive-attack")
     title = page.text_content("#result-title")
     assert title == "Verification failed", (page.text_content("#result-text"), _session_row(server["database"]))
+    # The reasons stay to be read (the page used to leave after 2.5 s); Continue goes at once.
+    assert page.is_visible("#result-why") and page.text_content("#result-reasons")
+    page.wait_for_timeout(4_000)
+    assert page.evaluate("document.body.dataset.screen") == "result" and "/s/" in page.url
+    page.click("#continue")
     page.wait_for_url("**/demo/return/?outcome=failed*", timeout=10_000)
     _shot(page, "passive-attack-returned")
     assert _result_json(page)["verificationResult"] == "Fail"
