@@ -108,7 +108,8 @@ def _bump_version(
         FaceCollectionChange.objects.create(
             collection=collection, version=old + 1, face_pk=face_pk, added=added_pk is not None
         )
-        FaceCollectionChange.objects.filter(collection=collection, version__lte=old + 1 - CHANGES_KEPT).delete()
+        if (old + 1) % 100 == 0:  # pruned now and then: one more query on every write is not worth it
+            FaceCollectionChange.objects.filter(collection=collection, version__lte=old + 1 - CHANGES_KEPT).delete()
     return old, old + 1
 
 

@@ -269,7 +269,6 @@ def test_faces_other_processes_add_and_delete_are_read_from_the_change_log_not_t
 
 @pytest.mark.django_db(transaction=True)
 def test_a_gap_the_change_log_does_not_cover_reads_the_whole_collection(integrator, monkeypatch):
-    from apps.faces import search
     from apps.faces.session_faces import SESSIONS_COLLECTION_ID, session_collection_faces_purge
 
     rng = np.random.default_rng(37)
@@ -286,10 +285,8 @@ def test_a_gap_the_change_log_does_not_cover_reads_the_whole_collection(integrat
     found = collection_search(collection=collection, embedding=rows[0], k=12)
     assert len(loads) == 2 and sorted(c.face_pk for c in found) == sorted(f.pk for f in faces[2:])
     # So does a process further behind than the log keeps.
-    monkeypatch.setattr(search, "CHANGES_KEPT", 2)
-    monkeypatch.setattr("apps.faces.services.CHANGES_KEPT", 2)
     more = _another_process_writes(monkeypatch, lambda: [_insert(collection, rows[i]) for i in range(6, 10)])
-    assert FaceCollectionChange.objects.filter(collection=collection).count() == 2
+    FaceCollectionChange.objects.filter(collection=collection, version__lte=9).delete()  # as the pruning would
     found = collection_search(collection=collection, embedding=rows[8], k=12)
     assert len(loads) == 3 and found[0].face_pk == more[2].pk
     assert sorted(c.face_pk for c in found) == sorted(f.pk for f in faces[2:] + more)
@@ -309,3 +306,16 @@ def test_a_face_a_full_read_already_holds_is_not_added_twice_when_the_log_catche
     assert search_cache.matrix(collection=collection, version=before).size == 2  # read after the add committed
     found = collection_search(collection=collection, embedding=rows[1], k=4)
     assert [c.face_pk for c in found] == [later.pk, first.pk]
+
+
+@pytest.mark.django_db
+def test_the_change_log_keeps_only_the_last_versions_of_a_collection(integrator, monkeypatch):
+    monkeypatch.setattr("apps.faces.services.CHANGES_KEPT", 10)
+    rows = _unit(np.random.default_rng(43), 100)
+    collection = FaceCollection.objects.create(
+        account=integrator.account, collection_id="c", engine="dlib", model_version="m", dimension=16
+    )
+    for row in rows:
+        _insert(collection, row)
+    versions = FaceCollectionChange.objects.filter(collection=collection).values_list("version", flat=True)
+    assert sorted(versions) == list(range(91, 101))  # pruned at the 100th version
