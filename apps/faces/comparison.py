@@ -183,7 +183,7 @@ class Identification:
 
 def face_identify(*, account: Account, collection_id: str, image: bytes) -> Identification:
     """1:N: the collection's face identical to the one in ``image``, if any."""
-    collection = collection_get(account=account, collection_id=collection_id)
+    collection = collection_get(account=account, collection_id=collection_id, counted=False)
     engine = get_engine()
     vector = face_from_upload(engine=engine, data=image, field="image")
     model_version = embedding_model_version(engine.versions)

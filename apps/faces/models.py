@@ -50,6 +50,11 @@ class Face(models.Model):
 
     class Meta:
         ordering = ["first_seen_at", "id"]
+        indexes = [
+            # The face list's order, and the session collection's purge of faces not seen since a cutoff.
+            models.Index(fields=["collection", "first_seen_at", "id"], name="faces_face_coll_first_seen"),
+            models.Index(fields=["collection", "last_seen_at"], name="faces_face_coll_last_seen"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["collection", "external_id"],
@@ -78,7 +83,7 @@ class FaceCollectionChange(models.Model):
     """One face added to or removed from a collection, under the collection version that change made.
 
     A process whose cached search matrix is a few versions behind reads these instead of every face
-    (``search.SearchCache``); a version with no row here (a bulk purge) makes it read the collection again.
+    (``search.SearchCache``); a version with no row here makes it read the collection again.
     Only the last ``search.CHANGES_KEPT`` versions of a collection are kept.
     """
 

@@ -7,8 +7,8 @@ approximation. The cache is keyed by the collection's ``version`` in the
 database, which every write bumps. When the only change since was this process's
 own write, the rows are patched in place; when other processes wrote, the
 changes they logged (``FaceCollectionChange``) are applied; only when the log
-does not cover the gap (a bulk purge, or a process more than ``CHANGES_KEPT``
-versions behind) is the whole collection read again. Without the log, every
+does not cover the gap (a process more than ``CHANGES_KEPT`` versions behind)
+is the whole collection read again. Without the log, every
 process re-read every face after each new face another process stored, under
 the collection's row lock: a verdict's cost grew with the collection.
 """
@@ -16,6 +16,7 @@ the collection's row lock: a verdict's cost grew with the collection.
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -123,6 +124,19 @@ class CollectionMatrix:
         self.face_pks[index] = self.face_pks[last]
         self.size = last
 
+    def remove_many(self, *, face_pks: Sequence[int]) -> None:
+        """Remove every row of ``face_pks`` in one pass (a purge's batch); order is kept."""
+        if len(face_pks) == 1:
+            self.remove(face_pk=face_pks[0])
+            return
+        live = self.face_pks[: self.size]
+        keep = ~np.isin(live, np.asarray(face_pks, dtype=np.int64))
+        kept = int(keep.sum())
+        if kept != self.size:
+            self.rows[:kept] = self.rows[: self.size][keep]
+            self.face_pks[:kept] = live[keep]
+            self.size = kept
+
     def search(self, *, embedding: np.ndarray, k: int) -> list[Candidate]:
         """The ``k`` rows with the highest cosine similarity to ``embedding``, best first (exact)."""
         if self.size == 0:
@@ -177,14 +191,12 @@ class SearchCache:
             if self._matrices.get(collection_pk) is not cached or cached.version != start:
                 return False  # another thread moved it meanwhile
             # A full load reads the version before the rows, so it may hold a face added just after it.
-            present = {pk for pk in added if bool((cached.face_pks[: cached.size] == pk).any())}
-            for face_pk, is_added in changes:
-                if not is_added:
-                    cached.remove(face_pk=face_pk)
-                    present.discard(face_pk)
-                elif face_pk in stored and face_pk not in present:  # absent from ``stored``: deleted since
+            cached.remove_many(face_pks=[pk for pk, is_added in changes if not is_added])
+            # A face id is never used twice, so the removals and the additions can go in either order; an added
+            # face that is gone since is absent from ``stored``.
+            for face_pk in added:
+                if face_pk in stored and not (cached.face_pks[: cached.size] == face_pk).any():
                     cached.append(face_pk=face_pk, embedding=embedding_from_bytes(stored[face_pk]))
-                    present.add(face_pk)
             cached.version = version
         return True
 
@@ -195,7 +207,7 @@ class SearchCache:
         old_version: int,
         new_version: int,
         added: Face | None = None,
-        removed_pk: int | None = None,
+        removed_pks: Sequence[int] = (),
         embedding: np.ndarray | None = None,
     ) -> None:
         """Patch the cached matrix after this process's own write, if nothing else changed in between."""
@@ -206,8 +218,8 @@ class SearchCache:
                 return
             if added is not None and embedding is not None:
                 cached.append(face_pk=added.pk, embedding=embedding)
-            if removed_pk is not None:
-                cached.remove(face_pk=removed_pk)
+            if removed_pks:
+                cached.remove_many(face_pks=removed_pks)
             cached.version = new_version
 
     def forget(self, *, collection_pk: int) -> None:

@@ -18,13 +18,14 @@ from .models import Face, FaceCollection, SelfieCheck, SessionFace
 HIDDEN_COLLECTION_PREFIX = "\x1f"
 
 
-def collection_get(*, account: Account, collection_id: str) -> FaceCollection:
-    """The account's collection, or 404 (another account's collection is as unknown as a missing one)."""
-    collection = (
-        FaceCollection.objects.filter(account=account, collection_id=collection_id)
-        .annotate(face_count=Count("faces"))
-        .first()
-    )
+def collection_get(*, account: Account, collection_id: str, counted: bool = True) -> FaceCollection:
+    """The account's collection, or 404 (another account's collection is as unknown as a missing one).
+
+    ``counted``: with ``face_count``, which reads every face of the collection (145 ms at 300,000 faces); only
+    what reports the count asks for it.
+    """
+    found = FaceCollection.objects.filter(account=account, collection_id=collection_id)
+    collection = (found.annotate(face_count=Count("faces")) if counted else found).first()
     if collection is None:
         raise ApplicationError("Collection not found.", code="not_found", status=404)
     return collection

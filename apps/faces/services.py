@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -96,21 +96,26 @@ def collection_accepts(collection: FaceCollection, *, engine: str, model_version
 
 
 def _bump_version(
-    collection: FaceCollection, *, added_pk: int | None = None, removed_pk: int | None = None
+    collection: FaceCollection, *, added_pk: int | None = None, removed_pks: Sequence[int] = ()
 ) -> tuple[int, int]:
-    """The collection's next version (its row locked by the caller), with the one face it adds or removes logged
-    for other processes' search matrices; a bump with neither (a bulk purge) makes them read every face again."""
-    old = collection.version
-    FaceCollection.objects.filter(pk=collection.pk).update(version=F("version") + 1, updated_at=timezone.now())
-    collection.version = old + 1
-    face_pk = added_pk if added_pk is not None else removed_pk
-    if face_pk is not None:
-        FaceCollectionChange.objects.create(
-            collection=collection, version=old + 1, face_pk=face_pk, added=added_pk is not None
+    """Move the collection one version on per face it adds or removes, each logged for other processes' search
+    matrices; a bump with neither makes them read every face again. The versions are the database's: ``collection``
+    may be an older copy (another write of the same transaction moved it on)."""
+    changes = [(added_pk, True)] if added_pk is not None else [(pk, False) for pk in removed_pks]
+    step = max(len(changes), 1)
+    rows = FaceCollection.objects.filter(pk=collection.pk)
+    with transaction.atomic():  # the update's row lock holds until the log is written
+        rows.update(version=F("version") + step, updated_at=timezone.now())
+        new = rows.values_list("version", flat=True).get()
+        old = new - step
+        collection.version = new
+        FaceCollectionChange.objects.bulk_create(
+            FaceCollectionChange(collection=collection, version=old + 1 + i, face_pk=pk, added=added)
+            for i, (pk, added) in enumerate(changes)
         )
-        if (old + 1) % 100 == 0:  # pruned now and then: one more query on every write is not worth it
-            FaceCollectionChange.objects.filter(collection=collection, version__lte=old + 1 - CHANGES_KEPT).delete()
-    return old, old + 1
+        if changes and old // 100 != new // 100:  # pruned now and then: a query more on every write is not worth it
+            FaceCollectionChange.objects.filter(collection=collection, version__lte=new - CHANGES_KEPT).delete()
+    return old, new
 
 
 def collection_describe(*, account: Account, collection_id: str, description: str) -> FaceCollection:
@@ -185,10 +190,10 @@ def face_delete(*, account: Account, face_id: str) -> None:
             subject_id=face_id.lower(),
             details={"collectionId": collection.collection_id.lstrip("\x1f")},
         )
-        old, new = _bump_version(collection, removed_pk=removed_pk)
+        old, new = _bump_version(collection, removed_pks=[removed_pk])
         transaction.on_commit(
             lambda: search_cache.after_write(
-                collection=collection, old_version=old, new_version=new, removed_pk=removed_pk
+                collection=collection, old_version=old, new_version=new, removed_pks=[removed_pk]
             )
         )
 

@@ -22,7 +22,7 @@ from django.utils import timezone
 from apps.accounts.models import Account
 from apps.core.engine import get_engine
 
-from .models import Face, FaceCollection, SessionFace
+from .models import Face, FaceCollection, FaceSighting, SessionFace
 from .recognition import Probe, _calculation_only
 from .search import search_cache
 from .selectors import session_faces_kept
@@ -68,19 +68,41 @@ def session_face_get(*, session_id: uuid.UUID | str) -> SessionFace | None:
 
 
 def session_collection_faces_purge(*, now: datetime | None = None) -> int:
-    """Delete faces of the reserved session collections not seen for SESSION_RESULT_RETENTION_DAYS."""
+    """Delete faces of the reserved session collections not seen for SESSION_RESULT_RETENTION_DAYS; how many.
+
+    A batch at a time, each under the collection's lock and logged face by face, so the account's verdicts wait
+    for one batch at most and other processes catch their search matrices up instead of reading every face again.
+    """
     cutoff = (now or timezone.now()) - timedelta(days=int(settings.SESSION_RESULT_RETENTION_DAYS))
     deleted = 0
-    for collection_pk in (
-        Face.objects.filter(collection__collection_id=SESSIONS_COLLECTION_ID, last_seen_at__lt=cutoff)
-        .values_list("collection_id", flat=True)
-        .distinct()
+    for collection_pk in FaceCollection.objects.filter(collection_id=SESSIONS_COLLECTION_ID).values_list(
+        "pk", flat=True
     ):
-        with transaction.atomic():
-            collection = FaceCollection.objects.select_for_update().get(pk=collection_pk)
-            count, _ = Face.objects.filter(collection=collection, last_seen_at__lt=cutoff).delete()
-            if count:
-                _bump_version(collection)
-                transaction.on_commit(functools.partial(search_cache.forget, collection_pk=collection.pk))
-            deleted += count
+        while (batch := _unseen_faces_delete(collection_pk=collection_pk, cutoff=cutoff)) > 0:
+            deleted += batch
+            if batch < PURGE_BATCH:
+                break
     return deleted
+
+
+PURGE_BATCH = 1000
+
+
+def _unseen_faces_delete(*, collection_pk: int, cutoff: datetime) -> int:
+    with transaction.atomic():
+        collection = FaceCollection.objects.select_for_update().filter(pk=collection_pk).first()
+        if collection is None:
+            return 0
+        unseen = Face.objects.filter(collection=collection, last_seen_at__lt=cutoff).order_by()
+        pks = list(unseen.values_list("pk", flat=True)[:PURGE_BATCH])
+        if not pks:
+            return 0
+        FaceSighting.objects.filter(face_id__in=pks).delete()
+        Face.objects.filter(pk__in=pks).delete()
+        old, new = _bump_version(collection, removed_pks=pks)
+        transaction.on_commit(
+            functools.partial(
+                search_cache.after_write, collection=collection, old_version=old, new_version=new, removed_pks=pks
+            )
+        )
+    return len(pks)

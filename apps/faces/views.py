@@ -210,7 +210,9 @@ class FaceGetAllView(APIView):
     )
     def get(self, request: Request) -> Response:
         query = _query(self.InputSerializer, request)
-        collection = collection_get(account=request_account(request), collection_id=query["collectionId"])
+        collection = collection_get(
+            account=request_account(request), collection_id=query["collectionId"], counted=False
+        )
         faces = face_list(collection=collection).select_related("collection")
         page, size = query["page"], query["pageSize"]
         rows = faces.prefetch_related(Prefetch("sightings", queryset=FaceSighting.objects.order_by("seen_at", "id")))

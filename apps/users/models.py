@@ -32,6 +32,8 @@ class EntryUser(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
+        # The user list's order (GET /v1/user/get-all pages an account's users by it).
+        indexes = [models.Index(fields=["account", "created_at", "id"], name="users_user_account_created")]
         constraints = [models.UniqueConstraint(fields=["account", "external_id"], name="users_unique_external_id")]
 
     def __str__(self) -> str:

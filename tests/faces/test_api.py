@@ -7,6 +7,8 @@ import uuid
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from apps.faces.recognition import face_recognition_apply
 from apps.verifications.session_config import FaceRecognitionConfig
@@ -506,3 +508,16 @@ def test_a_session_compare_names_image1_when_the_photo_came_as_image1(integrator
         body = {"image1": upload, "verificationSessionId": str(session_id)}
     response = integrator.client.post("/v1/face/compare", body, format=transport)
     assert_names_the_image(response, "image1", "noFace", "contains no face.")
+
+
+def test_identify_and_the_face_list_do_not_count_the_collections_faces(integrator, enrol, faces):
+    """collection_get counted every face of the collection (145 ms at 300,000 faces) for answers that never
+    show the count."""
+    enrol(faces.astronaut)
+    with CaptureQueriesContext(connection) as identify:
+        body = {"collectionId": "members", "image": b64(faces.astronaut_again)}
+        assert integrator.client.post("/v1/face/identify", body, format="json").status_code == 200
+    assert not [q["sql"] for q in identify.captured_queries if "COUNT(" in q["sql"].upper()]
+    with CaptureQueriesContext(connection) as listing:
+        assert integrator.client.get("/v1/face/get-all", {"collectionId": "members"}).json()["totalCount"] == 1
+    assert len([q for q in listing.captured_queries if "COUNT(" in q["sql"].upper()]) == 1  # totalCount's own

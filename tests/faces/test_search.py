@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -269,27 +271,59 @@ def test_faces_other_processes_add_and_delete_are_read_from_the_change_log_not_t
 
 @pytest.mark.django_db(transaction=True)
 def test_a_gap_the_change_log_does_not_cover_reads_the_whole_collection(integrator, monkeypatch):
-    from apps.faces.session_faces import SESSIONS_COLLECTION_ID, session_collection_faces_purge
-
     rng = np.random.default_rng(37)
     rows = _unit(rng, 12)
     collection = FaceCollection.objects.create(
-        account=integrator.account, collection_id=SESSIONS_COLLECTION_ID, engine="dlib", model_version="m", dimension=16
+        account=integrator.account, collection_id="c", engine="dlib", model_version="m", dimension=16
     )
     faces = [_insert(collection, rows[i]) for i in range(6)]
     loads = _full_loads(monkeypatch)
     collection_search(collection=collection, embedding=rows[0], k=1)
-    # A bulk purge logs no rows: its version bump sends every process back to the collection.
-    Face.objects.filter(pk__in=[faces[0].pk, faces[1].pk]).update(last_seen_at="2000-01-01T00:00:00Z")
-    assert _another_process_writes(monkeypatch, session_collection_faces_purge) == 2
-    found = collection_search(collection=collection, embedding=rows[0], k=12)
-    assert len(loads) == 2 and sorted(c.face_pk for c in found) == sorted(f.pk for f in faces[2:])
-    # So does a process further behind than the log keeps.
+    assert len(loads) == 1
+    # A process further behind than the log keeps (the pruning took versions it needs).
     more = _another_process_writes(monkeypatch, lambda: [_insert(collection, rows[i]) for i in range(6, 10)])
-    FaceCollectionChange.objects.filter(collection=collection, version__lte=9).delete()  # as the pruning would
+    FaceCollectionChange.objects.filter(collection=collection, version__lte=8).delete()
     found = collection_search(collection=collection, embedding=rows[8], k=12)
-    assert len(loads) == 3 and found[0].face_pk == more[2].pk
-    assert sorted(c.face_pk for c in found) == sorted(f.pk for f in faces[2:] + more)
+    assert len(loads) == 2 and found[0].face_pk == more[2].pk
+    assert sorted(c.face_pk for c in found) == sorted(f.pk for f in faces + more)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_session_collection_purge_deletes_in_batches_that_other_processes_catch_up_with(
+    integrator, other_integrator, monkeypatch
+):
+    """The hourly purge looped once per face (the model's ordering went into its DISTINCT), scanned the whole
+    collection under its lock each time, and left every other process to read every face again."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from apps.faces import session_faces
+    from apps.faces.models import FaceSighting
+    from apps.faces.session_faces import SESSIONS_COLLECTION_ID, session_collection_faces_purge
+
+    monkeypatch.setattr(session_faces, "PURGE_BATCH", 2)
+    rows = _unit(np.random.default_rng(47), 10)
+    mine, theirs = (
+        FaceCollection.objects.create(
+            account=account, collection_id=SESSIONS_COLLECTION_ID, engine="dlib", model_version="m", dimension=16
+        )
+        for account in (integrator.account, other_integrator.account)
+    )
+    faces = [_insert(mine, rows[i]) for i in range(8)]
+    FaceSighting.objects.bulk_create(FaceSighting(face=f, session_id=uuid.uuid4()) for f in faces)
+    other = _insert(theirs, rows[8])
+    stale = [faces[i].pk for i in (0, 2, 3, 5, 7)] + [other.pk]
+    Face.objects.filter(pk__in=stale).update(last_seen_at="2000-01-01T00:00:00Z")
+    loads = _full_loads(monkeypatch)
+    collection_search(collection=mine, embedding=rows[0], k=1)
+    with CaptureQueriesContext(connection) as queries:
+        assert _another_process_writes(monkeypatch, session_collection_faces_purge) == 6
+    locks = [q for q in queries.captured_queries if "FOR UPDATE" in q["sql"]]
+    assert len(locks) == 4  # batches of 2, 2 and 1 in one collection, 1 in the other: not one per face
+    found = collection_search(collection=mine, embedding=rows[0], k=10)
+    assert len(loads) == 1  # caught up from the log
+    assert sorted(c.face_pk for c in found) == sorted(faces[i].pk for i in (1, 4, 6))
+    assert not FaceSighting.objects.filter(face_id__in=stale).exists()
 
 
 @pytest.mark.django_db(transaction=True)
