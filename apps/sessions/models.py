@@ -85,7 +85,11 @@ class Session(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["status", "expires_at"])]
+        indexes = [
+            models.Index(fields=["status", "expires_at"]),
+            # The recovery sweep (services/recovery.py) reads the sessions finished in the last minutes, every 2 s.
+            models.Index(fields=["completed_at", "id"], name="capture_session_completed_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.id} ({self.status})"

@@ -17,7 +17,9 @@ from pathlib import Path
 import pytest
 from channels.db import database_sync_to_async
 from django.conf import settings
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from apps.sessions import services, tasks
@@ -29,6 +31,7 @@ from apps.sessions.state_store import capture_record_get, result_announced_mark
 from apps.sessions.tokens import page_key_create, session_token_issue
 from tests.conftest import require_postgres, require_redis
 from tests.face_engine.synth_capture import passive_clip
+from tests.query_plans import sql_plan, statements_on
 
 from . import real_captures
 from .conftest import make_session
@@ -303,3 +306,15 @@ def test_one_verdict_that_fails_in_the_sweep_does_not_stop_expiry_on_the_embedde
     periodic_jobs_run_due()
     assert Session.objects.get(id=due.id).status == "expired"
     assert PeriodicJobRun.objects.get(name="capture-sessions-expire").last_error == ""
+
+
+@pytest.mark.django_db
+def test_the_recovery_sweep_reads_only_the_recently_finished_sessions_through_an_index(integrator):
+    """Every 2 s: without an index on completed_at it read the whole table (31 ms at 200,000 sessions)."""
+    make_session(integrator.account)
+    with CaptureQueriesContext(connection) as queries:
+        recovery.sessions_results_announce()
+
+    (sweep,) = statements_on(queries.captured_queries, "capture_session", "SELECT")
+    plan = sql_plan(sweep)
+    assert "capture_session_completed_idx" in plan and "Seq Scan" not in plan, plan
