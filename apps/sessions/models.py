@@ -6,6 +6,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 
 from apps.verifications.enums import VerifierResult
 from apps.verifications.session_config import SessionConfig, session_config_cached
@@ -89,6 +90,8 @@ class Session(models.Model):
             models.Index(fields=["status", "expires_at"]),
             # The recovery sweep (services/recovery.py) reads the sessions finished in the last minutes, every 2 s.
             models.Index(fields=["completed_at", "id"], name="capture_session_completed_idx"),
+            # The minute expiry job drops the ICAO photos past the result retention (services/lifecycle.py).
+            models.Index(fields=["created_at"], name="capture_session_icao_idx", condition=Q(icao_jpeg__isnull=False)),
         ]
 
     def __str__(self) -> str:

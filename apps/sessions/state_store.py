@@ -17,7 +17,7 @@ from django.core.cache import cache
 logger = logging.getLogger(__name__)
 
 # Longer than any session's TTL, so live state never vanishes mid-capture.
-_STATE_TIMEOUT = 2 * 60 * 60
+CAPTURE_STATE_SECONDS = 2 * 60 * 60
 
 
 class CaptureRecord(TypedDict):
@@ -62,10 +62,10 @@ def capture_record_put(
     if blobs is not None:
         new = {_blob_key(session_id, ref): data for ref, data in blobs.items() if ref not in before and data}
         if new:
-            cache.set_many(new, timeout=_STATE_TIMEOUT)
+            cache.set_many(new, timeout=CAPTURE_STATE_SECONDS)
         gone = before - set(blobs)
         record["blobs"] = sorted(blobs)
-    cache.set(_state_key(session_id), json.dumps(record), timeout=_STATE_TIMEOUT)
+    cache.set(_state_key(session_id), json.dumps(record), timeout=CAPTURE_STATE_SECONDS)
     if gone:
         cache.delete_many([_blob_key(session_id, ref) for ref in gone])
 
@@ -113,7 +113,7 @@ def _slot_put(*, session_id: str, kind: str, value: Any, timeout: int) -> int | 
     """Store ``value`` in the session's next numbered slot of ``kind``; its number, or None once the session has
     ended. ``incr`` is atomic in Redis and locmem, so ``capture_record_delete`` can find and remove them all."""
     counter = _slot_key(session_id, kind, "n")
-    cache.add(counter, 0, timeout=_STATE_TIMEOUT)
+    cache.add(counter, 0, timeout=CAPTURE_STATE_SECONDS)
     try:
         slot = int(cache.incr(counter))
     except ValueError:  # the counter was deleted in between: the session has ended
@@ -129,7 +129,7 @@ def _slot_put(*, session_id: str, kind: str, value: Any, timeout: int) -> int | 
 def key_embedding_put(*, session_id: str, gen: str, t: float, value: dict[str, Any] | None) -> None:
     """A key frame's embedding as computed by the key-frame worker (None: no face found in it)."""
     entry = json.dumps({"gen": gen, "t": t, "value": value})
-    _slot_put(session_id=session_id, kind=_EMBEDDINGS, value=entry, timeout=_STATE_TIMEOUT)
+    _slot_put(session_id=session_id, kind=_EMBEDDINGS, value=entry, timeout=CAPTURE_STATE_SECONDS)
 
 
 def key_crop_put(*, session_id: str, jpeg: bytes, timeout: int) -> int | None:

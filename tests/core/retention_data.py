@@ -141,6 +141,9 @@ def seed(*, account_name: str = "Retention Ltd") -> dict[str, Any]:
     past = timezone.now() - AGE
     AccessLog.objects.filter(id=login.id).update(attempt_time=past)
     Session.objects.filter(id=old.id).update(created_at=past, completed_at=past, expires_at=past)
+    # An attempt's thumbnails are written when it ends, within its session's life (services/attempts.py).
+    SessionAttempt.objects.filter(session_id=old.id).update(ended_at=past)
+    AttemptThumbnail.objects.filter(attempt__session_id=old.id).update(created_at=past)
     SessionFace.objects.filter(session_id=old.id).update(created_at=past)
     Face.objects.filter(pk=session_person.pk).update(last_seen_at=past)
     SelfieCheck.objects.filter(id=check.id).update(created_at=past)

@@ -20,7 +20,7 @@ from ..models import AttemptThumbnail, Session, SessionAttempt
 from ..notifier import notify_message
 from ..selectors import session_result_payload
 from ..session_locks import session_lock
-from ..state_store import capture_record_delete, capture_record_get, result_announced_mark
+from ..state_store import CAPTURE_STATE_SECONDS, capture_record_delete, capture_record_get, result_announced_mark
 from ..verdict_rules import ATTEMPTS_EXHAUSTED
 from ..webhook_formats import session_webhook_body
 from .attempts import session_attempt_record
@@ -220,8 +220,25 @@ def sessions_photos_purge(*, now: datetime | None = None) -> int:
     """Drop ICAO photos and attempt thumbnails of sessions past the result retention; returns the photos dropped."""
     now = now or timezone.now()
     oldest = now - timedelta(days=int(settings.SESSION_RESULT_RETENTION_DAYS))
-    AttemptThumbnail.objects.filter(attempt__session__created_at__lt=oldest).delete()
+    _thumbnails_purge(oldest=oldest)
     return Session.objects.filter(created_at__lt=oldest, icao_jpeg__isnull=False).update(icao_jpeg=None)
+
+
+def _thumbnails_purge(*, oldest: datetime) -> None:
+    """Delete the thumbnails of sessions created before ``oldest``, found by the thumbnails' own created_at.
+
+    Joined to their sessions, every run read every attempt. A thumbnail is written when its attempt ends, so
+    it is never older than its session: each one created before ``oldest`` is of such a session. The converse
+    misses an attempt that ended after ``oldest`` in a session created before it, at most ``_thumbnail_lag``
+    later: the second delete looks that window up by its sessions, so none outlives the old rule."""
+    AttemptThumbnail.objects.filter(created_at__lt=oldest).delete()
+    window = AttemptThumbnail.objects.filter(created_at__gte=oldest, created_at__lt=oldest + _thumbnail_lag())
+    window.filter(attempt__session__created_at__lt=oldest).delete()
+
+
+def _thumbnail_lag() -> timedelta:
+    # Thumbnails are made from the capture state, written while the session lives and cached this long after.
+    return timedelta(seconds=int(settings.SESSION_TTL_SECONDS) + CAPTURE_STATE_SECONDS)
 
 
 def sessions_expire_due(*, now: datetime | None = None) -> int:
