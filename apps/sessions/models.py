@@ -92,6 +92,12 @@ class Session(models.Model):
             models.Index(fields=["completed_at", "id"], name="capture_session_completed_idx"),
             # The minute expiry job drops the ICAO photos past the result retention (services/lifecycle.py).
             models.Index(fields=["created_at"], name="capture_session_icao_idx", condition=Q(icao_jpeg__isnull=False)),
+            # The hourly personal-data purge (retention.py) looks for the old sessions it has not cleared yet.
+            models.Index(
+                fields=["created_at"],
+                name="capture_session_unpurged_idx",
+                condition=Q(personal_data_purged_at__isnull=True),
+            ),
         ]
 
     def __str__(self) -> str:

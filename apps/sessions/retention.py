@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
 from .models import Session, SessionAttempt, SessionHandoff, UsedSessionToken
@@ -45,22 +46,37 @@ ATTEMPT_PERSONAL_FIELDS_CLEARED: dict[str, object] = {
 }
 
 
+# Sessions cleared in one transaction: a first run after an outage (or a shorter window) works through the backlog
+# in bounded transactions instead of one that holds every old row's lock.
+PURGE_BATCH = 1000
+
+
 def sessions_personal_data_purge(*, now: datetime | None = None) -> int:
     """Clear the personal fields of sessions created more than SESSION_RETENTION_DAYS ago; returns how many."""
     now = now or timezone.now()
     cutoff = now - timedelta(days=int(settings.SESSION_RETENTION_DAYS))
-    old = Session.objects.filter(created_at__lt=cutoff)
-    # Spent socket tokens and continue-on-a-phone codes only matter while they live (minutes); these are long dead.
-    UsedSessionToken.objects.filter(session__in=old).delete()
-    SessionHandoff.objects.filter(session__in=old).delete()
-    SessionAttempt.objects.filter(session__in=old.filter(personal_data_purged_at__isnull=True)).update(
-        **ATTEMPT_PERSONAL_FIELDS_CLEARED
-    )
-    # One conditional UPDATE: a second run (or a racing process) finds nothing left to clear.
-    due = old.filter(personal_data_purged_at__isnull=True)
-    ids = list(due.values_list("id", flat=True))
-    cleared = due.update(**PERSONAL_FIELDS_CLEARED, personal_data_purged_at=now)
-    _config_urls_clear(ids)
+    cleared = 0
+    while True:
+        # Through the partial index of sessions not yet cleared: a run with nothing left reads nothing.
+        due = Session.objects.filter(created_at__lt=cutoff, personal_data_purged_at__isnull=True)
+        ids = list(due.order_by("created_at").values_list("id", flat=True)[:PURGE_BATCH])
+        if ids:
+            cleared += _personal_data_clear(ids, now=now)
+        if len(ids) < PURGE_BATCH:
+            return cleared
+
+
+def _personal_data_clear(ids: list[Any], *, now: datetime) -> int:
+    with transaction.atomic():
+        # Spent socket tokens and continue-on-a-phone codes only matter while they live (minutes); these are long
+        # dead, and none is made for a session once it is cleared.
+        UsedSessionToken.objects.filter(session_id__in=ids).delete()
+        SessionHandoff.objects.filter(session_id__in=ids).delete()
+        SessionAttempt.objects.filter(session_id__in=ids).update(**ATTEMPT_PERSONAL_FIELDS_CLEARED)
+        # Conditional: a racing process finds nothing left to clear.
+        due = Session.objects.filter(id__in=ids, personal_data_purged_at__isnull=True)
+        cleared = due.update(**PERSONAL_FIELDS_CLEARED, personal_data_purged_at=now)
+        _config_urls_clear(ids)
     return cleared
 
 

@@ -14,23 +14,26 @@ import threading
 import time
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.core.cache import cache
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from apps.core.models import PeriodicJobRun
 from apps.core.periodic import PeriodicJob, periodic_job_claim, periodic_jobs, periodic_jobs_run_due
-from apps.sessions import state_store
-from apps.sessions.models import Session
+from apps.sessions import retention, state_store
+from apps.sessions.models import Session, UsedSessionToken
 from apps.sessions.retention import PERSONAL_FIELDS_CLEARED
 from apps.sessions.services import capture_attempt_reset, session_connect, session_expire
 from apps.sessions.state_store import capture_record_get, capture_record_put, key_embedding_put, key_embeddings_get
 from apps.sessions.tokens import session_token_issue
 from tests.conftest import require_redis
 from tests.core import retention_data
+from tests.query_plans import sql_plan, statements_on
 from tests.served import embedded_env, free_port, manage, migrate, serving
 
 # Session columns that stay after SESSION_RETENTION_DAYS, each for a reason an operator can check.
@@ -121,6 +124,44 @@ def test_a_session_younger_than_its_window_keeps_its_personal_fields(settings):
     old = Session.objects.get(id=seeded["old"])
     assert old.external_id == "customer-4711" and old.estimated_age == 34.5
     assert old.personal_data_purged_at is None
+
+
+def _old_sessions(account: Any, count: int) -> list[Session]:
+    past = timezone.now() - timedelta(days=31)
+    sessions = [Session(account=account, expires_at=past, external_id=f"customer-{i}") for i in range(count)]
+    Session.objects.bulk_create(sessions)
+    Session.objects.filter(id__in=[s.id for s in sessions]).update(created_at=past)
+    return sessions
+
+
+@pytest.mark.django_db
+def test_the_personal_data_purge_clears_a_backlog_in_bounded_transactions(integrator, monkeypatch):
+    """A first run after an outage cleared every old session in one transaction, holding all their locks."""
+    monkeypatch.setattr(retention, "PURGE_BATCH", 2)
+    _old_sessions(integrator.account, 5)
+    with CaptureQueriesContext(connection) as queries:
+        assert retention.sessions_personal_data_purge() == 5
+
+    clears = [q for q in statements_on(queries.captured_queries, "capture_session", "UPDATE") if "external_id" in q]
+    assert len(clears) == 3
+    assert not Session.objects.filter(personal_data_purged_at__isnull=True).exists()
+    assert set(Session.objects.values_list("external_id", flat=True)) == {None}
+
+
+@pytest.mark.django_db
+def test_the_personal_data_purge_reads_only_sessions_not_yet_cleared_through_an_index(integrator):
+    """Hourly: it read every session four times (every old one, each run, forever) even with nothing left."""
+    (session,) = _old_sessions(integrator.account, 1)
+    UsedSessionToken.objects.create(jti="spent", session=session)
+    with CaptureQueriesContext(connection) as queries:
+        retention.sessions_personal_data_purge()
+
+    statements = [q["sql"] for q in queries.captured_queries if q["sql"].startswith(("SELECT", "UPDATE", "DELETE"))]
+    plans = [sql_plan(sql) for sql in statements]
+    assert "capture_session_unpurged_idx" in plans[0], plans[0]
+    # Neither a whole table nor the index of every session's created_at.
+    assert not [plan for plan in plans if "Seq Scan" in plan or "capture_session_created_at" in plan], plans
+    assert not UsedSessionToken.objects.exists()
 
 
 @pytest.mark.django_db
