@@ -40,6 +40,7 @@ FeedbackCode = Literal[
 ]
 VerdictName = Literal["pass", "fail", "retry"]
 EngineName = Literal["dlib", "insightface", "mediapipe"]
+CaptureMode = Literal["active", "passive"]
 
 
 class FrameError(Exception):
@@ -76,7 +77,7 @@ class EngineSettings:
 
 @dataclass(frozen=True)
 class CapturePlan:
-    mode: Literal["active", "passive"]
+    mode: CaptureMode
     challenges: tuple[ChallengeName, ...] = ()
     fail_on_multiple_faces: bool = True
     # What replaces a challenge not answered in time, in order (``challenges_reserve_draw``); empty: the

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from django.db.models import Count, QuerySet, TextField
 from django.db.models.functions import Cast, TruncDate
@@ -31,8 +31,12 @@ def attempt_rates_per_day(*, days: int, now: datetime | None = None) -> list[Day
     """Each of the last ``days`` days (UTC, oldest first) with its attempts by outcome; days without any too."""
     now = now or timezone.now()
     first = (now - timedelta(days=days - 1)).date()
+    # From the start of that day in the current time zone, as ``ended_at__date`` reads it: that lookup casts the
+    # column, so it could not use the ended_at index and read every attempt.
+    since = timezone.make_aware(datetime.combine(first, time.min))
     rows = (
-        SessionAttempt.objects.filter(ended_at__date__gte=first)
+        SessionAttempt.objects.filter(ended_at__gte=since)
+        .order_by()  # the model's ordering (by session) joined every session to the count, though unused by it
         .annotate(day=TruncDate("ended_at"))
         .values("day", "outcome")
         .annotate(n=Count("id"))

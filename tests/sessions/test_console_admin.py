@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from apps.sessions.console_selectors import attempt_rates_per_day
 from apps.sessions.models import AttemptThumbnail, Session, SessionAttempt
 from apps.webhooks.event_types import EventType
 from apps.webhooks.services import webhook_event_record
+from tests.query_plans import sql_plan, statements_on
 
 from .conftest import make_session
 
@@ -133,3 +138,30 @@ def test_the_dashboard_shows_outcome_rates_per_day_and_the_top_reasons(integrato
         listing = admin_client.get(links[reason].replace("&amp;", "&")).content.decode()
         assert {s.id for s in (today, other) if str(s.id) in listing} == listed, reason
     assert admin_client.get("/admin/capture/session/dashboard/", {"days": "x"}).status_code == 200
+
+
+def test_the_dashboards_rates_read_the_days_attempts_through_the_ended_at_index():
+    """The ``ended_at__date`` lookup cast the column: every attempt was read, the ended_at index unused, and
+    the model's ordering joined every session."""
+    with CaptureQueriesContext(connection) as queries:
+        attempt_rates_per_day(days=14)
+
+    (rates,) = statements_on(queries.captured_queries, "capture_sessionattempt", "SELECT")
+    plan = sql_plan(rates)
+    assert "capture_sessionattempt_ended_at" in plan and "Seq Scan" not in plan, plan
+    assert "capture_session " not in plan, plan  # nor does it join (and so read) every session
+
+
+def test_the_dashboards_first_day_starts_at_midnight_in_the_current_time_zone(integrator):
+    session = make_session(integrator.account)
+    new_york = ZoneInfo("America/New_York")
+    first = datetime(2026, 3, 4, tzinfo=new_york)  # the first of 7 days to the 10th
+    _attempt(session, 1, "pass", [], ended_at=first, started_at=first)
+    before = first - timedelta(minutes=1)
+    _attempt(session, 2, "fail", [], ended_at=before, started_at=before)
+
+    with timezone.override(new_york):
+        rates = attempt_rates_per_day(days=7, now=datetime(2026, 3, 10, 12, tzinfo=new_york))
+
+    assert [(day.day, day.attempts) for day in rates[:2]] == [(date(2026, 3, 4), 1), (date(2026, 3, 5), 0)]
+    assert len(rates) == 7

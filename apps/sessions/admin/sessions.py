@@ -7,7 +7,7 @@ verdict, reason, engine and date; search by session id, externalId and faceId.
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, get_args
 
 from django.contrib import admin
 from django.db.models import Count, Q, QuerySet
@@ -16,44 +16,14 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
+from apps.face_engine.types import CaptureMode, EngineName, VerdictName
+from apps.verifications.enums import VerifierResult
 from apps.webhooks.models import WebhookDelivery
 
-from ..console_selectors import (
-    attempt_top_reasons,
-    session_reasons_in_use,
-    sessions_with_attempt_reason,
-    sessions_with_reason,
-)
 from ..models import AttemptThumbnail, Session, SessionAttempt
 from . import charts, dashboard
 from .display import json_html, outcomes_html, reasons_text, scores_html
-
-
-class ReasonFilter(admin.SimpleListFilter):
-    title = "reason"
-    parameter_name = "reason"
-
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [(reason, reason) for reason in session_reasons_in_use()]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet[Session]) -> QuerySet[Session]:
-        value = self.value()
-        return sessions_with_reason(queryset, reason=str(value)) if value else queryset
-
-
-class AttemptReasonFilter(admin.SimpleListFilter):
-    """Sessions with an attempt that ended for a reason: where the dashboard's top reasons lead."""
-
-    title = "an attempt's reason"
-    parameter_name = "attempt_reason"
-
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [(reason, reason) for reason, _ in attempt_top_reasons(days=dashboard.REASON_DAYS)]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet[Session]) -> QuerySet[Session]:
-        value = self.value()
-        return sessions_with_attempt_reason(queryset, reason=str(value)) if value else queryset
-
+from .filters import AttemptReasonFilter, ReasonFilter, fixed_values_filter
 
 _THUMB = (
     '<figure class="lp-thumb"><img src="{0}" alt="{1} frame at {2} s" height="96">'
@@ -121,18 +91,22 @@ class SessionAdmin(admin.ModelAdmin):
     list_display = (
         "id", "account", "status", "verdict", "verification_result", "reasons", "engine", "attempt", "created_at",
     )  # fmt: skip
+    # Fixed choices, not the field's own filter: that lists the values in use with a SELECT DISTINCT over every
+    # session (hundreds of ms at 200,000 sessions) on each page of the list. By date: list_filter's created_at
+    # (today, past 7 days, ...), not a date hierarchy, whose links are a DISTINCT of every session's date.
     list_filter = (
         "status",
-        "verdict",
-        "verification_result",
+        fixed_values_filter("verdict", get_args(VerdictName)),
+        fixed_values_filter("verification_result", (VerifierResult.PASS, VerifierResult.FAIL)),
         ReasonFilter,
         AttemptReasonFilter,
-        "engine",
-        "mode",
+        fixed_values_filter("engine", get_args(EngineName)),
+        fixed_values_filter("mode", get_args(CaptureMode)),
         "created_at",
     )
     search_fields = ("id", "external_id", "face_id", "account__name")
-    date_hierarchy = "created_at"
+    # The unfiltered count is the page count's already: a filtered list does not count every session again.
+    show_full_result_count = False
     list_select_related = ("account",)
     inlines = [AttemptInline]
     fieldsets = (
