@@ -17,20 +17,24 @@ from django.db.models import QuerySet
 from tests.conftest import require_postgres
 
 
-def sql_plan(sql: str, params: Sequence[Any] | None = None) -> str:
-    """The plan of ``sql`` (``EXPLAIN`` only: the statement does not run), sequential scans priced out."""
+def sql_plan(sql: str, params: Sequence[Any] | None = None, *, sorts: bool = True) -> str:
+    """The plan of ``sql`` (``EXPLAIN`` only: the statement does not run), sequential scans priced out.
+
+    ``sorts=False`` prices sorts out too: a plan that still sorts has no index in the query's order."""
     require_postgres()
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")
+        if not sorts:
+            cursor.execute("SET LOCAL enable_sort = off")
         cursor.execute(f"EXPLAIN {sql}", params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
         transaction.set_rollback(True)  # the savepoint's rollback takes the SET LOCAL with it
     return plan
 
 
-def queryset_plan(queryset: QuerySet[Any]) -> str:
+def queryset_plan(queryset: QuerySet[Any], *, sorts: bool = True) -> str:
     sql, params = queryset.query.sql_with_params()
-    return sql_plan(sql, params)
+    return sql_plan(sql, params, sorts=sorts)
 
 
 def statements_on(captured: Iterable[dict[str, Any]], table: str, verb: str) -> list[str]:
