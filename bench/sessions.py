@@ -28,6 +28,10 @@ Reported per N:
   inside the face engine (``liveproof_engine_cpu_seconds_total`` from ``/metrics``,
   the processes sharing one PROMETHEUS_MULTIPROC_DIR), both measured over the same round.
 
+``--steady SECONDS`` replaces the round's burst (N clients starting together) with a steady load: N users
+each starting a new session as soon as the last one ended, their first starts spread over about one session;
+only the sessions started in the SECONDS after that ramp are counted.
+
 The last lines are one JSON object per N. Usage::
 
     REDIS_URL=redis://127.0.0.1:6379/6 .venv/bin/python bench/sessions.py [--clients 1,5,10,20]
@@ -199,24 +203,32 @@ async def run_round(
     frames: list[bytes],
     verifiers: dict[str, Any] = PASSIVE,
     watched: Watched | None = None,
+    steady: float = 0.0,
 ) -> dict[str, Any]:
     out: dict[str, Any] = {
         "sent": 0, "answered": 0, "passes": 0, "errors": 0, "feedback": [], "verdict": [], "errorKinds": [],
         "notPassed": [], "stages": dict.fromkeys(STAGES, 0.0), "refused": 0, "admissionWait": [],
-        "sessionSeconds": [],
+        "sessionSeconds": [], "sessions": 0,
     }  # fmt: skip
     started = time.perf_counter()
     cpu_before = server_cpu_seconds(watched) if watched else None
-    results = await asyncio.gather(
-        # The clients spread over the web processes, as a load balancer would spread them.
-        *(run_client(*servers[i % len(servers)], key, frames, out, verifiers) for i in range(n)),
-        return_exceptions=True,
-    )
+    if steady:
+        results = await _steady_slots(n, servers, key, frames, out, verifiers, steady)
+    else:
+        # A burst: the N clients start together, so their captures end, and their verdicts fall due, together.
+        results = await asyncio.gather(
+            # The clients spread over the web processes, as a load balancer would spread them.
+            *(run_client(*servers[i % len(servers)], key, frames, out, verifiers) for i in range(n)),
+            return_exceptions=True,
+        )
+        out["sessions"] = n
     cpu_after = server_cpu_seconds(watched) if watched else None
     out["errors"] += sum(isinstance(r, BaseException) for r in results)
     out["errorKinds"] += [type(r).__name__ for r in results if isinstance(r, BaseException)]
     return {
         "clients": n,
+        "arrivals": f"steady {steady:g} s" if steady else "burst",
+        "sessions": out["sessions"],
         "feedbackP50Ms": percentile(out["feedback"], 50),
         "feedbackP95Ms": percentile(out["feedback"], 95),
         "verdictP50Ms": percentile(out["verdict"], 50),
@@ -234,6 +246,44 @@ async def run_round(
         "sessionSecondsP95": percentile(out["sessionSeconds"], 95),
         **stage_figures(out["stages"], out["answered"]),
         **cpu_figures(cpu_before, cpu_after),
+    }
+
+
+RAMP_SECONDS = 4.0  # about one passive session (create, connect, a 3 s hold, the verdict)
+
+
+async def _steady_slots(
+    n: int,
+    servers: list[tuple[str, str]],
+    key: str,
+    frames: list[bytes],
+    out: dict[str, Any],
+    verifiers: dict[str, Any],
+    seconds: float,
+) -> list[Any]:
+    """N users, each starting a new session as soon as the last one ended, their first starts spread over
+    RAMP_SECONDS: N captures run at every moment, at every phase. Only sessions started in the ``seconds``
+    after the ramp are counted; the slots go on starting sessions for another RAMP_SECONDS, so every counted
+    session ran among N others from its start to its end."""
+    start = time.perf_counter()
+    counted_from, counted_until = start + RAMP_SECONDS, start + RAMP_SECONDS + seconds
+    out["sessions"] = 0
+
+    async def slot(i: int) -> None:
+        await asyncio.sleep(i * RAMP_SECONDS / n)
+        while (now := time.perf_counter()) < counted_until + RAMP_SECONDS:
+            counted = counted_from <= now < counted_until
+            target = out if counted else _scratch(out)
+            out["sessions"] += counted
+            await run_client(*servers[i % len(servers)], key, frames, target, verifiers)
+
+    return await asyncio.gather(*(slot(i) for i in range(n)), return_exceptions=True)
+
+
+def _scratch(out: dict[str, Any]) -> dict[str, Any]:
+    """An empty copy of a round's tallies, for the sessions that make load but are not counted."""
+    return {
+        k: ([] if isinstance(v, list) else dict.fromkeys(v, 0.0) if isinstance(v, dict) else 0) for k, v in out.items()
     }
 
 
@@ -312,6 +362,13 @@ def main() -> int:
     parser.add_argument("--face-recognition", action="store_true", help="sessions also embed and store the face")
     parser.add_argument("--max-active", type=int, default=0, help="CAPTURE_MAX_ACTIVE, admission control (0: off)")
     parser.add_argument("--blind", action="store_true", help="clients send every frame, unanswered or not")
+    parser.add_argument(
+        "--steady",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="N users back to back for SECONDS, their starts spread out (default 0: the N clients start together)",
+    )
     args = parser.parse_args()
     global BLIND, ORIGIN
     BLIND = args.blind
@@ -376,13 +433,13 @@ def main() -> int:
         groups = {name: p.pid for name, p in named.items() if p is not None}
         watched = Watched(groups, redis_url, f"{base}/metrics", token)
         for n in (int(x) for x in args.clients.split(",")):
-            row = asyncio.run(run_round(n, servers, key, frames, verifiers, watched))
+            row = asyncio.run(run_round(n, servers, key, frames, verifiers, watched, args.steady))
             rows.append(row)
             print(
-                f"N={n:>2}: feedback p50 {row['feedbackP50Ms']} ms, p95 {row['feedbackP95Ms']} ms; "
+                f"N={n:>2} ({row['arrivals']}): feedback p50 {row['feedbackP50Ms']} ms, p95 {row['feedbackP95Ms']} ms; "
                 f"verdict p50 {row['verdictP50Ms']} ms, p95 {row['verdictP95Ms']} ms; "
-                f"{row['framesAnswered']}/{row['framesSent']} frames answered, {row['passes']}/{n} passed, "
-                f"{row['errors']} errors, {row['seconds']} s",
+                f"{row['framesAnswered']}/{row['framesSent']} frames answered, "
+                f"{row['passes']}/{row['sessions']} passed, {row['errors']} errors, {row['seconds']} s",
                 flush=True,
             )
             if row["admissionRefusals"]:
