@@ -2,19 +2,23 @@
 
 from django.db import migrations, models
 
+from apps.core.migration_ops import AddIndexWithoutLocking
+
 
 class Migration(migrations.Migration):
+    # CREATE INDEX CONCURRENTLY on PostgreSQL: the table stays writable while the release migrates.
+    atomic = False
 
     dependencies = [
         ('faces', '0004_facecollectionchange'),
     ]
 
     operations = [
-        migrations.AddIndex(
+        AddIndexWithoutLocking(
             model_name='face',
             index=models.Index(fields=['collection', 'first_seen_at', 'id'], name='faces_face_coll_first_seen'),
         ),
-        migrations.AddIndex(
+        AddIndexWithoutLocking(
             model_name='face',
             index=models.Index(fields=['collection', 'last_seen_at'], name='faces_face_coll_last_seen'),
         ),

@@ -2,8 +2,12 @@
 
 from django.db import migrations, models
 
+from apps.core.migration_ops import AddIndexWithoutLocking
+
 
 class Migration(migrations.Migration):
+    # CREATE INDEX CONCURRENTLY on PostgreSQL: the table stays writable while the release migrates.
+    atomic = False
 
     dependencies = [
         ('accounts', '0003_account_brand'),
@@ -11,7 +15,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.AddIndex(
+        AddIndexWithoutLocking(
             model_name='session',
             index=models.Index(condition=models.Q(('icao_jpeg__isnull', False)), fields=['created_at'], name='capture_session_icao_idx'),
         ),

@@ -2,8 +2,12 @@
 
 from django.db import migrations, models
 
+from apps.core.migration_ops import AddIndexWithoutLocking
+
 
 class Migration(migrations.Migration):
+    # CREATE INDEX CONCURRENTLY on PostgreSQL: the table stays writable while the release migrates.
+    atomic = False
 
     dependencies = [
         ('accounts', '0003_account_brand'),
@@ -12,7 +16,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.AddIndex(
+        AddIndexWithoutLocking(
             model_name='entryuser',
             index=models.Index(fields=['account', 'created_at', 'id'], name='users_user_account_created'),
         ),
