@@ -53,3 +53,23 @@ def test_the_session_list_offers_every_engine_and_filters_by_it(integrator, admi
     assert all(f"?engine={name}" in page for name in ("dlib", "insightface", "mediapipe")), page
     listed = admin_client.get("/admin/capture/session/", {"engine": "mediapipe"}).content.decode()
     assert str(session.id) in listed and str(other.id) not in listed
+
+
+@pytest.mark.parametrize(("url", "table", "filtered"), LISTS)
+def test_an_unfiltered_list_of_a_big_table_takes_postgresqls_row_estimate_instead_of_counting_it(
+    integrator, admin_client, monkeypatch, url, table, filtered
+):
+    """COUNT(*) reads the whole table: seconds a page at tens of millions of sessions."""
+    from apps.core.paginators import EstimatedCountPaginator
+    from tests.conftest import require_postgres
+
+    require_postgres()
+    for _ in range(3):
+        make_session(integrator.account)
+    monkeypatch.setattr(EstimatedCountPaginator, "EXACT_BELOW", 1)  # as if the table were big
+    with connection.cursor() as cursor:
+        cursor.execute(f'ANALYZE "{table}"')
+    unfiltered = _statements_on(admin_client, url, {}, table)
+    assert not [sql for sql in unfiltered if sql.startswith("SELECT COUNT(*)")], unfiltered
+    counts = [sql for sql in _statements_on(admin_client, url, filtered, table) if sql.startswith("SELECT COUNT(*)")]
+    assert len(counts) == 1 and " WHERE " in counts[0], counts  # a filtered list counts exactly

@@ -16,6 +16,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
+from apps.core.paginators import EstimatedCountPaginator
 from apps.face_engine.types import CaptureMode, EngineName, VerdictName
 from apps.verifications.enums import VerifierResult
 from apps.webhooks.models import WebhookDelivery
@@ -107,6 +108,7 @@ class SessionAdmin(admin.ModelAdmin):
     search_fields = ("id", "external_id", "face_id", "account__name")
     # The unfiltered count is the page count's already: a filtered list does not count every session again.
     show_full_result_count = False
+    paginator = EstimatedCountPaginator  # no COUNT(*) of the whole table for the unfiltered list
     list_select_related = ("account",)
     inlines = [AttemptInline]
     fieldsets = (
