@@ -54,6 +54,7 @@ class Face(models.Model):
             # The face list's order, and the session collection's purge of faces not seen since a cutoff.
             models.Index(fields=["collection", "first_seen_at", "id"], name="faces_face_coll_first_seen"),
             models.Index(fields=["collection", "last_seen_at"], name="faces_face_coll_last_seen"),
+            models.Index(fields=["first_seen_at", "id"], name="faces_face_first_seen"),  # the admin's list order
         ]
         constraints = [
             models.UniqueConstraint(

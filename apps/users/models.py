@@ -33,7 +33,10 @@ class EntryUser(models.Model):
     class Meta:
         ordering = ["created_at", "id"]
         # The user list's order (GET /v1/user/get-all pages an account's users by it).
-        indexes = [models.Index(fields=["account", "created_at", "id"], name="users_user_account_created")]
+        indexes = [
+            models.Index(fields=["account", "created_at", "id"], name="users_user_account_created"),
+            models.Index(fields=["created_at", "id"], name="users_user_created"),  # the admin's list order
+        ]
         constraints = [models.UniqueConstraint(fields=["account", "external_id"], name="users_unique_external_id")]
 
     def __str__(self) -> str:

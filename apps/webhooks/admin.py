@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin, messages
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
@@ -131,10 +133,33 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
         messages.success(request, f"Queued {done} delivery(ies) again; {queryset.count() - done} were in flight.")
 
 
+class AnswerFilter(admin.SimpleListFilter):
+    """What the endpoint answered, by class: Django's own filter of status_code listed the codes in use, a SELECT
+    DISTINCT over every attempt on each page of the list."""
+
+    title = "answer"
+    parameter_name = "answer"
+    CLASSES = {"2xx": (200, 300), "3xx": (300, 400), "4xx": (400, 500), "5xx": (500, 600)}
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [*((name, name) for name in self.CLASSES), ("none", "no answer (timeout, refused, blocked)")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[WebhookAttempt]) -> QuerySet[WebhookAttempt]:
+        value = self.value()
+        if value == "none":
+            return queryset.filter(status_code__isnull=True)
+        if value in self.CLASSES:
+            low, high = self.CLASSES[value]
+            return queryset.filter(status_code__gte=low, status_code__lt=high)
+        return queryset
+
+
 @admin.register(WebhookAttempt)
 class WebhookAttemptAdmin(admin.ModelAdmin):
     list_display = ("delivery", "number", "started_at", "duration_ms", "status_code", "error")
-    list_filter = ("status_code",)
+    list_filter = (AnswerFilter,)
+    # Newest first through the primary key: the model's order (by delivery) would sort every attempt for a page.
+    ordering = ("-id",)
     search_fields = ("=delivery__event__session_id", "=delivery__event__id", "delivery__endpoint__url")
     readonly_fields = [f.name for f in WebhookAttempt._meta.fields]
 

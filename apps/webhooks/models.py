@@ -66,6 +66,8 @@ class WebhookEvent(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        # The admin's list order and the retention purge's cutoff: one event per session, never sorted whole.
+        indexes = [models.Index(fields=["created_at", "id"], name="webhooks_event_created_idx")]
 
     def __str__(self) -> str:
         return f"{self.type} {self.id}"
@@ -98,6 +100,7 @@ class WebhookDelivery(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["event", "endpoint"], name="webhook_delivery_event_endpoint")]
         ordering = ["-created_at"]
+        indexes = [models.Index(fields=["created_at", "id"], name="webhooks_delivery_created_idx")]  # the admin's order
         verbose_name_plural = "webhook deliveries"
 
     def __str__(self) -> str:
