@@ -16,10 +16,12 @@ the collection's row lock: a verdict's cost grew with the collection.
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from django.conf import settings
 
 from .models import Face, FaceCollection, FaceCollectionChange
 
@@ -156,24 +158,41 @@ class CollectionMatrix:
 
 
 class SearchCache:
-    """Per-process cache of collection matrices, checked against the database version on every use."""
+    """Per-process cache of collection matrices, checked against the database version on every use.
+
+    At most ``FACES_SEARCH_CACHE_MAX_BYTES`` of matrices are kept, the least recently searched going first (the
+    newest always stays): without a bound a long-lived process kept every collection it ever searched, deleted
+    ones too (another process's delete cannot reach this cache).
+    """
 
     def __init__(self) -> None:
-        self._matrices: dict[int, CollectionMatrix] = {}
+        self._matrices: OrderedDict[int, CollectionMatrix] = OrderedDict()
         self._lock = threading.Lock()
 
     def matrix(self, *, collection: FaceCollection, version: int) -> CollectionMatrix:
         with self._lock:
             cached = self._matrices.get(collection.pk)
+            if cached is not None:
+                self._matrices.move_to_end(collection.pk)
             if cached is not None and cached.version == version and cached.dimension == collection.dimension:
                 return cached
         if cached is not None and cached.dimension == collection.dimension and cached.version < version:
             if self._catch_up(cached, collection_pk=collection.pk, version=version):
+                self._bound()
                 return cached
         fresh = CollectionMatrix.load(collection=collection, version=version)
         with self._lock:
             self._matrices[collection.pk] = fresh
+            self._matrices.move_to_end(collection.pk)
+        self._bound()
         return fresh
+
+    def _bound(self) -> None:
+        limit = int(settings.FACES_SEARCH_CACHE_MAX_BYTES)
+        with self._lock:
+            total = sum(m.nbytes for m in self._matrices.values())
+            while total > limit and len(self._matrices) > 1:
+                total -= self._matrices.popitem(last=False)[1].nbytes
 
     def _catch_up(self, cached: CollectionMatrix, *, collection_pk: int, version: int) -> bool:
         """Apply the logged changes between the cached version and ``version``; False when they are not all logged."""
@@ -221,6 +240,7 @@ class SearchCache:
             if removed_pks:
                 cached.remove_many(face_pks=removed_pks)
             cached.version = new_version
+        self._bound()
 
     def forget(self, *, collection_pk: int) -> None:
         with self._lock:

@@ -353,3 +353,29 @@ def test_the_change_log_keeps_only_the_last_versions_of_a_collection(integrator,
         _insert(collection, row)
     versions = FaceCollectionChange.objects.filter(collection=collection).values_list("version", flat=True)
     assert sorted(versions) == list(range(91, 101))  # pruned at the 100th version
+
+
+@pytest.mark.django_db
+def test_a_process_keeps_at_most_the_configured_bytes_of_matrices_least_recently_searched_out_first(
+    integrator, settings
+):
+    """A long-lived process kept every collection it ever searched, deleted ones too: another process's delete
+    cannot reach its cache (82 MB for twenty deleted 2,000-face collections in the review's probe)."""
+    rng = np.random.default_rng(53)
+    collections = []
+    for name in "abc":
+        collection = FaceCollection.objects.create(
+            account=integrator.account, collection_id=name, engine="dlib", model_version="m", dimension=16
+        )
+        for row in _unit(rng, 100):
+            Face.objects.create(collection=collection, embedding=embedding_to_bytes(row))
+        collections.append(collection)
+    one = CollectionMatrix.from_arrays(rows=_unit(rng, 100), face_pks=np.arange(100)).nbytes
+    settings.FACES_SEARCH_CACHE_MAX_BYTES = 2 * one
+    a, b, c = collections
+    for collection in (a, b, a, c):  # a searched again: b is the least recent when c comes
+        collection_search(collection=collection, embedding=_unit(rng, 1)[0], k=1)
+    assert set(search_cache._matrices) == {a.pk, c.pk}
+    settings.FACES_SEARCH_CACHE_MAX_BYTES = 0  # the one just searched always stays
+    collection_search(collection=b, embedding=_unit(rng, 1)[0], k=1)
+    assert set(search_cache._matrices) == {b.pk}

@@ -22,7 +22,11 @@ VERIF_SAMPLE_FPS = setting("VERIF_SAMPLE_FPS", 10, int)
 VERIF_SUBMITS_PER_HOUR = setting("VERIF_SUBMITS_PER_HOUR", 30, int)
 # Candidates from the cosine ranking that the engine re-checks against its own threshold.
 FACES_SEARCH_CANDIDATES = setting("FACES_SEARCH_CANDIDATES", 3, int)
+# Search matrices one process keeps, least recently searched out first (a million dlib faces: about 0.5 GB).
+FACES_SEARCH_CACHE_MAX_BYTES = setting("FACES_SEARCH_CACHE_MAX_BYTES", 1024**3, int)
 
+if FACES_SEARCH_CACHE_MAX_BYTES < 0:
+    raise ImproperlyConfigured("FACES_SEARCH_CACHE_MAX_BYTES is malformed: use a size in bytes")
 if VERIF_MAX_VIDEO_BYTES < 1 or FACES_MAX_IMAGE_BYTES < 1:
     raise ImproperlyConfigured("VERIF_MAX_VIDEO_BYTES / FACES_MAX_IMAGE_BYTES is malformed: use a positive size")
 if not 60 <= VERIF_FILE_LINK_TTL_SECONDS <= 7 * 24 * 3600:
