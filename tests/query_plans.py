@@ -40,3 +40,32 @@ def queryset_plan(queryset: QuerySet[Any], *, sorts: bool = True) -> str:
 def statements_on(captured: Iterable[dict[str, Any]], table: str, verb: str) -> list[str]:
     """The captured SQL statements starting with ``verb`` (SELECT, UPDATE, DELETE) that name ``table``."""
     return [q["sql"] for q in captured if q["sql"].startswith(verb) and f'"{table}"' in q["sql"]]
+
+
+def plain_index_dropped(table: str, column: str) -> None:
+    """Drop the plain one-column index of ``table.column`` for the rest of the test's transaction (rolled back with
+    it), so that a partial index on the same column is the only one that can serve a query: on a table of a few
+    test rows the planner's choice between the two is a coin toss (each run's statistics differ)."""
+    require_postgres()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexname FROM pg_indexes WHERE tablename = %s AND indexdef LIKE %s AND indexdef NOT LIKE %s",
+            [table, f"%({column})", "% WHERE %"],
+        )
+        for (name,) in cursor.fetchall():
+            cursor.execute(f'DROP INDEX "{name}"')
+
+
+def only_index_kept(table: str, keep: str) -> None:
+    """Drop every other droppable index of ``table`` (not the primary key or a constraint's) for the rest of the
+    test's transaction: what is left shows whether ``keep`` can serve a query, which a planner choosing among
+    several indexes for a few test rows would not."""
+    require_postgres()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexname FROM pg_indexes WHERE tablename = %s AND indexname <> %s"
+            " AND indexname NOT IN (SELECT conname FROM pg_constraint)",
+            [table, keep],
+        )
+        for (name,) in cursor.fetchall():
+            cursor.execute(f'DROP INDEX "{name}"')

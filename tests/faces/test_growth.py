@@ -12,7 +12,7 @@ from apps.faces.models import Face, FaceCollection
 from apps.faces.selectors import face_list
 from apps.users.selectors import user_list
 from tests.conftest import require_postgres
-from tests.query_plans import queryset_plan
+from tests.query_plans import only_index_kept, queryset_plan
 
 
 @pytest.fixture
@@ -26,6 +26,7 @@ def collection(integrator) -> FaceCollection:
 @pytest.mark.django_db
 def test_a_page_of_the_face_list_is_read_in_order_from_an_index_not_sorted(collection):
     """Sorting the whole collection for each page: 55 ms at 60,000 faces, 115 ms for page 200 (spilling to disk)."""
+    only_index_kept("faces_face", "faces_face_coll_first_seen")
     plan = queryset_plan(face_list(collection=collection)[9_950:10_000], sorts=False)
     assert "faces_face_coll_first_seen" in plan and "Sort" not in plan, plan
 
@@ -33,6 +34,7 @@ def test_a_page_of_the_face_list_is_read_in_order_from_an_index_not_sorted(colle
 @pytest.mark.django_db
 def test_a_page_of_the_user_list_is_read_in_order_from_an_index_not_sorted(integrator):
     require_postgres()
+    only_index_kept("users_entryuser", "users_user_account_created")
     plan = queryset_plan(user_list(account=integrator.account)[0:50], sorts=False)
     assert "users_user_account_created" in plan and "Sort" not in plan, plan
 
@@ -41,5 +43,6 @@ def test_a_page_of_the_user_list_is_read_in_order_from_an_index_not_sorted(integ
 def test_the_purge_finds_the_faces_not_seen_since_the_cutoff_through_an_index(collection):
     """Without it each batch read the whole collection under its lock (241 ms a pass at 300,000 faces)."""
     unseen = Face.objects.filter(collection=collection, last_seen_at__lt=timezone.now() - timedelta(days=30))
+    only_index_kept("faces_face", "faces_face_coll_last_seen")
     plan = queryset_plan(unseen.order_by().values_list("pk", flat=True)[:1000])
     assert "faces_face_coll_last_seen" in plan, plan
