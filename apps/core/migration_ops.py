@@ -14,22 +14,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.postgres.operations import AddIndexConcurrently
 from django.db import migrations
 
 
-class AddIndexWithoutLocking(migrations.AddIndex):
+class AddIndexWithoutLocking(AddIndexConcurrently):
+    """Django's ``AddIndexConcurrently`` on PostgreSQL, its plain ``AddIndex`` on any other database."""
+
     def database_forwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
-        if schema_editor.connection.vendor != "postgresql":
-            super().database_forwards(app_label, schema_editor, from_state, to_state)
-            return
-        model = to_state.apps.get_model(app_label, self.model_name)
-        if self.allow_migrate_model(schema_editor.connection.alias, model):
-            schema_editor.add_index(model, self.index, concurrently=True)
+        _operation(schema_editor).database_forwards(self, app_label, schema_editor, from_state, to_state)
 
     def database_backwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
-        if schema_editor.connection.vendor != "postgresql":
-            super().database_backwards(app_label, schema_editor, from_state, to_state)
-            return
-        model = from_state.apps.get_model(app_label, self.model_name)
-        if self.allow_migrate_model(schema_editor.connection.alias, model):
-            schema_editor.remove_index(model, self.index, concurrently=True)
+        _operation(schema_editor).database_backwards(self, app_label, schema_editor, from_state, to_state)
+
+
+def _operation(schema_editor: Any) -> type[migrations.AddIndex]:
+    return AddIndexConcurrently if schema_editor.connection.vendor == "postgresql" else migrations.AddIndex

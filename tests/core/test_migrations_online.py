@@ -41,7 +41,7 @@ def test_every_index_added_to_an_existing_table_is_built_without_locking_it():
     assert offenders == []
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)  # outside a transaction, as migrate runs a non-atomic migration
 def test_on_postgresql_the_sessions_indexes_are_built_concurrently():
     require_postgres()
     for migration in ("0009", "0010", "0011"):
