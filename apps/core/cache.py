@@ -3,8 +3,8 @@
 Django's ``RedisCacheClient`` builds a new ``redis.Redis`` for every cache call
 (redis-py fills a ~170-entry table of response callbacks in each: about 0.3 ms of
 CPU), and ``caches`` gives every thread its own backend with its own connection
-pool. Under ASGI each request runs in a thread of its own, so every request opened
-new TCP connections to Redis. A ``redis.Redis`` is thread-safe (each command takes a
+pool. Under Django's ASGI handler each request ran in a thread of its own, so every
+request opened new TCP connections to Redis. A ``redis.Redis`` is thread-safe (each command takes a
 connection from its pool) and its pool re-opens connections after a fork, so one
 client per server URL and options serves the whole process.
 """

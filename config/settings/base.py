@@ -121,8 +121,12 @@ if not str(DATABASES["default"].get("ENGINE", "")).startswith("django.db.backend
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"].setdefault("CONN_MAX_AGE", 0)
 # PostgreSQL through a pool of this many connections per process (0: none, a new connection whenever a thread
-# needs one). Under ASGI every request runs in a thread of its own, so without a pool each one connected anew.
+# needs one, closed at the end of its request).
 DATABASE_POOL_SIZE = setting("DATABASE_POOL_SIZE", 8, int)
+# Threads per web process that run HTTP requests (apps/core/asgi.py): a request waits on the event loop for one.
+WEB_THREADS = setting("WEB_THREADS", 16, int)
+if WEB_THREADS < 1:
+    raise ImproperlyConfigured("Setting WEB_THREADS is malformed: use 1 or more")
 if DATABASE_POOL_SIZE < 0:
     raise ImproperlyConfigured("Setting DATABASE_POOL_SIZE is malformed: use 0 or more")
 if (

@@ -9,19 +9,28 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from pathlib import Path
 from typing import Any
 
 import pytest
 from asgiref import sync
 from django.conf import settings
+from django.core import signals
 from django.core.cache import caches
 from django.db import connection
 
+from apps.core.asgi import SyncChainASGIHandler
 from config.asgi import application
 from tests.conftest import make_integrator, require_postgres, require_redis
 
 
-async def _asgi_request(method: str, path: str, query: str = "", headers: list[tuple[bytes, bytes]] | None = None):
+async def _asgi_request(
+    method: str,
+    path: str,
+    query: str = "",
+    headers: list[tuple[bytes, bytes]] | None = None,
+    sent: list[dict[str, Any]] | None = None,
+):
     scope = {
         "type": "http",
         "asgi": {"version": "3.0"},
@@ -37,7 +46,7 @@ async def _asgi_request(method: str, path: str, query: str = "", headers: list[t
         "server": ("testserver", 80),
     }
     messages = [{"type": "http.request", "body": b"", "more_body": False}]
-    sent: list[dict[str, Any]] = []
+    sent = [] if sent is None else sent
 
     async def receive() -> dict[str, Any]:
         if messages:
@@ -83,9 +92,68 @@ def test_a_request_is_handed_between_loop_and_thread_a_few_times_not_once_per_mi
     calls = _hand_offs(monkeypatch)
     status, _ = asyncio.run(_asgi_request(method, path))
     assert status == expected
-    # Django's handler itself: request_started, the whole middleware chain in one go, response.close();
-    # an async view adds its own way back to the loop. Built in async mode the chain alone made 22.
-    assert len(calls) <= 5, calls
+    # The whole request in one hop to a thread (apps/core/asgi.py); an async view adds its own way back to the
+    # loop. Built in async mode the chain alone made 22; Django's handler around a sync chain made 5.
+    assert calls == (["SyncToAsync"] if path == "/v1/healthz" else ["SyncToAsync", "AsyncToSync"]), calls
+
+
+def test_requests_run_on_a_fixed_pool_of_threads_and_async_code_in_them_runs_on_the_servers_loop(monkeypatch):
+    """Django's handler started a new thread for every request; and ``async_to_sync`` inside a request must reach
+    the server's own loop, where the embedded mode's in-memory channel layer lives (apps/sessions/notifier.py)."""
+    seen: list[tuple[str, int, asyncio.AbstractEventLoop]] = []
+
+    async def running_loop() -> asyncio.AbstractEventLoop:
+        return asyncio.get_running_loop()
+
+    def on_request_started(**kwargs: Any) -> None:
+        thread = threading.current_thread()
+        seen.append((thread.name, thread.ident or 0, sync.async_to_sync(running_loop)()))
+
+    async def requests(count: int) -> asyncio.AbstractEventLoop:
+        for _ in range(count):
+            assert (await _asgi_request("GET", "/v1/healthz"))[0] == 200
+        return asyncio.get_running_loop()
+
+    signals.request_started.connect(on_request_started)
+    try:
+        server_loop = asyncio.run(requests(20))
+    finally:
+        signals.request_started.disconnect(on_request_started)
+    assert len(seen) == 20
+    assert all(name.startswith("http") and ident != threading.main_thread().ident for name, ident, _ in seen)
+    assert len({ident for _, ident, _ in seen}) <= 2  # one after another: the same thread, not twenty new ones
+    assert all(loop is server_loop for _, _, loop in seen)
+
+
+def test_a_streaming_response_is_sent_and_closed_on_its_requests_thread(monkeypatch):
+    """A streaming response (whitenoise's static files are FileResponses) is sent whole, a chunk at a time, and
+    ``request_finished`` comes on the thread that handled the request, whose database connection Django then
+    closes."""
+    monkeypatch.setattr(SyncChainASGIHandler, "chunk_size", 4096)
+    sent: list[dict[str, Any]] = []
+    started: list[int] = []
+    finished: list[int] = []
+
+    def on_started(**kwargs: Any) -> None:
+        started.append(threading.get_ident())
+
+    def on_finished(**kwargs: Any) -> None:
+        finished.append(threading.get_ident())
+
+    signals.request_started.connect(on_started)
+    signals.request_finished.connect(on_finished)
+    try:
+        status, body = asyncio.run(_asgi_request("GET", "/static/capture/session.js", sent=sent))
+    finally:
+        signals.request_started.disconnect(on_started)
+        signals.request_finished.disconnect(on_finished)
+    assert status == 200
+    script = (Path(settings.BASE_DIR) / "static" / "capture" / "session.js").read_bytes()
+    assert body == script
+    chunks = [m["body"] for m in sent if m["type"] == "http.response.body" and m.get("body")]
+    assert len(script) > 3 * 4096 and len(chunks) >= 3 and max(map(len, chunks)) <= 4096
+    assert len(started) == 1
+    assert finished == started
 
 
 def test_every_thread_uses_one_redis_client_and_its_pool():
