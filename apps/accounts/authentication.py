@@ -21,7 +21,13 @@ from apps.core.errors import ApplicationError
 from apps.core.ratelimits import RateLimitExceeded, client_address, rate_limit_count, rate_limits_check
 
 from .models import Account, ApiKey
-from .services import api_key_address_allowed, api_key_authenticate, api_token_authenticate, split_api_key
+from .services import (
+    KEY_PREFIXES,
+    api_key_address_allowed,
+    api_key_authenticate,
+    api_token_authenticate,
+    split_api_key,
+)
 
 if TYPE_CHECKING:
     # Not at run time: rest_framework.views loads this module through its settings.
@@ -39,10 +45,15 @@ FAILURES_BY_KEY = "api-auth-failures:key"
 
 
 def _failure_limits(request: HttpRequest | Request, credential: str) -> list[tuple[str, str, str]]:
-    """(group, rate, key) of each limit a failed attempt with ``credential`` counts against."""
+    """(group, rate, key) of each limit a failed attempt with ``credential`` counts against.
+
+    Only a secret key's prefix has a limit of its own. A publishable key is printed on the partner's pages, so
+    there is nothing to guess behind its prefix, and counting wrong keys with that prefix let any visitor shut
+    the page for every end user with a few tries; those failures count against the sender's address only.
+    """
     limits = [(FAILURES_BY_ADDRESS, str(settings.API_AUTH_FAILURES_PER_ADDRESS), client_address(request))]
     prefix = split_api_key(credential)
-    if prefix is not None:
+    if prefix is not None and prefix.startswith(KEY_PREFIXES[ApiKey.Kind.SECRET]):
         limits.append((FAILURES_BY_KEY, str(settings.API_AUTH_FAILURES_PER_KEY), prefix))
     return limits
 

@@ -362,6 +362,21 @@ def test_a_text_field_longer_than_its_limit_is_refused_not_cut(publishable, self
     assert not SelfieCheck.objects.exists()
 
 
+def test_wrong_keys_with_a_publishable_keys_prefix_do_not_lock_that_key_for_everyone(publishable, settings):
+    """A publishable key is printed on the partner's pages, so anyone can send wrong keys with its prefix. Counted
+    per prefix, a few of them shut the page for every end user until the window ended; now they count against
+    the sender's address only."""
+    settings.API_AUTH_FAILURES_PER_KEY = "2/10m"
+    settings.API_AUTH_FAILURES_PER_ADDRESS = "1000/10m"
+    prefix = publishable.rsplit("_", 1)[0]
+    assert [submit(f"{prefix}_wrong{n}", None, None).status_code for n in range(5)] == [401] * 5
+    accepted = submit(publishable, None, None)  # the key is good: the request goes on to its missing files
+    assert accepted.status_code == 400 and accepted.json()["error"]["code"] == "files_required"
+    # A secret key's prefix keeps its own limit: its secret part can be guessed at.
+    secret_prefix = "lp_sk_" + prefix.removeprefix("lp_pk_")
+    assert [submit(f"{secret_prefix}_wrong{n}", None, None).status_code for n in range(3)] == [401, 401, 429]
+
+
 def test_submit_keeps_a_secret_keys_allow_list_and_the_failed_authentication_limits(
     integrator, publishable, settings, selfie_videos, faces
 ):
