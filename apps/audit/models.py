@@ -29,6 +29,10 @@ class AuditEventType(models.TextChoices):
     FACE_DELETED = "face.deleted", "a stored face was deleted"
     SIGNING_SECRET_ROTATED = "signingSecret.rotated", "the signing secret was rotated"
     WEBHOOK_SECRET_ROTATED = "webhookSecret.rotated", "the webhook secret was rotated"
+    WEBHOOK_ENDPOINT_DISABLED = "webhookEndpoint.disabled", "a webhook endpoint was disabled"
+    WEBHOOK_ENDPOINT_ENABLED = "webhookEndpoint.enabled", "a webhook endpoint was enabled again"
+    WEBHOOK_TEST_SENT = "webhookEndpoint.testSent", "a test event was sent to a webhook URL"
+    WEBHOOK_REDELIVERED = "webhookDelivery.redelivered", "a webhook delivery was queued again"
     ADMIN_LOGIN = "admin.login", "someone signed in to the admin"
 
 

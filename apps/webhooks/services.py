@@ -9,6 +9,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.accounts.models import Account
+from apps.audit.models import AuditEventType
+from apps.audit.services import audit_record
 
 from .event_types import EventType
 from .models import WebhookDelivery, WebhookEndpoint, WebhookEvent, new_event_id
@@ -79,7 +81,14 @@ def webhook_test_send(*, account: Account, url: str) -> WebhookDelivery:
     data = {"message": "This is a test event from Liveproof.", "accountId": str(account.pk)}
     with transaction.atomic():
         delivery = webhook_event_record(account=account, event_type=EventType.TEST, payload=data, url=url)
-    assert delivery is not None  # url is non-empty here
+        assert delivery is not None  # url is non-empty here
+        audit_record(
+            account_id=account.pk,
+            type=AuditEventType.WEBHOOK_TEST_SENT,
+            subject_type="webhookEndpoint",
+            subject_id=delivery.endpoint_id,
+            details={"url": url, "eventId": str(delivery.event_id)},
+        )
     return delivery
 
 
@@ -100,14 +109,42 @@ def webhook_delivery_redeliver(*, delivery: WebhookDelivery) -> bool:
     )
     if updated:
         delivery_enqueue_on_commit(delivery_id=delivery.pk)
+        event = WebhookEvent.objects.only("account_id").get(pk=delivery.event_id)
+        audit_record(
+            account_id=event.account_id,
+            type=AuditEventType.WEBHOOK_REDELIVERED,
+            subject_type="webhookDelivery",
+            subject_id=delivery.pk,
+            details={"eventId": str(delivery.event_id), "endpointId": delivery.endpoint_id},
+        )
     return bool(updated)
 
 
+@transaction.atomic
 def webhook_endpoint_enable(*, endpoint: WebhookEndpoint) -> None:
-    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(disabled=False, disabled_at=None, disabled_reason="")
+    """Deliveries to the endpoint again; audited when it was disabled."""
+    if WebhookEndpoint.objects.filter(pk=endpoint.pk, disabled=True).update(
+        disabled=False, disabled_at=None, disabled_reason=""
+    ):
+        audit_record(
+            account_id=endpoint.account_id,
+            type=AuditEventType.WEBHOOK_ENDPOINT_ENABLED,
+            subject_type="webhookEndpoint",
+            subject_id=endpoint.pk,
+            details={"url": endpoint.url},
+        )
 
 
+@transaction.atomic
 def webhook_endpoint_disable(*, endpoint: WebhookEndpoint, reason: str) -> None:
-    WebhookEndpoint.objects.filter(pk=endpoint.pk, disabled=False).update(
+    """No more deliveries to the endpoint; audited when it was enabled."""
+    if WebhookEndpoint.objects.filter(pk=endpoint.pk, disabled=False).update(
         disabled=True, disabled_at=timezone.now(), disabled_reason=reason[:200]
-    )
+    ):
+        audit_record(
+            account_id=endpoint.account_id,
+            type=AuditEventType.WEBHOOK_ENDPOINT_DISABLED,
+            subject_type="webhookEndpoint",
+            subject_id=endpoint.pk,
+            details={"url": endpoint.url, "reason": reason[:200]},
+        )

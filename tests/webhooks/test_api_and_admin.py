@@ -12,6 +12,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 from standardwebhooks import Webhook
 
+from apps.audit.models import AuditEvent, AuditEventType
 from apps.webhooks.delivery import retry_delay_seconds
 from apps.webhooks.event_types import EventType
 from apps.webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
@@ -166,6 +167,10 @@ def test_admin_redeliver_resends_the_same_event(
     assert [r.headers["webhook-id"] for r in receiver.requests] == [delivery.event_id] * 2
     delivery.refresh_from_db()
     assert delivery.status == WebhookDelivery.Status.DELIVERED
+    # The operator's action is in the account's audit trail, under the operator's name.
+    event = AuditEvent.objects.get(type=AuditEventType.WEBHOOK_REDELIVERED)
+    assert (event.account_id, event.actor, event.subject_id) == (integrator.account.pk, "admin:admin", str(delivery.pk))
+    assert event.details["eventId"] == delivery.event_id
 
 
 def test_admin_sends_a_test_event_to_an_endpoint(
@@ -178,6 +183,24 @@ def test_admin_sends_a_test_event_to_an_endpoint(
         )
     assert len(receiver.requests) == 1
     assert WebhookEvent.objects.get().type == EventType.TEST
+    event = AuditEvent.objects.get(type=AuditEventType.WEBHOOK_TEST_SENT)
+    assert (event.account_id, event.actor, event.subject_id) == (integrator.account.pk, "admin:admin", str(endpoint.pk))
+    assert event.details == {"url": receiver.url, "eventId": WebhookEvent.objects.get().id}
+
+
+def test_admin_disabling_and_enabling_an_endpoint_is_audited_once_each(admin_client, integrator):
+    endpoint = WebhookEndpoint.objects.create(account=integrator.account, url="https://hooks.example/in")
+    for action in ("disable", "disable", "enable", "enable"):  # the second of each changes nothing
+        response = admin_client.post(
+            "/admin/webhooks/webhookendpoint/", {"action": action, "_selected_action": [endpoint.pk]}
+        )
+        assert response.status_code == 302
+    events = list(AuditEvent.objects.filter(subject_type="webhookEndpoint").order_by("occurred_at", "id"))
+    assert [(e.type, e.actor, e.subject_id) for e in events] == [
+        (AuditEventType.WEBHOOK_ENDPOINT_DISABLED, "admin:admin", str(endpoint.pk)),
+        (AuditEventType.WEBHOOK_ENDPOINT_ENABLED, "admin:admin", str(endpoint.pk)),
+    ]
+    assert events[0].details == {"url": endpoint.url, "reason": "Disabled by admin in the admin."}
 
 
 def test_admin_lists_deliveries_and_attempts_of_one_session(admin_client, integrator, receiver: Receiver):

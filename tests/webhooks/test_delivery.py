@@ -15,6 +15,7 @@ from django.utils import timezone
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
+from apps.audit.models import AuditEvent, AuditEventType
 from apps.webhooks import ssrf
 from apps.webhooks.delivery import _claim, _finish
 from apps.webhooks.event_types import EventType
@@ -149,6 +150,13 @@ def test_a_410_disables_the_endpoint_and_stops_later_events(integrator, receiver
 
     endpoint = WebhookEndpoint.objects.get(url=receiver.url)
     assert endpoint.disabled
+    disabled = AuditEvent.objects.get(type=AuditEventType.WEBHOOK_ENDPOINT_DISABLED)
+    assert (disabled.account_id, disabled.actor, disabled.subject_id) == (
+        integrator.account.pk,
+        "system",
+        str(endpoint.pk),
+    )
+    assert disabled.details == {"url": receiver.url, "reason": "The receiver answered 410 Gone."}
     second = record(integrator.account, receiver.url)
     assert second.status == WebhookDelivery.Status.FAILED
     assert webhook_delivery_send(delivery_id=second.pk) == "skipped"
