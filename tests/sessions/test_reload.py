@@ -97,6 +97,27 @@ def test_a_socket_reconnect_costs_no_attempt(integrator):
     assert session.attempt == 1
 
 
+def test_a_reconnect_after_a_challenge_was_named_restarts_with_new_challenges_and_no_attempt_spent(integrator):
+    """ "Start again" (the page reconnects) or a dropped socket restarts the attempt. With the same challenges, anyone
+    could read them, prepare an answer at leisure and replay it after restarting; they are drawn again."""
+    before = _started(integrator, named=False)
+    drawn = list(before.challenges)
+    _connect(before, named=False)  # no challenge named yet: nothing was shown, nothing changes
+    before.refresh_from_db()
+    assert before.challenges == drawn and before.attempt == 1
+    seen = {tuple(drawn)}
+    for _ in range(4):
+        _connect(before)  # this one's record names a challenge ...
+        _connect(before, named=False)  # ... and the next connect restarts the attempt
+        before.refresh_from_db()
+        record = capture_record_get(session_id=str(before.id))
+        assert record["plan"]["challenges"] == before.challenges and record["challenge"] is None
+        seen.add(tuple(before.challenges))
+    assert before.attempt == 1  # no attempt spent
+    # Four challenges drawn from six: five draws alike by chance do not happen.
+    assert len(seen) > 1
+
+
 def test_a_reload_on_the_last_attempt_ends_the_session_failed(integrator):
     session = _started(integrator, max_attempts=1)
     page = Client().get(_path(session))

@@ -198,8 +198,29 @@ def capture_attempt_reset(*, session: Session, keep_completed: bool = False) -> 
 
     The engine state itself is created by the worker on the first frame, so the
     web process never loads the face models. ``keep_completed`` (a reconnecting browser): an attempt
-    whose capture is complete, its verdict under way, is kept as it is.
+    whose capture is complete, its verdict under way, is kept as it is; one that had named a challenge restarts
+    with challenges drawn afresh (still no attempt spent), so that "Start again" or a dropped socket never lets
+    anyone prepare, at leisure, an answer to challenges already shown and then replay it.
     """
+    sid = str(session.id)
+    # Under the session's lock: a frame still being analysed for the old attempt finishes and saves first,
+    # then this record replaces it (a frame that saved after this one would bring the old attempt back).
+    with session_lock(session_id=sid, wait=RESET_LOCK_WAIT_SECONDS):
+        current = capture_record_get(session_id=sid) if keep_completed else None
+        if current is not None and current["complete"]:
+            return current  # that frame completed the capture: its verdict is on its way; a reset would lose it
+        if current is not None and current.get("challenge") and session.challenges:
+            _, challenges = capture_plan_for(session.typed_config.verifiers.liveness)
+            if Session.objects.filter(id=session.id, attempt=session.attempt, verdict="").update(challenges=challenges):
+                session.challenges = challenges
+        record = _capture_record_new(session)
+        capture_blobs_forget(session_id=sid)  # the previous attempt's JPEGs
+        capture_record_put(session_id=sid, record=record)
+    Session.objects.filter(id=session.id).update(attempt_started_at=timezone.now())
+    return record
+
+
+def _capture_record_new(session: Session) -> CaptureRecord:
     verifiers = session.typed_config.verifiers
     plan = {
         "mode": "passive" if session.mode == "passive" else "active",
@@ -213,7 +234,7 @@ def capture_attempt_reset(*, session: Session, keep_completed: bool = False) -> 
         "want_embedding": True,
         "want_icao": True,
     }
-    record: CaptureRecord = {
+    return {
         "gen": uuid.uuid4().hex,
         "seq": 0,
         "plan": plan,
@@ -225,16 +246,6 @@ def capture_attempt_reset(*, session: Session, keep_completed: bool = False) -> 
         "total": len(session.challenges),
         "log": [],
     }
-    # Under the session's lock: a frame still being analysed for the old attempt finishes and saves first,
-    # then this record replaces it (a frame that saved after this one would bring the old attempt back).
-    with session_lock(session_id=str(session.id), wait=RESET_LOCK_WAIT_SECONDS):
-        current = capture_record_get(session_id=str(session.id)) if keep_completed else None
-        if current is not None and current["complete"]:
-            return current  # that frame completed the capture: its verdict is on its way; a reset would lose it
-        capture_blobs_forget(session_id=str(session.id))  # the previous attempt's JPEGs
-        capture_record_put(session_id=str(session.id), record=record)
-    Session.objects.filter(id=session.id).update(attempt_started_at=timezone.now())
-    return record
 
 
 def capture_state_load(
