@@ -111,11 +111,13 @@ def _start_demo(page, base: str, challenge_type: str) -> str:
     return page.url.split("/s/")[1].split("/")[0]
 
 
-def _run_to_result(page, prefix: str, timeout_ms: int = 40_000) -> None:
+def _run_to_result(page, prefix: str, timeout_ms: int = 40_000, during_capture=None) -> None:
     page.click("#consent-accept")
     page.wait_for_selector("body[data-screen=capture]", timeout=15_000)
     page.wait_for_function("document.getElementById('feedback').textContent !== 'Getting ready…'", timeout=20_000)
     _shot(page, f"{prefix}-capture")
+    if during_capture is not None:
+        during_capture(page)
     page.wait_for_selector("body[data-screen=analysing], body[data-screen=result]", timeout=timeout_ms)
     if page.get_attribute("body", "data-screen") == "analysing":
         _shot(page, f"{prefix}-analysing")
@@ -182,11 +184,23 @@ def _a_live_face_passes(server: dict[str, str], video: Path, driver: object, pre
     browser.close()
 
 
+def _stage_keeps_its_shape_and_fits(page) -> None:
+    """The camera stage stays 4:3, the camera's own shape (the page crops nothing of what the engine sees), with
+    the prompt above it, both inside the screen without scrolling."""
+    stage = page.locator(".stage").bounding_box()
+    prompt = page.locator("#challenge").bounding_box()
+    height = page.viewport_size["height"]
+    assert stage and prompt
+    assert abs(stage["width"] / stage["height"] - 4 / 3) < 0.03, stage
+    assert prompt["y"] >= 0 and stage["y"] + stage["height"] <= height, (prompt, stage, height)
+
+
 def test_a_photo_attack_fails_and_lands_on_the_failed_url(server, videos, playwright_driver):
     browser = _browser(playwright_driver, videos["attack"])
-    page = browser.new_page(bypass_csp=True)
+    # A phone held sideways: the stage kept its width and showed a 2:1 band of the picture under a squashed guide.
+    page = browser.new_page(bypass_csp=True, viewport={"width": 844, "height": 390}, is_mobile=True, has_touch=True)
     _start_demo(page, server["base"], "Passive")
-    _run_to_result(page, "passive-attack")
+    _run_to_result(page, "passive-attack", during_capture=_stage_keeps_its_shape_and_fits)
     title = page.text_content("#result-title")
     assert title == "Verification failed", (page.text_content("#result-text"), _session_row(server["database"]))
     # The reasons stay to be read (the page used to leave after 2.5 s); Continue goes at once.
