@@ -11,7 +11,7 @@ fixed pool of ``WEB_THREADS`` (asgiref's ``sync_to_async`` with an executor: the
 and ``async_to_sync`` in it runs on the server's loop, where the in-memory channel layer lives), as under a
 threaded WSGI server. A streaming response is sent from that thread, so that it is closed on the thread that made
 it (the database connection Django closes on ``request_finished`` is that thread's). An ``async def`` view is still
-awaited, from its request's thread.
+awaited, from its request's thread, which comes from a second pool of the same size: its thread mostly waits.
 """
 
 from __future__ import annotations
@@ -21,24 +21,33 @@ from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, cast
 
-from asgiref.sync import async_to_sync, sync_to_async
+from asgiref.sync import async_to_sync, iscoroutinefunction, sync_to_async
 from django.conf import settings
 from django.core import signals
 from django.core.exceptions import RequestAborted
 from django.core.handlers.asgi import ASGIHandler, get_script_prefix
 from django.http import FileResponse, HttpResponseBase, StreamingHttpResponse
-from django.urls import set_script_prefix
+from django.urls import resolve, set_script_prefix
 
-_executor: ThreadPoolExecutor | None = None
-_executor_lock = threading.Lock()
+_executors: dict[str, ThreadPoolExecutor] = {}
+_executors_lock = threading.Lock()
 
 
-def _request_threads() -> ThreadPoolExecutor:
-    global _executor
-    with _executor_lock:
-        if _executor is None:
-            _executor = ThreadPoolExecutor(max_workers=settings.WEB_THREADS, thread_name_prefix="http")
-        return _executor
+def _request_threads(name: str) -> ThreadPoolExecutor:
+    """``http``: every request but those of async views; ``http-async``: those, whose thread mostly waits (a 004
+    submission while its video is analysed), so that a burst of them never holds up the API or the probes."""
+    with _executors_lock:
+        if name not in _executors:
+            _executors[name] = ThreadPoolExecutor(max_workers=settings.WEB_THREADS, thread_name_prefix=name)
+        return _executors[name]
+
+
+def _async_view(path_info: str) -> bool:
+    """Whether ``path_info`` resolves to an ``async def`` view (tens of microseconds; Django resolves it again)."""
+    try:
+        return iscoroutinefunction(resolve(path_info).func)
+    except Exception:  # Resolver404 or anything else: Django answers it in the chain, as it would have
+        return False
 
 
 class SyncChainASGIHandler(ASGIHandler):
@@ -52,8 +61,11 @@ class SyncChainASGIHandler(ASGIHandler):
             body_file = await self.read_body(receive)
         except RequestAborted:
             return
+        script_name = get_script_prefix(scope)
+        path_info = scope["path"].removeprefix(script_name) if script_name else scope["path"]
+        threads = _request_threads("http-async" if _async_view(path_info) else "http")
         try:
-            response = await sync_to_async(self._respond, thread_sensitive=False, executor=_request_threads())(
+            response = await sync_to_async(self._respond, thread_sensitive=False, executor=threads)(
                 scope, body_file, send
             )
             if response is not None:

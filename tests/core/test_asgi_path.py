@@ -187,3 +187,21 @@ def test_api_requests_in_threads_of_their_own_reuse_pooled_database_connections(
     for _ in range(10):
         assert asyncio.run(_asgi_request("GET", path, query, auth))[0] == 404
     assert connection.pool.get_stats()["connections_num"] - opened <= 1
+
+
+def test_async_views_run_on_a_pool_of_their_own_so_a_burst_of_them_never_holds_up_other_requests():
+    """An async view's thread mostly waits (a 004 submission while its video is analysed): with every request on
+    one pool of WEB_THREADS, a burst of submissions would hold up the API and the probes until they ended."""
+    threads: list[str] = []
+
+    def on_request_started(**kwargs: Any) -> None:
+        threads.append(threading.current_thread().name)
+
+    signals.request_started.connect(on_request_started)
+    try:
+        assert asyncio.run(_asgi_request("GET", "/verif/submit"))[0] == 405  # 004's submission view is async
+        assert asyncio.run(_asgi_request("GET", "/v1/healthz"))[0] == 200
+        assert asyncio.run(_asgi_request("GET", "/no/such/page"))[0] == 404
+    finally:
+        signals.request_started.disconnect(on_request_started)
+    assert [name.rsplit("_", 1)[0] for name in threads] == ["http-async", "http", "http"]
