@@ -10,8 +10,9 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
+from .endpoints import webhook_endpoint_disable
 from .models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent, WebhookSecret
-from .services import webhook_delivery_redeliver, webhook_endpoint_disable, webhook_endpoint_enable, webhook_test_send
+from .services import webhook_delivery_redeliver, webhook_endpoint_enable, webhook_test_send
 from .signing_secrets import webhook_secret_rotate
 
 

@@ -22,13 +22,12 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from apps.audit.models import AuditEventType
-from apps.audit.services import audit_record
 from apps.core.metrics import WEBHOOK_ATTEMPTS, WEBHOOK_LAG
 
 from . import signatures, ssrf
+from .endpoints import webhook_endpoint_disable
 from .event_types import EVENT_USER_AGENTS
-from .models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
+from .models import WebhookAttempt, WebhookDelivery, WebhookEvent
 from .signing_secrets import webhook_secret_get_or_create, webhook_secrets_for_signing
 from .transport import HttpOutcome, post_json
 
@@ -159,21 +158,9 @@ def _finish(
         )
         # A worker whose lease ran out lost the delivery to another one: keep its attempt, not its verdict.
         owned = WebhookDelivery.objects.filter(id=delivery.pk, lease_token=token).update(**changes)
-        gone = "The receiver answered 410 Gone."
-        if (
-            owned
-            and code == 410
-            and WebhookEndpoint.objects.filter(pk=delivery.endpoint_id, disabled=False).update(
-                disabled=True, disabled_at=finished, disabled_reason=gone
-            )
-        ):
-            audit_record(
-                account_id=delivery.endpoint.account_id,
-                type=AuditEventType.WEBHOOK_ENDPOINT_DISABLED,
-                actor="system",
-                subject_type="webhookEndpoint",
-                subject_id=delivery.endpoint_id,
-                details={"url": delivery.endpoint.url, "reason": gone},
+        if owned and code == 410:
+            webhook_endpoint_disable(
+                endpoint=delivery.endpoint, reason="The receiver answered 410 Gone.", at=finished, actor="system"
             )
     logger.info("Webhook %s attempt %d: %s %s", delivery.event_id, delivery.attempt_count, result, error)
     WEBHOOK_ATTEMPTS.labels(outcome=result if owned else "skipped").inc()

@@ -133,18 +133,3 @@ def webhook_endpoint_enable(*, endpoint: WebhookEndpoint) -> None:
             subject_id=endpoint.pk,
             details={"url": endpoint.url},
         )
-
-
-@transaction.atomic
-def webhook_endpoint_disable(*, endpoint: WebhookEndpoint, reason: str) -> None:
-    """No more deliveries to the endpoint; audited when it was enabled."""
-    if WebhookEndpoint.objects.filter(pk=endpoint.pk, disabled=False).update(
-        disabled=True, disabled_at=timezone.now(), disabled_reason=reason[:200]
-    ):
-        audit_record(
-            account_id=endpoint.account_id,
-            type=AuditEventType.WEBHOOK_ENDPOINT_DISABLED,
-            subject_type="webhookEndpoint",
-            subject_id=endpoint.pk,
-            details={"url": endpoint.url, "reason": reason[:200]},
-        )
