@@ -15,11 +15,19 @@ from rest_framework.request import Request
 
 from apps.audit.context import Actor, actor_set
 from apps.audit.models import AuditEventType
-from apps.audit.services import api_key_address_seen, audit_record
+from apps.audit.services import api_key_address_cache_key, api_key_address_seen, audit_record
 from apps.core.addresses import address_clean
+from apps.core.cache import cache_read_ahead
 from apps.core.errors import ApplicationError
-from apps.core.ratelimits import RateLimitExceeded, client_address, rate_limit_count, rate_limits_check
+from apps.core.ratelimits import (
+    RateLimitExceeded,
+    client_address,
+    rate_limit_cache_keys,
+    rate_limit_count,
+    rate_limits_check,
+)
 
+from .key_cache import VERSION_KEY
 from .models import Account, ApiKey
 from .services import (
     KEY_PREFIXES,
@@ -116,6 +124,16 @@ def api_key_caller_check(request: HttpRequest | Request, api_key: ApiKey) -> Non
     api_key_address_seen(account_id=api_key.account_id, key_prefix=api_key.prefix, address=known)
 
 
+def _api_key_reads(request: Request, credential: str) -> list[str]:
+    """The cache keys authenticating ``credential`` reads: the failed-authentication counters, the API keys
+    version and the key's known address; read in one round trip instead of three."""
+    keys = [*rate_limit_cache_keys(_failure_limits(request, credential)), VERSION_KEY]
+    prefix, address = split_api_key(credential), address_clean(request.META.get("REMOTE_ADDR"))
+    if prefix is not None and address:
+        keys.append(api_key_address_cache_key(prefix, address))
+    return keys
+
+
 class ApiKeyAuthentication(BaseAuthentication):
     """``Authorization: ApiKey <key>`` with a secret API key.
 
@@ -130,9 +148,10 @@ class ApiKeyAuthentication(BaseAuthentication):
             raise exceptions.AuthenticationFailed(
                 "Use 'Authorization: ApiKey <key>' or 'Authorization: Bearer <token>'."
             )
-        api_key = authenticate_limited(
-            request, credential, lambda key: api_key_authenticate(plaintext=key), "Invalid or revoked API key."
-        )
+        with cache_read_ahead(_api_key_reads(request, credential)):
+            api_key = authenticate_limited(
+                request, credential, lambda key: api_key_authenticate(plaintext=key), "Invalid or revoked API key."
+            )
         return api_key.account, api_key
 
     def authenticate_header(self, request: Request) -> str:

@@ -27,6 +27,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 
+from apps.core.cache import cache_read
+
 from .models import ApiKey
 
 logger = logging.getLogger(__name__)
@@ -94,7 +96,7 @@ def _detached(api_key: ApiKey) -> ApiKey:
 def keys_version() -> int | None:
     """The shared keys version; None when the cache cannot be read (then nothing cached is trusted)."""
     try:
-        version = cache.get(VERSION_KEY)
+        version = cache_read(VERSION_KEY)
         if version is None:
             # A new or flushed cache, or an eviction: restart at a random value, never one an entry may hold.
             cache.add(VERSION_KEY, secrets.randbits(62), timeout=None)

@@ -13,6 +13,8 @@ from django.db import DatabaseError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
+from apps.core.cache import cache_read
+
 from .context import actor_current
 from .models import AuditEvent, AuditEventType
 
@@ -45,6 +47,11 @@ def audit_record(
     )
 
 
+def api_key_address_cache_key(key_prefix: str, address: str) -> str:
+    """The cache key under which :func:`api_key_address_seen` remembers that a key was used from ``address``."""
+    return "audit:keyaddr:" + hashlib.sha256(f"{key_prefix}|{address}".encode()).hexdigest()[:32]
+
+
 def api_key_address_seen(*, account_id: Any, key_prefix: str, address: str | None) -> None:
     """Record ``apiKey.usedFromNewAddress`` the first time a key is used from an address.
 
@@ -52,10 +59,9 @@ def api_key_address_seen(*, account_id: Any, key_prefix: str, address: str | Non
     """
     if not address:
         return
-    digest = hashlib.sha256(f"{key_prefix}|{address}".encode()).hexdigest()[:32]
-    cache_key = f"audit:keyaddr:{digest}"
+    cache_key = api_key_address_cache_key(key_prefix, address)
     try:
-        if cache.get(cache_key):
+        if cache_read(cache_key):
             return
     except Exception:  # a cache outage must not fail the request: the database still knows the pair
         logger.warning("could not read the API key address cache", exc_info=True)

@@ -16,12 +16,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import caches
 from django.http import HttpRequest
 from django_ratelimit import ALL
 from django_ratelimit.core import _get_window, _make_cache_key, _split_rate, get_usage
 
 from .addresses import address_clean
+from .cache import cache_read_many
 from .metrics import rate_limit_refused
 
 logger = logging.getLogger(__name__)
@@ -80,22 +80,34 @@ def rate_limit_count(*, group: str, rate: str, key: str) -> None:
     _raise_if_limited(usage, group=group)
 
 
-def rate_limits_check(limits: Sequence[tuple[str, str, str]]) -> None:
-    """Raise RateLimitExceeded when any ``(group, rate, key)`` has already used up its rate; counts nothing.
-
-    Reads every counter that :func:`rate_limit_count` keeps (django-ratelimit's own cache keys and windows) with
-    one cache round trip and writes nothing: django-ratelimit's ``get_usage`` writes a zero counter and reads it
-    back, two round trips per limit, on each check (a quarter of an authenticated API request's time).
-    """
-    if not getattr(settings, "RATELIMIT_ENABLE", True) or not limits:
-        return
+def _counters(limits: Sequence[tuple[str, str, str]]) -> list[tuple[str, int, int, str]]:
+    """(group, limit, window end, cache key) of each ``(group, rate, key)``: django-ratelimit's own keys."""
     counters = []
     for group, rate, key in limits:
         limit, period = _split_rate(rate)
         window = _get_window(key, period)
         counters.append((group, limit, window, _make_cache_key(group, window, rate, key, ALL)))
+    return counters
+
+
+def rate_limit_cache_keys(limits: Sequence[tuple[str, str, str]]) -> list[str]:
+    """The cache keys :func:`rate_limits_check` reads (for a :func:`apps.core.cache.cache_read_ahead`)."""
+    return [cache_key for *_, cache_key in _counters(limits)]
+
+
+def rate_limits_check(limits: Sequence[tuple[str, str, str]]) -> None:
+    """Raise RateLimitExceeded when any ``(group, rate, key)`` has already used up its rate; counts nothing.
+
+    Reads every counter that :func:`rate_limit_count` keeps (django-ratelimit's own cache keys and windows) with
+    one cache round trip, or none inside a read-ahead of :func:`rate_limit_cache_keys`, and writes nothing:
+    django-ratelimit's ``get_usage`` writes a zero counter and reads it back, two round trips per limit, on each
+    check (a quarter of an authenticated API request's time).
+    """
+    if not getattr(settings, "RATELIMIT_ENABLE", True) or not limits:
+        return
+    counters = _counters(limits)
     try:
-        counts = caches[settings.RATELIMIT_USE_CACHE].get_many([cache_key for *_, cache_key in counters])
+        counts = cache_read_many([cache_key for *_, cache_key in counters], alias=settings.RATELIMIT_USE_CACHE)
     except Exception:
         logger.warning("Rate limits %s could not be read; letting the request through", limits, exc_info=True)
         return

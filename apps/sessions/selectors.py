@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
-from datetime import datetime, timedelta
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.db import connections, router
 from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet
 from django.utils import timezone
 
@@ -23,14 +26,17 @@ def _results_oldest() -> datetime:
     return timezone.now() - timedelta(days=int(settings.SESSION_RESULT_RETENTION_DAYS))
 
 
-def session_get(*, account: Account, session_id: uuid.UUID | str, queryset: QuerySet[Session] | None = None) -> Session:
-    """The account's session, or 404: unknown, foreign and older-than-retention sessions look alike."""
+def _session_uuid(session_id: uuid.UUID | str) -> uuid.UUID:
     try:
-        sid = uuid.UUID(str(session_id))
+        return uuid.UUID(str(session_id))
     except ValueError as exc:
         raise ApplicationError("Session not found.", code="not_found", status=404) from exc
+
+
+def session_get(*, account: Account, session_id: uuid.UUID | str, queryset: QuerySet[Session] | None = None) -> Session:
+    """The account's session, or 404: unknown, foreign and older-than-retention sessions look alike."""
     rows = Session.objects.all() if queryset is None else queryset
-    session = rows.filter(id=sid, account=account, created_at__gte=_results_oldest()).first()
+    session = rows.filter(id=_session_uuid(session_id), account=account, created_at__gte=_results_oldest()).first()
     if session is None:
         raise ApplicationError("Session not found.", code="not_found", status=404)
     return session
@@ -38,10 +44,63 @@ def session_get(*, account: Account, session_id: uuid.UUID | str, queryset: Quer
 
 def session_result_get(*, account: Account, session_id: uuid.UUID | str) -> Session:
     """``session_get`` for get-session-result: the ICAO photo's bytes (tens of KB a row) stay in the
-    database; whether there is one comes along as ``icao_present``."""
-    has_photo = ExpressionWrapper(Q(icao_jpeg__isnull=False), output_field=BooleanField())
-    rows = Session.objects.defer("icao_jpeg").annotate(icao_present=has_photo)
-    return session_get(account=account, session_id=session_id, queryset=rows)
+    database; whether there is one comes along as ``icao_present``.
+
+    The API's most frequent read, so its SELECT and the loading of its row are prepared once per database
+    (:class:`_ResultRead`) instead of by the ORM on every call: building this query over the wide row cost
+    the web process as much CPU as running it.
+    """
+    sid = _session_uuid(session_id)
+    session = _result_read(router.db_for_read(Session)).one([sid, account.pk, _results_oldest()])
+    if session is None:
+        raise ApplicationError("Session not found.", code="not_found", status=404)
+    return session
+
+
+class _ResultRead:
+    """session_result_get's query, compiled by the ORM once per database; each read runs its SQL with new values
+    and loads the row as the ORM would (the same columns, converters and deferred photo)."""
+
+    SAMPLE = (uuid.UUID(int=1), uuid.UUID(int=2), datetime(2000, 1, 1, tzinfo=UTC))  # stand-ins for the three values
+
+    def __init__(self, alias: str) -> None:
+        self.alias, meta = alias, Session._meta
+        has_photo = ExpressionWrapper(Q(icao_jpeg__isnull=False), output_field=BooleanField())
+        rows = Session.objects.using(alias).defer("icao_jpeg").annotate(icao_present=has_photo)
+        sample = rows.filter(id=self.SAMPLE[0], account_id=self.SAMPLE[1], created_at__gte=self.SAMPLE[2])[:1]
+        self.compiler = sample.query.get_compiler(alias)
+        self.sql, params = self.compiler.as_sql()
+        self.where = [meta.pk, meta.get_field("account"), meta.get_field("created_at")]
+        # Where each value goes in the SQL's parameters (Django orders the conditions its own way).
+        expected = self._prepared(self.SAMPLE)
+        if sorted(map(str, params)) != sorted(map(str, expected)):
+            raise RuntimeError(f"get-session-result's query takes other parameters than expected: {params}")
+        self.order = [expected.index(param) for param in params]
+        model = self.compiler.klass_info["select_fields"]
+        self.names = [column.target.attname for column, *_ in self.compiler.select[model[0] : model[-1] + 1]]
+        self.photo_column = self.compiler.annotation_col_map["icao_present"]
+        self.converters = self.compiler.get_converters([column for column, *_ in self.compiler.select])
+
+    def _prepared(self, values: Sequence[Any]) -> list[Any]:
+        connection = connections[self.alias]
+        return [field.get_db_prep_value(value, connection) for field, value in zip(self.where, values, strict=True)]
+
+    def one(self, values: Sequence[Any]) -> Session | None:
+        with connections[self.alias].cursor() as cursor:
+            prepared = self._prepared(values)
+            cursor.execute(self.sql, [prepared[index] for index in self.order])
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        columns = next(iter(self.compiler.apply_converters([row], self.converters)))
+        session = Session.from_db(self.alias, self.names, columns[: len(self.names)])
+        session.__dict__["icao_present"] = bool(columns[self.photo_column])
+        return session
+
+
+@functools.cache
+def _result_read(alias: str) -> _ResultRead:
+    return _ResultRead(alias)
 
 
 def session_exists(*, account: Account, session_id: uuid.UUID) -> bool:

@@ -9,6 +9,7 @@ as the services always read it: Verification with Balanced challenges).
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
@@ -36,6 +37,7 @@ DEFAULT_AGE_THRESHOLD = 18
 EXTERNAL_ID_MODES = frozenset({FaceRecognitionType.MATCH_VERIFICATION, FaceRecognitionType.UNIQUE_MATCH_VERIFICATION})
 
 
+@functools.cache
 def _snake(name: str) -> str:
     """``includeAge`` -> ``include_age``: the attribute that holds one camelCase flag."""
     return re.sub(r"(?<!^)([A-Z])", r"_\1", name).lower()

@@ -13,6 +13,7 @@ from django.utils import timezone
 from apps.accounts import key_cache
 from apps.accounts.models import Account, ApiKey
 from apps.accounts.services import api_key_authenticate, api_key_networks_set, api_key_revoke
+from tests.recorded_calls import record_calls
 
 URL = "/v1/datetime/utc-now"
 
@@ -105,16 +106,28 @@ def test_a_cached_key_is_read_again_after_the_ttl(warm, settings, monkeypatch):
     assert warm() == (200, 1)
 
 
-@pytest.mark.django_db
-def test_a_keys_version_that_cannot_be_read_falls_back_to_the_database(warm, monkeypatch):
-    real_get = cache.get
+def _version_unreadable(monkeypatch, down: dict[str, bool]) -> None:
+    """Every read of the keys version fails while ``down["on"]``: alone, or among the request's other keys
+    (authentication reads them all in one round trip)."""
+    real_get, real_get_many = cache.get, cache.get_many
 
     def get(key, *args, **kwargs):
-        if key == key_cache.VERSION_KEY:
+        if down["on"] and key == key_cache.VERSION_KEY:
             raise ConnectionError("Redis is down")
         return real_get(key, *args, **kwargs)
 
-    monkeypatch.setattr(key_cache.cache, "get", get)
+    def get_many(keys, *args, **kwargs):
+        if down["on"] and key_cache.VERSION_KEY in keys:
+            raise ConnectionError("Redis is down")
+        return real_get_many(keys, *args, **kwargs)
+
+    monkeypatch.setattr(cache, "get", get)
+    monkeypatch.setattr(cache, "get_many", get_many)
+
+
+@pytest.mark.django_db
+def test_a_keys_version_that_cannot_be_read_falls_back_to_the_database(warm, monkeypatch):
+    _version_unreadable(monkeypatch, {"on": True})
     assert warm() == (200, 1)
     assert warm() == (200, 1)
 
@@ -149,16 +162,17 @@ def test_the_cache_drops_the_least_recently_used_key_beyond_its_size():
 @pytest.mark.django_db
 def test_a_key_revoked_while_the_cache_was_down_is_refused_once_it_is_back(integrator, warm, monkeypatch):
     """The revocation could not bump the version; the entry cached before the outage must not come back."""
-    real_get = cache.get
     down = {"on": True}
-
-    def get(key, *args, **kwargs):
-        if down["on"] and key == key_cache.VERSION_KEY:
-            raise ConnectionError("Redis is down")
-        return real_get(key, *args, **kwargs)
-
-    monkeypatch.setattr(key_cache.cache, "get", get)
+    _version_unreadable(monkeypatch, down)
     assert warm() == (200, 1)  # during the outage: looked up in the database
     ApiKey.objects.filter(account=integrator.account).update(revoked_at=timezone.now())  # no bump reaches Redis
     down["on"] = False
     assert warm()[0] == 401
+
+
+@pytest.mark.django_db
+def test_an_authenticated_request_reads_the_cache_in_one_round_trip(warm, monkeypatch):
+    """The failed-authentication counters, the keys version and the key's known address: one read, not three."""
+    reads = record_calls(monkeypatch, cache, ("get", "get_many"))
+    assert warm() == (200, 0)
+    assert reads == ["get_many"]

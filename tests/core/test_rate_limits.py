@@ -12,6 +12,7 @@ from rest_framework.test import APIClient
 
 from apps.accounts.services import api_key_create
 from apps.core.ratelimits import RateLimitExceeded, rate_limit_count, rate_limits_check
+from tests.recorded_calls import record_calls
 
 pytestmark = pytest.mark.django_db
 
@@ -107,19 +108,7 @@ def test_the_check_reads_the_counters_once_writes_nothing_and_refuses_where_get_
     rate = "3/10m"
     limits = [("check-group-a", rate, uuid.uuid4().hex), ("check-group-b", rate, uuid.uuid4().hex)]
     cache = caches[settings.RATELIMIT_USE_CACHE]
-    calls: list[str] = []
-
-    def recorded(name):
-        original = getattr(cache, name)
-
-        def call(*args, **kwargs):
-            calls.append(name)
-            return original(*args, **kwargs)
-
-        return call
-
-    for name in ("add", "get", "get_many", "set", "incr"):
-        monkeypatch.setattr(cache, name, recorded(name))
+    calls = record_calls(monkeypatch, cache, ("add", "get", "get_many", "set", "incr"))
     rate_limits_check(limits)
     assert calls == ["get_many"]  # one round trip, and no zero counters written
     calls.clear()

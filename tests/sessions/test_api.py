@@ -14,6 +14,7 @@ from apps.core.engine import engine_settings
 from apps.core.keys import derive_key
 from apps.face_engine.factory import engine_choice
 from apps.sessions.models import Session
+from apps.sessions.selectors import session_result_get, session_result_payload
 from apps.sessions.services import session_verdict_record
 from apps.sessions.tokens import SESSION_TOKEN_AUDIENCE
 
@@ -276,6 +277,23 @@ def test_get_session_result_tells_of_the_icao_photo_without_reading_its_bytes(in
     Session.objects.filter(id=session_id).update(icao_jpeg=None)  # what the photo purge does
     without_photo = _result(integrator.client, session_id).json()
     assert with_photo["icaoPhotoAvailable"] is True and without_photo["icaoPhotoAvailable"] is False
+
+
+def test_get_session_results_prepared_read_loads_the_row_as_the_orm_does(integrator):
+    """session_result_get runs SQL the ORM compiled once; the row it loads must be the ORM's, field by field."""
+    session_id = create(integrator.client, {**SEED_BODY, "customInputParameters": {"userId": "u1"}}).json()[
+        "verificationSessionId"
+    ]
+    orm = _finish(Session.objects.get(id=session_id))
+    for _ in range(2):  # the first read prepares the query, the second reuses it
+        read = session_result_get(account=integrator.account, session_id=session_id)
+        assert "icao_jpeg" in read.get_deferred_fields() and read.icao_present is True
+        for field in Session._meta.concrete_fields:
+            if field.name != "icao_jpeg":
+                assert getattr(read, field.attname) == getattr(orm, field.attname), field.name
+        assert session_result_payload(session=read) == session_result_payload(session=orm)
+    Session.objects.filter(id=session_id).update(icao_jpeg=None)
+    assert session_result_get(account=integrator.account, session_id=session_id).icao_present is False
 
 
 def test_unknown_foreign_and_old_sessions_all_answer_404_alike(integrator, other_integrator):
