@@ -9,6 +9,7 @@ addresses and names only, since the browser resolves names itself.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 import socket
@@ -45,8 +46,12 @@ _LEGACY_IPV4 = re.compile(r"^(0x[0-9a-f]+|[0-9]+)(\.(0x[0-9a-f]+|[0-9]+)){0,3}$"
 
 def address_clean(raw: object) -> str | None:
     """A valid IP address (without an IPv6 zone; an IPv4-mapped IPv6 address as the IPv4 client it is), or None."""
-    if not isinstance(raw, str):
-        return None
+    return _address_clean(raw) if isinstance(raw, str) else None
+
+
+@functools.lru_cache(maxsize=4096)
+def _address_clean(raw: str) -> str | None:
+    """``address_clean`` of a string: a pure function, remembered (every API request cleans its client's)."""
     try:
         ip = ipaddress.ip_address(raw.split("%")[0])
     except ValueError:

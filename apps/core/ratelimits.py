@@ -9,6 +9,7 @@ not take the API down with it.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import logging
 import time
@@ -46,11 +47,17 @@ def client_address(request: HttpRequest) -> str:
 
 def address_key(raw: str) -> str:
     """``raw`` as one client: an IPv4 address or its IPv6 network of ``RATELIMIT_IPV6_MASK`` bits (else ``raw``)."""
+    return _address_key(raw, int(settings.RATELIMIT_IPV6_MASK))
+
+
+@functools.lru_cache(maxsize=4096)
+def _address_key(raw: str, ipv6_bits: int) -> str:
+    """``address_key``: a pure function of the address and the IPv6 prefix length, remembered."""
     clean = address_clean(raw)  # an IPv4-mapped address counts as its IPv4 client, not as the network ::/64
     if clean is None:
         return raw
     address = ipaddress.ip_address(clean)
-    bits = int(settings.RATELIMIT_IPV6_MASK) if address.version == 6 else 32
+    bits = ipv6_bits if address.version == 6 else 32
     return str(ipaddress.ip_network(f"{address}/{bits}", strict=False).network_address)
 
 
