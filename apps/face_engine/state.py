@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any, NamedTuple
 
 import numpy as np
+import orjson
 
 from .types import CHALLENGES, ChallengeName, FrameError
 
@@ -188,7 +189,7 @@ class CaptureData:
         data["keys"] = [k.to_obj(blobs) for k in self.keys]
         data["pts"] = _pack_points(self.pts)
         data["v"] = STATE_VERSION
-        return json.dumps(data, separators=(",", ":"))
+        return orjson.dumps(data, default=_row_list).decode()
 
     @classmethod
     def from_json(cls, text: str, blobs: Mapping[str, bytes] | None = None) -> CaptureData:
@@ -197,7 +198,7 @@ class CaptureData:
         With ``blobs``, a JPEG that is missing (evicted) goes: no best frame, no key frame without its embedding.
         """
         try:
-            data = json.loads(text)
+            data = json_loads(text)
             if not isinstance(data, dict) or data.pop("v", None) not in READABLE_VERSIONS:
                 raise ValueError("unknown state version")
             if isinstance(data.get("pts"), dict):
@@ -222,11 +223,29 @@ class CaptureData:
         return state
 
     def _name_rows(self) -> None:
-        """Turn the JSON arrays of a loaded state into named rows (a row of the wrong length: TypeError)."""
+        """Turn the JSON arrays of a loaded state into named rows (a row of the wrong length: TypeError; a
+        measure that is no number, as a non-finite one is written (null): ValueError)."""
+        if any(None in row for row in self.series):
+            raise ValueError("a measure row holds a value that is no number")
         self.series = [MeasureRow(*row) for row in self.series]
         self.baseline = MeasureRow(*self.baseline) if self.baseline is not None else None
         self.pts_pose = [PoseRatios(*pose) for pose in self.pts_pose]
         self.outcomes = [Outcome(*outcome) for outcome in self.outcomes]
+
+
+def _row_list(value: object) -> list[Any]:
+    """orjson's fallback: a row (a NamedTuple) as the JSON array ``json`` always wrote it as."""
+    if isinstance(value, tuple):
+        return list(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def json_loads(text: str | bytes) -> Any:
+    """JSON as orjson reads it; what ``json`` alone reads (NaN, written by a release before orjson) by ``json``."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
 
 
 _STATE_FIELDS = frozenset(f.name for f in fields(CaptureData))  # what this version stores (read on every frame)

@@ -38,6 +38,25 @@ class _Held(Protocol):
     def acquire(self) -> bool: ...
     def extend(self) -> bool: ...
     def release(self) -> None: ...
+    def acquire_reading(self, key: str) -> tuple[bool, Any]: ...
+    def release_writing(self, key: str, value: Any, timeout: int) -> None: ...
+
+
+# A frame took the lock, read the capture record, wrote it back and released the lock: four round trips to
+# Redis, now two. Each script does what the separate commands did, in the same order.
+_ACQUIRE_READING = """
+local taken = redis.call('set', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2])
+if not taken then return {0, false} end
+return {1, redis.call('get', KEYS[2])}
+"""
+_RELEASE_WRITING = """
+redis.call('set', KEYS[2], ARGV[2], 'EX', ARGV[3])
+local token = redis.call('get', KEYS[1])
+if not token or token ~= ARGV[1] then return 0 end
+redis.call('del', KEYS[1])
+return 1
+"""
+_scripts: dict[int, tuple[Any, Any]] = {}
 
 
 class _OnRedis:
@@ -70,6 +89,35 @@ class _OnRedis:
         except LockError:
             logger.info("Session lock %s had lapsed before its release", self._lock.name)
 
+    def _scripts(self) -> tuple[Any, Any]:
+        client = self._lock.redis
+        scripts = _scripts.get(id(client))
+        if scripts is None:
+            scripts = _scripts[id(client)] = (
+                client.register_script(_ACQUIRE_READING),
+                client.register_script(_RELEASE_WRITING),
+            )
+        return scripts
+
+    def acquire_reading(self, key: str) -> tuple[bool, Any]:
+        """``acquire()``, and the cache's value under ``key`` (None: none, or not acquired), in one round trip."""
+        backend: Any = cache
+        keys = [self._lock.name, backend.make_and_validate_key(key)]
+        taken, raw = self._scripts()[0](keys=keys, args=[self._token, int(LOCK_TTL_SECONDS * 1000)])
+        if not taken:
+            return False, None
+        self._lock.local.token = self._token  # as redis-py's acquire() notes it, for extend() and release()
+        return True, None if raw is None else backend._cache._serializer.loads(raw)
+
+    def release_writing(self, key: str, value: Any, timeout: int) -> None:
+        """``cache.set(key, value, timeout)``, then ``release()``, in one round trip."""
+        backend: Any = cache
+        keys = [self._lock.name, backend.make_and_validate_key(key)]
+        data = backend._cache._serializer.dumps(value)
+        self._lock.local.token = None
+        if not self._scripts()[1](keys=keys, args=[self._token, data, backend.get_backend_timeout(timeout)]):
+            logger.info("Session lock %s had lapsed before its release", self._lock.name)
+
 
 _local_mutex = threading.Lock()
 
@@ -92,6 +140,13 @@ class _InProcess:
         with _local_mutex:
             if cache.get(self._key) == self._token:
                 cache.delete(self._key)
+
+    def acquire_reading(self, key: str) -> tuple[bool, Any]:
+        return (True, cache.get(key)) if self.acquire() else (False, None)
+
+    def release_writing(self, key: str, value: Any, timeout: int) -> None:
+        cache.set(key, value, timeout=timeout)
+        self.release()
 
 
 def _lock_key(session_id: str) -> str:
@@ -163,6 +218,43 @@ def session_lock(*, session_id: str, wait: float = 0.0) -> Iterator[bool]:
         yield acquired
     finally:
         if acquired:
+            _renewer.release(lock)
+            lock.release()
+
+
+class LockReading:
+    """What :func:`session_lock_reading` yields: whether the lock is held, the value read with it, and the
+    write that releases it."""
+
+    def __init__(self, lock: _Held, acquired: bool, value: Any) -> None:
+        self.acquired, self.value, self._lock = acquired, value, lock
+        self.released = False
+
+    def write_and_release(self, key: str, value: Any, timeout: int) -> None:
+        """``cache.set(key, value, timeout)`` and the lock's release, in one round trip on Redis."""
+        if self.acquired and not self.released:
+            self.released = True
+            _renewer.release(self._lock)
+            self._lock.release_writing(key, value, timeout)
+
+
+@contextmanager
+def session_lock_reading(*, session_id: str, key: str) -> Iterator[LockReading]:
+    """``session_lock`` (no wait) that also reads the cache's ``key`` in the round trip taking the lock.
+
+    The block may end with ``write_and_release`` (a frame saving the capture record it read); otherwise the lock
+    is released on the way out, as ``session_lock`` does.
+    """
+    lock = _new_lock(session_id)
+    acquired, value = lock.acquire_reading(key)
+    held = LockReading(lock, acquired, value)
+    if acquired:
+        _renewer.hold(lock)
+    try:
+        yield held
+    finally:
+        if acquired and not held.released:
+            held.released = True
             _renewer.release(lock)
             lock.release()
 

@@ -12,7 +12,12 @@ import logging
 from collections.abc import Mapping
 from typing import Any, NotRequired, TypedDict
 
+import orjson
 from django.core.cache import cache
+
+from apps.face_engine.state import json_loads
+
+from .session_locks import LockReading
 
 logger = logging.getLogger(__name__)
 
@@ -41,8 +46,17 @@ def _state_key(session_id: str) -> str:
 
 
 def capture_record_get(*, session_id: str) -> CaptureRecord | None:
-    raw = cache.get(_state_key(session_id))
-    return json.loads(raw) if raw else None
+    return capture_record_decode(cache.get(_state_key(session_id)))
+
+
+def capture_record_key(session_id: str) -> str:
+    """The cache key of the session's record (for ``session_lock_reading``, which reads it with the lock)."""
+    return _state_key(session_id)
+
+
+def capture_record_decode(raw: bytes | str | None) -> CaptureRecord | None:
+    """The record as stored under ``capture_record_key`` (None: none stored)."""
+    return json_loads(raw) if raw else None
 
 
 def _blob_key(session_id: str, ref: str) -> str:
@@ -50,12 +64,17 @@ def _blob_key(session_id: str, ref: str) -> str:
 
 
 def capture_record_put(
-    *, session_id: str, record: CaptureRecord, blobs: Mapping[str, bytes | None] | None = None
+    *,
+    session_id: str,
+    record: CaptureRecord,
+    blobs: Mapping[str, bytes | None] | None = None,
+    lock: LockReading | None = None,
 ) -> None:
     """Store ``record``; ``blobs``: its state's JPEGs by reference (``CaptureState.to_json(blobs=...)``).
 
     Only JPEGs the record did not refer to before are written (before the record that refers to them), and
-    those it no longer refers to are deleted: a frame moves a few KB instead of every kept JPEG.
+    those it no longer refers to are deleted: a frame moves a few KB instead of every kept JPEG. ``lock``: the
+    session's lock the record was read with, released with the record's write (one round trip for both).
     """
     before = set(record.get("blobs", ()))
     gone: set[str] = set()
@@ -65,7 +84,10 @@ def capture_record_put(
             cache.set_many(new, timeout=CAPTURE_STATE_SECONDS)
         gone = before - set(blobs)
         record["blobs"] = sorted(blobs)
-    cache.set(_state_key(session_id), json.dumps(record), timeout=CAPTURE_STATE_SECONDS)
+    if lock is not None:
+        lock.write_and_release(_state_key(session_id), orjson.dumps(record), CAPTURE_STATE_SECONDS)
+    else:
+        cache.set(_state_key(session_id), orjson.dumps(record), timeout=CAPTURE_STATE_SECONDS)
     if gone:
         cache.delete_many([_blob_key(session_id, ref) for ref in gone])
 

@@ -7,10 +7,13 @@ only when a better or a new one is kept; the session flow stores them once each 
 from __future__ import annotations
 
 import json
+import math
+
+import pytest
 
 from apps.face_engine.pipeline import Engine
 from apps.face_engine.state import CaptureData
-from apps.face_engine.types import CapturePlan
+from apps.face_engine.types import CapturePlan, FrameError
 from tests.face_engine.synth_capture import passive_clip
 
 JPEG_MAGIC = b"\xff\xd8\xff"
@@ -73,3 +76,27 @@ def test_a_state_written_before_the_change_still_loads(engine: Engine) -> None:
     old["v"] = 3  # the previous version: every JPEG inline
     back = CaptureData.from_json(json.dumps(old))
     assert back.best is not None and back.best.jpeg == state.best.jpeg  # type: ignore[union-attr]
+
+
+def test_the_state_reads_as_the_json_it_always_was(engine: Engine) -> None:
+    """Written by orjson now: the same JSON values as the standard library's (states in flight across an
+    upgrade load either way), and a state the standard library wrote loads as before."""
+    state = _state(engine)
+    text = state.to_json(blobs={})
+    data = json.loads(text)
+    data.pop("v")
+    legacy = json.dumps({**data, "v": 4}, separators=(",", ":"))
+    assert CaptureData.from_json(legacy).to_json(blobs={}) == text
+    assert json.loads(text)["series"] == [list(row) for row in state.series]
+
+
+def test_a_measure_that_is_no_number_refuses_the_state_instead_of_failing_later(engine: Engine) -> None:
+    state = _state(engine)
+    state.series[-1] = state.series[-1]._replace(eye_open=float("nan"))
+    text = state.to_json(blobs={})  # orjson writes a non-finite float as null
+    with pytest.raises(FrameError) as refused:
+        CaptureData.from_json(text)
+    assert refused.value.code == "badState"
+    data = json.loads(text)
+    data["series"][-1][3] = float("nan")  # what a release before orjson wrote: NaN, which orjson does not read
+    assert math.isnan(CaptureData.from_json(json.dumps(data)).series[-1].eye_open)

@@ -15,7 +15,7 @@ from django.core.cache import cache
 from django.test import override_settings
 
 from apps.sessions import session_locks
-from apps.sessions.session_locks import LOCK_TTL_SECONDS, session_lock, session_lock_held
+from apps.sessions.session_locks import LOCK_TTL_SECONDS, session_lock, session_lock_held, session_lock_reading
 from tests.conftest import require_redis
 
 LOCK_KEY = "capture:lock:{}"
@@ -110,3 +110,50 @@ def test_the_renewer_keeps_a_held_lock_and_never_extends_another_holders(store, 
             assert session_lock_held(session_id=ours)  # renewed: still held past its 2 s TTL
             assert not session_lock_held(session_id=theirs)  # the other holder's 1 s ran out: not extended
     assert not session_lock_held(session_id=ours)
+
+
+def test_a_lock_taken_with_a_read_is_exclusive_and_its_write_releases_it(store):
+    """``session_lock_reading``: the lock and the record in one step, the record's write and the release in
+    another; without the write, the block's end releases the lock as ``session_lock`` does."""
+    session_id, key = _session(), "lock-read-" + os.urandom(6).hex()
+    cache.set(key, b"the record", timeout=60)
+    with session_lock_reading(session_id=session_id, key=key) as held:
+        assert held.acquired and held.value == b"the record"
+        with session_lock_reading(session_id=session_id, key=key) as other:
+            assert not other.acquired and other.value is None
+        held.write_and_release(key, b"the record, one frame on", 60)
+        assert not session_lock_held(session_id=session_id)  # released with the write, inside the block
+        assert cache.get(key) == b"the record, one frame on"
+    with session_lock_reading(session_id=session_id, key=key) as again:
+        assert again.acquired and again.value == b"the record, one frame on"
+    assert not session_lock_held(session_id=session_id)
+
+
+def test_a_reading_holder_whose_lock_lapsed_writes_and_leaves_the_new_holders_lock(store):
+    session_id, key = _session(), "lock-read-" + os.urandom(6).hex()
+    with session_lock_reading(session_id=session_id, key=key) as held:
+        assert held.acquired and held.value is None
+        _take_over(session_id)
+        held.write_and_release(key, b"written", 60)
+    assert cache.get(LOCK_KEY.format(session_id)) == "another-holders-token"
+    assert cache.get(key) == b"written"  # as a frame's save always did: the record is not fenced by the lock
+
+
+def test_a_frame_takes_the_lock_and_its_record_and_saves_and_releases_in_two_round_trips(redis_store, monkeypatch):
+    session_id, key = _session(), "lock-read-" + os.urandom(6).hex()
+    client = cache._cache.get_client(write=True)
+    with session_lock_reading(session_id=session_id, key=key) as held:  # the scripts are loaded once
+        held.write_and_release(key, b"warm", 60)
+    commands = []
+    real_execute = client.execute_command
+
+    def recorded(*args: object, **options: object) -> object:
+        commands.append(args[0])
+        return real_execute(*args, **options)
+
+    monkeypatch.setattr(client, "execute_command", recorded)
+    with session_lock_reading(session_id=session_id, key=key) as held:
+        assert held.acquired and held.value == b"warm"
+        held.write_and_release(key, b"saved", 60)
+    assert commands == ["EVALSHA", "EVALSHA"]  # was SET NX, GET, SET and the release script's EVALSHA
+    assert cache.get(key) == b"saved" and not session_lock_held(session_id=session_id)

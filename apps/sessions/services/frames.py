@@ -17,8 +17,8 @@ from ..frame_timing import frame_mark, frame_marks_observe_worker, frame_marks_s
 from ..messages import frame_messages, session_state_message
 from ..models import Session
 from ..notifier import notify, notify_message
-from ..session_locks import session_lock
-from ..state_store import capture_record_get, capture_record_put
+from ..session_locks import session_lock_reading
+from ..state_store import capture_record_decode, capture_record_key, capture_record_put
 from .attempts import frame_log_append
 from .create import capture_state_load
 from .key_frames import KeyFrameRequest
@@ -77,8 +77,8 @@ def session_frame_analyze(
     marks = frame_marks_start(received_at=received_at, enqueued_at=enqueued_at)
     # Stale only once the capture has started: the first frame may wait for the models to load.
     late = time.time() - received_at > float(settings.CAPTURE_STALE_FRAME_SECONDS)
-    with session_lock(session_id=sid) as acquired:
-        record = capture_record_get(session_id=sid) if acquired else None
+    with session_lock_reading(session_id=sid, key=capture_record_key(sid)) as lock:
+        record = capture_record_decode(lock.value) if lock.acquired else None
         stale = record is not None and late and bool(record["t0"])
         if record is None or record["gen"] != gen or seq <= record["seq"] or record["complete"] or stale:
             skipped: FrameSkippedEvent = {"type": "capture.skipped", "seq": seq, "gen": gen}
@@ -98,7 +98,7 @@ def session_frame_analyze(
             frame_mark(marks, "analysed")
         except (FrameError, ValueError) as exc:
             record["seq"] = seq
-            capture_record_put(session_id=sid, record=record)
+            capture_record_put(session_id=sid, record=record, lock=lock)
             code = getattr(exc, "code", "badImage")
             bad: FrameAnalysedEvent = {
                 "type": "capture.frame",
@@ -116,7 +116,7 @@ def session_frame_analyze(
         record["reprompts"] = result.reprompts
         record["complete"] = bool(result.capture_complete)
         frame_log_append(record, t=engine_time, result=result)
-        capture_record_put(session_id=sid, record=record, blobs=blobs)
+        capture_record_put(session_id=sid, record=record, blobs=blobs, lock=lock)
         frame_mark(marks, "saved")
     frame_marks_observe_worker(marks)
     event: FrameAnalysedEvent = {"type": "capture.frame", "seq": seq, "gen": gen, "messages": messages, "timing": marks}
