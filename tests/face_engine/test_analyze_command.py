@@ -12,6 +12,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from apps.core import engine as core_engine
+from apps.face_engine import factory
 from tests.face_engine.synth_capture import live_clip
 
 
@@ -110,6 +111,23 @@ def test_get_engine_builds_one_engine_per_process(settings) -> None:
         assert core_engine.get_engine() is first
         assert first.name == "dlib"
         assert core_engine.get_engine("dlib") is first
+    finally:
+        core_engine.engine_settings.cache_clear()
+
+
+def test_get_engine_resolves_auto_once_not_on_every_frame(settings, monkeypatch) -> None:
+    """ "auto" looks for model files on disk; ``get_engine`` runs for every frame, so it looks once."""
+    settings.FACE_ENGINE = "auto"
+    core_engine.engine_settings.cache_clear()
+    try:
+        first = core_engine.get_engine()
+
+        def looked(*args: object, **kwargs: object) -> bool:
+            raise AssertionError("get_engine looked for model files again")
+
+        monkeypatch.setattr(factory, "insightface_available", looked)
+        monkeypatch.setattr(factory, "mediapipe_available", looked)
+        assert core_engine.get_engine() is first
     finally:
         core_engine.engine_settings.cache_clear()
 
