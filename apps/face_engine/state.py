@@ -189,7 +189,7 @@ class CaptureData:
         data["keys"] = [k.to_obj(blobs) for k in self.keys]
         data["pts"] = _pack_points(self.pts)
         data["v"] = STATE_VERSION
-        return orjson.dumps(data, default=_row_list).decode()
+        return json_dumps(data).decode()
 
     @classmethod
     def from_json(cls, text: str, blobs: Mapping[str, bytes] | None = None) -> CaptureData:
@@ -238,6 +238,12 @@ def _row_list(value: object) -> list[Any]:
     if isinstance(value, tuple):
         return list(value)
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def json_dumps(value: Any) -> bytes:
+    """``value`` as JSON bytes through orjson: rows as arrays, numpy numbers as numbers (``json`` took
+    ``numpy.float64``, a float; orjson needs its numpy option for it), a non-finite float as null."""
+    return orjson.dumps(value, default=_row_list, option=orjson.OPT_SERIALIZE_NUMPY)
 
 
 def json_loads(text: str | bytes) -> Any:

@@ -12,10 +12,9 @@ import logging
 from collections.abc import Mapping
 from typing import Any, NotRequired, TypedDict
 
-import orjson
 from django.core.cache import cache
 
-from apps.face_engine.state import json_loads
+from apps.face_engine.state import json_dumps, json_loads
 
 from .session_locks import LockReading
 
@@ -85,9 +84,9 @@ def capture_record_put(
         gone = before - set(blobs)
         record["blobs"] = sorted(blobs)
     if lock is not None:
-        lock.write_and_release(_state_key(session_id), orjson.dumps(record), CAPTURE_STATE_SECONDS)
+        lock.write_and_release(_state_key(session_id), json_dumps(record), CAPTURE_STATE_SECONDS)
     else:
-        cache.set(_state_key(session_id), orjson.dumps(record), timeout=CAPTURE_STATE_SECONDS)
+        cache.set(_state_key(session_id), json_dumps(record), timeout=CAPTURE_STATE_SECONDS)
     if gone:
         cache.delete_many([_blob_key(session_id, ref) for ref in gone])
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 
+import numpy as np
 import pytest
 
 from apps.face_engine.pipeline import Engine
@@ -88,6 +89,14 @@ def test_the_state_reads_as_the_json_it_always_was(engine: Engine) -> None:
     legacy = json.dumps({**data, "v": 4}, separators=(",", ":"))
     assert CaptureData.from_json(legacy).to_json(blobs={}) == text
     assert json.loads(text)["series"] == [list(row) for row in state.series]
+
+
+def test_numpy_numbers_in_the_state_are_written_as_json_wrote_them(engine: Engine) -> None:
+    """``json`` wrote a ``numpy.float64`` (a float) as a number; plain orjson refuses numpy scalars."""
+    state = _state(engine)
+    state.max_thumb_diff = np.float64(0.125)  # type: ignore[assignment]
+    back = CaptureData.from_json(state.to_json(blobs={}))
+    assert back.max_thumb_diff == 0.125 and type(back.max_thumb_diff) is float
 
 
 def test_a_measure_that_is_no_number_refuses_the_state_instead_of_failing_later(engine: Engine) -> None:
