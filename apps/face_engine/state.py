@@ -241,9 +241,10 @@ def _row_list(value: object) -> list[Any]:
 
 
 def json_dumps(value: Any) -> bytes:
-    """``value`` as JSON bytes through orjson: rows as arrays, numpy numbers as numbers (``json`` took
-    ``numpy.float64``, a float; orjson needs its numpy option for it), a non-finite float as null."""
-    return orjson.dumps(value, default=_row_list, option=orjson.OPT_SERIALIZE_NUMPY)
+    """``value`` as JSON bytes through orjson, taking what ``json`` took: rows as arrays, numpy numbers as
+    numbers (``json`` took ``numpy.float64``, a float), keys that are not strings as strings. Unlike ``json``,
+    a non-finite float is written as null."""
+    return orjson.dumps(value, default=_row_list, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS)
 
 
 def json_loads(text: str | bytes) -> Any:
