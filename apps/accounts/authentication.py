@@ -71,15 +71,18 @@ def _throttled(exc: RateLimitExceeded) -> exceptions.Throttled:
 
 
 def failures_limited(
-    request: HttpRequest | Request, credential: str, check: Callable[[str], ApiKey | None]
+    request: HttpRequest | Request,
+    credential: str,
+    check: Callable[[str], ApiKey | None],
+    limits: list[tuple[str, str, str]] | None = None,
 ) -> ApiKey | None:
     """``check(credential)`` behind the failed-authentication limits; RateLimitExceeded once they are used up.
 
     The limits are checked before the credential, so once an address or a key prefix has used up its
     failures even a right guess is refused until the window ends: guessing cannot go on. Only failures
-    count, so a working integration is never limited.
+    count, so a working integration is never limited. ``limits``: ``_failure_limits`` when the caller has them.
     """
-    limits = _failure_limits(request, credential)
+    limits = _failure_limits(request, credential) if limits is None else limits
     rate_limits_check(limits)
     api_key = check(credential)
     if api_key is None:
@@ -89,11 +92,15 @@ def failures_limited(
 
 
 def authenticate_limited(
-    request: Request, credential: str, check: Callable[[str], ApiKey | None], refusal: str
+    request: Request,
+    credential: str,
+    check: Callable[[str], ApiKey | None],
+    refusal: str,
+    limits: list[tuple[str, str, str]] | None = None,
 ) -> ApiKey:
     """``failures_limited`` for DRF (429 Throttled, 401 ``refusal``), then ``api_key_caller_check``."""
     try:
-        api_key = failures_limited(request, credential, check)
+        api_key = failures_limited(request, credential, check, limits)
     except RateLimitExceeded as exc:
         raise _throttled(exc) from None
     if api_key is None:
@@ -124,10 +131,10 @@ def api_key_caller_check(request: HttpRequest | Request, api_key: ApiKey) -> Non
     api_key_address_seen(account_id=api_key.account_id, key_prefix=api_key.prefix, address=known)
 
 
-def _api_key_reads(request: Request, credential: str) -> list[str]:
-    """The cache keys authenticating ``credential`` reads: the failed-authentication counters, the API keys
-    version and the key's known address; read in one round trip instead of three."""
-    keys = [*rate_limit_cache_keys(_failure_limits(request, credential)), VERSION_KEY]
+def _api_key_reads(request: Request, credential: str, limits: list[tuple[str, str, str]]) -> list[str]:
+    """The cache keys authenticating ``credential`` reads: the failed-authentication counters of ``limits``, the
+    API keys version and the key's known address; read in one round trip instead of three."""
+    keys = [*rate_limit_cache_keys(limits), VERSION_KEY]
     prefix, address = split_api_key(credential), address_clean(request.META.get("REMOTE_ADDR"))
     if prefix is not None and address:
         keys.append(api_key_address_cache_key(prefix, address))
@@ -148,9 +155,14 @@ class ApiKeyAuthentication(BaseAuthentication):
             raise exceptions.AuthenticationFailed(
                 "Use 'Authorization: ApiKey <key>' or 'Authorization: Bearer <token>'."
             )
-        with cache_read_ahead(_api_key_reads(request, credential)):
+        limits = _failure_limits(request, credential)
+        with cache_read_ahead(_api_key_reads(request, credential, limits)):
             api_key = authenticate_limited(
-                request, credential, lambda key: api_key_authenticate(plaintext=key), "Invalid or revoked API key."
+                request,
+                credential,
+                lambda key: api_key_authenticate(plaintext=key),
+                "Invalid or revoked API key.",
+                limits,
             )
         return api_key.account, api_key
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connections, router
-from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet
+from django.db.models import BooleanField, ExpressionWrapper, Q
 from django.utils import timezone
 
 from apps.accounts.models import Account
@@ -33,10 +33,10 @@ def _session_uuid(session_id: uuid.UUID | str) -> uuid.UUID:
         raise ApplicationError("Session not found.", code="not_found", status=404) from exc
 
 
-def session_get(*, account: Account, session_id: uuid.UUID | str, queryset: QuerySet[Session] | None = None) -> Session:
+def session_get(*, account: Account, session_id: uuid.UUID | str) -> Session:
     """The account's session, or 404: unknown, foreign and older-than-retention sessions look alike."""
-    rows = Session.objects.all() if queryset is None else queryset
-    session = rows.filter(id=_session_uuid(session_id), account=account, created_at__gte=_results_oldest()).first()
+    rows = Session.objects.filter(account=account, created_at__gte=_results_oldest())
+    session = rows.filter(id=_session_uuid(session_id)).first()
     if session is None:
         raise ApplicationError("Session not found.", code="not_found", status=404)
     return session

@@ -56,7 +56,7 @@ if not token or token ~= ARGV[1] then return 0 end
 redis.call('del', KEYS[1])
 return 1
 """
-_scripts: dict[int, tuple[Any, Any]] = {}
+_registered: dict[int, tuple[Any, Any]] = {}  # the two scripts, by the Redis client they were registered on
 
 
 class _OnRedis:
@@ -91,9 +91,9 @@ class _OnRedis:
 
     def _scripts(self) -> tuple[Any, Any]:
         client = self._lock.redis
-        scripts = _scripts.get(id(client))
+        scripts = _registered.get(id(client))
         if scripts is None:
-            scripts = _scripts[id(client)] = (
+            scripts = _registered[id(client)] = (
                 client.register_script(_ACQUIRE_READING),
                 client.register_script(_RELEASE_WRITING),
             )
@@ -232,10 +232,17 @@ class LockReading:
 
     def write_and_release(self, key: str, value: Any, timeout: int) -> None:
         """``cache.set(key, value, timeout)`` and the lock's release, in one round trip on Redis."""
+        self.release(written=(key, value, timeout))
+
+    def release(self, written: tuple[str, Any, int] | None = None) -> None:
+        """Release the lock once, with the write ``written`` when given."""
         if self.acquired and not self.released:
             self.released = True
             _renewer.release(self._lock)
-            self._lock.release_writing(key, value, timeout)
+            if written is None:
+                self._lock.release()
+            else:
+                self._lock.release_writing(*written)
 
 
 @contextmanager
@@ -253,10 +260,7 @@ def session_lock_reading(*, session_id: str, key: str) -> Iterator[LockReading]:
     try:
         yield held
     finally:
-        if acquired and not held.released:
-            held.released = True
-            _renewer.release(lock)
-            lock.release()
+        held.release()
 
 
 def session_lock_held(*, session_id: str) -> bool:
