@@ -91,10 +91,20 @@ def _counters(limits: Sequence[tuple[str, str, str]]) -> list[tuple[str, int, in
     """(group, limit, window end, cache key) of each ``(group, rate, key)``: django-ratelimit's own keys."""
     counters = []
     for group, rate, key in limits:
-        limit, period = _split_rate(rate)
+        limit, period = _rate_split(rate)
         window = _get_window(key, period)
-        counters.append((group, limit, window, _make_cache_key(group, window, rate, key, ALL)))
+        counters.append((group, limit, window, _cache_key(group, window, rate, key)))
     return counters
+
+
+# Both remembered: django-ratelimit parses the rate with a regular expression and imports its hash setting's
+# class on every key it makes, for the same few limits over and over (a window's keys stay the same until it ends).
+_rate_split = functools.lru_cache(maxsize=256)(_split_rate)
+
+
+@functools.lru_cache(maxsize=4096)
+def _cache_key(group: str, window: int, rate: str, key: str) -> str:
+    return str(_make_cache_key(group, window, rate, key, ALL))
 
 
 def rate_limit_cache_keys(limits: Sequence[tuple[str, str, str]]) -> list[str]:

@@ -121,3 +121,26 @@ def test_the_check_reads_the_counters_once_writes_nothing_and_refuses_where_get_
     with pytest.raises(RateLimitExceeded) as checked:
         rate_limits_check(limits)
     assert 0 < checked.value.retry_after <= 600 and abs(checked.value.retry_after - refused.value.retry_after) <= 1
+
+
+def test_the_check_moves_to_the_next_window_with_django_ratelimit(monkeypatch):
+    """The check's cache keys are remembered per window (apps/core/ratelimits.py): when a window ends, the check
+    reads the new window's counter, as django-ratelimit's counting does, not the used-up one it remembered."""
+    import django_ratelimit.core
+
+    rate, group, key = "2/m", "window-group", uuid.uuid4().hex
+    now = [1_800_000_000.0]
+    monkeypatch.setattr(django_ratelimit.core.time, "time", lambda: now[0])
+    for _ in range(2):
+        rate_limit_count(group=group, rate=rate, key=key)
+    with pytest.raises(RateLimitExceeded):
+        rate_limit_count(group=group, rate=rate, key=key)  # the third in a minute: refused, and counted
+    with pytest.raises(RateLimitExceeded):
+        rate_limits_check([(group, rate, key)])
+    now[0] += 60  # the next window: nothing used in it yet
+    rate_limits_check([(group, rate, key)])
+    rate_limit_count(group=group, rate=rate, key=key)
+    rate_limits_check([(group, rate, key)])  # 1 of 2 in this window
+    now[0] -= 60  # the earlier window's counter is still there, and still used up
+    with pytest.raises(RateLimitExceeded):
+        rate_limits_check([(group, rate, key)])
