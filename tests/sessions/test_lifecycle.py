@@ -210,6 +210,33 @@ def test_the_attempt_evidence_is_made_before_the_verdict_transaction(integrator,
     assert attempt.timeline["parallax"]["t"] and attempt.thumbnails.exists()
 
 
+def test_the_verdict_reads_the_account_with_the_session_and_the_attempt_once(integrator, real_engine, settings):
+    """A passed verdict read the account twice (for the face it keeps, then again for the webhook, after the
+    session's refresh dropped it) and asked whether the attempt was kept before get_or_create asked again."""
+    import re
+    import time
+
+    settings.CAPTURE_STALE_FRAME_SECONDS = 3600.0  # frames go in as fast as this process analyses them
+    session = make_session(integrator.account, **WEBHOOK)
+    Session.objects.filter(id=session.id).update(status="in_progress", attempt=1)
+    record = services.capture_attempt_reset(session=session)
+    start = time.time()
+    statements: list[str] = []
+    for seq, frame in enumerate(passive_clip("astronaut", 3.5), start=1):
+        with CaptureQueriesContext(connection) as queries:
+            _analyse(session, record, seq, start + seq / 15, frame)
+        if Session.objects.get(id=session.id).status != "in_progress":
+            statements = [query["sql"] for query in queries.captured_queries]
+            break
+    session.refresh_from_db()
+    assert session.status == "completed" and session.verification_result == "Pass" and session.face_id
+    account_reads = [sql for sql in statements if re.search(r'FROM "accounts_account"', sql)]
+    attempt_reads = [sql for sql in statements if re.search(r'FROM "capture_sessionattempt"', sql)]
+    assert account_reads == []  # read with the session, in its SELECT
+    assert any('JOIN "accounts_account"' in sql for sql in statements)
+    assert len(attempt_reads) == 1, attempt_reads  # get_or_create's own SELECT
+
+
 @pytest.mark.slow
 def test_age_threshold_and_multiple_faces_fail_the_session(integrator):
     # The astronaut's real capture estimates her in her thirties: well under a 60-year threshold.

@@ -76,9 +76,12 @@ def session_attempt_record(
 
     ``evidence``: ``attempt_evidence`` made beforehand (else made here from ``record`` and ``state``)."""
     number = max(int(session.attempt), 1)
-    if SessionAttempt.objects.filter(session=session, number=number).exists():
-        return None
-    timeline, thumbs = evidence or attempt_evidence(str(session.id), record, state)
+    if evidence is None:
+        # The evidence reads the capture from Redis: not for an attempt already kept (get_or_create still decides).
+        if SessionAttempt.objects.filter(session=session, number=number).exists():
+            return None
+        evidence = attempt_evidence(str(session.id), record, state)
+    timeline, thumbs = evidence
     fields: dict[str, Any] = {
         "outcome": outcome,
         "reasons": list(reasons),

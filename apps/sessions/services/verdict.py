@@ -43,7 +43,10 @@ def session_decide(*, session_id: str, gen: str, lock_wait: float = 0.0) -> bool
     with session_lock(session_id=str(session_id), wait=lock_wait) as acquired:
         if not acquired:
             return False  # another live worker is on it
-        session = Session.objects.filter(id=session_id, status=Session.Status.ANALYSING).first()
+        # The account comes along: the face it keeps and the webhook both need it (a query each otherwise).
+        session = (
+            Session.objects.select_related("account").filter(id=session_id, status=Session.Status.ANALYSING).first()
+        )
         if session is None:
             return False
         record = capture_record_get(session_id=str(session_id))
@@ -164,7 +167,7 @@ def session_verdict_record(
             # Another worker stored the verdict first: undo this run's face writes too.
             transaction.set_rollback(True)
             return False
-        session.refresh_from_db()
+        session.refresh_from_db(from_queryset=Session.objects.select_related("account"))
         user_device_note(session=session)
         session_attempt_record(
             session=session,
