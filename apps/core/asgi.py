@@ -74,7 +74,13 @@ class SyncChainASGIHandler(ASGIHandler):
             resolver = get_resolver(request.urlconf)
         else:
             resolver = get_resolver()
-        request.resolver_match = match = _resolved(resolver, request.path_info)
+        shared = _resolved(resolver, request.path_info)
+        # The request's own match, with its own keyword arguments: a middleware's process_view or a view may change
+        # the dict it is given, which must not reach the next request on this path.
+        match = object.__new__(ResolverMatch)
+        match.__dict__.update(shared.__dict__)
+        match.kwargs = dict(shared.kwargs)
+        request.resolver_match = match
         return match
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:

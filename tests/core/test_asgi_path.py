@@ -233,3 +233,23 @@ def test_a_path_is_resolved_once_not_on_every_request_and_a_new_urlconf_is_follo
     # Another ROOT_URLCONF is another resolver: its own patterns, not the cached match (here, none: a 404).
     settings.ROOT_URLCONF = "tests.core.empty_urls"
     assert asyncio.run(_asgi_request("GET", api))[0] == 404
+
+
+def test_each_request_gets_its_own_match_and_keyword_arguments():
+    """The remembered match is shared by every request on its path; what a request is handed is its own."""
+    from django.http import HttpRequest
+
+    handler = SyncChainASGIHandler()
+    path = "/brand/logo/" + "ab" * 32
+    first, second = HttpRequest(), HttpRequest()
+    first.path_info = second.path_info = path
+    one = handler.resolve_request(first)
+    one.kwargs["logo_id"] = "changed by a middleware"
+    two = handler.resolve_request(second)
+    assert two.kwargs == {"logo_id": "ab" * 32} and two is not one
+    assert (
+        (two.url_name, two.func, two.route)
+        == (one.url_name, one.func, one.route)
+        == ("brand-logo", two.func, two.route)
+    )
+    assert second.resolver_match is two
