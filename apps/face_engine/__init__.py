@@ -6,3 +6,12 @@ Public entry points: ``build_engine(EngineSettings(...))`` returns a ``FaceEngin
 """
 
 from __future__ import annotations
+
+import warnings
+
+from PIL import Image
+
+# Pillow only warns between 89 and 179 million pixels (and raises above): every path here that opens a picture
+# checks a far stricter limit from its header first, so the warning is noise in the server's log. Set once, at
+# import: warnings.catch_warnings() is not thread-safe, and frames and uploads are decoded on several threads.
+warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)

@@ -11,7 +11,6 @@ string may raise anything else.
 from __future__ import annotations
 
 import io
-import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -98,17 +97,15 @@ def _header(data: bytes, fmt: str) -> tuple[int, int, int]:
     if fmt == "jpeg" and (size := _plain_jpeg_size(data)) is not None:
         return size[0], size[1], 1
     try:
-        with warnings.catch_warnings():
-            # Pillow's own bomb warning is noise: we enforce a stricter limit below.
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data), formats=[fmt.upper()]) as img:
-                width, height = img.size
-                orientation = 1
-                if fmt == "jpeg":
-                    try:
-                        orientation = int(img.getexif().get(0x0112, 1))
-                    except Exception:
-                        orientation = 1
+        # Pillow's own bomb warning is ignored (apps/face_engine/__init__.py): a stricter limit is enforced below.
+        with Image.open(io.BytesIO(data), formats=[fmt.upper()]) as img:
+            width, height = img.size
+            orientation = 1
+            if fmt == "jpeg":
+                try:
+                    orientation = int(img.getexif().get(0x0112, 1))
+                except Exception:
+                    orientation = 1
     except Image.DecompressionBombError as exc:
         raise FrameError("tooManyPixels", "The image declares too many pixels.") from exc
     except Exception as exc:
