@@ -8,12 +8,16 @@ import subprocess
 import sys
 import uuid
 from pathlib import Path
+from unittest import mock
 
+import csp.middleware
+import csp.utils
 import pytest
 from django.test import Client
 
 from apps.accounts.models import ApiKey
 from apps.accounts.services import api_key_create
+from apps.core import csp as fixed
 from apps.sessions.models import Session
 from apps.sessions.services.create import session_create
 from tests.signing.helpers import verification_create
@@ -147,3 +151,26 @@ def test_the_hosted_pages_keep_their_opener_and_the_rest_does_not(integrator, ad
         assert pages[name]["Cross-Origin-Opener-Policy"] == "unsafe-none", name
     for name in ("admin login", "admin index", "swagger", "selfie-id page"):
         assert pages[name]["Cross-Origin-Opener-Policy"] == "same-origin", name
+
+
+@pytest.mark.django_db
+def test_an_api_answer_gets_django_csps_policy_built_once_and_a_changed_setting_is_followed(integrator, settings):
+    """The headers of a response no view varies are built once (apps/core/csp.py), and are django-csp's own."""
+    settings.CONTENT_SECURITY_POLICY_REPORT_ONLY = {"DIRECTIVES": {"default-src": ["'none'"]}}
+    calls = []
+
+    def counted(*args, **kwargs):
+        calls.append(kwargs)
+        return csp.utils.build_policy(*args, **kwargs)
+
+    url = f"/v1/verification/get-session-result?verificationSessionId={uuid.uuid4()}"
+    with mock.patch.object(csp.middleware, "build_policy", counted), mock.patch.object(fixed, "build_policy", counted):
+        answers = [integrator.client.get(url) for _ in range(3)]
+        assert len(calls) <= 2  # once per header, not twice per response
+        assert {a.status_code for a in answers} == {404}
+        assert {a["Content-Security-Policy"] for a in answers} == {csp.utils.build_policy()}
+        assert {a["Content-Security-Policy-Report-Only"] for a in answers} == {"default-src 'none'"}
+        settings.CONTENT_SECURITY_POLICY = {"DIRECTIVES": {"default-src": ["'self'"], "img-src": ["data:"]}}
+        changed = integrator.client.get(url)
+    assert _directives(changed["Content-Security-Policy"]) == {"default-src": ["'self'"], "img-src": ["data:"]}
+    # A page with a nonce or a policy of its own still gets its own (the selfie-ID and hosted pages' tests).
