@@ -1,11 +1,12 @@
 """django-csp's middleware, with the policy that nothing varies built once rather than on every response.
 
-django-csp builds both headers (the policy and the report-only one) from settings on every response: its middleware
-took 54-56 us of CPU a response, 10 us with the headers kept (docs/benchmarks.md). Most responses (every JSON answer of the API)
-have neither a nonce nor a per-view policy, so their headers are the same every time: built once, they are kept
-until a CSP setting changes (Django's ``setting_changed``, as ``override_settings`` sends). A response with a nonce
-or a per-view policy (``_csp_config``, ``_csp_update``, ``_csp_replace`` and their ``_ro`` forms, which django-csp's
-decorators and our pages set) goes through django-csp as before.
+django-csp builds both headers (the policy and the report-only one) from settings on every response: its
+middleware took 54-56 us of CPU a response, 10 us with the headers kept (docs/benchmarks.md). Most responses
+(every JSON answer of the API) have neither a nonce nor a per-view policy, so their headers are the same every
+time: built once, they are kept until a CSP setting changes (Django's ``setting_changed``, as
+``override_settings`` sends). A response with a nonce or a per-view policy (``_csp_config``, ``_csp_update``,
+``_csp_replace`` and their ``_ro`` forms, which django-csp's decorators and our pages set) goes through
+django-csp as before.
 """
 
 from __future__ import annotations
