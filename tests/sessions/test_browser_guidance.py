@@ -27,7 +27,10 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 ARTIFACTS = ROOT / "test-artifacts" / "guidance"
 FPS = 10
-HELP_AFTER = 4  # seconds (20 by default): the server is started with it
+# Seconds without a usable face before the page offers help (20 by default): the server is started with it. Well
+# above the spoiled clip's 3.5 s stretches: at 4, a loaded machine's late answers stretched one past it, and the
+# page offered help, stopped sending frames and stayed paused (twice in CI on a slow VM).
+HELP_AFTER = 8
 
 
 @pytest.fixture(scope="module")
