@@ -29,6 +29,7 @@ from .frame_timing import frame_marks_observe_delivered
 from .messages import session_result_message, session_state_message
 from .models import Session
 from .protocol import CloseCode
+from .result_watch import ResultWatch, result_key
 from .services.checks import session_check_window_open
 from .services.connect import ConnectRefusedError, session_connect
 from .services.devices import device_seen_from_scope
@@ -45,7 +46,7 @@ JPEG_MAGIC = b"\xff\xd8\xff"
 RESULT_CLOSE_GRACE_SECONDS = 1.0
 
 
-class SessionConsumer(SocketBase):
+class SessionConsumer(SocketBase, ResultWatch):
     async def connect(self) -> None:
         self.session_id = str(self.scope["url_route"]["kwargs"]["session_id"])
         self.authenticated = False
@@ -70,6 +71,8 @@ class SessionConsumer(SocketBase):
         self.check_pending = False
         self.resume_at = 0.0  # when the last resume token was sent
         self.close_deadline: asyncio.TimerHandle | None = None  # the close 4410 after a final result
+        self.result_watch: str | None = None  # the attempt (gen) whose result the socket is reading from the database
+        self.result_seen: tuple[Any, ...] | None = None  # the last result sent: the same one again is not resent
         await self.accept()
         self.auth_deadline = asyncio.get_running_loop().call_later(
             float(settings.CAPTURE_AUTH_TIMEOUT_SECONDS), lambda: self._spawn(self._auth_timeout())
@@ -229,11 +232,13 @@ class SessionConsumer(SocketBase):
         self.gen = record["gen"] if record and not waiting_retry else None
         self.seq = self.acked = 0
         self.frame_of_seq.clear()
+        self.result_seen = None
 
     async def _announce(self, session: Session) -> None:
         """The stored result, when there is one (the database is the source of truth)."""
         result = await database_sync_to_async(session_result_message)(session=session)
         if result is not None:
+            self.result_seen = result_key(dict(result))
             await self._send(result)
 
     async def _expired(self, now: float) -> bool:
@@ -344,6 +349,8 @@ class SessionConsumer(SocketBase):
                 if marks and settings.CAPTURE_FRAME_TIMINGS:
                     message["timings"] = {**marks, "delivered": delivered, "sent": time.time()}
             await self._send(message)
+        if event.get("complete"):
+            self._watch_result()  # this frame completed the capture: its result must reach this socket
         if marks:
             frame_marks_observe_delivered(marks, delivered=delivered, sent=time.time())
 
@@ -352,14 +359,23 @@ class SessionConsumer(SocketBase):
             return
         self.acked = max(self.acked, int(event["seq"]))
         self.frame_of_seq.pop(int(event["seq"]), None)
+        if event.get("complete"):
+            self._watch_result()  # skipped because the capture is complete: that frame's feedback may be lost
 
     async def capture_message(self, event: dict[str, Any]) -> None:
         message = event["message"]
         if message.get("type") == "check" or (message.get("type") == "error" and self.watch_until):
             self.check_pending = False  # a sample's answer, a check or an error (badFrame, noEnrolledFace)
         elif message.get("type") == "state":
+            if self.gen is None and self.result_seen is not None and message["status"] == Session.Status.ANALYSING:
+                return  # the layer's "analysing", late: the result was read from the database before it
             self.status = message["status"]
+            if self.status == Session.Status.ANALYSING:
+                self._watch_result()
         elif message.get("type") == "result":
+            if self.gen is None and result_key(message) == self.result_seen:
+                return  # this result again: read from the database first, then brought by the layer (or reversed)
+            self.result_seen = result_key(message)
             self.gen = None
             self.status = Session.Status.IN_PROGRESS if message["verdict"] == "retry" else Session.Status.COMPLETED
         await self._send(message)

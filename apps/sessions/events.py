@@ -114,6 +114,7 @@ class FrameAnalysedEvent(TypedDict):
     gen: NotRequired[str]  # the attempt the frame was sent for; a socket of another attempt ignores the event
     messages: list[ServerMessage]
     timing: NotRequired[dict[str, float]]  # the frame's marks so far (apps/sessions/frame_timing.py)
+    complete: NotRequired[bool]  # this frame completed the capture: the verdict follows
 
 
 class FrameSkippedEvent(TypedDict):
@@ -122,6 +123,7 @@ class FrameSkippedEvent(TypedDict):
     type: Literal["capture.skipped"]
     seq: int
     gen: NotRequired[str]
+    complete: NotRequired[bool]  # skipped because the capture is over: complete, or its record gone with the verdict
 
 
 class ServerMessageEvent(TypedDict):

@@ -82,6 +82,8 @@ def session_frame_analyze(
         stale = record is not None and late and bool(record["t0"])
         if record is None or record["gen"] != gen or seq <= record["seq"] or record["complete"] or stale:
             skipped: FrameSkippedEvent = {"type": "capture.skipped", "seq": seq, "gen": gen}
+            if record is None or (record["gen"] == gen and record["complete"]):
+                skipped["complete"] = True  # the capture is over (its record goes once the verdict is stored)
             send(skipped)
             return
         engine = get_engine()
@@ -120,6 +122,8 @@ def session_frame_analyze(
         frame_mark(marks, "saved")
     frame_marks_observe_worker(marks)
     event: FrameAnalysedEvent = {"type": "capture.frame", "seq": seq, "gen": gen, "messages": messages, "timing": marks}
+    if result.capture_complete:
+        event["complete"] = True
     send(event)
     if result.capture_complete:
         # The verdict follows right here and embeds whatever key frame still lacks its descriptor: queued

@@ -44,6 +44,11 @@ CAPTURE_ADMISSION_RESERVE_SECONDS = setting("CAPTURE_ADMISSION_RESERVE_SECONDS",
 CAPTURE_ADMISSION_WINDOW_SECONDS = setting("CAPTURE_ADMISSION_WINDOW_SECONDS", 60, int)
 CAPTURE_ADMISSION_RETRY_AFTER_SECONDS = setting("CAPTURE_ADMISSION_RETRY_AFTER_SECONDS", 3, int)
 CAPTURE_AUTH_TIMEOUT_SECONDS = setting("CAPTURE_AUTH_TIMEOUT_SECONDS", 10, int)
+# From a complete capture until its result reached the socket, the socket reads the session from the database this
+# often (apps/sessions/result_watch.py): the channel layer can lose the "analysing" state or the result.
+CAPTURE_RESULT_CHECK_SECONDS = setting("CAPTURE_RESULT_CHECK_SECONDS", 3.0, float)
+if CAPTURE_RESULT_CHECK_SECONDS <= 0:
+    raise ImproperlyConfigured("Setting CAPTURE_RESULT_CHECK_SECONDS is malformed: it must be > 0")
 # A frame that waited longer than this for a worker is skipped: under load, fresh frames beat old ones.
 CAPTURE_STALE_FRAME_SECONDS = setting("CAPTURE_STALE_FRAME_SECONDS", 1.0, float)
 # Where capture frames are analysed (docs/operations.md, "Where frames are analysed"): "worker" queues each frame
