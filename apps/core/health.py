@@ -15,6 +15,16 @@ from .database import database_ping
 from .engine import engine_status
 
 Check = Callable[[], tuple[bool, str]]
+# One client (and connection pool) per broker URL: a probe every few seconds reuses its connection instead of
+# opening one per probe and leaving it to the garbage collector.
+_brokers: dict[str, redis.Redis] = {}
+
+
+def _broker(url: str) -> redis.Redis:
+    client = _brokers.get(url)
+    if client is None:
+        client = _brokers.setdefault(url, redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2))
+    return client
 
 
 def check_database() -> tuple[bool, str]:
@@ -28,7 +38,7 @@ def check_broker() -> tuple[bool, str]:
     if not settings.REDIS_URL:
         return True, "embedded (in-process tasks)"
     try:
-        redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=2).ping()
+        _broker(settings.REDIS_URL).ping()
         return True, "redis"
     except Exception as exc:
         return False, type(exc).__name__

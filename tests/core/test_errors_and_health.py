@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import re
 
 import pytest
@@ -97,3 +98,22 @@ def test_swagger_ui_and_schema_are_served_without_a_cdn(anonymous):
     assert b"cdn." not in page.content and b"jsdelivr" not in page.content
     schema = anonymous.get("/swagger/schema.json")
     assert schema.status_code == 200
+
+
+@pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="the broker is Redis only with REDIS_URL")
+def test_the_broker_probe_reuses_one_connection_to_redis(monkeypatch):
+    from redis.connection import Connection
+
+    from apps.core import health
+
+    opened: list[object] = []
+    connect = Connection._connect
+
+    def counting(self: Connection) -> object:
+        opened.append(self)
+        return connect(self)
+
+    monkeypatch.setattr(Connection, "_connect", counting)
+    monkeypatch.setattr(health, "_brokers", {}, raising=False)
+    assert [health.check_broker() for _ in range(10)] == [(True, "redis")] * 10
+    assert len(opened) == 1  # the previous probe opened a connection each time
