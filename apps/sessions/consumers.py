@@ -223,6 +223,8 @@ class SessionConsumer(SocketBase, ResultWatch):
         await self._announce(session)
         if session.is_finished:
             await self._finished()
+        elif session.status == Session.Status.ANALYSING:
+            self._watch_result()  # reconnected while the verdict is being made
 
     async def _adopt(self, session: Session) -> None:
         self.status = session.status
@@ -367,8 +369,10 @@ class SessionConsumer(SocketBase, ResultWatch):
         if message.get("type") == "check" or (message.get("type") == "error" and self.watch_until):
             self.check_pending = False  # a sample's answer, a check or an error (badFrame, noEnrolledFace)
         elif message.get("type") == "state":
-            if self.gen is None and self.result_seen is not None and message["status"] == Session.Status.ANALYSING:
-                return  # the layer's "analysing", late: the result was read from the database before it
+            if message["status"] == Session.Status.ANALYSING and (
+                self.status == Session.Status.ANALYSING or (self.gen is None and self.result_seen is not None)
+            ):
+                return  # said already (read from the database first), or late: the result was read before it
             self.status = message["status"]
             if self.status == Session.Status.ANALYSING:
                 self._watch_result()

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from channels.db import database_sync_to_async as sync_to_async
+from django.utils import timezone
 
 from apps.sessions import notifier
 from apps.sessions.models import Session
@@ -101,3 +102,23 @@ async def test_a_result_both_the_database_and_the_layer_bring_is_sent_once(
     assert sent.count("result") == 1
     assert "state" not in sent[sent.index("result") :]  # the late "analysing" does not follow the result
     assert [m["type"] for m in published].count("result") == 1  # the layer did bring it, and it was not resent
+
+
+async def test_a_socket_that_connects_while_the_verdict_is_made_gets_it_from_the_database(integrator, settings):
+    """The verdict of another process (the recovery sweep's, say) whose message never reaches this socket."""
+    settings.CAPTURE_RESULT_CHECK_SECONDS = 0.2
+    session = await sync_to_async(make_session)(integrator.account)
+    first, state = await authed_socket(session.id, session_token_issue(session_id=session.id))
+    await first.disconnect()
+    sessions = Session.objects.filter(id=session.id)
+    await sync_to_async(sessions.update)(status=Session.Status.ANALYSING)
+    socket, again = await authed_socket(session.id, state["resumeToken"])
+    assert again["status"] == "analysing"
+    assert await socket.receive_nothing(timeout=0.5)
+    await sync_to_async(sessions.update)(
+        status=Session.Status.COMPLETED, completed_at=timezone.now(), verdict="pass", verification_result="Pass",
+        liveness_result="Pass",
+    )  # fmt: skip
+    messages, code = await closed_with(socket, timeout=5)
+    assert [m["type"] for m in messages] == ["result"] and messages[0]["verificationResult"] == "Pass"
+    assert code == CloseCode.SESSION_FINISHED
