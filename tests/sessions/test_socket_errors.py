@@ -123,6 +123,7 @@ async def test_a_token_opens_the_socket_only_once(integrator):
     await first.disconnect()
 
 
+@pytest.mark.usefixtures("memory_layer")  # refused before it joins a group; its Redis receive held up teardown
 async def test_a_token_cannot_open_another_session(integrator):
     mine = await _session(integrator)
     other = await _session(integrator)
