@@ -25,7 +25,7 @@ from .models import Session
 
 def _stored(session_id: str) -> tuple[StateMessage | None, ResultMessage | None]:
     """The session's state and result messages as the database has them (None, None: no such session)."""
-    session = Session.objects.filter(id=session_id).first()
+    session = Session.objects.filter(id=session_id).defer("icao_jpeg").select_related("account").first()
     if session is None:
         return None, None
     return session_state_message(session=session), session_result_message(session=session)
