@@ -12,6 +12,7 @@ well is not sent twice, nor a late "analysing" after it.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +22,8 @@ from django.conf import settings
 from .events import ResultMessage, StateMessage
 from .messages import session_result_message, session_state_message
 from .models import Session
+
+logger = logging.getLogger(__name__)
 
 
 def _stored(session_id: str) -> tuple[StateMessage | None, ResultMessage | None]:
@@ -66,7 +69,11 @@ class ResultWatch:
                 await asyncio.sleep(interval)
                 if self.closed or self.gen != gen:
                     return  # the result came (it clears gen), the attempt restarted, or the socket closed
-                state, result = await database_sync_to_async(_stored)(self.session_id)
+                try:
+                    state, result = await database_sync_to_async(_stored)(self.session_id)
+                except Exception:  # the database is out of reach: try again next time
+                    logger.warning("Could not read session %s for its result", self.session_id, exc_info=True)
+                    continue
                 if state is None or self.closed or self.gen != gen:
                     return
                 if state["status"] == Session.Status.ANALYSING and self.status != state["status"]:

@@ -122,3 +122,25 @@ async def test_a_socket_that_connects_while_the_verdict_is_made_gets_it_from_the
     messages, code = await closed_with(socket, timeout=5)
     assert [m["type"] for m in messages] == ["result"] and messages[0]["verificationResult"] == "Pass"
     assert code == CloseCode.SESSION_FINISHED
+
+
+async def test_a_failed_database_read_is_tried_again(integrator, settings, monkeypatch, caplog):
+    from django.db import OperationalError
+
+    from apps.sessions import result_watch
+
+    settings.CAPTURE_RESULT_CHECK_SECONDS = 0.3
+    send, read = notifier._group_send, result_watch._stored
+    monkeypatch.setattr(notifier, "_group_send", lambda layer, g, e: None if _outcome(e) else send(layer, g, e))
+    reads: list[str] = []
+
+    def flaky(session_id: str) -> Any:
+        reads.append(session_id)
+        if len(reads) == 1:
+            raise OperationalError("server closed the connection unexpectedly")
+        return read(session_id)
+
+    monkeypatch.setattr(result_watch, "_stored", flaky)
+    _, messages, _ = await _capture(integrator)
+    assert messages[-1]["type"] == "result" and messages[-1]["verdict"] == "pass"
+    assert len(reads) >= 2 and "Could not read session" in caplog.text
