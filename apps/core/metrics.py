@@ -82,6 +82,12 @@ WEBHOOK_LAG = Histogram(
     "An event's creation to the start of each delivery attempt of it.",
     buckets=_LAG,
 )
+RESULTS_FROM_DATABASE = Counter(
+    "liveproof_results_read_from_database",
+    "Messages a capture socket read from the database because the channel layer had not brought them in time "
+    "(CAPTURE_RESULT_CHECK_SECONDS), by message: state, result.",
+    ["message"],
+)
 RATE_LIMIT_REFUSALS = Counter(
     "liveproof_rate_limit_refusals",
     "Requests or connections refused by a rate limit or lockout, by limit.",

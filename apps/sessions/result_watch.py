@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 from channels.db import database_sync_to_async
 from django.conf import settings
 
+from apps.core.metrics import RESULTS_FROM_DATABASE
+
 from .events import ResultMessage, StateMessage
 from .messages import session_result_message, session_state_message
 from .models import Session
@@ -78,8 +80,10 @@ class ResultWatch:
                     return
                 if state["status"] == Session.Status.ANALYSING and self.status != state["status"]:
                     # As the verdict would have said it; a finished session's result says the rest on its own.
+                    RESULTS_FROM_DATABASE.labels(message="state").inc()
                     await self.capture_message({"type": "capture.message", "message": state})
                 if result is not None:
+                    RESULTS_FROM_DATABASE.labels(message="result").inc()
                     await self.capture_message({"type": "capture.message", "message": result})
         finally:
             if self.result_watch == gen:

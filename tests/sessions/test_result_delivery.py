@@ -33,6 +33,13 @@ def _outcome(event: dict[str, Any]) -> bool:
     return event.get("type") == "capture.message" and message.get("type") in {"state", "result"}
 
 
+def _read_from_database() -> float:
+    from prometheus_client import REGISTRY
+
+    sample = REGISTRY.get_sample_value("liveproof_results_read_from_database_total", {"message": "result"})
+    return sample or 0.0
+
+
 @pytest.fixture
 def published(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     """Every state and result message the verdict published (whatever then happens to it)."""
@@ -71,6 +78,7 @@ async def test_the_result_reaches_the_socket_from_the_database_when_the_layer_lo
             send(layer, group, event)
 
     monkeypatch.setattr(notifier, "_group_send", losing)
+    read_before = _read_from_database()
     socket, messages, session = await _capture(integrator)
     result = messages[-1]
     assert result["type"] == "result" and result["verdict"] == "pass", messages[-5:]
@@ -79,6 +87,7 @@ async def test_the_result_reaches_the_socket_from_the_database_when_the_layer_lo
     assert code == CloseCode.SESSION_FINISHED and not [m for m in later if m["type"] == "result"]
     stored = await sync_to_async(Session.objects.get)(id=session.id)
     assert stored.status == "completed" and result["verificationResult"] == stored.verification_result == "Pass"
+    assert _read_from_database() == read_before + 1  # operators see it: liveproof_results_read_from_database_total
 
 
 async def test_a_result_both_the_database_and_the_layer_bring_is_sent_once(
