@@ -1,14 +1,16 @@
 """API throughput: create-session, get-session-result and signature validate under concurrent clients.
 
-Starts the web processes as the Procfile does (``python -m config.serve``, daphne, production
-settings, ``--web-processes`` of them on their own ports, the clients spreading over them as a
-load balancer would) on ``DATABASE_URL`` and ``REDIS_URL``, then drives each endpoint for
+Starts the processes that answer the API as the Procfile does, with production settings:
+``--server api`` (the default) the API process (``python -m config.serve_api``, granian, HTTP
+only), ``--server web`` the web process (``python -m config.serve``, daphne, which also serves
+the capture sockets); ``--web-processes`` of them on their own ports, the clients spreading over
+them as a load balancer would; on ``DATABASE_URL`` and ``REDIS_URL``, then drives each endpoint for
 ``--seconds`` with ``--concurrency`` clients (keep-alive HTTP/1.1, httpx) from ``--client-processes``
 processes, and prints requests a second and p50/p95 latency per endpoint. The last line is one
 JSON object (``createSessionRps``, ``createSessionP95Ms``, ``getSessionResultRps``, ...). Usage::
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/liveproof_bench REDIS_URL=redis://127.0.0.1:6379/6 \\
-      .venv/bin/python bench/api.py [--seconds 10] [--concurrency 32] [--web-processes 2]
+      .venv/bin/python bench/api.py [--seconds 10] [--concurrency 32] [--web-processes 2] [--server api|web]
 
 The clients run on the same machine as the server: on a small machine they take CPU the
 server would otherwise have, so the figures are a floor. Nothing is left running afterwards.
@@ -36,6 +38,8 @@ from bench.common import cpu_model, free_port, group_cpu, percentile, start, sto
 
 PASSIVE = {"verifierConfigs": {"liveness": {"type": "Verification", "challengeType": "Passive"}}}
 ENDPOINTS = ("createSession", "getSessionResult", "signatureValidate")
+# The Procfile's processes that answer HTTP: module run with ``-b ADDRESS -p PORT``.
+SERVERS = {"api": "config.serve_api", "web": "config.serve"}
 
 
 def setup(env: dict[str, str], results: int) -> dict[str, Any]:
@@ -199,7 +203,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=10.0, help="driving time per endpoint")
     parser.add_argument("--concurrency", type=int, default=32, help="concurrent clients per endpoint (all processes)")
-    parser.add_argument("--web-processes", type=int, default=2, help="daphne processes (one per core)")
+    parser.add_argument("--web-processes", type=int, default=2, help="server processes (one per core)")
+    parser.add_argument(
+        "--server",
+        choices=sorted(SERVERS),
+        default="api",
+        help="api: the API process (granian, HTTP only); web: the web process (daphne, HTTP and sockets)",
+    )
     parser.add_argument("--client-processes", type=int, default=1, help="processes the clients run in")
     parser.add_argument(
         "--endpoints", default=",".join(ENDPOINTS), help="comma-separated subset of " + ",".join(ENDPOINTS)
@@ -232,7 +242,7 @@ def main() -> int:
     data = setup(env, results=1000)
     webs = [
         start(
-            [sys.executable, "-m", "config.serve", "-b", "127.0.0.1", "-p", str(port)],
+            [sys.executable, "-m", SERVERS[args.server], "-b", "127.0.0.1", "-p", str(port)],
             env,
             var / f"bench-api-{port}.log",
         )
@@ -264,6 +274,7 @@ def main() -> int:
         for web in webs:
             stop(web)
     summary: dict[str, Any] = {
+        "server": f"{args.server} ({SERVERS[args.server]})",
         "webProcesses": args.web_processes,
         "concurrency": args.concurrency,
         "clientProcesses": args.client_processes,

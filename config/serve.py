@@ -37,22 +37,12 @@ class CaptureWebSocketProtocol(WebSocketProtocol):
 
 
 class BodyRequest(WebRequest):
-    """Daphne's HTTP request, handing the body to the app as sent."""
+    """Daphne's HTTP request, handing the body to the app as sent (a chunked one: apps/core/asgi.py)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         # Twisted parses multipart bodies itself (daphne never reads the result) and answers a malformed one with
         # a bare 400 and no body before the app sees it; Django parses them, into the API's error shape.
         super().__init__(*args, parsePOSTFormSubmission=False, **kwargs)
-
-    def process(self) -> None:
-        if self.requestHeaders.hasHeader(b"transfer-encoding"):
-            # Twisted has already de-chunked the whole body into self.content. Django (and DRF) look for a body
-            # only when there is a Content-Length, so without this a chunked body read as empty.
-            length = self.content.seek(0, os.SEEK_END)
-            self.content.seek(0)
-            self.requestHeaders.removeHeader(b"transfer-encoding")
-            self.requestHeaders.setRawHeaders(b"content-length", [str(length).encode()])
-        super().process()
 
 
 class BodyHTTPFactory(HTTPFactory):

@@ -64,11 +64,14 @@ def migrate(env: dict[str, str]) -> None:
 
 
 @contextmanager
-def serving(env: dict[str, str], port: int, log: Path, *args: str) -> Iterator[subprocess.Popen[bytes]]:
-    """``python -m config.serve [args]`` on 127.0.0.1:``port`` for the block; stopped with SIGINT, then SIGKILL."""
+def serving(
+    env: dict[str, str], port: int, log: Path, *args: str, module: str = "config.serve"
+) -> Iterator[subprocess.Popen[bytes]]:
+    """``python -m config.serve [args]`` (or another ``module`` of the Procfile's, ``config.serve_api``) on
+    127.0.0.1:``port`` for the block; stopped with SIGINT, then SIGKILL."""
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "config.serve", "-b", "127.0.0.1", "-p", str(port), *args],
+            [sys.executable, "-m", module, "-b", "127.0.0.1", "-p", str(port), *args],
             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
         try:
@@ -105,15 +108,19 @@ class Service:
 
 @contextmanager
 def embedded_service(
-    folder: Path, key_name: str = "Tests", serve_args: tuple[str, ...] = (), **settings: str
+    folder: Path,
+    key_name: str = "Tests",
+    serve_args: tuple[str, ...] = (),
+    module: str = "config.serve",
+    **settings: str,
 ) -> Iterator[Service]:
     """The embedded default in ``folder`` (migrated, one API key, with ``settings``) served on a free port for
-    the block, by ``python -m config.serve`` with ``serve_args``."""
+    the block, by ``python -m config.serve`` (or ``module``) with ``serve_args``."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = embedded_env(folder / "served.sqlite3", base, **settings)
     migrate(env)
     key = manage(env, "create_api_key", key_name).split()[-1]
-    with serving(env, port, folder / "serve.log", *serve_args) as process:
+    with serving(env, port, folder / "serve.log", *serve_args, module=module) as process:
         wait_until_healthy(process, base, folder / "serve.log")
         yield Service(port=port, base=base, key=key)

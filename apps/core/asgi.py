@@ -16,6 +16,7 @@ awaited, from its request's thread, which comes from a second pool of the same s
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -90,6 +91,7 @@ class SyncChainASGIHandler(ASGIHandler):
             body_file = await self.read_body(receive)
         except RequestAborted:
             return
+        scope = _with_body_length(scope, body_file)
         script_name = get_script_prefix(scope)
         path_info = scope["path"].removeprefix(script_name) if script_name else scope["path"]
         threads = _request_threads("http-async" if _async_view(path_info) else "http")
@@ -126,6 +128,21 @@ class SyncChainASGIHandler(ASGIHandler):
         finally:
             response.close()
         return None
+
+
+def _with_body_length(scope: dict[str, Any], body_file: Any) -> dict[str, Any]:
+    """``scope`` with the length of the body read, when the client sent it chunked (``Transfer-Encoding``, no
+    ``Content-Length``). The server has de-chunked it, but Django and DRF look for a body only when there is a
+    Content-Length: without one a chunked JSON or multipart body read as empty (on every server)."""
+    headers = scope.get("headers") or ()
+    if not any(name.lower() == b"transfer-encoding" for name, _ in headers) or any(
+        name.lower() == b"content-length" for name, _ in headers
+    ):
+        return scope
+    length = body_file.seek(0, os.SEEK_END)
+    body_file.seek(0)
+    kept = [(name, value) for name, value in headers if name.lower() != b"transfer-encoding"]
+    return {**scope, "headers": [*kept, (b"content-length", str(length).encode())]}
 
 
 async def _chunks(iterator: Iterator[bytes]) -> AsyncIterator[bytes]:

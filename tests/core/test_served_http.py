@@ -1,8 +1,9 @@
-"""Request bodies through the real web server (``python -m config.serve``): what reaches the API's error shape.
+"""Request bodies through the real servers (``python -m config.serve``, daphne, and the API process ``python -m
+config.serve_api``, granian): what reaches the API's error shape.
 
 Twisted (under daphne) parsed multipart bodies itself and answered a malformed
 one with a bare 400 before the app saw it; a chunked body reached Django with
-no Content-Length, so DRF read it as empty.
+no Content-Length (from either server), so DRF read it as empty.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.conftest import require_redis
 from tests.served import Service, embedded_service
 
 pytestmark = [pytest.mark.slow]
@@ -20,9 +22,11 @@ pytestmark = [pytest.mark.slow]
 PASSIVE = {"verifierConfigs": {"liveness": {"type": "Verification", "challengeType": "Passive"}}}
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
-    with embedded_service(tmp_path_factory.mktemp("served"), "Bodies") as service:
+@pytest.fixture(scope="module", params=["config.serve", "config.serve_api"])
+def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    # The API process shares Redis with the web processes; it does not start without it.
+    shared = {"REDIS_URL": require_redis()} if request.param == "config.serve_api" else {}
+    with embedded_service(tmp_path_factory.mktemp("served"), "Bodies", module=request.param, **shared) as service:
         yield service
 
 
