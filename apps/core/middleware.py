@@ -30,7 +30,7 @@ class ApiBodySizeMiddleware:
         if limit is not None:
             if "HTTP_TRANSFER_ENCODING" in request.META and "CONTENT_LENGTH" not in request.META:
                 # Django reads a body only up to its Content-Length: a chunked one would be read as empty.
-                # `python -m config.serve` sends the length; another ASGI server may not.
+                # Our ASGI handler (apps/core/asgi.py) sets the length under any server; another handler may not.
                 return error_response(411, "length_required", "Send the body with a Content-Length header.")
             try:
                 length = int(request.META.get("CONTENT_LENGTH") or 0)

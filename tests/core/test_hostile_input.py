@@ -146,8 +146,8 @@ def test_a_nul_in_custom_input_parameters_is_a_400_on_postgresql(integrator, par
 
 
 def test_a_chunked_body_without_a_length_gets_411_in_the_error_shape_when_the_server_does_not_add_one(integrator):
-    # `python -m config.serve` turns a chunked body into one with a Content-Length (tests/core/test_served_http.py);
-    # behind another server Django would read it as empty, so it is refused instead of misread.
+    # Our ASGI handler (apps/core/asgi.py) gives a chunked body its Content-Length under daphne and granian
+    # (tests/core/test_served_http.py); behind another handler Django would read it as empty, so it is refused.
     response = integrator.client.generic(
         "POST",
         "/v1/verification/create-session",
