@@ -22,6 +22,8 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.conftest import require_redis
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -115,7 +117,10 @@ def embedded_service(
     **settings: str,
 ) -> Iterator[Service]:
     """The embedded default in ``folder`` (migrated, one API key, with ``settings``) served on a free port for
-    the block, by ``python -m config.serve`` (or ``module``) with ``serve_args``."""
+    the block, by ``python -m config.serve`` (or ``module``) with ``serve_args``. The API process
+    (``config.serve_api``) gets the suite's Redis: it does not start without one."""
+    if module == "config.serve_api":
+        settings = {"REDIS_URL": require_redis(), **settings}
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = embedded_env(folder / "served.sqlite3", base, **settings)

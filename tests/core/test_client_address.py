@@ -17,7 +17,6 @@ from rest_framework.test import APIClient
 from apps.accounts.models import ApiKey
 from apps.accounts.services import api_key_networks_set
 from apps.core.client_address import forwarded_client
-from tests.conftest import require_redis
 from tests.served import embedded_service
 
 
@@ -35,9 +34,8 @@ def _call(base: str, key: str, path: str, method: str = "GET", body: object = No
 
 @pytest.mark.parametrize("module", ["config.serve", "config.serve_api"])
 def test_behind_a_proxy_that_appends_the_client_cannot_claim_an_allowed_address(tmp_path, module):
-    # The web process (daphne) and the API process (granian), which needs the shared Redis.
-    shared = {"REDIS_URL": require_redis()} if module == "config.serve_api" else {}
-    with embedded_service(tmp_path, serve_args=("--proxy-headers",), module=module, **shared) as service:
+    # The web process (daphne) and the API process (granian).
+    with embedded_service(tmp_path, serve_args=("--proxy-headers",), module=module) as service:
         allowed = {"allowedNetworks": ["198.51.100.9/32"]}
         assert _call(service.base, service.key, "/v1/api-key/allowed-networks", "PUT", allowed) == 200
         # The proxy appended the address it saw: the allowed client, and a client writing the allowed address.

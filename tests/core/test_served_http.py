@@ -14,7 +14,6 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.conftest import require_redis
 from tests.served import Service, embedded_service
 
 pytestmark = [pytest.mark.slow]
@@ -24,9 +23,7 @@ PASSIVE = {"verifierConfigs": {"liveness": {"type": "Verification", "challengeTy
 
 @pytest.fixture(scope="module", params=["config.serve", "config.serve_api"])
 def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
-    # The API process shares Redis with the web processes; it does not start without it.
-    shared = {"REDIS_URL": require_redis()} if request.param == "config.serve_api" else {}
-    with embedded_service(tmp_path_factory.mktemp("served"), "Bodies", module=request.param, **shared) as service:
+    with embedded_service(tmp_path_factory.mktemp("served"), "Bodies", module=request.param) as service:
         yield service
 
 
