@@ -169,7 +169,8 @@ def _face_seen(*, face: Face, session_id: uuid.UUID | None, external_id: str | N
         updates["external_id"] = external_id
     Face.objects.filter(pk=face.pk).update(**updates)
     if session_id is not None:
-        FaceSighting.objects.get_or_create(face=face, session_id=session_id)
+        # Once per face and session (their unique constraint): one INSERT, no savepoints.
+        FaceSighting.objects.bulk_create([FaceSighting(face=face, session_id=session_id)], ignore_conflicts=True)
 
 
 def face_delete(*, account: Account, face_id: str) -> None:
@@ -228,17 +229,22 @@ def session_face_record(
 ) -> None:
     """Keep a passed session's embedding so ``/v1/face/compare`` can compare an image with that session.
 
-    Idempotent (a repeated verdict task overwrites the same row). Call it only
-    for sessions that passed liveness; face_recognition_apply calls it itself.
+    Idempotent (a repeated verdict task overwrites the same row, its ``created_at`` kept). Call it only
+    for sessions that passed liveness; face_recognition_apply calls it itself. One upsert (update_or_create
+    took six statements, two of them savepoints, inside the verdict's transaction).
     """
-    SessionFace.objects.update_or_create(
+    row = SessionFace(
+        account=account,
         session_id=session_id,
-        defaults={
-            "account": account,
-            "embedding": embedding_to_bytes(embedding),
-            "engine": engine,
-            "model_version": model_version,
-        },
+        embedding=embedding_to_bytes(embedding),
+        engine=engine,
+        model_version=model_version,
+    )
+    SessionFace.objects.bulk_create(
+        [row],
+        update_conflicts=True,
+        unique_fields=["session_id"],
+        update_fields=["account", "embedding", "engine", "model_version"],
     )
 
 

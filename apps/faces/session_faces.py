@@ -47,7 +47,8 @@ def session_face_keep(
     vector = np.asarray(embedding, dtype=np.float32)
     if face_engine.name != engine:
         return None
-    with transaction.atomic():
+    # No savepoint inside the verdict's transaction (its only caller): a failure fails the verdict's write anyway.
+    with transaction.atomic(savepoint=False):
         collection = _collection_for_write(
             account=account,
             collection_id=SESSIONS_COLLECTION_ID,

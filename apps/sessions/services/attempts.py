@@ -98,7 +98,8 @@ def session_attempt_record(
             scores={k: round(float(v), 4) for k, v in verdict.scores.items()},
             challenge_outcomes={k: bool(v) for k, v in verdict.challenge_outcomes.items()},
         )
-    with transaction.atomic():
+    # Inside the verdict's transaction no savepoint of its own: a failure here fails the verdict's write anyway.
+    with transaction.atomic(savepoint=False):
         attempt, created = SessionAttempt.objects.get_or_create(session=session, number=number, defaults=fields)
         if not created:
             return None

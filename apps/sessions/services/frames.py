@@ -146,9 +146,10 @@ def session_capture_complete(*, session_id: str, gen: str, received_at: float | 
     )
     if updated != 1:
         return False
-    session = Session.objects.get(id=session_id)
+    # Read once, with the account the verdict needs, for the state message and the verdict both.
+    session = Session.objects.select_related("account").get(id=session_id)
     notify_message(session_id=str(session_id), message=session_state_message(session=session))
-    stored = session_decide(session_id=str(session_id), gen=gen, lock_wait=DECIDE_LOCK_WAIT_SECONDS)
+    stored = session_decide(session_id=str(session_id), gen=gen, lock_wait=DECIDE_LOCK_WAIT_SECONDS, session=session)
     if stored and received_at is not None:
         # From the completing frame's arrival on the socket; a verdict the recovery sweep re-runs is not timed.
         VERDICT_LATENCY.observe(max(time.time() - received_at, 0.0))

@@ -32,22 +32,26 @@ from .key_frames import key_frames_with_embeddings
 from .lifecycle import session_result_notify, webhook_event_record_safe
 
 
-def session_decide(*, session_id: str, gen: str, lock_wait: float = 0.0) -> bool:
+def session_decide(*, session_id: str, gen: str, lock_wait: float = 0.0, session: Session | None = None) -> bool:
     """Ask the engine for the verdict of a finished capture and store it (idempotent).
 
     Holds the session's lock while deciding: a session left analysing with its lock free
     has lost its worker, and the recovery sweep queues this again. True when this call stored it.
     ``lock_wait``: seconds to wait for a frame that still holds the lock (the completing worker
     waits; without it, a late frame of the same session could leave the verdict to the sweep).
+    ``session``: the row (with its account) as the caller just read it in ``analysing``; read here otherwise.
+    Another worker that stored the verdict meanwhile has deleted the capture record, and the verdict's
+    UPDATE is conditional on ``analysing`` and the attempt either way.
     """
     with session_lock(session_id=str(session_id), wait=lock_wait) as acquired:
         if not acquired:
             return False  # another live worker is on it
-        # The account comes along: the face it keeps and the webhook both need it (a query each otherwise).
-        session = (
-            Session.objects.select_related("account").filter(id=session_id, status=Session.Status.ANALYSING).first()
-        )
         if session is None:
+            # The account comes along: the face it keeps and the webhook both need it (a query each otherwise).
+            session = (
+                Session.objects.select_related("account").filter(id=session_id, status=Session.Status.ANALYSING).first()
+            )
+        if session is None or session.status != Session.Status.ANALYSING:
             return False
         record = capture_record_get(session_id=str(session_id))
         if record is None or record["gen"] != gen:
@@ -85,16 +89,17 @@ def session_verdict_record(
         engine_retry=float(settings.LIVENESS_RETRY_THRESHOLD),
     )
     if name == "retry" and session.attempt < session.max_attempts:
+        again = {
+            "status": Session.Status.IN_PROGRESS,
+            "verdict": "retry",
+            "verification_failed_reasons": [str(r) for r in verdict.reasons],
+            **_verdict_figures(verdict),
+        }
         updated = Session.objects.filter(
             id=session.id, status=Session.Status.ANALYSING, attempt=session.attempt
-        ).update(
-            status=Session.Status.IN_PROGRESS,
-            verdict="retry",
-            verification_failed_reasons=[str(r) for r in verdict.reasons],
-            **_verdict_figures(verdict),
-        )
+        ).update(**again)
         if updated == 1:
-            session.refresh_from_db()
+            _written(session, **again)
             session_attempt_record(
                 session=session,
                 outcome=SessionAttempt.Outcome.RETRY,
@@ -167,7 +172,7 @@ def session_verdict_record(
             # Another worker stored the verdict first: undo this run's face writes too.
             transaction.set_rollback(True)
             return False
-        session.refresh_from_db(from_queryset=Session.objects.select_related("account"))
+        _written(session, **fields)
         user_device_note(session=session)
         session_attempt_record(
             session=session,
@@ -205,6 +210,13 @@ def _verdict_figures(verdict: Verdict) -> dict[str, Any]:
         "scores": {k: round(float(v), 4) for k, v in verdict.scores.items()},
         "challenge_outcomes": {k: bool(v) for k, v in verdict.challenge_outcomes.items()},
     }
+
+
+def _written(session: Session, **fields: Any) -> None:
+    """What the verdict's conditional UPDATE wrote, on the row in hand: the row is the session's lock holder's,
+    and reading it back (ten JSON columns) cost a round trip and more CPU than the write."""
+    for name, value in fields.items():
+        setattr(session, name, value)
 
 
 def _verdict_count(*, result: str, reasons: list[str]) -> None:
