@@ -293,9 +293,15 @@ def test_the_session_collection_purge_deletes_in_batches_that_other_processes_ca
     integrator, other_integrator, monkeypatch
 ):
     """The hourly purge looped once per face (the model's ordering went into its DISTINCT), scanned the whole
-    collection under its lock each time, and left every other process to read every face again."""
+    collection under its lock each time, and left every other process to read every face again.
+
+    PostgreSQL: the lock is a SELECT ... FOR UPDATE, which SQLite neither has nor needs."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
+
+    from tests.conftest import require_postgres
+
+    require_postgres()
 
     from apps.faces import session_faces
     from apps.faces.models import FaceSighting
