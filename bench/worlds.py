@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="what", required=True)
     b = sub.add_parser("build", help="write one world's clips and manifest.json")
-    b.add_argument("--world", choices=("a", "b"), required=True)
+    b.add_argument("--world", choices=("a", "b", "c"), required=True)
     b.add_argument("out", type=Path)
     r = sub.add_parser("run", help="build both worlds (when missing), evaluate each with each engine, print a table")
     r.add_argument("root", type=Path)

@@ -34,6 +34,19 @@ def test_world_b_shares_no_code_with_world_a() -> None:
                 assert not any(part in world_a for part in name.split(".")), f"{path.name} imports {name}"
 
 
+def test_world_c_shares_no_code_with_world_a_nor_world_b() -> None:
+    others = ("synthetic", "synth_faces", "synth_rig", "synth_writers", "synth_capture", "world_a", "worlds", "world_b")
+    for path in (WORLD_B.parent / "world_c").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [node.module or ""] + [a.name for a in node.names]
+            for name in names:
+                assert not any(part in others for part in name.split(".")), f"world_c/{path.name} imports {name}"
+
+
 def test_the_nose_tip_stands_0_4_inter_ocular_distances_in_front_of_the_eyes() -> None:
     head = Head(person("astronaut"))
     marks = head.person.marks

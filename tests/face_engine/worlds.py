@@ -71,6 +71,10 @@ def people(world: str) -> tuple[str, ...]:
         from tests.face_engine.synth_faces import FACES
 
         return FACES
+    if world == "c":
+        from tests.face_engine.world_c.photos import PEOPLE as PEOPLE_C
+
+        return PEOPLE_C
     from tests.face_engine.world_b.faces import PEOPLE
 
     return PEOPLE
@@ -147,11 +151,24 @@ def _frames_b(spec: Spec) -> Iterable[np.ndarray]:
     return attacks.picture_attack(spec.kind, spec.person, spec.challenges, seed=spec.seed, fps=FPS)
 
 
+def _frames_c(spec: Spec) -> Iterable[np.ndarray]:
+    from tests.face_engine.world_c import attacks, performer
+
+    if spec.kind == "live":
+        live, end = performer.perform(spec.person, spec.challenges, seed=spec.seed, fps=FPS)
+        return live.frames(end)
+    if spec.kind == "frozen":
+        return attacks.frozen_attack(spec.person, spec.challenges, seed=spec.seed, fps=FPS)
+    if spec.kind == "face_swap":
+        return attacks.face_swap_attack(spec.person, spec.challenges, seed=spec.seed, fps=FPS)
+    return attacks.picture_attack(spec.kind, spec.person, spec.challenges, seed=spec.seed, fps=FPS)
+
+
 def render(spec: Spec, out: Path) -> tuple[str, int]:
     """Write one clip's frames as JPEGs into ``out/<name>/``."""
     folder = out / spec.name
     folder.mkdir(parents=True, exist_ok=True)
-    frames = _frames_a(spec) if spec.world == "a" else _frames_b(spec)
+    frames = {"a": _frames_a, "b": _frames_b, "c": _frames_c}[spec.world](spec)
     n = 0
     for n, frame in enumerate(frames, 1):
         _ok, data = cv2.imencode(

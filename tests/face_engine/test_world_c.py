@@ -1,0 +1,118 @@
+"""World C, the third synthetic generator: independent of worlds A and B, and measured by dlib itself.
+
+What the generator claims (docs/synthetic-video.md#world-c-relief-mapped-heads-in-an-office)
+is checked on its frames with dlib's landmarks, not with its own numbers
+(except the depth model's anthropometry, which is its own number).
+"""
+
+from __future__ import annotations
+
+import ast
+import itertools
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.face_engine.world_c import attacks
+from tests.face_engine.world_c.performer import Performer, perform
+from tests.face_engine.world_c.photos import landmarks
+from tests.face_engine.world_c.relief import NOSE_TIP_IOD, Pose, heights
+
+HERE = Path(__file__).parent
+
+
+def _imports(path: Path) -> list[str]:
+    names: list[str] = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names += [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            names += [node.module or ""] + [a.name for a in node.names]
+    return names
+
+
+def test_worlds_a_and_b_import_nothing_of_world_c() -> None:
+    paths = [*HERE.glob("synth*.py"), HERE / "world_a.py", *(HERE / "world_b").glob("*.py")]
+    for path in paths:
+        for name in _imports(path):
+            assert "world_c" not in name.split("."), f"{path.name} imports {name}"
+
+
+def test_the_nose_tip_stands_0_4_inter_ocular_distances_in_front_of_the_eyes() -> None:
+    p = Performer("astronaut", seed=1)
+    m = p.sitter.marks_uv
+    eyes = np.stack([m[36:42].mean(0), m[42:48].mean(0)])
+    h_eyes = heights(p.sitter, eyes[:, 0], eyes[:, 1]).mean()
+    h = heights(p.sitter, m[:, 0], m[:, 1])
+    assert float(h[30] - h_eyes) == pytest.approx(NOSE_TIP_IOD, abs=0.02)
+    assert float(h_eyes - h[[3, 13]].mean()) > 0.6  # the jaw's angles far behind
+    ear = heights(p.sitter, np.array([m[0, 0] - 0.05, m[16, 0] + 0.05]), m[[0, 16], 1])
+    assert float(h_eyes - ear.mean()) > 0.8  # and the ears
+
+
+def _ear(m: np.ndarray) -> float:
+    def one(e: np.ndarray) -> float:
+        return float((np.linalg.norm(e[1] - e[5]) + np.linalg.norm(e[2] - e[4])) / (2 * np.linalg.norm(e[0] - e[3])))
+
+    return (one(m[36:42]) + one(m[42:48])) / 2
+
+
+def _marks(frame: np.ndarray) -> np.ndarray:
+    found = landmarks(frame)
+    assert len(found) == 1
+    return found[0]
+
+
+def test_turns_blinks_and_the_rest_pose_are_what_dlib_sees() -> None:
+    p = Performer("astronaut", seed=4)
+    p.rest = Pose()
+    s = p.sitter
+
+    def shot(pose: Pose, **expr: float) -> np.ndarray:
+        return _marks(p.camera.shoot(p.compose(pose, expr), 0))
+
+    rest, left, right = shot(Pose()), shot(Pose(yaw=25)), shot(Pose(yaw=-25))
+
+    def nose(m: np.ndarray) -> float:  # the nose tip off the eye midpoint, in inter-ocular distances
+        mid = (m[36:42].mean(0) + m[42:48].mean(0)) / 2
+        return float((m[30, 0] - mid[0]) / s.iod)
+
+    # The user's own left: in the raw frame the nose moves toward the image's right.
+    assert nose(left) - nose(rest) > 0.1
+    assert nose(right) - nose(rest) < -0.1
+    # The rest pose gives the photo back where the head is opaque.
+    (x0, y0, x1, y1), tx, ty, found, _ = p.relief.march(Pose())
+    ys, xs = np.mgrid[y0:y1, x0:x1]
+    solid = found & (p.relief.alpha[y0:y1, x0:x1] > 0.99)
+    assert float(np.abs(tx - xs)[solid].mean()) < 0.05 and float(np.abs(ty - ys)[solid].mean()) < 0.05
+    assert float(np.abs(rest - s.marks).mean()) < 2.0
+    shut = shot(Pose(), blink=1.0)
+    assert _ear(shut) < 0.6 * _ear(rest)
+
+
+def _take(frames: object, n: int) -> list[np.ndarray]:
+    return list(itertools.islice(frames, n))  # type: ignore[call-overload]
+
+
+def test_the_same_seed_gives_the_same_frames() -> None:
+    a, end = perform("t2", ("smile",), seed=7)
+    b, _ = perform("t2", ("smile",), seed=7)
+    assert end > 2.0
+    fa, fb = _take(a.frames(end), 3), _take(b.frames(end), 3)
+    assert all(np.array_equal(x, y) for x, y in zip(fa, fb, strict=True))
+    c, _ = perform("t2", ("smile",), seed=8)
+    assert not np.array_equal(_take(c.frames(end), 1)[0], fa[0])
+
+
+@pytest.mark.parametrize("kind", attacks.ATTACKS)
+def test_every_attack_renders_640x480_frames(kind: str) -> None:
+    if kind == "frozen":
+        frames = attacks.frozen_attack("t0", ("blink",), seed=2)
+    elif kind == "face_swap":
+        frames = attacks.face_swap_attack("t0", ("blink", "nod"), seed=2)
+    else:
+        frames = attacks.picture_attack(kind, "t0", ("turn_left",), seed=2)
+    got = _take(frames, 2)
+    assert len(got) == 2
+    assert all(f.shape == (480, 640, 3) and f.dtype == np.uint8 for f in got)

@@ -1,0 +1,129 @@
+"""World C's sitters: the photos shipped by packages, their landmarks, and a person placed on a 640x480 canvas.
+
+``astronaut`` is ``skimage.data.astronaut()``; ``t0`` .. ``t5`` are the six
+people of insightface's ``data/images/t1.jpg``, left to right. dlib's HOG
+detector and 68-point model (from the ``face_recognition_models`` wheel,
+located, never imported) find each face once; the landmarks only say where
+the eyes, nose, mouth and jaw are.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+PEOPLE: tuple[str, ...] = ("astronaut", "t0", "t1", "t2", "t3", "t4", "t5")
+W, H = 640, 480
+
+
+def _package_dir(name: str) -> Path:
+    spec = importlib.util.find_spec(name)
+    if spec is None:
+        raise RuntimeError(f"{name} is not installed")
+    if spec.submodule_search_locations:
+        return Path(next(iter(spec.submodule_search_locations)))
+    assert spec.origin is not None
+    return Path(spec.origin).parent
+
+
+@functools.cache
+def dlib_models() -> tuple[object, object]:
+    """dlib's HOG face detector and its 68-point shape predictor."""
+    import dlib
+
+    dat = _package_dir("face_recognition_models") / "models" / "shape_predictor_68_face_landmarks.dat"
+    return dlib.get_frontal_face_detector(), dlib.shape_predictor(str(dat))
+
+
+def landmarks(image: np.ndarray, upsample: int = 0) -> list[np.ndarray]:
+    """dlib's 68 landmarks (x, y) of every face found in an RGB image, left to right."""
+    import dlib
+
+    detector, predictor = dlib_models()
+    boxes = sorted(detector(image, upsample), key=lambda r: r.left())  # type: ignore[operator]
+    out = []
+    for b in boxes:
+        shape = predictor(image, dlib.rectangle(b.left(), b.top(), b.right(), b.bottom()))  # type: ignore[operator]
+        out.append(np.array([(p.x, p.y) for p in shape.parts()], np.float64))
+    return out
+
+
+@functools.cache
+def _photo(name: str) -> tuple[np.ndarray, np.ndarray]:
+    """The source photo (RGB uint8) and the named person's landmarks in it."""
+    if name == "astronaut":
+        from skimage import data
+
+        image = np.ascontiguousarray(data.astronaut()[..., :3])
+        faces = landmarks(image, 1)
+        # The largest face is hers; the mission patch can pass for a small one.
+        return image, max(faces, key=lambda m: float(np.ptp(m[:, 0])))
+    if name not in PEOPLE:
+        raise ValueError(f"unknown person {name!r}; one of {PEOPLE}")
+    bgr = cv2.imread(str(_package_dir("insightface") / "data" / "images" / "t1.jpg"))
+    image = np.ascontiguousarray(bgr[..., ::-1])
+    faces = landmarks(image, 1)
+    if len(faces) != 6:
+        raise RuntimeError(f"t1.jpg: six faces expected, dlib found {len(faces)}")
+    return image, faces[int(name[1:])]
+
+
+def eye_frame(marks: np.ndarray) -> tuple[np.ndarray, float, float]:
+    """Eye midpoint, inter-ocular distance (px) and the eye line's angle (radians)."""
+    a, b = marks[36:42].mean(0), marks[42:48].mean(0)
+    d = b - a
+    return (a + b) / 2, float(np.hypot(*d)), float(np.arctan2(d[1], d[0]))
+
+
+@dataclass(frozen=True, eq=False)
+class Sitter:
+    """A person on the canvas: photo, landmarks, and face coordinates (u across, v down, in IOD from the eyes)."""
+
+    name: str
+    image: np.ndarray = field(repr=False)  # H x W x 3 float32 RGB
+    marks: np.ndarray = field(repr=False)  # 68 x 2 canvas px
+    mid: np.ndarray = field(repr=False)  # eye midpoint, px
+    iod: float  # px; for a face seen at three-quarters, from its jaw's width
+    angle: float  # eye line, radians
+
+    @property
+    def turned(self) -> float:
+        """How far the nose sits off the jaw's middle, in jaw widths (about 0 for a frontal photo)."""
+        m = self.marks
+        return float((m[30, 0] - (m[0, 0] + m[16, 0]) / 2) / (m[16, 0] - m[0, 0]))
+
+    def face_uv(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Canvas pixels to face coordinates (IOD units, u to the image's right, v down along the face)."""
+        c, s = np.cos(self.angle), np.sin(self.angle)
+        dx, dy = x - self.mid[0], y - self.mid[1]
+        return (c * dx + s * dy) / self.iod, (-s * dx + c * dy) / self.iod
+
+    @functools.cached_property
+    def uv(self) -> tuple[np.ndarray, np.ndarray]:
+        ys, xs = np.mgrid[0:H, 0:W].astype(np.float32)
+        u, v = self.face_uv(xs, ys)
+        return u.astype(np.float32), v.astype(np.float32)
+
+    @functools.cached_property
+    def marks_uv(self) -> np.ndarray:
+        u, v = self.face_uv(self.marks[:, 0], self.marks[:, 1])
+        return np.stack([u, v], 1)
+
+
+@functools.lru_cache(maxsize=24)
+def sitter(name: str, iod: float = 84.0, at: tuple[float, float] = (320.0, 200.0)) -> Sitter:
+    """``name`` scaled so the eyes are ``iod`` px apart, upright, the eye midpoint at ``at``."""
+    image, marks = _photo(name)
+    mid, src_iod, angle = eye_frame(marks)
+    src_iod = max(src_iod, 0.46 * float(np.linalg.norm(marks[16] - marks[0])))  # eyes foreshortened in a 3/4 view
+    m = cv2.getRotationMatrix2D((float(mid[0]), float(mid[1])), float(np.degrees(angle)), iod / src_iod)
+    m[:, 2] += np.array(at) - mid
+    canvas = cv2.warpAffine(image, m, (W, H), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT101)
+    placed = marks @ m[:, :2].T + m[:, 2]
+    mid2, _, angle2 = eye_frame(placed)
+    return Sitter(name, canvas.astype(np.float32), placed, mid2, iod, angle2)
