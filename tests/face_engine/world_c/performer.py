@@ -153,8 +153,10 @@ class Performer:
         (x0, y0, x1, y1), tx, ty, found, n = self.relief.march(pose)
         face = cv2.remap(expressive(s, **expr), tx, ty, cv2.INTER_LINEAR)
         alpha = cv2.remap(self.relief.alpha, tx, ty, cv2.INTER_LINEAR) * found
-        alpha *= np.clip((-n[2] - 0.05) / 0.25, 0.0, 1.0)  # grazing skin fades into the outline
         rest_n = np.tensordot(pose.rotation().T, n, 1)
+        # Skin the photo saw edge-on and the turn brings face-on is stretched thin: it fades into the outline.
+        stretch = np.maximum(-n[2], 0.0) / np.maximum(-rest_n[2], 0.02)
+        alpha *= np.clip((4.0 - stretch) / 2.0, 0.0, 1.0)
         ratio = np.clip(shading(n, self.light) / np.maximum(shading(rest_n, self.light), 1e-3), 0.8, 1.2)
         face *= ratio[..., None].astype(np.float32)
         crop = img[y0:y1, x0:x1]

@@ -54,7 +54,9 @@ def outline_radius(
     a = np.linspace(0.0, np.pi, 121)
     c = np.cos(a)
     skull = np.stack([half * np.sign(c) * np.abs(c) ** 0.75, -crown * np.sin(a) ** 0.75], 1)  # a superellipse
-    skull = skull[skull[:, 1] < jaw[:, 1].min() - 0.02]
+    # Each side's temple joins its jaw end over 0.4 IOD of height, so the outline has no step.
+    top = np.where(skull[:, 0] < 0, jaw[0, 1], jaw[16, 1]) - 0.4
+    skull = skull[skull[:, 1] < top]
     ring = np.concatenate([jaw, skull])
     ang = np.arctan2(ring[:, 1], ring[:, 0])
     rad = np.hypot(ring[:, 0], ring[:, 1])
