@@ -21,6 +21,12 @@ def _curve(pts: np.ndarray, x: np.ndarray) -> np.ndarray:
     return np.interp(x, pts[order, 0], pts[order, 1])
 
 
+def _lid(pts: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """A lid's margin as the parabola through its landmarks (lids are smooth arcs, not polylines)."""
+    a, b, c = np.polyfit(pts[:, 0], pts[:, 1], 2)
+    return a * x * x + b * x + c
+
+
 def _blink(s: Sitter, xs: np.ndarray, ys: np.ndarray, level: float) -> np.ndarray:
     """Vertical source offset (px, added to y) closing both eyes by ``level`` (0..1)."""
     off = np.zeros_like(ys)
@@ -28,11 +34,11 @@ def _blink(s: Sitter, xs: np.ndarray, ys: np.ndarray, level: float) -> np.ndarra
     for upper, lower in (([36, 37, 38, 39], [39, 40, 41, 36]), ([42, 43, 44, 45], [45, 46, 47, 42])):
         x = xs[0]
         inside = (x > m[upper, 0].min()) & (x < m[upper, 0].max())
-        y_u = _curve(m[upper], x)
-        y_l = _curve(m[lower], x)
+        y_u = _lid(m[upper], x)
+        y_l = _lid(m[lower], x)
         gap = np.maximum(y_l - y_u, 0.0)
         margin = y_u - 0.12 * gap  # the lid's edge with its lashes, just above the landmarks
-        target = y_l + 0.05 * gap  # where it closes: just over the lower lid's edge
+        target = y_l - 0.05 * gap  # where it closes: on the lower lid's edge
         top = y_u - 0.32 * s.iod  # the crease: above it nothing moves
         edge = margin + level * (target - margin)
         span = np.maximum(edge - top, 1e-3)
