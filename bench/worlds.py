@@ -1,6 +1,6 @@
-"""The two test worlds as labelled data sets, and the engine's error rates on them.
+"""The test worlds as labelled data sets, and the engine's error rates on them.
 
-    .venv/bin/python bench/worlds.py build --world a OUT [--people 7 --lives 9 --attacks 24 --seed 0 --jobs 1]
+    .venv/bin/python bench/worlds.py build --world a|b|c OUT [--people 7 --lives 9 --attacks 24 --seed 0 --jobs 1]
     .venv/bin/python bench/worlds.py run ROOT [--engine dlib --engine mediapipe ...] [--jobs 1] [--rendered-only]
 
 ``build`` writes one folder of JPEG frames (quality 88, what the hosted page
@@ -20,6 +20,11 @@ line in ROOT/world-<world>-<engine>.json and prints one markdown table;
 * **World B** (``tests/face_engine/world_b/``, no code shared with world A):
   textured 3-D heads rendered with perspective and a z-buffer in a room, and
   its own prints, bent prints, screens, replays, frozen frames and swaps.
+* **World C** (``tests/face_engine/world_c/``, no code shared with worlds A
+  or B): heads as per-pixel depth maps rendered by ray marching (relief
+  mapping), lit by a light fixed in the room, in a procedural office; its
+  own attacks. A later, fresh held-out world: ``build --world c`` only;
+  ``run`` builds and evaluates worlds A and B.
 
 Live clips draw 0 (a passive hold), 1, 2 or 3 challenges as the service does
 (distinct, never both turns in a row); attacks under challenges try to

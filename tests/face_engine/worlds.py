@@ -1,4 +1,4 @@
-"""The two test worlds as labelled data sets for ``manage.py evaluate`` (issue 11; run by ``bench/worlds.py``).
+"""The test worlds as labelled data sets for ``manage.py evaluate`` (issue 11; run by ``bench/worlds.py``).
 
 * **World A** (``synthetic.py`` and ``world_a.py``): 2-D warps of the photos
   over dlib's landmarks; attacks: the waved print and screen of
@@ -7,6 +7,11 @@
 * **World B** (``world_b/``, no code shared with world A): textured 3-D heads
   rendered with perspective and a z-buffer in a room, with its own prints,
   bent prints, screens, replays, frozen frames and swaps.
+* **World C** (``world_c/``, no code shared with worlds A or B; a later,
+  fresh held-out set): heads as per-pixel depth maps rendered by marching
+  each camera ray into them (relief mapping), lit by a light fixed in the
+  room, expressions as displacement fields, in a procedural office; its own
+  attacks (cards intersected analytically by each pixel's ray).
 
 Live clips draw 0 (a passive hold), 1, 2 or 3 challenges as the service does
 (distinct, never both turns in a row); attacks under challenges try to
