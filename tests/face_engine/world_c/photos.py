@@ -45,6 +45,7 @@ def landmarks(image: np.ndarray, upsample: int = 0) -> list[np.ndarray]:
     import dlib
 
     detector, predictor = dlib_models()
+    image = np.ascontiguousarray(image)
     boxes = sorted(detector(image, upsample), key=lambda r: r.left())  # type: ignore[operator]
     out = []
     for b in boxes:
