@@ -64,7 +64,7 @@ def _marks(frame: np.ndarray) -> np.ndarray:
     return found[0]
 
 
-def test_turns_blinks_and_the_rest_pose_are_what_dlib_sees() -> None:
+def test_turns_nods_blinks_and_the_rest_pose_are_what_dlib_sees() -> None:
     p = Performer("astronaut", seed=4)
     p.rest = Pose()
     s = p.sitter
@@ -72,7 +72,7 @@ def test_turns_blinks_and_the_rest_pose_are_what_dlib_sees() -> None:
     def shot(pose: Pose, **expr: float) -> np.ndarray:
         return _marks(p.camera.shoot(p.compose(pose, expr), 0))
 
-    rest, left, right = shot(Pose()), shot(Pose(yaw=25)), shot(Pose(yaw=-25))
+    rest, left, right, down = shot(Pose()), shot(Pose(yaw=25)), shot(Pose(yaw=-25)), shot(Pose(pitch=18))
 
     def nose(m: np.ndarray) -> float:  # the nose tip off the eye midpoint, in inter-ocular distances
         mid = (m[36:42].mean(0) + m[42:48].mean(0)) / 2
@@ -81,6 +81,13 @@ def test_turns_blinks_and_the_rest_pose_are_what_dlib_sees() -> None:
     # The user's own left: in the raw frame the nose moves toward the image's right.
     assert nose(left) - nose(rest) > 0.1
     assert nose(right) - nose(rest) < -0.1
+
+    def nose_height(m: np.ndarray) -> float:  # the nose tip between the eye line (0) and the chin (1)
+        eyes = m[36:48, 1].mean()
+        return float((m[30, 1] - eyes) / (m[8, 1] - eyes))
+
+    assert nose_height(down) - nose_height(rest) > 0.04  # head down: the tip drops toward the chin
+    assert abs(nose(down) - nose(rest)) < 0.05
     # The rest pose gives the photo back where the head is opaque.
     (x0, y0, x1, y1), tx, ty, found, _ = p.relief.march(Pose())
     ys, xs = np.mgrid[y0:y1, x0:x1]
