@@ -37,6 +37,12 @@ from .state import CaptureData, MeasureRow, Outcome, PoseRatios
 from .types import ChallengeName, FeedbackCode, FrameResult
 
 BASELINE_FRAMES = 5
+# The baseline is the person at rest, eyes open: a window of frames that holds a blink (its least open eyes
+# under this share of its most open: a closing lid reads 0.3-0.55 of open, the mesh's jitter 3 %, the 68-point
+# ratio's up to 30 % on narrow eyes) would make "open" half-closed, and no later blink would count. The
+# baseline then waits for a window without one, at most BASELINE_MAX_WAIT more face frames.
+BASELINE_EYES_SPREAD = 0.6
+BASELINE_MAX_WAIT = 10
 # A face at rest in three-quarter view (30 degrees or more): its far eye is foreshortened, and the lids and
 # the eye regions' look jitter by 20 % from frame to frame (world A's t1_4): only a full closure is a blink.
 THREE_QUARTER_YAW = 0.5
@@ -126,7 +132,7 @@ def note_face(
 
 def advance(st: CaptureData, t: float, row: MeasureRow) -> None:
     """Take the baseline once there are enough frames, count blinks, then move the challenges or the hold on."""
-    if st.baseline is None and len(st.series) >= BASELINE_FRAMES:
+    if st.baseline is None and len(st.series) >= BASELINE_FRAMES and _at_rest(st):
         _set_baseline(st)
     _track_blink(st, row)
     if st.baseline is None:
@@ -135,6 +141,12 @@ def advance(st: CaptureData, t: float, row: MeasureRow) -> None:
         _run_challenges(st, t, row)
     else:
         _run_passive(st, t)
+
+
+def _at_rest(st: CaptureData) -> bool:
+    """The last BASELINE_FRAMES face frames hold no blink, or the baseline has waited long enough."""
+    eyes = [r.eye_open for r in st.series[-BASELINE_FRAMES:]]
+    return min(eyes) >= BASELINE_EYES_SPREAD * max(eyes) or len(st.series) >= BASELINE_FRAMES + BASELINE_MAX_WAIT
 
 
 def _set_baseline(st: CaptureData) -> None:
