@@ -6,7 +6,6 @@ is checked on its frames with dlib's landmarks, not with its own numbers.
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
 
 import cv2
@@ -17,6 +16,7 @@ from tests.face_engine.world_b import attacks
 from tests.face_engine.world_b.actor import LivePerson
 from tests.face_engine.world_b.faces import PEOPLE, person
 from tests.face_engine.world_b.head import NOSE_TIP_IOD, Head, HeadPose
+from tests.face_engine.worlds import imported_names
 
 WORLD_B = Path(__file__).parent / "world_b"
 
@@ -24,27 +24,8 @@ WORLD_B = Path(__file__).parent / "world_b"
 def test_world_b_shares_no_code_with_world_a() -> None:
     world_a = ("synthetic", "synth_faces", "synth_rig", "synth_writers", "synth_capture", "world_a", "worlds")
     for path in WORLD_B.glob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text())):
-            names = []
-            if isinstance(node, ast.Import):
-                names = [a.name for a in node.names]
-            elif isinstance(node, ast.ImportFrom):
-                names = [node.module or ""] + [a.name for a in node.names]
-            for name in names:
-                assert not any(part in world_a for part in name.split(".")), f"{path.name} imports {name}"
-
-
-def test_world_c_shares_no_code_with_world_a_nor_world_b() -> None:
-    others = ("synthetic", "synth_faces", "synth_rig", "synth_writers", "synth_capture", "world_a", "worlds", "world_b")
-    for path in (WORLD_B.parent / "world_c").glob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text())):
-            names = []
-            if isinstance(node, ast.Import):
-                names = [a.name for a in node.names]
-            elif isinstance(node, ast.ImportFrom):
-                names = [node.module or ""] + [a.name for a in node.names]
-            for name in names:
-                assert not any(part in others for part in name.split(".")), f"world_c/{path.name} imports {name}"
+        for name in imported_names(path):
+            assert not any(part in world_a for part in name.split(".")), f"{path.name} imports {name}"
 
 
 def test_the_nose_tip_stands_0_4_inter_ocular_distances_in_front_of_the_eyes() -> None:

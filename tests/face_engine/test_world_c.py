@@ -7,7 +7,6 @@ is checked on its frames with dlib's landmarks, not with its own numbers
 
 from __future__ import annotations
 
-import ast
 import itertools
 from pathlib import Path
 
@@ -18,24 +17,22 @@ from tests.face_engine.world_c import attacks
 from tests.face_engine.world_c.performer import Performer, perform
 from tests.face_engine.world_c.photos import landmarks
 from tests.face_engine.world_c.relief import NOSE_TIP_IOD, Pose, heights
+from tests.face_engine.worlds import imported_names
 
 HERE = Path(__file__).parent
 
 
-def _imports(path: Path) -> list[str]:
-    names: list[str] = []
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Import):
-            names += [a.name for a in node.names]
-        elif isinstance(node, ast.ImportFrom):
-            names += [node.module or ""] + [a.name for a in node.names]
-    return names
+def test_world_c_shares_no_code_with_world_a_nor_world_b() -> None:
+    others = ("synthetic", "synth_faces", "synth_rig", "synth_writers", "synth_capture", "world_a", "worlds", "world_b")
+    for path in (HERE / "world_c").glob("*.py"):
+        for name in imported_names(path):
+            assert not any(part in others for part in name.split(".")), f"world_c/{path.name} imports {name}"
 
 
 def test_worlds_a_and_b_import_nothing_of_world_c() -> None:
     paths = [*HERE.glob("synth*.py"), HERE / "world_a.py", *(HERE / "world_b").glob("*.py")]
     for path in paths:
-        for name in _imports(path):
+        for name in imported_names(path):
             assert "world_c" not in name.split("."), f"{path.name} imports {name}"
 
 

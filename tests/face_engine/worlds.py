@@ -22,6 +22,7 @@ each). Everything is seeded: the same arguments give the same clips.
 
 from __future__ import annotations
 
+import ast
 import itertools
 import json
 import sys
@@ -69,6 +70,17 @@ class Spec:
             entry["attack"] = self.kind
         entry.update(person=self.person, world=self.world, seed=self.seed)
         return entry
+
+
+def imported_names(path: Path) -> list[str]:
+    """Every module and name a Python file imports (what the worlds' independence tests check)."""
+    names: list[str] = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names += [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            names += [node.module or ""] + [a.name for a in node.names]
+    return names
 
 
 def people(world: str) -> tuple[str, ...]:
