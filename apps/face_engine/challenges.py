@@ -60,6 +60,10 @@ MESH_BLINK_STILL_YAW = 0.06
 MESH_BLINK_STILL_PITCH = 0.08
 MESH_BLINK_STILL_STEP_PITCH = 0.05
 MESH_MOUTH_DELTA = 0.06  # inner-lip gap over mouth width above neutral (neutral jitter: +-0.045)
+# The mesh reads nods short: world B's 14-20 degree nods gave pitch-ratio changes of 0.068-0.16 (one
+# person's 0.068-0.074 every time); passive holds swayed by up to 0.062 (world A) and 0.070 (world B, p4,
+# a face at rest in three-quarter view). Chosen on worlds A and B; a nod answered by sway is no pass on its own.
+MESH_NOD_DELTA = 0.06
 
 
 class Limits(NamedTuple):
@@ -68,6 +72,7 @@ class Limits(NamedTuple):
     lids: bool = False  # eyes judged from the lids (mesh) as well as the eye regions' look
     lids_with_look: bool = True  # with the mesh: lids part-closed plus the look is a closure too
     mouth_delta: float = MOUTH_DELTA
+    nod_delta: float = NOD_DELTA
     blink_still_yaw: float = BLINK_STILL_YAW
     blink_still_pitch: float = BLINK_STILL_PITCH
     blink_still_step_pitch: float = BLINK_STILL_STEP_PITCH
@@ -77,6 +82,7 @@ LIMITS_68 = Limits()
 LIMITS_MESH = Limits(
     lids=True,
     mouth_delta=MESH_MOUTH_DELTA,
+    nod_delta=MESH_NOD_DELTA,
     blink_still_yaw=MESH_BLINK_STILL_YAW,
     blink_still_pitch=MESH_BLINK_STILL_PITCH,
     blink_still_step_pitch=MESH_BLINK_STILL_STEP_PITCH,
@@ -182,7 +188,9 @@ def nod_detected(rows: Sequence[Row], base: Baseline, limits: Limits = LIMITS_68
     """Head pitched (down or up) clearly beyond neutral without turning."""
     return _held(
         rows,
-        lambda r: abs(r.pitch_ratio - base.pitch_ratio) > NOD_DELTA and abs(r.yaw_ratio - base.yaw_ratio) < TURN_DELTA,
+        lambda r: (
+            abs(r.pitch_ratio - base.pitch_ratio) > limits.nod_delta and abs(r.yaw_ratio - base.yaw_ratio) < TURN_DELTA
+        ),
     )
 
 
