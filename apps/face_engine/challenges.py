@@ -52,6 +52,11 @@ MESH_LIDS_DROP = 0.2
 # (the glare on a waved print changes the look of its eyes for single frames). Chosen on world A.
 MESH_LIDS_LOWER = 0.88
 MESH_LIDS_OPEN = 0.9  # ... and back to 90 %
+# ... or, where the mesh follows a closing lid for a single frame only (world B's p1: lids at 85 % and then
+# 98 % of open while the eye regions' look was 36 % and 35 % off), the look 30 % off on two frames in a row
+# with the lids at 86 % or less on one of them. Chosen on worlds A and B (no picture's eyes moved that far).
+MESH_LIDS_GLIMPSE = 0.86
+MESH_EYE_LOOK_SHUT = 0.3
 # The mesh's yaw is a real angle, so a blink can ask for a stiller head: a waved print of a three-quarter
 # face, turned by 0.08 (about 5 degrees), read its lids at 73 % of the baseline.
 MESH_BLINK_STILL_YAW = 0.06
@@ -142,14 +147,16 @@ def eyes_closed(row: Row, base: Baseline, previous: Row | None = None, limits: L
         return _eye_look_change(row, base) >= EYE_LOOK_CLOSED
     if row.eye_open <= MESH_LIDS_CLOSED * base.eye_open and base.eye_open - row.eye_open >= MESH_LIDS_DROP:
         return True
-    return (
-        limits.lids_with_look
-        and previous is not None
-        and all(
-            r.eye_open <= MESH_LIDS_LOWER * base.eye_open and _eye_look_change(r, base) >= EYE_LOOK_CLOSED
-            for r in (previous, row)
-        )
+    if not limits.lids_with_look or previous is None:
+        return False
+    pair = (previous, row)
+    part_closed = all(
+        r.eye_open <= MESH_LIDS_LOWER * base.eye_open and _eye_look_change(r, base) >= EYE_LOOK_CLOSED for r in pair
     )
+    glimpse = any(r.eye_open <= MESH_LIDS_GLIMPSE * base.eye_open for r in pair) and all(
+        _eye_look_change(r, base) >= MESH_EYE_LOOK_SHUT for r in pair
+    )
+    return part_closed or glimpse
 
 
 def eyes_open(row: Row, base: Baseline, limits: Limits = LIMITS_68) -> bool:
