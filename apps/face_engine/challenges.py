@@ -54,7 +54,8 @@ MESH_LIDS_LOWER = 0.88
 MESH_LIDS_OPEN = 0.9  # ... and back to 90 %
 # ... or, where the mesh follows a closing lid for a single frame only (world B's p1: lids at 85 % and then
 # 98 % of open while the eye regions' look was 36 % and 35 % off), the look 30 % off on two frames in a row
-# with the lids at 86 % or less on one of them. Chosen on worlds A and B (no picture's eyes moved that far).
+# with the lids at 86 % or less on one of them. Chosen on worlds A and B: over their stored captures it gave one
+# picture a blink (a screen, refused on its display lattice); lids at 88 % or a look of 20 % gave more.
 MESH_LIDS_GLIMPSE = 0.86
 MESH_EYE_LOOK_SHUT = 0.3
 # The mesh's yaw is a real angle, so a blink can ask for a stiller head: a waved print of a three-quarter

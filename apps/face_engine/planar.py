@@ -37,7 +37,7 @@ PARALLAX = 0.065  # r_h no flat picture reached (largest seen: 0.060)
 PARALLAX_YAW = 0.3  # yaw-ratio change (~10 degrees) a parallax frame needs ...
 PARALLAX_PITCH = 0.07  # ... or pitch-ratio change (~9 degrees)
 # The mesh's angles read real turns and nods short (world B's 20-30 degree turns read yaw ratios 0.25-0.48,
-# its 14-20 degree nods 0.07-0.16, one person's 0.068), so with the mesh a turn or nod that answers its
+# its 14-20 degree nods 0.068-0.16, one person's 0.068-0.074), so with the mesh a turn or nod that answers its
 # challenge (challenges.TURN_DELTA, challenges.MESH_NOD_DELTA) is out-of-plane motion too: at 0.3 a live
 # head that turned by 20-25 degrees had no frame that counted, and was called flat. Not for a face at rest in
 # three-quarter view (progress.THREE_QUARTER_YAW), where the mesh reads a tilted picture as a turning head.
