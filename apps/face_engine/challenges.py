@@ -19,7 +19,7 @@ import secrets
 from collections.abc import Callable, Collection, Sequence
 from typing import NamedTuple
 
-from .planar import MIN_EVIDENCE
+from .planar import MIN_EVIDENCE, PARALLAX_PITCH, PARALLAX_YAW
 from .state import MeasureRow
 from .types import CHALLENGES, ChallengeName
 
@@ -82,6 +82,8 @@ class Limits(NamedTuple):
     blink_still_yaw: float = BLINK_STILL_YAW
     blink_still_pitch: float = BLINK_STILL_PITCH
     blink_still_step_pitch: float = BLINK_STILL_STEP_PITCH
+    # The yaw- and pitch-ratio changes that make a frame "turned" for the planar check's parallax.
+    turn_gate: tuple[float, float] = (PARALLAX_YAW, PARALLAX_PITCH)
 
 
 LIMITS_68 = Limits()
@@ -92,8 +94,15 @@ LIMITS_MESH = Limits(
     blink_still_yaw=MESH_BLINK_STILL_YAW,
     blink_still_pitch=MESH_BLINK_STILL_PITCH,
     blink_still_step_pitch=MESH_BLINK_STILL_STEP_PITCH,
+    # The mesh's angles read real turns and nods short (world B's 20-30 degree turns read yaw ratios 0.25-0.48,
+    # its 14-20 degree nods 0.068-0.16, one person's 0.068-0.074), so with the mesh a turn or nod that answers
+    # its challenge is out-of-plane motion too: at 0.3 a live head that turned by 20-25 degrees had no frame
+    # that counted, and was called flat. Chosen on worlds A and B.
+    turn_gate=(TURN_DELTA, MESH_NOD_DELTA),
 )
-LIMITS_MESH_THREE_QUARTER = LIMITS_MESH._replace(lids_with_look=False)
+# A face at rest in three-quarter view keeps the 68 points' gate: the mesh reads a tilted picture of it as a
+# turning head (with the mesh's gate, a passive print of world B's p4 passed).
+LIMITS_MESH_THREE_QUARTER = LIMITS_MESH._replace(lids_with_look=False, turn_gate=(PARALLAX_YAW, PARALLAX_PITCH))
 
 
 def _held(rows: Sequence[Row], ok: Callable[[Row], bool], frames: int = HOLD_FRAMES) -> bool:

@@ -36,13 +36,6 @@ MIN_EVIDENCE = 0.05  # r_sim of a frame that moved out of plane enough to judge
 PARALLAX = 0.065  # r_h no flat picture reached (largest seen: 0.060)
 PARALLAX_YAW = 0.3  # yaw-ratio change (~10 degrees) a parallax frame needs ...
 PARALLAX_PITCH = 0.07  # ... or pitch-ratio change (~9 degrees)
-# The mesh's angles read real turns and nods short (world B's 20-30 degree turns read yaw ratios 0.25-0.48,
-# its 14-20 degree nods 0.068-0.16, one person's 0.068-0.074), so with the mesh a turn or nod that answers its
-# challenge (challenges.TURN_DELTA, challenges.MESH_NOD_DELTA) is out-of-plane motion too: at 0.3 a live
-# head that turned by 20-25 degrees had no frame that counted, and was called flat. Not for a face at rest in
-# three-quarter view (progress.THREE_QUARTER_YAW), where the mesh reads a tilted picture as a turning head.
-MESH_PARALLAX_YAW = 0.22
-MESH_PARALLAX_PITCH = 0.06
 MAX_STEP = 0.12  # r_sim change between consecutive frames beyond which landmarks are not trusted
 MIN_PARALLAX_FRAMES = 3  # frames with parallax that make a head three-dimensional
 MIN_PLANAR_FRAMES = 5  # strongly informative frames without parallax that make a picture flat
@@ -182,8 +175,8 @@ def planar_check(
     ``parallax_threshold``: the r_h a parallax frame needs; the fixed ``PARALLAX`` for the 68 points, the
     capture's own noise floor for the mesh (``noise_parallax_threshold``).
 
-    ``turn_gate``: the yaw- and pitch-ratio changes that make a frame "turned" (``MESH_PARALLAX_YAW`` and
-    ``MESH_PARALLAX_PITCH`` for the mesh of a face not at rest in three-quarter view).
+    ``turn_gate``: the yaw- and pitch-ratio changes that make a frame "turned" (the capture's
+    ``challenges.Limits.turn_gate``).
 
     ``depth`` (the mesh only): each reference point's depth in inter-ocular distances. A picture is then only
     called flat when a plane explains its motion clearly better than a rigid body of the face's own shape does

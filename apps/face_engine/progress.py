@@ -32,17 +32,7 @@ from .challenges import (
     reprompt_pick,
 )
 from .measures import RIGID_POINTS, FaceMeasures, Quality, eye_appearance
-from .planar import (
-    MESH_PARALLAX_PITCH,
-    MESH_PARALLAX_YAW,
-    PARALLAX,
-    PARALLAX_PITCH,
-    PARALLAX_YAW,
-    PlanarResult,
-    noise_parallax_threshold,
-    planar_check,
-    skull_step,
-)
+from .planar import PARALLAX, PlanarResult, noise_parallax_threshold, planar_check, skull_step
 from .state import CaptureData, MeasureRow, Outcome, PoseRatios
 from .types import ChallengeName, FeedbackCode, FrameResult
 
@@ -191,13 +181,9 @@ def limits(st: CaptureData) -> Limits:
     """The detectors' thresholds for this capture's measures (the mesh's own, or the 68 points')."""
     if not st.mesh:
         return LIMITS_68
-    if _three_quarter(st):
+    if st.baseline is not None and abs(st.baseline.yaw_ratio) >= THREE_QUARTER_YAW:
         return LIMITS_MESH_THREE_QUARTER
     return LIMITS_MESH
-
-
-def _three_quarter(st: CaptureData) -> bool:
-    return st.baseline is not None and abs(st.baseline.yaw_ratio) >= THREE_QUARTER_YAW
 
 
 def closure_candidate(st: CaptureData, row: MeasureRow) -> bool:
@@ -299,11 +285,6 @@ def planar_evidence(st: CaptureData) -> PlanarResult:
     turns = [(p.yaw_ratio - yaw, p.pitch_ratio - pitch) for p in st.pts_pose] if st.pts_pose else None
     reference = np.asarray(st.baseline_pts, np.float32)
     threshold = noise_parallax_threshold(frames, reference, st.baseline_iod) if st.mesh else PARALLAX
-    gate = (
-        (MESH_PARALLAX_YAW, MESH_PARALLAX_PITCH)
-        if st.mesh and not _three_quarter(st)
-        else (PARALLAX_YAW, PARALLAX_PITCH)
-    )
     return planar_check(
         frames,
         reference,
@@ -311,7 +292,7 @@ def planar_evidence(st: CaptureData) -> PlanarResult:
         turns=turns,
         parallax_threshold=threshold,
         depth=st.baseline_depth,
-        turn_gate=gate,
+        turn_gate=limits(st).turn_gate,
     )
 
 

@@ -11,34 +11,24 @@ one frame only, the eye regions' look decides.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import cv2
-import numpy as np
 import pytest
 
 from apps.core.capture_replay import capture_replay
 from apps.face_engine.pipeline import Engine
 from apps.face_engine.types import CapturePlan, Verdict
-from tests.face_engine.worlds import FPS, JPEG_QUALITY, Spec, _frames_b, specs
+from tests.face_engine.worlds import FPS, Spec, jpeg_frames, specs
 
 
 def _spec(name: str) -> Spec:
     return next(s for s in specs("b", n_people=7, lives=9, attacks=24, seed=0) if s.name == name)
 
 
-def _jpegs(spec: Spec) -> Iterator[tuple[float, bytes]]:
-    for i, frame in enumerate(_frames_b(spec)):
-        _ok, data = cv2.imencode(
-            ".jpg", np.ascontiguousarray(frame[..., ::-1]), [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY]
-        )
-        yield i / FPS, data.tobytes()
-
-
 def _verdict(engine: Engine, name: str) -> Verdict:
     spec = _spec(name)
     plan = CapturePlan(mode="active", challenges=spec.challenges) if spec.challenges else CapturePlan(mode="passive")
-    return capture_replay(engine=engine, plan=plan, frames=_jpegs(spec)).verdict
+    return capture_replay(
+        engine=engine, plan=plan, frames=((i / FPS, jpeg) for i, jpeg in enumerate(jpeg_frames(spec)))
+    ).verdict
 
 
 @pytest.mark.slow

@@ -27,7 +27,7 @@ import itertools
 import json
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -181,17 +181,22 @@ def _frames_c(spec: Spec) -> Iterable[np.ndarray]:
     return attacks.picture_attack(spec.kind, spec.person, spec.challenges, seed=spec.seed, fps=FPS)
 
 
+def jpeg_frames(spec: Spec) -> Iterator[bytes]:
+    """One clip's frames, JPEG-encoded as the hosted page sends them."""
+    for frame in {"a": _frames_a, "b": _frames_b, "c": _frames_c}[spec.world](spec):
+        _ok, data = cv2.imencode(
+            ".jpg", np.ascontiguousarray(frame[..., ::-1]), [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY]
+        )
+        yield data.tobytes()
+
+
 def render(spec: Spec, out: Path) -> tuple[str, int]:
     """Write one clip's frames as JPEGs into ``out/<name>/``."""
     folder = out / spec.name
     folder.mkdir(parents=True, exist_ok=True)
-    frames = {"a": _frames_a, "b": _frames_b, "c": _frames_c}[spec.world](spec)
     n = 0
-    for n, frame in enumerate(frames, 1):
-        _ok, data = cv2.imencode(
-            ".jpg", np.ascontiguousarray(frame[..., ::-1]), [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY]
-        )
-        (folder / f"{n - 1:04d}.jpg").write_bytes(data.tobytes())
+    for n, jpeg in enumerate(jpeg_frames(spec), 1):
+        (folder / f"{n - 1:04d}.jpg").write_bytes(jpeg)
     (folder / ".done").write_text(str(n))
     return spec.name, n
 
