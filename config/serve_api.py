@@ -1,10 +1,11 @@
 """``python -m config.serve_api [-b ADDRESS] [-p PORT] [--proxy-headers]``: the API process, HTTP only.
 
 The web process (``config.serve``, daphne) serves everything: HTTP and the capture sockets. Its HTTP costs more
-CPU a request than granian's (an HTTP server written in Rust): bench/api.py, docs/benchmarks.md. A deployment that
-wants the API's throughput runs this process beside it and has its load balancer send WebSocket upgrades to the
-web process and every other request here (docs/operations.md, "The API process"). The Django code is the same
-(``config.asgi_api``); this process only answers HTTP.
+CPU a request than granian's (an HTTP server written in Rust), and each of its requests hops from the event loop
+to a thread. This process serves the same Django code (``config.wsgi_api``) over WSGI on granian's own threads,
+HTTP only (bench/api.py, docs/benchmarks.md). A deployment that wants the API's throughput runs it beside the web
+process and has its load balancer send WebSocket upgrades to the web process and every other request here
+(docs/operations.md, "The API process").
 
 It shares its state with the web processes through PostgreSQL and Redis, so it refuses to start without
 ``REDIS_URL``: on the embedded default its cache, rate limits and channel layer would be its own.
@@ -19,7 +20,7 @@ import sys
 from granian import Granian
 from granian.constants import Interfaces
 
-APPLICATION = "config.asgi_api:application"
+APPLICATION = "config.wsgi_api:application"
 
 
 def arguments(argv: list[str]) -> argparse.Namespace:
@@ -39,7 +40,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.proxy_headers:
         os.environ["PROXY_HEADERS"] = "true"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
-    # Settings only: Django itself is set up in granian's worker process (config.asgi_api), not before the fork.
+    # Settings only: Django itself is set up in granian's worker process (config.wsgi_api), not before the fork.
     from django.conf import settings
 
     if not settings.REDIS_URL:
@@ -51,8 +52,9 @@ def main(argv: list[str] | None = None) -> None:
         APPLICATION,
         address=args.bind,
         port=args.port,
-        # ASGI without the lifespan protocol: the app has no start-up or shut-down hooks.
-        interface=Interfaces.ASGINL,
+        interface=Interfaces.WSGI,
+        # The threads that run requests (API_THREADS): a request waits for one.
+        blocking_threads=settings.API_THREADS,
         workers=1,
         websockets=False,
         log_level=settings.LOG_LEVEL.lower(),  # type: ignore[arg-type]

@@ -20,7 +20,6 @@ import os
 import threading
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from functools import lru_cache
 from typing import Any, cast
 
 from asgiref.sync import async_to_sync, iscoroutinefunction, sync_to_async
@@ -29,9 +28,9 @@ from django.core import signals
 from django.core.exceptions import RequestAborted
 from django.core.handlers.asgi import ASGIHandler, get_script_prefix
 from django.http import FileResponse, HttpResponseBase, StreamingHttpResponse
-from django.http.request import HttpRequest
-from django.urls import ResolverMatch, get_resolver, set_script_prefix, set_urlconf
-from django.urls.resolvers import URLResolver
+from django.urls import get_resolver, set_script_prefix
+
+from .resolve import RememberedResolveMixin, resolved
 
 _executors: dict[str, ThreadPoolExecutor] = {}
 _executors_lock = threading.Lock()
@@ -46,43 +45,17 @@ def _request_threads(name: str) -> ThreadPoolExecutor:
         return _executors[name]
 
 
-@lru_cache(maxsize=4096)
-def _resolved(resolver: URLResolver, path_info: str) -> ResolverMatch:
-    """``resolver.resolve(path_info)``, remembered: a path always resolves to the same view and arguments here (no
-    language prefix, no per-request urlconf in this project). Resolving walked every pattern before the match,
-    building Django's list of patterns tried at each one that failed: about 8 % of an API request's CPU, twice (the
-    thread pool's choice below, then Django). A path that does not resolve raises each time, and is not kept; a
-    new resolver (``clear_url_caches``, another ``ROOT_URLCONF``) is a new key."""
-    return resolver.resolve(path_info)
-
-
 def _async_view(path_info: str) -> bool:
     """Whether ``path_info`` resolves to an ``async def`` view."""
     try:
-        return iscoroutinefunction(_resolved(get_resolver(), path_info).func)
+        return iscoroutinefunction(resolved(get_resolver(), path_info).func)
     except Exception:  # Resolver404 or anything else: Django answers it in the chain, as it would have
         return False
 
 
-class SyncChainASGIHandler(ASGIHandler):
+class SyncChainASGIHandler(RememberedResolveMixin, ASGIHandler):
     def load_middleware(self, is_async: bool = False) -> None:
         super().load_middleware(is_async=False)
-
-    def resolve_request(self, request: HttpRequest) -> ResolverMatch:
-        """Django's own, with the match remembered per path (:func:`_resolved`)."""
-        if hasattr(request, "urlconf"):
-            set_urlconf(request.urlconf)
-            resolver = get_resolver(request.urlconf)
-        else:
-            resolver = get_resolver()
-        shared = _resolved(resolver, request.path_info)
-        # The request's own match, with its own keyword arguments: a middleware's process_view or a view may change
-        # the dict it is given, which must not reach the next request on this path.
-        match = object.__new__(ResolverMatch)
-        match.__dict__.update(shared.__dict__)
-        match.kwargs = dict(shared.kwargs)
-        request.resolver_match = match
-        return match
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":

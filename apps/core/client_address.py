@@ -10,6 +10,7 @@ entry ``PROXY_HOPS`` from the right is the address the outermost of our proxies 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
@@ -19,21 +20,25 @@ from .addresses import address_clean
 Scope = dict[str, Any]
 
 
-def forwarded_client(scope: Scope) -> str | None:
-    """The client address this service trusts for ``scope`` (None when it has none)."""
-    client = scope.get("client")
-    host = client[0] if client else None
+def trusted_client(peer: str | None, forwarded_headers: Iterable[str]) -> str | None:
+    """The client address this service trusts, from the connection's ``peer`` and the ``X-Forwarded-For`` header
+    values (None when it has none)."""
+    host = peer
     if settings.PROXY_HEADERS:
-        forwarded = [
-            part.strip()
-            for name, value in scope.get("headers") or ()
-            if name.lower() == b"x-forwarded-for"
-            for part in value.decode("latin-1").split(",")
-        ]
+        forwarded = [part.strip() for value in forwarded_headers for part in value.split(",")]
         hops = int(settings.PROXY_HOPS)
         if len(forwarded) >= hops and address_clean(forwarded[-hops]) is not None:
             host = forwarded[-hops]
     return address_clean(host) if host is not None else None
+
+
+def forwarded_client(scope: Scope) -> str | None:
+    """The client address this service trusts for the ASGI ``scope`` (None when it has none)."""
+    client = scope.get("client")
+    return trusted_client(
+        client[0] if client else None,
+        (value.decode("latin-1") for name, value in scope.get("headers") or () if name.lower() == b"x-forwarded-for"),
+    )
 
 
 class ClientAddressMiddleware:

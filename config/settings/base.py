@@ -127,6 +127,11 @@ DATABASE_POOL_SIZE = setting("DATABASE_POOL_SIZE", 8, int)
 WEB_THREADS = setting("WEB_THREADS", 16, int)
 if WEB_THREADS < 1:
     raise ImproperlyConfigured("Setting WEB_THREADS is malformed: use 1 or more")
+# Threads per API process (config.serve_api, WSGI) that run HTTP requests. Fewer than the web process's: every
+# runnable thread contends for the GIL, and on 2 cores 8 answered more requests a second than 16 (docs/benchmarks.md).
+API_THREADS = setting("API_THREADS", 8, int)
+if API_THREADS < 1:
+    raise ImproperlyConfigured("Setting API_THREADS is malformed: use 1 or more")
 if DATABASE_POOL_SIZE < 0:
     raise ImproperlyConfigured("Setting DATABASE_POOL_SIZE is malformed: use 0 or more")
 if (

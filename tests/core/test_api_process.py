@@ -95,8 +95,10 @@ def test_a_session_made_through_the_api_process_reads_the_same_from_both(both):
         ("GET", "/v1/verification/get-session-result", None, {"Authorization": "ApiKey lp_sk_wrong"}),
         ("POST", "/v1/verification/create-session", {"verifierConfigs": []}, {}),
         ("GET", "/v1/no-such-endpoint", None, {}),
+        # 004's submission, an async def view: on the API process it runs on its request's WSGI thread.
+        ("POST", "/verif/submit", {"api_key": "lp_pk_x"}, {}),
     ],
-    ids=["malformed-id", "wrong-key", "malformed-body", "unknown-path"],
+    ids=["malformed-id", "wrong-key", "malformed-body", "unknown-path", "async-view"],
 )
 def test_a_refusal_reads_the_same_from_both(both, method, path, body, headers):
     web, api = both

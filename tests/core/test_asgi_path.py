@@ -20,6 +20,7 @@ from django.core.cache import caches
 from django.db import connection
 
 from apps.core.asgi import SyncChainASGIHandler
+from apps.core.wsgi import APIWSGIHandler
 from config.asgi import application
 from tests.conftest import make_integrator, require_postgres, require_redis
 
@@ -235,11 +236,13 @@ def test_a_path_is_resolved_once_not_on_every_request_and_a_new_urlconf_is_follo
     assert asyncio.run(_asgi_request("GET", api))[0] == 404
 
 
-def test_each_request_gets_its_own_match_and_keyword_arguments():
-    """The remembered match is shared by every request on its path; what a request is handed is its own."""
+@pytest.mark.parametrize("handler_class", [SyncChainASGIHandler, APIWSGIHandler])
+def test_each_request_gets_its_own_match_and_keyword_arguments(handler_class):
+    """The remembered match is shared by every request on its path; what a request is handed is its own. The API
+    process's WSGI handler remembers it the same way."""
     from django.http import HttpRequest
 
-    handler = SyncChainASGIHandler()
+    handler = handler_class()
     path = "/brand/logo/" + "ab" * 32
     first, second = HttpRequest(), HttpRequest()
     first.path_info = second.path_info = path

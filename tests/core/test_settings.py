@@ -37,6 +37,7 @@ def _import_settings(module: str, **env: str) -> subprocess.CompletedProcess[str
         ({"SECRET_KEY": "x" * 50, "DATABASE_URL": "nosuchdb://x"}, "DATABASE_URL is malformed"),
         ({"SECRET_KEY": "x" * 50, "DEBUG": "maybe"}, "DEBUG is malformed"),
         ({"SECRET_KEY": "x" * 50, "WEB_THREADS": "0"}, "WEB_THREADS is malformed"),
+        ({"SECRET_KEY": "x" * 50, "API_THREADS": "0"}, "API_THREADS is malformed"),
         ({"SECRET_KEY": "x" * 50, "ALLOW_HTTP_OUTBOUND": "sometimes"}, "ALLOW_HTTP_OUTBOUND is malformed"),
         ({"SECRET_KEY": "x" * 50, "PUBLIC_BASE_URL": "notaurl"}, "PUBLIC_BASE_URL is malformed"),
         ({"SECRET_KEY": "x" * 50, "PUBLIC_BASE_URL": "ftp://id.example"}, "PUBLIC_BASE_URL is malformed"),
