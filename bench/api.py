@@ -5,12 +5,19 @@ Starts the processes that answer the API as the Procfile does, with production s
 only), ``--server web`` the web process (``python -m config.serve``, daphne, which also serves
 the capture sockets); ``--web-processes`` of them on their own ports, the clients spreading over
 them as a load balancer would; on ``DATABASE_URL`` and ``REDIS_URL``, then drives each endpoint for
-``--seconds`` with ``--concurrency`` clients (keep-alive HTTP/1.1, httpx) from ``--client-processes``
+``--seconds`` with ``--concurrency`` clients (keep-alive HTTP/1.1 connections) from ``--client-processes``
 processes, and prints requests a second and p50/p95 latency per endpoint. The last line is one
 JSON object (``createSessionRps``, ``createSessionP95Ms``, ``getSessionResultRps``, ...). Usage::
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/liveproof_bench REDIS_URL=redis://127.0.0.1:6379/6 \\
-      .venv/bin/python bench/api.py [--seconds 10] [--concurrency 32] [--web-processes 2] [--server api|web]
+      .venv/bin/python bench/api.py [--seconds 10] [--concurrency 32] [--web-processes 2] [--server api|web] \\
+      [--rate createSession=500 --rate getSessionResult=1000]
+
+By default each client sends its next request when the last one is answered (closed loop): the figure
+is the most the server answers at that concurrency. ``--rate ENDPOINT=N`` drives that endpoint open
+loop instead: N requests a second on a schedule, each sent on the first free one of the
+``--concurrency`` connections, its latency counted from when it was due (a request that waits for a
+connection waits in the figure too): the p95 at that load.
 
 The clients run on the same machine as the server: on a small machine they take CPU the
 server would otherwise have, so the figures are a floor. Nothing is left running afterwards.
@@ -136,26 +143,64 @@ async def _clients(job: dict[str, Any]) -> dict[str, Any]:
     errors: dict[str, int] = {}
     stop_at = time.perf_counter() + job["seconds"]
 
-    async def one(connection: Connection) -> None:
-        while time.perf_counter() < stop_at:
-            if endpoint == "createSession":
-                raw = create
-            elif endpoint == "getSessionResult":
-                raw = request_bytes(
-                    "GET", f"/v1/verification/get-session-result?verificationSessionId={next(ids)}", key
-                )
-            else:
-                raw = validate
-            started = time.perf_counter()
-            status, body = await connection.request(raw)
-            latencies.append((time.perf_counter() - started) * 1000)
-            if status != 200 or (endpoint == "signatureValidate" and json.loads(body)["result"] != "Valid"):
-                errors[str(status)] = errors.get(str(status), 0) + 1
-        await connection.close()
+    def raw_next() -> bytes:
+        if endpoint == "createSession":
+            return create
+        if endpoint == "getSessionResult":
+            return request_bytes("GET", f"/v1/verification/get-session-result?verificationSessionId={next(ids)}", key)
+        return validate
+
+    async def send(connection: Connection, raw: bytes, since: float) -> None:
+        status, body = await connection.request(raw)
+        latencies.append((time.perf_counter() - since) * 1000)
+        if status != 200 or (endpoint == "signatureValidate" and json.loads(body)["result"] != "Valid"):
+            errors[str(status)] = errors.get(str(status), 0) + 1
 
     # Each client sticks to one web process, as a balancer's connection would.
-    await asyncio.gather(*(one(Connection(bases[n % len(bases)])) for n in range(job["concurrency"])))
+    connections = [Connection(bases[n % len(bases)]) for n in range(job["concurrency"])]
+    if job.get("rate"):
+        await _open_loop(job["rate"], stop_at, connections, raw_next, send)
+        return {"latencies": latencies, "errors": errors}
+
+    async def one(connection: Connection) -> None:
+        while time.perf_counter() < stop_at:
+            await send(connection, raw_next(), time.perf_counter())
+        await connection.close()
+
+    await asyncio.gather(*(one(connection) for connection in connections))
     return {"latencies": latencies, "errors": errors}
+
+
+async def _open_loop(
+    rate: float,
+    stop_at: float,
+    connections: list[Connection],
+    raw_next: Any,
+    send: Any,
+) -> None:
+    """``rate`` requests a second until ``stop_at``, each on the first free connection, timed from when it was due."""
+    free: asyncio.Queue[Connection] = asyncio.Queue()
+    for connection in connections:
+        free.put_nowait(connection)
+
+    async def due(at: float) -> None:
+        connection = await free.get()
+        try:
+            await send(connection, raw_next(), at)
+        finally:
+            free.put_nowait(connection)
+
+    tasks = []
+    first, n = time.perf_counter(), 0
+    while (at := first + n / rate) < stop_at:
+        wait = at - time.perf_counter()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        tasks.append(asyncio.create_task(due(at)))
+        n += 1
+    await asyncio.gather(*tasks)
+    for connection in connections:
+        await connection.close()
 
 
 def drive(job: dict[str, Any], processes: int) -> dict[str, Any]:
@@ -163,6 +208,8 @@ def drive(job: dict[str, Any], processes: int) -> dict[str, Any]:
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
     share = {**job, "concurrency": max(1, job["concurrency"] // processes)}
+    if job.get("rate"):
+        share["rate"] = job["rate"] / processes
     workers = [context.Process(target=client_process, args=(share, queue)) for _ in range(processes)]
     started = time.perf_counter()
     for worker in workers:
@@ -214,7 +261,20 @@ def main() -> int:
     parser.add_argument(
         "--endpoints", default=",".join(ENDPOINTS), help="comma-separated subset of " + ",".join(ENDPOINTS)
     )
+    parser.add_argument(
+        "--rate",
+        action="append",
+        default=[],
+        metavar="ENDPOINT=N",
+        help="drive ENDPOINT at N requests a second on a schedule (open loop) instead of as fast as answered",
+    )
     args = parser.parse_args()
+    try:
+        rates = {name: float(value) for name, _, value in (item.partition("=") for item in args.rate)}
+    except ValueError:
+        parser.error("--rate takes ENDPOINT=N, N a number")
+    if set(rates) - set(ENDPOINTS) or any(value <= 0 for value in rates.values()):
+        parser.error("--rate takes ENDPOINT=N: one of " + ",".join(ENDPOINTS) + ", N above 0")
     database_url, redis_url = os.environ.get("DATABASE_URL"), os.environ.get("REDIS_URL")
     if not database_url or not redis_url:
         print(
@@ -258,15 +318,23 @@ def main() -> int:
             drive({**job, "endpoint": endpoint, "seconds": 1.0, "concurrency": args.concurrency}, args.client_processes)
             cpu_before = group_cpu({web.pid for web in webs})
             row = drive(
-                {**job, "endpoint": endpoint, "seconds": args.seconds, "concurrency": args.concurrency},
+                {
+                    **job,
+                    "endpoint": endpoint,
+                    "seconds": args.seconds,
+                    "concurrency": args.concurrency,
+                    "rate": rates.get(endpoint),
+                },
                 args.client_processes,
             )
             # The web processes' own CPU per request: what the server costs, whatever else shares the cores.
             cpu_s = group_cpu({web.pid for web in webs}) - cpu_before
             row["cpuMs"] = round(cpu_s * 1000 / row["requests"], 2) if row["requests"] else None
             rows[endpoint] = row
+            row["rate"] = rates.get(endpoint)
+            scheduled = f" (scheduled {row['rate']})" if row["rate"] else ""
             print(
-                f"{endpoint:>18}: {row['rps']:>7} req/s, p50 {row['p50']} ms, p95 {row['p95']} ms, "
+                f"{endpoint:>18}: {row['rps']:>7} req/s{scheduled}, p50 {row['p50']} ms, p95 {row['p95']} ms, "
                 f"server CPU {row['cpuMs']} ms/request ({row['requests']} requests, errors {row['errors'] or 'none'})",
                 flush=True,
             )
@@ -288,6 +356,8 @@ def main() -> int:
         summary[f"{endpoint}P95Ms"] = row["p95"]
         summary[f"{endpoint}ServerCpuMs"] = row["cpuMs"]
         summary[f"{endpoint}Errors"] = sum(row["errors"].values())
+        if row["rate"]:
+            summary[f"{endpoint}ScheduledRps"] = row["rate"]
     print(json.dumps(summary))
     return 0
 

@@ -128,8 +128,10 @@ WEB_THREADS = setting("WEB_THREADS", 16, int)
 if WEB_THREADS < 1:
     raise ImproperlyConfigured("Setting WEB_THREADS is malformed: use 1 or more")
 # Threads per API process (config.serve_api, WSGI) that run HTTP requests. Fewer than the web process's: every
-# runnable thread contends for the GIL, and on 2 cores 8 answered more requests a second than 16 (docs/benchmarks.md).
-API_THREADS = setting("API_THREADS", 8, int)
+# runnable thread contends for the GIL; on 2 cores 4 answered more requests a second than 8 or 16, at a lower p95
+# (docs/benchmarks.md). 004's /verif/submit holds its thread while its video is analysed: send it to the web
+# process (docs/operations.md, "The API process").
+API_THREADS = setting("API_THREADS", 4, int)
 if API_THREADS < 1:
     raise ImproperlyConfigured("Setting API_THREADS is malformed: use 1 or more")
 if DATABASE_POOL_SIZE < 0:
