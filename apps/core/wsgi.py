@@ -2,7 +2,7 @@
 
 The web process serves HTTP and the capture sockets over ASGI (``apps.core.asgi``), where each request costs a hop
 from the event loop to a pooled thread and back. The API process has no socket to serve, so granian runs Django's
-WSGI handler on its own threads (``WEB_THREADS`` of them) and the hop is gone: about a fifth of get-session-result's
+WSGI handler on its own threads (``API_THREADS`` of them) and the hop is gone: 11-24 % of get-session-result's
 server CPU (docs/benchmarks.md, "The API process over WSGI"). What the ASGI path does around Django is done here
 the same way, so both processes answer alike (tests/core/test_api_process.py):
 
@@ -12,7 +12,7 @@ the same way, so both processes answer alike (tests/core/test_api_process.py):
 * the URL is resolved once per path (``apps.core.resolve``).
 
 An ``async def`` view (004's submission) runs as Django runs one under WSGI: on its own event loop, on the
-request's thread, which waits for it.
+request's thread, which waits for it (so the load balancer sends ``/verif/submit`` to the web process).
 """
 
 from __future__ import annotations
