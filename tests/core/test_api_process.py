@@ -134,3 +134,26 @@ def test_the_api_process_does_not_start_without_redis(tmp_path: Path):
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert done.returncode == 1 and "config.serve_api needs REDIS_URL" in done.stderr, done
+
+
+def test_the_hosted_page_its_script_and_the_admin_read_the_same_from_both(both):
+    """The load balancer sends every request but the socket's to the API process: pages and static files too."""
+    import re
+    from urllib.parse import urlsplit
+
+    web, api = both
+    status, _, content = _request(api, "POST", "/v1/verification/create-session", PASSIVE)
+    assert status == 200, content
+    url = urlsplit(json.loads(content)["sessionUrl"])
+    page = f"{url.path}?{url.query}"
+    from_web, from_api = _request(web, "GET", page), _request(api, "GET", page)
+    assert from_web[0] == from_api[0] == 200
+    assert from_web[1]["content-type"] == from_api[1]["content-type"] == "text/html; charset=utf-8"
+    scripts = re.findall(rb'src="(/static/[^"]+\.js)"', from_api[2])
+    assert scripts and scripts == re.findall(rb'src="(/static/[^"]+\.js)"', from_web[2])
+    for script in scripts:
+        web_file, api_file = _request(web, "GET", script.decode()), _request(api, "GET", script.decode())
+        assert web_file[0] == api_file[0] == 200 and web_file[2] == api_file[2] and len(api_file[2]) > 1000
+        assert "javascript" in api_file[1]["content-type"]
+    admin = "/admin/login/"
+    assert _request(web, "GET", admin)[0] == _request(api, "GET", admin)[0] == 200
