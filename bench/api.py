@@ -36,6 +36,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -175,8 +176,8 @@ async def _open_loop(
     rate: float,
     stop_at: float,
     connections: list[Connection],
-    raw_next: Any,
-    send: Any,
+    raw_next: Callable[[], bytes],
+    send: Callable[[Connection, bytes, float], Awaitable[None]],
 ) -> None:
     """``rate`` requests a second until ``stop_at``, each on the first free connection, timed from when it was due."""
     free: asyncio.Queue[Connection] = asyncio.Queue()
@@ -330,8 +331,8 @@ def main() -> int:
             # The web processes' own CPU per request: what the server costs, whatever else shares the cores.
             cpu_s = group_cpu({web.pid for web in webs}) - cpu_before
             row["cpuMs"] = round(cpu_s * 1000 / row["requests"], 2) if row["requests"] else None
-            rows[endpoint] = row
             row["rate"] = rates.get(endpoint)
+            rows[endpoint] = row
             scheduled = f" (scheduled {row['rate']})" if row["rate"] else ""
             print(
                 f"{endpoint:>18}: {row['rps']:>7} req/s{scheduled}, p50 {row['p50']} ms, p95 {row['p95']} ms, "

@@ -37,18 +37,18 @@ class APIWSGIHandler(RememberedResolveMixin, WSGIHandler):
     """Django's WSGI handler, with the match remembered per path."""
 
 
-def _with_body_length(environ: Environ) -> Environ:
-    """``environ`` with the chunked body read into a spooled file and its length in ``CONTENT_LENGTH``."""
+def _with_body_length(environ: Environ) -> None:
+    """A chunked body read into a spooled file, its length in ``CONTENT_LENGTH`` (``environ`` is the request's own)."""
     if "HTTP_TRANSFER_ENCODING" not in environ or environ.get("CONTENT_LENGTH"):
-        return environ
+        return
     body = tempfile.SpooledTemporaryFile(max_size=settings.FILE_UPLOAD_MAX_MEMORY_SIZE)
     source = environ["wsgi.input"]
     while chunk := source.read(_CHUNK):
         body.write(chunk)
-    length = body.tell()
+    environ["CONTENT_LENGTH"] = str(body.tell())
     body.seek(0)
-    kept = {name: value for name, value in environ.items() if name != "HTTP_TRANSFER_ENCODING"}
-    return {**kept, "wsgi.input": body, "CONTENT_LENGTH": str(length)}
+    environ["wsgi.input"] = body
+    del environ["HTTP_TRANSFER_ENCODING"]
 
 
 class APIWSGIMiddleware:
@@ -60,9 +60,9 @@ class APIWSGIMiddleware:
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         forwarded = environ.get("HTTP_X_FORWARDED_FOR")
         host = trusted_client(environ.get("REMOTE_ADDR") or None, [forwarded] if forwarded else [])
-        environ = _with_body_length(environ)
-        if host is not None and host != environ.get("REMOTE_ADDR"):
-            environ = {**environ, "REMOTE_ADDR": host}
+        if host is not None:
+            environ["REMOTE_ADDR"] = host
+        _with_body_length(environ)
         return self.app(environ, start_response)
 
 
