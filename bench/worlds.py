@@ -1,7 +1,7 @@
 """The test worlds as labelled data sets, and the engine's error rates on them.
 
-    .venv/bin/python bench/worlds.py build --world a|b|c OUT [--people 7 --lives 9 --attacks 24 --seed 0 --jobs 1]
-    .venv/bin/python bench/worlds.py run ROOT [--world a --world b --world c] [--engine dlib --engine mediapipe ...]
+    .venv/bin/python bench/worlds.py build --world a|b|c|d OUT [--people 7 --lives 9 --attacks 24 --seed 0 --jobs 1]
+    .venv/bin/python bench/worlds.py run ROOT [--world a --world b ...] [--engine dlib --engine mediapipe ...]
                                               [--jobs 1] [--rendered-only]
 
 ``build`` writes one folder of JPEG frames (quality 88, what the hosted page
@@ -9,7 +9,7 @@ sends) per clip and ``manifest.json`` (the format ``manage.py evaluate``
 reads; docs/evaluation.md), with ``--lives`` live clips and ``--attacks``
 attacks per person (defaults: 9 and 24 per person over 7 people: 63 live clips
 and 168 attacks per world). ``run`` builds the worlds (``--world``, repeated;
-default all three) under ROOT when they are missing, runs ``manage.py
+default all four) under ROOT when they are missing, runs ``manage.py
 evaluate`` on each with each engine, keeps each JSON line in
 ROOT/world-<world>-<engine>.json and prints one markdown table;
 ``--rendered-only`` evaluates just the clips a running build has finished
@@ -27,6 +27,10 @@ ROOT/world-<world>-<engine>.json and prints one markdown table;
   mapping), lit by a light fixed in the room, in a procedural office; its
   own attacks. The held-out world: worlds A and B may inform the engine's
   thresholds, world C only reports on them (docs/benchmarks.md).
+* **World D**: world C's generator with other people: seven faces from the
+  demo photos of the npm package ``@vladmandic/face-api``
+  (``world_c/photos.py``, ``PEOPLE_D``), so it shares neither code nor
+  footage with worlds A and B, and no footage with world C. Held out like C.
 
 Live clips draw 0 (a passive hold), 1, 2 or 3 challenges as the service does
 (distinct, never both turns in a row); attacks under challenges try to
@@ -50,7 +54,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.face_engine.worlds import build  # noqa: E402 - after the path is set
+from tests.face_engine.worlds import WORLDS, build  # noqa: E402 - after the path is set
 
 # --- evaluating -----------------------------------------------------------------------------------
 
@@ -103,11 +107,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="what", required=True)
     b = sub.add_parser("build", help="write one world's clips and manifest.json")
-    b.add_argument("--world", choices=("a", "b", "c"), required=True)
+    b.add_argument("--world", choices=WORLDS, required=True)
     b.add_argument("out", type=Path)
     r = sub.add_parser("run", help="build the worlds (when missing), evaluate each with each engine, print a table")
     r.add_argument("root", type=Path)
-    r.add_argument("--world", action="append", choices=("a", "b", "c"), help="repeat for several (default: all three)")
+    r.add_argument("--world", action="append", choices=WORLDS, help="repeat for several (default: all four)")
     r.add_argument("--engine", action="append", help="repeat for several (default: dlib)")
     r.add_argument(
         "--rendered-only", action="store_true", help="evaluate only the clips already rendered (a build still running)"
@@ -130,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
         build(args.world, args.out, **sizes)
         return 0
     rows = []
-    for world in args.world or ["a", "b", "c"]:
+    for world in args.world or WORLDS:
         directory = args.root / f"world-{world}"
         directory = rendered_only(directory) if args.rendered_only else build(world, directory, **sizes)
         for engine in args.engine or ["dlib"]:

