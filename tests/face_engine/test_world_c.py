@@ -123,17 +123,20 @@ def test_every_attack_renders_640x480_frames(kind: str) -> None:
 
 
 def test_world_d_casts_the_faces_its_rule_picks_from_photos_no_other_world_uses() -> None:
-    from tests.face_engine.world_c.photos import PEOPLE, PEOPLE_D, cast_d, cast_of, sitter
+    from tests.face_engine.world_c.photos import NARROW_EYED_D, PEOPLE, PEOPLE_D, cast_d, cast_of, sitter
     from tests.face_engine.worlds import specs
 
     # Picked from the photos alone (eye distance, how turned, eyes open), not from anything the engine said.
     assert cast_d() == PEOPLE_D
-    assert not set(PEOPLE_D) & set(PEOPLE)
-    assert cast_of("s3_0") == PEOPLE_D and cast_of("t3") == PEOPLE  # a swap's second person: the same world's
+    assert cast_d(narrow_eyed=True) == NARROW_EYED_D  # every rule but the eyes'
+    assert not set(PEOPLE_D + NARROW_EYED_D) & set(PEOPLE)
+    assert cast_of("s3_0") == cast_of("s2_0") == PEOPLE_D and cast_of("t3") == PEOPLE  # a swap's second person
     world_d = specs("d", n_people=7, lives=9, attacks=24, seed=0)
     assert {s.person for s in world_d} == set(PEOPLE_D)
     assert (sum(s.kind == "live" for s in world_d), sum(s.kind != "live" for s in world_d)) == (63, 168)
     assert all(s.name.startswith("d_") for s in world_d)
+    # The narrow-eyed two come after, leaving the seven's clips as they were.
+    assert specs("d", n_people=9, lives=9, attacks=24, seed=0)[: len(world_d)] == world_d
     # Placed as world C places its own sitters: eyes 84 px apart, level, at the canvas's eye point.
     placed = sitter("s5_2")
     assert placed.iod == 84.0 and abs(placed.angle) < 0.02

@@ -98,9 +98,9 @@ def people(world: str) -> tuple[str, ...]:
 
         return PEOPLE_C
     if world == "d":
-        from tests.face_engine.world_c.photos import PEOPLE_D
+        from tests.face_engine.world_c.photos import NARROW_EYED_D, PEOPLE_D
 
-        return PEOPLE_D
+        return PEOPLE_D + NARROW_EYED_D  # seven by default (--people); nine with the narrow-eyed two
     from tests.face_engine.world_b.faces import PEOPLE
 
     return PEOPLE

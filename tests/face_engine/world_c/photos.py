@@ -17,7 +17,10 @@ at least 60 px apart, the nose sits at most 0.3 jaw widths off the jaw's middle
 (world C's own cast reaches 0.35) and both eyes are open in the photo (dlib's
 eye aspect ratio at least 0.2: the generator paints a blink over the open
 eye); the qualifying faces are taken round robin over the photos, seven of
-them, as world C has seven.
+them, as world C has seven. The two faces only the eye rule left out
+(``NARROW_EYED_D``: eyes narrow or lowered at rest) come after them, so that
+``--people 9`` covers people whose eyes are narrow at rest, leaving the
+first seven's clips as they are.
 """
 
 from __future__ import annotations
@@ -33,6 +36,8 @@ import numpy as np
 
 PEOPLE: tuple[str, ...] = ("astronaut", "t0", "t1", "t2", "t3", "t4", "t5")
 PEOPLE_D: tuple[str, ...] = ("s1_0", "s3_0", "s5_0", "s6_0", "s1_2", "s3_1", "s5_2")  # what cast_d() picks
+# The faces the eye rule alone left out (eyes narrow or lowered at rest): ``--people 9`` adds them to world D.
+NARROW_EYED_D: tuple[str, ...] = ("s1_1", "s2_0")  # what cast_d(narrow_eyed=True) picks
 W, H = 640, 480
 DEMO_PHOTOS = Path(__file__).resolve().parents[3] / "node_modules" / "@vladmandic" / "face-api" / "demo"
 
@@ -72,7 +77,7 @@ def landmarks(image: np.ndarray, upsample: int = 0) -> list[np.ndarray]:
 
 def cast_of(name: str) -> tuple[str, ...]:
     """The people of ``name``'s world (a face swap's second person comes from the same cast)."""
-    return PEOPLE_D if name in PEOPLE_D else PEOPLE
+    return PEOPLE_D if name in PEOPLE_D + NARROW_EYED_D else PEOPLE
 
 
 def _eye_aspect(marks: np.ndarray) -> float:
@@ -94,8 +99,11 @@ def _demo_photo(number: int) -> tuple[np.ndarray, list[np.ndarray]]:
     return image, landmarks(image, 0)
 
 
-def cast_d(count: int = len(PEOPLE_D)) -> tuple[str, ...]:
-    """World D's cast by its rule (module docstring): from the photos alone, nothing of the engine's."""
+def cast_d(count: int = len(PEOPLE_D), *, narrow_eyed: bool = False) -> tuple[str, ...]:
+    """World D's cast by its rule (module docstring): from the photos alone, nothing of the engine's.
+
+    ``narrow_eyed``: instead, the faces that meet every rule but the eyes'.
+    """
     qualifying: list[list[str]] = []
     for number in range(1, 7):
         _image, faces = _demo_photo(number)
@@ -103,7 +111,7 @@ def cast_d(count: int = len(PEOPLE_D)) -> tuple[str, ...]:
         for i, marks in enumerate(faces):
             _mid, iod, _angle = eye_frame(marks)
             turned = (marks[30, 0] - (marks[0, 0] + marks[16, 0]) / 2) / (marks[16, 0] - marks[0, 0])
-            if iod >= 60 and abs(turned) <= 0.3 and _eye_aspect(marks) >= 0.2:
+            if iod >= 60 and abs(turned) <= 0.3 and (_eye_aspect(marks) >= 0.2) != narrow_eyed:
                 names.append(f"s{number}_{i}")
         qualifying.append(names)
     round_robin = [n for row in itertools.zip_longest(*qualifying) for n in row if n is not None]
@@ -113,7 +121,7 @@ def cast_d(count: int = len(PEOPLE_D)) -> tuple[str, ...]:
 @functools.cache
 def _photo(name: str) -> tuple[np.ndarray, np.ndarray]:
     """The source photo (RGB uint8) and the named person's landmarks in it."""
-    if name in PEOPLE_D:
+    if name in PEOPLE_D + NARROW_EYED_D:
         number, index = name[1:].split("_")
         image, faces = _demo_photo(int(number))
         return image, faces[int(index)]
@@ -125,7 +133,7 @@ def _photo(name: str) -> tuple[np.ndarray, np.ndarray]:
         # The largest face is hers; the mission patch can pass for a small one.
         return image, max(faces, key=lambda m: float(np.ptp(m[:, 0])))
     if name not in PEOPLE:
-        raise ValueError(f"unknown person {name!r}; one of {PEOPLE + PEOPLE_D}")
+        raise ValueError(f"unknown person {name!r}; one of {PEOPLE + PEOPLE_D + NARROW_EYED_D}")
     bgr = cv2.imread(str(_package_dir("insightface") / "data" / "images" / "t1.jpg"))
     image = np.ascontiguousarray(bgr[..., ::-1])
     faces = landmarks(image, 1)
