@@ -18,9 +18,9 @@ at least 60 px apart, the nose sits at most 0.3 jaw widths off the jaw's middle
 eye aspect ratio at least 0.2: the generator paints a blink over the open
 eye); the qualifying faces are taken round robin over the photos, seven of
 them, as world C has seven. The two faces only the eye rule left out
-(``NARROW_EYED_D``: eyes narrow or lowered at rest) come after them, so that
-``--people 9`` covers people whose eyes are narrow at rest, leaving the
-first seven's clips as they are.
+(``NARROW_EYED_D``) come after them: ``--people 9`` adds them and leaves the
+first seven's clips as they are. Both look down with their lids almost shut,
+so they stand for eyes that look closed more than for narrow eyes.
 """
 
 from __future__ import annotations
@@ -36,7 +36,8 @@ import numpy as np
 
 PEOPLE: tuple[str, ...] = ("astronaut", "t0", "t1", "t2", "t3", "t4", "t5")
 PEOPLE_D: tuple[str, ...] = ("s1_0", "s3_0", "s5_0", "s6_0", "s1_2", "s3_1", "s5_2")  # what cast_d() picks
-# The faces the eye rule alone left out (eyes narrow or lowered at rest): ``--people 9`` adds them to world D.
+# The faces the eye rule alone left out: ``--people 9`` adds them to world D. Both look down with their lids almost
+# shut, so a blink (the upper lid slid down) hardly shows on them (docs/synthetic-video.md, "World D").
 NARROW_EYED_D: tuple[str, ...] = ("s1_1", "s2_0")  # what cast_d(narrow_eyed=True) picks
 W, H = 640, 480
 DEMO_PHOTOS = Path(__file__).resolve().parents[3] / "node_modules" / "@vladmandic" / "face-api" / "demo"
