@@ -1,6 +1,7 @@
 """The test worlds as labelled data sets, and the engine's error rates on them.
 
     .venv/bin/python bench/worlds.py build --world a|b|c|d OUT [--people 7 --lives 9 --attacks 24 --seed 0 --jobs 1]
+                                                             [--live-only]
     .venv/bin/python bench/worlds.py run ROOT [--world a --world b ...] [--engine dlib --engine mediapipe ...]
                                               [--jobs 1] [--rendered-only]
 
@@ -109,6 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     b = sub.add_parser("build", help="write one world's clips and manifest.json")
     b.add_argument("--world", choices=WORLDS, required=True)
     b.add_argument("out", type=Path)
+    b.add_argument("--live-only", action="store_true", help="only the world's live clips (its BPCER alone)")
     r = sub.add_parser("run", help="build the worlds (when missing), evaluate each with each engine, print a table")
     r.add_argument("root", type=Path)
     r.add_argument("--world", action="append", choices=WORLDS, help="repeat for several (default: all four)")
@@ -131,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
         "jobs": args.jobs,
     }
     if args.what == "build":
-        build(args.world, args.out, **sizes)
+        build(args.world, args.out, **sizes, live_only=args.live_only)
         return 0
     rows = []
     for world in args.world or WORLDS:

@@ -140,3 +140,27 @@ def test_world_d_casts_the_faces_its_rule_picks_from_photos_no_other_world_uses(
     # Placed as world C places its own sitters: eyes 84 px apart, level, at the canvas's eye point.
     placed = sitter("s5_2")
     assert placed.iod == 84.0 and abs(placed.angle) < 0.02
+
+
+def test_a_smaller_source_photo_places_the_face_alike_with_less_detail(monkeypatch: pytest.MonkeyPatch) -> None:
+    import cv2
+
+    from tests.face_engine.world_c.photos import sitter
+
+    def eye_detail(s: object) -> float:  # the Laplacian's spread over both eyes: fine detail
+        m = s.marks  # type: ignore[attr-defined]
+        x0, y0 = (m[36:48].min(0) - 8).astype(int)
+        x1, y1 = (m[36:48].max(0) + 8).astype(int)
+        grey = cv2.cvtColor(s.image[y0:y1, x0:x1].astype(np.uint8), cv2.COLOR_RGB2GRAY)  # type: ignore[attr-defined]
+        return float(cv2.Laplacian(grey, cv2.CV_32F).var())
+
+    sitter.cache_clear()
+    sharp = sitter("s6_0")
+    monkeypatch.setenv("WORLD_C_SOURCE_EYES", "46")
+    sitter.cache_clear()
+    try:
+        small = sitter("s6_0")
+    finally:
+        sitter.cache_clear()
+    assert small.iod == sharp.iod and np.abs(small.marks - sharp.marks).max() < 1.5
+    assert eye_detail(small) < 0.6 * eye_detail(sharp)

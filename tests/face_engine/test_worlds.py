@@ -50,3 +50,13 @@ def test_both_worlds_meet_the_targets(tmp_path: Path) -> None:
     }
     rates = {world: (s["apcer"], s["bpcer"]) for world, s in summaries.items()}
     assert all(apcer == 0.0 and bpcer <= 0.05 for apcer, bpcer in rates.values()), (rates, failures)
+
+
+def test_a_live_only_build_renders_the_worlds_own_live_clips_and_nothing_else(tmp_path: Path) -> None:
+    sizes: dict[str, Any] = {"n_people": 1, "lives": 1, "attacks": 1, "seed": 3}
+    whole = json.loads((build("a", tmp_path / "whole", **sizes) / "manifest.json").read_text())
+    live = build("a", tmp_path / "live", **sizes, live_only=True)
+    manifest = json.loads((live / "manifest.json").read_text())
+    assert len(manifest) == 1
+    assert manifest == {name: entry for name, entry in whole.items() if entry["expect"] == "pass"}
+    assert sorted(p.name for p in live.iterdir() if p.is_dir()) == list(manifest)

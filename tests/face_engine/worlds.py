@@ -215,11 +215,25 @@ def _render_star(args: tuple[Spec, Path]) -> tuple[str, int]:
 
 
 def build(
-    world: str, out: Path, *, n_people: int, lives: int, attacks: int, seed: int, jobs: int = 1, stride: int = 1
+    world: str,
+    out: Path,
+    *,
+    n_people: int,
+    lives: int,
+    attacks: int,
+    seed: int,
+    jobs: int = 1,
+    stride: int = 1,
+    live_only: bool = False,
 ) -> Path:
-    """Render the world's clips into ``out`` (every ``stride``-th only, for a sample) and write the manifest."""
+    """Render the world's clips into ``out`` (every ``stride``-th only, for a sample) and write the manifest.
+
+    ``live_only``: only the live clips, the same ones the whole world has (a BPCER alone, in a third of the time).
+    """
     out.mkdir(parents=True, exist_ok=True)
     todo = specs(world, n_people=n_people, lives=lives, attacks=attacks, seed=seed)[::stride]
+    if live_only:
+        todo = [s for s in todo if s.kind == "live"]
     # Round robin over the people (each one's n-th clip, then the next): a build cut short is still a
     # sample of every person and every kind of clip.
     per_person: dict[str, list[Spec]] = {}

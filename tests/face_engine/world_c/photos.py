@@ -28,6 +28,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import itertools
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -185,12 +186,23 @@ class Sitter:
         return np.stack([u, v], 1)
 
 
+def source_eyes() -> float:
+    """``WORLD_C_SOURCE_EYES`` (px, 0: off): every photo is first scaled down until the face's eyes are that far
+    apart (a diagnostic of how much a photo's resolution matters: world C's own faces are 42-50 px there)."""
+    return float(os.environ.get("WORLD_C_SOURCE_EYES") or 0)
+
+
 @functools.lru_cache(maxsize=24)
 def sitter(name: str, iod: float = 84.0, at: tuple[float, float] = (320.0, 200.0)) -> Sitter:
     """``name`` scaled so the eyes are ``iod`` px apart, upright, the eye midpoint at ``at``."""
     image, marks = _photo(name)
     mid, src_iod, angle = eye_frame(marks)
     src_iod = max(src_iod, 0.46 * float(np.linalg.norm(marks[16] - marks[0])))  # eyes foreshortened in a 3/4 view
+    small = source_eyes()
+    if small and src_iod > small:  # the photo as a smaller one would have shown the face, then scaled up
+        f = small / src_iod
+        image = cv2.resize(image, None, fx=f, fy=f, interpolation=cv2.INTER_AREA)
+        marks, mid, src_iod = marks * f, mid * f, small
     m = cv2.getRotationMatrix2D((float(mid[0]), float(mid[1])), float(np.degrees(angle)), iod / src_iod)
     m[:, 2] += np.array(at) - mid
     canvas = cv2.warpAffine(image, m, (W, H), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT101)
