@@ -15,7 +15,7 @@ import pytest
 
 from tests.face_engine.world_c import attacks
 from tests.face_engine.world_c.performer import Performer, perform
-from tests.face_engine.world_c.photos import landmarks
+from tests.face_engine.world_c.photos import eye_aspects, landmarks
 from tests.face_engine.world_c.relief import NOSE_TIP_IOD, Pose, heights
 from tests.face_engine.worlds import imported_names
 
@@ -49,10 +49,7 @@ def test_the_nose_tip_stands_0_4_inter_ocular_distances_in_front_of_the_eyes() -
 
 
 def _ear(m: np.ndarray) -> float:
-    def one(e: np.ndarray) -> float:
-        return float((np.linalg.norm(e[1] - e[5]) + np.linalg.norm(e[2] - e[4])) / (2 * np.linalg.norm(e[0] - e[3])))
-
-    return (one(m[36:42]) + one(m[42:48])) / 2
+    return sum(eye_aspects(m)) / 2
 
 
 def _marks(frame: np.ndarray) -> np.ndarray:

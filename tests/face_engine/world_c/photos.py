@@ -40,6 +40,7 @@ PEOPLE_D: tuple[str, ...] = ("s1_0", "s3_0", "s5_0", "s6_0", "s1_2", "s3_1", "s5
 # The faces the eye rule alone left out: ``--people 9`` adds them to world D. Both look down with their lids almost
 # shut, so a blink (the upper lid slid down) hardly shows on them (docs/synthetic-video.md, "World D").
 NARROW_EYED_D: tuple[str, ...] = ("s1_1", "s2_0")  # what cast_d(narrow_eyed=True) picks
+CAST_D = PEOPLE_D + NARROW_EYED_D
 W, H = 640, 480
 DEMO_PHOTOS = Path(__file__).resolve().parents[3] / "node_modules" / "@vladmandic" / "face-api" / "demo"
 
@@ -79,16 +80,21 @@ def landmarks(image: np.ndarray, upsample: int = 0) -> list[np.ndarray]:
 
 def cast_of(name: str) -> tuple[str, ...]:
     """The people of ``name``'s world (a face swap's second person comes from the same cast)."""
-    return PEOPLE_D if name in PEOPLE_D + NARROW_EYED_D else PEOPLE
+    return PEOPLE_D if name in CAST_D else PEOPLE
 
 
-def _eye_aspect(marks: np.ndarray) -> float:
-    """The lesser of the two eyes' aspect ratios (lid gap over eye width) in dlib's 68 landmarks."""
+def eye_aspects(marks: np.ndarray) -> tuple[float, float]:
+    """Each eye's aspect ratio (lid gap over eye width) in dlib's 68 landmarks."""
 
     def one(e: np.ndarray) -> float:
         return float((np.linalg.norm(e[1] - e[5]) + np.linalg.norm(e[2] - e[4])) / (2 * np.linalg.norm(e[0] - e[3])))
 
-    return min(one(marks[36:42]), one(marks[42:48]))
+    return one(marks[36:42]), one(marks[42:48])
+
+
+def turned(marks: np.ndarray) -> float:
+    """How far the nose sits off the jaw's middle, in jaw widths (about 0 for a frontal photo)."""
+    return float((marks[30, 0] - (marks[0, 0] + marks[16, 0]) / 2) / (marks[16, 0] - marks[0, 0]))
 
 
 @functools.cache
@@ -112,8 +118,7 @@ def cast_d(count: int = len(PEOPLE_D), *, narrow_eyed: bool = False) -> tuple[st
         names = []
         for i, marks in enumerate(faces):
             _mid, iod, _angle = eye_frame(marks)
-            turned = (marks[30, 0] - (marks[0, 0] + marks[16, 0]) / 2) / (marks[16, 0] - marks[0, 0])
-            if iod >= 60 and abs(turned) <= 0.3 and (_eye_aspect(marks) >= 0.2) != narrow_eyed:
+            if iod >= 60 and abs(turned(marks)) <= 0.3 and (min(eye_aspects(marks)) >= 0.2) != narrow_eyed:
                 names.append(f"s{number}_{i}")
         qualifying.append(names)
     round_robin = [n for row in itertools.zip_longest(*qualifying) for n in row if n is not None]
@@ -123,7 +128,7 @@ def cast_d(count: int = len(PEOPLE_D), *, narrow_eyed: bool = False) -> tuple[st
 @functools.cache
 def _photo(name: str) -> tuple[np.ndarray, np.ndarray]:
     """The source photo (RGB uint8) and the named person's landmarks in it."""
-    if name in PEOPLE_D + NARROW_EYED_D:
+    if name in CAST_D:
         number, index = name[1:].split("_")
         image, faces = _demo_photo(int(number))
         return image, faces[int(index)]
@@ -135,7 +140,7 @@ def _photo(name: str) -> tuple[np.ndarray, np.ndarray]:
         # The largest face is hers; the mission patch can pass for a small one.
         return image, max(faces, key=lambda m: float(np.ptp(m[:, 0])))
     if name not in PEOPLE:
-        raise ValueError(f"unknown person {name!r}; one of {PEOPLE + PEOPLE_D + NARROW_EYED_D}")
+        raise ValueError(f"unknown person {name!r}; one of {PEOPLE + CAST_D}")
     bgr = cv2.imread(str(_package_dir("insightface") / "data" / "images" / "t1.jpg"))
     image = np.ascontiguousarray(bgr[..., ::-1])
     faces = landmarks(image, 1)
@@ -165,8 +170,7 @@ class Sitter:
     @property
     def turned(self) -> float:
         """How far the nose sits off the jaw's middle, in jaw widths (about 0 for a frontal photo)."""
-        m = self.marks
-        return float((m[30, 0] - (m[0, 0] + m[16, 0]) / 2) / (m[16, 0] - m[0, 0]))
+        return turned(self.marks)
 
     def face_uv(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Canvas pixels to face coordinates (IOD units, u to the image's right, v down along the face)."""
