@@ -62,8 +62,8 @@ def screen_peak(gray: GrayImage, box: Box) -> float | None:
 
     None when the patch does not fit inside the frame.
     """
-    x, y, w, h = box
-    x0, y0 = int(x + w / 2) - PATCH // 2, int(y + h / 2) - PATCH // 2
+    # ``box`` is (left, top, right, bottom), as everywhere in the engine (``backends.base.Box``).
+    x0, y0 = int((box[0] + box[2]) / 2) - PATCH // 2, int((box[1] + box[3]) / 2) - PATCH // 2
     if x0 < 0 or y0 < 0 or x0 + PATCH > gray.shape[1] or y0 + PATCH > gray.shape[0]:
         return None
     patch = gray[y0 : y0 + PATCH, x0 : x0 + PATCH].astype(np.float32)

@@ -36,6 +36,38 @@ def test_a_phone_screen_shows_its_lattice(mediapipe_engine: Engine) -> None:
     assert len(peaks) >= 5 and float(np.median(peaks)) >= SCREEN_PEAK
 
 
+def test_a_screen_right_of_the_frames_centre_is_read_at_the_faces_centre(mediapipe_engine: Engine) -> None:
+    """The same phone screen with the whole scene moved right by a quarter of the frame: the patch is the
+    face box's centre (the box is left, top, right, bottom), so it is still read and still shows the lattice.
+    Read as (x, y, width, height), the patch fell past the face's right edge, out of the frame here: no
+    sample, and a replay shown right of centre went without the screen check."""
+    peaks = []
+    for jpeg in attack_clip("screen_replay", "t1_2")[::5]:
+        gray = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_GRAYSCALE)
+        shift = gray.shape[1] // 4  # whole pixels: the display's lattice moves with the picture, unchanged
+        moved = np.ascontiguousarray(np.concatenate([np.repeat(gray[:, :1], shift, axis=1), gray[:, :-shift]], 1))
+        boxes = mediapipe_engine.backend.detect(moved)
+        assert boxes, "the moved face is still found"
+        box = boxes[0].box
+        assert (box[0] + box[2]) / 2 > gray.shape[1] / 2, "the face is right of the frame's centre"
+        if (peak := screen_peak(moved, box)) is not None:
+            peaks.append(peak)
+    assert len(peaks) >= 5 and float(np.median(peaks)) >= SCREEN_PEAK, peaks
+
+
+def test_the_patch_is_the_face_boxs_centre() -> None:
+    """A lattice only around the box's centre is found; one only where (x, y, width, height) would look is not."""
+    yy, xx = np.mgrid[:96, :96]
+    lattice = (128 + 60 * np.sin(2 * np.pi * 0.31 * xx) * np.sin(2 * np.pi * 0.27 * yy)).astype(np.uint8)
+    box = (300, 100, 400, 200)  # centre (350, 150); read as x, y, width, height: (500, 200)
+    at_centre = np.full((480, 640), 128, np.uint8)
+    at_centre[150 - 48 : 150 + 48, 350 - 48 : 350 + 48] = lattice
+    elsewhere = np.full((480, 640), 128, np.uint8)
+    elsewhere[200 - 48 : 200 + 48, 500 - 48 : 500 + 48] = lattice
+    assert (screen_peak(at_centre, box) or 0.0) >= SCREEN_PEAK
+    assert (screen_peak(elsewhere, box) or 0.0) < SCREEN_PEAK
+
+
 def test_a_patch_outside_the_frame_is_no_evidence() -> None:
     assert screen_peak(np.zeros((80, 80), np.uint8), (0, 0, 80, 80)) is None
 
