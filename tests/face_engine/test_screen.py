@@ -12,14 +12,23 @@ from tests.face_engine import synthetic, world_a
 from tests.face_engine.synth_capture import attack_clip, passive_clip, run_capture
 
 
-def _peaks(engine: Engine, jpegs: tuple[bytes, ...], quality: int | None = None) -> list[float]:
+def _peaks(engine: Engine, jpegs: tuple[bytes, ...], quality: int | None = None, right: bool = False) -> list[float]:
+    """Every fifth frame's peak at the detected face; ``right``: the scene moved right by a quarter of the frame
+    first (whole pixels: a display's lattice moves with the picture, unchanged), its face then right of centre."""
     found = []
     for jpeg in jpegs[::5]:
         gray = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_GRAYSCALE)
         if quality is not None:  # the same frame, compressed hard: its 8x8 blocks are periodic too
             _ok, data = cv2.imencode(".jpg", gray, [cv2.IMWRITE_JPEG_QUALITY, quality])
             gray = cv2.imdecode(data, cv2.IMREAD_GRAYSCALE)
+        if right:
+            shift = gray.shape[1] // 4
+            gray = np.ascontiguousarray(np.concatenate([np.repeat(gray[:, :1], shift, axis=1), gray[:, :-shift]], 1))
         boxes = engine.backend.detect(gray)
+        if right:
+            assert boxes, "the moved face is still found"
+            left, _, right_edge, _ = boxes[0].box
+            assert (left + right_edge) / 2 > gray.shape[1] / 2, "the face is right of the frame's centre"
         if boxes and (peak := screen_peak(gray, boxes[0].box)) is not None:
             found.append(peak)
     return found
@@ -41,17 +50,7 @@ def test_a_screen_right_of_the_frames_centre_is_read_at_the_faces_centre(mediapi
     face box's centre (the box is left, top, right, bottom), so it is still read and still shows the lattice.
     Read as (x, y, width, height), the patch fell past the face's right edge, out of the frame here: no
     sample, and a replay shown right of centre went without the screen check."""
-    peaks = []
-    for jpeg in attack_clip("screen_replay", "t1_2")[::5]:
-        gray = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_GRAYSCALE)
-        shift = gray.shape[1] // 4  # whole pixels: the display's lattice moves with the picture, unchanged
-        moved = np.ascontiguousarray(np.concatenate([np.repeat(gray[:, :1], shift, axis=1), gray[:, :-shift]], 1))
-        boxes = mediapipe_engine.backend.detect(moved)
-        assert boxes, "the moved face is still found"
-        box = boxes[0].box
-        assert (box[0] + box[2]) / 2 > gray.shape[1] / 2, "the face is right of the frame's centre"
-        if (peak := screen_peak(moved, box)) is not None:
-            peaks.append(peak)
+    peaks = _peaks(mediapipe_engine, attack_clip("screen_replay", "t1_2"), right=True)
     assert len(peaks) >= 5 and float(np.median(peaks)) >= SCREEN_PEAK, peaks
 
 
