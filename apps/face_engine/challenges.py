@@ -70,6 +70,12 @@ MESH_MOUTH_DELTA = 0.06  # inner-lip gap over mouth width above neutral (neutral
 # person's 0.068-0.074 every time); passive holds swayed by up to 0.062 (world A) and 0.070 (world B, p4,
 # a face at rest in three-quarter view). Chosen on worlds A and B; a nod answered by sway is no pass on its own.
 MESH_NOD_DELTA = 0.06
+# The mesh's mouth width jitters with the face: within 2.2 % of the baseline over the baseline's own frames on
+# every live face of worlds A and B, up to 4.7 % on a print of a face at rest in three-quarter view (world A,
+# t1_4), where a smile read at the fixed 5 % answered the challenge on noise. With the mesh, a smile must widen
+# the mouth by this many times the baseline frames' largest spread, when that is more than the fixed 5 %.
+# Chosen on worlds A and B (docs/benchmarks.md).
+MESH_SMILE_NOISE_FACTOR = 1.5
 
 
 class Limits(NamedTuple):
@@ -84,6 +90,7 @@ class Limits(NamedTuple):
     blink_still_step_pitch: float = BLINK_STILL_STEP_PITCH
     # The yaw- and pitch-ratio changes that make a frame "turned" for the planar check's parallax.
     turn_gate: tuple[float, float] = (PARALLAX_YAW, PARALLAX_PITCH)
+    smile_widen: float = SMILE_WIDEN  # the mouth width over the baseline's that makes a smile
 
 
 LIMITS_68 = Limits()
@@ -211,16 +218,19 @@ def nod_detected(rows: Sequence[Row], base: Baseline, limits: Limits = LIMITS_68
     )
 
 
-def _head_still(r: Row, base: Baseline) -> bool:
+def _head_still(r: Row, base: Baseline, limits: Limits) -> bool:
+    # The yaw bound is the blink's: with the mesh (a real angle) 0.06. A face at rest in three-quarter view
+    # that turns toward the camera widens its mouth as it turns: a face swap of world B's p4 read 7-13 % wider
+    # at a yaw change of 0.05-0.14, and "smiled" at 0.15. No live smile of worlds A and B turned 0.06.
     return (
-        abs(r.yaw_ratio - base.yaw_ratio) < BLINK_STILL_YAW
+        abs(r.yaw_ratio - base.yaw_ratio) < limits.blink_still_yaw
         and abs(r.pitch_ratio - base.pitch_ratio) < BLINK_STILL_PITCH
     )
 
 
 def smile_detected(rows: Sequence[Row], base: Baseline, limits: Limits = LIMITS_68) -> bool:
     """The mouth widens while the head stays put (turning changes the mouth's apparent width too)."""
-    return _held(rows, lambda r: r.smile / max(base.smile, 1e-6) > SMILE_WIDEN and _head_still(r, base))
+    return _held(rows, lambda r: r.smile / max(base.smile, 1e-6) > limits.smile_widen and _head_still(r, base, limits))
 
 
 def mouth_open_detected(rows: Sequence[Row], base: Baseline, limits: Limits = LIMITS_68) -> bool:

@@ -26,6 +26,7 @@ from .challenges import (
     LIMITS_MESH,
     LIMITS_MESH_THREE_QUARTER,
     MAX_REPROMPTS,
+    MESH_SMILE_NOISE_FACTOR,
     Limits,
     eyes_closed,
     eyes_open,
@@ -152,6 +153,8 @@ def _at_rest(st: CaptureData) -> bool:
 def _set_baseline(st: CaptureData) -> None:
     rows = np.asarray(st.series[-BASELINE_FRAMES:], dtype=np.float64)
     st.baseline = MeasureRow(*(round(float(v), 4) for v in np.median(rows, axis=0)))
+    smiles = rows[:, MeasureRow._fields.index("smile")]
+    st.baseline_smile_spread = round(float(np.max(np.abs(smiles / max(st.baseline.smile, 1e-6) - 1.0))), 4)
     pts = np.asarray(st.pts[-BASELINE_FRAMES:], dtype=np.float64)
     st.baseline_pts = np.median(pts, axis=0).reshape(-1, 2).round(2).tolist()
     st.baseline_iod = _iod(st, np.asarray(st.baseline_pts))
@@ -181,9 +184,11 @@ def limits(st: CaptureData) -> Limits:
     """The detectors' thresholds for this capture's measures (the mesh's own, or the 68 points')."""
     if not st.mesh:
         return LIMITS_68
+    mesh = LIMITS_MESH
     if st.baseline is not None and abs(st.baseline.yaw_ratio) >= THREE_QUARTER_YAW:
-        return LIMITS_MESH_THREE_QUARTER
-    return LIMITS_MESH
+        mesh = LIMITS_MESH_THREE_QUARTER
+    widen = 1.0 + MESH_SMILE_NOISE_FACTOR * st.baseline_smile_spread
+    return mesh._replace(smile_widen=widen) if widen > mesh.smile_widen else mesh
 
 
 def closure_candidate(st: CaptureData, row: MeasureRow) -> bool:

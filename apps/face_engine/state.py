@@ -153,6 +153,9 @@ class CaptureData:
     # The mesh's depth (z) of each rigid point at the baseline, centred, in inter-ocular distances: the shape a
     # rigid head's landmarks move with (``planar.FLAT_DEPTH_RATIO``); None for the 68 points, which have no depth.
     baseline_depth: list[float] | None = None
+    # The largest relative change of the mouth width from the baseline over the baseline's own frames: the
+    # capture's own noise, which a smile must clear (``challenges.MESH_SMILE_NOISE_FACTOR``).
+    baseline_smile_spread: float = 0.0
     series: list[MeasureRow] = field(default_factory=list)
     pts: list[list[float]] = field(default_factory=list)  # flattened rigid points per face frame
     pts_pose: list[PoseRatios] = field(default_factory=list)  # of each pts entry
