@@ -9,6 +9,8 @@ at a yaw-ratio change of 0.14, inside the 68 points' still-head bound (0.15) but
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from apps.core.capture_replay import capture_replay
@@ -73,3 +75,11 @@ def test_a_smile_on_the_mesh_in_worlds_a_and_b(mediapipe_engine: Engine, name: s
     )
     assert (replay.verdict.verdict == "pass") is passes, (replay.verdict.reasons, replay.verdict.scores)
     assert replay.verdict.challenge_outcomes["smile"] is passes
+
+
+def test_a_state_saved_before_the_spread_was_kept_loads_with_the_fixed_threshold() -> None:
+    saved = json.loads(_capture(mesh=True, spread=0.047).to_json())
+    del saved["baseline_smile_spread"]  # as a process of the previous release wrote it (a rolling upgrade)
+    loaded = CaptureData.from_json(json.dumps(saved))
+    assert loaded.baseline_smile_spread == 0.0
+    assert limits(loaded).smile_widen == SMILE_WIDEN
