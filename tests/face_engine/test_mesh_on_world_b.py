@@ -13,22 +13,8 @@ from __future__ import annotations
 
 import pytest
 
-from apps.core.capture_replay import capture_replay
 from apps.face_engine.pipeline import Engine
-from apps.face_engine.types import CapturePlan, Verdict
-from tests.face_engine.worlds import FPS, Spec, jpeg_frames, specs
-
-
-def _spec(name: str) -> Spec:
-    return next(s for s in specs("b", n_people=7, lives=9, attacks=24, seed=0) if s.name == name)
-
-
-def _verdict(engine: Engine, name: str) -> Verdict:
-    spec = _spec(name)
-    plan = CapturePlan(mode="active", challenges=spec.challenges) if spec.challenges else CapturePlan(mode="passive")
-    return capture_replay(
-        engine=engine, plan=plan, frames=((i / FPS, jpeg) for i, jpeg in enumerate(jpeg_frames(spec)))
-    ).verdict
+from tests.face_engine.worlds import full_set_spec, full_set_verdict
 
 
 @pytest.mark.slow
@@ -42,8 +28,8 @@ def _verdict(engine: Engine, name: str) -> Verdict:
 def test_a_live_head_that_turns_or_nods_as_asked_passes(
     mediapipe_engine: Engine, name: str, challenges: tuple[str, ...]
 ) -> None:
-    assert _spec(name).challenges == challenges
-    verdict = _verdict(mediapipe_engine, name)
+    assert full_set_spec(name).challenges == challenges
+    verdict = full_set_verdict(mediapipe_engine, name)
     assert (verdict.verdict, verdict.reasons) == ("pass", ()), verdict.scores
     assert verdict.scores["depth"] >= 0.85  # its turn or nod counted as out-of-plane motion
 
@@ -52,8 +38,8 @@ def test_a_live_head_that_turns_or_nods_as_asked_passes(
 def test_a_tilted_print_of_a_face_at_rest_in_three_quarter_view_is_not_passed(mediapipe_engine: Engine) -> None:
     # The passive print of p4 (at rest about 33 degrees to the side): with the mesh's gate, three of its tilted
     # frames counted as parallax and it passed.
-    assert _spec("b_print_p4_00").challenges == ()
-    verdict = _verdict(mediapipe_engine, "b_print_p4_00")
+    assert full_set_spec("b_print_p4_00").challenges == ()
+    verdict = full_set_verdict(mediapipe_engine, "b_print_p4_00")
     assert verdict.verdict != "pass", verdict.scores
 
 
@@ -61,6 +47,6 @@ def test_a_tilted_print_of_a_face_at_rest_in_three_quarter_view_is_not_passed(me
 def test_a_passive_hold_whose_blink_the_lids_follow_for_one_frame_passes(mediapipe_engine: Engine) -> None:
     # p1's natural blink: the lids read 85 % and then 98 % of open while the eyes' look moved by 36 % and 35 %;
     # it was a retry (insufficientMotion).
-    assert _spec("b_live_p1_02").challenges == ()
-    verdict = _verdict(mediapipe_engine, "b_live_p1_02")
+    assert full_set_spec("b_live_p1_02").challenges == ()
+    verdict = full_set_verdict(mediapipe_engine, "b_live_p1_02")
     assert (verdict.verdict, verdict.reasons) == ("pass", ()), verdict.scores

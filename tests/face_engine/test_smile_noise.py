@@ -13,13 +13,11 @@ import json
 
 import pytest
 
-from apps.core.capture_replay import capture_replay
 from apps.face_engine.challenges import LIMITS_68, SMILE_WIDEN, smile_detected
 from apps.face_engine.pipeline import Engine
 from apps.face_engine.progress import limits
 from apps.face_engine.state import CaptureData, MeasureRow
-from apps.face_engine.types import CapturePlan
-from tests.face_engine.worlds import FPS, jpeg_frames, specs
+from tests.face_engine.worlds import FPS, full_set_spec, full_set_verdict
 
 NEUTRAL = MeasureRow(t=0.0, yaw_ratio=0.0, pitch_ratio=0.0, eye_open=0.4, mouth_open=0.05, smile=1.0, eye_std=1.0,
                      eye_dark=1.0)  # fmt: skip
@@ -65,16 +63,10 @@ def test_a_mouth_that_widens_as_the_head_turns_is_no_smile_on_the_mesh() -> None
     ],
 )
 def test_a_smile_on_the_mesh_in_worlds_a_and_b(mediapipe_engine: Engine, name: str, passes: bool) -> None:
-    world = name[0]
-    spec = next(s for s in specs(world, n_people=7, lives=9, attacks=24, seed=0) if s.name == name)
-    assert "smile" in spec.challenges
-    replay = capture_replay(
-        engine=mediapipe_engine,
-        plan=CapturePlan(mode="active", challenges=spec.challenges),
-        frames=((i / FPS, jpeg) for i, jpeg in enumerate(jpeg_frames(spec))),
-    )
-    assert (replay.verdict.verdict == "pass") is passes, (replay.verdict.reasons, replay.verdict.scores)
-    assert replay.verdict.challenge_outcomes["smile"] is passes
+    assert "smile" in full_set_spec(name).challenges
+    verdict = full_set_verdict(mediapipe_engine, name)
+    assert (verdict.verdict == "pass") is passes, (verdict.reasons, verdict.scores)
+    assert verdict.challenge_outcomes["smile"] is passes
 
 
 def test_a_state_saved_before_the_spread_was_kept_loads_with_the_fixed_threshold() -> None:

@@ -35,9 +35,13 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
+
+if TYPE_CHECKING:
+    from apps.face_engine.types import FaceEngine, Verdict
 
 WORLDS = ("a", "b", "c", "d")
 CHALLENGES = ("blink", "turn_left", "turn_right", "nod", "smile", "mouth_open")
@@ -197,6 +201,25 @@ def jpeg_frames(spec: Spec) -> Iterator[bytes]:
             ".jpg", np.ascontiguousarray(frame[..., ::-1]), [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY]
         )
         yield data.tobytes()
+
+
+FULL_SET = {"n_people": 7, "lives": 9, "attacks": 24, "seed": 0}  # ``bench/worlds.py build``'s defaults
+
+
+def full_set_spec(name: str) -> Spec:
+    """The clip ``name`` (``a_…``, ``b_…``) of its world's full set, with the full set's own seed."""
+    return next(s for s in specs(name[0], **FULL_SET) if s.name == name)
+
+
+def full_set_verdict(engine: FaceEngine, name: str) -> Verdict:
+    """The verdict ``engine`` gives the full-set clip ``name``, its frames replayed as a session runs them."""
+    from apps.core.capture_replay import capture_replay
+    from apps.face_engine.types import CapturePlan
+
+    spec = full_set_spec(name)
+    plan = CapturePlan(mode="active", challenges=spec.challenges) if spec.challenges else CapturePlan(mode="passive")
+    frames = ((i / FPS, jpeg) for i, jpeg in enumerate(jpeg_frames(spec)))
+    return capture_replay(engine=engine, plan=plan, frames=frames).verdict
 
 
 def render(spec: Spec, out: Path) -> tuple[str, int]:
