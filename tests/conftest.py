@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -42,6 +43,31 @@ def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> Iterator[N
             close_pool = getattr(connection, "close_pool", None)
             if close_pool is not None:
                 close_pool()
+
+
+def close_old_connections_off_the_main_thread() -> None:
+    """Django's ``close_old_connections``, except on the main thread (a test's own connection, maybe in its
+    transaction)."""
+    from django.db import close_old_connections
+
+    if threading.current_thread() is not threading.main_thread():
+        close_old_connections()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _socket_calls_close_their_connections() -> Iterator[None]:
+    """Channels' test communicator turns ``database_sync_to_async``'s connection clean-up into a no-op while a
+    test sends to a consumer or waits for its output (``channels.testing.application``: it keeps the main
+    thread's test transaction, where Django's own test cases run a consumer's calls). Our async tests run
+    those calls on asgiref's and the loop's executor threads, never the main thread, and there the no-op kept
+    each thread's pooled connection out of the pool: a worker held up to five of its eight, and the last one
+    kept the test database from being dropped at the end of the run. With this, a consumer's calls close
+    their connections as they do under daphne, and the main thread's is left alone as channels intends."""
+    from channels.testing import application as communicator
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(communicator, "no_op", close_old_connections_off_the_main_thread)
+        yield
 
 
 def pytest_configure(config: pytest.Config) -> None:

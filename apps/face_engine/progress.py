@@ -27,6 +27,7 @@ from .challenges import (
     LIMITS_MESH_THREE_QUARTER,
     MAX_REPROMPTS,
     MESH_SMILE_NOISE_FACTOR,
+    SMILE_WIDEN,
     Limits,
     eyes_closed,
     eyes_open,
@@ -229,7 +230,7 @@ def _is_neutral(st: CaptureData, row: MeasureRow) -> bool:
         and abs(row.pitch_ratio - b.pitch_ratio) < 0.03
         and row.eye_open > 0.85 * b.eye_open
         and row.mouth_open < b.mouth_open + 0.1
-        and row.smile < 1.05 * b.smile
+        and row.smile < SMILE_WIDEN * b.smile  # the fixed bound, not the capture's noise-raised one
     )
 
 

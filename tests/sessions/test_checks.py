@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from channels.db import database_sync_to_async as sync_to_async
 from channels.testing import WebsocketCommunicator
+from django.db import connections
 from django.utils import timezone
 
 from apps.sessions.models import Session
@@ -214,7 +215,10 @@ def test_two_samples_checked_at_once_record_one_change_of_person(integrator, rea
     answers = []
 
     def sample(number: int) -> None:
-        answers.append(checks.session_check(session_id=str(session.id), jpeg=samples["other"], frame=number))
+        try:
+            answers.append(checks.session_check(session_id=str(session.id), jpeg=samples["other"], frame=number))
+        finally:
+            connections.close_all()  # as Celery does after a task: this thread's connection back to the pool
 
     workers = [threading.Thread(target=sample, args=(n,)) for n in (1, 2)]
     for worker in workers:
