@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 from django.views import defaults
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
@@ -56,6 +57,7 @@ def _is_api(request: HttpRequest) -> bool:
     return request.path.startswith(API_PREFIXES)
 
 
+@csrf_exempt  # an API path never carries a CSRF cookie: a POST here is a 404 like any other, not Django's HTML 403
 def api_not_found(request: HttpRequest) -> HttpResponse:
     """The last /v1/ route: an unknown API path, in the error shape whatever DEBUG says."""
     return error_response(404, "not_found", "Not found.")
