@@ -45,7 +45,7 @@ def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> Iterator[N
                 close_pool()
 
 
-def close_old_connections_off_the_main_thread() -> None:
+def _close_old_connections_off_the_main_thread() -> None:
     """Django's ``close_old_connections``, except on the main thread (a test's own connection, maybe in its
     transaction)."""
     from django.db import close_old_connections
@@ -66,7 +66,7 @@ def _socket_calls_close_their_connections() -> Iterator[None]:
     from channels.testing import application as communicator
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(communicator, "no_op", close_old_connections_off_the_main_thread)
+        patch.setattr(communicator, "no_op", _close_old_connections_off_the_main_thread)
         yield
 
 
