@@ -56,6 +56,8 @@ def main(argv: list[str] | None = None) -> None:
         # The threads that run requests (API_THREADS): a request waits for one.
         blocking_threads=settings.API_THREADS,
         workers=1,
+        # A worker that does not stop in time is killed (API_WORKER_STOP_SECONDS): granian would wait forever.
+        workers_kill_timeout=settings.API_WORKER_STOP_SECONDS,
         websockets=False,
         log_level=settings.LOG_LEVEL.lower(),  # type: ignore[arg-type]
     ).serve()

@@ -70,7 +70,10 @@ def serving(
     env: dict[str, str], port: int, log: Path, *args: str, module: str = "config.serve"
 ) -> Iterator[subprocess.Popen[bytes]]:
     """``python -m config.serve [args]`` (or another ``module`` of the Procfile's, ``config.serve_api``) on
-    127.0.0.1:``port`` for the block; stopped with SIGINT, then SIGKILL."""
+    127.0.0.1:``port`` for the block; stopped with SIGTERM, as process managers stop them, then SIGKILL.
+
+    Not SIGINT: sent to the whole group, as here, it could leave granian's worker (``config.serve_api``) waiting
+    for a shutdown that never came on a loaded machine, and each such stop waited out the 10 s below."""
     with log.open("wb") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", module, "-b", "127.0.0.1", "-p", str(port), *args],
@@ -80,7 +83,7 @@ def serving(
             yield process
         finally:
             with suppress(ProcessLookupError):  # a test may have killed it already
-                os.killpg(process.pid, signal.SIGINT)
+                os.killpg(process.pid, signal.SIGTERM)
                 try:
                     process.wait(timeout=10)
                 except subprocess.TimeoutExpired:

@@ -134,6 +134,12 @@ if WEB_THREADS < 1:
 API_THREADS = setting("API_THREADS", 4, int)
 if API_THREADS < 1:
     raise ImproperlyConfigured("Setting API_THREADS is malformed: use 1 or more")
+# Seconds the API process waits for its worker to stop after SIGTERM or SIGINT before it kills it. Without a bound,
+# granian waits forever, and a worker can miss the stop: Ctrl-C (SIGINT to the whole process group) on a loaded
+# machine left granian 2.8.9's worker waiting for a shutdown that never came in 6 stops of 13 (docs/operations.md).
+API_WORKER_STOP_SECONDS = setting("API_WORKER_STOP_SECONDS", 10, int)
+if API_WORKER_STOP_SECONDS < 1:
+    raise ImproperlyConfigured("Setting API_WORKER_STOP_SECONDS is malformed: use 1 or more")
 if DATABASE_POOL_SIZE < 0:
     raise ImproperlyConfigured("Setting DATABASE_POOL_SIZE is malformed: use 0 or more")
 if (

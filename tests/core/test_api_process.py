@@ -157,3 +157,28 @@ def test_the_hosted_page_its_script_and_the_admin_read_the_same_from_both(both):
         assert "javascript" in api_file[1]["content-type"]
     admin = "/admin/login/"
     assert _request(web, "GET", admin)[0] == _request(api, "GET", admin)[0] == 200
+
+
+def test_the_api_process_stops_when_its_worker_does_not(tmp_path: Path):
+    """granian waits for its worker to stop, and waited forever when one did not: Ctrl-C (SIGINT to the process
+    group) on a loaded machine could leave granian 2.8.9's worker waiting for a shutdown that never came. Now the
+    worker is killed after API_WORKER_STOP_SECONDS. A stopped worker (SIGSTOP) stands for one that misses its stop."""
+    import os
+    import signal
+    import time
+
+    port = free_port()
+    env = embedded_env(
+        tmp_path / "served.sqlite3", f"http://127.0.0.1:{port}", REDIS_URL=require_redis(), API_WORKER_STOP_SECONDS="1"
+    )
+    migrate(env)
+    with serving(env, port, tmp_path / "api.log", module="config.serve_api") as api:
+        wait_until_healthy(api, f"http://127.0.0.1:{port}", tmp_path / "api.log")
+        workers = subprocess.run(["pgrep", "-P", str(api.pid)], capture_output=True, text=True).stdout.split()
+        assert len(workers) == 1, workers
+        os.kill(int(workers[0]), signal.SIGSTOP)
+        started = time.monotonic()
+        os.kill(api.pid, signal.SIGTERM)  # the main process only, as a process manager stops it
+        api.wait(timeout=15)  # before: TimeoutExpired (serving's clean-up then kills the group)
+        assert time.monotonic() - started < 10
+        assert "refused to gracefully stop" in (tmp_path / "api.log").read_text()
