@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -163,10 +166,6 @@ def test_the_api_process_stops_when_its_worker_does_not(tmp_path: Path):
     """granian waits for its worker to stop, and waited forever when one did not: Ctrl-C (SIGINT to the process
     group) on a loaded machine could leave granian 2.8.9's worker waiting for a shutdown that never came. Now the
     worker is killed after API_WORKER_STOP_SECONDS. A stopped worker (SIGSTOP) stands for one that misses its stop."""
-    import os
-    import signal
-    import time
-
     port = free_port()
     env = embedded_env(
         tmp_path / "served.sqlite3", f"http://127.0.0.1:{port}", REDIS_URL=require_redis(), API_WORKER_STOP_SECONDS="1"
@@ -174,7 +173,7 @@ def test_the_api_process_stops_when_its_worker_does_not(tmp_path: Path):
     migrate(env)
     with serving(env, port, tmp_path / "api.log", module="config.serve_api") as api:
         wait_until_healthy(api, f"http://127.0.0.1:{port}", tmp_path / "api.log")
-        workers = subprocess.run(["pgrep", "-P", str(api.pid)], capture_output=True, text=True).stdout.split()
+        workers = _children(api.pid)
         assert len(workers) == 1, workers
         os.kill(int(workers[0]), signal.SIGSTOP)
         started = time.monotonic()
@@ -182,3 +181,16 @@ def test_the_api_process_stops_when_its_worker_does_not(tmp_path: Path):
         api.wait(timeout=15)  # before: TimeoutExpired (serving's clean-up then kills the group)
         assert time.monotonic() - started < 10
         assert "refused to gracefully stop" in (tmp_path / "api.log").read_text()
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid``, from /proc (no procps needed)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # ended meanwhile
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
