@@ -1,10 +1,8 @@
 from __future__ import annotations
 
-import os
-
-# Every process that runs the engine runs one per core (FRAME_CONCURRENCY): OpenBLAS, under dlib's face
-# descriptor, must not start threads of its own on top (read when dlib first loads it, so set it here).
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+# The face engine's package sets OpenBLAS's thread count and kernel (apps/face_engine/blas.py) on import, before
+# dlib loads it; every process imports it here first, whatever it imports next.
+import apps.face_engine  # noqa: F401
 
 from .celery import app as celery_app
 

@@ -11,7 +11,12 @@ import warnings
 
 from PIL import Image
 
+from .blas import blas_defaults
+
 # Pillow only warns between 89 and 179 million pixels (and raises above): every path here that opens a picture
 # checks a far stricter limit from its header first, so the warning is noise in the server's log. Set once, at
 # import: warnings.catch_warnings() is not thread-safe, and frames and uploads are decoded on several threads.
 warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
+
+# OpenBLAS (under dlib's descriptor) reads its settings when dlib loads it: set them before any backend imports dlib.
+blas_defaults()
