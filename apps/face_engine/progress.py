@@ -135,7 +135,7 @@ def note_face(
 def advance(st: CaptureData, t: float, row: MeasureRow) -> None:
     """Take the baseline once there are enough frames, count blinks, then move the challenges or the hold on."""
     if st.baseline is None and len(st.series) >= BASELINE_FRAMES and _at_rest(st):
-        _set_baseline(st)
+        _set_baseline(st, _baseline_end(st))
     _track_blink(st, row)
     if st.baseline is None:
         return
@@ -151,12 +151,34 @@ def _at_rest(st: CaptureData) -> bool:
     return min(eyes) >= BASELINE_EYES_SPREAD * max(eyes) or len(st.series) >= BASELINE_FRAMES + BASELINE_MAX_WAIT
 
 
-def _set_baseline(st: CaptureData) -> None:
-    rows = np.asarray(st.series[-BASELINE_FRAMES:], dtype=np.float64)
+def _baseline_end(st: CaptureData) -> int:
+    """Where the baseline's window of BASELINE_FRAMES face frames ends (exclusive, in ``st.series``).
+
+    The last frames, as a rule. When the baseline has waited BASELINE_MAX_WAIT frames without a window at rest
+    (frames far apart under load, landing on the blinks of a person who blinks about once a second), the last
+    window could hold three blink frames of five, and its median "open" eyes were half-closed: no later blink
+    reached it, and a live person got retry / insufficientMotion (bench/sessions.py at N=20, 1 session of 580).
+    Then the window with the fewest blink frames seen while waiting, the latest of equals, is taken instead.
+    """
+    n = len(st.series)
+    last = st.series[n - BASELINE_FRAMES :]
+    if min(r.eye_open for r in last) >= BASELINE_EYES_SPREAD * max(r.eye_open for r in last):
+        return n
+    ends = range(max(BASELINE_FRAMES, n - BASELINE_MAX_WAIT), n + 1)
+    widest = max(r.eye_open for r in st.series[ends[0] - BASELINE_FRAMES :])
+
+    def blinks_in(end: int) -> int:
+        return sum(r.eye_open < BASELINE_EYES_SPREAD * widest for r in st.series[end - BASELINE_FRAMES : end])
+
+    return min(ends, key=lambda end: (blinks_in(end), -end))
+
+
+def _set_baseline(st: CaptureData, end: int) -> None:
+    rows = np.asarray(st.series[end - BASELINE_FRAMES : end], dtype=np.float64)
     st.baseline = MeasureRow(*(round(float(v), 4) for v in np.median(rows, axis=0)))
     smiles = rows[:, MeasureRow._fields.index("smile")]
     st.baseline_smile_spread = round(float(np.max(np.abs(smiles / max(st.baseline.smile, 1e-6) - 1.0))), 4)
-    pts = np.asarray(st.pts[-BASELINE_FRAMES:], dtype=np.float64)
+    pts = np.asarray(st.pts[end - BASELINE_FRAMES : end], dtype=np.float64)
     st.baseline_pts = np.median(pts, axis=0).reshape(-1, 2).round(2).tolist()
     st.baseline_iod = _iod(st, np.asarray(st.baseline_pts))
     _start_challenge(st, st.series[-1].t)
