@@ -135,7 +135,7 @@ def note_face(
 def advance(st: CaptureData, t: float, row: MeasureRow) -> None:
     """Take the baseline once there are enough frames, count blinks, then move the challenges or the hold on."""
     if st.baseline is None and len(st.series) >= BASELINE_FRAMES and _at_rest(st):
-        _set_baseline(st, _baseline_end(st))
+        _set_baseline(st, _baseline_back(st))
     _track_blink(st, row)
     if st.baseline is None:
         return
@@ -151,8 +151,8 @@ def _at_rest(st: CaptureData) -> bool:
     return min(eyes) >= BASELINE_EYES_SPREAD * max(eyes) or len(st.series) >= BASELINE_FRAMES + BASELINE_MAX_WAIT
 
 
-def _baseline_end(st: CaptureData) -> int:
-    """Where the baseline's window of BASELINE_FRAMES face frames ends (exclusive, in ``st.series``).
+def _baseline_back(st: CaptureData) -> int:
+    """How many face frames before the last one the baseline's window of BASELINE_FRAMES ends (0: the last ones).
 
     The last frames, as a rule. When the baseline has waited BASELINE_MAX_WAIT frames without a window at rest
     (frames far apart under load, landing on the blinks of a person who blinks about once a second), the last
@@ -163,22 +163,26 @@ def _baseline_end(st: CaptureData) -> int:
     n = len(st.series)
     last = st.series[n - BASELINE_FRAMES :]
     if min(r.eye_open for r in last) >= BASELINE_EYES_SPREAD * max(r.eye_open for r in last):
-        return n
-    ends = range(max(BASELINE_FRAMES, n - BASELINE_MAX_WAIT), n + 1)
-    widest = max(r.eye_open for r in st.series[ends[0] - BASELINE_FRAMES :])
+        return 0
+    if len(st.pts) != n:
+        return 0  # a capture long enough to have thinned its landmark sets: they no longer match the rows
+    backs = range(min(BASELINE_MAX_WAIT, n - BASELINE_FRAMES) + 1)
+    widest = max(r.eye_open for r in st.series[n - backs[-1] - BASELINE_FRAMES :])
 
-    def blinks_in(end: int) -> int:
-        return sum(r.eye_open < BASELINE_EYES_SPREAD * widest for r in st.series[end - BASELINE_FRAMES : end])
+    def blinks_in(back: int) -> int:
+        window = st.series[n - back - BASELINE_FRAMES : n - back]
+        return sum(r.eye_open < BASELINE_EYES_SPREAD * widest for r in window)
 
-    return min(ends, key=lambda end: (blinks_in(end), -end))
+    return min(backs, key=lambda back: (blinks_in(back), back))
 
 
-def _set_baseline(st: CaptureData, end: int) -> None:
-    rows = np.asarray(st.series[end - BASELINE_FRAMES : end], dtype=np.float64)
+def _set_baseline(st: CaptureData, back: int = 0) -> None:
+    n, m = len(st.series), len(st.pts)
+    rows = np.asarray(st.series[n - back - BASELINE_FRAMES : n - back], dtype=np.float64)
     st.baseline = MeasureRow(*(round(float(v), 4) for v in np.median(rows, axis=0)))
     smiles = rows[:, MeasureRow._fields.index("smile")]
     st.baseline_smile_spread = round(float(np.max(np.abs(smiles / max(st.baseline.smile, 1e-6) - 1.0))), 4)
-    pts = np.asarray(st.pts[end - BASELINE_FRAMES : end], dtype=np.float64)
+    pts = np.asarray(st.pts[m - back - BASELINE_FRAMES : m - back], dtype=np.float64)
     st.baseline_pts = np.median(pts, axis=0).reshape(-1, 2).round(2).tolist()
     st.baseline_iod = _iod(st, np.asarray(st.baseline_pts))
     _start_challenge(st, st.series[-1].t)
