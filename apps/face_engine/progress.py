@@ -147,8 +147,13 @@ def advance(st: CaptureData, t: float, row: MeasureRow) -> None:
 
 def _at_rest(st: CaptureData) -> bool:
     """The last BASELINE_FRAMES face frames hold no blink, or the baseline has waited long enough."""
-    eyes = [r.eye_open for r in st.series[-BASELINE_FRAMES:]]
-    return min(eyes) >= BASELINE_EYES_SPREAD * max(eyes) or len(st.series) >= BASELINE_FRAMES + BASELINE_MAX_WAIT
+    return _no_blink(st.series[-BASELINE_FRAMES:]) or len(st.series) >= BASELINE_FRAMES + BASELINE_MAX_WAIT
+
+
+def _no_blink(rows: list[MeasureRow]) -> bool:
+    """The least open eyes of ``rows`` are at least BASELINE_EYES_SPREAD of the most open."""
+    eyes = [r.eye_open for r in rows]
+    return min(eyes) >= BASELINE_EYES_SPREAD * max(eyes)
 
 
 def _baseline_back(st: CaptureData) -> int:
@@ -158,14 +163,10 @@ def _baseline_back(st: CaptureData) -> int:
     (frames far apart under load, landing on the blinks of a person who blinks about once a second), the last
     window could hold three blink frames of five, and its median "open" eyes were half-closed: no later blink
     reached it, and a live person got retry / insufficientMotion (bench/sessions.py at N=20, 1 session of 580).
-    Then the window with the fewest blink frames seen while waiting, the latest of equals, is taken instead.
-    """
+    Then the window with the fewest blink frames seen while waiting, the latest of equals, is taken instead."""
     n = len(st.series)
-    last = st.series[n - BASELINE_FRAMES :]
-    if min(r.eye_open for r in last) >= BASELINE_EYES_SPREAD * max(r.eye_open for r in last):
+    if _no_blink(st.series[n - BASELINE_FRAMES :]) or len(st.pts) != n:  # pts != n: thinned, not the rows'
         return 0
-    if len(st.pts) != n:
-        return 0  # a capture long enough to have thinned its landmark sets: they no longer match the rows
     backs = range(min(BASELINE_MAX_WAIT, n - BASELINE_FRAMES) + 1)
     widest = max(r.eye_open for r in st.series[n - backs[-1] - BASELINE_FRAMES :])
 
