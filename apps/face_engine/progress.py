@@ -19,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .backends.base import GrayImage, Landmarks
+from .baseline import BASELINE_FRAMES, at_rest, baseline_back, rig_iod, set_baseline
 from .challenges import (
     CHALLENGE_TIMEOUT_S,
     DETECTORS,
@@ -26,6 +27,7 @@ from .challenges import (
     LIMITS_MESH,
     LIMITS_MESH_THREE_QUARTER,
     MAX_REPROMPTS,
+    MESH_NOISE_BLINK_FACTOR,
     MESH_SMILE_NOISE_FACTOR,
     SMILE_WIDEN,
     Limits,
@@ -33,18 +35,11 @@ from .challenges import (
     eyes_open,
     reprompt_pick,
 )
-from .measures import RIGID_POINTS, FaceMeasures, Quality, eye_appearance
+from .measures import FaceMeasures, Quality, eye_appearance
 from .planar import PARALLAX, PlanarResult, noise_parallax_threshold, planar_check, skull_step
 from .state import CaptureData, MeasureRow, Outcome, PoseRatios
 from .types import ChallengeName, FeedbackCode, FrameResult
 
-BASELINE_FRAMES = 5
-# The baseline is the person at rest, eyes open: a window of frames that holds a blink (its least open eyes
-# under this share of its most open: a closing lid reads 0.3-0.55 of open, the mesh's jitter 3 %, the 68-point
-# ratio's up to 30 % on narrow eyes) would make "open" half-closed, and no later blink would count. The
-# baseline then waits for a window without one, at most BASELINE_MAX_WAIT more face frames.
-BASELINE_EYES_SPREAD = 0.6
-BASELINE_MAX_WAIT = 10
 # A face at rest in three-quarter view (30 degrees or more): its far eye is foreshortened, and the lids and
 # the eye regions' look jitter by 20 % from frame to frame (world A's t1_4): only a full closure is a blink.
 THREE_QUARTER_YAW = 0.5
@@ -119,7 +114,7 @@ def note_face(
     if st.pts:
         last = np.asarray(st.pts[-1], np.float32).reshape(-1, 2)
         st.max_pts_motion = max(st.max_pts_motion, float(np.abs(rig - last).max()))
-        step = skull_step(last, rig, st.baseline_iod or _iod(st, rig))
+        step = skull_step(last, rig, st.baseline_iod or rig_iod(st, rig))
     row = MeasureRow(round(t, 3), round(m.yaw_ratio, 4), round(m.pitch_ratio, 4), round(m.eye_open, 4),
                      round(m.mouth_open, 4), round(m.smile, 4),
                      round(look.std, 4), round(look.dark, 4), round(step, 4))  # fmt: skip
@@ -134,8 +129,9 @@ def note_face(
 
 def advance(st: CaptureData, t: float, row: MeasureRow) -> None:
     """Take the baseline once there are enough frames, count blinks, then move the challenges or the hold on."""
-    if st.baseline is None and len(st.series) >= BASELINE_FRAMES and _at_rest(st):
-        _set_baseline(st, _baseline_back(st))
+    if st.baseline is None and len(st.series) >= BASELINE_FRAMES and at_rest(st):
+        set_baseline(st, baseline_back(st))
+        _start_challenge(st, st.series[-1].t)
     _track_blink(st, row)
     if st.baseline is None:
         return
@@ -143,57 +139,6 @@ def advance(st: CaptureData, t: float, row: MeasureRow) -> None:
         _run_challenges(st, t, row)
     else:
         _run_passive(st, t)
-
-
-def _at_rest(st: CaptureData) -> bool:
-    """The last BASELINE_FRAMES face frames hold no blink, or the baseline has waited long enough."""
-    return _no_blink(st.series[-BASELINE_FRAMES:]) or len(st.series) >= BASELINE_FRAMES + BASELINE_MAX_WAIT
-
-
-def _no_blink(rows: list[MeasureRow]) -> bool:
-    """The least open eyes of ``rows`` are at least BASELINE_EYES_SPREAD of the most open."""
-    eyes = [r.eye_open for r in rows]
-    return min(eyes) >= BASELINE_EYES_SPREAD * max(eyes)
-
-
-def _baseline_back(st: CaptureData) -> int:
-    """How many face frames before the last one the baseline's window of BASELINE_FRAMES ends (0: the last ones).
-
-    The last frames, as a rule. When the baseline has waited BASELINE_MAX_WAIT frames without a window at rest
-    (frames far apart under load, landing on the blinks of a person who blinks about once a second), the last
-    window could hold three blink frames of five, and its median "open" eyes were half-closed: no later blink
-    reached it, and a live person got retry / insufficientMotion (bench/sessions.py at N=20, 1 session of 580).
-    Then the window with the fewest blink frames seen while waiting, the latest of equals, is taken instead."""
-    n = len(st.series)
-    if _no_blink(st.series[n - BASELINE_FRAMES :]) or len(st.pts) != n:  # pts != n: thinned, not the rows'
-        return 0
-    backs = range(min(BASELINE_MAX_WAIT, n - BASELINE_FRAMES) + 1)
-    widest = max(r.eye_open for r in st.series[n - backs[-1] - BASELINE_FRAMES :])
-
-    def blinks_in(back: int) -> int:
-        window = st.series[n - back - BASELINE_FRAMES : n - back]
-        return sum(r.eye_open < BASELINE_EYES_SPREAD * widest for r in window)
-
-    return min(backs, key=lambda back: (blinks_in(back), back))
-
-
-def _set_baseline(st: CaptureData, back: int = 0) -> None:
-    n, m = len(st.series), len(st.pts)
-    rows = np.asarray(st.series[n - back - BASELINE_FRAMES : n - back], dtype=np.float64)
-    st.baseline = MeasureRow(*(round(float(v), 4) for v in np.median(rows, axis=0)))
-    smiles = rows[:, MeasureRow._fields.index("smile")]
-    st.baseline_smile_spread = round(float(np.max(np.abs(smiles / max(st.baseline.smile, 1e-6) - 1.0))), 4)
-    pts = np.asarray(st.pts[m - back - BASELINE_FRAMES : m - back], dtype=np.float64)
-    st.baseline_pts = np.median(pts, axis=0).reshape(-1, 2).round(2).tolist()
-    st.baseline_iod = _iod(st, np.asarray(st.baseline_pts))
-    _start_challenge(st, st.series[-1].t)
-
-
-def _iod(st: CaptureData, rig: npt.NDArray[np.floating]) -> float:
-    """The inter-ocular distance of a rigid point set (N x 2)."""
-    # The eye corners: the mesh's rigid set starts with them; the 68-point set holds them at these places.
-    i36, i39, i42, i45 = (0, 1, 2, 3) if st.mesh else (RIGID_POINTS.index(k) for k in (36, 39, 42, 45))
-    return float(np.hypot(*((rig[i42] + rig[i45]) / 2 - (rig[i36] + rig[i39]) / 2)))
 
 
 def _start_challenge(st: CaptureData, t: float) -> None:
@@ -216,7 +161,13 @@ def limits(st: CaptureData) -> Limits:
     if st.baseline is not None and abs(st.baseline.yaw_ratio) >= THREE_QUARTER_YAW:
         mesh = LIMITS_MESH_THREE_QUARTER
     widen = 1.0 + MESH_SMILE_NOISE_FACTOR * st.baseline_smile_spread
-    return mesh._replace(smile_widen=widen) if widen > mesh.smile_widen else mesh
+    if widen > mesh.smile_widen:
+        mesh = mesh._replace(smile_widen=widen)
+    if mesh.noise_blink is not None:
+        drop, look = mesh.noise_blink
+        drop = max(drop, MESH_NOISE_BLINK_FACTOR * st.baseline_eye_spread)
+        mesh = mesh._replace(noise_blink=(drop, max(look, MESH_NOISE_BLINK_FACTOR * st.baseline_look_spread)))
+    return mesh
 
 
 def closure_candidate(st: CaptureData, row: MeasureRow) -> bool:

@@ -156,6 +156,10 @@ class CaptureData:
     # The largest relative change of the mouth width from the baseline over the baseline's own frames: the
     # capture's own noise, which a smile must clear (``challenges.MESH_SMILE_NOISE_FACTOR``).
     baseline_smile_spread: float = 0.0
+    # The same for the eyes: the largest relative change of the eye measure and of the eye regions' look from
+    # the baseline over its own frames (``challenges.MESH_NOISE_BLINK_FACTOR``).
+    baseline_eye_spread: float = 0.0
+    baseline_look_spread: float = 0.0
     series: list[MeasureRow] = field(default_factory=list)
     pts: list[list[float]] = field(default_factory=list)  # flattened rigid points per face frame
     pts_pose: list[PoseRatios] = field(default_factory=list)  # of each pts entry

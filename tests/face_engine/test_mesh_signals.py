@@ -198,7 +198,7 @@ def test_a_blink_among_the_first_frames_does_not_become_the_open_eyes_baseline(b
     the median of the first five face frames, took the blink's half-closed lids as "open", no later blink
     reached it, and a live person holding still got retry / insufficientMotion (bench/sessions.py at N=20,
     1 session of 120). The baseline now waits for five frames without a blink."""
-    from apps.face_engine import progress
+    from apps.face_engine import baseline
 
     engine = request.getfixturevalue(f"{backend}_engine")
     actor = synthetic.FaceActor("astronaut", fps=10, seed=11)
@@ -215,8 +215,8 @@ def test_a_blink_among_the_first_frames_does_not_become_the_open_eyes_baseline(b
         eyes.append(state.series[-1].eye_open if state.series else None)
         if result.capture_complete:
             break
-    first = [e for e in eyes[: progress.BASELINE_FRAMES] if e is not None]
-    assert min(first) < progress.BASELINE_EYES_SPREAD * max(first)  # the first five frames do hold the blink
+    first = [e for e in eyes[: baseline.BASELINE_FRAMES] if e is not None]
+    assert min(first) < baseline.BASELINE_EYES_SPREAD * max(first)  # the first five frames do hold the blink
     assert state.baseline is not None and state.baseline.eye_open >= 0.9 * max(first)
     verdict = engine.decide(state)
     assert verdict.verdict == "pass", verdict.reasons
@@ -229,7 +229,7 @@ def test_a_baseline_that_waited_through_blinks_is_taken_where_the_eyes_were_open
     baseline was taken over the last five anyway, three of them a blink: "open" was half-closed, no later blink
     reached it, and a live person got retry / insufficientMotion (bench/sessions.py at N=20, 1 session of 580).
     The baseline now takes the window with the fewest blink frames seen while it waited."""
-    from apps.face_engine import progress
+    from apps.face_engine import baseline
 
     engine = request.getfixturevalue(f"{backend}_engine")
     actor = synthetic.FaceActor("astronaut", fps=10, seed=11)
@@ -247,10 +247,10 @@ def test_a_baseline_that_waited_through_blinks_is_taken_where_the_eyes_were_open
         eyes.append(state.series[-1].eye_open)
         if result.capture_complete:
             break
-    waited = eyes[: progress.BASELINE_FRAMES + progress.BASELINE_MAX_WAIT]
-    windows = [waited[i : i + progress.BASELINE_FRAMES] for i in range(len(waited) - progress.BASELINE_FRAMES + 1)]
-    assert all(min(w) < progress.BASELINE_EYES_SPREAD * max(w) for w in windows)  # never five frames at rest
-    assert sorted(windows[-1])[2] < progress.BASELINE_EYES_SPREAD * max(waited)  # the last five: mostly a blink
+    waited = eyes[: baseline.BASELINE_FRAMES + baseline.BASELINE_MAX_WAIT]
+    windows = [waited[i : i + baseline.BASELINE_FRAMES] for i in range(len(waited) - baseline.BASELINE_FRAMES + 1)]
+    assert all(min(w) < baseline.BASELINE_EYES_SPREAD * max(w) for w in windows)  # never five frames at rest
+    assert sorted(windows[-1])[2] < baseline.BASELINE_EYES_SPREAD * max(waited)  # the last five: mostly a blink
     assert state.baseline is not None and state.baseline.eye_open >= 0.9 * max(waited)
     verdict = engine.decide(state)
     assert verdict.verdict == "pass", verdict.reasons

@@ -22,13 +22,14 @@ moves against the cheeks, the far cheek is hidden behind the nose.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
 from .faces import Person, face_frame
-from .paint import paint_blink
+from .paint import paint_blink, slide_blink
 from .raster import rasterize
 
 FOCAL = 1.1  # focal length in frame widths: a webcam's ~50 degrees of horizontal view
@@ -215,7 +216,8 @@ class Head:
             return img
         img = img.copy()
         if pose.blink > 0.02:
-            paint_blink(img, self.person.marks, pose.blink, self.iod)
+            blink = slide_blink if os.environ.get("WORLD_B_BLINK") == "slide" else paint_blink
+            blink(img, self.person.marks, pose.blink, self.iod)
         if pose.mouth > 0.02:
             x, y = self.cavity_at.astype(int)
             img[y - 3 : y + 4, x - 3 : x + 4] = (48, 20, 24)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 
@@ -40,3 +41,29 @@ def paint_blink(img: np.ndarray, marks: np.ndarray, amount: float, iod: float) -
         patch = patch * (1 - cover[..., None]) + lidded * cover[..., None]
         patch = patch * (1 - 0.75 * lash[..., None]) + 35 * 0.75 * lash[..., None]
         img[y0 : y1 + 1, x0 : x1 + 1] = np.clip(patch, 0, 255).astype(np.uint8)
+
+
+def slide_blink(img: np.ndarray, marks: np.ndarray, amount: float, iod: float) -> None:
+    """Lower both upper lids by ``amount`` (1: shut) by stretching the skin above them down; nothing painted.
+
+    The band between the lid's crease (0.2 IOD above its margin) and the margin is carried down over the eye,
+    as a real upper lid moves: whatever the photo shows there (lashes, a fold, make-up) comes down with it.
+    """
+    for eye in (marks[36:42], marks[42:48]):
+        x0, x1 = int(np.floor(eye[:, 0].min() - 0.03 * iod)), int(np.ceil(eye[:, 0].max() + 0.03 * iod))
+        xs = np.arange(x0, x1 + 1, dtype=np.float64)
+        yu = _curve(eye[[0, 1, 2, 3]], xs)
+        yl = _curve(eye[[3, 4, 5, 0]], xs)
+        crease = yu - 0.2 * iod
+        lid = yu + amount * np.maximum(yl - yu, 0.0)
+        y0, y1 = int(np.floor(crease.min())) - 1, int(np.ceil(yl.max())) + 2
+        h, w = img.shape[:2]
+        if x0 < 0 or y0 < 0 or x1 >= w or y1 >= h:
+            continue
+        ys = np.arange(y0, y1 + 1, dtype=np.float64)[:, None]
+        stretch = (yu - crease) / np.maximum(lid - crease, 1e-6)
+        src = np.where((ys >= crease) & (ys <= lid), crease + (ys - crease) * stretch, ys)
+        map_x = np.broadcast_to(xs[None, :], src.shape).astype(np.float32)
+        img[y0 : y1 + 1, x0 : x1 + 1] = cv2.remap(
+            img, map_x, src.astype(np.float32), cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT
+        )
