@@ -123,3 +123,22 @@ def test_every_person_is_one_detectable_face_in_their_room() -> None:
         live = LivePerson(name, seed=i, rest_yaw=0.0)
         frame = live.camera.shoot(live.scene(0.0), 0)
         assert _landmarks(frame, upsample=1).shape == (68, 2)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["astronaut", "p2"])
+def test_a_lid_that_slides_down_hides_the_iris_as_it_closes(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The tuning variant WORLD_B_BLINK=slide: the skin above the lid is carried down over the eye, nothing painted.
+    monkeypatch.setenv("WORLD_B_BLINK", "slide")
+    live = LivePerson(name, seed=3, rest_yaw=0.0)
+    dark = []
+    for amount in (0.0, 0.5, 1.0):
+        img, _ = live.head.render(HeadPose(blink=amount))
+        grey = img.mean(2)
+        inside = np.zeros(grey.shape, np.uint8)
+        for eye in (live.head.person.marks[36:42], live.head.person.marks[42:48]):
+            cv2.fillConvexPoly(inside, np.round(eye).astype(np.int32), 1)
+        dark.append(float(np.mean(grey[inside.astype(bool)] < 70)))
+    # Less of the dark iris inside the open eye's outline as the lid comes down (a narrow eye's lash line comes
+    # down into the outline with it, so a shut narrow eye is not free of dark pixels).
+    assert dark[1] < dark[0] and dark[2] < 0.8 * dark[0], dark
