@@ -15,7 +15,6 @@ and darkest decile of the eye regions over the cheek just below, see
 from __future__ import annotations
 
 import itertools
-import math
 import secrets
 from collections.abc import Callable, Collection, Sequence
 from typing import NamedTuple
@@ -187,8 +186,11 @@ def eyes_closed(row: Row, base: Baseline, previous: Row | None = None, limits: L
     glimpse = any(r.eye_open <= MESH_LIDS_GLIMPSE * base.eye_open for r in pair) and all(
         eye_look_change(r, base) >= MESH_EYE_LOOK_SHUT for r in pair
     )
-    drop, look = limits.noise_blink or (1.0, math.inf)
-    out_of_noise = all(r.eye_open <= (1.0 - drop) * base.eye_open and eye_look_change(r, base) >= look for r in pair)
+    out_of_noise = limits.noise_blink is not None and all(
+        r.eye_open <= (1.0 - limits.noise_blink[0]) * base.eye_open
+        and eye_look_change(r, base) >= limits.noise_blink[1]
+        for r in pair
+    )
     return part_closed or glimpse or out_of_noise
 
 

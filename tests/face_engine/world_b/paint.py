@@ -11,15 +11,18 @@ def _curve(points: np.ndarray, xs: np.ndarray) -> np.ndarray:
     return np.interp(xs, points[order, 0], points[order, 1])
 
 
+def _lid_margins(eye: np.ndarray, xs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The upper and the lower lid's margin at ``xs``, through one eye's six 68-point landmarks."""
+    return _curve(eye[[0, 1, 2, 3]], xs), _curve(eye[[3, 4, 5, 0]], xs)
+
+
 def paint_blink(img: np.ndarray, marks: np.ndarray, amount: float, iod: float) -> None:
     """Lower both upper lids by ``amount`` (1: shut), in skin colour with a lash line at the lid's edge."""
     for eye in (marks[36:42], marks[42:48]):
-        upper = eye[[0, 1, 2, 3]]
-        lower = eye[[3, 4, 5, 0]]
         x0, x1 = int(np.floor(eye[:, 0].min() - 0.04 * iod)), int(np.ceil(eye[:, 0].max() + 0.04 * iod))
         xs = np.arange(x0, x1 + 1, dtype=np.float64)
-        yu = _curve(upper, xs) - 0.06 * iod
-        yl = _curve(lower, xs) + 0.025 * iod
+        yu, yl = _lid_margins(eye, xs)
+        yu, yl = yu - 0.06 * iod, yl + 0.025 * iod
         # Taper the lid toward the eye corners.
         span = np.clip((xs - eye[:, 0].min()) / max(np.ptp(eye[:, 0]), 1.0), 0, 1)
         taper = np.sin(np.pi * span) ** 0.5
@@ -52,8 +55,7 @@ def slide_blink(img: np.ndarray, marks: np.ndarray, amount: float, iod: float) -
     for eye in (marks[36:42], marks[42:48]):
         x0, x1 = int(np.floor(eye[:, 0].min() - 0.03 * iod)), int(np.ceil(eye[:, 0].max() + 0.03 * iod))
         xs = np.arange(x0, x1 + 1, dtype=np.float64)
-        yu = _curve(eye[[0, 1, 2, 3]], xs)
-        yl = _curve(eye[[3, 4, 5, 0]], xs)
+        yu, yl = _lid_margins(eye, xs)
         crease = yu - 0.2 * iod
         lid = yu + amount * np.maximum(yl - yu, 0.0)
         y0, y1 = int(np.floor(crease.min())) - 1, int(np.ceil(yl.max())) + 2
