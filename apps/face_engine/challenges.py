@@ -67,6 +67,12 @@ MESH_EYE_LOOK_SHUT = 0.3
 MESH_NOISE_BLINK_DROP = 0.05
 MESH_NOISE_BLINK_LOOK = 0.07
 MESH_NOISE_BLINK_FACTOR = 2.5
+# ... or, where the mesh's lids do not follow a sliding lid at all (world B's p1 with lids that slide: lids at
+# 90-104 % of open while the eye regions' look was 18-21 % off, 8 to 17 times as far as over the baseline's own
+# frames), the look alone on two frames in a row: at least EYE_LOOK_CLOSED off and MESH_LOOK_BLINK_FACTOR times
+# the baseline's look spread (``progress.limits``; off while that spread is unknown). A screen's glare reached
+# 6.4 times on worlds A and B; replays of recorded blinks more. Chosen on worlds A and B (docs/benchmarks.md).
+MESH_LOOK_BLINK_FACTOR = 7.0
 # The mesh's yaw is a real angle, so a blink can ask for a stiller head: a waved print of a three-quarter
 # face, turned by 0.08 (about 5 degrees), read its lids at 73 % of the baseline.
 MESH_BLINK_STILL_YAW = 0.06
@@ -103,6 +109,8 @@ class Limits(NamedTuple):
     # With the mesh: the lids' drop (share of open) and the look's change that close the eyes on two frames in a
     # row out of the capture's own noise (``progress.limits`` raises them by the baseline's spread). None: off.
     noise_blink: tuple[float, float] | None = None
+    # With the mesh: the look's change that closes the eyes on two frames in a row whatever the lids read. None: off.
+    look_blink: float | None = None
 
 
 LIMITS_68 = Limits()
@@ -191,7 +199,8 @@ def eyes_closed(row: Row, base: Baseline, previous: Row | None = None, limits: L
         and eye_look_change(r, base) >= limits.noise_blink[1]
         for r in pair
     )
-    return part_closed or glimpse or out_of_noise
+    look_alone = limits.look_blink is not None and all(eye_look_change(r, base) >= limits.look_blink for r in pair)
+    return part_closed or glimpse or out_of_noise or look_alone
 
 
 def eyes_open(row: Row, base: Baseline, limits: Limits = LIMITS_68) -> bool:

@@ -23,10 +23,12 @@ from .baseline import BASELINE_FRAMES, at_rest, baseline_back, rig_iod, set_base
 from .challenges import (
     CHALLENGE_TIMEOUT_S,
     DETECTORS,
+    EYE_LOOK_CLOSED,
     LIMITS_68,
     LIMITS_MESH,
     LIMITS_MESH_THREE_QUARTER,
     MAX_REPROMPTS,
+    MESH_LOOK_BLINK_FACTOR,
     MESH_NOISE_BLINK_FACTOR,
     MESH_SMILE_NOISE_FACTOR,
     SMILE_WIDEN,
@@ -167,6 +169,8 @@ def limits(st: CaptureData) -> Limits:
         drop, look = mesh.noise_blink
         drop = max(drop, MESH_NOISE_BLINK_FACTOR * st.baseline_eye_spread)
         mesh = mesh._replace(noise_blink=(drop, max(look, MESH_NOISE_BLINK_FACTOR * st.baseline_look_spread)))
+        if st.baseline_look_spread > 0:  # 0: a state saved before the spread was kept
+            mesh = mesh._replace(look_blink=max(EYE_LOOK_CLOSED, MESH_LOOK_BLINK_FACTOR * st.baseline_look_spread))
     return mesh
 
 
