@@ -70,8 +70,9 @@ MESH_NOISE_BLINK_FACTOR = 2.5
 # ... or, where the mesh's lids do not follow a sliding lid at all (world B's p1 with lids that slide: lids at
 # 90-104 % of open while the eye regions' look was 18-21 % off, 8 to 17 times as far as over the baseline's own
 # frames), the look alone on two frames in a row: at least EYE_LOOK_CLOSED off and MESH_LOOK_BLINK_FACTOR times
-# the baseline's look spread (``progress.limits``; off while that spread is unknown). A screen's glare reached
-# 6.4 times on worlds A and B; replays of recorded blinks more. Chosen on worlds A and B (docs/benchmarks.md).
+# the baseline's look spread (``progress.limits``; off while that spread is unknown). The glare on five screens of
+# world B reached 5.8-6.3 times (one 8.3: its display lattice refuses it). Chosen on worlds A and B
+# (docs/benchmarks.md).
 MESH_LOOK_BLINK_FACTOR = 7.0
 # The mesh's yaw is a real angle, so a blink can ask for a stiller head: a waved print of a three-quarter
 # face, turned by 0.08 (about 5 degrees), read its lids at 73 % of the baseline.
