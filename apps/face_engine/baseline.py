@@ -59,14 +59,19 @@ def set_baseline(st: CaptureData, back: int = 0) -> None:
     window = st.series[n - back - BASELINE_FRAMES : n - back]
     rows = np.asarray(window, dtype=np.float64)
     st.baseline = MeasureRow(*(round(float(v), 4) for v in np.median(rows, axis=0)))
-    smiles, eyes = (rows[:, MeasureRow._fields.index(k)] for k in ("smile", "eye_open"))
-    st.baseline_smile_spread = round(float(np.max(np.abs(smiles / max(st.baseline.smile, 1e-6) - 1.0))), 4)
+    st.baseline_smile_spread = _spread(rows, st.baseline, "smile")
     # How far the eyes' measures stray over the person's own open eyes: a blink must stand out of that.
-    st.baseline_eye_spread = round(float(np.max(np.abs(eyes / max(st.baseline.eye_open, 1e-6) - 1.0))), 4)
+    st.baseline_eye_spread = _spread(rows, st.baseline, "eye_open")
     st.baseline_look_spread = round(max(eye_look_change(row, st.baseline) for row in window), 4)
     pts = np.asarray(st.pts[m - back - BASELINE_FRAMES : m - back], dtype=np.float64)
     st.baseline_pts = np.median(pts, axis=0).reshape(-1, 2).round(2).tolist()
     st.baseline_iod = rig_iod(st, np.asarray(st.baseline_pts))
+
+
+def _spread(rows: npt.NDArray[np.float64], base: MeasureRow, field: str) -> float:
+    """The largest relative change of one measure from the baseline's over the baseline's own rows."""
+    values = rows[:, MeasureRow._fields.index(field)]
+    return round(float(np.max(np.abs(values / max(getattr(base, field), 1e-6) - 1.0))), 4)
 
 
 def rig_iod(st: CaptureData, rig: npt.NDArray[np.floating]) -> float:

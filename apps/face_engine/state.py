@@ -157,7 +157,7 @@ class CaptureData:
     # capture's own noise, which a smile must clear (``challenges.MESH_SMILE_NOISE_FACTOR``).
     baseline_smile_spread: float = 0.0
     # The same for the eyes: the largest relative change of the eye measure and of the eye regions' look from
-    # the baseline over its own frames (``challenges.MESH_NOISE_BLINK_FACTOR``).
+    # the baseline over its own frames (``challenges.MESH_NOISE_BLINK_FACTOR``, ``MESH_LOOK_BLINK_FACTOR``).
     baseline_eye_spread: float = 0.0
     baseline_look_spread: float = 0.0
     series: list[MeasureRow] = field(default_factory=list)
