@@ -55,6 +55,12 @@ MIN_STILL_FRAMES = 5
 # on the mesh's own depths, as many parameters) leaves more. Median over informative frames of the body's
 # residual over the plane's that a capture must reach to be called flat (chosen on world A, docs/engine.md).
 FLAT_DEPTH_RATIO = 0.22
+# With the mesh, a face that answered every challenge is called flat only when the capture moved out of plane
+# clearly at least once: its largest r_sim (IODs) must reach this. World B's two frontal live heads called flat
+# after answering a nod and a blink, and an open mouth, peaked at 0.075 and 0.079; every attack of worlds A and B
+# under challenges that only the planar check refused peaked at 0.111 or more (docs/benchmarks.md, "Flat on a
+# clear move only"). Below it the capture is "unknown" and passes on the answered challenges.
+MESH_FLAT_PEAK = 0.09
 
 
 @dataclass(frozen=True)
@@ -163,6 +169,7 @@ def planar_check(
     parallax_threshold: float = PARALLAX,
     depth: list[float] | None = None,
     turn_gate: tuple[float, float] = (PARALLAX_YAW, PARALLAX_PITCH),
+    flat_peak: float = 0.0,
 ) -> PlanarResult:
     """Judge a sequence of rigid-landmark sets (N x 2 each) against a neutral reference.
 
@@ -181,6 +188,9 @@ def planar_check(
     ``depth`` (the mesh only): each reference point's depth in inter-ocular distances. A picture is then only
     called flat when a plane explains its motion clearly better than a rigid body of the face's own shape does
     (``FLAT_DEPTH_RATIO``): a head turning in a room whose parallax drowns in the noise is not flat.
+
+    ``flat_peak``: the largest r_sim a capture must show to be called flat (``MESH_FLAT_PEAK`` for the mesh once
+    every challenge was answered; else 0: a passive hold, a missed challenge and the 68 points keep the rules above).
     """
     ref = np.asarray(reference, dtype=np.float64)
     scale = max(float(iod), 1e-6)
@@ -225,6 +235,7 @@ def planar_check(
         and parallax <= MAX_PLANAR_OUTLIERS * len(informative)
         and ratio <= MAX_PLANAR_RATIO
         and (depth_ratio is None or depth_ratio >= FLAT_DEPTH_RATIO)
+        and evidence >= flat_peak
     ):
         outcome = "planar"
     return PlanarResult(outcome, len(informative), parallax, residual, evidence, parallax_threshold, depth_ratio)

@@ -38,7 +38,7 @@ from .challenges import (
     reprompt_pick,
 )
 from .measures import FaceMeasures, Quality, eye_appearance
-from .planar import PARALLAX, PlanarResult, noise_parallax_threshold, planar_check, skull_step
+from .planar import MESH_FLAT_PEAK, PARALLAX, PlanarResult, noise_parallax_threshold, planar_check, skull_step
 from .state import CaptureData, MeasureRow, Outcome, PoseRatios
 from .types import ChallengeName, FeedbackCode, FrameResult
 
@@ -264,6 +264,11 @@ def _reprompt_or_end(st: CaptureData) -> None:
     st.challenge_started = None
 
 
+def all_answered(st: CaptureData) -> bool:
+    """Every challenge of the plan was answered: in place of a missed one, the fresh one that replaced it."""
+    return bool(st.challenges) and sum(1 for o in st.outcomes if o.passed) >= len(st.challenges)
+
+
 def planar_evidence(st: CaptureData) -> PlanarResult:
     """The planar check over the landmark sets kept so far (``unknown`` before the baseline)."""
     if st.baseline_pts is None:
@@ -281,6 +286,8 @@ def planar_evidence(st: CaptureData) -> PlanarResult:
         parallax_threshold=threshold,
         depth=st.baseline_depth,
         turn_gate=limits(st).turn_gate,
+        # A face that answered every challenge is called flat on a clear move only (the mesh's peak).
+        flat_peak=MESH_FLAT_PEAK if st.mesh and st.mode == "active" and all_answered(st) else 0.0,
     )
 
 

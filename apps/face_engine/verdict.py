@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .planar import PlanarResult
-from .progress import BASELINE_FRAMES, PASSIVE_HOLD_S, held_s
+from .progress import BASELINE_FRAMES, PASSIVE_HOLD_S, all_answered, held_s
 from .screen import is_screen
 from .state import CaptureData
 from .types import VerdictName
@@ -178,11 +178,6 @@ def _challenge_scores(st: CaptureData, outcomes: dict[str, bool]) -> dict[str, f
     if st.mode != "active":
         return {}
     return {"challenges": round(sum(outcomes.values()) / len(outcomes), 3) if outcomes else 0.0}
-
-
-def all_answered(st: CaptureData) -> bool:
-    """Every challenge of the plan was answered: in place of a missed one, the fresh one that replaced it."""
-    return bool(st.challenges) and sum(1 for o in st.outcomes if o.passed) >= len(st.challenges)
 
 
 def _challenge_reasons(st: CaptureData, outcomes: dict[str, bool]) -> list[str]:

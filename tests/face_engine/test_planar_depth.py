@@ -2,6 +2,9 @@
 
 Geometry on point sets projected with perspective: what the fits measure is the
 shape of the motion, not any model's landmarks (the worlds' tables measure those).
+With the mesh, a face that answered every challenge is called flat only once it moved
+out of plane clearly (``planar.MESH_FLAT_PEAK``); the slow tests replay world B's live
+heads that were called flat all the same.
 """
 
 from __future__ import annotations
@@ -11,7 +14,10 @@ import math
 import numpy as np
 import pytest
 
-from apps.face_engine import planar
+from apps.face_engine import planar, progress
+from apps.face_engine.pipeline import Engine
+from apps.face_engine.state import CaptureData, Outcome
+from tests.face_engine.worlds import full_set_spec, full_set_verdict
 
 IOD = 60.0
 
@@ -87,3 +93,80 @@ def test_a_depth_that_does_not_match_the_points_is_not_used() -> None:
     frames = _noisy([_view(xy, flat, distance=3.0, yaw=p) for p in poses], sigma=0.3)
     judged = planar.planar_check(frames, ref, IOD, parallax_threshold=0.06, depth=list(z[:20] / IOD))
     assert judged.outcome == "planar" and judged.depth_ratio is None
+
+
+def _waved_picture(top: float, distance: float) -> tuple[np.ndarray, list[np.ndarray], list[float]]:
+    """A flat picture turned to ``top`` degrees one way and the other, ``distance`` as in ``_view``."""
+    xy, z = _face()
+    flat = np.zeros_like(z)
+    poses = [0.0] * 6 + [top / 2, top, top, top, top / 2, 0.0, -top / 2, -top, -top, -top, -top / 2]
+    frames = _noisy([_view(xy, flat, distance=distance, yaw=p) for p in poses], sigma=0.3)
+    return _view(xy, flat, distance=distance), frames, list(z / IOD)
+
+
+def test_the_mesh_calls_a_picture_flat_only_once_it_moved_out_of_plane_clearly() -> None:
+    # Turned by 30 degrees far from the camera: a plane explains the motion, but its largest r_sim stays under
+    # the mesh's peak, as that of world B's live heads called flat after answering their challenges did.
+    ref, frames, depth = _waved_picture(30.0, distance=3.0)
+    judged = planar.planar_check(frames, ref, IOD, parallax_threshold=0.06, depth=depth)
+    assert judged.outcome == "planar" and judged.evidence < planar.MESH_FLAT_PEAK
+    peaked = planar.planar_check(
+        frames, ref, IOD, parallax_threshold=0.06, depth=depth, flat_peak=planar.MESH_FLAT_PEAK
+    )
+    assert peaked.outcome == "unknown"
+
+
+@pytest.mark.parametrize(("top", "distance"), [(40.0, 3.0), (30.0, 1.5)])
+def test_a_picture_turned_far_or_held_close_is_still_flat_for_the_mesh(top: float, distance: float) -> None:
+    ref, frames, depth = _waved_picture(top, distance)
+    judged = planar.planar_check(
+        frames, ref, IOD, parallax_threshold=0.06, depth=depth, flat_peak=planar.MESH_FLAT_PEAK
+    )
+    assert judged.outcome == "planar" and judged.evidence >= planar.MESH_FLAT_PEAK
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("name", "challenges"),
+    [
+        ("b_live_p0_04", ("nod", "blink")),  # was fail / presentationAttack: r_sim peaked at 0.075
+        ("b_live_p1_03", ("mouth_open",)),  # was fail / presentationAttack: r_sim peaked at 0.079
+    ],
+)
+def test_a_live_head_that_answered_every_challenge_with_little_out_of_plane_motion_passes(
+    mediapipe_engine: Engine, name: str, challenges: tuple[str, ...]
+) -> None:
+    assert full_set_spec(name).challenges == challenges
+    verdict = full_set_verdict(mediapipe_engine, name)
+    assert (verdict.verdict, verdict.reasons) == ("pass", ()), verdict.scores
+
+
+def _answered(mesh: bool, mode: str, passed: tuple[bool, ...]) -> CaptureData:
+    names = ("nod", "blink")[: len(passed)]
+    return CaptureData(
+        mode=mode,
+        challenges=list(names),
+        mesh=mesh,
+        outcomes=[Outcome(name=n, passed=p, t=float(i)) for i, (n, p) in enumerate(zip(names, passed, strict=True))],
+    )
+
+
+@pytest.mark.parametrize(
+    ("mesh", "mode", "passed", "outcome"),
+    [
+        (True, "active", (True, True), "unknown"),  # every challenge answered: a clear move is needed
+        (True, "active", (True, False), "planar"),  # a challenge missed: the rules as before
+        (True, "passive", (), "planar"),  # a passive hold: a waved print is still flat on five frames at 0.06
+        (False, "active", (True, True), "planar"),  # the 68 points: their fixed thresholds were chosen without it
+    ],
+)
+def test_the_peak_applies_to_the_mesh_once_every_challenge_was_answered(
+    mesh: bool, mode: str, passed: tuple[bool, ...], outcome: str
+) -> None:
+    ref, frames, depth = _waved_picture(30.0, distance=3.0)  # flat, its largest r_sim under the peak
+    st = _answered(mesh, mode, passed)
+    st.baseline_pts, st.baseline_iod, st.baseline_depth = ref.tolist(), IOD, depth
+    st.pts = [f.ravel().tolist() for f in frames]
+    judged = progress.planar_evidence(st)
+    assert judged.evidence < planar.MESH_FLAT_PEAK
+    assert judged.outcome == outcome
