@@ -222,6 +222,14 @@ def full_set_verdict(engine: FaceEngine, name: str) -> Verdict:
     return capture_replay(engine=engine, plan=plan, frames=frames).verdict
 
 
+def full_set_live_passes(engine: FaceEngine, name: str, challenges: tuple[str, ...]) -> Verdict:
+    """Replay the full-set live clip ``name`` (asked ``challenges``, none: a passive hold) and assert it passes."""
+    assert full_set_spec(name).challenges == challenges
+    verdict = full_set_verdict(engine, name)
+    assert (verdict.verdict, verdict.reasons) == ("pass", ()), verdict.scores
+    return verdict
+
+
 def render(spec: Spec, out: Path) -> tuple[str, int]:
     """Write one clip's frames as JPEGs into ``out/<name>/``."""
     folder = out / spec.name
