@@ -15,6 +15,7 @@ and darkest decile of the eye regions over the cheek just below, see
 from __future__ import annotations
 
 import itertools
+import math
 import secrets
 from collections.abc import Callable, Collection, Sequence
 from typing import NamedTuple
@@ -30,6 +31,7 @@ CHALLENGE_TIMEOUT_S = 7.0
 MAX_REPROMPTS = 2  # fresh challenges per capture after one was not answered in time
 # Relative thresholds (see docs/engine.md ("Liveness", "Tuning and known limits") for how they were chosen).
 TURN_DELTA = 0.22  # yaw ratio change (~13 degrees)
+TURN_DEGREES = math.degrees(math.asin(TURN_DELTA))  # the same turn from a frontal rest, as an angle (12.7)
 NOD_DELTA = 0.07  # pitch ratio change
 SMILE_WIDEN = 1.05  # mouth 5% wider than neutral (frame-to-frame noise: 2-3%), with the head still
 MOUTH_DELTA = 0.22  # inner-lip gap over mouth width, above neutral
@@ -112,6 +114,9 @@ class Limits(NamedTuple):
     noise_blink: tuple[float, float] | None = None
     # With the mesh: the look's change that closes the eyes on two frames in a row whatever the lids read. None: off.
     look_blink: float | None = None
+    # With the mesh: a turn is judged as an angle (TURN_DEGREES from the rest pose, yaw = asin(yaw ratio)) rather
+    # than as a yaw-ratio change, which asks a face at rest in three-quarter view for a larger turn away.
+    turn_by_angle: bool = False
 
 
 LIMITS_68 = Limits()
@@ -128,6 +133,7 @@ LIMITS_MESH = Limits(
     # its challenge is out-of-plane motion too: at 0.3 a live head that turned by 20-25 degrees had no frame
     # that counted, and was called flat. Chosen on worlds A and B.
     turn_gate=(TURN_DELTA, MESH_NOD_DELTA),
+    turn_by_angle=True,
 )
 # A face at rest in three-quarter view keeps the 68 points' gate: the mesh reads a tilted picture of it as a
 # turning head (with the mesh's gate, a passive print of world B's p4 passed).
@@ -223,17 +229,24 @@ def blink_detected(rows: Sequence[Row], base: Baseline, limits: Limits = LIMITS_
     return False
 
 
-def _turn(rows: Sequence[Row], base: Baseline, sign: float) -> bool:
+def yaw_degrees(yaw_ratio: float) -> float:
+    return math.degrees(math.asin(max(-1.0, min(1.0, yaw_ratio))))
+
+
+def _turn(rows: Sequence[Row], base: Baseline, sign: float, limits: Limits) -> bool:
+    if limits.turn_by_angle:
+        rest = yaw_degrees(base.yaw_ratio)
+        return _held(rows, lambda r: sign * (yaw_degrees(r.yaw_ratio) - rest) > TURN_DEGREES)
     return _held(rows, lambda r: sign * (r.yaw_ratio - base.yaw_ratio) > TURN_DELTA)
 
 
 def turn_left_detected(rows: Sequence[Row], base: Baseline, limits: Limits = LIMITS_68) -> bool:
     """The user turns to their own left: the nose moves toward the image's right (yaw ratio up)."""
-    return _turn(rows, base, 1.0)
+    return _turn(rows, base, 1.0, limits)
 
 
 def turn_right_detected(rows: Sequence[Row], base: Baseline, limits: Limits = LIMITS_68) -> bool:
-    return _turn(rows, base, -1.0)
+    return _turn(rows, base, -1.0, limits)
 
 
 def nod_detected(rows: Sequence[Row], base: Baseline, limits: Limits = LIMITS_68) -> bool:
