@@ -273,6 +273,11 @@ def planar_evidence(st: CaptureData) -> PlanarResult:
     """The planar check over the landmark sets kept so far (``unknown`` before the baseline)."""
     if st.baseline_pts is None:
         return PlanarResult("unknown", 0, 0, 0.0, 0.0)
+    if st.mesh and st.mode == "passive" and st.baseline is not None and abs(st.baseline.yaw_ratio) >= THREE_QUARTER_YAW:
+        # A passive hold of a face at rest in three-quarter view: the mesh reads a tilted picture of it as a
+        # turning head, and the check called such prints live and such live heads flat (worlds A and B), so it
+        # is no evidence either way there. The hold then passes on a blink only (docs/engine.md, "Liveness").
+        return PlanarResult("unknown", 0, 0, 0.0, 0.0)
     frames = [np.asarray(p, np.float32).reshape(-1, 2) for p in st.pts]
     yaw, pitch = (st.baseline.yaw_ratio, st.baseline.pitch_ratio) if st.baseline else (0.0, 0.0)
     turns = [(p.yaw_ratio - yaw, p.pitch_ratio - pitch) for p in st.pts_pose] if st.pts_pose else None

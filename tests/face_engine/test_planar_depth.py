@@ -16,8 +16,8 @@ import pytest
 
 from apps.face_engine import planar, progress
 from apps.face_engine.pipeline import Engine
-from apps.face_engine.state import CaptureData, Outcome
-from tests.face_engine.worlds import full_set_live_passes
+from apps.face_engine.state import CaptureData, MeasureRow, Outcome
+from tests.face_engine.worlds import full_set_live_passes, full_set_spec, full_set_verdict
 
 IOD = 60.0
 
@@ -168,3 +168,42 @@ def test_the_peak_applies_to_the_mesh_once_every_challenge_was_answered(
     judged = progress.planar_evidence(st)
     assert judged.evidence < planar.MESH_FLAT_PEAK
     assert judged.outcome == outcome
+
+
+@pytest.mark.parametrize(
+    ("mesh", "mode", "rest_yaw", "outcome"),
+    [
+        (True, "passive", 0.55, "unknown"),  # at rest in three-quarter view: the check says nothing either way
+        (True, "passive", -0.55, "unknown"),
+        (True, "passive", 0.45, "planar"),  # nearer the camera: the check as before
+        (True, "active", 0.55, "planar"),  # under challenges a tilted picture can answer a turn: the check stays
+        (False, "passive", 0.55, "planar"),  # the 68 points: their fixed thresholds were chosen without it
+    ],
+)
+def test_a_passive_hold_at_rest_in_three_quarter_view_takes_no_evidence_from_the_planar_check(
+    mesh: bool, mode: str, rest_yaw: float, outcome: str
+) -> None:
+    ref, frames, depth = _waved_picture(40.0, distance=3.0)  # flat, and clearly so: the peak does not save it
+    st = _answered(mesh, mode, () if mode == "passive" else (True, False))
+    st.baseline = MeasureRow(t=0.0, yaw_ratio=rest_yaw, pitch_ratio=0.0, eye_open=0.3, mouth_open=0.05, smile=1.0,
+                             eye_std=1.0, eye_dark=1.0)  # fmt: skip
+    st.baseline_pts, st.baseline_iod, st.baseline_depth = ref.tolist(), IOD, depth
+    st.pts = [f.ravel().tolist() for f in frames]
+    assert progress.planar_evidence(st).outcome == outcome
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["a_print_t1_4_00", "b_print_p4_02"])
+def test_a_passive_print_of_a_face_at_rest_in_three_quarter_view_is_not_passed(
+    mediapipe_engine: Engine, name: str
+) -> None:
+    # Both passed: the mesh read the tilted picture as a turning head, and the planar check called it live.
+    assert full_set_spec(name).challenges == ()
+    verdict = full_set_verdict(mediapipe_engine, name)
+    assert verdict.verdict != "pass", verdict.scores
+
+
+@pytest.mark.slow
+def test_a_passive_live_head_at_rest_in_three_quarter_view_passes_on_its_blink(mediapipe_engine: Engine) -> None:
+    # It was called flat (presentationAttack) by the same check.
+    full_set_live_passes(mediapipe_engine, "b_live_p4_02", ())
