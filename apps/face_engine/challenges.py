@@ -15,11 +15,11 @@ and darkest decile of the eye regions over the cheek just below, see
 from __future__ import annotations
 
 import itertools
-import math
 import secrets
 from collections.abc import Callable, Collection, Sequence
 from typing import NamedTuple
 
+from .measures import ratio_degrees
 from .planar import MIN_EVIDENCE, PARALLAX_PITCH, PARALLAX_YAW
 from .state import MeasureRow
 from .types import CHALLENGES, ChallengeName
@@ -31,7 +31,7 @@ CHALLENGE_TIMEOUT_S = 7.0
 MAX_REPROMPTS = 2  # fresh challenges per capture after one was not answered in time
 # Relative thresholds (see docs/engine.md ("Liveness", "Tuning and known limits") for how they were chosen).
 TURN_DELTA = 0.22  # yaw ratio change (~13 degrees)
-TURN_DEGREES = math.degrees(math.asin(TURN_DELTA))  # the same turn from a frontal rest, as an angle (12.7)
+TURN_DEGREES = ratio_degrees(TURN_DELTA)  # the same turn from a frontal rest, as an angle (12.7)
 NOD_DELTA = 0.07  # pitch ratio change
 SMILE_WIDEN = 1.05  # mouth 5% wider than neutral (frame-to-frame noise: 2-3%), with the head still
 MOUTH_DELTA = 0.22  # inner-lip gap over mouth width, above neutral
@@ -229,14 +229,10 @@ def blink_detected(rows: Sequence[Row], base: Baseline, limits: Limits = LIMITS_
     return False
 
 
-def yaw_degrees(yaw_ratio: float) -> float:
-    return math.degrees(math.asin(max(-1.0, min(1.0, yaw_ratio))))
-
-
 def _turn(rows: Sequence[Row], base: Baseline, sign: float, limits: Limits) -> bool:
     if limits.turn_by_angle:
-        rest = yaw_degrees(base.yaw_ratio)
-        return _held(rows, lambda r: sign * (yaw_degrees(r.yaw_ratio) - rest) > TURN_DEGREES)
+        rest = ratio_degrees(base.yaw_ratio)
+        return _held(rows, lambda r: sign * (ratio_degrees(r.yaw_ratio) - rest) > TURN_DEGREES)
     return _held(rows, lambda r: sign * (r.yaw_ratio - base.yaw_ratio) > TURN_DELTA)
 
 

@@ -100,6 +100,11 @@ def eye_aspect_ratio(eye: npt.NDArray[np.float32]) -> float:
     return (_dist(eye[1], eye[5]) + _dist(eye[2], eye[4])) / (2.0 * width)
 
 
+def ratio_degrees(ratio: float) -> float:
+    """The angle whose sine is ``ratio`` (clipped to [-1, 1]): how the yaw and pitch ratios map to degrees."""
+    return math.degrees(math.asin(max(-1.0, min(1.0, ratio))))
+
+
 def face_measures(pts: Landmarks) -> FaceMeasures:
     """Pose and expression measures of one face from its 68 landmarks."""
     pts = np.asarray(pts, dtype=np.float32)
@@ -123,8 +128,8 @@ def face_measures(pts: Landmarks) -> FaceMeasures:
     mouth_open = _dist(pts[62], pts[66]) / mouth_w_inner
     smile = _dist(pts[48], pts[54]) / iod
     eye_open = (eye_aspect_ratio(pts[RIGHT_EYE]) + eye_aspect_ratio(pts[LEFT_EYE])) / 2.0
-    yaw = math.degrees(math.asin(max(-1.0, min(1.0, yaw_ratio))))
-    pitch = math.degrees(math.asin(max(-1.0, min(1.0, (pitch_ratio - PITCH_NEUTRAL) / 0.5))))
+    yaw = ratio_degrees(yaw_ratio)
+    pitch = ratio_degrees((pitch_ratio - PITCH_NEUTRAL) / 0.5)
     return FaceMeasures(
         yaw=yaw,
         pitch=pitch,
