@@ -55,8 +55,9 @@ MIN_STILL_FRAMES = 5
 # on the mesh's own depths, as many parameters) leaves more. Median over informative frames of the body's
 # residual over the plane's that a capture must reach to be called flat (chosen on world A, docs/engine.md).
 FLAT_DEPTH_RATIO = 0.22
-# With the mesh, a face that answered every challenge is called flat only when the capture moved out of plane
-# clearly at least once: its largest r_sim (IODs) must reach this. World B's two frontal live heads called flat
+# With the mesh, a face that answered every challenge as asked, one of them by the face itself
+# (``progress.answered_as_asked``), is called flat only when the capture moved out of plane clearly at least
+# once: its largest r_sim (IODs) must reach this. World B's two frontal live heads called flat
 # after answering a nod and a blink, and an open mouth, peaked at 0.075 and 0.079; every attack of worlds A and B
 # under challenges that only the planar check refused peaked at 0.111 or more (docs/benchmarks.md, "Flat on a
 # clear move only"). Below it the capture is "unknown" and passes on the answered challenges.
@@ -190,7 +191,7 @@ def planar_check(
     (``FLAT_DEPTH_RATIO``): a head turning in a room whose parallax drowns in the noise is not flat.
 
     ``flat_peak``: the largest r_sim a capture must show to be called flat (``MESH_FLAT_PEAK`` for the mesh once
-    every challenge was answered; else 0: a passive hold, a missed challenge and the 68 points keep the rules above).
+    every challenge was answered as asked, one by the face itself; else 0: the rules above).
     """
     ref = np.asarray(reference, dtype=np.float64)
     scale = max(float(iod), 1e-6)

@@ -276,8 +276,7 @@ NON_RIGID: frozenset[str] = frozenset({"blink", "smile", "mouth_open"})
 def answered_as_asked(st: CaptureData) -> bool:
     """Every challenge answered at the first asking (none missed and replaced), one of them by a change of the face
     itself (a blink, a smile, an open mouth), which no moved picture makes."""
-    passed = all(o.passed for o in st.outcomes)
-    return passed and all_answered(st) and any(o.passed and o.name in NON_RIGID for o in st.outcomes)
+    return all(o.passed for o in st.outcomes) and all_answered(st) and any(o.name in NON_RIGID for o in st.outcomes)
 
 
 def planar_evidence(st: CaptureData) -> PlanarResult:
