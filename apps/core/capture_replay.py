@@ -50,7 +50,7 @@ def capture_replay(*, engine: FaceEngine, plan: CapturePlan, frames: Iterable[tu
         stored = result.state.to_json()
         for key in engine.key_frames_pending(result.state):
             if key.t not in embedded:  # the "keys" worker embeds each new key frame once
-                found = engine.embed_key_frame(key.jpeg, key.box)
+                found = engine.embed_key_frame(key.jpeg, key.box, key.points)
                 if found is not None:
                     embedded[key.t] = found
         if result.capture_complete:

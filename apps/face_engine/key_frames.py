@@ -8,13 +8,15 @@ dlib), so a 3 s passive capture of one continuously tracked face keeps two.
 
 At the end: the key frames' embeddings and anti-spoof scores (computed here
 unless a worker handed them back already), how alike the faces are, and the
-reported embedding, age/gender and ICAO photo of the best frame.
+reported embedding, age/gender and ICAO photo of the best frame. Each kept
+frame carries the landmarks its frame's analysis found, so nothing finds the
+face in its JPEG again (a mesh run each).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import astuple, dataclass, fields
 from typing import NamedTuple
 
 import cv2
@@ -24,8 +26,8 @@ import numpy.typing as npt
 from .backends.base import Backend, BgrImage, Box, Landmarks
 from .decode import decode_image, encode_jpeg
 from .icao import icao_photo
-from .measures import FaceMeasures, box_from_landmarks
-from .state import CaptureData, KeyFrame
+from .measures import FaceMeasures, box_from_landmarks, face_measures
+from .state import LANDMARK_VALUES, MEASURE_VALUES, CaptureData, KeyFrame
 from .tracking import detect_faces, face_points, scaled
 from .types import AgeGender, EngineSettings, IcaoPhoto, KeyEmbedding
 from .verdict import FaceEvidence
@@ -37,11 +39,22 @@ MAX_KEY_FRAMES = 12
 MAX_STORED_JPEG = 250_000  # bigger best frames are downscaled before they go into the state
 
 Embedding = npt.NDArray[np.float32]
+_MEASURE_FIELDS = [f.name for f in fields(FaceMeasures)]
+assert len(_MEASURE_FIELDS) == MEASURE_VALUES, "state.MEASURE_VALUES must follow FaceMeasures"
+MEASURE_IOD = _MEASURE_FIELDS.index("iod")
+
+
+class FrameFace(NamedTuple):
+    """The face as a frame's own analysis found it: where, its 68 landmarks, its measures."""
+
+    box: Box
+    landmarks: Landmarks
+    measures: FaceMeasures
 
 
 @dataclass(frozen=True)
 class FoundFace:
-    """The face found again in a stored JPEG."""
+    """The face in a stored JPEG (its landmarks as the frame's analysis found them, or found again)."""
 
     bgr: BgrImage
     landmarks: Landmarks
@@ -97,29 +110,44 @@ def _key_frame_due(st: CaptureData, t: float, frontal: float) -> bool:
 
 
 def keep_key_frames(
-    st: CaptureData, frame: bytes, t: float, m: FaceMeasures, *, quality_ok: bool, box: Box, settings: EngineSettings
+    st: CaptureData,
+    frame: bytes,
+    t: float,
+    face: FrameFace,
+    *,
+    quality_ok: bool,
+    settings: EngineSettings,
 ) -> None:
     """Keep this frame as the best frame and/or as a key frame when it qualifies (only after the baseline)."""
     if st.baseline is None:
         return
-    score, frontal = _frame_score(st, m, quality_ok)
+    score, frontal = _frame_score(st, face.measures, quality_ok)
     if st.best is None or score > st.best.score + 0.02:
-        st.best = _whole_frame(frame, t, score, box, settings)
+        st.best = _whole_frame(frame, t, score, face, settings)
     if _key_frame_due(st, t, frontal):
         st.last_key_t = t
         st.key_due = False
-        st.keys.append(_face_crop(frame, t, score, box, settings))
+        st.keys.append(_face_crop(frame, t, score, face, settings))
         if len(st.keys) > MAX_KEY_FRAMES:
             del st.keys[1]  # a very long capture keeps the first key frame and the latest ones
 
 
-def _face_crop(frame: bytes, t: float, score: float, box: Box, settings: EngineSettings) -> KeyFrame:
+def _points(landmarks: Landmarks, x0: float = 0.0, y0: float = 0.0, f: float = 1.0) -> list[float] | None:
+    """The landmarks moved by (-x0, -y0) and scaled by ``f``, flattened, for ``KeyFrame.points``."""
+    pts = np.asarray(landmarks, np.float64)
+    if pts.shape != (LANDMARK_VALUES // 2, 2):
+        return None
+    return [round(float(v), 2) for v in ((pts - (x0, y0)) * f).ravel()]
+
+
+def _face_crop(frame: bytes, t: float, score: float, face: FrameFace, settings: EngineSettings) -> KeyFrame:
     """The face and a margin around it: all the same-person check needs, at a fifth of the bytes.
 
     Its embedding comes later (``embed_key_frame``, or ``decide``): the frame's feedback does not wait."""
     img = decode_image(frame, max_bytes=settings.max_frame_bytes, max_side=settings.max_side_pixels)
     assert img.bgr is not None
     h, w = img.gray.shape
+    box = face.box
     size = max(box[2] - box[0], box[3] - box[1])
     m = int(KEY_CROP_MARGIN * size)
     x0, y0, x1, y1 = max(0, box[0] - m), max(0, box[1] - m), min(w, box[2] + m), min(h, box[3] + m)
@@ -129,18 +157,35 @@ def _face_crop(frame: bytes, t: float, score: float, box: Box, settings: EngineS
         f = KEY_CROP_SIDE / max(crop.shape[:2])
         crop = cv2.resize(crop, (round(crop.shape[1] * f), round(crop.shape[0] * f)), interpolation=cv2.INTER_AREA)
     inside = (box[0] - x0, box[1] - y0, box[2] - x0, box[3] - y0)
-    return KeyFrame(t=t, jpeg=encode_jpeg(crop, quality=88), score=score, box=list(scaled(inside, f)))
+    return KeyFrame(
+        t=t,
+        jpeg=encode_jpeg(crop, quality=88),
+        score=score,
+        box=list(scaled(inside, f)),
+        points=_points(face.landmarks, x0, y0, f),
+    )
 
 
-def _whole_frame(frame: bytes, t: float, score: float, box: Box, settings: EngineSettings) -> KeyFrame:
+def _whole_frame(frame: bytes, t: float, score: float, face: FrameFace, settings: EngineSettings) -> KeyFrame:
+    measures = [round(float(v), 5) for v in astuple(face.measures)]
     if len(frame) <= MAX_STORED_JPEG:
-        return KeyFrame(t=t, jpeg=bytes(frame), score=score, box=list(box))
+        return KeyFrame(
+            t=t, jpeg=bytes(frame), score=score, box=list(face.box), points=_points(face.landmarks), measures=measures
+        )
     img = decode_image(frame, max_bytes=settings.max_frame_bytes, max_side=settings.max_side_pixels)
     assert img.bgr is not None
     h, w = img.gray.shape
     f = min(1.0, 1280 / max(h, w))
     small = cv2.resize(img.bgr, (round(w * f), round(h * f)), interpolation=cv2.INTER_AREA)
-    return KeyFrame(t=t, jpeg=encode_jpeg(small, quality=90), score=score, box=list(scaled(box, f)))
+    measures[MEASURE_IOD] = round(measures[MEASURE_IOD] * f, 5)  # the only measure in pixels
+    return KeyFrame(
+        t=t,
+        jpeg=encode_jpeg(small, quality=90),
+        score=score,
+        box=list(scaled(face.box, f)),
+        points=_points(face.landmarks, f=f),
+        measures=measures,
+    )
 
 
 # -- key-frame embeddings, possibly computed elsewhere ---------------------------------------------
@@ -151,10 +196,17 @@ def descriptors_needed(st: CaptureData, *, has_antispoof: bool) -> bool:
     return st.want_embedding or has_antispoof or len(st.keys) >= 2
 
 
-def face_in(backend: Backend, settings: EngineSettings, jpeg: bytes, box: Box | None = None) -> FoundFace | None:
-    """The face in a stored JPEG: at ``box`` (where the tracker had it), else the largest one found; None: no face."""
+def face_in(
+    backend: Backend, settings: EngineSettings, jpeg: bytes, box: Box | None = None, kept: KeyFrame | None = None
+) -> FoundFace | None:
+    """The face in a stored JPEG: as ``kept`` recorded it when it has the frame's landmarks, else found again at
+    ``box`` (where the tracker had it), else the largest one found; None: no face."""
     img = decode_image(jpeg, max_bytes=max(len(jpeg), 1), max_side=settings.max_side_pixels)
     assert img.bgr is not None
+    if kept is not None and kept.points is not None:
+        landmarks = np.asarray(kept.points, np.float32).reshape(-1, 2)
+        measures = FaceMeasures(*kept.measures) if kept.measures is not None else face_measures(landmarks)
+        return FoundFace(img.bgr, landmarks, measures)
     h, w = img.gray.shape[:2]
     if box is None or not (0 <= box[0] < box[2] <= w and 0 <= box[1] < box[3] <= h):
         boxes = detect_faces(backend, img.gray)
@@ -166,10 +218,16 @@ def face_in(backend: Backend, settings: EngineSettings, jpeg: bytes, box: Box | 
 
 
 def embed_key_frame(
-    backend: Backend, settings: EngineSettings, jpeg: bytes, box: Box | None = None
+    backend: Backend,
+    settings: EngineSettings,
+    jpeg: bytes,
+    box: Box | None = None,
+    points: Sequence[float] | None = None,
 ) -> KeyEmbedding | None:
-    """The embedding of the face in a key frame's crop (at ``box`` when known); None when no face is found in it."""
-    found = face_in(backend, settings, jpeg, box)
+    """The embedding of the face in a key frame's crop (with the frame's own landmarks in it when ``points`` has
+    them, else found at ``box`` when known); None when no face is found in it."""
+    kept = KeyFrame(t=0.0, jpeg=b"", points=list(points)) if points is not None else None
+    found = face_in(backend, settings, jpeg, box, kept)
     if found is None:
         return None
     embedding = backend.embedding(found.bgr, found.landmarks)
@@ -195,7 +253,7 @@ def _key_embeddings(
         if key.embedding is not None:
             embedded: KeyEmbedding | None = KeyEmbedding(embedding=tuple(key.embedding), spoof=key.spoof)
         else:  # nobody embedded it while the capture ran
-            embedded = embed_key_frame(backend, settings, key.jpeg, key.tracked_box)
+            embedded = embed_key_frame(backend, settings, key.jpeg, key.tracked_box, key.points)
         if embedded is None:
             continue  # no face in its crop
         by_time[key.t] = np.asarray(embedded.embedding, np.float32)
@@ -206,7 +264,7 @@ def _key_embeddings(
 
 def key_frame_findings(backend: Backend, settings: EngineSettings, st: CaptureData) -> KeyFrameFindings:
     """Embed the stored frames as far as anything needs it, and compare them."""
-    best = face_in(backend, settings, st.best.jpeg, st.best.tracked_box) if st.best is not None else None
+    best = face_in(backend, settings, st.best.jpeg, st.best.tracked_box, st.best) if st.best is not None else None
     # The best frame is nearly always a key frame too (both are taken when the baseline is set);
     # when it is not, it must be compared with them: what is reported comes from it.
     best_apart = best is not None and st.best is not None and bool(st.keys) and all(k.t != st.best.t for k in st.keys)

@@ -14,7 +14,7 @@ show), ``verdict`` (the pure rules) and ``stills`` (still images).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from . import key_frames, progress, stills
 from .backends.base import Backend, Box, GrayImage, MeshBackend
@@ -124,7 +124,8 @@ class Engine:
             if face.mesh is not None and not had_baseline and st.baseline is not None:
                 # The face's shape as the baseline frame shows it (a later frame may be turned already).
                 st.baseline_depth = mesh_rigid_depth(face.mesh, st.baseline_iod)
-        key_frames.keep_key_frames(st, frame, t, m, quality_ok=q.ok, box=face.box, settings=self.settings)
+        found = key_frames.FrameFace(face.box, face.landmarks, m)
+        key_frames.keep_key_frames(st, frame, t, found, quality_ok=q.ok, settings=self.settings)
         return progress.frame_result(st, progress.frame_feedback(st, q, row))
 
     # -- the verdict ------------------------------------------------------------------
@@ -161,11 +162,14 @@ class Engine:
         st = _capture_data(state)
         if not key_frames.descriptors_needed(st, has_antispoof=self.backend.has_antispoof):
             return ()
-        return tuple(PendingKeyFrame(k.t, k.jpeg, k.tracked_box) for k in st.keys if k.embedding is None and k.jpeg)
+        pending = (k for k in st.keys if k.embedding is None and k.jpeg)
+        return tuple(PendingKeyFrame(k.t, k.jpeg, k.tracked_box, k.tracked_points) for k in pending)
 
-    def embed_key_frame(self, jpeg: bytes, box: Box | None = None) -> KeyEmbedding | None:
+    def embed_key_frame(
+        self, jpeg: bytes, box: Box | None = None, points: Sequence[float] | None = None
+    ) -> KeyEmbedding | None:
         """The embedding of the face in a key frame's crop; None when no face is found in it."""
-        return key_frames.embed_key_frame(self.backend, self.settings, jpeg, box)
+        return key_frames.embed_key_frame(self.backend, self.settings, jpeg, box, points)
 
     def with_key_embeddings(self, state: CaptureState, found: Mapping[float, KeyEmbedding]) -> CaptureState:
         """A copy of ``state`` whose key frames carry the embeddings in ``found`` (by key-frame time)."""

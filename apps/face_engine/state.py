@@ -27,6 +27,9 @@ from .types import CHALLENGES, ChallengeName, FrameError
 STATE_VERSION = 4
 # 2: ``pts`` as JSON arrays of numbers; 3: every JPEG inline (states of sessions in flight at an upgrade).
 READABLE_VERSIONS = (2, 3, 4)
+# A kept frame's landmarks and measures (``KeyFrame.points``, ``KeyFrame.measures``): how many numbers each holds.
+LANDMARK_VALUES = 68 * 2
+MEASURE_VALUES = 9  # the fields of ``measures.FaceMeasures`` (``key_frames`` checks it)
 # Where a state's JPEGs go when they are stored apart: reference -> bytes, or None for one stored before.
 Blobs = MutableMapping[str, bytes | None]
 
@@ -81,10 +84,19 @@ class KeyFrame:
     box: list[int] | None = None
     # The JPEG's reference when it is stored apart from the state; ``jpeg`` is empty until it is put back.
     ref: str | None = None
+    # The tracked face's 68 landmarks in this JPEG (x0, y0, x1, y1, ...) and, for the best frame, its measures
+    # (``FaceMeasures`` in field order), as the frame's own analysis found them: ``decide`` and the key-frame
+    # worker use them instead of finding the face in the JPEG again (a mesh run each). None: find it.
+    points: list[float] | None = None
+    measures: list[float] | None = None
 
     @property
     def tracked_box(self) -> tuple[int, int, int, int] | None:
         return (self.box[0], self.box[1], self.box[2], self.box[3]) if self.box else None
+
+    @property
+    def tracked_points(self) -> tuple[float, ...] | None:
+        return tuple(self.points) if self.points is not None else None
 
     def to_obj(self, blobs: Blobs | None = None) -> dict[str, Any]:
         obj: dict[str, Any] = {"t": self.t, "score": self.score}
@@ -101,6 +113,10 @@ class KeyFrame:
         if self.embedding is not None:
             obj["embedding"] = self.embedding
             obj["spoof"] = self.spoof
+        if self.points is not None:
+            obj["points"] = self.points
+        if self.measures is not None:
+            obj["measures"] = self.measures
         return obj
 
     @classmethod
@@ -119,6 +135,8 @@ class KeyFrame:
             embedding=[float(v) for v in embedding] if embedding is not None else None,
             spoof=float(spoof) if spoof is not None else None,
             box=[int(v) for v in box] if isinstance(box, list) and len(box) == 4 else None,
+            points=_floats(obj.get("points"), LANDMARK_VALUES),
+            measures=_floats(obj.get("measures"), MEASURE_VALUES),
         )
 
 
@@ -238,6 +256,14 @@ class CaptureData:
         self.baseline = MeasureRow(*self.baseline) if self.baseline is not None else None
         self.pts_pose = [PoseRatios(*pose) for pose in self.pts_pose]
         self.outcomes = [Outcome(*outcome) for outcome in self.outcomes]
+
+
+def _floats(value: object, count: int) -> list[float] | None:
+    """``value`` as ``count`` finite numbers, or None (absent or malformed: the face is found again instead)."""
+    if not isinstance(value, list) or len(value) != count:
+        return None
+    numbers = [float(v) for v in value if isinstance(v, int | float) and not isinstance(v, bool)]
+    return numbers if len(numbers) == count and all(np.isfinite(numbers)) else None
 
 
 def _row_list(value: object) -> list[Any]:

@@ -18,7 +18,7 @@ The session flow uses the engine like this::
 
 from __future__ import annotations
 
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, NamedTuple, Protocol
 
@@ -169,6 +169,7 @@ class PendingKeyFrame(NamedTuple):
     t: float  # its time in the capture: the key ``with_key_embeddings`` matches on
     jpeg: bytes  # the face crop
     box: tuple[int, int, int, int] | None = None  # the tracked face in the crop (None: find it)
+    points: tuple[float, ...] | None = None  # its 68 landmarks in the crop, x and y in turn (None: find them)
 
 
 @dataclass(frozen=True)
@@ -197,7 +198,9 @@ class FaceEngine(Protocol):
     # ``decide`` computes any still missing.
     def key_frames_pending(self, state: CaptureState) -> tuple[PendingKeyFrame, ...]: ...
 
-    def embed_key_frame(self, jpeg: bytes, box: tuple[int, int, int, int] | None = None) -> KeyEmbedding | None: ...
+    def embed_key_frame(
+        self, jpeg: bytes, box: tuple[int, int, int, int] | None = None, points: Sequence[float] | None = None
+    ) -> KeyEmbedding | None: ...
 
     def with_key_embeddings(self, state: CaptureState, found: Mapping[float, KeyEmbedding]) -> CaptureState: ...
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, NotRequired, TypedDict
 
 from django.core.cache import cache
@@ -153,18 +153,26 @@ def key_embedding_put(*, session_id: str, gen: str, t: float, value: dict[str, A
     _slot_put(session_id=session_id, kind=_EMBEDDINGS, value=entry, timeout=CAPTURE_STATE_SECONDS)
 
 
-def key_crop_put(*, session_id: str, jpeg: bytes, timeout: int) -> int | None:
-    """Keep a key frame's face crop for the key-frame worker, for ``timeout`` seconds at most and never past the
-    session's end; the reference to queue in its place (None: the session has already ended)."""
-    return _slot_put(session_id=session_id, kind=_CROPS, value=jpeg, timeout=timeout)
+def key_crop_put(*, session_id: str, jpeg: bytes, points: Sequence[float] | None, timeout: int) -> int | None:
+    """Keep a key frame's face crop (and the face's landmarks in it) for the key-frame worker, for ``timeout``
+    seconds at most and never past the session's end; the reference to queue in its place (None: the session has
+    already ended)."""
+    value = jpeg if points is None else {"jpeg": jpeg, "points": [float(v) for v in points]}
+    return _slot_put(session_id=session_id, kind=_CROPS, value=value, timeout=timeout)
 
 
-def key_crop_take(*, session_id: str, ref: int) -> bytes | None:
-    """The crop ``key_crop_put`` kept under ``ref``, deleted as it is read (None: expired, or the session ended)."""
+def key_crop_take(*, session_id: str, ref: int) -> tuple[bytes, list[float] | None] | None:
+    """The crop and landmarks ``key_crop_put`` kept under ``ref``, deleted as they are read (None: expired, or the
+    session ended). A crop kept by an older version is its bytes alone."""
     key = _slot_key(session_id, _CROPS, ref)
-    jpeg = cache.get(key)
+    kept = cache.get(key)
     cache.delete(key)
-    return jpeg if isinstance(jpeg, bytes) else None
+    if isinstance(kept, bytes):
+        return kept, None
+    if isinstance(kept, dict) and isinstance(kept.get("jpeg"), bytes):
+        points = kept.get("points")
+        return kept["jpeg"], [float(v) for v in points] if isinstance(points, list) else None
+    return None
 
 
 def key_embeddings_get(*, session_id: str, gen: str, times: list[float]) -> dict[float, dict[str, Any]]:

@@ -8,6 +8,7 @@ import time
 from celery import shared_task
 
 from apps.core.broker import broker_queue_bound
+from apps.face_engine.types import PendingKeyFrame
 
 from . import retention
 from .services import checks, frames, key_frames, lifecycle, recovery, verdict
@@ -15,18 +16,17 @@ from .services import checks, frames, key_frames, lifecycle, recovery, verdict
 logger = logging.getLogger(__name__)
 
 
-def key_frame_embed_request(
-    *, session_id: str, gen: str, t: float, jpeg: bytes, box: tuple[int, int, int, int] | None = None
-) -> None:
+def key_frame_embed_request(*, session_id: str, gen: str, key: PendingKeyFrame) -> None:
     """Queue one key frame for the low-priority "keys" worker (embedded mode: it runs here and now).
 
     The face crop stays in the cache, gone with the session or after ``KEY_EMBED_EXPIRES_S``; the message holds
-    only its reference: without a key-frame worker nobody takes it, and it would keep the face in the broker."""
-    crop = key_frames.key_crop_keep(session_id=session_id, jpeg=jpeg)
+    only its reference: without a key-frame worker nobody takes it, and it would keep the face in the broker. The
+    face's landmarks in the crop (``key.points``) stay with it, for the same reason."""
+    crop = key_frames.key_crop_keep(session_id=session_id, jpeg=key.jpeg, points=key.points)
     if crop is None:
         return  # the session has ended
     # Useful only until this attempt's verdict: a backlog (or no key worker at all) is dropped, not worked off.
-    args = (session_id, gen, t, crop, list(box) if box else None)
+    args = (session_id, gen, key.t, crop, list(key.box) if key.box else None)
     key_frame_embed.apply_async(args, expires=key_frames.KEY_EMBED_EXPIRES_S)
     broker_queue_bound(queue="keys", keep=key_frames.KEY_QUEUE_MAX, idle_seconds=key_frames.KEY_EMBED_EXPIRES_S)
 

@@ -20,18 +20,28 @@ from tests.face_engine.synth_capture import attack_clip, live_clip, passive_clip
 
 
 class CountingBackend:
-    """The real backend, counting the descriptors it computes (nothing is replaced)."""
+    """The real backend, counting the descriptors it computes and its searches for a face's points (nothing is
+    replaced)."""
 
     def __init__(self, backend: object) -> None:
         self._backend = backend
         self.embeddings = 0
+        self.searches = 0  # landmark fits and mesh runs
 
     def embedding(self, *args: object) -> object:
         self.embeddings += 1
         return self._backend.embedding(*args)  # type: ignore[attr-defined]
 
     def __getattr__(self, name: str) -> object:
-        return getattr(self._backend, name)
+        found = getattr(self._backend, name)
+        if name not in ("landmarks", "mesh"):
+            return found
+
+        def counted(*args: object) -> object:
+            self.searches += 1
+            return found(*args)
+
+        return counted
 
 
 @pytest.fixture
@@ -55,7 +65,7 @@ def _state(
 
 
 def _embedded(engine: Engine, state: CaptureData) -> CaptureData:
-    found = {p.t: engine.embed_key_frame(p.jpeg, p.box) for p in engine.key_frames_pending(state)}
+    found = {p.t: engine.embed_key_frame(p.jpeg, p.box, p.points) for p in engine.key_frames_pending(state)}
     return engine.with_key_embeddings(state, {t: e for t, e in found.items() if e is not None})  # type: ignore[return-value]
 
 
@@ -97,6 +107,48 @@ def test_decide_embeds_what_nobody_embedded(counting) -> None:
     assert verdict.verdict == "pass", verdict.reasons
     assert backend.embeddings == 2
     assert verdict.embedding == engine.decide(_embedded(engine, state)).embedding
+
+
+def test_decide_and_the_key_frame_worker_take_the_faces_landmarks_from_the_frames_own_analysis(counting) -> None:
+    """Each kept frame carries the landmarks (and the best frame its measures) its frame's analysis found, so
+    neither the verdict nor the key-frame worker runs the landmark model or the mesh on it again (a mesh run
+    each, about 6 ms, twice per passive verdict). A state without them (kept by an earlier version) is still
+    judged: the face is found again in each JPEG, and the same person is seen."""
+    engine, backend = counting
+    state = _state(engine, passive_clip("astronaut"), mode="passive")
+    kept = [state.best, *state.keys]
+    assert all(k is not None and k.points is not None and len(k.points) == 136 for k in kept)
+    assert state.best is not None and state.best.measures is not None and len(state.best.measures) == 9
+    assert all(p.points is not None for p in engine.key_frames_pending(state))
+
+    backend.searches = 0
+    verdict = engine.decide(_embedded(engine, state))
+    assert backend.searches == 0
+    assert verdict.verdict == "pass", verdict.reasons
+    assert verdict.icao is not None and verdict.age_gender is not None
+
+    earlier = CaptureData.from_json(state.to_json())
+    for k in [earlier.best, *earlier.keys]:
+        assert k is not None
+        k.points = k.measures = None
+    assert all(p.points is None for p in engine.key_frames_pending(earlier))
+    again = engine.decide(earlier)
+    assert backend.searches == 3  # both key frames and the best frame, found again
+    assert again.verdict == "pass", again.reasons
+    assert verdict.embedding is not None and again.embedding is not None
+    similarity = backend.similarity(np.asarray(verdict.embedding), np.asarray(again.embedding))
+    assert similarity >= backend.match_threshold + 0.3
+
+
+def test_kept_landmarks_that_are_malformed_are_found_again() -> None:
+    from apps.face_engine.state import KeyFrame
+
+    good = KeyFrame(t=1.0, jpeg=b"x", points=[1.5] * 136, measures=[0.5] * 9)
+    assert KeyFrame.from_obj(good.to_obj()).points == [1.5] * 136
+    assert KeyFrame.from_obj(good.to_obj()).measures == [0.5] * 9
+    for bad in ([1.0] * 135, [1.0] * 135 + [float("nan")], [1.0] * 135 + ["1"], "1,2", None, [True] * 136):
+        obj = {**good.to_obj(), "points": bad, "measures": bad}
+        assert KeyFrame.from_obj(obj).points is None and KeyFrame.from_obj(obj).measures is None
 
 
 def test_one_key_frame_and_no_face_recognition_needs_no_descriptor_at_all(counting) -> None:

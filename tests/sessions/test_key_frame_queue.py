@@ -16,10 +16,11 @@ import redis
 from django.conf import settings
 from django.core.cache import cache
 
+from apps.face_engine.types import PendingKeyFrame
 from apps.sessions import services, tasks
 from apps.sessions.models import Session
 from apps.sessions.services import key_frames
-from apps.sessions.state_store import capture_record_get, key_embeddings_get
+from apps.sessions.state_store import capture_record_get, key_crop_take, key_embeddings_get
 from tests.conftest import require_redis
 from tests.face_engine.synth_capture import passive_clip
 
@@ -66,7 +67,7 @@ def _crop_key(sid: str, ref: int) -> str:
 
 def test_a_queued_key_frame_leaves_no_face_in_the_broker_and_its_crop_goes_with_the_session(integrator, broker):
     sid, gen = _capturing(integrator)
-    tasks.key_frame_embed_request(session_id=sid, gen=gen, t=1.2, jpeg=CROP, box=(1, 2, 30, 40))
+    tasks.key_frame_embed_request(session_id=sid, gen=gen, key=PendingKeyFrame(1.2, CROP, (1, 2, 30, 40)))
 
     raw = broker.lrange("keys", 0, -1)
     assert len(raw) == 1
@@ -85,10 +86,29 @@ def test_a_queued_key_frame_leaves_no_face_in_the_broker_and_its_crop_goes_with_
     assert cache_client.keys(f"*capture:keycrop:{sid}*") == []
 
 
+def test_a_key_frames_landmarks_wait_with_its_crop_in_the_cache_and_a_crop_of_an_earlier_version_is_still_read(
+    integrator, broker
+):
+    """The face's landmarks in the crop (so the worker need not find the face again) are face geometry: they wait
+    in the cache with the crop, never in the broker's message, and go when they are read."""
+    sid, gen = _capturing(integrator)
+    points = [round(0.5 * i, 1) for i in range(136)]
+    tasks.key_frame_embed_request(
+        session_id=sid, gen=gen, key=PendingKeyFrame(1.2, CROP, (1, 2, 30, 40), tuple(points))
+    )
+    [args] = _queued_args(broker)
+    assert len(args) == 5 and "67.5" not in json.dumps(args)  # the message as before: no landmarks
+    [*_, ref, _box] = args
+    assert key_crop_take(session_id=sid, ref=ref) == (CROP, points)
+    assert key_crop_take(session_id=sid, ref=ref) is None  # read once
+    cache.set(f"capture:keycrop:{sid}:{ref}", CROP, timeout=60)  # as an earlier version kept it: the bytes alone
+    assert key_crop_take(session_id=sid, ref=ref) == (CROP, None)
+
+
 def test_a_crop_nobody_takes_leaves_the_cache_after_its_expiry(integrator, broker, monkeypatch):
     monkeypatch.setattr(key_frames, "KEY_EMBED_EXPIRES_S", 1)
     sid, gen = _capturing(integrator)
-    tasks.key_frame_embed_request(session_id=sid, gen=gen, t=1.2, jpeg=CROP)
+    tasks.key_frame_embed_request(session_id=sid, gen=gen, key=PendingKeyFrame(1.2, CROP))
     [[*_, ref, _box]] = _queued_args(broker)
     assert cache.get(f"capture:keycrop:{sid}:{ref}") == CROP
     time.sleep(1.5)
@@ -100,14 +120,14 @@ def test_without_a_key_frame_worker_the_queue_keeps_only_the_newest_requests(int
     monkeypatch.setattr(key_frames, "KEY_QUEUE_MAX", 3)
     sid, gen = _capturing(integrator)
     for t in range(5):
-        tasks.key_frame_embed_request(session_id=sid, gen=gen, t=float(t), jpeg=CROP)
+        tasks.key_frame_embed_request(session_id=sid, gen=gen, key=PendingKeyFrame(float(t), CROP))
     assert [args[2] for args in _queued_args(broker)] == [4.0, 3.0, 2.0]
 
 
 def test_no_request_is_queued_for_a_session_that_has_ended(integrator, broker):
     sid, gen = _capturing(integrator)
     assert services.session_expire(session_id=sid)
-    tasks.key_frame_embed_request(session_id=sid, gen=gen, t=1.2, jpeg=CROP)
+    tasks.key_frame_embed_request(session_id=sid, gen=gen, key=PendingKeyFrame(1.2, CROP))
     assert broker.llen("keys") == 0
     assert redis.Redis.from_url(settings.REDIS_URL).keys(f"*capture:keycrop:{sid}*") == []
 

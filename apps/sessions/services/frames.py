@@ -132,7 +132,7 @@ def session_frame_analyze(
         return
     for pending in engine.key_frames_pending(result.state):
         if pending.t not in known:
-            key_frame_request(session_id=sid, gen=gen, t=pending.t, jpeg=pending.jpeg, box=pending.box)
+            key_frame_request(session_id=sid, gen=gen, key=pending)
 
 
 def session_capture_complete(*, session_id: str, gen: str, received_at: float | None = None) -> bool:

@@ -7,11 +7,12 @@ Whatever it has not done by the verdict, the engine's ``decide`` computes itself
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 from apps.core.engine import get_engine
 from apps.core.metrics import EngineTimer
-from apps.face_engine.types import CaptureState, FaceEngine, KeyEmbedding
+from apps.face_engine.types import CaptureState, FaceEngine, KeyEmbedding, PendingKeyFrame
 
 from ..state_store import capture_record_get, key_crop_put, key_crop_take, key_embedding_put, key_embeddings_get
 
@@ -26,27 +27,27 @@ KEY_QUEUE_MAX = 1000
 class KeyFrameRequest(Protocol):
     """Have one new key frame embedded apart (the task module queues it on the "keys" worker)."""
 
-    def __call__(
-        self, *, session_id: str, gen: str, t: float, jpeg: bytes, box: tuple[int, int, int, int] | None = None
-    ) -> None: ...
+    def __call__(self, *, session_id: str, gen: str, key: PendingKeyFrame) -> None: ...
 
 
-def key_crop_keep(*, session_id: str, jpeg: bytes) -> int | None:
-    """Keep a key frame's face crop in the cache for the key-frame worker: its queue's message carries only the
-    reference returned (None: the session has ended), since a message nobody takes stays in the broker."""
-    return key_crop_put(session_id=session_id, jpeg=jpeg, timeout=KEY_EMBED_EXPIRES_S)
+def key_crop_keep(*, session_id: str, jpeg: bytes, points: Sequence[float] | None = None) -> int | None:
+    """Keep a key frame's face crop (and the face's landmarks in it) in the cache for the key-frame worker: its
+    queue's message carries only the reference returned (None: the session has ended), since a message nobody
+    takes stays in the broker."""
+    return key_crop_put(session_id=session_id, jpeg=jpeg, points=points, timeout=KEY_EMBED_EXPIRES_S)
 
 
 def session_key_frame_embed(*, session_id: str, gen: str, t: float, crop: int, box: list[int] | None = None) -> None:
     """Embed one key frame's face crop (kept by ``key_crop_keep``) and keep the result for the verdict."""
-    jpeg = key_crop_take(session_id=session_id, ref=crop)
+    kept = key_crop_take(session_id=session_id, ref=crop)
     record = capture_record_get(session_id=session_id)
-    if jpeg is None or record is None or record["gen"] != gen:
+    if kept is None or record is None or record["gen"] != gen:
         return  # expired, or a finished or restarted attempt: nobody will read it
+    jpeg, points = kept
     engine = get_engine()
     with EngineTimer("key_frame_embed"):
         where = (box[0], box[1], box[2], box[3]) if isinstance(box, list) and len(box) == 4 else None
-        found = engine.embed_key_frame(jpeg, where)
+        found = engine.embed_key_frame(jpeg, where, points)
     value = None if found is None else {"embedding": list(found.embedding), "spoof": found.spoof}
     key_embedding_put(session_id=session_id, gen=gen, t=t, value=value)
 
