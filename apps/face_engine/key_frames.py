@@ -137,7 +137,7 @@ def _points(landmarks: Landmarks, x0: float = 0.0, y0: float = 0.0, f: float = 1
     pts = np.asarray(landmarks, np.float64)
     if pts.shape != (LANDMARK_VALUES // 2, 2):
         return None
-    return [round(float(v), 2) for v in ((pts - (x0, y0)) * f).ravel()]
+    return [round(float(v), 1) for v in ((pts - (x0, y0)) * f).ravel()]  # 0.1 px, as the planar points
 
 
 def _face_crop(frame: bytes, t: float, score: float, face: FrameFace, settings: EngineSettings) -> KeyFrame:
