@@ -197,16 +197,21 @@ def descriptors_needed(st: CaptureData, *, has_antispoof: bool) -> bool:
 
 
 def face_in(
-    backend: Backend, settings: EngineSettings, jpeg: bytes, box: Box | None = None, kept: KeyFrame | None = None
+    backend: Backend,
+    settings: EngineSettings,
+    jpeg: bytes,
+    box: Box | None = None,
+    points: Sequence[float] | None = None,
+    measures: Sequence[float] | None = None,
 ) -> FoundFace | None:
-    """The face in a stored JPEG: as ``kept`` recorded it when it has the frame's landmarks, else found again at
-    ``box`` (where the tracker had it), else the largest one found; None: no face."""
+    """The face in a stored JPEG: the 68 landmarks (and measures) its frame's analysis found when ``points`` has
+    them, else found again at ``box`` (where the tracker had it), else the largest one found; None: no face."""
     img = decode_image(jpeg, max_bytes=max(len(jpeg), 1), max_side=settings.max_side_pixels)
     assert img.bgr is not None
-    if kept is not None and kept.points is not None:
-        landmarks = np.asarray(kept.points, np.float32).reshape(-1, 2)
-        measures = FaceMeasures(*kept.measures) if kept.measures is not None else face_measures(landmarks)
-        return FoundFace(img.bgr, landmarks, measures)
+    if points is not None:
+        landmarks = np.asarray(points, np.float32).reshape(-1, 2)
+        kept = FaceMeasures(*measures) if measures is not None else face_measures(landmarks)
+        return FoundFace(img.bgr, landmarks, kept)
     h, w = img.gray.shape[:2]
     if box is None or not (0 <= box[0] < box[2] <= w and 0 <= box[1] < box[3] <= h):
         boxes = detect_faces(backend, img.gray)
@@ -226,8 +231,7 @@ def embed_key_frame(
 ) -> KeyEmbedding | None:
     """The embedding of the face in a key frame's crop (with the frame's own landmarks in it when ``points`` has
     them, else found at ``box`` when known); None when no face is found in it."""
-    kept = KeyFrame(t=0.0, jpeg=b"", points=list(points)) if points is not None else None
-    found = face_in(backend, settings, jpeg, box, kept)
+    found = face_in(backend, settings, jpeg, box, points)
     if found is None:
         return None
     embedding = backend.embedding(found.bgr, found.landmarks)
@@ -264,7 +268,9 @@ def _key_embeddings(
 
 def key_frame_findings(backend: Backend, settings: EngineSettings, st: CaptureData) -> KeyFrameFindings:
     """Embed the stored frames as far as anything needs it, and compare them."""
-    best = face_in(backend, settings, st.best.jpeg, st.best.tracked_box, st.best) if st.best is not None else None
+    best = None
+    if st.best is not None:
+        best = face_in(backend, settings, st.best.jpeg, st.best.tracked_box, st.best.points, st.best.measures)
     # The best frame is nearly always a key frame too (both are taken when the baseline is set);
     # when it is not, it must be compared with them: what is reported comes from it.
     best_apart = best is not None and st.best is not None and bool(st.keys) and all(k.t != st.best.t for k in st.keys)
