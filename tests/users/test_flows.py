@@ -137,9 +137,10 @@ def test_a_stored_date_of_birth_decides_the_age_check_and_a_mismatch_is_a_risk_s
 
 def test_an_estimate_within_the_margin_asks_for_a_document_and_never_passes(integrator):
     client = integrator.client
-    # Estimated 32.3: threshold 30 is within the default 5-year margin.
+    # Estimated 36.5 on the mesh (31.4 with dlib's 68 points; the age net moves by years with its face chip's
+    # alignment): threshold 34 is within the default 5-year margin of either.
     near = finish(
-        client, create_session(client, {"age": {"type": "ThresholdVerification", "threshold": 30}}), "astronaut"
+        client, create_session(client, {"age": {"type": "ThresholdVerification", "threshold": 34}}), "astronaut"
     )
     assert near["verificationResult"] == "Fail" and near["ageVerificationResult"] == "Fail"
     assert "ageDocumentRequired" in near["verificationFailedReasons"]
