@@ -148,9 +148,13 @@ if (
     and not DATABASES["default"]["CONN_MAX_AGE"]
 ):
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {"min_size": 1, "max_size": DATABASE_POOL_SIZE}
+# SQLite (the embedded default) serialises writers: wait for the lock instead of failing at once, and take it when
+# a transaction begins. A transaction that read first and then wrote could not wait: while another connection was
+# committing, SQLite refused it at once with "database is locked" whatever the timeout (the hand-off code's
+# redemption answered 500 so, tests/core/test_sqlite_writers.py).
+SQLITE_OPTIONS = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # SQLite serialises writers; wait for the lock instead of failing at once.
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    DATABASES["default"].setdefault("OPTIONS", {}).update(SQLITE_OPTIONS)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: broker, results, channel layer, cache -------------------------------
