@@ -27,7 +27,7 @@ from .backends.base import Backend, BgrImage, Box, Landmarks
 from .decode import decode_image, encode_jpeg
 from .icao import icao_photo
 from .measures import FaceMeasures, box_from_landmarks, face_measures
-from .state import LANDMARK_VALUES, MEASURE_VALUES, CaptureData, KeyFrame
+from .state import LANDMARK_VALUES, CaptureData, KeyFrame
 from .tracking import detect_faces, face_points, scaled
 from .types import AgeGender, EngineSettings, IcaoPhoto, KeyEmbedding
 from .verdict import FaceEvidence
@@ -39,9 +39,7 @@ MAX_KEY_FRAMES = 12
 MAX_STORED_JPEG = 250_000  # bigger best frames are downscaled before they go into the state
 
 Embedding = npt.NDArray[np.float32]
-_MEASURE_FIELDS = [f.name for f in fields(FaceMeasures)]
-assert len(_MEASURE_FIELDS) == MEASURE_VALUES, "state.MEASURE_VALUES must follow FaceMeasures"
-MEASURE_IOD = _MEASURE_FIELDS.index("iod")
+MEASURE_IOD = [f.name for f in fields(FaceMeasures)].index("iod")  # the only measure in pixels
 
 
 class FrameFace(NamedTuple):

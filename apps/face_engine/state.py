@@ -22,6 +22,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import orjson
 
+from .measures import FaceMeasures
 from .types import CHALLENGES, ChallengeName, FrameError
 
 STATE_VERSION = 4
@@ -29,7 +30,7 @@ STATE_VERSION = 4
 READABLE_VERSIONS = (2, 3, 4)
 # A kept frame's landmarks and measures (``KeyFrame.points``, ``KeyFrame.measures``): how many numbers each holds.
 LANDMARK_VALUES = 68 * 2
-MEASURE_VALUES = 9  # the fields of ``measures.FaceMeasures`` (``key_frames`` checks it)
+MEASURE_VALUES = len(fields(FaceMeasures))
 # Where a state's JPEGs go when they are stored apart: reference -> bytes, or None for one stored before.
 Blobs = MutableMapping[str, bytes | None]
 
