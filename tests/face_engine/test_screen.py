@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 
 from apps.face_engine.pipeline import Engine
-from apps.face_engine.screen import SCREEN_PEAK, screen_peak
+from apps.face_engine.screen import SCREEN_PEAK, is_screen, screen_peak
 from tests.face_engine import synthetic, world_a
 from tests.face_engine.synth_capture import attack_clip, passive_clip, run_capture
+from tests.face_engine.worlds import full_set_spec, full_set_verdict
 
 
 def _peaks(engine: Engine, jpegs: tuple[bytes, ...], quality: int | None = None, right: bool = False) -> list[float]:
@@ -76,5 +77,32 @@ def test_a_replayed_live_session_that_blinks_and_nods_fails_as_a_presentation_at
     frames = world_a.replay_sequence("astronaut", recorded=("blink", "nod"), seconds=6.0, seed=4)
     jpegs = tuple(synthetic.encode_jpeg(f, 88) for f in frames)
     verdict = run_capture(each_engine, jpegs, mode="passive").verdict
+    assert verdict.verdict == "fail", (verdict.reasons, dict(verdict.scores))
+    assert "presentationAttack" in verdict.reasons and verdict.scores["noScreen"] == 0.0
+
+
+@pytest.mark.parametrize(
+    ("samples", "hits", "screen"),
+    [(15, 4, True), (15, 3, False), (9, 3, True), (5, 2, True), (5, 1, False), (4, 4, False), (30, 0, False)],
+)
+def test_a_quarter_of_the_samples_with_the_lattice_make_a_screen(samples: int, hits: int, screen: bool) -> None:
+    assert is_screen(samples, hits) is screen
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "name",
+    [
+        "b_replay_p3_15",  # a recorded live session that blinks, its lattice on 6 of 15 samples: it passed
+        "b_screen_p4_10",  # a photo on a phone held still, its lattice on 3 of 9 samples: it was a retry
+    ],
+)
+def test_a_faint_displays_lattice_on_a_quarter_of_the_samples_fails_a_passive_hold(
+    mediapipe_engine: Engine, name: str
+) -> None:
+    """World B's passive screens whose display shows its lattice on some samples only (the verdicts in the
+    comments are those of half the samples asked for)."""
+    assert full_set_spec(name).challenges == ()
+    verdict = full_set_verdict(mediapipe_engine, name)
     assert verdict.verdict == "fail", (verdict.reasons, dict(verdict.scores))
     assert "presentationAttack" in verdict.reasons and verdict.scores["noScreen"] == 0.0
