@@ -97,13 +97,13 @@ def test_a_frozen_picture_is_a_presentation_attack() -> None:
     assert judged.scores["naturalMotion"] == 0.0 and judged.scores["depth"] == 0.0
 
 
-def test_a_display_s_moire_in_half_the_sampled_frames_is_a_presentation_attack_even_with_parallax() -> None:
+def test_a_display_s_moire_in_a_quarter_of_the_sampled_frames_is_a_presentation_attack_even_with_parallax() -> None:
     # A replayed live session blinks and has a real head's parallax; only the display gives it away.
     three_d = PlanarResult("live", 12, 5, 0.1, 0.12)
-    replay = judge(passive(screen_samples=10, screen_hits=5), three_d)
+    replay = judge(passive(screen_samples=12, screen_hits=3), three_d)
     assert replay.verdict == "fail" and replay.reasons == ("presentationAttack",)
     assert replay.scores["noScreen"] == 0.0 and replay.confidence == 0.0
-    live = judge(passive(screen_samples=10, screen_hits=4), three_d)  # a few sharp frames of skin or hair
+    live = judge(passive(screen_samples=12, screen_hits=2), three_d)  # a few sharp frames of skin or hair
     assert live.verdict == "pass" and live.scores["noScreen"] == 1.0
     cut_short = judge(passive(screen_samples=4, screen_hits=4), three_d)  # too few samples to tell
     assert cut_short.verdict == "pass"
