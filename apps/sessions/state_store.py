@@ -105,14 +105,17 @@ def capture_blobs_forget(*, session_id: str) -> None:
         cache.delete_many([_blob_key(session_id, ref) for ref in record["blobs"]])
 
 
-def capture_record_delete(*, session_id: str) -> None:
+def capture_record_delete(*, session_id: str, record: CaptureRecord | None = None) -> None:
     """Forget the session's capture: its state, its JPEGs (best frame, face crops), every key-frame embedding
-    and every key-frame crop still waiting for the key-frame worker."""
-    capture_blobs_forget(session_id=session_id)
+    and every key-frame crop still waiting for the key-frame worker. ``record``: the session's record as the
+    caller last read or wrote it (the verdict), so that its JPEGs' references need not be read again."""
+    if record is None:
+        record = capture_record_get(session_id=session_id)
+    jpegs = [_blob_key(session_id, ref) for ref in (record.get("blobs", ()) if record else ())]
     # The state first, then the slots: a key-frame worker storing an embedding meanwhile either took its slot
     # before the state went (so the count read below includes it) or finds the state gone and deletes its own.
-    cache.delete(_state_key(session_id))
-    cache.delete_many(_slot_keys(session_id, _EMBEDDINGS) + _slot_keys(session_id, _CROPS))
+    cache.delete_many([*jpegs, _state_key(session_id)])
+    cache.delete_many(_slot_keys(session_id, _EMBEDDINGS, _CROPS))
 
 
 _EMBEDDINGS = "keyemb"  # key-frame embeddings, computed by the key-frame worker
@@ -123,11 +126,17 @@ def _slot_key(session_id: str, kind: str, slot: int | str) -> str:
     return f"capture:{kind}:{session_id}:{slot}"
 
 
-def _slot_keys(session_id: str, kind: str) -> list[str]:
-    """Every slot of ``kind`` the session has taken (all attempts), and the counter itself."""
-    count = int(cache.get(_slot_key(session_id, kind, "n")) or 0)
-    slots = [_slot_key(session_id, kind, n) for n in range(1, count + 1)]
-    return [*slots, _slot_key(session_id, kind, "n")]
+def _slot_keys(session_id: str, *kinds: str) -> list[str]:
+    """Every slot of each of ``kinds`` the session has taken (all attempts), then the kinds' counters themselves
+    (their counts read in one round trip)."""
+    counters = [_slot_key(session_id, kind, "n") for kind in kinds]
+    counts = cache.get_many(counters)
+    slots = [
+        _slot_key(session_id, kind, n)
+        for kind, counter in zip(kinds, counters, strict=True)
+        for n in range(1, int(counts.get(counter) or 0) + 1)
+    ]
+    return [*slots, *counters]
 
 
 def _slot_put(*, session_id: str, kind: str, value: Any, timeout: int) -> int | None:

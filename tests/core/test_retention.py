@@ -202,8 +202,8 @@ def test_an_embedding_stored_while_the_session_ends_does_not_outlive_it(integrat
     key_embedding_put(session_id=sid, gen=record["gen"], t=1.0, value={"embedding": [0.1], "spoof": 0.0})
     counted = state_store._slot_keys
 
-    def keys_worker_lands_in_between(session_id: str, kind: str) -> list[str]:
-        keys = counted(session_id, kind)  # the ending session has counted the slots ...
+    def keys_worker_lands_in_between(session_id: str, *kinds: str) -> list[str]:
+        keys = counted(session_id, *kinds)  # the ending session has counted the slots ...
         key_embedding_put(session_id=sid, gen=record["gen"], t=2.0, value={"embedding": [0.2], "spoof": 0.0})
         return keys  # ... and the keys worker has stored one more
 

@@ -198,7 +198,7 @@ def session_verdict_record(
         )
     _verdict_count(result=str(session.verification_result), reasons=list(session.verification_failed_reasons))
     # The capture state holds face crops: it goes as soon as the verdict is stored.
-    capture_record_delete(session_id=str(session.id))
+    capture_record_delete(session_id=str(session.id), record=record)
     session_result_notify(session=session)
     return True
 
