@@ -100,18 +100,21 @@ def capture_blobs_get(*, session_id: str, record: CaptureRecord) -> dict[str, by
 
 def capture_blobs_forget(*, session_id: str) -> None:
     """Delete the JPEGs of the session's current record (an attempt restarting, or the capture ending)."""
-    record = capture_record_get(session_id=session_id)
-    if record and record.get("blobs"):
-        cache.delete_many([_blob_key(session_id, ref) for ref in record["blobs"]])
+    jpegs = _record_blob_keys(session_id, capture_record_get(session_id=session_id))
+    if jpegs:
+        cache.delete_many(jpegs)
+
+
+def _record_blob_keys(session_id: str, record: CaptureRecord | None) -> list[str]:
+    """The cache keys of the JPEGs ``record`` refers to (none without a record)."""
+    return [_blob_key(session_id, ref) for ref in (record.get("blobs", ()) if record else ())]
 
 
 def capture_record_delete(*, session_id: str, record: CaptureRecord | None = None) -> None:
     """Forget the session's capture: its state, its JPEGs (best frame, face crops), every key-frame embedding
     and every key-frame crop still waiting for the key-frame worker. ``record``: the session's record as the
     caller last read or wrote it (the verdict), so that its JPEGs' references need not be read again."""
-    if record is None:
-        record = capture_record_get(session_id=session_id)
-    jpegs = [_blob_key(session_id, ref) for ref in (record.get("blobs", ()) if record else ())]
+    jpegs = _record_blob_keys(session_id, record or capture_record_get(session_id=session_id))
     # The state first, then the slots: a key-frame worker storing an embedding meanwhile either took its slot
     # before the state went (so the count read below includes it) or finds the state gone and deletes its own.
     cache.delete_many([*jpegs, _state_key(session_id)])
