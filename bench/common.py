@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -62,3 +63,29 @@ def cpu_model() -> str:
     except OSError:
         pass
     return "unknown"
+
+
+def replay_decided(directory: str, name: str) -> tuple[Any, Any, Any, Any]:
+    """Clip ``name`` of data set ``directory`` replayed as ``manage.py evaluate`` runs it, on MediaPipe.
+
+    Returns the clip, the replay, the engine and the capture state its verdict was decided on.
+    """
+    from apps.core.capture_replay import capture_replay
+    from apps.core.evaluation import manifest_load
+    from apps.face_engine import pipeline
+    from apps.face_engine.factory import build_engine
+    from apps.face_engine.types import EngineSettings
+    from apps.face_engine.video import read_capture
+
+    clip = next(c for c in manifest_load(Path(directory)) if c.name == name)
+    engine = build_engine(EngineSettings(engine="mediapipe"))
+    decided: list[Any] = []
+    decide = engine.decide
+
+    def decide_recorded(state: Any) -> Any:
+        decided.append(state)
+        return decide(state)
+
+    engine.decide = decide_recorded  # type: ignore[method-assign]
+    replay = capture_replay(engine=engine, plan=clip.plan, frames=read_capture(clip.path, fps=clip.fps))
+    return clip, replay, engine, pipeline._capture_data(decided[-1])

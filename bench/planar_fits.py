@@ -35,27 +35,12 @@ sys.path.insert(0, str(ROOT))
 
 
 def _clip(directory: str, name: str) -> dict[str, Any]:
-    from apps.core.capture_replay import capture_replay
-    from apps.core.evaluation import manifest_load
-    from apps.face_engine import pipeline, planar
-    from apps.face_engine.factory import build_engine
+    from apps.face_engine import planar
     from apps.face_engine.progress import planar_evidence
-    from apps.face_engine.types import EngineSettings
-    from apps.face_engine.video import read_capture
+    from bench.common import replay_decided
 
     planar.FLAT_DEPTH_RATIO = 0.0  # the engine as it was without the depth fit's veto: what the rule is chosen on
-    clip = next(c for c in manifest_load(Path(directory)) if c.name == name)
-    engine = build_engine(EngineSettings(engine="mediapipe"))  # type: ignore[arg-type]
-    decided: list[Any] = []
-    decide = engine.decide
-
-    def decide_recorded(state: Any) -> Any:
-        decided.append(state)
-        return decide(state)
-
-    engine.decide = decide_recorded  # type: ignore[method-assign]
-    replay = capture_replay(engine=engine, plan=clip.plan, frames=read_capture(clip.path, fps=clip.fps))
-    st = pipeline._capture_data(decided[-1])
+    clip, replay, _engine, st = replay_decided(directory, name)
     out: dict[str, Any] = {"name": name, "expect": clip.expect, "verdict": replay.verdict.verdict,
                            "reasons": list(replay.verdict.reasons), "attack": clip.attack}  # fmt: skip
     if st.baseline_pts is None or st.baseline_depth is None:
