@@ -161,3 +161,21 @@ def test_a_smaller_source_photo_places_the_face_alike_with_less_detail(monkeypat
         sitter.cache_clear()
     assert small.iod == sharp.iod and np.abs(small.marks - sharp.marks).max() < 1.5
     assert eye_detail(small) < 0.6 * eye_detail(sharp)
+
+
+def test_lids_lowered_at_rest_narrow_the_eyes_and_a_blink_still_shuts_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Performer("astronaut", seed=4).pose(0.0)[1]["blink"] == 0.0  # open eyes unless asked
+    monkeypatch.setenv("WORLD_C_REST_LID", "0.5")
+    p = Performer("astronaut", seed=4)
+    p.rest, p.sway_scale = Pose(), 0.0
+    pose, expr = p.pose(0.0)
+    assert expr["blink"] == 0.5
+
+    def ear(blink: float) -> float:
+        return _ear(_marks(p.camera.shoot(p.compose(pose, {"blink": blink}), 0)))
+
+    opened, narrow = ear(0.0), ear(expr["blink"])
+    assert narrow < 0.8 * opened
+    blink = p.add("blink", 1.0)
+    assert p.pose(blink.start + blink.rise + blink.hold / 2)[1]["blink"] == 1.0  # from lowered lids to shut
+    assert ear(1.0) < 0.6 * narrow

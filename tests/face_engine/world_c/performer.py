@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from .expressions import expressive
-from .photos import H, Sitter, W, sitter
+from .photos import H, Sitter, W, rest_lid, sitter
 from .relief import Pose, relief, shading
 from .scene import Webcam, office
 
@@ -90,6 +90,7 @@ class Performer:
             yaw = -math.copysign(abs(yaw), self.sitter.turned)
         self.rest = Pose(yaw=yaw, pitch=float(rng.uniform(-6, 6)), roll=float(rng.uniform(-4, 4)))
         self.sway_scale = 1.0
+        self.rest_lid = rest_lid()  # lids lowered at rest (WORLD_C_REST_LID), 0: open eyes
         self.sway = Sway(rng)
         self.moves: list[Move] = []
         self._body = self._body_layer()
@@ -119,7 +120,7 @@ class Performer:
         s = self.sway(t) * self.sway_scale
         r = self.rest
         yaw, pitch = r.yaw + 1.3 * s[0], r.pitch + 1.0 * s[1]
-        expr = {"blink": 0.0, "smile": 0.0, "mouth": 0.0}
+        expr = {"blink": self.rest_lid, "smile": 0.0, "mouth": 0.0}
         for m in self.moves:
             k = m.level(t)
             if k == 0.0:

@@ -196,6 +196,12 @@ def source_eyes() -> float:
     return float(os.environ.get("WORLD_C_SOURCE_EYES") or 0)
 
 
+def rest_lid() -> float:
+    """``WORLD_C_REST_LID`` (0..0.9, 0: off): how far every sitter's upper lids rest lowered over the eyes, as a share
+    of the way to closed (people whose eyes are narrow at rest; a blink still closes them fully)."""
+    return min(max(float(os.environ.get("WORLD_C_REST_LID") or 0), 0.0), 0.9)
+
+
 @functools.lru_cache(maxsize=24)
 def sitter(name: str, iod: float = 84.0, at: tuple[float, float] = (320.0, 200.0)) -> Sitter:
     """``name`` scaled so the eyes are ``iod`` px apart, upright, the eye midpoint at ``at``."""
