@@ -142,3 +142,28 @@ def test_a_lid_that_slides_down_hides_the_iris_as_it_closes(name: str, monkeypat
     # Less of the dark iris inside the open eye's outline as the lid comes down (a narrow eye's lash line comes
     # down into the outline with it, so a shut narrow eye is not free of dark pixels).
     assert dark[1] < dark[0] and dark[2] < 0.8 * dark[0], dark
+
+
+@pytest.mark.parametrize("blink", ["paint", "slide"])
+def test_lids_lowered_at_rest_cover_part_of_the_iris_and_a_blink_still_shuts_them(
+    blink: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WORLD_B_BLINK", blink)
+    assert LivePerson("astronaut", seed=3, rest_yaw=0.0).pose(0.0).blink == 0.0  # open eyes unless asked
+    monkeypatch.setenv("WORLD_B_REST_LID", "0.5")
+    live = LivePerson("astronaut", seed=3, rest_yaw=0.0)
+    live.sway = 0.0
+    assert live.pose(0.0).blink == 0.5
+    action = live.add("blink", 1.0)
+    assert live.pose((action.start + action.end) / 2).blink == 1.0  # from lowered lids to shut
+
+    def dark_share(amount: float) -> float:  # the dark iris's share of the open eyes' outline
+        img, _ = live.head.render(HeadPose(blink=amount))
+        grey = img.mean(2)
+        inside = np.zeros(grey.shape, np.uint8)
+        for eye in (live.head.person.marks[36:42], live.head.person.marks[42:48]):
+            cv2.fillConvexPoly(inside, np.round(eye).astype(np.int32), 1)
+        return float(np.mean(grey[inside.astype(bool)] < 70))
+
+    opened, narrow, shut = dark_share(0.0), dark_share(0.5), dark_share(1.0)
+    assert shut < narrow < 0.9 * opened, (opened, narrow, shut)

@@ -11,6 +11,7 @@ left, so in the raw frame the nose moves toward the image's right.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 
@@ -116,6 +117,9 @@ class LivePerson:
         self.sway = sway
         self._sway = _Sway(rng, 6)
         self.actions: list[Action] = []
+        # Upper lids resting lowered this share of the way to closed (WORLD_B_REST_LID, 0..0.9; 0: open eyes): people
+        # whose eyes are narrow at rest; a blink still shuts them.
+        self.rest_lid = min(max(float(os.environ.get("WORLD_B_REST_LID") or 0), 0.0), 0.9)
 
     def add(self, name: str, start: float) -> Action:
         action = draw_action(name, start, self.rng)
@@ -139,7 +143,7 @@ class LivePerson:
             "dx": 0.05 * s[3],
             "dy": 0.04 * s[4],
             "dz": 0.15 * s[5],
-            "blink": 0.0,
+            "blink": self.rest_lid,
             "smile": 0.0,
             "mouth": 0.0,
         }
