@@ -59,7 +59,7 @@ def five_points(landmarks: np.ndarray) -> np.ndarray:
 
 
 def sface_feature(bgr: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
-
+    """SFace's unit-length 128-d feature of the face at ``landmarks`` (iBUG 68) in ``bgr``."""
     x0, y0 = landmarks.min(axis=0)
     x1, y1 = landmarks.max(axis=0)
     row = np.concatenate([[x0, y0, x1 - x0, y1 - y0], five_points(landmarks).ravel(), [1.0]]).astype(np.float32)
